@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// The flags every tool shares (DESIGN.md, "Command lines").
+public struct CommonOptions: ParsableArguments, Sendable {
+    @Option(name: .long, help: "The INI configuration file.")
+    public var config: String = "config.ini"
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
+    public var logLevel: Logger.Level = .info
+
+    @Flag(name: .long, help: "Machine output on stdout as one JSON object; logs stay on stderr.")
+    public var json: Bool = false
+
+    public init() {}
+
+    /// A logger named `sync.<tool>` writing to stderr at the chosen level.
+    public func logger(for tool: String) -> Logger {
+        var logger = Logger(label: "sync.\(tool)") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = logLevel
+        return logger
+    }
+
+    /// Runs a tool's body and turns its outcome into the exit status: no error escapes, because ArgumentParser would
+    /// exit 1, which here means "init load needed". The error's description is printed once to stderr.
+    public func runTool(_ tool: String, _ body: (Logger) async throws -> ExitStatus) async throws {
+        let logger = logger(for: tool)
+        let status: ExitStatus
+        do {
+            status = try await body(logger)
+        } catch {
+            FileHandle.standardError.write(Data("\(tool): \(describe(error))\n".utf8))
+            status = error.exitStatus
+        }
+        if status != .ok { throw ExitCode(status.rawValue) }
+    }
+
+    private func describe(_ error: any Error) -> String {
+        (error as? any CustomStringConvertible)?.description ?? String(describing: error)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

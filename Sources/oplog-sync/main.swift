@@ -1,0 +1,26 @@
+import ArgumentParser
+import MongoPG
+
+@main
+struct OplogSync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "oplog-sync",
+        abstract: "Replays the MongoDB oplog into PostgreSQL as SQL, verifies each batch and commits data and checkpoint together.",
+        discussion: """
+            EXAMPLES:
+              oplog-sync --config sync.ini
+              oplog-sync --config sync.ini --from-file oplog.bson --no-verify
+
+            \(ExitStatus.helpText)
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Replay entries from a file in the format mongodump --oplog writes.") var fromFile: String?
+    @Flag(help: "Keep tailing instead of stopping at the end of the oplog.") var follow = false
+    @Flag(help: "Skip reading each batch back for verification.") var noVerify = false
+
+    func run() async throws {
+        try await common.runTool("oplog-sync") { _ in throw notImplemented("oplog-sync", issue: "oplog replay") }
+    }
+}
