@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(name: "mongo-pg-bench", dependencies: ["MongoPG", "CMongoC"], path: "Benchmarks/mongo-pg-bench"),
         .target(
             name: "TestSupport", dependencies: ["MongoPG"], path: "Tests/TestSupport",
-            resources: [.copy("Fixtures")]),
+            exclude: ["Fixtures"]),
         .testTarget(name: "BSONTests", dependencies: integrationTestDependencies + ["CMongoC"]),
         .testTarget(name: "MongoTests", dependencies: integrationTestDependencies),
         .testTarget(name: "PostgresTests", dependencies: integrationTestDependencies),
