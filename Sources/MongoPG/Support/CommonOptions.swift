@@ -30,14 +30,10 @@ public struct CommonOptions: ParsableArguments, Sendable {
         do {
             status = try await body(logger)
         } catch {
-            FileHandle.standardError.write(Data("\(tool): \(describe(error))\n".utf8))
+            FileHandle.standardError.write(Data("\(tool): \(String(describing: error))\n".utf8))
             status = error.exitStatus
         }
         if status != .ok { throw ExitCode(status.rawValue) }
-    }
-
-    private func describe(_ error: any Error) -> String {
-        (error as? any CustomStringConvertible)?.description ?? String(describing: error)
     }
 }
 
