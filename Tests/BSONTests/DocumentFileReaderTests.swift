@@ -28,7 +28,7 @@ struct DocumentFileReaderTests {
     func bsonFile(chunkSize: Int) throws {
         let documents = try sampleBytes()
         let path = directory.appendingPathComponent("customers.bson").path
-        FileManager.default.createFile(atPath: path, contents: Data(documents.joined()))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(documents.joined()))
         #expect(try readAll(path, chunkSize: chunkSize) == documents)
         // Without the extension the content decides.
         let bare = directory.appendingPathComponent("customers-dump").path
@@ -55,7 +55,7 @@ struct DocumentFileReaderTests {
         var bytes = Array(documents.joined())
         bytes.removeLast(10)
         let path = directory.appendingPathComponent("broken.bson").path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let reader = try DocumentFileReader(path: path)
         _ = try reader.next()
         _ = try reader.next()
@@ -68,7 +68,7 @@ struct DocumentFileReaderTests {
     @Test("a dump with an impossible length is refused, not allocated")
     func hugeLength() throws {
         let path = directory.appendingPathComponent("huge.bson").path
-        FileManager.default.createFile(atPath: path, contents: Data([0xFF, 0xFF, 0xFF, 0x7F, 0x03, 0, 0, 0]))
+        _ = FileManager.default.createFile(atPath: path, contents: Data([0xFF, 0xFF, 0xFF, 0x7F, 0x03, 0, 0, 0]))
         let error = #expect(throws: BSONError.self) { _ = try readAll(path) }
         #expect(error?.kind == .badLength)
         #expect(error?.offset == 0)

@@ -1,0 +1,167 @@
+import CMongoC
+
+/// Options of a `find`, mapped onto the command's fields.
+public struct FindOptions: Sendable {
+    public var projection: BSONDocument? = nil
+    public var sort: BSONDocument? = nil
+    public var batchSize: Int32? = nil
+    public var limit: Int64? = nil
+    public init(projection: BSONDocument? = nil, sort: BSONDocument? = nil, batchSize: Int32? = nil, limit: Int64? = nil) {
+        self.projection = projection
+        self.sort = sort
+        self.batchSize = batchSize
+        self.limit = limit
+    }
+
+    var document: BSONDocument {
+        var document = BSONDocument()
+        if let projection { document["projection"] = .document(projection) }
+        if let sort { document["sort"] = .document(sort) }
+        if let batchSize { document["batchSize"] = .int32(batchSize) }
+        if let limit { document["limit"] = .int64(limit) }
+        return document
+    }
+}
+
+/// A cursor opened in a `MongoSession`, named by a number so that no C handle leaves the session.
+public struct MongoCursorID: Hashable, Sendable {
+    let value: Int
+}
+
+/// One MongoDB connection and its cursors, running on a thread of its own: every libmongoc call blocks, and Swift's
+/// cooperative pool has only one thread per core. Only `Sendable` values (raw documents, decoded documents) leave it.
+public actor MongoSession {
+    public static let oplog = Namespace(database: "local", collection: "oplog.rs")
+
+    private let executor: BlockingSerialExecutor
+    private let client: MongoClient
+    private var cursors: [Int: MongoCursor] = [:]
+    private var nextCursorID = 0
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    /// Parses the URI and prepares the client; the first operation connects. A bad URI is a `.invalidURI` error.
+    public init(uri: String, name: String = "mongo") throws(MongoError) {
+        executor = BlockingSerialExecutor(label: "mongo.\(name)")
+        client = try MongoClient(uri: uri, appName: "mongo-pg-sync")
+    }
+
+    /// The server's `hello` reply (falls back to `isMaster` for servers older than 4.4.2).
+    public func hello() throws(MongoError) -> BSONDocument {
+        do {
+            return try client.command(["hello": .int32(1)], database: "admin", operation: "hello")
+        } catch let error where error.kind == .server {
+            return try client.command(["isMaster": .int32(1)], database: "admin", operation: "isMaster")
+        }
+    }
+
+    /// Runs any command on `database`; the server's error answers become `MongoError`s.
+    public func runCommand(_ command: BSONDocument, database: String) throws(MongoError) -> BSONDocument {
+        let name = command.first?.key ?? "command"
+        return try client.command(command, database: database, operation: name)
+    }
+
+    /// Opens a `find` cursor; read it with `nextBatch`, and `close` it when done early.
+    public func find(_ namespace: Namespace, filter: BSONDocument = [:], options: FindOptions = FindOptions()) throws(MongoError) -> MongoCursorID {
+        try open(namespace, filter: filter, options: options.document, operation: "find")
+    }
+
+    /// Up to `maximum` documents from a cursor; an empty array once it is exhausted (the cursor is then closed).
+    /// For a tailable cursor an empty array means "nothing new yet"; it is closed only when the server ends it.
+    public func nextBatch(_ cursorID: MongoCursorID, maximum: Int = 1000) throws(MongoError) -> [RawDocument] {
+        guard let cursor = cursors[cursorID.value] else { return [] }
+        var batch: [RawDocument] = []
+        batch.reserveCapacity(min(maximum, 1024))
+        do {
+            while batch.count < maximum, let document = try cursor.next() { batch.append(document) }
+        } catch {
+            cursors[cursorID.value] = nil
+            throw error
+        }
+        if batch.count < maximum, !cursor.isAlive { cursors[cursorID.value] = nil }
+        return batch
+    }
+
+    /// Whether a cursor can still produce documents.
+    public func isOpen(_ cursorID: MongoCursorID) -> Bool { cursors[cursorID.value] != nil }
+
+    public func close(_ cursorID: MongoCursorID) { cursors[cursorID.value] = nil }
+
+    /// Every document a query matches, decoded. For tests and small reads; stream big ones with `find`.
+    public func findAll(_ namespace: Namespace, filter: BSONDocument = [:], options: FindOptions = FindOptions()) throws -> [BSONDocument] {
+        let cursor = try find(namespace, filter: filter, options: options)
+        var documents: [BSONDocument] = []
+        while true {
+            let batch = try nextBatch(cursor)
+            if batch.isEmpty { return documents }
+            for raw in batch { documents.append(try raw.decode()) }
+        }
+    }
+
+    /// The documents whose `_id` is in `ids`, raw, in the server's order (missing ones are simply absent).
+    public func documents(_ namespace: Namespace, ids: [BSONValue]) throws(MongoError) -> [RawDocument] {
+        guard !ids.isEmpty else { return [] }
+        let cursor = try find(namespace, filter: ["_id": .document(["$in": .array(ids)])])
+        var documents: [RawDocument] = []
+        while true {
+            let batch = try nextBatch(cursor)
+            if batch.isEmpty { return documents }
+            documents.append(contentsOf: batch)
+        }
+    }
+
+    /// Inserts documents (ordered) and returns how many the server inserted.
+    @discardableResult
+    public func insert(_ documents: [BSONDocument], into namespace: Namespace) throws(MongoError) -> Int {
+        let reply = try client.command(
+            ["insert": .string(namespace.collection), "documents": .array(documents.map { .document($0) }), "ordered": .bool(true)],
+            database: namespace.database, operation: "insert")
+        try Self.checkWriteErrors(reply, operation: "insert", namespace: namespace)
+        return Int(reply["n"].flatMap(\.integerValue) ?? 0)
+    }
+
+    static func checkWriteErrors(_ reply: BSONDocument, operation: String, namespace: Namespace) throws(MongoError) {
+        guard case .array(let errors) = reply["writeErrors"], case .document(let first) = errors.first else { return }
+        let code = first["code"].flatMap(\.integerValue).map { UInt32(truncatingIfNeeded: $0) }
+        let message: String = if case .string(let text) = first["errmsg"] { text } else { "write error" }
+        throw MongoError(kind: .server, operation: operation, namespace: namespace.description, code: code, message: message)
+    }
+
+    /// Opens a tailable, awaiting cursor over `local.oplog.rs` from `timestamp` (inclusive, so the entry at a
+    /// checkpoint is seen again and a replay can confirm it still exists). Each `nextBatch` waits at most
+    /// `maxAwait` milliseconds for new entries. Tail once and keep the cursor: the `ts` query may scan.
+    public func tailOplog(from timestamp: BSONTimestamp, maxAwaitMilliseconds: Int64 = 1000, batchSize: Int32 = 1000) throws(MongoError) -> MongoCursorID {
+        let options: BSONDocument = [
+            "tailable": .bool(true), "awaitData": .bool(true), "maxAwaitTimeMS": .int64(maxAwaitMilliseconds),
+            "batchSize": .int32(batchSize), "sort": .document(["$natural": .int32(1)]),
+        ]
+        return try open(Self.oplog, filter: ["ts": .document(["$gte": .timestamp(timestamp)])], options: options, operation: "tail the oplog")
+    }
+
+    /// The newest entry's `ts` in the oplog, or nil when the oplog is empty.
+    public func newestOplogTimestamp() throws -> BSONTimestamp? {
+        let newest = try findAll(Self.oplog, options: FindOptions(projection: ["ts": .int32(1)], sort: ["$natural": .int32(-1)], limit: 1))
+        guard case .timestamp(let ts) = newest.first?["ts"] else { return nil }
+        return ts
+    }
+
+    private func open(_ namespace: Namespace, filter: BSONDocument, options: BSONDocument, operation: String) throws(MongoError) -> MongoCursorID {
+        let collection = MongoCollection(client: client, namespace: namespace)
+        let cursor = try MongoCursor(collection: collection, filter: filter, options: options, operation: operation)
+        nextCursorID += 1
+        cursors[nextCursorID] = cursor
+        return MongoCursorID(value: nextCursorID)
+    }
+}
+
+extension BSONValue {
+    /// The value as an integer when it is one of BSON's integer types, or a double holding a whole number.
+    public var integerValue: Int64? {
+        switch self {
+        case .int32(let value): Int64(value)
+        case .int64(let value): value
+        case .double(let value) where value.rounded() == value && abs(value) < 9.2e18: Int64(value)
+        default: nil
+        }
+    }
+}

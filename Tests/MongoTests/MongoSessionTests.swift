@@ -1,0 +1,158 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import MongoPG
+
+/// A database of its own for each test, dropped at the end.
+func withTestDatabase<R>(_ body: (MongoSession, String) async throws -> R) async throws -> R {
+    let session = try MongoSession(uri: try ServerEnvironment.shared.mongoURI(), name: "test")
+    let database = "t_" + UUID().uuidString.prefix(8).lowercased()
+    do {
+        let result = try await body(session, database)
+        _ = try? await session.runCommand(["dropDatabase": .int32(1)], database: database)
+        return result
+    } catch {
+        _ = try? await session.runCommand(["dropDatabase": .int32(1)], database: database)
+        throw error
+    }
+}
+
+@Suite("MongoDB client against SecantusDB", .tags(.integration), .serialized)
+struct MongoSessionTests {
+    @Test("hello answers as a writable primary")
+    func hello() async throws {
+        let session = try MongoSession(uri: try ServerEnvironment.shared.mongoURI())
+        let reply = try await session.hello()
+        #expect(reply["ok"]?.integerValue == 1)
+        #expect(reply["isWritablePrimary"] == .bool(true) || reply["ismaster"] == .bool(true))
+    }
+
+    @Test("the sample documents come back byte-identical, streamed in batches")
+    func sampleRoundTrip() async throws {
+        let lines = try Fixtures.extendedJSONLines("sample_analytics/customers.json")
+        let expected = try lines.map { try BSONDocument.bytes(fromExtendedJSON: $0) }
+        try await withTestDatabase { session, database in
+            let namespace = Namespace(database: database, collection: "customers")
+            let inserted = try await session.insert(try expected.map { try BSONDecoder.decode($0) }, into: namespace)
+            #expect(inserted == expected.count)
+            let cursor = try await session.find(namespace, options: FindOptions(sort: ["_id": .int32(1)], batchSize: 64))
+            var received: [[UInt8]] = []
+            while true {
+                let batch = try await session.nextBatch(cursor, maximum: 100)
+                if batch.isEmpty { break }
+                #expect(batch.count <= 100)
+                received.append(contentsOf: batch.map(\.bytes))
+            }
+            #expect(await session.isOpen(cursor) == false)
+            let sortedExpected = try expected.sorted { a, b in
+                guard case .objectID(let x) = try BSONDecoder.decode(a)["_id"], case .objectID(let y) = try BSONDecoder.decode(b)["_id"] else { return false }
+                return x < y
+            }
+            #expect(received.count == expected.count)
+            #expect(received == sortedExpected)
+        }
+    }
+
+    @Test("documents are fetched by a list of _ids, absent ones simply missing")
+    func fetchByIDs() async throws {
+        try await withTestDatabase { session, database in
+            let namespace = Namespace(database: database, collection: "things")
+            let documents: [BSONDocument] = (0..<20).map { ["_id": .int32(Int32($0)), "v": .string("value \($0)")] }
+            try await session.insert(documents, into: namespace)
+            let fetched = try await session.documents(namespace, ids: [.int32(3), .int32(17), .int32(99)])
+            let ids = try fetched.map { try $0.decode()["_id"] }
+            #expect(Set(ids.compactMap { $0?.integerValue }) == [3, 17])
+            #expect(try await session.documents(namespace, ids: []).isEmpty)
+        }
+    }
+
+    @Test("a filter and projection are applied by the server")
+    func filterAndProjection() async throws {
+        try await withTestDatabase { session, database in
+            let namespace = Namespace(database: database, collection: "things")
+            try await session.insert((0..<10).map { ["_id": .int32(Int32($0)), "v": .int32(Int32($0 * 10)), "w": .bool(true)] }, into: namespace)
+            let found = try await session.findAll(
+                namespace, filter: ["v": .document(["$gte": .int32(50)])],
+                options: FindOptions(projection: ["v": .int32(1)], sort: ["v": .int32(-1)], limit: 3))
+            #expect(found == [["_id": .int32(9), "v": .int32(90)], ["_id": .int32(8), "v": .int32(80)], ["_id": .int32(7), "v": .int32(70)]])
+        }
+    }
+
+    @Test("tailing the oplog from a timestamp sees inserts, updates and deletes, and waits for new ones")
+    func tailOplog() async throws {
+        try await withTestDatabase { session, database in
+            let namespace = Namespace(database: database, collection: "tailed")
+            try await session.insert([["_id": .string("before")]], into: namespace)
+            let start = try #require(try await session.newestOplogTimestamp())
+            try await session.insert([["_id": .string("a"), "n": .int32(1)]], into: namespace)
+            _ = try await session.runCommand(
+                ["update": .string(namespace.collection), "updates": .array([.document(["q": .document(["_id": .string("a")]), "u": .document(["$set": .document(["n": .int32(2)])])])])],
+                database: database)
+            _ = try await session.runCommand(
+                ["delete": .string(namespace.collection), "deletes": .array([.document(["q": .document(["_id": .string("a")]), "limit": .int32(1)])])],
+                database: database)
+            let tail = try await session.tailOplog(from: start, maxAwaitMilliseconds: 200)
+            var operations: [String] = []
+            var firstTimestamp: BSONTimestamp?
+            func drain() async throws {
+                for _ in 0..<20 {
+                    let batch = try await session.nextBatch(tail, maximum: 500)
+                    for raw in batch {
+                        let entry = try raw.decode()
+                        if firstTimestamp == nil, case .timestamp(let ts) = entry["ts"] { firstTimestamp = ts }
+                        guard entry["ns"] == .string(namespace.description), case .string(let op) = entry["op"] else { continue }
+                        operations.append(op)
+                    }
+                    if batch.isEmpty { return }
+                }
+            }
+            try await drain()
+            #expect(firstTimestamp == start, "$gte: the entry at the start timestamp comes first")
+            // The entry at `start` is the insert of "before": $gte replays it, then come the three changes.
+            #expect(operations == ["i", "i", "u", "d"])
+            #expect(await session.isOpen(tail), "a tailable cursor stays open at the end of the oplog")
+            // A write after the tail opened arrives on the same cursor.
+            try await session.insert([["_id": .string("later")]], into: namespace)
+            try await drain()
+            #expect(operations == ["i", "i", "u", "d", "i"])
+            await session.close(tail)
+        }
+    }
+
+    @Test("an unreachable server is reported as unavailable within a bounded time")
+    func unreachable() async throws {
+        let port = try freeLoopbackPort()
+        let session = try MongoSession(uri: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1500&connectTimeoutMS=1000")
+        let clock = ContinuousClock()
+        let started = clock.now
+        let error = await #expect(throws: MongoError.self) { _ = try await session.hello() }
+        #expect(error?.kind == .unavailable)
+        #expect(error?.exitStatus == .unavailable)
+        #expect(clock.now - started < .seconds(10))
+        // A find on a dead server is an error too, never an empty result.
+        let findError = await #expect(throws: MongoError.self) {
+            _ = try await session.findAll(Namespace(database: "x", collection: "y"))
+        }
+        #expect(findError?.kind == .unavailable)
+    }
+
+    @Test("a malformed URI is a configuration error, and its password never shows")
+    func badURI() {
+        let error = #expect(throws: MongoError.self) { _ = try MongoSession(uri: "mongodb://user:s3cretpw@host:notaport/") }
+        #expect(error?.kind == .invalidURI)
+        #expect(error?.exitStatus == .configError)
+        #expect(error?.description.contains("s3cretpw") == false)
+    }
+
+    @Test("a server error carries the operation, namespace and code")
+    func serverError() async throws {
+        let session = try MongoSession(uri: try ServerEnvironment.shared.mongoURI())
+        let error = await #expect(throws: MongoError.self) {
+            _ = try await session.runCommand(["noSuchCommandAtAll": .int32(1)], database: "admin")
+        }
+        #expect(error?.kind == .server)
+        #expect(error?.code != nil)
+        #expect(error?.description.contains("noSuchCommandAtAll") == true)
+    }
+}
