@@ -26,7 +26,7 @@ extension PostgresSession {
     /// rethrown after the COPY is aborted. Identifiers are quoted here; pass them as they are spelled.
     public func copyIn(
         schema: String? = nil, table: String, columns: [String], format: CopyFormat = .text, purpose: String,
-        chunks next: () throws -> [UInt8]?
+        chunks next: sending () throws -> [UInt8]?
     ) throws -> Int {
         let target = PostgresSQL.qualifiedName(schema: schema, table)
         let columnList = columns.isEmpty ? "" : " (" + columns.map(PostgresSQL.quoteIdentifier).joined(separator: ", ") + ")"

@@ -62,7 +62,7 @@ public actor PostgresSession {
     /// transaction is rolled back and the error rethrown. `body` runs synchronously on the session, so no other
     /// caller's statement can slip into the transaction.
     public func withTransaction<Result: Sendable>(
-        purpose: String, _ body: (isolated PostgresSession) throws -> Result
+        purpose: String, _ body: @Sendable (isolated PostgresSession) throws -> Result
     ) throws -> Result {
         try begin(purpose: purpose)
         do {
