@@ -112,3 +112,27 @@ struct PostgresSessionTests {
         #expect(error.kind == .connect)
     }
 }
+
+@Suite("Cancelling a running statement", .tags(.integration))
+struct PostgresCancelTests {
+    @Test("cancelling the task stops a long statement with SQLSTATE 57014 and the session stays usable")
+    func cancelTask() async throws {
+        let session = try await TestServer.session("cancel")
+        let clock = ContinuousClock()
+        let start = clock.now
+        let task = Task {
+            try await session.cancellingOnTaskCancel {
+                try await session.execute("SELECT pg_sleep(30)", purpose: "sleep")
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        let error = try await #require(throws: PostgresError.self) { try await task.value }
+        #expect(error.sqlState == "57014")
+        #expect(error.description.contains("sleep"))
+        #expect(clock.now - start < .seconds(10))
+        #expect(try await session.query("SELECT 1", purpose: "still usable").scalar == "1")
+        await session.close()
+        #expect(session.cancelRunningStatement() == false)
+    }
+}

@@ -46,6 +46,8 @@ final class PGConnection {
     deinit { PQfinish(raw) }
 
     var isHealthy: Bool { PQstatus(raw) == CONNECTION_OK }
+    /// A new `PGcancel` for this connection (`PQgetCancel`), owned by the caller; see `PGCancel`.
+    func makeCancel() -> OpaquePointer? { PQgetCancel(raw) }
     var serverVersion: Int { Int(PQserverVersion(raw)) }
 
     /// Runs `sql` with `PQexec` (the simple protocol: several statements separated by `;` are allowed, and the last

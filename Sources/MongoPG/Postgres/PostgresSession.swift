@@ -6,6 +6,7 @@ import Logging
 public actor PostgresSession {
     private let executor: BlockingSerialExecutor
     private var connection: PGConnection?  // never leaves the actor
+    private nonisolated let canceller = PGCancel()  // the one piece usable off the session, see `cancelRunningStatement`
     let logger: Logger
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -24,14 +25,34 @@ public actor PostgresSession {
     /// Neither is logged. Throws `.authentication` when the server rejects the password (or needs one and none was
     /// found), `.connect` for anything else; both mean exit 69.
     public func connect(conninfo: String, password: String? = nil) throws(PostgresError) {
-        connection = nil
+        close()
         let connection = try PGConnection(conninfo: conninfo, password: password, logger: logger)
         logger.debug("connected to PostgreSQL", metadata: ["server_version": "\(connection.serverVersion)"])
+        canceller.replace(with: connection.makeCancel())
         self.connection = connection
     }
 
     /// Closes the connection (`PQfinish`); session-level advisory locks are released by the server.
-    public func close() { connection = nil }
+    public func close() {
+        canceller.replace(with: nil)
+        connection = nil
+    }
+
+    /// Asks the server to cancel the statement this session is running right now (`PQcancel`); callable from any
+    /// task without waiting for the session. The statement then fails with SQLSTATE 57014 (`.statement`, or `.copy`
+    /// during a COPY). Answers false when no connection is open or the request could not be sent; a statement that
+    /// has not started yet is not affected.
+    @discardableResult
+    public nonisolated func cancelRunningStatement() -> Bool { canceller.cancel() }
+
+    /// Runs `operation` (calls on this session) so that cancelling the current task cancels the statement running at
+    /// that moment, with `PQcancel`. A task cancelled before `operation` starts throws `CancellationError`.
+    public nonisolated func cancellingOnTaskCancel<Result: Sendable>(
+        _ operation: () async throws -> Result
+    ) async throws -> Result {
+        try Task.checkCancellation()
+        return try await withTaskCancellationHandler(operation: operation) { self.cancelRunningStatement() }
+    }
 
     /// Whether a connection is open and libpq still considers it usable.
     public var isConnected: Bool { connection?.isHealthy ?? false }
@@ -59,8 +80,9 @@ public actor PostgresSession {
     public func rollback(purpose: String) throws(PostgresError) { try execute("ROLLBACK", purpose: purpose) }
 
     /// Runs `body` on this session between `BEGIN` and `COMMIT`; if `body` throws (or `COMMIT` fails), the
-    /// transaction is rolled back and the error rethrown. `body` runs synchronously on the session, so no other
-    /// caller's statement can slip into the transaction.
+    /// transaction is rolled back and the error rethrown. `body` runs synchronously on the session (it is handed the
+    /// isolated session, so its calls need no `await`), and no other caller's statement can slip into the transaction.
+    /// It is `@Sendable` because it crosses into the session; state it builds (a chunk source) is made inside it.
     public func withTransaction<Result: Sendable>(
         purpose: String, _ body: @Sendable (isolated PostgresSession) throws -> Result
     ) throws -> Result {
