@@ -24,7 +24,8 @@ struct PGConnectionErrorTests {
     func wrongPasswordInConninfo() async throws {
         let wrong = "secret-\(UUID().uuidString)"
         let uri = try #require(URLComponents(string: try TestServer.conninfo))
-        let conninfo = "host=\(uri.host ?? "127.0.0.1") port=\(uri.port ?? 5432) user=\(uri.user ?? "sync") password=\(wrong)"
+        let conninfo =
+            "host=\(uri.host ?? "127.0.0.1") port=\(uri.port ?? 5432) user=\(uri.user ?? "sync") password=\(wrong)"
         let session = PostgresSession(name: "auth", logger: TestServer.quietLogger)
         let error = try await #require(throws: PostgresError.self) {
             try await session.connect(conninfo: conninfo)

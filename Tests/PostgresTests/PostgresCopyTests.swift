@@ -18,9 +18,9 @@ struct PostgresCopyTests {
                     chunks: source.next)
             }
             #expect(loaded == 100_000)
+            let big = PostgresSQL.qualifiedName(schema: schema, "big")
             let check = try await session.query(
-                "SELECT count(*), sum(id), count(DISTINCT name), max(n) FROM \(PostgresSQL.qualifiedName(schema: schema, "big"))",
-                purpose: "check")
+                "SELECT count(*), sum(id), count(DISTINCT name), max(n) FROM \(big)", purpose: "check")
             #expect(check.rows == [["100000", "4999950000", "100000", "\(99_999 * 1_000_003)"]])
         }
     }
@@ -30,7 +30,8 @@ struct PostgresCopyTests {
         try await TestServer.withSchema { session, schema in
             let table = PostgresSQL.qualifiedName(schema: schema, "t")
             try await session.execute("CREATE TABLE \(table) (id int, label text)", purpose: "create")
-            try await session.execute("INSERT INTO \(table) SELECT g, 'before' FROM generate_series(1, 5) g", purpose: "seed")
+            try await session.execute(
+                "INSERT INTO \(table) SELECT g, 'before' FROM generate_series(1, 5) g", purpose: "seed")
             let data = "10\tten\n11\televen\ntwelve\toops\n13\tthirteen\n"
             let error = try await #require(throws: PostgresError.self) {
                 try await session.withTransaction(purpose: "load t") { session in
@@ -76,7 +77,8 @@ struct PostgresCopyTests {
                 purpose: "load csv", fromFile: csv.path)
             #expect(fromCSV == 2)
 
-            let rows = try await session.query("SELECT id::text, label, note FROM \(table) ORDER BY id", purpose: "read")
+            let rows = try await session.query(
+                "SELECT id::text, label, note FROM \(table) ORDER BY id", purpose: "read")
             #expect(
                 rows.rows == [
                     ["1", "one", nil], ["2", "two, \"2\"", "note\ttab"], ["3", "three, \"3\"", nil],
@@ -94,7 +96,11 @@ struct PostgresCopyTests {
             let error = try await #require(throws: PostgresError.self) {
                 try await session.copyIn(
                     schema: schema, table: "c", columns: ["id", "note"], format: .csv(header: true),
-                    purpose: "load csv", chunks: { defer { data = nil }; return data })
+                    purpose: "load csv",
+                    chunks: {
+                        defer { data = nil }
+                        return data
+                    })
             }
             #expect(error.kind == .copy)
             #expect(error.line == 4)

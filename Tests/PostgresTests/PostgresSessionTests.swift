@@ -9,7 +9,9 @@ struct PostgresSessionTests {
     @Test("a parameterised query round-trips NULLs, quotes and unicode unchanged")
     func parameterRoundTrip() async throws {
         try await TestServer.withSchema { session, schema in
-            let values: [String?] = ["it's \"quoted\"; DROP TABLE x; --", nil, "ünïcødé 🐘 中文", "", "back\\slash"]
+            let values: [String?] = [
+                "it's \"quoted\"; DROP TABLE x; --", nil, "ünïcødé 🐘 中文", "", "back\\slash",
+            ]
             let echoed = try await session.query(
                 "SELECT $1::text AS a, $2::text AS b, $3::text AS c, $4::text AS d, $5::text AS e",
                 parameters: values, purpose: "echo parameters")
@@ -77,7 +79,8 @@ struct PostgresSessionTests {
                     try session.execute("INSERT INTO \(table) VALUES (1)", purpose: "insert duplicate 1")
                 }
             }
-            #expect(try await session.query("SELECT string_agg(id::text, ',') FROM \(table)", purpose: "ids").scalar == "1")
+            #expect(
+                try await session.query("SELECT string_agg(id::text, ',') FROM \(table)", purpose: "ids").scalar == "1")
         }
     }
 
@@ -96,7 +99,8 @@ struct PostgresSessionTests {
     @Test("a conninfo key=value string is accepted as well as a URI")
     func keyValueConninfo() async throws {
         let uri = try #require(URLComponents(string: try TestServer.conninfo))
-        let conninfo = "host=\(uri.host ?? "127.0.0.1") port=\(uri.port ?? 5432) user=\(uri.user ?? "sync") dbname=postgres"
+        let conninfo =
+            "host=\(uri.host ?? "127.0.0.1") port=\(uri.port ?? 5432) user=\(uri.user ?? "sync") dbname=postgres"
         let session = PostgresSession(name: "kv", logger: TestServer.quietLogger)
         try await session.connect(conninfo: conninfo, password: TestServer.password)
         #expect(try await session.query("SELECT current_user", purpose: "who").scalar == (uri.user ?? "sync"))

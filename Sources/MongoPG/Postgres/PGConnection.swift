@@ -89,7 +89,9 @@ final class PGConnection {
     ///
     /// The server reports a bad row only when the COPY ends (libpq does not read its answer while in COPY_IN state),
     /// so the whole source is read even when line 3 is wrong.
-    func copyIn(_ sql: String, table: String, purpose: String, next: () throws -> [UInt8]?) throws -> Int {
+    func copyIn(
+        _ sql: String, table: String, relation: String, purpose: String, next: () throws -> [UInt8]?
+    ) throws -> Int {
         do {
             let start = try take(PQexec(raw, sql), purpose: purpose)
             guard start.status == PGRES_COPY_IN else {
@@ -107,11 +109,11 @@ final class PGConnection {
             // libpq: "If errormsg is not NULL, then the COPY is forced to fail, with the string pointed to by errormsg
             // used as the error message." The server's answer to that is expected and dropped.
             _ = PQputCopyEnd(raw, "the client could not produce the data")
-            _ = try? finishCopy(table: table, purpose: purpose)
+            _ = try? finishCopy(table: table, relation: relation, purpose: purpose)
             throw error
         }
         if !sendFailed { _ = PQputCopyEnd(raw, nil) }  // on failure PQgetResult below reports why
-        return try finishCopy(table: table, purpose: purpose)
+        return try finishCopy(table: table, relation: relation, purpose: purpose)
     }
 
     /// Sends one chunk; false when libpq could not (the connection broke, or the server already ended the COPY).
@@ -131,7 +133,7 @@ final class PGConnection {
     }
 
     /// Collects the results that end a COPY until `PQgetResult` answers nil, so the connection is idle afterwards.
-    private func finishCopy(table: String, purpose: String) throws(PostgresError) -> Int {
+    private func finishCopy(table: String, relation: String, purpose: String) throws(PostgresError) -> Int {
         var failure: PostgresError?
         var rows = 0
         while let pointer = PQgetResult(raw) {
@@ -147,7 +149,7 @@ final class PGConnection {
                 if failure == nil {
                     var copyFailure = error(from: result, kind: .copy, purpose: purpose)
                     copyFailure.table = table
-                    copyFailure.line = result.context.flatMap(Self.copyLine)
+                    copyFailure.line = result.context.flatMap { Self.copyLine(fromContext: $0, relation: relation) }
                     failure = copyFailure
                 }
             }
@@ -190,12 +192,20 @@ final class PGConnection {
                 ? Self.oneLine(String(cString: PQerrorMessage(raw)), hiding: nil) : result.message)
     }
 
-    /// The input line of `COPY t, line 3, column x: "..."` (the CONTEXT the server sends for a rejected row).
-    static func copyLine(fromContext context: String) -> Int? {
-        for line in context.split(separator: "\n") where line.hasPrefix("COPY ") {
+    /// The input line of `COPY t, line 3, column x: "..."`, the CONTEXT the server sends for a rejected row. The server
+    /// names the bare relation (`RelationGetRelationName`), so `relation` anchors the match when a name or column
+    /// itself holds ", line "; without a match there, the first `, line N` after `COPY ` counts.
+    static func copyLine(fromContext context: String, relation: String? = nil) -> Int? {
+        let lines = context.split(separator: "\n")
+        if let relation {
+            let prefix = "COPY \(relation), line "
+            for line in lines where line.hasPrefix(prefix) {
+                if let number = Int(line.dropFirst(prefix.count).prefix(while: \.isNumber)) { return number }
+            }
+        }
+        for line in lines where line.hasPrefix("COPY ") {
             guard let marker = line.range(of: ", line ") else { continue }
-            let digits = line[marker.upperBound...].prefix(while: \.isNumber)
-            if let number = Int(digits) { return number }
+            if let number = Int(line[marker.upperBound...].prefix(while: \.isNumber)) { return number }
         }
         return nil
     }
@@ -219,7 +229,8 @@ private final class NoticeSink {
     func receive(_ text: String) {
         let lines = text.split(whereSeparator: \.isNewline)
         guard let first = lines.first else { return }
-        var severity = "NOTICE", message = String(first)
+        var severity = "NOTICE"
+        var message = String(first)
         if let colon = first.firstIndex(of: ":") {
             severity = String(first[..<colon])
             message = first[first.index(after: colon)...].trimmingCharacters(in: .whitespaces)

@@ -62,7 +62,7 @@ struct PGResult: ~Copyable {  // one PGresult, cleared once; a copy would mean a
 }
 
 extension String {
-    func trimmingSuffix() -> String {
+    fileprivate func trimmingSuffix() -> String {
         var text = self
         while let last = text.last, last.isWhitespace { text.removeLast() }
         return text

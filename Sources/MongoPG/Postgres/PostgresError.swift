@@ -3,7 +3,7 @@
 public struct PostgresError: ToolError {
     public enum Kind: Sendable, Equatable { case connect, authentication, statement, copy, lockHeld }
     public var kind: Kind
-    public var purpose: String          // "load table customers_accounts", never SQL parameters
+    public var purpose: String  // "load table customers_accounts", never SQL parameters
     public var sqlState: String? = nil  // nil when libpq failed before the server answered
     public var serverMessage: String
     public var table: String? = nil, line: Int? = nil  // line: 1-based COPY input line rejected

@@ -29,11 +29,12 @@ extension PostgresSession {
         chunks next: sending () throws -> [UInt8]?
     ) throws -> Int {
         let target = PostgresSQL.qualifiedName(schema: schema, table)
-        let columnList = columns.isEmpty ? "" : " (" + columns.map(PostgresSQL.quoteIdentifier).joined(separator: ", ") + ")"
+        let columnList =
+            columns.isEmpty ? "" : " (" + columns.map(PostgresSQL.quoteIdentifier).joined(separator: ", ") + ")"
         let sql = "COPY \(target)\(columnList) FROM STDIN \(format.option)"
         let name = (schema.map { "\($0)." } ?? "") + table
         logger.trace("copy", metadata: ["purpose": "\(purpose)", "sql": "\(sql)", LogKey.table: "\(name)"])
-        let rows = try open(purpose).copyIn(sql, table: name, purpose: purpose, next: next)
+        let rows = try open(purpose).copyIn(sql, table: name, relation: table, purpose: purpose, next: next)
         logger.debug("copied", metadata: [LogKey.table: "\(name)", "rows": "\(rows)"])
         return rows
     }

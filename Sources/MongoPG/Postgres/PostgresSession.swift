@@ -6,7 +6,7 @@ import Logging
 public actor PostgresSession {
     private let executor: BlockingSerialExecutor
     private var connection: PGConnection?  // never leaves the actor
-    private nonisolated let canceller = PGCancel()  // the one piece usable off the session, see `cancelRunningStatement`
+    private nonisolated let canceller = PGCancel()  // usable off the session: `cancelRunningStatement`
     let logger: Logger
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
