@@ -5,11 +5,6 @@ import Synchronization
 import TestSupport
 import Testing
 
-extension Tag {
-    /// Needs the PostgreSQL server that `scripts/services start` launched.
-    @Tag static var integration: Self
-}
-
 /// Connections to the test cluster: the URI from `.run/services.env`, the password from its `PGPASSWORD`.
 enum TestServer {
     static var conninfo: String { get throws { try ServerEnvironment.shared.postgresURI() } }
