@@ -39,7 +39,9 @@ let package = Package(
         .executableTarget(name: "etlstatus", dependencies: ["MongoPG"]),
         .executableTarget(name: "oplog-sync", dependencies: ["MongoPG"]),
         .executableTarget(name: "mongo-schema", dependencies: ["MongoPG"]),
-        .executableTarget(name: "mongo-pg-bench", dependencies: ["MongoPG", "CMongoC"], path: "Benchmarks/mongo-pg-bench"),
+        .executableTarget(
+            name: "mongo-pg-bench",
+            dependencies: ["MongoPG", "CMongoC", .product(name: "Logging", package: "swift-log")], path: "Benchmarks/mongo-pg-bench"),
         .target(
             name: "TestSupport", dependencies: ["MongoPG"], path: "Tests/TestSupport",
             exclude: ["Fixtures"]),

@@ -35,9 +35,9 @@ public enum BSONDecoder {
         init(buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 
         @inline(__always)
-        mutating func need(_ count: Int, _ what: String) throws(BSONError) {
+        mutating func need(_ count: Int, _ what: @autoclosure () -> String) throws(BSONError) {
             guard count >= 0, buffer.count - position >= count else {
-                throw BSONError(.truncated, "\(what) runs past the end of the input", offset: position)
+                throw BSONError(.truncated, "\(what()) runs past the end of the input", offset: position)
             }
         }
 
@@ -70,17 +70,22 @@ public enum BSONDecoder {
             return id
         }
 
-        func text(_ start: Int, _ count: Int, _ what: String) throws(BSONError) -> String {
+        func text(_ start: Int, _ count: Int, _ what: @autoclosure () -> String) throws(BSONError) -> String {
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[start..<start + count])
-            // ASCII needs no validation and is by far the common case.
-            var ascii = true
-            for byte in bytes where byte >= 0x80 {
-                ascii = false
-                break
+            // ASCII needs no validation and is by far the common case: check eight bytes at a time.
+            var index = 0
+            var high: UInt64 = 0
+            while index + 8 <= count {
+                high |= bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                index += 8
             }
-            if ascii { return String(decoding: bytes, as: UTF8.self) }
+            while index < count {
+                high |= UInt64(bytes[index])
+                index += 1
+            }
+            if high & 0x8080_8080_8080_8080 == 0 { return String(decoding: bytes, as: UTF8.self) }
             guard let string = String(validating: bytes, as: UTF8.self) else {
-                throw BSONError(.badUTF8, "\(what) is not valid UTF-8", offset: start)
+                throw BSONError(.badUTF8, "\(what()) is not valid UTF-8", offset: start)
             }
             return string
         }
@@ -96,16 +101,16 @@ public enum BSONDecoder {
         }
 
         /// A length-prefixed string: int32 length counting the trailing NUL, the bytes, then NUL.
-        mutating func readString(_ what: String) throws(BSONError) -> String {
+        mutating func readString(_ what: @autoclosure () -> String) throws(BSONError) -> String {
             let start = position
-            let length = Int(try readInt32(what))
-            guard length >= 1 else { throw BSONError(.badLength, "\(what) has length \(length)", offset: start) }
-            try need(length, what)
+            let length = Int(try readInt32(what()))
+            guard length >= 1 else { throw BSONError(.badLength, "\(what()) has length \(length)", offset: start) }
+            try need(length, what())
             guard buffer[position + length - 1] == 0 else {
-                throw BSONError(.badLength, "\(what) does not end with NUL", offset: start)
+                throw BSONError(.badLength, "\(what()) does not end with NUL", offset: start)
             }
             defer { position += length }
-            return try text(position, length - 1, what)
+            return try text(position, length - 1, what())
         }
 
         /// The bounds of an embedded document starting here, checked against its parent.
@@ -167,11 +172,11 @@ public enum BSONDecoder {
             return values
         }
 
-        mutating func readValue(type: UInt8, key: String, depth: Int, end: Int) throws(BSONError) -> BSONValue {
+        mutating func readValue(type: UInt8, key: @autoclosure () -> String, depth: Int, end: Int) throws(BSONError) -> BSONValue {
             let value: BSONValue
             switch type {
             case 0x01: value = .double(Double(bitPattern: UInt64(bitPattern: try readInt64("double"))))
-            case 0x02: value = .string(try readString("string \"\(key)\""))
+            case 0x02: value = .string(try readString("string \"\(key())\""))
             case 0x03: value = .document(try readDocument(depth: depth + 1))
             case 0x04: value = .array(try readArray(depth: depth + 1))
             case 0x05: value = .binary(try readBinary())
@@ -179,7 +184,7 @@ public enum BSONDecoder {
             case 0x07: value = .objectID(try readObjectID())
             case 0x08:
                 let byte = try readByte("bool")
-                guard byte <= 1 else { throw BSONError(.badValue, "bool \"\(key)\" holds \(byte)", offset: position - 1) }
+                guard byte <= 1 else { throw BSONError(.badValue, "bool \"\(key())\" holds \(byte)", offset: position - 1) }
                 value = .bool(byte == 1)
             case 0x09: value = .datetime(try readInt64("date"))
             case 0x0A: value = .null
@@ -200,10 +205,10 @@ public enum BSONDecoder {
             case 0xFF: value = .minKey
             case 0x7F: value = .maxKey
             default:
-                throw BSONError(.badType, "unknown type byte 0x\(String(type, radix: 16)) for key \"\(key)\"", offset: position - key.utf8.count - 2)
+                throw BSONError(.badType, "unknown type byte 0x\(String(type, radix: 16)) for key \"\(key())\"", offset: position)
             }
             guard position <= end - 1 else {
-                throw BSONError(.badLength, "value of \"\(key)\" runs past the end of its document", offset: position)
+                throw BSONError(.badLength, "value of \"\(key())\" runs past the end of its document", offset: position)
             }
             return value
         }
