@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "MongoTests", dependencies: integrationTestDependencies),
         .testTarget(name: "PostgresTests", dependencies: integrationTestDependencies),
         .testTarget(name: "ConfigTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "StateTests", dependencies: integrationTestDependencies),
         .testTarget(
             name: "CommandLineTests",
             dependencies: integrationTestDependencies + [

@@ -1,0 +1,71 @@
+/// The state schema's migrations, in order: migration N brings the schema from version N-1 to N. A released
+/// migration is never edited; changes come as a new one. `{schema}` is replaced by the quoted state schema name.
+enum StateMigrations {
+    static let all: [String] = [
+        // 1: run ledger, init loads, collection loads, catalog, sync points.
+        """
+        CREATE TABLE {schema}.runs (
+            id bigserial PRIMARY KEY,
+            tool text NOT NULL,
+            host text NOT NULL,
+            pid integer NOT NULL,
+            arguments text NOT NULL,
+            started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            finished_at timestamptz,
+            status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'ok', 'error')),
+            exit_code integer,
+            message text,
+            figures jsonb NOT NULL DEFAULT '{}',
+            steps jsonb NOT NULL DEFAULT '[]'
+        );
+        CREATE TABLE {schema}.init_loads (
+            id bigserial PRIMARY KEY,
+            run_id bigint REFERENCES {schema}.runs (id),
+            status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'ok', 'error')),
+            started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            finished_at timestamptz
+        );
+        CREATE TABLE {schema}.init_load_positions (
+            init_load_id bigint NOT NULL REFERENCES {schema}.init_loads (id),
+            source text NOT NULL,
+            oplog_ts bigint NOT NULL,
+            PRIMARY KEY (init_load_id, source)
+        );
+        CREATE TABLE {schema}.collection_loads (
+            id bigserial PRIMARY KEY,
+            init_load_id bigint REFERENCES {schema}.init_loads (id),
+            run_id bigint REFERENCES {schema}.runs (id),
+            collection text NOT NULL,
+            schema_hash text NOT NULL,
+            rows jsonb NOT NULL DEFAULT '{}',
+            documents bigint NOT NULL DEFAULT 0,
+            loaded_at timestamptz NOT NULL DEFAULT clock_timestamp()
+        );
+        CREATE INDEX ON {schema}.collection_loads (collection, id);
+        CREATE TABLE {schema}.catalog_tables (
+            collection text NOT NULL,
+            table_name text NOT NULL,
+            parent_table text,
+            json_path text NOT NULL,
+            depth integer NOT NULL,
+            PRIMARY KEY (collection, table_name)
+        );
+        CREATE TABLE {schema}.catalog_columns (
+            collection text NOT NULL,
+            table_name text NOT NULL,
+            column_name text NOT NULL,
+            ordinal integer NOT NULL,
+            json_path text,
+            bson_type text,
+            sql_type text NOT NULL,
+            role text NOT NULL,
+            PRIMARY KEY (collection, table_name, column_name)
+        );
+        CREATE TABLE {schema}.sync_points (
+            source text PRIMARY KEY,
+            oplog_ts bigint NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+        );
+        """
+    ]
+}
