@@ -80,6 +80,16 @@ final class MongoCursor {
         self.operation = operation
     }
 
+    /// An aggregation's cursor: `pipeline` is the array of stages.
+    init(collection: MongoCollection, pipeline: [BSONValue], operation: String) throws(MongoError) {
+        let namespace = collection.namespace.description
+        let pipelineDocument = try libBSON(["pipeline": .array(pipeline)], operation: operation, namespace: namespace)
+        let optionsDocument = try libBSON([:], operation: operation, namespace: namespace)
+        raw = mongoc_collection_aggregate(collection.raw, MONGOC_QUERY_NONE, pipelineDocument.raw, optionsDocument.raw, nil)
+        self.collection = collection
+        self.operation = operation
+    }
+
     deinit { mongoc_cursor_destroy(raw) }
 
     /// The next document, or nil when the cursor is exhausted — or, for a tailable cursor, when nothing new arrived

@@ -82,6 +82,43 @@ public actor MongoSession {
         return batch
     }
 
+    /// Opens an aggregation cursor; read it with `nextBatch`.
+    public func aggregate(_ namespace: Namespace, pipeline: [BSONDocument]) throws(MongoError) -> MongoCursorID {
+        let collection = MongoCollection(client: client, namespace: namespace)
+        return register(try MongoCursor(collection: collection, pipeline: pipeline.map { .document($0) }, operation: "aggregate"))
+    }
+
+    /// Every document of a cursor, decoded; for small results (split points, counts).
+    public func drain(_ cursorID: MongoCursorID) throws -> [BSONDocument] {
+        var documents: [BSONDocument] = []
+        while true {
+            let batch = try nextBatch(cursorID)
+            if batch.isEmpty { return documents }
+            for raw in batch { documents.append(try raw.decode()) }
+        }
+    }
+
+    /// `_id` values that cut the collection into `parts` slices of about equal document count (`$bucketAuto`, which
+    /// mongod and SecantusDB both answer), sorted; empty for one part or an empty collection.
+    public func splitPoints(_ namespace: Namespace, parts: Int) throws -> [BSONValue] {
+        guard parts > 1 else { return [] }
+        let cursor = try aggregate(namespace, pipeline: [
+            ["$bucketAuto": .document(["groupBy": .string("$_id"), "buckets": .int32(Int32(parts))])]
+        ])
+        let buckets = try drain(cursor)
+        // Each bucket's `_id.min` starts a slice; the first slice starts at the bottom of the bracket.
+        return buckets.dropFirst().compactMap { bucket in
+            guard case .document(let bounds) = bucket["_id"] else { return nil }
+            return bounds["min"]
+        }
+    }
+
+    /// The number of documents in a collection (from metadata, so it is fast; an estimate under concurrent writes).
+    public func estimatedCount(_ namespace: Namespace) throws(MongoError) -> Int {
+        let reply = try runCommand(["count": .string(namespace.collection)], database: namespace.database)
+        return Int(reply["n"]?.integerValue ?? 0)
+    }
+
     /// Whether a cursor can still produce documents.
     public func isOpen(_ cursorID: MongoCursorID) -> Bool { cursors[cursorID.value] != nil }
 
@@ -89,13 +126,7 @@ public actor MongoSession {
 
     /// Every document a query matches, decoded. For tests and small reads; stream big ones with `find`.
     public func findAll(_ namespace: Namespace, filter: BSONDocument = [:], options: FindOptions = FindOptions()) throws -> [BSONDocument] {
-        let cursor = try find(namespace, filter: filter, options: options)
-        var documents: [BSONDocument] = []
-        while true {
-            let batch = try nextBatch(cursor)
-            if batch.isEmpty { return documents }
-            for raw in batch { documents.append(try raw.decode()) }
-        }
+        try drain(try find(namespace, filter: filter, options: options))
     }
 
     /// The documents whose `_id` is in `ids`, raw, in the server's order (missing ones are simply absent).
@@ -147,7 +178,10 @@ public actor MongoSession {
 
     private func open(_ namespace: Namespace, filter: BSONDocument, options: BSONDocument, operation: String) throws(MongoError) -> MongoCursorID {
         let collection = MongoCollection(client: client, namespace: namespace)
-        let cursor = try MongoCursor(collection: collection, filter: filter, options: options, operation: operation)
+        return register(try MongoCursor(collection: collection, filter: filter, options: options, operation: operation))
+    }
+
+    private func register(_ cursor: MongoCursor) -> MongoCursorID {
         nextCursorID += 1
         cursors[nextCursorID] = cursor
         return MongoCursorID(value: nextCursorID)

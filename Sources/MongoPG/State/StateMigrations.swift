@@ -58,6 +58,7 @@ enum StateMigrations {
             json_path text,
             bson_type text,
             sql_type text NOT NULL,
+            parent_table text,
             role text NOT NULL,
             PRIMARY KEY (collection, table_name, column_name)
         );

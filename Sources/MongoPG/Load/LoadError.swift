@@ -1,0 +1,36 @@
+/// A failure of the init load's own files and checks (mongo-reader, psql-copy).
+public struct LoadError: ToolError {
+    public enum Kind: Sendable, Equatable {
+        /// The folder has no finished manifest: mongo-reader never finished there.
+        case missingManifest
+        /// The manifest cannot be read or does not belong to this collection.
+        case badManifest
+        /// A part file's checksum, size or row count disagrees with the manifest.
+        case corruptPart
+        /// The schema changed between mongo-reader and psql-copy.
+        case schemaMismatch
+        /// PostgreSQL loaded another number of rows than the manifest promises.
+        case rowCountMismatch
+        /// Reading or writing a file failed.
+        case io
+        /// The command line asked for something impossible (a bad partition, ...).
+        case usage
+    }
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    public var exitStatus: ExitStatus {
+        switch kind {
+        case .missingManifest, .badManifest, .corruptPart, .schemaMismatch, .rowCountMismatch: .dataError
+        case .io: .ioError
+        case .usage: .usage
+        }
+    }
+}
