@@ -50,6 +50,8 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: integrationTestDependencies),
         .testTarget(name: "ConfigTests", dependencies: integrationTestDependencies),
         .testTarget(name: "StateTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "SchemaTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "CSVTests", dependencies: integrationTestDependencies),
         .testTarget(
             name: "CommandLineTests",
             dependencies: integrationTestDependencies + [

@@ -1,0 +1,44 @@
+/// A schema file that cannot be used, or a document the schema's policy cannot absorb.
+public struct SchemaError: ToolError, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// The schema file is not valid JSON or not a valid schema tree (exit 78).
+        case badSchemaFile
+        /// Two paths map to the same table or column name after sanitising (exit 78).
+        case identifierCollision
+        /// A document the chosen policy cannot absorb: no usable `_id`, a NUL byte with `strip_nul` off (exit 65).
+        case badDocument
+        /// Rows that cannot be turned back into a document: a bug or a damaged table (exit 65).
+        case badRows
+    }
+    public var kind: Kind
+    public var message: String
+    /// The schema file, when one is being read.
+    public var file: String? = nil
+    /// Where in the schema file or the document: a JSON path such as `$.orders[0].qty` or a dotted document path.
+    public var path: String? = nil
+    /// The document's `_id` as relaxed Extended JSON, when a document is at fault.
+    public var documentID: String? = nil
+
+    public init(_ kind: Kind, _ message: String, file: String? = nil, path: String? = nil, documentID: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.file = file
+        self.path = path
+        self.documentID = documentID
+    }
+
+    public var description: String {
+        var place: [String] = []
+        if let file { place.append(file) }
+        if let documentID { place.append("_id \(documentID)") }
+        if let path { place.append("at \(path)") }
+        return "schema: \(message)" + (place.isEmpty ? "" : " (\(place.joined(separator: ", ")))")
+    }
+
+    public var exitStatus: ExitStatus {
+        switch kind {
+        case .badSchemaFile, .identifierCollision: .configError
+        case .badDocument, .badRows: .dataError
+        }
+    }
+}

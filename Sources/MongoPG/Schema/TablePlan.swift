@@ -1,0 +1,292 @@
+/// A collection's schema compiled into tables (DESIGN.md, "Relational model"): names, columns, SQL types, keys,
+/// the JSON path each column comes from and the parent links. The flattener, the DDL, the catalog and the rebuilder
+/// all read this one plan, so they cannot disagree.
+public struct TablePlan: Sendable {
+    public let schema: CollectionSchema
+    public let settings: FlattenSettings
+    /// Root table first, then child tables depth-first in schema order; a table's parent always comes before it.
+    public let tables: [PlannedTable]
+    /// The schema type of `_id`, deciding the key columns' SQL type.
+    public let idType: ScalarType
+    /// How the root document's fields (all but `_id`) map onto columns and child tables.
+    let root: PlanNode
+
+    public var namespace: Namespace { schema.namespace }
+    public var rootTable: PlannedTable { tables[0] }
+
+    /// Compiles a schema; throws `SchemaError.identifierCollision` naming both paths when two of them would share a
+    /// table or column name.
+    public init(schema: CollectionSchema, settings: FlattenSettings = FlattenSettings()) throws(SchemaError) {
+        var builder = Builder(settings: settings)
+        guard let id = schema.fields.first(where: { $0.name == "_id" }), case .scalar(let idType) = id.node else {
+            throw SchemaError(.badSchemaFile, "the schema has no scalar \"_id\" field", path: "$._id")
+        }
+        let rootName = settings.tablePrefix + schema.namespace.collection
+        builder.idSQLType = idType.sqlType
+        builder.rootFullName = rootName
+        try builder.addTable(fullName: rootName, jsonPath: "$", parent: nil, ancestors: [])
+        try builder.addColumn(
+            table: 0, fullName: "_id", role: .documentID, sqlType: idType.sqlType, bsonType: idType.rawValue,
+            jsonPath: "$._id", scalarType: idType)
+        let rest = schema.fields.filter { $0.name != "_id" }
+        root = try builder.object(rest, table: 0, namePrefix: "", jsonPath: "$", ancestors: [])
+        if settings.keepExtra {
+            try builder.addColumn(
+                table: 0, fullName: "_extra", role: .extra, sqlType: .jsonb, bsonType: "object", jsonPath: "$",
+                scalarType: nil)
+        }
+        self.schema = schema
+        self.settings = settings
+        self.idType = idType
+        tables = builder.tables
+    }
+
+    /// The `CREATE TABLE` statements, one per table, quoted and schema-qualified, with their primary keys.
+    public var createStatements: [String] {
+        tables.map { table in
+            var lines = table.columns.map { column in
+                "    \(Identifier.quoted(column.name)) \(column.sqlType.rawValue)" + (column.isKey ? " NOT NULL" : "")
+            }
+            lines.append("    PRIMARY KEY (" + table.keyColumns.map { Identifier.quoted($0.name) }.joined(separator: ", ") + ")")
+            return "CREATE TABLE \(qualifiedName(table)) (\n" + lines.joined(separator: ",\n") + "\n);"
+        }
+    }
+
+    /// All statements as one script, in parent-before-child order.
+    public var ddl: String { createStatements.joined(separator: "\n\n") + "\n" }
+
+    /// `"schema"."table"`.
+    public func qualifiedName(_ table: PlannedTable) -> String {
+        Identifier.quoted(settings.targetSchema) + "." + Identifier.quoted(table.name)
+    }
+
+    /// The plan as catalog rows, one per table.
+    public var catalogTables: [CatalogTable] {
+        tables.map { table in
+            CatalogTable(
+                collection: namespace.description, table: table.name, jsonPath: table.jsonPath,
+                parentTable: table.parent.map { tables[$0].name }, arrayDepth: table.arrayDepth)
+        }
+    }
+
+    /// The plan as catalog rows, one per column of every table.
+    public var catalogColumns: [CatalogColumn] {
+        tables.flatMap { table in
+            table.columns.enumerated().map { position, column in
+                CatalogColumn(
+                    collection: namespace.description, table: table.name, column: column.name, position: position,
+                    jsonPath: column.jsonPath, bsonType: column.bsonType, sqlType: column.sqlType.rawValue,
+                    parentTable: table.parent.map { tables[$0].name }, role: column.role.catalogName)
+            }
+        }
+    }
+}
+
+/// One table of a plan.
+public struct PlannedTable: Sendable {
+    /// The sanitised table name (without the target schema).
+    public let name: String
+    /// Where its rows come from: `$` for the root, `$.orders`, `$.orders[*].lines`, `$.matrix[*]` for `_items`.
+    public let jsonPath: String
+    /// Index of the parent table in `TablePlan.tables`; nil for the root.
+    public let parent: Int?
+    /// How many arrays enclose a row: 0 for the root, 1 for `customers_accounts`, ...
+    public let arrayDepth: Int
+    public internal(set) var columns: [PlannedColumn] = []
+    /// How an element of this table's array maps onto its columns; nil for the root.
+    var element: PlanNode? = nil
+
+    /// The primary key: `_id` for the root; (`<root>_id`, ancestor `_idx`..., `idx`) for a child.
+    public var keyColumns: [PlannedColumn] { columns.filter(\.isKey) }
+}
+
+/// One column of a planned table.
+public struct PlannedColumn: Sendable {
+    public enum Role: Sendable, Equatable {
+        /// The root document's `_id`: `_id` in the root, `<root table>_id` in children.
+        case documentID
+        /// The index in the enclosing array at this depth (0 = outermost): `<ancestor table>_idx`.
+        case ancestorIndex(Int)
+        /// The row's own 0-based array index, `idx`.
+        case index
+        /// A value from the document.
+        case value
+        /// The root's `_extra jsonb`: values the schema cannot hold, under their dotted paths.
+        case extra
+
+        var catalogName: String {
+            switch self {
+            case .documentID: "document_id"
+            case .ancestorIndex: "ancestor_index"
+            case .index: "index"
+            case .value: "value"
+            case .extra: "extra"
+            }
+        }
+    }
+
+    public let name: String
+    public let role: Role
+    public let sqlType: SQLType
+    /// The BSON type expected, as a `$type` alias ("int" for indexes, "object" for `_extra`).
+    public let bsonType: String
+    public let jsonPath: String
+    /// The schema type of a value or `_id` column.
+    public let scalarType: ScalarType?
+
+    public var isKey: Bool {
+        switch role {
+        case .documentID, .ancestorIndex, .index: true
+        case .value, .extra: false
+        }
+    }
+}
+
+/// A `catalog_tables` row as a plain value; the state schema writes it.
+public struct CatalogTable: Sendable, Equatable, Codable {
+    public var collection: String
+    public var table: String
+    public var jsonPath: String
+    public var parentTable: String?
+    public var arrayDepth: Int
+}
+
+/// A `catalog_columns` row as a plain value; the state schema writes it.
+public struct CatalogColumn: Sendable, Equatable, Codable {
+    public var collection: String
+    public var table: String
+    public var column: String
+    public var position: Int
+    public var jsonPath: String
+    public var bsonType: String
+    public var sqlType: String
+    public var parentTable: String?
+    public var role: String
+}
+
+/// The compiled walk: how a value at some place of the document reaches columns and child tables.
+indirect enum PlanNode: Sendable {
+    /// A column of the current table.
+    case column(Int, ScalarType)
+    /// An object whose fields map onto columns of the current table (and child tables).
+    case object(ObjectPlan)
+    /// An array: one row per element in `table`, each element mapped by that table's `element` node.
+    case array(table: Int)
+}
+
+struct ObjectPlan: Sendable {
+    var fields: [(name: String, node: PlanNode)]
+    var lookup: [String: Int]
+}
+
+private struct Builder {
+    let settings: FlattenSettings
+    var tables: [PlannedTable] = []
+    var rootFullName = ""
+    var idSQLType: SQLType = .text
+    /// Unsanitised full names, for naming children and `_idx` columns from the full name, not a cut one.
+    var fullNames: [String] = []
+    var tableOwners: [String: String] = [:]  // sanitised table name -> JSON path
+    var columnOwners: [[String: String]] = []  // per table: sanitised column name -> JSON path
+
+    init(settings: FlattenSettings) { self.settings = settings }
+
+    mutating func addTable(fullName: String, jsonPath: String, parent: Int?, ancestors: [Int]) throws(SchemaError) {
+        let name = Identifier.sanitised(fullName)
+        if let other = tableOwners[name] {
+            throw SchemaError(
+                .identifierCollision, "table name \"\(name)\" is claimed by both \(other) and \(jsonPath)", path: jsonPath)
+        }
+        tableOwners[name] = jsonPath
+        tables.append(PlannedTable(name: name, jsonPath: jsonPath, parent: parent, arrayDepth: ancestors.count))
+        fullNames.append(fullName)
+        columnOwners.append([:])
+        guard parent != nil else { return }
+        let table = tables.count - 1
+        try addColumn(
+            table: table, fullName: rootFullName + "_id", role: .documentID, sqlType: idSQLType,
+            bsonType: tables[0].columns.first?.bsonType ?? "objectId", jsonPath: "$._id", scalarType: nil)
+        for (level, ancestor) in ancestors.dropLast().enumerated() {
+            try addColumn(
+                table: table, fullName: fullNames[ancestor] + "_idx", role: .ancestorIndex(level), sqlType: .integer,
+                bsonType: "int", jsonPath: tables[ancestor].jsonPath + JSONPath.anyElement, scalarType: nil)
+        }
+        try addColumn(
+            table: table, fullName: "idx", role: .index, sqlType: .integer, bsonType: "int",
+            jsonPath: jsonPath + JSONPath.anyElement, scalarType: nil)
+    }
+
+    @discardableResult
+    mutating func addColumn(
+        table: Int, fullName: String, role: PlannedColumn.Role, sqlType: SQLType, bsonType: String, jsonPath: String,
+        scalarType: ScalarType?
+    ) throws(SchemaError) -> Int {
+        let name = Identifier.sanitised(fullName)
+        if let other = columnOwners[table][name] {
+            throw SchemaError(
+                .identifierCollision,
+                "column \"\(name)\" of table \"\(tables[table].name)\" is claimed by both \(other) and \(jsonPath)",
+                path: jsonPath)
+        }
+        columnOwners[table][name] = role == .value || role == .documentID && table == 0 ? jsonPath : "the key column \(name)"
+        tables[table].columns.append(
+            PlannedColumn(
+                name: name, role: role, sqlType: sqlType, bsonType: bsonType, jsonPath: jsonPath,
+                scalarType: scalarType))
+        return tables[table].columns.count - 1
+    }
+
+    /// Maps an object's fields onto `table`, naming columns `namePrefix + field` joined by `_`.
+    mutating func object(
+        _ fields: [SchemaField], table: Int, namePrefix: String, jsonPath: String, ancestors: [Int]
+    ) throws(SchemaError) -> PlanNode {
+        var plan = ObjectPlan(fields: [], lookup: [:])
+        for field in fields {
+            let path = jsonPath + JSONPath.member(field.name)
+            let name = namePrefix + field.name
+            let node: PlanNode
+            switch field.node {
+            case .scalar(let type):
+                let column = try addColumn(
+                    table: table, fullName: name, role: .value, sqlType: type.sqlType, bsonType: type.rawValue,
+                    jsonPath: path, scalarType: type)
+                node = .column(column, type)
+            case .object(let inner):
+                node = try object(inner, table: table, namePrefix: name + "_", jsonPath: path, ancestors: ancestors)
+            case .array(let element):
+                node = try array(
+                    element, fullName: fullNames[table] + "_" + name, valueName: field.name, parent: table,
+                    jsonPath: path, ancestors: ancestors)
+            }
+            plan.lookup[field.name] = plan.fields.count
+            plan.fields.append((field.name, node))
+        }
+        return .object(plan)
+    }
+
+    /// Adds the child table of an array and maps its element; `valueName` names the value column of scalars.
+    mutating func array(
+        _ element: SchemaNode, fullName: String, valueName: String, parent: Int, jsonPath: String, ancestors: [Int]
+    ) throws(SchemaError) -> PlanNode {
+        let table = tables.count
+        let enclosing = ancestors + [table]
+        try addTable(fullName: fullName, jsonPath: jsonPath, parent: parent, ancestors: enclosing)
+        let elementPath = jsonPath + JSONPath.anyElement
+        let node: PlanNode
+        switch element {
+        case .scalar(let type):
+            let column = try addColumn(
+                table: table, fullName: valueName, role: .value, sqlType: type.sqlType, bsonType: type.rawValue,
+                jsonPath: elementPath, scalarType: type)
+            node = .column(column, type)
+        case .object(let fields):
+            node = try object(fields, table: table, namePrefix: "", jsonPath: elementPath, ancestors: enclosing)
+        case .array(let inner):
+            node = try array(
+                inner, fullName: fullName + "_items", valueName: "items", parent: table, jsonPath: elementPath,
+                ancestors: enclosing)
+        }
+        tables[table].element = node
+        return .array(table: table)
+    }
+}
