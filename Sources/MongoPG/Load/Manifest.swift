@@ -86,8 +86,8 @@ public struct Manifest: Codable, Sendable, Equatable {
     }
 
     /// Reads `manifest.json` from a collection folder; a missing or unreadable one is a `LoadError`.
-    public static func read(from folder: URL) throws(LoadError) -> Manifest {
-        let url = folder.appendingPathComponent(fileName)
+    public static func read(from folder: URL, name: String = fileName) throws(LoadError) -> Manifest {
+        let url = folder.appendingPathComponent(name)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw LoadError(.missingManifest, "no finished \(fileName) in \(folder.path): mongo-reader did not finish there")
         }
@@ -99,9 +99,9 @@ public struct Manifest: Codable, Sendable, Equatable {
     }
 
     /// Writes the manifest under a temporary name and renames it, so a reader never sees half of one.
-    public func write(to folder: URL) throws(LoadError) {
-        let url = folder.appendingPathComponent(Self.fileName)
-        let temporary = folder.appendingPathComponent(Self.fileName + ".tmp")
+    public func write(to folder: URL, name: String = fileName) throws(LoadError) {
+        let url = folder.appendingPathComponent(name)
+        let temporary = folder.appendingPathComponent(name + ".tmp")
         do {
             try encoded().write(to: temporary)
             try FileSystem.syncAndRename(temporary, to: url)
