@@ -9,7 +9,7 @@ public struct TablePlan: Sendable {
     /// The schema type of `_id`, deciding the key columns' SQL type.
     public let idType: ScalarType
     /// How the root document's fields (all but `_id`) map onto columns and child tables.
-    let root: PlanNode
+    let root: ObjectPlan
 
     public var namespace: Namespace { schema.namespace }
     public var rootTable: PlannedTable { tables[0] }
@@ -29,7 +29,9 @@ public struct TablePlan: Sendable {
             table: 0, fullName: "_id", role: .documentID, sqlType: idType.sqlType, bsonType: idType.rawValue,
             jsonPath: "$._id", scalarType: idType)
         let rest = schema.fields.filter { $0.name != "_id" }
-        root = try builder.object(rest, table: 0, namePrefix: "", jsonPath: "$", ancestors: [])
+        guard case .object(let rootPlan) = try builder.object(rest, table: 0, namePrefix: "", jsonPath: "$", ancestors: [])
+        else { fatalError("an object compiles to an object plan") }
+        root = rootPlan
         if settings.keepExtra {
             try builder.addColumn(
                 table: 0, fullName: "_extra", role: .extra, sqlType: .jsonb, bsonType: "object", jsonPath: "$",

@@ -1,0 +1,73 @@
+import Foundation
+import MongoPG
+
+/// Schema helpers for tests: plans from inline JSON and the fixture schemas.
+public enum SchemaFixtures {
+    public static func schema(_ json: String, namespace: String = "test.edge") throws -> CollectionSchema {
+        try CollectionSchema(namespace: Namespace(namespace)!, jsonText: json)
+    }
+
+    public static func plan(_ json: String, namespace: String = "test.edge", settings: FlattenSettings = FlattenSettings())
+        throws -> TablePlan
+    {
+        try TablePlan(schema: schema(json, namespace: namespace), settings: settings)
+    }
+
+    /// A fixture schema under `Fixtures/schemas/`.
+    public static func fixturePlan(_ name: String, namespace: String, settings: FlattenSettings = FlattenSettings())
+        throws -> TablePlan
+    {
+        let text = try String(contentsOf: Fixtures.url("schemas/\(name)"), encoding: .utf8)
+        return try TablePlan(schema: CollectionSchema(namespace: Namespace(namespace)!, jsonText: text), settings: settings)
+    }
+
+    /// The documents of an Extended JSON lines fixture.
+    public static func documents(_ relativePath: String) throws -> [BSONDocument] {
+        try Fixtures.extendedJSONLines(relativePath).map { try BSONDocument(extendedJSON: $0) }
+    }
+}
+
+/// Locates the package's built executables, next to the test bundle in the build products folder.
+public enum Binaries {
+    /// The products folder: the test bundle's folder (`.build*/debug`), else `$SYNC_BIN_DIR`.
+    public static var directory: URL {
+        if let override = ProcessInfo.processInfo.environment["SYNC_BIN_DIR"] { return URL(fileURLWithPath: override) }
+        for bundle in Bundle.allBundles where bundle.bundleURL.pathExtension == "xctest" {
+            return bundle.bundleURL.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL
+    }
+
+    public static func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
+
+    public struct Outcome: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Runs a built binary to completion and collects its exit status and output.
+    public static func run(_ name: String, _ arguments: [String]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = url(name)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Drain stderr on another thread while reading stdout, so neither pipe can fill and block the child.
+        nonisolated(unsafe) var stderrData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            stderrData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+}
