@@ -10,7 +10,6 @@ final class PartWriter {
     private let flushSize: Int
     private var checksum = Checksum()
     private(set) var bytes = 0
-    private(set) var rows = 0
     private var finished = false
 
     init(url: URL, flushSize: Int = 1 << 20) throws(LoadError) {
@@ -29,17 +28,9 @@ final class PartWriter {
         if !finished { unlink(temporaryURL.path) }
     }
 
-    /// Appends encoded rows (whole lines) and counts them.
-    func append(_ encoded: [UInt8], rows count: Int) throws(LoadError) {
+    /// Appends encoded rows (whole lines).
+    func append(_ encoded: UnsafeRawBufferPointer) throws(LoadError) {
         buffer.append(contentsOf: encoded)
-        rows += count
-        if buffer.count >= flushSize { try flush() }
-    }
-
-    /// Appends through a closure that writes straight into the buffer (no intermediate array).
-    func append(rows count: Int, _ write: (inout [UInt8]) -> Void) throws(LoadError) {
-        write(&buffer)
-        rows += count
         if buffer.count >= flushSize { try flush() }
     }
 
@@ -59,8 +50,9 @@ final class PartWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Flushes, syncs and renames the part to its final name; returns its manifest entry.
-    func finish() throws(LoadError) -> Manifest.Part {
+    /// Flushes, syncs and renames the part to its final name; returns its manifest entry with the `rows` the
+    /// flattener counted for it.
+    func finish(rows: Int) throws(LoadError) -> Manifest.Part {
         try flush()
         try FileSystem.syncAndRename(temporaryURL, to: url)
         finished = true

@@ -1,0 +1,350 @@
+import Foundation
+import Logging
+
+/// What mongo-reader needs to read one collection.
+public struct ReadRequest: Sendable {
+    public var namespace: Namespace
+    public var csvDirectory: String
+    public var schemasDirectory: String
+    public var settings: FlattenSettings
+    /// A `mongodump` `.bson` file or Extended JSON lines instead of the server.
+    public var inputFile: String?
+    /// Parallel readers (server reads) or parallel flatteners (file reads).
+    public var jobs: Int
+    /// This worker's slice when several processes or hosts share the collection.
+    public var partition: Partition?
+    public var mongoURI: String
+    /// Oplog sources by name, for the oplog position recorded before the first document.
+    public var oplogSources: [String: String]
+    /// Split points of a partitioned read, shared by every worker (see `SplitPointStore`).
+    public var sharedSplitPoints: (@Sendable (Int) async throws -> [BSONValue])?
+
+    public init(namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings,
+                inputFile: String? = nil, jobs: Int = 1, partition: Partition? = nil, mongoURI: String,
+                oplogSources: [String: String] = [:], sharedSplitPoints: (@Sendable (Int) async throws -> [BSONValue])? = nil) {
+        self.namespace = namespace
+        self.csvDirectory = csvDirectory
+        self.schemasDirectory = schemasDirectory
+        self.settings = settings
+        self.inputFile = inputFile
+        self.jobs = jobs
+        self.partition = partition
+        self.mongoURI = mongoURI
+        self.oplogSources = oplogSources
+        self.sharedSplitPoints = sharedSplitPoints
+    }
+}
+
+/// What mongo-reader reports.
+public struct ReadSummary: Sendable, Codable, Equatable {
+    public var collection: String
+    public var documents: Int
+    public var rows: [String: Int]
+    public var bytes: Int
+    public var seconds: Double
+    public var manifest: String
+    public var report: [String: [String: Int]]
+
+    enum CodingKeys: String, CodingKey {
+        case collection, documents, rows, bytes, seconds, manifest, report
+    }
+
+    public var line: String {
+        let rate = seconds > 0 ? Double(documents) / seconds : 0
+        return "\(collection): \(documents) documents, \(rows.values.reduce(0, +)) rows in \(rows.count) tables, "
+            + "\(bytes) bytes in \(String(format: "%.2f", seconds)) s (\(Int(rate)) docs/s) -> \(manifest)"
+    }
+}
+
+/// mongo-reader: reads a collection (from the server in `_id` slices, or from a dump file), flattens every document
+/// by its schema and streams the rows into COPY-format part files, then writes the manifest last. Parts live under
+/// a temporary name until finished, so an interrupted run leaves nothing that looks complete.
+public struct CollectionReader: Sendable {
+    public let logger: Logger
+    public let progress: Progress?
+
+    public init(logger: Logger, progress: Progress? = nil) {
+        self.logger = logger
+        self.progress = progress
+    }
+
+    /// Documents per server round trip and per flatten batch.
+    static let batchSize = 1000
+
+    public func read(_ request: ReadRequest) async throws -> ReadSummary {
+        let clock = ContinuousClock(), started = clock.now, startedAt = timestampNow()
+        let namespace = request.namespace
+        let schema = try SchemaFile(namespace: namespace, schemasDirectory: request.schemasDirectory, settings: request.settings)
+        let folder = CollectionFolder(csvDirectory: request.csvDirectory, namespace: namespace)
+        let manifestName = CollectionFolder.manifestName(partition: request.partition)
+        // A missing or unreadable input fails before an earlier run's output is touched.
+        if let inputFile = request.inputFile { _ = try DocumentFileReader(path: inputFile) }
+        try prepare(folder, manifestName: manifestName, partition: request.partition)
+
+        let jobs = max(1, request.jobs)
+        var positions: [String: UInt64] = [:]
+        let results: [JobResult]
+        if let inputFile = request.inputFile {
+            guard request.partition == nil else { throw LoadError(.usage, "--partition reads from the server; a dump file is read whole") }
+            results = try await readFile(inputFile, schema: schema, folder: folder, jobs: jobs)
+        } else {
+            positions = await oplogPositions(request.oplogSources)
+            results = try await readServer(request, schema: schema, folder: folder, jobs: jobs)
+        }
+
+        // Per table: every job's part, in job order.
+        var report = FlattenReport()
+        for result in results { report.merge(result.report) }
+        let tables = schema.plan.tables.enumerated().map { index, table in
+            let parts = results.map { $0.parts[index] }
+            return Manifest.Table(name: table.name, columns: table.columns.map(\.name), rows: parts.reduce(0) { $0 + $1.rows }, parts: parts)
+        }
+        let manifest = Manifest(
+            collection: namespace.description, schemaHash: schema.hash,
+            source: Manifest.Source(kind: request.inputFile == nil ? "server" : "file", file: request.inputFile, partition: request.partition?.description),
+            startedAt: startedAt, finishedAt: timestampNow(), oplogPositions: positions, documents: report.documents,
+            tables: tables, report: Self.reportCounts(report))
+        try manifest.write(to: folder.url, name: manifestName)
+        progress?.finish()
+        return ReadSummary(
+            collection: namespace.description, documents: report.documents, rows: report.rows,
+            bytes: tables.reduce(0) { $0 + $1.parts.reduce(0) { $0 + $1.bytes } }, seconds: (clock.now - started).seconds,
+            manifest: folder.url.appendingPathComponent(manifestName).path, report: manifest.report)
+    }
+
+    /// The field report as plain counts: `{"mismatched": {"$.a": 3}, "unknown": {...}, ...}`, zero counts left out.
+    static func reportCounts(_ report: FlattenReport) -> [String: [String: Int]] {
+        var counts: [String: [String: Int]] = [:]
+        for (path, field) in report.fields {
+            for (kind, count) in [("mismatched", field.mismatched), ("unknown", field.unknown), ("kept_in_extra", field.keptInExtra),
+                                  ("nul_stripped", field.nulStripped), ("duplicate_keys", field.duplicateKeys)] where count > 0 {
+                counts[kind, default: [:]][path] = count
+            }
+        }
+        return counts
+    }
+
+    /// Creates the folder and removes what an earlier run of this worker left: its manifest first (so no old
+    /// manifest ever describes new parts), then its parts and temporary files.
+    private func prepare(_ folder: CollectionFolder, manifestName: String, partition: Partition?) throws(LoadError) {
+        let manager = FileManager.default
+        do {
+            try manager.createDirectory(at: folder.url, withIntermediateDirectories: true)
+        } catch {
+            throw LoadError(.io, "cannot create \(folder.url.path): \(error.localizedDescription)")
+        }
+        let mine = PartNames.prefix(partition: partition)
+        let entries = (try? manager.contentsOfDirectory(atPath: folder.url.path)) ?? []
+        // A whole-collection read replaces everything; a partition only its own files.
+        let stale = entries.filter { name in
+            partition == nil ? (name.hasSuffix(".tsv") || name.hasSuffix(".tmp") || name.hasPrefix("manifest")) : (name.contains(mine) || name == manifestName || name == manifestName + ".tmp")
+        }
+        for name in stale.sorted(by: { a, _ in a.hasPrefix("manifest") }) {
+            unlink(folder.url.appendingPathComponent(name).path)
+        }
+    }
+
+    /// The newest `ts` of each oplog source, read before the first document. A source without an oplog (a
+    /// standalone server) is reported and left out: `etlstatus init-load-start` records the positions that count.
+    private func oplogPositions(_ sources: [String: String]) async -> [String: UInt64] {
+        var positions: [String: UInt64] = [:]
+        for (name, uri) in sources.sorted(by: { $0.key < $1.key }) {
+            do {
+                let session = try MongoSession(uri: uri, name: "oplog-\(name)")
+                if let ts = try await session.newestOplogTimestamp() { positions[name] = ts.packed }
+            } catch {
+                logger.warning("cannot read the oplog position", metadata: ["source": "\(name)", "error": "\(error)"])
+            }
+        }
+        return positions
+    }
+
+    struct JobResult: Sendable {
+        var parts: [Manifest.Part]
+        var report: FlattenReport
+    }
+
+    private func readServer(_ request: ReadRequest, schema: SchemaFile, folder: CollectionFolder, jobs: Int) async throws -> [JobResult] {
+        let namespace = request.namespace
+        let planner = try MongoSession(uri: request.mongoURI, name: "split")
+        let partitions = request.partition?.count ?? 1
+        let slices = jobs * partitions
+        let points: [BSONValue]
+        if slices == 1 {
+            points = []
+        } else if let shared = request.sharedSplitPoints {
+            points = try await shared(slices)
+        } else {
+            points = try await planner.splitPoints(namespace, parts: slices)
+        }
+        let allRanges = IDRange.ranges(splitPoints: points)
+        // This worker's ranges: every partitions-th, starting at its index; the other-types slice goes to worker 1.
+        let mine = allRanges.enumerated().filter { offset, range in
+            guard let partition = request.partition else { return true }
+            if range.otherTypesThan != nil { return partition.index == 1 }
+            return offset % partition.count == partition.index - 1
+        }.map(\.element)
+        if let estimate = try? await planner.estimatedCount(namespace) { progress?.expect(estimate / partitions) }
+        logger.info("reading", metadata: [LogKey.namespace: "\(namespace)", "ranges": "\(mine.count)", "jobs": "\(jobs)"])
+
+        return try await withThrowingTaskGroup(of: (Int, JobResult).self) { group in
+            for job in 0..<jobs {
+                let ranges = mine.enumerated().filter { $0.offset % jobs == job }.map(\.element)
+                group.addTask {
+                    let session = try MongoSession(uri: request.mongoURI, name: "read\(job)")
+                    var stream = CopyStream(plan: schema.plan, sink: try PartSink(folder: folder, plan: schema.plan, partition: request.partition, job: job))
+                    for range in ranges {
+                        let cursor = try await session.find(namespace, filter: range.filter, options: FindOptions(batchSize: Int32(Self.batchSize)))
+                        // Double-buffered: the next batch is fetched on the session's thread while this one is flattened.
+                        var pending = Task { try await session.nextBatch(cursor, maximum: Self.batchSize) }
+                        while true {
+                            let batch = try await pending.value
+                            if batch.isEmpty { break }
+                            pending = Task { try await session.nextBatch(cursor, maximum: Self.batchSize) }
+                            try Self.flatten(batch, into: &stream, namespace: namespace)
+                            progress?.add(batch.count)
+                        }
+                    }
+                    return (job, try Self.finish(&stream))
+                }
+            }
+            var results: [(Int, JobResult)] = []
+            for try await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    /// A dump file is read on one task and flattened on `jobs` tasks, each writing its own parts.
+    private func readFile(_ path: String, schema: SchemaFile, folder: CollectionFolder, jobs: Int) async throws -> [JobResult] {
+        let namespace = schema.plan.namespace
+        let channel = BatchChannel(capacity: jobs * 2)
+        return try await withThrowingTaskGroup(of: (Int, JobResult)?.self) { group in
+            for job in 0..<jobs {
+                group.addTask {
+                    var stream = CopyStream(plan: schema.plan, sink: try PartSink(folder: folder, plan: schema.plan, partition: nil, job: job))
+                    while let batch = await channel.receive() {
+                        try Self.flatten(batch, into: &stream, namespace: namespace)
+                        progress?.add(batch.count)
+                    }
+                    return (job, try Self.finish(&stream))
+                }
+            }
+            group.addTask {
+                do {
+                    let reader = try DocumentFileReader(path: path)
+                    var batch: [RawDocument] = []
+                    batch.reserveCapacity(Self.batchSize)
+                    while let bytes = try reader.next() {
+                        batch.append(RawDocument(bytes: bytes))
+                        if batch.count == Self.batchSize {
+                            await channel.send(batch)
+                            batch.removeAll(keepingCapacity: true)
+                        }
+                    }
+                    if !batch.isEmpty { await channel.send(batch) }
+                    await channel.close()
+                } catch {
+                    await channel.close()
+                    throw error
+                }
+                return nil
+            }
+            var results: [(Int, JobResult)] = []
+            do {
+                for try await result in group { if let result { results.append(result) } }
+            } catch {
+                await channel.close()
+                throw error
+            }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    static func flatten(_ batch: [RawDocument], into stream: inout CopyStream<PartSink>, namespace: Namespace) throws {
+        for raw in batch {
+            let document: BSONDocument
+            do {
+                document = try raw.decode()
+            } catch {
+                throw LoadError(.corruptPart, "a document of \(namespace) cannot be decoded: \(error)")
+            }
+            try stream.append(document)
+        }
+    }
+
+    static func finish(_ stream: inout CopyStream<PartSink>) throws -> JobResult {
+        try stream.flush()
+        let report = stream.report
+        let parts = try stream.sink.writers.enumerated().map { index, writer throws(LoadError) in
+            try writer.finish(rows: report.rows[stream.flattener.plan.tables[index].name] ?? 0)
+        }
+        return JobResult(parts: parts, report: report)
+    }
+}
+
+/// Part file names: `<table index>-<table name made file-safe>.<worker>-<job>.tsv`. Table names come from field
+/// names, so they never reach a path unfiltered.
+enum PartNames {
+    static func prefix(partition: Partition?) -> String { ".w\(partition?.index ?? 1)-" }
+
+    static func name(tableIndex: Int, table: String, partition: Partition?, job: Int) -> String {
+        let safe = String(table.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") ? Character($0) : "_" }.prefix(60))
+        return String(format: "%03d", tableIndex) + "-" + safe + prefix(partition: partition) + "j\(job + 1).tsv"
+    }
+}
+
+/// Writes each table's COPY text into this job's part file for that table.
+struct PartSink: CopySink {
+    let writers: [PartWriter]
+
+    init(folder: CollectionFolder, plan: TablePlan, partition: Partition?, job: Int) throws(LoadError) {
+        var writers: [PartWriter] = []
+        for (index, table) in plan.tables.enumerated() {
+            let name = PartNames.name(tableIndex: index, table: table.name, partition: partition, job: job)
+            writers.append(try PartWriter(url: folder.url.appendingPathComponent(name)))
+        }
+        self.writers = writers
+    }
+
+    mutating func write(table: Int, _ bytes: UnsafeRawBufferPointer) throws { try writers[table].append(bytes) }
+}
+
+/// A bounded hand-over of document batches from one reader to several flatteners.
+actor BatchChannel {
+    private var buffer: [[RawDocument]] = []
+    private var closed = false
+    private let capacity: Int
+    private var waitingReceivers: [CheckedContinuation<[RawDocument]?, Never>] = []
+    private var waitingSenders: [CheckedContinuation<Void, Never>] = []
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    func send(_ batch: [RawDocument]) async {
+        while buffer.count >= capacity, !closed { await withCheckedContinuation { waitingSenders.append($0) } }
+        guard !closed else { return }
+        if !waitingReceivers.isEmpty {
+            waitingReceivers.removeFirst().resume(returning: batch)
+        } else {
+            buffer.append(batch)
+        }
+    }
+
+    /// The next batch, or nil once the channel is closed and drained.
+    func receive() async -> [RawDocument]? {
+        if !buffer.isEmpty {
+            let batch = buffer.removeFirst()
+            if !waitingSenders.isEmpty { waitingSenders.removeFirst().resume() }
+            return batch
+        }
+        if closed { return nil }
+        return await withCheckedContinuation { waitingReceivers.append($0) }
+    }
+
+    func close() {
+        closed = true
+        for receiver in waitingReceivers { receiver.resume(returning: nil) }
+        for sender in waitingSenders { sender.resume() }
+        waitingReceivers.removeAll()
+        waitingSenders.removeAll()
+    }
+}
