@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MongoPG
 
 @main
@@ -7,21 +8,58 @@ struct MongoReader: AsyncParsableCommand {
         commandName: "mongo-reader",
         abstract: "Reads a collection (or a mongodump .bson / Extended JSON file) into COPY-format CSV files, DDL and a manifest.",
         discussion: """
+            Writes CSV-DIR/DB.COLL/: one part file per table and job (PostgreSQL COPY text format), schema.sql and,
+            last, manifest.json. Parts are written under a temporary name, so an interrupted run leaves nothing that
+            looks complete. Several workers (processes or hosts) can share a collection with --partition K/N after
+            `etlstatus init-load-start`; psql-copy loads their union once all N have finished.
+
             EXAMPLES:
-              mongo-reader --config sync.ini --collection sample_analytics.customers --csv-dir /var/tmp/csv
+              mongo-reader --config sync.ini --collection sample_analytics.customers --csv-dir /var/tmp/csv --jobs 4
               mongo-reader --config sync.ini --collection sample_analytics.customers --csv-dir out --input-file customers.bson
+              mongo-reader --config sync.ini --collection db.big --csv-dir /shared/csv --partition 2/3
 
             \(ExitStatus.helpText)
             """)
 
     @OptionGroup var common: CommonOptions
-
     @Option(help: "The namespace to read, DB.COLL.") var collection: Namespace
     @Option(help: "Where the CSV files, schema.sql and manifest.json go.") var csvDir: String
     @Option(help: "Read a mongodump .bson file or Extended JSON lines instead of the server.") var inputFile: String?
-    @Option(help: "Parallel readers by _id range.") var jobs: Int = 1
+    @Option(help: "Parallel readers by _id range (server) or parallel flatteners (file).") var jobs: Int = 2
+    @Option(help: "This worker's share, K/N, when N workers read the collection together.") var partition: PartitionArgument?
+
+    func validate() throws {
+        guard jobs >= 1, jobs <= 64 else { throw ValidationError("--jobs must be between 1 and 64") }
+    }
 
     func run() async throws {
-        try await common.runTool("mongo-reader") { _ in throw notImplemented("mongo-reader", issue: "init load") }
+        try await common.runTool("mongo-reader") { logger in
+            let config = try SyncConfig.load(path: common.config)
+            let store: StateStore? = partition == nil ? nil : try await config.stateStore(logger: logger)
+            let mongoURI = config.mongoURI, namespace = collection
+            var request = ReadRequest(
+                namespace: collection, csvDirectory: csvDir, schemasDirectory: config.schemasDirectory,
+                settings: config.flattenSettings, inputFile: inputFile, jobs: jobs, partition: partition?.value,
+                mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs)
+            if let store {
+                request.sharedSplitPoints = { slices in
+                    try await store.sharedSplitPoints(collection: namespace, slices: slices) {
+                        try await MongoSession(uri: mongoURI, name: "split").splitPoints(namespace, parts: slices)
+                    }
+                }
+            }
+            let reader = CollectionReader(logger: logger, progress: Progress.onTerminal(label: collection.description))
+            let summary = try await reader.read(request)
+            try common.printResult(summary, line: summary.line)
+            return .ok
+        }
+    }
+}
+
+struct PartitionArgument: ExpressibleByArgument {
+    let value: Partition
+    init?(argument: String) {
+        guard let value = Partition(argument) else { return nil }
+        self.value = value
     }
 }

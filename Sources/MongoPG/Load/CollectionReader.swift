@@ -104,12 +104,24 @@ public struct CollectionReader: Sendable {
             source: Manifest.Source(kind: request.inputFile == nil ? "server" : "file", file: request.inputFile, partition: request.partition?.description),
             startedAt: startedAt, finishedAt: timestampNow(), oplogPositions: positions, documents: report.documents,
             tables: tables, report: Self.reportCounts(report))
+        try Self.writeDDL(schema.plan, to: folder)
         try manifest.write(to: folder.url, name: manifestName)
         progress?.finish()
         return ReadSummary(
             collection: namespace.description, documents: report.documents, rows: report.rows,
             bytes: tables.reduce(0) { $0 + $1.parts.reduce(0) { $0 + $1.bytes } }, seconds: (clock.now - started).seconds,
             manifest: folder.url.appendingPathComponent(manifestName).path, report: manifest.report)
+    }
+
+    /// `schema.sql`: the tables' DDL, for people and for loading by hand.
+    static func writeDDL(_ plan: TablePlan, to folder: CollectionFolder) throws(LoadError) {
+        let url = folder.url.appendingPathComponent("schema.sql"), temporary = folder.url.appendingPathComponent("schema.sql.tmp")
+        do {
+            try Data(plan.ddl.utf8).write(to: temporary)
+        } catch {
+            throw LoadError(.io, "cannot write \(temporary.path): \(error.localizedDescription)")
+        }
+        try FileSystem.syncAndRename(temporary, to: url)
     }
 
     /// The field report as plain counts: `{"mismatched": {"$.a": 3}, "unknown": {...}, ...}`, zero counts left out.

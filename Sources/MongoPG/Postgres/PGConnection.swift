@@ -237,7 +237,8 @@ private final class NoticeSink {
         }
         let rest = lines.dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
         if !rest.isEmpty { message += " " + rest.joined(separator: " ") }
-        let level: Logger.Level = severity == "WARNING" ? .warning : .notice
+        // NOTICE is mostly the server narrating our own idempotent DDL ("already exists, skipping"): debug.
+        let level: Logger.Level = severity == "WARNING" ? .warning : .debug
         logger.log(level: level, "\(message)", metadata: ["severity": "\(severity)"])
     }
 }

@@ -11,7 +11,7 @@ public actor PostgresSession {
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    /// `name` labels the session's queue (`postgres.<name>`); `logger` receives server notices (at `.notice`, or
+    /// `name` labels the session's queue (`postgres.<name>`); `logger` receives server notices (at `.debug`, or
     /// `.warning` for WARNING) and trace lines naming each statement's purpose, never its parameters.
     public init(name: String, logger: Logger) {
         executor = BlockingSerialExecutor(label: "postgres.\(name)")

@@ -2,7 +2,7 @@
 /// migration is never edited; changes come as a new one. `{schema}` is replaced by the quoted state schema name.
 enum StateMigrations {
     static let all: [String] = [
-        // 1: run ledger, init loads, collection loads, catalog, sync points.
+        // 1: run ledger, init loads, collection loads, shared split points, catalog, sync points.
         """
         CREATE TABLE {schema}.runs (
             id bigserial PRIMARY KEY,
@@ -61,6 +61,13 @@ enum StateMigrations {
             parent_table text,
             role text NOT NULL,
             PRIMARY KEY (collection, table_name, column_name)
+        );
+        CREATE TABLE {schema}.split_points (
+            init_load_id bigint NOT NULL REFERENCES {schema}.init_loads (id),
+            collection text NOT NULL,
+            slices integer NOT NULL,
+            points jsonb NOT NULL,
+            PRIMARY KEY (init_load_id, collection, slices)
         );
         CREATE TABLE {schema}.sync_points (
             source text PRIMARY KEY,

@@ -38,3 +38,17 @@ public struct CommonOptions: ParsableArguments, Sendable {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+extension CommonOptions {
+    /// Prints a tool's result on stdout: one JSON object with `--json` (snake_case, sorted keys), else `line`.
+    public func printResult<T: Encodable>(_ result: T, line: String) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } else {
+            print(line)
+        }
+    }
+}
