@@ -76,14 +76,17 @@ enum PathSegment: Equatable {
     case key(String)
     case index(Int)
 
-    /// The dotted path `_extra` uses: keys with `\` and `.` escaped by a backslash, indexes in decimal.
+    /// The dotted path `_extra` uses: keys with `\` and `.` (and a leading `$`) escaped by a backslash, indexes in
+    /// decimal: `orders.3.qty`, `a\.b`, `\$set`.
     static func dotted(_ segments: [PathSegment]) -> String {
         segments.map { segment in
             switch segment {
             case .index(let index): String(index)
             case .key(let key):
-                key.contains(where: { $0 == "." || $0 == "\\" })
-                    ? key.replacing("\\", with: "\\\\").replacing(".", with: "\\.") : key
+                // A leading `$` is escaped too, so no `_extra` key reads as an Extended JSON keyword (`$oid`).
+                (key.hasPrefix("$") ? "\\" : "")
+                    + (key.contains(where: { $0 == "." || $0 == "\\" })
+                        ? key.replacing("\\", with: "\\\\").replacing(".", with: "\\.") : key)
             }
         }.joined(separator: ".")
     }

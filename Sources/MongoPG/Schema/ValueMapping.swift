@@ -64,10 +64,12 @@ enum ValueMapping {
         try ExtendedJSONValue.text(of: value, needsCanonical(value) ? .canonical : .relaxed)
     }
 
-    /// Whether a value holds a double that jsonb's numeric would not give back exactly through relaxed Extended
-    /// JSON: -0.0 (numeric has no negative zero) or a magnitude from 1e18 (printed back as a huge integer).
+    /// Whether a value holds what would not come back exactly through relaxed Extended JSON in jsonb: a double that
+    /// is -0.0 (numeric has no negative zero) or of magnitude from 1e18 (printed back as a huge integer), or a date
+    /// after 9999 (libbson 1.23 writes it as an ISO string with a 5-digit year that its own parser refuses).
     static func needsCanonical(_ value: BSONValue) -> Bool {
         switch value {
+        case .datetime(let milliseconds): milliseconds > 253_402_300_799_999
         case .double(let number):
             number.isFinite && (abs(number) >= largestRelaxedDouble || (number == 0 && number.sign == .minus))
         case .document(let document): document.elements.contains { needsCanonical($0.value) }

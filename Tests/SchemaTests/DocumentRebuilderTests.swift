@@ -1,0 +1,96 @@
+import PropertyBased
+import TestSupport
+import Testing
+
+@testable import MongoPG
+
+@Suite("Rebuilding documents from rows")
+struct DocumentRebuilderTests {
+    /// Flattens, writes COPY text, reads it back and rebuilds: the whole way a document makes to PostgreSQL and back.
+    static func roundTrip(_ document: BSONDocument, plan: TablePlan) throws -> BSONDocument {
+        var report = FlattenReport()
+        let flattened = try Flattener(plan: plan).flatten(document, report: &report)
+        let lines = flattened.rows.map { rows in
+            rows.map { row -> [UInt8] in
+                var line: [UInt8] = []
+                CopyTextEncoder.appendRow(row, to: &line)
+                return Array(line.dropLast())
+            }
+        }
+        return try DocumentRebuilder(plan: plan).rebuild(copyText: lines)
+    }
+
+    @Test("rebuild(flatten(doc)) == normalise(doc) for random documents that fit random schemas")
+    func property() async {
+        await propertyCheck(count: 2000, input: Gen.int(in: 0...Int.max)) { seed in
+            var random = SeededRandom(seed: UInt64(seed))
+            let settings = FlattenSettings(keepExtra: Bool.random(using: &random), stripNUL: Bool.random(using: &random))
+            let plan = RandomSchemas.plan(&random, settings: settings)
+            let document = RandomSchemas.document(for: plan.schema, &random)
+            let expected: BSONDocument
+            do {
+                expected = try normalise(document, plan: plan)
+            } catch {
+                // Only a NUL byte with strip_nul off may be refused, and then flattening refuses it too.
+                #expect((error as? SchemaError)?.kind == .badDocument && !settings.stripNUL, "seed \(seed): \(error)")
+                #expect(throws: SchemaError.self, "seed \(seed)") { try Self.roundTrip(document, plan: plan) }
+                return
+            }
+            do {
+                let rebuilt = try Self.roundTrip(document, plan: plan)
+                #expect(rebuilt == expected, "seed \(seed)\nschema \(plan.schema.jsonText)\ndocument \(document)\nexpected \(expected)\nrebuilt  \(rebuilt)")
+            } catch {
+                Issue.record("seed \(seed): \(error)\nschema \(plan.schema.jsonText)\ndocument \(document)")
+            }
+        }
+    }
+
+    @Test("the sample customers come back exactly as normalised, and differ from the original only as documented")
+    func customers() throws {
+        let plan = try SchemaFixtures.fixturePlan("sample_analytics.customers.json", namespace: "sample_analytics.customers")
+        for document in try SchemaFixtures.documents("sample_analytics/customers.json") {
+            let rebuilt = try Self.roundTrip(document, plan: plan)
+            #expect(rebuilt == (try normalise(document, plan: plan)))
+            // Only tier_and_details changes: jsonb orders its keys.
+            var original = document
+            original["tier_and_details"] = document["tier_and_details"].map(ExtendedJSONValue.jsonbOrdered)
+            #expect(rebuilt == original)
+        }
+    }
+
+    @Test("values kept in _extra return to their places: ill-typed elements, wrong shapes, unknown nested fields")
+    func extrasReturn() throws {
+        let plan = try SchemaFixtures.fixturePlan("edge_cases.json", namespace: "test.edge", settings: FlattenSettings(keepExtra: true))
+        let document = try BSONDocument(extendedJSON: #"""
+            {"_id": {"$oid": "5ca4bbcea2dd94ee58162a68"}, "zz": 1, "address": {"zip": "z", "city": "c"}, "name": 5,
+             "tags": ["a", 7, null], "orders": [{"note": "n"}, "bad", {}], "matrix": "flat", "$set": true, "a.b": {"b": 1, "a": 2}}
+            """#)
+        let rebuilt = try Self.roundTrip(document, plan: plan)
+        #expect(rebuilt == (try BSONDocument(extendedJSON: #"""
+            {"_id": {"$oid": "5ca4bbcea2dd94ee58162a68"}, "name": 5, "address": {"city": "c", "zip": "z"},
+             "tags": ["a", 7, null], "orders": [{"note": "n"}, "bad", null], "matrix": "flat",
+             "$set": true, "a.b": {"a": 2, "b": 1}, "zz": 1}
+            """#)))
+    }
+
+    @Test("damaged rows are refused with a clear error, never a crash")
+    func damagedRows() throws {
+        let plan = try SchemaFixtures.fixturePlan("edge_cases.json", namespace: "test.edge")
+        let rebuilder = DocumentRebuilder(plan: plan)
+        let width = plan.rootTable.columns.count
+        let root = [SQLValue.text("5ca4bbcea2dd94ee58162a68")] + Array(repeating: .null, count: width - 1)
+        var tables = Array(repeating: [[SQLValue]](), count: plan.tables.count)
+        tables[0] = [root]
+        #expect(try rebuilder.rebuild(tables) == ["_id": .objectID(ObjectID(hex: "5ca4bbcea2dd94ee58162a68")!)])
+        var gap = tables
+        gap[1] = [[root[0], .integer(1), .text("x")]]
+        var badID = tables
+        badID[0] = [[.text("not hex")] + root.dropFirst()]
+        var wrongType = tables
+        wrongType[0] = [[root[0], .integer(5)] + root.dropFirst(2)]
+        for (name, rows) in [("gap", gap), ("bad _id", badID), ("wrong type", wrongType), ("no root", [[[SQLValue]]](repeating: [], count: plan.tables.count))] {
+            #expect(throws: SchemaError.self, "\(name)") { try rebuilder.rebuild(rows) }
+        }
+        #expect(throws: SchemaError.self) { try rebuilder.rebuild(copyText: [[Array("x\ty".utf8)]] + Array(repeating: [], count: plan.tables.count - 1)) }
+    }
+}
