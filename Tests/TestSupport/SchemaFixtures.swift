@@ -46,11 +46,13 @@ public enum Binaries {
         public var stderr: String
     }
 
-    /// Runs a built binary to completion and collects its exit status and output.
-    public static func run(_ name: String, _ arguments: [String]) throws -> Outcome {
+    /// Runs a built binary to completion and collects its exit status and output; `environment` adds to (or
+    /// overrides) the test process's own.
+    public static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = url(name)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

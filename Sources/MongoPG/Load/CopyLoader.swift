@@ -125,6 +125,7 @@ public struct CopyLoader: Sendable {
                             throw LoadError(.rowCountMismatch, "\(item.part.file): PostgreSQL loaded \(loaded) rows, the manifest promises \(item.part.rows)")
                         }
                         counts[table.name, default: 0] += loaded
+                        await TestHooks.hold(at: "copy")
                     }
                     await copier.close()
                     return counts
@@ -147,6 +148,7 @@ public struct CopyLoader: Sendable {
         try await store.addStep(run: run, step: "index", figures: ["seconds": (clock.now - step).seconds])
 
         step = clock.now
+        await TestHooks.hold(at: "swap")
         try await swap(plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts, store: store, run: run)
         try await store.addStep(run: run, step: "swap", figures: ["seconds": (clock.now - step).seconds])
         return counts

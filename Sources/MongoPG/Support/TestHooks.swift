@@ -1,0 +1,14 @@
+import Foundation
+
+/// Lets the command-line tests stop a tool at a named point to kill it there (SIGKILL) without timing races: with
+/// `MONGO_PG_SYNC_HOLD_AT=<point>` in its environment, the tool prints `holding at <point>` on stderr and waits
+/// until killed. Without the variable it costs one environment lookup.
+enum TestHooks {
+    static let holdPoint = ProcessInfo.processInfo.environment["MONGO_PG_SYNC_HOLD_AT"]
+
+    static func hold(at point: String) async {
+        guard holdPoint == point else { return }
+        FileHandle.standardError.write(Data("holding at \(point)\n".utf8))
+        while true { try? await Task.sleep(for: .seconds(3600)) }
+    }
+}

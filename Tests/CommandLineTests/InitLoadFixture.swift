@@ -1,0 +1,106 @@
+import Foundation
+import MongoPG
+import TestSupport
+
+/// One init-load scene of its own: a MongoDB database holding the sample customers, a schemas folder, a config, a
+/// state schema and a target schema no other test uses, and the tools run as real binaries against them.
+struct InitLoadFixture {
+    let directory: URL
+    let namespace: Namespace
+    let stateSchema: String
+    let targetSchema: String
+    let configPath: String
+    let documents: [BSONDocument]
+    /// The password reaches the binaries through `password_env`, as an operator would set it up.
+    let environment: [String: String]
+
+    var csvDirectory: String { directory.appendingPathComponent("csv").path }
+    var schemaPath: String { directory.appendingPathComponent("schemas/\(namespace).json").path }
+    var collectionFolder: URL { URL(fileURLWithPath: csvDirectory).appendingPathComponent(namespace.description) }
+
+    /// `mongoURI` and `postgresConninfo` may be replaced to point at dead servers.
+    init(mongoURI: String? = nil, postgresConninfo: String? = nil, documentCount: Int? = nil) async throws {
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("init-load-\(suffix)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("schemas"), withIntermediateDirectories: true)
+        namespace = Namespace(database: "il_\(suffix)", collection: "customers")
+        stateSchema = "etl_\(suffix)"
+        targetSchema = "tgt_\(suffix)"
+        try FileManager.default.copyItem(
+            at: Fixtures.url("schemas/sample_analytics.customers.json"), to: directory.appendingPathComponent("schemas/\(namespace).json"))
+        var documents = try Fixtures.extendedJSONLines("sample_analytics/customers.json").map { try BSONDocument(extendedJSON: $0) }
+        if let documentCount { documents = Array(documents.prefix(documentCount)) }
+        self.documents = documents
+        let realMongo = try ServerEnvironment.shared.mongoURI()
+        if mongoURI == nil {
+            try await MongoSession(uri: realMongo).insert(documents, into: namespace)
+        }
+        configPath = directory.appendingPathComponent("sync.ini").path
+        try """
+            # written by InitLoadFixture
+            [mongo]
+            uri = \(mongoURI ?? realMongo)
+
+            [psql]
+            conninfo = \(postgresConninfo ?? (try ServerEnvironment.shared.postgresURI()))
+            password_env = SYNC_TEST_PGPASSWORD
+
+            [sync]
+            schemas_dir = schemas
+            state_schema = \(stateSchema)
+            target_schema = \(targetSchema)
+
+            [collections]
+            \(namespace)
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        environment = ["SYNC_TEST_PGPASSWORD": ServerEnvironment.shared.values["PGPASSWORD"] ?? ""]
+    }
+
+    /// Runs a tool with `--config` and this scene's environment.
+    func run(_ tool: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Binaries.Outcome {
+        try Binaries.run(tool, ["--config", configPath] + arguments, environment: environment.merging(extra) { _, new in new })
+    }
+
+    func read(_ extra: [String] = []) throws -> Binaries.Outcome {
+        try run("mongo-reader", ["--collection", namespace.description, "--csv-dir", csvDirectory] + extra)
+    }
+
+    func copy(_ extra: [String] = [], environment: [String: String] = [:]) throws -> Binaries.Outcome {
+        try run("psql-copy", ["--collection", namespace.description, "--csv-dir", csvDirectory] + extra, environment: environment)
+    }
+
+    func etlstatus(_ arguments: String...) throws -> Binaries.Outcome { try run("etlstatus", arguments) }
+
+    func plan() throws -> TablePlan {
+        try SchemaFile(namespace: namespace, schemasDirectory: directory.appendingPathComponent("schemas").path,
+                       settings: FlattenSettings(targetSchema: targetSchema)).plan
+    }
+
+    /// Every table's rows, sorted, as text: for comparing two loads.
+    func tableContents(_ session: PostgresSession) async throws -> [String: [[String?]]] {
+        var contents: [String: [[String?]]] = [:]
+        for table in try plan().tables {
+            let rows = try await session.query("SELECT * FROM \(try plan().qualifiedName(table))", purpose: "test").rows
+            contents[table.name] = rows.sorted { $0.map { $0 ?? "\u{0}" }.lexicographicallyPrecedes($1.map { $0 ?? "\u{0}" }) }
+        }
+        return contents
+    }
+
+    func cleanUp() async {
+        if let session = try? await PostgresServer.session() {
+            for schema in [stateSchema, targetSchema, "\(stateSchema)_load"] {
+                try? await session.execute("DROP SCHEMA IF EXISTS \(PostgresSQL.quoteIdentifier(schema)) CASCADE", purpose: "test cleanup")
+            }
+            let stagings = try? await session.query(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", parameters: [stateSchema + "_load_%"], purpose: "test cleanup")
+            for staging in stagings?.column("nspname") ?? [] {
+                if let staging { try? await session.execute("DROP SCHEMA IF EXISTS \(PostgresSQL.quoteIdentifier(staging)) CASCADE", purpose: "test cleanup") }
+            }
+            await session.close()
+        }
+        if let uri = try? ServerEnvironment.shared.mongoURI(), let session = try? MongoSession(uri: uri) {
+            _ = try? await session.runCommand(["dropDatabase": .int32(1)], database: namespace.database)
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
