@@ -7,6 +7,7 @@ import MongoPG
 func usage() -> Never {
     FileHandle.standardError.write(Data("""
         usage: mongo-pg-bench bson-decode FILE... [--documents N]
+               mongo-pg-bench raw-read URI DB.COLL [--jobs N]   (the server's floor: documents fetched, not decoded)
                mongo-pg-bench copy [--rows N]      (needs PG_URI and PGPASSWORD, as scripts/services writes them)
 
         """.utf8))
@@ -82,6 +83,40 @@ func benchDecode(files: [String], documentCount: Int) throws {
         print("  \(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(figure(Double(documents.count) / time)) docs/s  \(figure(megabytes / time)) MB/s")
     }
     print("  ratio BSONDecoder / libbson walk: \(figure(libbson / swift)); / libbson validate: \(figure(validate / swift))  (checksum \(checksum))")
+}
+
+// MARK: Raw read
+
+/// Reads a collection the way mongo-reader does (same `_id` slices, same batches) but neither decodes nor flattens.
+func benchRawRead(uri: String, namespace: Namespace, jobs: Int) async throws {
+    let clock = ContinuousClock(), started = clock.now
+    let planner = try MongoSession(uri: uri, name: "split")
+    let ranges = IDRange.ranges(splitPoints: try await planner.splitPoints(namespace, parts: jobs))
+    let (documents, bytes) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+        for job in 0..<jobs {
+            let mine = ranges.enumerated().filter { $0.offset % jobs == job }.map(\.element)
+            group.addTask {
+                let session = try MongoSession(uri: uri, name: "raw\(job)")
+                var documents = 0, bytes = 0
+                for range in mine {
+                    let cursor = try await session.find(namespace, filter: range.filter, options: FindOptions(batchSize: 1000))
+                    while true {
+                        let batch = try await session.nextBatch(cursor, maximum: 1000)
+                        if batch.isEmpty { break }
+                        documents += batch.count
+                        bytes += batch.reduce(0) { $0 + $1.bytes.count }
+                    }
+                }
+                return (documents, bytes)
+            }
+        }
+        var total = (0, 0)
+        for try await part in group { total = (total.0 + part.0, total.1 + part.1) }
+        return total
+    }
+    let seconds = (clock.now - started)
+    let elapsed = Double(seconds.components.seconds) + Double(seconds.components.attoseconds) / 1e18
+    print("raw read \(namespace) jobs=\(jobs): \(documents) docs, \(figure(Double(bytes) / 1_048_576)) MB in \(figure(elapsed)) s: \(figure(Double(documents) / elapsed)) docs/s")
 }
 
 // MARK: COPY
@@ -161,6 +196,10 @@ do {
     case "bson-decode":
         let count = option("--documents", default: 200_000)
         try benchDecode(files: arguments, documentCount: count)
+    case "raw-read":
+        let jobs = option("--jobs", default: 1)
+        guard arguments.count == 2, let namespace = Namespace(arguments[1]) else { usage() }
+        try await benchRawRead(uri: arguments[0], namespace: namespace, jobs: jobs)
     case "copy":
         try await benchCopy(rows: option("--rows", default: 1_000_000))
     default: usage()
