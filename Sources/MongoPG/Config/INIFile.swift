@@ -10,11 +10,20 @@ public struct INIFile: Sendable {
         public var key: String
         public var value: String
         public var line: Int
+        public init(key: String, value: String, line: Int) {
+            self.key = key
+            self.value = value
+            self.line = line
+        }
     }
 
     public struct BareLine: Sendable, Equatable {
         public var text: String
         public var line: Int
+        public init(text: String, line: Int) {
+            self.text = text
+            self.line = line
+        }
     }
 
     public struct Section: Sendable {

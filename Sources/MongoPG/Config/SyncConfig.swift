@@ -11,6 +11,10 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public struct OplogSource: Sendable, Equatable {
         public var name: String
         public var uri: String
+        public init(name: String, uri: String) {
+            self.name = name
+            self.uri = uri
+        }
     }
 
     /// The file the settings came from, as given.
