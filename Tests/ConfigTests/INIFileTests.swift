@@ -5,16 +5,19 @@ import Testing
 struct INIFileTests {
     @Test("comments, blank lines, CR LF endings and spaces around = are ignored; values keep their inner = # ;")
     func syntax() throws {
-        let text = "# leading comment\r\n\r\n[psql]\r\n  ; indented comment\r\n"
-            + "conninfo =  host=h options='-c a=b' # not a comment \r\n\tempty =\r\n[oplog:rs0]\nuri=mongodb://h/?a=b;c\n"
+        let text =
+            "# leading comment\r\n\r\n[psql]\r\n  ; indented comment\r\n"
+            + "conninfo =  host=h options='-c a=b' # not a comment \r\n\tempty =\r\n"
+            + "[oplog:rs0]\nuri=mongodb://h/?a=b;c\n"
         let file = try INIFile(parsing: text, path: "/x.ini")
         #expect(file.sections.map(\.name) == ["psql", "oplog:rs0"])
         let psql = try #require(file.section("psql"))
         #expect(psql.line == 3)
-        #expect(psql.entries == [
-            .init(key: "conninfo", value: "host=h options='-c a=b' # not a comment", line: 5),
-            .init(key: "empty", value: "", line: 6),
-        ])
+        #expect(
+            psql.entries == [
+                .init(key: "conninfo", value: "host=h options='-c a=b' # not a comment", line: 5),
+                .init(key: "empty", value: "", line: 6),
+            ])
         #expect(file.section("oplog:rs0")?.entry("uri")?.value == "mongodb://h/?a=b;c")
     }
 

@@ -33,7 +33,8 @@ let badConfigs: [BadConfig] = [
         name: "a section given twice", text: minimal + "\n[mongo]\nuri = mongodb://h/", kind: .duplicateSection,
         line: 9, names: "[mongo]"),
     BadConfig(
-        name: "a key given twice", text: minimal.replacingOccurrences(of: "user=sync\n", with: "user=sync\nconninfo = x=y\n"),
+        name: "a key given twice",
+        text: minimal.replacingOccurrences(of: "user=sync\n", with: "user=sync\nconninfo = x=y\n"),
         kind: .duplicateKey, line: 6, names: "conninfo"),
     BadConfig(
         name: "an unknown section", text: minimal + "\n[mango]\nuri = x", kind: .unknownSection, line: 9,
@@ -46,13 +47,17 @@ let badConfigs: [BadConfig] = [
         names: "batch_size"),
     BadConfig(
         name: "a missing section",
-        text: minimal.replacingOccurrences(of: "[psql]\nconninfo = host=127.0.0.1 dbname=postgres user=sync\n", with: ""),
+        text: minimal.replacingOccurrences(
+            of: "[psql]\nconninfo = host=127.0.0.1 dbname=postgres user=sync\n", with: ""),
         kind: .missingSection, line: nil, names: "[psql]"),
     BadConfig(
-        name: "a missing key", text: minimal.replacingOccurrences(of: "uri = mongodb://127.0.0.1:27017/?directConnection=true\n", with: ""),
+        name: "a missing key",
+        text: minimal.replacingOccurrences(of: "uri = mongodb://127.0.0.1:27017/?directConnection=true\n", with: ""),
         kind: .missingKey, line: 1, names: "uri"),
     BadConfig(
-        name: "an empty required value", text: minimal.replacingOccurrences(of: "conninfo = host=127.0.0.1 dbname=postgres user=sync", with: "conninfo ="),
+        name: "an empty required value",
+        text: minimal.replacingOccurrences(
+            of: "conninfo = host=127.0.0.1 dbname=postgres user=sync", with: "conninfo ="),
         kind: .badValue, line: 5, names: "conninfo"),
     BadConfig(
         name: "an [oplog:<name>] without uri", text: minimal + "\n[oplog:shard1]\n", kind: .missingKey, line: 9,
@@ -80,7 +85,8 @@ let badConfigs: [BadConfig] = [
         text: minimal.replacingOccurrences(of: "uri = mongodb://", with: "uri = http://"), kind: .badValue, line: 2,
         names: "uri"),
     BadConfig(
-        name: "a conninfo that is not one", text: minimal.replacingOccurrences(of: "host=127.0.0.1 dbname", with: "host dbname"),
+        name: "a conninfo that is not one",
+        text: minimal.replacingOccurrences(of: "host=127.0.0.1 dbname", with: "host dbname"),
         kind: .badValue, line: 5, names: "conninfo"),
     BadConfig(
         name: "a password_env that is not a variable name",
@@ -127,8 +133,10 @@ struct SyncConfigTests {
     func sampleConfigDocumentsEveryKey() throws {
         let path = ServerEnvironment.packageRoot.appendingPathComponent("sample-config.ini").path
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        let keys = ["uri", "conninfo", "password_env", "schemas_dir", "state_schema", "target_schema", "table_prefix",
-                    "batch_size", "keep_extra", "strip_nul"]
+        let keys = [
+            "uri", "conninfo", "password_env", "schemas_dir", "state_schema", "target_schema", "table_prefix",
+            "batch_size", "keep_extra", "strip_nul",
+        ]
         for key in keys {
             let index = try #require(lines.firstIndex { $0.hasPrefix("\(key) =") }, "\(key) is not in the sample")
             #expect(lines[index - 1].hasPrefix("#"), "\(key) has no comment above it")
@@ -151,28 +159,31 @@ struct SyncConfigTests {
         #expect(config.collections == [Namespace(database: "sample_analytics", collection: "customers")])
     }
 
-    @Test("every [sync] key and every [oplog:<name>] section is read", arguments: [
-        ("yes", true), ("on", true), ("1", true), ("TRUE", true), ("no", false), ("off", false), ("0", false),
-        ("False", false),
-    ])
+    @Test(
+        "every [sync] key and every [oplog:<name>] section is read",
+        arguments: [
+            ("yes", true), ("on", true), ("1", true), ("TRUE", true), ("no", false), ("off", false), ("0", false),
+            ("False", false),
+        ])
     func syncSettings(bool: String, expected: Bool) throws {
-        let text = minimal + """
+        let text =
+            minimal + """
 
-            [sync]
-            schemas_dir = /var/lib/sync/schemas
-            state_schema = sync_state
-            target_schema = mirror
-            table_prefix = mongo_
-            batch_size = 250
-            keep_extra = \(bool)
-            strip_nul = \(bool)
+                [sync]
+                schemas_dir = /var/lib/sync/schemas
+                state_schema = sync_state
+                target_schema = mirror
+                table_prefix = mongo_
+                batch_size = 250
+                keep_extra = \(bool)
+                strip_nul = \(bool)
 
-            [oplog:shard-a]
-            uri = mongodb://a.example:27017/?replicaSet=shard-a
+                [oplog:shard-a]
+                uri = mongodb://a.example:27017/?replicaSet=shard-a
 
-            [oplog:shard_b.2]
-            uri = mongodb+srv://b.example/
-            """
+                [oplog:shard_b.2]
+                uri = mongodb+srv://b.example/
+                """
         let config = try SyncConfig.parse(text: text, path: Self.path)
         #expect(config.schemasDirectory == "/var/lib/sync/schemas")
         #expect(config.stateSchema == "sync_state")
@@ -182,15 +193,20 @@ struct SyncConfigTests {
         #expect(config.keepExtra == expected)
         #expect(config.stripNul == expected)
         #expect(config.oplogSources.map(\.name) == ["shard-a", "shard_b.2"])
-        #expect(config.oplogSources.map(\.uri) == ["mongodb://a.example:27017/?replicaSet=shard-a", "mongodb+srv://b.example/"])
+        #expect(
+            config.oplogSources.map(\.uri) == [
+                "mongodb://a.example:27017/?replicaSet=shard-a", "mongodb+srv://b.example/",
+            ])
     }
 
-    @Test("a relative schemas_dir is resolved against the configuration file's folder", arguments: [
-        ("/etc/sync/sync.ini", "schemas", "/etc/sync/schemas"),
-        ("/etc/sync/sync.ini", "./a/b", "/etc/sync/a/b"),
-        ("/etc/sync/sync.ini", "../shared/schemas", "/etc/shared/schemas"),
-        ("/etc/sync/sync.ini", "/srv/schemas", "/srv/schemas"),
-    ])
+    @Test(
+        "a relative schemas_dir is resolved against the configuration file's folder",
+        arguments: [
+            ("/etc/sync/sync.ini", "schemas", "/etc/sync/schemas"),
+            ("/etc/sync/sync.ini", "./a/b", "/etc/sync/a/b"),
+            ("/etc/sync/sync.ini", "../shared/schemas", "/etc/shared/schemas"),
+            ("/etc/sync/sync.ini", "/srv/schemas", "/srv/schemas"),
+        ])
     func schemasDirectory(configPath: String, setting: String, expected: String) throws {
         let config = try SyncConfig.parse(text: minimal + "\n[sync]\nschemas_dir = \(setting)", path: configPath)
         #expect(config.schemasDirectory == expected)
@@ -231,12 +247,14 @@ struct SyncConfigTests {
         #expect(try SyncConfig.load(path: file.path).collections.count == 1)
     }
 
-    @Test("a password in the conninfo is rejected without being repeated", arguments: [
-        "host=h dbname=d password=Hunter2-secret",
-        "host=h password = 'Hunter2-secret with space' dbname=d",
-        "postgresql://sync:Hunter2-secret@127.0.0.1:5432/postgres",
-        "postgres://127.0.0.1/postgres?user=sync&password=Hunter2-secret",
-    ])
+    @Test(
+        "a password in the conninfo is rejected without being repeated",
+        arguments: [
+            "host=h dbname=d password=Hunter2-secret",
+            "host=h password = 'Hunter2-secret with space' dbname=d",
+            "postgresql://sync:Hunter2-secret@127.0.0.1:5432/postgres",
+            "postgres://127.0.0.1/postgres?user=sync&password=Hunter2-secret",
+        ])
     func passwordInConninfo(conninfo: String) throws {
         let text = minimal.replacingOccurrences(of: "host=127.0.0.1 dbname=postgres user=sync", with: conninfo)
         let error = try #require(throws: ConfigError.self) { try SyncConfig.parse(text: text, path: Self.path) }
@@ -245,12 +263,14 @@ struct SyncConfigTests {
         #expect(!error.description.contains("Hunter2"))
     }
 
-    @Test("conninfo strings and URIs without a password are accepted as written", arguments: [
-        "host=127.0.0.1 port=5432 dbname=postgres user=sync",
-        "host = 127.0.0.1  application_name='mongo pg sync' dbname=x\\ y",
-        "postgresql://sync@127.0.0.1:5432/postgres?sslmode=disable",
-        "postgres:///postgres",
-    ])
+    @Test(
+        "conninfo strings and URIs without a password are accepted as written",
+        arguments: [
+            "host=127.0.0.1 port=5432 dbname=postgres user=sync",
+            "host = 127.0.0.1  application_name='mongo pg sync' dbname=x\\ y",
+            "postgresql://sync@127.0.0.1:5432/postgres?sslmode=disable",
+            "postgres:///postgres",
+        ])
     func conninfoAccepted(conninfo: String) throws {
         let text = minimal.replacingOccurrences(of: "host=127.0.0.1 dbname=postgres user=sync", with: conninfo)
         #expect(try SyncConfig.parse(text: text, path: Self.path).postgresConninfo == conninfo)
@@ -292,7 +312,8 @@ struct SyncConfigTests {
             count: 200, input: Gen.int(in: 1...1_000_000), Gen.letterOrNumber.string(of: 1...12),
             Gen.letterOrNumber.string(of: 1...12)
         ) { batchSize, database, collection in
-            let text = minimal.replacingOccurrences(of: "sample_analytics.customers", with: "\(database).\(collection)")
+            let text =
+                minimal.replacingOccurrences(of: "sample_analytics.customers", with: "\(database).\(collection)")
                 + "\n[sync]\nbatch_size = \(batchSize)\n"
             do {
                 let config = try SyncConfig.parse(text: text, path: "/x/y.ini")

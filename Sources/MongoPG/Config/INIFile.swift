@@ -75,7 +75,8 @@ public struct INIFile: Sendable {
                 let key = String(line[..<equals]).trimmingWhitespace()
                 let value = String(line[line.index(after: equals)...]).trimmingWhitespace()
                 guard !key.isEmpty else {
-                    throw ConfigError(.syntax, path: path, line: lineNumber, section: section.name, "`= value` without a key")
+                    throw ConfigError(
+                        .syntax, path: path, line: lineNumber, section: section.name, "`= value` without a key")
                 }
                 if let first = section.entry(key) {
                     throw ConfigError(
