@@ -37,9 +37,9 @@ public struct ConfigError: ToolError {
         let place = path + (line.map { ":\($0)" } ?? "")
         let setting: String
         switch (section, key) {
-        case let (section?, key?): setting = " [\(section)] \(key):"
-        case let (section?, nil): setting = " [\(section)]:"
-        case let (nil, key?): setting = " \(key):"
+        case (let section?, let key?): setting = " [\(section)] \(key):"
+        case (let section?, nil): setting = " [\(section)]:"
+        case (nil, let key?): setting = " \(key):"
         case (nil, nil): setting = ""
         }
         return "configuration \(place):\(setting) \(message)"

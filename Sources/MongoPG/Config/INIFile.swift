@@ -10,11 +10,20 @@ public struct INIFile: Sendable {
         public var key: String
         public var value: String
         public var line: Int
+        public init(key: String, value: String, line: Int) {
+            self.key = key
+            self.value = value
+            self.line = line
+        }
     }
 
     public struct BareLine: Sendable, Equatable {
         public var text: String
         public var line: Int
+        public init(text: String, line: Int) {
+            self.text = text
+            self.line = line
+        }
     }
 
     public struct Section: Sendable {
@@ -66,7 +75,8 @@ public struct INIFile: Sendable {
                 let key = String(line[..<equals]).trimmingWhitespace()
                 let value = String(line[line.index(after: equals)...]).trimmingWhitespace()
                 guard !key.isEmpty else {
-                    throw ConfigError(.syntax, path: path, line: lineNumber, section: section.name, "`= value` without a key")
+                    throw ConfigError(
+                        .syntax, path: path, line: lineNumber, section: section.name, "`= value` without a key")
                 }
                 if let first = section.entry(key) {
                     throw ConfigError(

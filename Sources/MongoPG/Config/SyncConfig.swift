@@ -11,6 +11,10 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public struct OplogSource: Sendable, Equatable {
         public var name: String
         public var uri: String
+        public init(name: String, uri: String) {
+            self.name = name
+            self.uri = uri
+        }
     }
 
     /// The file the settings came from, as given.
@@ -96,7 +100,9 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
                     "unknown section (known: [mongo], [psql], [sync], [oplog:<name>], [collections])")
             }
             for entry in section.entries where !keys.contains(entry.key) {
-                let known = keys.isEmpty ? "it lists namespaces DB.COLL, one per line" : "known: " + keys.sorted().joined(separator: ", ")
+                let known =
+                    keys.isEmpty
+                    ? "it lists namespaces DB.COLL, one per line" : "known: " + keys.sorted().joined(separator: ", ")
                 throw ConfigError(
                     .unknownKey, path: path, line: entry.line, section: section.name, key: entry.key,
                     "unknown key (\(known))")
@@ -148,7 +154,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         }
         if let entry = psql.entry("password_env") {
             guard Self.isEnvironmentName(entry.value) else {
-                throw bad(psql, entry, "must name an environment variable (letters, digits and _, not starting with a digit)")
+                throw bad(
+                    psql, entry, "must name an environment variable (letters, digits and _, not starting with a digit)")
             }
             passwordEnvironmentVariable = entry.value
             passwordEnvironmentLine = entry.line
@@ -173,7 +180,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
             switch entry.value.lowercased() {
             case "true", "yes", "on", "1": return true
             case "false", "no", "off", "0": return false
-            default: throw bad(sync, entry, "must be a boolean: true/false, yes/no, on/off or 1/0, not `\(entry.value)`")
+            default:
+                throw bad(sync, entry, "must be a boolean: true/false, yes/no, on/off or 1/0, not `\(entry.value)`")
             }
         }
 
@@ -305,7 +313,9 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
             skipSpaces()
             if index == text.endIndex { break }
             let keywordStart = index
-            while index < text.endIndex, text[index] != "=", !text[index].isWhitespace { index = text.index(after: index) }
+            while index < text.endIndex, text[index] != "=", !text[index].isWhitespace {
+                index = text.index(after: index)
+            }
             let keyword = String(text[keywordStart..<index])
             skipSpaces()
             guard !keyword.isEmpty, index < text.endIndex, text[index] == "=" else { return nil }

@@ -1,0 +1,349 @@
+import Foundation
+import MongoPG
+import PropertyBased
+import TestSupport
+import Testing
+
+/// The smallest valid file: only the required sections.
+private let minimal = """
+    [mongo]
+    uri = mongodb://127.0.0.1:27017/?directConnection=true
+
+    [psql]
+    conninfo = host=127.0.0.1 dbname=postgres user=sync
+
+    [collections]
+    sample_analytics.customers
+    """
+
+/// A file that must be rejected, the error it must give and where.
+struct BadConfig: Sendable, CustomTestStringConvertible {
+    var name: String
+    var text: String
+    var kind: ConfigError.Kind
+    var line: Int?
+    /// The key (or, when no key is at fault, the section) the description must name.
+    var names: String
+
+    var testDescription: String { name }
+}
+
+let badConfigs: [BadConfig] = [
+    BadConfig(
+        name: "a section given twice", text: minimal + "\n[mongo]\nuri = mongodb://h/", kind: .duplicateSection,
+        line: 9, names: "[mongo]"),
+    BadConfig(
+        name: "a key given twice",
+        text: minimal.replacingOccurrences(of: "user=sync\n", with: "user=sync\nconninfo = x=y\n"),
+        kind: .duplicateKey, line: 6, names: "conninfo"),
+    BadConfig(
+        name: "an unknown section", text: minimal + "\n[mango]\nuri = x", kind: .unknownSection, line: 9,
+        names: "[mango]"),
+    BadConfig(
+        name: "an unknown key", text: minimal.replacingOccurrences(of: "[psql]\n", with: "[psql]\npasswrd_env = X\n"),
+        kind: .unknownKey, line: 5, names: "passwrd_env"),
+    BadConfig(
+        name: "a key = value line in [collections]", text: minimal + "\nbatch_size = 5", kind: .unknownKey, line: 9,
+        names: "batch_size"),
+    BadConfig(
+        name: "a missing section",
+        text: minimal.replacingOccurrences(
+            of: "[psql]\nconninfo = host=127.0.0.1 dbname=postgres user=sync\n", with: ""),
+        kind: .missingSection, line: nil, names: "[psql]"),
+    BadConfig(
+        name: "a missing key",
+        text: minimal.replacingOccurrences(of: "uri = mongodb://127.0.0.1:27017/?directConnection=true\n", with: ""),
+        kind: .missingKey, line: 1, names: "uri"),
+    BadConfig(
+        name: "an empty required value",
+        text: minimal.replacingOccurrences(
+            of: "conninfo = host=127.0.0.1 dbname=postgres user=sync", with: "conninfo ="),
+        kind: .badValue, line: 5, names: "conninfo"),
+    BadConfig(
+        name: "an [oplog:<name>] without uri", text: minimal + "\n[oplog:shard1]\n", kind: .missingKey, line: 9,
+        names: "uri"),
+    BadConfig(
+        name: "an [oplog:] without a name", text: minimal + "\n[oplog:]\nuri = mongodb://h/", kind: .badValue,
+        line: 9, names: "[oplog:]"),
+    BadConfig(
+        name: "a bad boolean", text: minimal + "\n[sync]\nkeep_extra = maybe", kind: .badValue, line: 10,
+        names: "keep_extra"),
+    BadConfig(
+        name: "a zero batch size", text: minimal + "\n[sync]\nbatch_size = 0", kind: .badValue, line: 10,
+        names: "batch_size"),
+    BadConfig(
+        name: "a negative batch size", text: minimal + "\n[sync]\nbatch_size = -5", kind: .badValue, line: 10,
+        names: "batch_size"),
+    BadConfig(
+        name: "a batch size that is not a number", text: minimal + "\n[sync]\n\n# comment\nbatch_size = 1e3",
+        kind: .badValue, line: 12, names: "batch_size"),
+    BadConfig(
+        name: "an empty state schema", text: minimal + "\n[sync]\nstate_schema =", kind: .badValue, line: 10,
+        names: "state_schema"),
+    BadConfig(
+        name: "a MongoDB URI of another scheme",
+        text: minimal.replacingOccurrences(of: "uri = mongodb://", with: "uri = http://"), kind: .badValue, line: 2,
+        names: "uri"),
+    BadConfig(
+        name: "a conninfo that is not one",
+        text: minimal.replacingOccurrences(of: "host=127.0.0.1 dbname", with: "host dbname"),
+        kind: .badValue, line: 5, names: "conninfo"),
+    BadConfig(
+        name: "a password_env that is not a variable name",
+        text: minimal.replacingOccurrences(of: "[psql]\n", with: "[psql]\npassword_env = 1-PASS\n"), kind: .badValue,
+        line: 5, names: "password_env"),
+    BadConfig(
+        name: "a namespace without a dot", text: minimal + "\ncustomers", kind: .badValue, line: 9, names: "customers"),
+    BadConfig(
+        name: "a namespace listed twice", text: minimal + "\nsample_analytics.customers", kind: .duplicateKey, line: 9,
+        names: "sample_analytics.customers"),
+    BadConfig(
+        name: "an empty [collections]",
+        text: minimal.replacingOccurrences(of: "sample_analytics.customers", with: "# none yet"), kind: .missingKey,
+        line: 7, names: "[collections]"),
+    BadConfig(
+        name: "a line without = outside [collections]",
+        text: minimal.replacingOccurrences(of: "[psql]\n", with: "[psql]\nhost 127.0.0.1\n"), kind: .syntax, line: 5,
+        names: "[psql]"),
+    BadConfig(
+        name: "text before the first section", text: "uri = x\n" + minimal, kind: .syntax, line: 1, names: "section"),
+    BadConfig(
+        name: "an unclosed section header", text: "[mongo\n", kind: .syntax, line: 1, names: "[name]"),
+]
+
+@Suite("SyncConfig: the INI configuration's typed settings")
+struct SyncConfigTests {
+    static let path = "/etc/mongo-pg-sync/sync.ini"
+
+    @Test("sample-config.ini parses and says what it documents")
+    func sampleConfig() throws {
+        let path = ServerEnvironment.packageRoot.appendingPathComponent("sample-config.ini").path
+        let config = try SyncConfig.load(path: path)
+        #expect(config.mongoURI == "mongodb://127.0.0.1:27017/?directConnection=true")
+        #expect(config.postgresConninfo == "host=127.0.0.1 port=5432 dbname=postgres user=sync")
+        #expect(config.passwordEnvironmentVariable == "SYNC_PG_PASSWORD")
+        #expect(config.collections.map(\.description) == ["sample_analytics.customers", "sample_analytics.accounts"])
+        #expect(config.oplogSources == [.init(name: "rs0", uri: config.mongoURI)])
+        #expect(config.schemasDirectory == ServerEnvironment.packageRoot.appendingPathComponent("schemas").path)
+        #expect(config.stateSchema == "etl" && config.targetSchema == "public" && config.tablePrefix == "")
+        #expect(config.batchSize == 1000 && !config.keepExtra && !config.stripNul)
+    }
+
+    @Test("sample-config.ini documents every key the parser knows, each with a comment above it")
+    func sampleConfigDocumentsEveryKey() throws {
+        let path = ServerEnvironment.packageRoot.appendingPathComponent("sample-config.ini").path
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let keys = [
+            "uri", "conninfo", "password_env", "schemas_dir", "state_schema", "target_schema", "table_prefix",
+            "batch_size", "keep_extra", "strip_nul",
+        ]
+        for key in keys {
+            let index = try #require(lines.firstIndex { $0.hasPrefix("\(key) =") }, "\(key) is not in the sample")
+            #expect(lines[index - 1].hasPrefix("#"), "\(key) has no comment above it")
+        }
+    }
+
+    @Test("only the required sections: every other setting takes its default")
+    func defaults() throws {
+        let config = try SyncConfig.parse(text: minimal, path: Self.path)
+        #expect(config.schemasDirectory == "/etc/mongo-pg-sync/schemas")
+        #expect(config.stateSchema == "etl")
+        #expect(config.targetSchema == "public")
+        #expect(config.tablePrefix == "")
+        #expect(config.batchSize == 1000)
+        #expect(config.keepExtra == false)
+        #expect(config.stripNul == false)
+        #expect(config.passwordEnvironmentVariable == nil)
+        #expect(try config.postgresPassword(environment: ["PGPASSWORD": "x"]) == nil)
+        #expect(config.oplogSources == [.init(name: "rs0", uri: "mongodb://127.0.0.1:27017/?directConnection=true")])
+        #expect(config.collections == [Namespace(database: "sample_analytics", collection: "customers")])
+    }
+
+    @Test(
+        "every [sync] key and every [oplog:<name>] section is read",
+        arguments: [
+            ("yes", true), ("on", true), ("1", true), ("TRUE", true), ("no", false), ("off", false), ("0", false),
+            ("False", false),
+        ])
+    func syncSettings(bool: String, expected: Bool) throws {
+        let text =
+            minimal + """
+
+                [sync]
+                schemas_dir = /var/lib/sync/schemas
+                state_schema = sync_state
+                target_schema = mirror
+                table_prefix = mongo_
+                batch_size = 250
+                keep_extra = \(bool)
+                strip_nul = \(bool)
+
+                [oplog:shard-a]
+                uri = mongodb://a.example:27017/?replicaSet=shard-a
+
+                [oplog:shard_b.2]
+                uri = mongodb+srv://b.example/
+                """
+        let config = try SyncConfig.parse(text: text, path: Self.path)
+        #expect(config.schemasDirectory == "/var/lib/sync/schemas")
+        #expect(config.stateSchema == "sync_state")
+        #expect(config.targetSchema == "mirror")
+        #expect(config.tablePrefix == "mongo_")
+        #expect(config.batchSize == 250)
+        #expect(config.keepExtra == expected)
+        #expect(config.stripNul == expected)
+        #expect(config.oplogSources.map(\.name) == ["shard-a", "shard_b.2"])
+        #expect(
+            config.oplogSources.map(\.uri) == [
+                "mongodb://a.example:27017/?replicaSet=shard-a", "mongodb+srv://b.example/",
+            ])
+    }
+
+    @Test(
+        "a relative schemas_dir is resolved against the configuration file's folder",
+        arguments: [
+            ("/etc/sync/sync.ini", "schemas", "/etc/sync/schemas"),
+            ("/etc/sync/sync.ini", "./a/b", "/etc/sync/a/b"),
+            ("/etc/sync/sync.ini", "../shared/schemas", "/etc/shared/schemas"),
+            ("/etc/sync/sync.ini", "/srv/schemas", "/srv/schemas"),
+        ])
+    func schemasDirectory(configPath: String, setting: String, expected: String) throws {
+        let config = try SyncConfig.parse(text: minimal + "\n[sync]\nschemas_dir = \(setting)", path: configPath)
+        #expect(config.schemasDirectory == expected)
+    }
+
+    @Test("a configuration path relative to the working folder still yields an absolute schemas folder")
+    func relativeConfigurationPath() throws {
+        let config = try SyncConfig.parse(text: minimal, path: "conf/sync.ini")
+        let expected = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            .appendingPathComponent("conf/schemas").standardizedFileURL.path
+        #expect(config.schemasDirectory == expected)
+    }
+
+    @Test("each bad file is a ConfigError (exit 78) naming the file, the line and the key", arguments: badConfigs)
+    func badFile(_ bad: BadConfig) throws {
+        let error = try #require(throws: ConfigError.self) { try SyncConfig.parse(text: bad.text, path: Self.path) }
+        #expect(error.kind == bad.kind)
+        #expect(error.line == bad.line)
+        #expect(error.exitStatus == .configError)
+        #expect(error.exitStatus.rawValue == 78)
+        #expect(error.description.contains(Self.path + (bad.line.map { ":\($0):" } ?? ":")), "\(error)")
+        #expect(error.description.contains(bad.names), "\(error)")
+    }
+
+    @Test("an unreadable file is a ConfigError naming its path, exit 78")
+    func unreadableFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for path in [folder.appendingPathComponent("missing.ini").path, folder.path] {
+            let error = try #require(throws: ConfigError.self) { try SyncConfig.load(path: path) }
+            #expect(error.kind == .unreadable)
+            #expect(error.exitStatus == .configError)
+            #expect(error.description.contains(path))
+        }
+        let file = folder.appendingPathComponent("ok.ini")
+        try Data(minimal.utf8).write(to: file)
+        #expect(try SyncConfig.load(path: file.path).collections.count == 1)
+    }
+
+    @Test(
+        "a password in the conninfo is rejected without being repeated",
+        arguments: [
+            "host=h dbname=d password=Hunter2-secret",
+            "host=h password = 'Hunter2-secret with space' dbname=d",
+            "postgresql://sync:Hunter2-secret@127.0.0.1:5432/postgres",
+            "postgres://127.0.0.1/postgres?user=sync&password=Hunter2-secret",
+        ])
+    func passwordInConninfo(conninfo: String) throws {
+        let text = minimal.replacingOccurrences(of: "host=127.0.0.1 dbname=postgres user=sync", with: conninfo)
+        let error = try #require(throws: ConfigError.self) { try SyncConfig.parse(text: text, path: Self.path) }
+        #expect(error.kind == .badValue)
+        #expect(error.key == "conninfo")
+        #expect(!error.description.contains("Hunter2"))
+    }
+
+    @Test(
+        "conninfo strings and URIs without a password are accepted as written",
+        arguments: [
+            "host=127.0.0.1 port=5432 dbname=postgres user=sync",
+            "host = 127.0.0.1  application_name='mongo pg sync' dbname=x\\ y",
+            "postgresql://sync@127.0.0.1:5432/postgres?sslmode=disable",
+            "postgres:///postgres",
+        ])
+    func conninfoAccepted(conninfo: String) throws {
+        let text = minimal.replacingOccurrences(of: "host=127.0.0.1 dbname=postgres user=sync", with: conninfo)
+        #expect(try SyncConfig.parse(text: text, path: Self.path).postgresConninfo == conninfo)
+    }
+
+    @Test("password_env resolves from the environment; the password appears in no description")
+    func passwordFromEnvironment() throws {
+        let text = minimal.replacingOccurrences(of: "[psql]\n", with: "[psql]\npassword_env = SYNC_PG_PASSWORD\n")
+            .replacingOccurrences(of: "mongodb://127.0.0.1", with: "mongodb://reader:Mongo-secret@127.0.0.1")
+        let config = try SyncConfig.parse(text: text, path: Self.path)
+        #expect(try config.postgresPassword(environment: ["SYNC_PG_PASSWORD": "Hunter2-secret"]) == "Hunter2-secret")
+        #expect(!config.description.contains("Hunter2"))
+        #expect(!config.description.contains("Mongo-secret"))
+        #expect(!String(describing: config).contains("Mongo-secret"))
+
+        for environment in [[:], ["SYNC_PG_PASSWORD": ""]] {
+            let error = try #require(throws: ConfigError.self) { try config.postgresPassword(environment: environment) }
+            #expect(error.kind == .missingPassword)
+            #expect(error.exitStatus == .configError)
+            #expect(error.line == 5)
+            #expect(error.description.contains("SYNC_PG_PASSWORD"))
+            #expect(error.description.contains("password_env"))
+            #expect(error.description.contains(Self.path + ":5:"))
+        }
+    }
+
+    @Test("a bad MongoDB URI is named by its key, never repeated (it may hold credentials)")
+    func mongoURINotRepeated() throws {
+        let text = minimal.replacingOccurrences(
+            of: "mongodb://127.0.0.1:27017/?directConnection=true", with: "mongo://admin:Mongo-secret@h/")
+        let error = try #require(throws: ConfigError.self) { try SyncConfig.parse(text: text, path: Self.path) }
+        #expect(error.key == "uri")
+        #expect(!error.description.contains("Mongo-secret"))
+    }
+
+    @Test("valid files with random names and numbers read back what they say")
+    func randomValidFiles() async {
+        await propertyCheck(
+            count: 200, input: Gen.int(in: 1...1_000_000), Gen.letterOrNumber.string(of: 1...12),
+            Gen.letterOrNumber.string(of: 1...12)
+        ) { batchSize, database, collection in
+            let text =
+                minimal.replacingOccurrences(of: "sample_analytics.customers", with: "\(database).\(collection)")
+                + "\n[sync]\nbatch_size = \(batchSize)\n"
+            do {
+                let config = try SyncConfig.parse(text: text, path: "/x/y.ini")
+                #expect(config.batchSize == batchSize)
+                #expect(config.collections == [Namespace(database: database, collection: collection)])
+            } catch {
+                Issue.record("a valid file was rejected: \(error)")
+            }
+        }
+    }
+
+    @Test("random text never crashes the parser: it parses or throws a ConfigError naming the file")
+    func randomText() async {
+        let pieces = [
+            "[", "]", "=", " = ", "#", ";", "\n", "\r\n", "\r", " ", "\t", ".", ":", "mongo", "psql", "sync", "oplog:",
+            "collections", "uri", "conninfo", "password_env", "batch_size", "keep_extra", "mongodb://h/",
+            "postgresql://u@h/d", "host=h", "'", "\\", "@", "a", "Z", "0", "-1", "é", "\u{0}", "\u{FEFF}", "[mongo]\n",
+            "[psql]\n", "[collections]\n", "a.b\n",
+        ]
+        let pieceGenerator = Gen<String?>.element(of: pieces).map { (piece: String?) -> String in piece ?? "" }
+        let textGenerator = pieceGenerator.array(of: 0...80).map { (parts: [String]) -> String in parts.joined() }
+        await propertyCheck(count: 1000, input: textGenerator) { text in
+            do {
+                _ = try SyncConfig.parse(text: text, path: "/fuzz/sync.ini")
+            } catch let error as ConfigError {
+                #expect(error.exitStatus == .configError)
+                #expect(error.description.hasPrefix("configuration /fuzz/sync.ini"))
+            } catch {
+                Issue.record("not a ConfigError: \(error)")
+            }
+        }
+    }
+}
