@@ -40,7 +40,7 @@ struct ETLStatus: AsyncParsableCommand {
 
     func run() async throws {
         try await common.runTool("etlstatus") { logger in
-            let config = try SyncConfig.load(path: common.config)
+            let config = try common.loadConfig()
             let commands = InitLoadCommands(config: config, logger: logger)
             let arguments = Array(CommandLine.arguments.dropFirst())
             switch action {

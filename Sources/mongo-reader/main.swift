@@ -25,7 +25,7 @@ struct MongoReader: AsyncParsableCommand {
     @Option(help: "The namespace to read, DB.COLL.") var collection: Namespace
     @Option(help: "Where the CSV files, schema.sql and manifest.json go.") var csvDir: String
     @Option(help: "Read a mongodump .bson file or Extended JSON lines instead of the server.") var inputFile: String?
-    @Option(help: "Parallel readers by _id range (server) or parallel flatteners (file).") var jobs: Int = 2
+    @Option(help: "Parallel readers by _id range (server) or parallel flatteners (file). On mongod each slice is an index range scan; on SecantusDB (no _id range index) one reader is faster.") var jobs: Int = 1
     @Option(help: "This worker's share, K/N, when N workers read the collection together.") var partition: PartitionArgument?
 
     func validate() throws {
@@ -34,7 +34,7 @@ struct MongoReader: AsyncParsableCommand {
 
     func run() async throws {
         try await common.runTool("mongo-reader") { logger in
-            let config = try SyncConfig.load(path: common.config)
+            let config = try common.loadConfig()
             let store: StateStore? = partition == nil ? nil : try await config.stateStore(logger: logger)
             let mongoURI = config.mongoURI, namespace = collection
             var request = ReadRequest(

@@ -29,7 +29,7 @@ struct PsqlCopy: AsyncParsableCommand {
 
     func run() async throws {
         try await common.runTool("psql-copy") { logger in
-            let config = try SyncConfig.load(path: common.config)
+            let config = try common.loadConfig()
             let request = LoadRequest(
                 namespace: collection, csvDirectory: csvDir, schemasDirectory: config.schemasDirectory,
                 settings: config.flattenSettings, stateSchema: config.stateSchema, conninfo: config.postgresConninfo,
