@@ -25,11 +25,14 @@ struct MongoReader: AsyncParsableCommand {
     @Option(help: "The namespace to read, DB.COLL.") var collection: Namespace
     @Option(help: "Where the CSV files, schema.sql and manifest.json go.") var csvDir: String
     @Option(help: "Read a mongodump .bson file or Extended JSON lines instead of the server.") var inputFile: String?
-    @Option(help: "Parallel readers by _id range (server) or parallel flatteners (file). On mongod each slice is an index range scan; on SecantusDB (no _id range index) one reader is faster.") var jobs: Int = 1
+    @Option(help: ArgumentHelp(
+        "Parallel readers by _id range (server; default 1) or parallel flatteners (file; default: the cores).",
+        discussion: "On mongod each slice is an _id index range; SecantusDB scans for ranges, so one reader is faster there."))
+    var jobs: Int?
     @Option(help: "This worker's share, K/N, when N workers read the collection together.") var partition: PartitionArgument?
 
     func validate() throws {
-        guard jobs >= 1, jobs <= 64 else { throw ValidationError("--jobs must be between 1 and 64") }
+        if let jobs, !(1...64).contains(jobs) { throw ValidationError("--jobs must be between 1 and 64") }
     }
 
     func run() async throws {
@@ -39,7 +42,8 @@ struct MongoReader: AsyncParsableCommand {
             let mongoURI = config.mongoURI, namespace = collection
             var request = ReadRequest(
                 namespace: collection, csvDirectory: csvDir, schemasDirectory: config.schemasDirectory,
-                settings: config.flattenSettings, inputFile: inputFile, jobs: jobs, partition: partition?.value,
+                settings: config.flattenSettings, inputFile: inputFile,
+                jobs: jobs ?? (inputFile == nil ? 1 : ProcessInfo.processInfo.activeProcessorCount), partition: partition?.value,
                 mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs)
             if let store {
                 request.sharedSplitPoints = { slices in
