@@ -129,7 +129,20 @@ struct PostgresCancelTests {
                 try await session.execute("SELECT pg_sleep(30)", purpose: "sleep")
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // Cancel only once the server runs the sleep: a cancel request before the statement starts is a no-op by
+        // design, and on a loaded machine the statement may take a while to be sent.
+        let observer = try await TestServer.session("cancel-observer")
+        var running = false
+        for _ in 0..<200 where !running {
+            let count = try await observer.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30)'",
+                purpose: "see the sleep running"
+            ).scalar
+            running = count == "1"
+            if !running { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        await observer.close()
+        #expect(running)
         task.cancel()
         let error = try await #require(throws: PostgresError.self) { try await task.value }
         #expect(error.sqlState == "57014")

@@ -88,6 +88,12 @@ public actor MongoSession {
         return register(try MongoCursor(collection: collection, pipeline: pipeline.map { .document($0) }, operation: "aggregate"))
     }
 
+    /// A cursor over `size` random documents (`$sample`), or over the whole collection when `size` is nil.
+    public func sample(_ namespace: Namespace, size: Int?) throws(MongoError) -> MongoCursorID {
+        guard let size else { return try find(namespace, options: FindOptions(batchSize: 1000)) }
+        return try aggregate(namespace, pipeline: [["$sample": .document(["size": .int64(Int64(size))])]])
+    }
+
     /// Every document of a cursor, decoded; for small results (split points, counts).
     public func drain(_ cursorID: MongoCursorID) throws -> [BSONDocument] {
         var documents: [BSONDocument] = []
