@@ -196,7 +196,8 @@ public struct CollectionReader: Sendable {
             if range.otherTypesThan != nil { return partition.index == 1 }
             return offset % partition.count == partition.index - 1
         }.map(\.element)
-        if let estimate = try? await planner.estimatedCount(namespace) { progress?.expect(estimate / partitions) }
+        // The count only feeds the TTY's ETA, and some servers answer it slowly: ask only when someone watches.
+        if let progress, let estimate = try? await planner.estimatedCount(namespace) { progress.expect(estimate / partitions) }
         logger.info("reading", metadata: [LogKey.namespace: "\(namespace)", "ranges": "\(mine.count)", "jobs": "\(jobs)"])
 
         return try await withThrowingTaskGroup(of: (Int, JobResult).self) { group in

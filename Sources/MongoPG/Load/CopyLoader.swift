@@ -85,6 +85,37 @@ public struct CopyLoader: Sendable {
         }
     }
 
+    /// At least 256 MB for this session's index sorts (PostgreSQL's default of 64 MB makes a key build of a few
+    /// million rows spill to disk); a server configured higher keeps its own setting.
+    static let raiseMaintenanceMemory = """
+        SELECT set_config('maintenance_work_mem', '262144kB', false) FROM pg_settings
+        WHERE name = 'maintenance_work_mem' AND setting::bigint < 262144
+        """
+
+    /// Runs `body` for every item on up to `request.jobs` connections of their own, handing items out one at a time
+    /// in order; returns every result. The first failure cancels the rest and is rethrown.
+    private func onParallelSessions<Item: Sendable, Result: Sendable>(
+        _ items: [Item], named name: String, request: LoadRequest,
+        _ body: @escaping @Sendable (PostgresSession, Item) async throws -> Result
+    ) async throws -> [Result] {
+        let queue = WorkQueue(items), logger = logger
+        return try await withThrowingTaskGroup(of: [Result].self) { group in
+            for worker in 0..<max(1, min(request.jobs, items.count)) {
+                group.addTask {
+                    let session = PostgresSession(name: "\(name)\(worker)", logger: logger)
+                    try await session.connect(conninfo: request.conninfo, password: request.password)
+                    var results: [Result] = []
+                    while let item = await queue.next() { results.append(try await body(session, item)) }
+                    await session.close()
+                    return results
+                }
+            }
+            var all: [Result] = []
+            for try await results in group { all += results }
+            return all
+        }
+    }
+
     /// The staging schema of a collection's load: one per collection, so loads of different collections never meet.
     static func stagingSchema(stateSchema: String, namespace: Namespace) -> String {
         Identifier.sanitised("\(stateSchema)_load_\(String(format: "%08x", Identifier.fnv1a32(namespace.description.utf8)))")
@@ -107,44 +138,31 @@ public struct CopyLoader: Sendable {
 
         // COPY every part, several sessions at once; each part's count must match the manifest.
         let work = manifest.tables.enumerated().flatMap { index, table in table.parts.map { (table: index, part: $0) } }
-        let queue = WorkQueue(work)
-        let sessions = max(1, min(request.jobs, work.count))
-        let counts = try await withThrowingTaskGroup(of: [String: Int].self) { group in
-            for worker in 0..<sessions {
-                group.addTask {
-                    let copier = PostgresSession(name: "copy\(worker)", logger: logger)
-                    try await copier.connect(conninfo: request.conninfo, password: request.password)
-                    var counts: [String: Int] = [:]
-                    while let item = await queue.next() {
-                        let table = plan.tables[item.table]
-                        let path = folder.url.appendingPathComponent(item.part.file).path
-                        let loaded = try await copier.copyIn(
-                            schema: staging, table: table.name, columns: table.columns.map(\.name),
-                            purpose: "load \(item.part.file) into staging table \(table.name)", fromFile: path)
-                        guard loaded == item.part.rows else {
-                            throw LoadError(.rowCountMismatch, "\(item.part.file): PostgreSQL loaded \(loaded) rows, the manifest promises \(item.part.rows)")
-                        }
-                        counts[table.name, default: 0] += loaded
-                        await TestHooks.hold(at: "copy")
-                    }
-                    await copier.close()
-                    return counts
-                }
+        let perWorker = try await onParallelSessions(work, named: "copy", request: request) { copier, item in
+            let table = plan.tables[item.table]
+            let path = folder.url.appendingPathComponent(item.part.file).path
+            let loaded = try await copier.copyIn(
+                schema: staging, table: table.name, columns: table.columns.map(\.name),
+                purpose: "load \(item.part.file) into staging table \(table.name)", fromFile: path)
+            guard loaded == item.part.rows else {
+                throw LoadError(.rowCountMismatch, "\(item.part.file): PostgreSQL loaded \(loaded) rows, the manifest promises \(item.part.rows)")
             }
-            var total: [String: Int] = [:]
-            for try await counts in group { total.merge(counts, uniquingKeysWith: +) }
-            return total
+            await TestHooks.hold(at: "copy")
+            return (table.name, loaded)
         }
+        let counts = Dictionary(perWorker, uniquingKeysWith: +)
         try await store.addStep(run: run, step: "copy", figures: ["rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds])
 
-        // Keys after the data: one index build instead of one insert per row. A duplicate key fails here.
+        // Keys after the data: one sorted index build instead of one insert per row, the biggest tables first and
+        // several at once. A duplicate key fails here.
         step = clock.now
-        for table in plan.tables {
-            try await session.execute(plan.primaryKeyStatement(table, inSchema: staging), purpose: "build the primary key of \(table.name)")
+        let bySize = plan.tables.sorted { counts[$0.name, default: 0] > counts[$1.name, default: 0] }
+        _ = try await onParallelSessions(bySize, named: "keys", request: request) { builder, table in
+            try await builder.execute(Self.raiseMaintenanceMemory, purpose: "give the key builds memory to sort in")
+            try await builder.execute(plan.primaryKeyStatement(table, inSchema: staging), purpose: "build the primary key of \(table.name)")
+            try await builder.execute("ANALYZE \(PostgresSQL.qualifiedName(schema: staging, table.name))", purpose: "analyze \(table.name)")
+            return table.name
         }
-        try await session.execute(
-            "ANALYZE " + plan.tables.map { PostgresSQL.qualifiedName(schema: staging, $0.name) }.joined(separator: ", "),
-            purpose: "analyze the staging tables")
         try await store.addStep(run: run, step: "index", figures: ["seconds": (clock.now - step).seconds])
 
         step = clock.now
