@@ -38,14 +38,22 @@ struct MongoReader: AsyncParsableCommand {
     func run() async throws {
         try await common.runTool("mongo-reader") { logger in
             let config = try common.loadConfig()
-            let store: StateStore? = partition == nil ? nil : try await config.stateStore(logger: logger)
+            // Every run goes into the ledger (DESIGN.md: each run of each tool). Reading needs no PostgreSQL, though
+            // (a dump file can be turned into parts on a host that cannot reach it): then the manifest is the record.
+            let store: StateStore?
+            do {
+                store = try await config.stateStore(logger: logger)
+            } catch where partition == nil && error.exitStatus == .unavailable {
+                logger.warning("this run is not recorded in the run ledger: PostgreSQL is out of reach", metadata: ["error": "\(error)"])
+                store = nil
+            }
             let mongoURI = config.mongoURI, namespace = collection
             var request = ReadRequest(
                 namespace: collection, csvDirectory: csvDir, schemasDirectory: config.schemasDirectory,
                 settings: config.flattenSettings, inputFile: inputFile,
                 jobs: jobs ?? (inputFile == nil ? 1 : ProcessInfo.processInfo.activeProcessorCount), partition: partition?.value,
                 mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs)
-            if let store {
+            if partition != nil, let store {
                 request.sharedSplitPoints = { slices in
                     try await store.sharedSplitPoints(collection: namespace, slices: slices) {
                         try await MongoSession(uri: mongoURI, name: "split").splitPoints(namespace, parts: slices)
@@ -53,10 +61,22 @@ struct MongoReader: AsyncParsableCommand {
                 }
             }
             let reader = CollectionReader(logger: logger, progress: Progress.onTerminal(label: collection.description))
-            let summary = try await reader.read(request)
-            try common.printResult(summary, line: summary.line)
-            return .ok
+            guard let store else { return try finish(try await reader.read(request)) }
+            let summary = try await store.recordingRun(tool: "mongo-reader", arguments: Array(CommandLine.arguments.dropFirst())) { run in
+                let summary = try await reader.read(request)
+                try await store.addStep(run: run, step: "read", figures: [
+                    "documents": Double(summary.documents), "rows": Double(summary.rows.values.reduce(0, +)),
+                    "bytes": Double(summary.bytes), "seconds": summary.seconds,
+                ])
+                return summary
+            }
+            return try finish(summary)
         }
+    }
+
+    private func finish(_ summary: ReadSummary) throws -> ExitStatus {
+        try common.printResult(summary, line: summary.line)
+        return .ok
     }
 }
 

@@ -82,6 +82,16 @@ struct InitLoadTests {
         #expect(fromFile.status == 0, "\(fromFile.stderr)")
         #expect(try scene.copy().status == 0)
         #expect(try await scene.tableContents(session) == fromServer)
+
+        // Both reads and both loads are in the run ledger, with their figures.
+        let ledger = try await session.query(
+            """
+            SELECT tool, status, (SELECT sum((s->>'documents')::int) FROM jsonb_array_elements(steps) s) AS documents
+            FROM \(PostgresSQL.qualifiedName(schema: scene.stateSchema, "runs")) WHERE tool IN ('mongo-reader', 'psql-copy') ORDER BY id
+            """, purpose: "read the ledger")
+        #expect(ledger.column("tool") == ["mongo-reader", "psql-copy", "mongo-reader", "psql-copy"])
+        #expect(ledger.column("status") == ["ok", "ok", "ok", "ok"])
+        #expect(ledger.column("documents")?[0] == String(scene.documents.count))
         await session.close()
     }
 
@@ -192,7 +202,9 @@ struct InitLoadFailureTests {
         let port = try freeLoopbackPort()
         let scene = try await InitLoadFixture(postgresConninfo: "postgresql://sync@127.0.0.1:\(port)/postgres?connect_timeout=3", documentCount: 5)
         defer { Task { await scene.cleanUp() } }
-        #expect(try scene.read().status == 0, "mongo-reader needs no PostgreSQL")
+        let read = try scene.read()
+        #expect(read.status == 0, "mongo-reader needs no PostgreSQL")
+        #expect(read.stderr.contains("not recorded in the run ledger"))
         let outcome = try scene.copy()
         #expect(outcome.status == 69)
         let password = scene.environment["SYNC_TEST_PGPASSWORD"] ?? ""
