@@ -92,6 +92,13 @@ public struct CopyLoader: Sendable {
         WHERE name = 'maintenance_work_mem' AND setting::bigint < 262144
         """
 
+    /// The primary key of a loaded staging table, then its statistics (so the first queries after the swap plan well).
+    private static func buildKey(of table: PlannedTable, in staging: String, plan: TablePlan, on session: PostgresSession) async throws {
+        try await session.execute(raiseMaintenanceMemory, purpose: "give the key build of \(table.name) memory to sort in")
+        try await session.execute(plan.primaryKeyStatement(table, inSchema: staging), purpose: "build the primary key of \(table.name)")
+        try await session.execute("ANALYZE \(PostgresSQL.qualifiedName(schema: staging, table.name))", purpose: "analyze \(table.name)")
+    }
+
     /// Runs `body` for every item on up to `request.jobs` connections of their own, handing items out one at a time
     /// in order; returns every result. The first failure cancels the rest and is rethrown.
     private func onParallelSessions<Item: Sendable, Result: Sendable>(
@@ -136,8 +143,13 @@ public struct CopyLoader: Sendable {
             try await session.execute(plan.createStatement(table, inSchema: staging, withPrimaryKey: false), purpose: "create staging table \(table.name)")
         }
 
-        // COPY every part, several sessions at once; each part's count must match the manifest.
-        let work = manifest.tables.enumerated().flatMap { index, table in table.parts.map { (table: index, part: $0) } }
+        // COPY every part on several sessions, the biggest tables first; each part's count must match the manifest.
+        // Keys come after the data (one sorted build instead of one insert per row): the session that copies a
+        // table's last part builds its key and analyzes it at once, while the others go on copying. A duplicate
+        // key fails there.
+        let bySize = manifest.tables.indices.sorted { manifest.tables[$0].rows > manifest.tables[$1].rows }
+        let work = bySize.flatMap { index in manifest.tables[index].parts.map { (table: index, part: $0) } }
+        let unfinished = PartsLeft(manifest.tables.map(\.parts.count))
         let perWorker = try await onParallelSessions(work, named: "copy", request: request) { copier, item in
             let table = plan.tables[item.table]
             let path = folder.url.appendingPathComponent(item.part.file).path
@@ -148,22 +160,14 @@ public struct CopyLoader: Sendable {
                 throw LoadError(.rowCountMismatch, "\(item.part.file): PostgreSQL loaded \(loaded) rows, the manifest promises \(item.part.rows)")
             }
             await TestHooks.hold(at: "copy")
+            if await unfinished.finishOne(of: item.table) { try await Self.buildKey(of: table, in: staging, plan: plan, on: copier) }
             return (table.name, loaded)
         }
-        let counts = Dictionary(perWorker, uniquingKeysWith: +)
-        try await store.addStep(run: run, step: "copy", figures: ["rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds])
-
-        // Keys after the data: one sorted index build instead of one insert per row, the biggest tables first and
-        // several at once. A duplicate key fails here.
-        step = clock.now
-        let bySize = plan.tables.sorted { counts[$0.name, default: 0] > counts[$1.name, default: 0] }
-        _ = try await onParallelSessions(bySize, named: "keys", request: request) { builder, table in
-            try await builder.execute(Self.raiseMaintenanceMemory, purpose: "give the key builds memory to sort in")
-            try await builder.execute(plan.primaryKeyStatement(table, inSchema: staging), purpose: "build the primary key of \(table.name)")
-            try await builder.execute("ANALYZE \(PostgresSQL.qualifiedName(schema: staging, table.name))", purpose: "analyze \(table.name)")
-            return table.name
+        for index in plan.tables.indices where manifest.tables[index].parts.isEmpty {
+            try await Self.buildKey(of: plan.tables[index], in: staging, plan: plan, on: session)
         }
-        try await store.addStep(run: run, step: "index", figures: ["seconds": (clock.now - step).seconds])
+        let counts = Dictionary(perWorker, uniquingKeysWith: +)
+        try await store.addStep(run: run, step: "copy and keys", figures: ["rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds])
 
         step = clock.now
         await TestHooks.hold(at: "swap")
@@ -218,6 +222,16 @@ public struct CopyLoader: Sendable {
                 on: session, schema: stateSchema, collection: namespace, schemaHash: schemaHash, documents: documents, rows: counts, run: run)
             try session.execute("DROP SCHEMA \(PostgresSQL.quoteIdentifier(staging))", purpose: "drop the empty staging schema")
         }
+    }
+}
+
+/// Counts the parts of each table still to be copied; tells the worker that copied a table's last part.
+actor PartsLeft {
+    private var left: [Int]
+    init(_ parts: [Int]) { left = parts }
+    func finishOne(of table: Int) -> Bool {
+        left[table] -= 1
+        return left[table] == 0
     }
 }
 
