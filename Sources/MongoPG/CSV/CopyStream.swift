@@ -59,12 +59,3 @@ public struct CountingCopySink: CopySink {
     public init() {}
     public mutating func write(table: Int, _ bytes: UnsafeRawBufferPointer) throws { self.bytes += bytes.count }
 }
-
-/// The benchmark's unit of work: decode raw BSON documents, flatten them and encode their rows as COPY text,
-/// discarding the text. Returns the rows and bytes produced.
-public func flattenAndEncode(documents: [[UInt8]], plan: TablePlan) throws -> (rows: Int, bytes: Int) {
-    var stream = CopyStream(plan: plan, sink: CountingCopySink())
-    for bytes in documents { try stream.append(try BSONDecoder.decode(bytes)) }
-    try stream.flush()
-    return (stream.report.rows.values.reduce(0, +), stream.sink.bytes)
-}

@@ -69,7 +69,7 @@ public struct CollectionReader: Sendable {
     }
 
     /// Documents per server round trip and per flatten batch.
-    static let batchSize = 1000
+    public static let batchSize = 1000
 
     public func read(_ request: ReadRequest) async throws -> ReadSummary {
         let clock = ContinuousClock(), started = clock.now, startedAt = timestampNow()
@@ -272,7 +272,11 @@ public struct CollectionReader: Sendable {
         }
     }
 
-    static func flatten(_ batch: [RawDocument], into stream: inout CopyStream<PartSink>, namespace: Namespace) throws {
+    /// Decodes and flattens one batch into `stream`: the per-document hot path of every read, from a server or a
+    /// file, and what `mongo-pg-bench flatten` measures. A document that cannot be decoded is `LoadError.corruptPart`.
+    public static func flatten<Sink: CopySink>(
+        _ batch: [RawDocument], into stream: inout CopyStream<Sink>, namespace: Namespace
+    ) throws {
         for raw in batch {
             let document: BSONDocument
             do {
