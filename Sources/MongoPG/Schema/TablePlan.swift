@@ -177,8 +177,64 @@ indirect enum PlanNode: Sendable {
 }
 
 struct ObjectPlan: Sendable {
-    var fields: [(name: String, node: PlanNode)]
-    var lookup: [String: Int]
+    var fields: [(name: String, node: PlanNode)] = []
+    private var positions: [FieldName: Int] = [:]
+
+    mutating func append(_ name: String, _ node: PlanNode) {
+        positions[FieldName(name)] = fields.count
+        fields.append((name, node))
+    }
+
+    /// The position of the field named `name`, compared byte for byte.
+    func field(named name: String) -> Int? { positions[FieldName(name)] }
+
+    /// `field(named:)` trying position `hint` first: documents mostly hold their fields in schema order, so passing
+    /// the position after the last match finds most fields without hashing the name.
+    @inline(__always)
+    func field(named name: String, hint: Int) -> Int? {
+        if hint < fields.count, FieldName.sameBytes(fields[hint].name, name) { return hint }
+        return positions[FieldName(name)]
+    }
+}
+
+/// A field name as MongoDB compares keys: by UTF-8 bytes. Swift's `String` compares and hashes by canonical
+/// equivalence, so `"\u{E9}"` and `"e\u{301}"` would be one key to a `[String: Int]`, while they are two fields to
+/// MongoDB and two columns to PostgreSQL.
+struct FieldName: Hashable, Sendable {
+    let text: String
+    init(_ text: String) { self.text = text }
+
+    static func == (lhs: FieldName, rhs: FieldName) -> Bool { sameBytes(lhs.text, rhs.text) }
+
+    func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    @inline(__always)
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        let same = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in equal(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) }
+        }
+        return (same ?? nil) ?? a.utf8.elementsEqual(b.utf8)
+    }
+
+    /// Two buffers of the same length compared eight bytes at a time.
+    private static func equal(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        while index + 8 <= x.count {
+            guard x.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                == y.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            else { return false }
+            index += 8
+        }
+        while index < x.count {
+            guard x[index] == y[index] else { return false }
+            index += 1
+        }
+        return true
+    }
 }
 
 private struct Builder {
@@ -242,7 +298,7 @@ private struct Builder {
     mutating func object(
         _ fields: [SchemaField], table: Int, namePrefix: String, jsonPath: String, ancestors: [Int]
     ) throws(SchemaError) -> PlanNode {
-        var plan = ObjectPlan(fields: [], lookup: [:])
+        var plan = ObjectPlan()
         for field in fields {
             let path = jsonPath + JSONPath.member(field.name)
             let name = namePrefix + field.name
@@ -260,8 +316,7 @@ private struct Builder {
                     element, fullName: fullNames[table] + "_" + name, valueName: field.name, parent: table,
                     jsonPath: path, ancestors: ancestors)
             }
-            plan.lookup[field.name] = plan.fields.count
-            plan.fields.append((field.name, node))
+            plan.append(field.name, node)
         }
         return .object(plan)
     }

@@ -21,7 +21,7 @@ enum ValueMapping {
     static func convert(_ value: BSONValue, to type: ScalarType, stripNUL: Bool) -> Conversion {
         switch (type, value) {
         case (.string, .string(let text)):
-            guard text.utf8.contains(0) else { return .fits(.text(text), strippedNUL: false) }
+            guard containsNUL(text) else { return .fits(.text(text), strippedNUL: false) }
             return stripNUL ? .fits(.text(withoutNUL(text)), strippedNUL: true) : .holdsNUL
         case (.int, .int32(let number)): return .fits(.integer(Int64(number)), strippedNUL: false)
         case (.long, .int32(let number)): return .fits(.integer(Int64(number)), strippedNUL: false)
@@ -44,6 +44,7 @@ enum ValueMapping {
         case (.timestamp, .timestamp(let timestamp)):
             return .fits(.integer(Int64(bitPattern: timestamp.packed)), strippedNUL: false)
         case (.json, _):
+            if let text = ExtendedJSONWriter.relaxedText(of: value) { return .fits(.json(text), strippedNUL: false) }
             let (clean, stripped) = nulFree(value)
             guard !stripped || stripNUL else { return .holdsNUL }
             guard let text = try? jsonText(clean) else { return .mismatch }
@@ -78,6 +79,14 @@ enum ValueMapping {
         }
     }
 
+    /// Whether `text` holds a NUL byte; every string of every document is checked.
+    static func containsNUL(_ text: String) -> Bool {
+        let found = text.utf8.withContiguousStorageIfAvailable {
+            ByteScan.contains(UnsafeRawBufferPointer($0), below: 1, or: 0, 0)
+        }
+        return found ?? text.utf8.contains(0)
+    }
+
     static func withoutNUL(_ text: String) -> String {
         String(decoding: text.utf8.filter { $0 != 0 }, as: UTF8.self)
     }
@@ -85,14 +94,14 @@ enum ValueMapping {
     /// The value with NUL removed from every string inside it, and whether any was.
     static func nulFree(_ value: BSONValue) -> (BSONValue, Bool) {
         switch value {
-        case .string(let text) where text.utf8.contains(0): (.string(withoutNUL(text)), true)
-        case .javascript(let text) where text.utf8.contains(0): (.javascript(withoutNUL(text)), true)
-        case .symbol(let text) where text.utf8.contains(0): (.symbol(withoutNUL(text)), true)
+        case .string(let text) where containsNUL(text): (.string(withoutNUL(text)), true)
+        case .javascript(let text) where containsNUL(text): (.javascript(withoutNUL(text)), true)
+        case .symbol(let text) where containsNUL(text): (.symbol(withoutNUL(text)), true)
         case .javascriptWithScope(let code, let scope):
             {
                 let (cleanScope, strippedScope) = nulFree(.document(scope))
                 guard case .document(let newScope) = cleanScope else { return (value, false) }
-                let stripped = code.utf8.contains(0)
+                let stripped = containsNUL(code)
                 return (.javascriptWithScope(code: withoutNUL(code), scope: newScope), stripped || strippedScope)
             }()
         case .document(let document):

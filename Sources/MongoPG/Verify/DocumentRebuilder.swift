@@ -153,7 +153,7 @@ private struct RebuildState {
             }
         }
         let unknown = (unknownFields[path] ?? []).filter {
-            objectPlan.lookup[$0.name] == nil && !(isRoot && $0.name == "_id")
+            objectPlan.field(named: $0.name) == nil && !(isRoot && $0.name == "_id")
         }
         for field in unknown.sorted(by: { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }) {
             placed.insert(path + [field.name])

@@ -64,7 +64,7 @@ private struct Normaliser {
         var unknown: [(String, BSONValue)] = []
         for element in document.elements where first[element.key] == nil && !(isRoot && element.key == "_id") {
             first[element.key] = element.value
-            if objectPlan.lookup[element.key] == nil { unknown.append((element.key, element.value)) }
+            if objectPlan.field(named: element.key) == nil { unknown.append((element.key, element.value)) }
         }
         var result = BSONDocument()
         for field in objectPlan.fields {
