@@ -45,21 +45,38 @@ public struct TablePlan: Sendable {
 
     /// The `CREATE TABLE` statements, one per table, quoted and schema-qualified, with their primary keys.
     public var createStatements: [String] {
-        tables.map { table in
-            var lines = table.columns.map { column in
-                "    \(Identifier.quoted(column.name)) \(column.sqlType.rawValue)" + (column.isKey ? " NOT NULL" : "")
-            }
-            lines.append("    PRIMARY KEY (" + table.keyColumns.map { Identifier.quoted($0.name) }.joined(separator: ", ") + ")")
-            return "CREATE TABLE \(qualifiedName(table)) (\n" + lines.joined(separator: ",\n") + "\n);"
-        }
+        tables.map { createStatement($0, inSchema: settings.targetSchema, withPrimaryKey: true) + ";" }
     }
 
     /// All statements as one script, in parent-before-child order.
     public var ddl: String { createStatements.joined(separator: "\n\n") + "\n" }
 
+    /// `CREATE TABLE` of one table in `schema` (without a final semicolon), with or without its primary key: a load
+    /// creates its staging tables without and adds the key after the data (`primaryKeyStatement`).
+    public func createStatement(_ table: PlannedTable, inSchema schema: String, withPrimaryKey: Bool) -> String {
+        var lines = table.columns.map { column in
+            "    \(Identifier.quoted(column.name)) \(column.sqlType.rawValue)" + (column.isKey ? " NOT NULL" : "")
+        }
+        if withPrimaryKey { lines.append("    PRIMARY KEY \(keyList(table))") }
+        return "CREATE TABLE \(qualifiedName(table, inSchema: schema)) (\n" + lines.joined(separator: ",\n") + "\n)"
+    }
+
+    /// `ALTER TABLE ... ADD PRIMARY KEY` of one table in `schema`.
+    public func primaryKeyStatement(_ table: PlannedTable, inSchema schema: String) -> String {
+        "ALTER TABLE \(qualifiedName(table, inSchema: schema)) ADD PRIMARY KEY \(keyList(table))"
+    }
+
+    /// `("key", ...)`: the primary key's columns, quoted.
+    private func keyList(_ table: PlannedTable) -> String {
+        "(" + table.keyColumns.map { Identifier.quoted($0.name) }.joined(separator: ", ") + ")"
+    }
+
+    /// `"schema"."table"` in the target schema.
+    public func qualifiedName(_ table: PlannedTable) -> String { qualifiedName(table, inSchema: settings.targetSchema) }
+
     /// `"schema"."table"`.
-    public func qualifiedName(_ table: PlannedTable) -> String {
-        Identifier.quoted(settings.targetSchema) + "." + Identifier.quoted(table.name)
+    public func qualifiedName(_ table: PlannedTable, inSchema schema: String) -> String {
+        Identifier.quoted(schema) + "." + Identifier.quoted(table.name)
     }
 
     /// The plan as catalog rows, one per table.
