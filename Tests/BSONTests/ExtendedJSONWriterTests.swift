@@ -30,8 +30,11 @@ struct ExtendedJSONWriterTests {
             var random = SeededRandom(seed: UInt64(seed))
             let value = Self.value(&random, depth: 0)
             let ours = ExtendedJSONWriter.relaxedText(of: value)
+            let libbson = try? ExtendedJSONValue.text(of: value, .relaxed)
             #expect(ours != nil, "seed \(seed)")
-            #expect(ours == (try? ExtendedJSONValue.text(of: value, .relaxed)), "seed \(seed)")
+            #expect(ours?.text == libbson, "seed \(seed)")
+            // What the writer notes while writing is what a reading of the text finds.
+            #expect(ours?.reading == libbson.map { ExtendedJSONReading(of: value, text: $0) }, "seed \(seed)")
         }
     }
 
@@ -50,7 +53,43 @@ struct ExtendedJSONWriterTests {
             var random = SeededRandom(seed: UInt64(seed))
             let value = BSONValue.document(RandomDocuments.document(&random, maxFields: 8))
             guard let ours = ExtendedJSONWriter.relaxedText(of: value) else { return }
-            #expect(ours == (try? ExtendedJSONValue.text(of: value, .relaxed)), "seed \(seed)")
+            #expect(ours.text == (try? ExtendedJSONValue.text(of: value, .relaxed)), "seed \(seed)")
+        }
+    }
+
+    @Test("the keys taken for type wrappers are those libbson's reader misreads; other $ keys read back as keys")
+    func wrapperKeys() throws {
+        let others = ["$set", "$ref", "$id", "$db", "$", "$$", "$inc", "a$"]
+        for key in ExtendedJSONReading.wrapperKeys.map({ String(decoding: $0, as: UTF8.self) }) + others {
+            let isWrapper = ExtendedJSONReading.wrapperKeys.contains(Array(key.utf8))
+            for value in [BSONValue.string("x"), .int32(1), .document(["a": .int32(1)])] {
+                let document = BSONValue.document([key: value])
+                let text = try ExtendedJSONValue.text(of: document, .relaxed)
+                #expect(ExtendedJSONReading.wrapperKey(in: document) == (isWrapper ? key : nil), "\(text)")
+                let back = try? ExtendedJSONValue.value(fromText: text)
+                if !isWrapper { #expect(back == document, "\(key) should read back as a key") }
+            }
+            if isWrapper {
+                // For each wrapper some value does not come back as the document that held it.
+                let misread = [BSONValue.string("x"), .int32(1), .document(["a": .int32(1)])].contains { value in
+                    let document = BSONValue.document([key: value])
+                    return (try? ExtendedJSONValue.value(fromText: ExtendedJSONValue.text(of: document, .relaxed))) != document
+                }
+                #expect(misread, "\(key) reads back as a key: it need not be refused")
+            }
+        }
+    }
+
+    @Test("libbson reads text of maximumLevels levels and refuses one more, as the reading counts them")
+    func maximumLevels() throws {
+        for (depth, leaf) in [(ExtendedJSONReading.maximumLevels - 2, BSONValue.int32(1)), (ExtendedJSONReading.maximumLevels - 1, .array([]))] {
+            for extra in [0, 1] {
+                let value = (0..<(depth + extra - 1)).reduce(BSONValue.array([leaf])) { inner, _ in .array([inner]) }
+                let text = try ExtendedJSONValue.text(of: value, .relaxed)
+                let levels = ExtendedJSONReading(levelsOf: text).levels + 1  // inside {"v": ...}
+                let readable = (try? ExtendedJSONValue.value(fromText: text)) == value
+                #expect(readable == (levels <= ExtendedJSONReading.maximumLevels), "\(levels) levels")
+            }
         }
     }
 }

@@ -221,6 +221,7 @@ struct Flattening {
                 .badDocument, "_id of type \(idValue.typeAlias) does not fit the schema's \(plan.idType.rawValue)",
                 path: "_id", documentID: idText)
         case .holdsNUL: throw nulError(at: .key("_id"))
+        case .unstorable(let reason): throw unstorableError(reason, at: .key("_id"))
         }
         let row = cells.appendRow(0)
         cells[row, 0] = id
@@ -254,6 +255,15 @@ struct Flattening {
             path: PathSegment.dotted(path), documentID: idText)
     }
 
+    /// The error for a value at `segment` that would not come back from its Extended JSON text.
+    private mutating func unstorableError(_ reason: String, at segment: PathSegment) -> SchemaError {
+        path.append(segment)
+        defer { path.removeLast() }
+        return SchemaError(
+            .badDocument, "a value cannot be stored as Extended JSON text: \(reason)", path: PathSegment.dotted(path),
+            documentID: idText)
+    }
+
     /// Counts into the field at `segment` below the current path.
     private mutating func count(at segment: PathSegment, _ change: (inout FlattenReport.FieldCounts) -> Void) {
         path.append(segment)
@@ -261,9 +271,11 @@ struct Flattening {
         path.removeLast()
     }
 
-    /// A value the schema cannot hold at `segment`: counted, and kept in `_extra` when enabled.
-    private mutating func misfit(_ value: BSONValue, at segment: PathSegment, unknown: Bool) {
+    /// A value the schema cannot hold at `segment`: counted, and kept in `_extra` when enabled (a value `_extra`
+    /// could not give back is refused).
+    private mutating func misfit(_ value: BSONValue, at segment: PathSegment, unknown: Bool) throws(SchemaError) {
         let keep = plan.settings.keepExtra
+        if keep, let problem = ValueMapping.extraProblem(value) { throw unstorableError(problem, at: segment) }
         count(at: segment) {
             if unknown { $0.unknown += 1 } else { $0.mismatched += 1 }
             if keep { $0.keptInExtra += 1 }
@@ -286,16 +298,17 @@ struct Flattening {
             case .fits(let converted, let stripped):
                 cells[row, column] = converted
                 if stripped { count(at: segment) { $0.nulStripped += 1 } }
-            case .mismatch: misfit(value, at: segment, unknown: false)
+            case .mismatch: try misfit(value, at: segment, unknown: false)
             case .holdsNUL: throw nulError(at: segment)
+            case .unstorable(let reason): throw unstorableError(reason, at: segment)
             }
         case .object(let objectPlan):
-            guard case .document(let document) = value else { return misfit(value, at: segment, unknown: false) }
+            guard case .document(let document) = value else { return try misfit(value, at: segment, unknown: false) }
             path.append(segment)
             try object(document, objectPlan, row: row, skipID: false)
             path.removeLast()
         case .array(let table):
-            guard case .array(let elements) = value else { return misfit(value, at: segment, unknown: false) }
+            guard case .array(let elements) = value else { return try misfit(value, at: segment, unknown: false) }
             guard let element = plan.tables[table].element else { return }
             path.append(segment)
             cells.tables[table].reserveCapacity(cells.tables[table].count + elements.count * cells.widths[table])
@@ -349,7 +362,7 @@ struct Flattening {
                     count(at: .key(element.key)) { $0.duplicateKeys += 1 }
                     continue
                 }
-                misfit(element.value, at: .key(element.key), unknown: true)
+                try misfit(element.value, at: .key(element.key), unknown: true)
             }
         }
     }

@@ -11,6 +11,9 @@ public struct TablePlan: Sendable {
     /// How the root document's fields (all but `_id`) map onto columns and child tables.
     let root: ObjectPlan
 
+    /// PostgreSQL's INDEX_MAX_KEYS: a primary key holds at most this many columns, so arrays nest at most 31 deep.
+    public static let maximumKeyColumns = 32
+
     public var namespace: Namespace { schema.namespace }
     public var rootTable: PlannedTable { tables[0] }
 
@@ -261,18 +264,27 @@ private struct Builder {
     var idSQLType: SQLType = .text
     /// Unsanitised full names, for naming children and `_idx` columns from the full name, not a cut one.
     var fullNames: [String] = []
-    var tableOwners: [String: String] = [:]  // sanitised table name -> JSON path
-    var columnOwners: [[String: String]] = []  // per table: sanitised column name -> JSON path
+    // PostgreSQL compares identifiers by bytes, so names are keyed by bytes too (`FieldName`).
+    var tableOwners: [FieldName: String] = [:]  // sanitised table name -> JSON path
+    var columnOwners: [[FieldName: String]] = []  // per table: sanitised column name -> JSON path
 
     init(settings: FlattenSettings) { self.settings = settings }
 
     mutating func addTable(fullName: String, jsonPath: String, parent: Int?, ancestors: [Int]) throws(SchemaError) {
+        // A child's primary key is the root _id and one index per enclosing array, its own included.
+        guard ancestors.count < TablePlan.maximumKeyColumns else {
+            throw SchemaError(
+                .badSchemaFile,
+                "arrays nest \(ancestors.count) deep here: the table's primary key would need \(ancestors.count + 1) columns "
+                    + "(the root _id and an index per array), and PostgreSQL allows \(TablePlan.maximumKeyColumns)",
+                path: jsonPath)
+        }
         let name = Identifier.sanitised(fullName)
-        if let other = tableOwners[name] {
+        if let other = tableOwners[FieldName(name)] {
             throw SchemaError(
                 .identifierCollision, "table name \"\(name)\" is claimed by both \(other) and \(jsonPath)", path: jsonPath)
         }
-        tableOwners[name] = jsonPath
+        tableOwners[FieldName(name)] = jsonPath
         tables.append(PlannedTable(name: name, jsonPath: jsonPath, parent: parent, arrayDepth: ancestors.count))
         fullNames.append(fullName)
         columnOwners.append([:])
@@ -297,13 +309,13 @@ private struct Builder {
         scalarType: ScalarType?
     ) throws(SchemaError) -> Int {
         let name = Identifier.sanitised(fullName)
-        if let other = columnOwners[table][name] {
+        if let other = columnOwners[table][FieldName(name)] {
             throw SchemaError(
                 .identifierCollision,
                 "column \"\(name)\" of table \"\(tables[table].name)\" is claimed by both \(other) and \(jsonPath)",
                 path: jsonPath)
         }
-        columnOwners[table][name] = role == .value || role == .documentID && table == 0 ? jsonPath : "the key column \(name)"
+        columnOwners[table][FieldName(name)] = role == .value || role == .documentID && table == 0 ? jsonPath : "the key column \(name)"
         tables[table].columns.append(
             PlannedColumn(
                 name: name, role: role, sqlType: sqlType, bsonType: bsonType, jsonPath: jsonPath,

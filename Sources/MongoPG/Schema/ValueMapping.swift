@@ -4,6 +4,8 @@ enum Conversion {
     case fits(SQLValue, strippedNUL: Bool)
     case mismatch
     case holdsNUL
+    /// A value for Extended JSON text (json, rare types) that would not read back as itself: the reason.
+    case unstorable(String)
 }
 
 enum ValueMapping {
@@ -44,10 +46,14 @@ enum ValueMapping {
         case (.timestamp, .timestamp(let timestamp)):
             return .fits(.integer(Int64(bitPattern: timestamp.packed)), strippedNUL: false)
         case (.json, _):
-            if let text = ExtendedJSONWriter.relaxedText(of: value) { return .fits(.json(text), strippedNUL: false) }
+            if let written = ExtendedJSONWriter.relaxedText(of: value) {
+                if let problem = written.reading.problem(enclosing: 1) { return .unstorable(problem) }
+                return .fits(.json(written.text), strippedNUL: false)
+            }
             let (clean, stripped) = nulFree(value)
             guard !stripped || stripNUL else { return .holdsNUL }
             guard let text = try? jsonText(clean) else { return .mismatch }
+            if let problem = ExtendedJSONReading(of: clean, text: text).problem(enclosing: 1) { return .unstorable(problem) }
             return .fits(.json(text), strippedNUL: stripped)
         case (.regex, .regex), (.javascript, .javascript), (.symbol, .symbol), (.dbPointer, .dbPointer),
             (.javascriptWithScope, .javascriptWithScope), (.minKey, .minKey), (.maxKey, .maxKey),
@@ -55,9 +61,19 @@ enum ValueMapping {
             let (clean, stripped) = nulFree(value)
             guard !stripped || stripNUL else { return .holdsNUL }
             guard let text = try? ExtendedJSONValue.text(of: clean, .canonical) else { return .mismatch }
+            if let problem = ExtendedJSONReading(of: clean, text: text).problem(enclosing: 1) { return .unstorable(problem) }
             return .fits(.text(text), strippedNUL: stripped)
         default: return .mismatch
         }
+    }
+
+    /// Why `value`, kept in `_extra` (canonical Extended JSON, one level inside the `_extra` document), would not
+    /// read back as itself; nil when it would.
+    static func extraProblem(_ value: BSONValue) -> String? {
+        guard let text = try? ExtendedJSONValue.text(of: value, .canonical) else {
+            return "libbson cannot write it as Extended JSON"
+        }
+        return ExtendedJSONReading(of: value, text: text).problem(enclosing: 1)
     }
 
     /// The jsonb text of a "json" node: relaxed Extended JSON, or canonical when relaxed would not survive jsonb.
