@@ -65,12 +65,14 @@ public struct Flattener: Sendable {
             report.rows[plan.tables[table].name, default: 0] += cells.rowCount(table)
         }
         return FlattenedDocument(
-            rows: plan.tables.indices.map { table in (0..<cells.rowCount(table)).map { Array(cells.row(table, $0)) } })
+            rows: plan.tables.indices.map { table in (0..<cells.rowCount(table)).map { cells.completeRow(table, $0) } })
     }
 }
 
 /// The rows of one document, one flat array of cells per table (`widths[table]` cells a row), so that flattening
-/// allocates nothing per row and a stream reuses the storage from one document to the next.
+/// allocates nothing per row and a stream reuses the storage from one document to the next. Every row starts with
+/// the document's `_id`, but only the root row holds it: `completeRow` fills it in, the COPY stream writes its own
+/// copy, and no child row pays for a copy of the `_id` (often a 24-byte string).
 struct RowCells {
     var tables: [[SQLValue]]
     let widths: [Int]
@@ -87,8 +89,16 @@ struct RowCells {
 
     func rowCount(_ table: Int) -> Int { tables[table].count / widths[table] }
 
+    /// A row's cells; a child row's first (the `_id`) is NULL.
     func row(_ table: Int, _ row: Int) -> ArraySlice<SQLValue> {
         tables[table][row * widths[table]..<(row + 1) * widths[table]]
+    }
+
+    /// A row with its `_id`.
+    func completeRow(_ table: Int, _ row: Int) -> [SQLValue] {
+        var cells = Array(self.row(table, row))
+        cells[0] = tables[0][0]
+        return cells
     }
 
     mutating func removeAll() {
@@ -314,7 +324,6 @@ struct Flattening {
             cells.tables[table].reserveCapacity(cells.tables[table].count + elements.count * cells.widths[table])
             for (index, item) in elements.enumerated() {
                 let child = cells.appendRow(table)
-                cells[child, 0] = id
                 for (level, ancestorIndex) in indexes.enumerated() {
                     cells[child, level + 1] = .integer(Int64(ancestorIndex))
                 }
