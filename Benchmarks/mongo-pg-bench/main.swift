@@ -158,8 +158,8 @@ func benchFlatten(schemaPath: String, files: [String], documentCount: Int, round
     print("  decode alone (ceiling)       \(figure(documentsPerSecond)) docs/s  \(figure(megabytes / decode)) MB/s")
     let copyMegabytes = Double(copyBytes) / 1_048_576
     print(
-        "  decode + flatten + encode    \(figure(Double(count) / flatten)) docs/s  \(figure(megabytes / flatten)) MB/s  "
-            + "\(figure(Double(rows) / flatten)) rows/s  (\(rows) rows, \(figure(copyMegabytes)) MB of COPY text)")
+        "  decode + flatten + encode    \(figure(Double(count) / flatten)) docs/s  \(figure(megabytes / flatten)) MB/s "
+            + " \(figure(Double(rows) / flatten)) rows/s  (\(rows) rows, \(figure(copyMegabytes)) MB of COPY text)")
     print(
         "  ratio flatten+encode / decode: \(String(format: "%.3f", decode / flatten))  (target >= 0.40; best of "
             + "\(decodeTimes.count) rounds, checksum \(checksum))")

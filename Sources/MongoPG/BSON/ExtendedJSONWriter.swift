@@ -19,9 +19,9 @@ enum ExtendedJSONWriter {
     }
 
     /// Appends `value`, found `depth` objects and arrays deep; notes the levels and wrapper keys in `reading`.
-    private static func append(_ value: BSONValue, to output: inout ByteBuffer, depth: Int, reading: inout ExtendedJSONReading)
-        -> Bool
-    {
+    private static func append(
+        _ value: BSONValue, to output: inout ByteBuffer, depth: Int, reading: inout ExtendedJSONReading
+    ) -> Bool {
         switch value {
         case .string(let text):
             reading.levels = max(reading.levels, depth + 1)
@@ -130,9 +130,9 @@ struct ExtendedJSONReading: Equatable {
     /// not at all (`{"$oid": "x"}`, `{"$numberDouble": "x"}` reads as 0.0). Other `$` keys read as plain keys.
     static let wrapperKeys: Set<[UInt8]> = Set(
         [
-            "$oid", "$date", "$numberLong", "$numberInt", "$numberDouble", "$numberDecimal", "$binary", "$type", "$uuid",
-            "$regex", "$options", "$regularExpression", "$timestamp", "$code", "$scope", "$symbol", "$dbPointer",
-            "$minKey", "$maxKey", "$undefined",
+            "$oid", "$date", "$numberLong", "$numberInt", "$numberDouble", "$numberDecimal", "$binary", "$type",
+            "$uuid", "$regex", "$options", "$regularExpression", "$timestamp", "$code", "$scope", "$symbol",
+            "$dbPointer", "$minKey", "$maxKey", "$undefined",
         ].map { Array($0.utf8) })
 
     /// Why text with this reading, read back inside `enclosing` more levels, would not give the value back; nil
@@ -142,7 +142,8 @@ struct ExtendedJSONReading: Equatable {
             return "it holds the key \"\(wrapperKey)\", which Extended JSON reads as a type wrapper"
         }
         if levels + enclosing > Self.maximumLevels {
-            return "it nests \(levels + enclosing) levels deep as Extended JSON; libbson reads \(Self.maximumLevels) at most"
+            let deep = levels + enclosing
+            return "it nests \(deep) levels deep as Extended JSON; libbson reads \(Self.maximumLevels) at most"
         }
         return nil
     }
@@ -209,9 +210,8 @@ struct ExtendedJSONReading: Equatable {
                 index += 1
             default:  // a number, true, false or null
                 levels = max(levels, depth + 1)
-                while index < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]")].contains(bytes[index]) {
-                    index += 1
-                }
+                let ends = [UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]")]
+                while index < bytes.count, !ends.contains(bytes[index]) { index += 1 }
             }
         }
         return levels

@@ -187,7 +187,7 @@ public struct CatalogColumn: Sendable, Equatable, Codable {
 }
 
 /// The compiled walk: how a value at some place of the document reaches columns and child tables.
-indirect enum PlanNode: Sendable {
+enum PlanNode: Sendable {  // not indirect: copying a column or array node is then free
     /// A column of the current table.
     case column(Int, ScalarType)
     /// An object whose fields map onto columns of the current table (and child tables).
@@ -275,8 +275,9 @@ private struct Builder {
         guard ancestors.count < TablePlan.maximumKeyColumns else {
             throw SchemaError(
                 .badSchemaFile,
-                "arrays nest \(ancestors.count) deep here: the table's primary key would need \(ancestors.count + 1) columns "
-                    + "(the root _id and an index per array), and PostgreSQL allows \(TablePlan.maximumKeyColumns)",
+                "arrays nest \(ancestors.count) deep here: the table's primary key would need \(ancestors.count + 1) "
+                    + "columns (the root _id and an index per array), and PostgreSQL allows "
+                    + "\(TablePlan.maximumKeyColumns)",
                 path: jsonPath)
         }
         let name = Identifier.sanitised(fullName)
@@ -315,7 +316,8 @@ private struct Builder {
                 "column \"\(name)\" of table \"\(tables[table].name)\" is claimed by both \(other) and \(jsonPath)",
                 path: jsonPath)
         }
-        columnOwners[table][FieldName(name)] = role == .value || role == .documentID && table == 0 ? jsonPath : "the key column \(name)"
+        columnOwners[table][FieldName(name)] =
+            role == .value || role == .documentID && table == 0 ? jsonPath : "the key column \(name)"
         tables[table].columns.append(
             PlannedColumn(
                 name: name, role: role, sqlType: sqlType, bsonType: bsonType, jsonPath: jsonPath,

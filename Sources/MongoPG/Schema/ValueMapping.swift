@@ -53,7 +53,9 @@ enum ValueMapping {
             let (clean, stripped) = nulFree(value)
             guard !stripped || stripNUL else { return .holdsNUL }
             guard let text = try? jsonText(clean) else { return .mismatch }
-            if let problem = ExtendedJSONReading(of: clean, text: text).problem(enclosing: 1) { return .unstorable(problem) }
+            if let problem = ExtendedJSONReading(of: clean, text: text).problem(enclosing: 1) {
+                return .unstorable(problem)
+            }
             return .fits(.json(text), strippedNUL: stripped)
         case (.regex, .regex), (.javascript, .javascript), (.symbol, .symbol), (.dbPointer, .dbPointer),
             (.javascriptWithScope, .javascriptWithScope), (.minKey, .minKey), (.maxKey, .maxKey),
@@ -61,7 +63,9 @@ enum ValueMapping {
             let (clean, stripped) = nulFree(value)
             guard !stripped || stripNUL else { return .holdsNUL }
             guard let text = try? ExtendedJSONValue.text(of: clean, .canonical) else { return .mismatch }
-            if let problem = ExtendedJSONReading(of: clean, text: text).problem(enclosing: 1) { return .unstorable(problem) }
+            if let problem = ExtendedJSONReading(of: clean, text: text).problem(enclosing: 1) {
+                return .unstorable(problem)
+            }
             return .fits(.text(text), strippedNUL: stripped)
         default: return .mismatch
         }
