@@ -1,4 +1,4 @@
-// Benchmarks that print figures; scripts/bench runs them in release mode. Never asserted in tests.
+// Benchmarks that print figures; scripts/bench-* run them in release mode. Never asserted in tests.
 import CMongoC
 import Foundation
 import Logging
@@ -9,6 +9,8 @@ func usage() -> Never {
         usage: mongo-pg-bench bson-decode FILE... [--documents N]
                mongo-pg-bench raw-read URI DB.COLL [--jobs N]   (the server's floor: documents fetched, not decoded)
                mongo-pg-bench copy [--rows N]      (needs PG_URI and PGPASSWORD, as scripts/services writes them)
+               mongo-pg-bench flatten --schema schemas/DB.COLL.json FILE... [--documents N] [--rounds N]
+                   (BSON decode alone against decode + flatten + COPY text encode, one core, same run)
 
         """.utf8))
     exit(64)
@@ -83,6 +85,84 @@ func benchDecode(files: [String], documentCount: Int) throws {
         print("  \(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(figure(Double(documents.count) / time)) docs/s  \(figure(megabytes / time)) MB/s")
     }
     print("  ratio BSONDecoder / libbson walk: \(figure(libbson / swift)); / libbson validate: \(figure(validate / swift))  (checksum \(checksum))")
+}
+
+// MARK: Flatten + encode
+
+/// A copy of `sample` whose `_id` is made distinct by `number`: an ObjectId keeps its first four bytes (the time)
+/// and takes `number` as its last eight; strings get a suffix, numbers become `number`. Other `_id` types stay as
+/// they are (the flattener does not care whether ids repeat).
+func distinctCopy(_ sample: [UInt8], number: Int) throws -> [UInt8] {
+    var document = try BSONDecoder.decode(sample)
+    switch document["_id"] {
+    case .objectID(let id):
+        let time = withUnsafeBytes(of: id.bytes) { Array($0.prefix(4)) }
+        document["_id"] = .objectID(ObjectID(time + withUnsafeBytes(of: UInt64(number).bigEndian) { Array($0) })!)
+    case .string(let text): document["_id"] = .string("\(text)-\(number)")
+    case .int32: document["_id"] = .int32(Int32(truncatingIfNeeded: number))
+    case .int64: document["_id"] = .int64(Int64(number))
+    case .double: document["_id"] = .double(Double(number))
+    default: break
+    }
+    return try BSONEncoder.encode(document)
+}
+
+/// Decode alone (the ceiling) against decode + flatten + COPY text encode into a discarding sink, through
+/// `CollectionReader.flatten`, the loop mongo-reader runs per batch. One thread; rounds alternate so machine noise
+/// hits both alike, and the best round of each counts.
+func benchFlatten(schemaPath: String, files: [String], documentCount: Int, rounds: Int) throws {
+    let url = URL(fileURLWithPath: schemaPath)
+    guard url.pathExtension == "json", let namespace = Namespace(url.deletingPathExtension().lastPathComponent) else {
+        FileHandle.standardError.write(Data("mongo-pg-bench: the schema file must be named DB.COLL.json\n".utf8))
+        exit(64)
+    }
+    let directory = url.deletingLastPathComponent().path
+    let plan = try SchemaFile(namespace: namespace, schemasDirectory: directory, settings: FlattenSettings()).plan
+    var samples: [[UInt8]] = []
+    for file in files {
+        let reader = try DocumentFileReader(path: file)
+        while let document = try reader.next() { samples.append(document) }
+    }
+    guard !samples.isEmpty else { usage() }
+    let count = max(documentCount, samples.count)
+    let documents = try (0..<count).map {
+        RawDocument(bytes: try distinctCopy(samples[$0 % samples.count], number: $0))
+    }
+    let batches = stride(from: 0, to: count, by: CollectionReader.batchSize).map {
+        Array(documents[$0..<min($0 + CollectionReader.batchSize, count)])
+    }
+    let megabytes = Double(documents.reduce(0) { $0 + $1.bytes.count }) / 1_048_576
+    print(
+        "flatten \(namespace): \(count) documents, \(figure(megabytes)) MB of BSON (replicated from \(samples.count) "
+            + "samples), \(plan.tables.count) tables")
+
+    var checksum = 0, rows = 0, copyBytes = 0
+    var decodeTimes: [Double] = [], flattenTimes: [Double] = []
+    for _ in 0..<max(1, rounds) {
+        decodeTimes.append(try seconds {
+            for batch in batches {
+                for raw in batch { checksum &+= try raw.decode().count }
+            }
+        })
+        var stream = CopyStream(plan: plan, sink: CountingCopySink())
+        flattenTimes.append(try seconds {
+            for batch in batches { try CollectionReader.flatten(batch, into: &stream, namespace: namespace) }
+            try stream.flush()
+        })
+        precondition(stream.report.documents == count, "flattened \(stream.report.documents) of \(count) documents")
+        rows = stream.report.rows.values.reduce(0, +)
+        copyBytes = stream.sink.bytes
+    }
+    let decode = decodeTimes.min()!, flatten = flattenTimes.min()!
+    let documentsPerSecond = Double(count) / decode
+    print("  decode alone (ceiling)       \(figure(documentsPerSecond)) docs/s  \(figure(megabytes / decode)) MB/s")
+    let copyMegabytes = Double(copyBytes) / 1_048_576
+    print(
+        "  decode + flatten + encode    \(figure(Double(count) / flatten)) docs/s  \(figure(megabytes / flatten)) MB/s "
+            + " \(figure(Double(rows) / flatten)) rows/s  (\(rows) rows, \(figure(copyMegabytes)) MB of COPY text)")
+    print(
+        "  ratio flatten+encode / decode: \(String(format: "%.3f", decode / flatten))  (target >= 0.40; best of "
+            + "\(decodeTimes.count) rounds, checksum \(checksum))")
 }
 
 // MARK: Raw read
@@ -200,6 +280,13 @@ do {
         let jobs = option("--jobs", default: 1)
         guard arguments.count == 2, let namespace = Namespace(arguments[1]) else { usage() }
         try await benchRawRead(uri: arguments[0], namespace: namespace, jobs: jobs)
+    case "flatten":
+        let count = option("--documents", default: 100_000), rounds = option("--rounds", default: 5)
+        guard let index = arguments.firstIndex(of: "--schema"), index + 1 < arguments.count else { usage() }
+        let schema = arguments[index + 1]
+        arguments.removeSubrange(index...index + 1)
+        guard !arguments.isEmpty else { usage() }
+        try benchFlatten(schemaPath: schema, files: arguments, documentCount: count, rounds: rounds)
     case "copy":
         try await benchCopy(rows: option("--rows", default: 1_000_000))
     default: usage()

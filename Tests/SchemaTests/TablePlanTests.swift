@@ -32,6 +32,22 @@ struct TablePlanTests {
             """)
     }
 
+    @Test("a load's staging DDL is the plan's DDL in another schema, its primary key added after the data")
+    func stagingDDL() throws {
+        let plan = try SchemaFixtures.fixturePlan("sample_analytics.customers.json", namespace: "sample_analytics.customers")
+        let child = plan.tables[1]
+        #expect(plan.createStatement(child, inSchema: "etl_load", withPrimaryKey: false) == """
+            CREATE TABLE "etl_load"."customers_accounts" (
+                "customers_id" text NOT NULL,
+                "idx" integer NOT NULL,
+                "accounts" integer
+            )
+            """)
+        #expect(plan.primaryKeyStatement(child, inSchema: "etl_load")
+            == #"ALTER TABLE "etl_load"."customers_accounts" ADD PRIMARY KEY ("customers_id", "idx")"#)
+        #expect(plan.createStatements == plan.tables.map { plan.createStatement($0, inSchema: "public", withPrimaryKey: true) + ";" })
+    }
+
     @Test("nested objects, arrays of objects, arrays in arrays and arrays of arrays get their tables and keys")
     func edgePlan() throws {
         let text = try String(contentsOf: Fixtures.url("schemas/edge_cases.json"), encoding: .utf8)

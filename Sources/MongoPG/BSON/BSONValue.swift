@@ -144,11 +144,13 @@ public struct ObjectID: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// 24 lower-case hex digits, as the relational model stores ObjectIds.
     public var hex: String {
-        withUnsafeBytes(of: bytes) { raw in
+        // Every document's _id passes here: nibbles to digits by arithmetic, no table.
+        @inline(__always) func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
+        return withUnsafeBytes(of: bytes) { raw in
             String(unsafeUninitializedCapacity: 24) { buffer in
-                for (index, byte) in raw.enumerated() {
-                    buffer[index * 2] = hexDigits[Int(byte >> 4)]
-                    buffer[index * 2 + 1] = hexDigits[Int(byte & 0x0F)]
+                for index in 0..<12 {
+                    buffer[index &* 2] = digit(raw[index] >> 4)
+                    buffer[index &* 2 &+ 1] = digit(raw[index] & 0x0F)
                 }
                 return 24
             }
@@ -161,8 +163,6 @@ public struct ObjectID: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static func < (lhs: ObjectID, rhs: ObjectID) -> Bool { lhs.array.lexicographicallyPrecedes(rhs.array) }
     public func hash(into hasher: inout Hasher) { withUnsafeBytes(of: bytes) { hasher.combine(bytes: $0) } }
 }
-
-private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 private func hexValue(_ digit: UInt8) -> UInt8? {
     switch digit {

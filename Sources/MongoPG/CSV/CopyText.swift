@@ -5,18 +5,38 @@ public enum CopyText {
     public static let null: [UInt8] = Array("\\N".utf8)
 
     /// Appends `bytes` escaped for one COPY text field.
-    @inline(__always)
     public static func appendEscaped(_ bytes: some Sequence<UInt8>, to output: inout [UInt8]) {
+        appendEscaped(bytes, into: &output)
+    }
+
+    static func appendEscaped(_ bytes: some Sequence<UInt8>, into output: inout some ByteOutput) {
         for byte in bytes {
             switch byte {
-            case UInt8(ascii: "\\"): output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "\\"))
-            case 0x08: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "b"))
-            case 0x09: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "t"))
-            case 0x0A: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "n"))
-            case 0x0B: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "v"))
-            case 0x0C: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "f"))
-            case 0x0D: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\\"): output.append("\\\\")
+            case 0x08: output.append("\\b")
+            case 0x09: output.append("\\t")
+            case 0x0A: output.append("\\n")
+            case 0x0B: output.append("\\v")
+            case 0x0C: output.append("\\f")
+            case 0x0D: output.append("\\r")
             default: output.append(byte)
+            }
+        }
+    }
+
+    /// Appends `text`'s UTF-8 escaped for one COPY text field: text that needs no escape, the common case, is
+    /// copied whole.
+    public static func appendEscaped(_ text: String, to output: inout [UInt8]) { appendEscaped(text, into: &output) }
+
+    static func appendEscaped(_ text: String, into output: inout some ByteOutput) {
+        var text = text
+        text.withUTF8 { bytes in
+            // The control characters COPY escapes are 0x08 to 0x0D.
+            let backslash = UInt8(ascii: "\\")
+            if ByteScan.contains(UnsafeRawBufferPointer(bytes), below: 0x0E, or: backslash, backslash) {
+                appendEscaped(bytes, into: &output)
+            } else {
+                output.append(bytes: UnsafeRawBufferPointer(bytes))
             }
         }
     }
@@ -25,7 +45,7 @@ public enum CopyText {
     public static func escaped(_ text: String) -> String {
         var output: [UInt8] = []
         output.reserveCapacity(text.utf8.count)
-        appendEscaped(text.utf8, to: &output)
+        appendEscaped(text, to: &output)
         return String(decoding: output, as: UTF8.self)
     }
 

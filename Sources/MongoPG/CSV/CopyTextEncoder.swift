@@ -2,35 +2,49 @@
 /// but text-like ones, the same forms its output functions print (so a row read back compares as text).
 public enum CopyTextEncoder {
     /// Appends one row: fields separated by tab, ended by newline.
-    public static func appendRow(_ row: [SQLValue], to output: inout [UInt8]) {
-        for (position, value) in row.enumerated() {
-            if position > 0 { output.append(0x09) }
-            appendField(value, to: &output)
+    public static func appendRow(_ row: [SQLValue], to output: inout [UInt8]) { appendRow(row[...], to: &output) }
+
+    static func appendRow(_ row: ArraySlice<SQLValue>, to output: inout some ByteOutput) {
+        guard let first = row.first else { return output.append(0x0A) }
+        appendField(first, into: &output)
+        appendRest(row.dropFirst(), to: &output)
+    }
+
+    /// Appends the fields after a row's first, each after a tab, then the newline.
+    static func appendRest(_ fields: ArraySlice<SQLValue>, to output: inout some ByteOutput) {
+        for value in fields {
+            output.append(0x09)
+            appendField(value, into: &output)
         }
         output.append(0x0A)
     }
 
     /// Appends one field, COPY-escaped.
-    public static func appendField(_ value: SQLValue, to output: inout [UInt8]) {
+    public static func appendField(_ value: SQLValue, to output: inout [UInt8]) { appendField(value, into: &output) }
+
+    static func appendField(_ value: SQLValue, into output: inout some ByteOutput) {
         switch value {
-        case .null: output.append(contentsOf: CopyText.null)
-        case .text(let text), .json(let text): CopyText.appendEscaped(text.utf8, to: &output)
-        case .integer(let number): output.append(contentsOf: String(number).utf8)
-        case .double(let number): output.append(contentsOf: doubleText(number).utf8)
-        case .numeric(let number): output.append(contentsOf: numericText(number).utf8)
+        case .null: output.append("\\N")
+        case .text(let text), .json(let text): CopyText.appendEscaped(text, into: &output)
+        case .integer(let number): appendDecimal(number, to: &output)
+        case .double(let number): appendUTF8(doubleText(number), to: &output)
+        case .numeric(let number): appendUTF8(numericText(number), to: &output)
         case .boolean(let flag): output.append(flag ? UInt8(ascii: "t") : UInt8(ascii: "f"))
-        case .timestamp(let milliseconds): output.append(contentsOf: timestampText(milliseconds).utf8)
+        case .timestamp(let milliseconds): appendTimestamp(milliseconds, to: &output)
         case .bytes(let bytes):
             // bytea hex format `\x0102`; its backslash doubled by COPY escaping.
-            output.append(UInt8(ascii: "\\"))
-            output.append(UInt8(ascii: "\\"))
-            output.append(UInt8(ascii: "x"))
+            output.append("\\\\x")
             for byte in bytes {
                 output.append(hexDigits[Int(byte >> 4)])
                 output.append(hexDigits[Int(byte & 0x0F)])
             }
-        case .uuid(let bytes): output.append(contentsOf: uuidText(bytes).utf8)
+        case .uuid(let bytes): appendUTF8(uuidText(bytes), to: &output)
         }
+    }
+
+    private static func appendUTF8(_ text: String, to output: inout some ByteOutput) {
+        var text = text
+        text.withUTF8 { output.append(bytes: UnsafeRawBufferPointer($0)) }
     }
 
     /// One field as text (tests, messages).
@@ -89,6 +103,13 @@ public enum CopyTextEncoder {
     /// `YYYY-MM-DD HH:MM:SS.mmm+00` in UTC, as timestamptz reads it: years of more than four digits written in full,
     /// years before 1 AD with the ` BC` suffix PostgreSQL prints (astronomical year 0 is 1 BC).
     public static func timestampText(_ milliseconds: Int64) -> String {
+        var output: [UInt8] = []
+        appendTimestamp(milliseconds, to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Appends `timestampText(milliseconds)`'s bytes, without building the string.
+    static func appendTimestamp(_ milliseconds: Int64, to output: inout some ByteOutput) {
         let days = milliseconds >= 0 ? milliseconds / 86_400_000 : -((-milliseconds + 86_399_999) / 86_400_000)
         var rest = milliseconds - days * 86_400_000
         let (year, month, day) = CivilTime.civil(days: days)
@@ -97,8 +118,49 @@ public enum CopyTextEncoder {
         let minutes = rest / 60_000
         rest %= 60_000
         let bc = year <= 0
-        return pad(bc ? 1 - year : year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + " " + pad(hours, 2) + ":"
-            + pad(minutes, 2) + ":" + pad(rest / 1000, 2) + "." + pad(rest % 1000, 3) + "+00" + (bc ? " BC" : "")
+        appendDecimal(bc ? 1 - year : year, width: 4, to: &output)
+        output.append(UInt8(ascii: "-"))
+        appendDecimal(month, width: 2, to: &output)
+        output.append(UInt8(ascii: "-"))
+        appendDecimal(day, width: 2, to: &output)
+        output.append(UInt8(ascii: " "))
+        appendDecimal(hours, width: 2, to: &output)
+        output.append(UInt8(ascii: ":"))
+        appendDecimal(minutes, width: 2, to: &output)
+        output.append(UInt8(ascii: ":"))
+        appendDecimal(rest / 1000, width: 2, to: &output)
+        output.append(UInt8(ascii: "."))
+        appendDecimal(rest % 1000, width: 3, to: &output)
+        output.append(UInt8(ascii: "+"))
+        output.append(UInt8(ascii: "0"))
+        output.append(UInt8(ascii: "0"))
+        if bc { output.append(" BC") }
+    }
+
+    /// Appends `number` in decimal, as `String(number)` spells it, left-padded with zeros to `width` digits.
+    static func appendDecimal(_ number: Int64, width: Int = 1, to output: inout some ByteOutput) {
+        if number >= 0, number < 10, width <= 1 {  // array indexes, mostly
+            output.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: number))
+            return
+        }
+        if number < 0 { output.append(UInt8(ascii: "-")) }
+        // Digits from the right into 24 bytes on the stack, then one append.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var magnitude = number.magnitude
+            var first = buffer.count
+            repeat {
+                let (quotient, remainder) = magnitude.quotientAndRemainder(dividingBy: 10)
+                first &-= 1
+                buffer[first] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remainder)
+                magnitude = quotient
+            } while magnitude > 0
+            while buffer.count - first < width {
+                first &-= 1
+                buffer[first] = UInt8(ascii: "0")
+            }
+            output.append(bytes: UnsafeRawBufferPointer(rebasing: buffer[first...]))
+        }
     }
 
     /// 8-4-4-4-12 lower-case hex.
@@ -110,11 +172,6 @@ public enum CopyTextEncoder {
             text.unicodeScalars.append(Unicode.Scalar(hexDigits[Int(byte & 0x0F)]))
         }
         return text
-    }
-
-    private static func pad(_ number: Int64, _ width: Int) -> String {
-        let text = String(number)
-        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 }
 

@@ -69,7 +69,7 @@ public struct CollectionReader: Sendable {
     }
 
     /// Documents per server round trip and per flatten batch.
-    static let batchSize = 1000
+    public static let batchSize = 1000
 
     public func read(_ request: ReadRequest) async throws -> ReadSummary {
         let clock = ContinuousClock(), started = clock.now, startedAt = timestampNow()
@@ -273,7 +273,14 @@ public struct CollectionReader: Sendable {
         }
     }
 
-    static func flatten(_ batch: [RawDocument], into stream: inout CopyStream<PartSink>, namespace: Namespace) throws {
+    /// Decodes and flattens one batch into `stream`: the per-document hot path of every read, from a server or a
+    /// file, and what `mongo-pg-bench flatten` measures. A document that cannot be decoded is `LoadError.corruptPart`.
+    /// Specialised for the benchmark's counting sink as the reads here are for `PartSink`, so that the benchmark runs
+    /// the code mongo-reader runs rather than its unspecialised generic form.
+    @_specialize(exported: true, where Sink == CountingCopySink)
+    public static func flatten<Sink: CopySink>(
+        _ batch: [RawDocument], into stream: inout CopyStream<Sink>, namespace: Namespace
+    ) throws {
         for raw in batch {
             let document: BSONDocument
             do {

@@ -245,20 +245,3 @@ actor WorkQueue<Item: Sendable> {
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
-
-extension TablePlan {
-    /// `CREATE TABLE` of one table in `schema`, with or without its primary key (a load adds it after the data).
-    public func createStatement(_ table: PlannedTable, inSchema schema: String, withPrimaryKey: Bool) -> String {
-        var lines = table.columns.map { column in
-            "    \(Identifier.quoted(column.name)) \(column.sqlType.rawValue)" + (column.isKey ? " NOT NULL" : "")
-        }
-        if withPrimaryKey { lines.append("    PRIMARY KEY (" + table.keyColumns.map { Identifier.quoted($0.name) }.joined(separator: ", ") + ")") }
-        return "CREATE TABLE \(Identifier.quoted(schema)).\(Identifier.quoted(table.name)) (\n" + lines.joined(separator: ",\n") + "\n)"
-    }
-
-    /// `ALTER TABLE ... ADD PRIMARY KEY` of one table in `schema`.
-    public func primaryKeyStatement(_ table: PlannedTable, inSchema schema: String) -> String {
-        "ALTER TABLE \(Identifier.quoted(schema)).\(Identifier.quoted(table.name)) ADD PRIMARY KEY ("
-            + table.keyColumns.map { Identifier.quoted($0.name) }.joined(separator: ", ") + ")"
-    }
-}

@@ -18,6 +18,14 @@ public struct FlattenReport: Sendable, Equatable, Codable {
         /// Later copies of a key already seen in the same object: MongoDB reads the first, so do we; not loaded.
         public var duplicateKeys = 0
         public init() {}
+
+        mutating func add(_ other: FieldCounts) {
+            mismatched += other.mismatched
+            unknown += other.unknown
+            keptInExtra += other.keptInExtra
+            nulStripped += other.nulStripped
+            duplicateKeys += other.duplicateKeys
+        }
     }
 
     public var documents = 0
@@ -33,13 +41,7 @@ public struct FlattenReport: Sendable, Equatable, Codable {
         documents += other.documents
         rows.merge(other.rows, uniquingKeysWith: +)
         for (path, counts) in other.fields {
-            var mine = fields[path] ?? FieldCounts()
-            mine.mismatched += counts.mismatched
-            mine.unknown += counts.unknown
-            mine.keptInExtra += counts.keptInExtra
-            mine.nulStripped += counts.nulStripped
-            mine.duplicateKeys += counts.duplicateKeys
-            fields[path] = mine
+            fields[path, default: FieldCounts()].add(counts)
         }
     }
 }
@@ -48,27 +50,78 @@ public struct FlattenReport: Sendable, Equatable, Codable {
 /// documents, so one flattener can serve any number of documents and threads.
 public struct Flattener: Sendable {
     public let plan: TablePlan
-    /// Position of `_extra` in the root table, when kept.
-    let extraColumn: Int?
 
-    public init(plan: TablePlan) {
-        self.plan = plan
-        extraColumn = plan.rootTable.columns.firstIndex { $0.role == .extra }
-    }
+    public init(plan: TablePlan) { self.plan = plan }
 
     /// The rows of every table for `document`; counts what did not fit into `report`.
     /// Throws `SchemaError.badDocument` (exit 65) for a document without a usable `_id`, or holding NUL in a string
     /// while `strip_nul` is off; the error names the `_id` and the dotted path.
     public func flatten(_ document: BSONDocument, report: inout FlattenReport) throws(SchemaError) -> FlattenedDocument {
-        var walk = Walk(plan: plan, report: report)
-        let rows = try walk.run(document, extraColumn: extraColumn)
-        report = walk.report
+        var flattening = Flattening(plan: plan)
+        try flattening.flatten(document, fields: &report.fields)
+        let cells = flattening.cells
         report.documents += 1
-        for (table, tableRows) in rows.enumerated() where !tableRows.isEmpty {
-            report.rows[plan.tables[table].name, default: 0] += tableRows.count
+        for table in plan.tables.indices where cells.rowCount(table) > 0 {
+            report.rows[plan.tables[table].name, default: 0] += cells.rowCount(table)
         }
-        return FlattenedDocument(rows: rows)
+        return FlattenedDocument(
+            rows: plan.tables.indices.map { table in (0..<cells.rowCount(table)).map { cells.completeRow(table, $0) } })
     }
+}
+
+/// The rows of one document, one flat array of cells per table (`widths[table]` cells a row), so that flattening
+/// allocates nothing per row and a stream reuses the storage from one document to the next. Every row starts with
+/// the document's `_id`, but only the root row holds it: `completeRow` fills it in, the COPY stream writes its own
+/// copy, and no child row pays for a copy of the `_id` (often a 24-byte string).
+struct RowCells {
+    var tables: [[SQLValue]]
+    let widths: [Int]
+
+    init(plan: TablePlan) {
+        tables = Array(repeating: [], count: plan.tables.count)
+        widths = plan.tables.map(\.columns.count)
+    }
+
+    init() {
+        tables = []
+        widths = []
+    }
+
+    func rowCount(_ table: Int) -> Int { tables[table].count / widths[table] }
+
+    /// A row's cells; a child row's first (the `_id`) is NULL.
+    func row(_ table: Int, _ row: Int) -> ArraySlice<SQLValue> {
+        tables[table][row * widths[table]..<(row + 1) * widths[table]]
+    }
+
+    /// A row with its `_id`.
+    func completeRow(_ table: Int, _ row: Int) -> [SQLValue] {
+        var cells = Array(self.row(table, row))
+        cells[0] = tables[0][0]
+        return cells
+    }
+
+    mutating func removeAll() {
+        for table in tables.indices { tables[table].removeAll(keepingCapacity: true) }
+    }
+
+    /// Appends a row of NULLs to `table`; returns where it starts.
+    mutating func appendRow(_ table: Int) -> RowPosition {
+        let offset = tables[table].count
+        for _ in 0..<widths[table] { tables[table].append(.null) }  // append(contentsOf:) costs more for a few
+        return RowPosition(table: table, offset: offset)
+    }
+
+    subscript(row: RowPosition, column: Int) -> SQLValue {
+        get { tables[row.table][row.offset + column] }
+        set { tables[row.table][row.offset + column] = newValue }
+    }
+}
+
+/// Where a row's cells start in `RowCells`.
+struct RowPosition {
+    let table: Int
+    let offset: Int
 }
 
 /// One step of a path inside a document.
@@ -124,43 +177,66 @@ enum PathSegment: Equatable {
     }
 }
 
-private struct Walk {
+/// One flattening in progress, and the storage it keeps from one document to the next (rows, path, indexes), so
+/// that a stream of documents allocates nothing per row. `Flattener.flatten` uses a fresh one per document; the COPY
+/// stream keeps one and keeps the document and row counts itself.
+struct Flattening {
     let plan: TablePlan
-    var report: FlattenReport
-    var rows: [[[SQLValue]]]
-    var path: [PathSegment] = []
-    var extra = BSONDocument()
-    var id: SQLValue = .null
-    var idText = ""
+    /// Position of `_extra` in the root table, when kept.
+    let extraColumn: Int?
+    /// The current document's rows; after a throw, a partial document.
+    private(set) var cells: RowCells
+    /// What did not fit in the current document, per report path; merged into the caller's counts on success.
+    private var fields: [String: FlattenReport.FieldCounts] = [:]
+    private var path: [PathSegment] = []
+    /// The indexes of the enclosing array elements, outermost first.
+    private var indexes: [Int] = []
+    private var extra = BSONDocument()
+    private var id: SQLValue = .null
+    /// The document's `_id`, printed only when an error names it.
+    private var idValue: BSONValue = .null
 
-    init(plan: TablePlan, report: FlattenReport) {
+    init(plan: TablePlan) {
         self.plan = plan
-        self.report = report
-        rows = Array(repeating: [], count: plan.tables.count)
+        extraColumn = plan.rootTable.columns.firstIndex { $0.role == .extra }
+        cells = RowCells(plan: plan)
     }
 
-    mutating func run(_ document: BSONDocument, extraColumn: Int?) throws(SchemaError) -> [[[SQLValue]]] {
+    /// Replaces `cells` with the rows of `document`; counts what did not fit into `fields`.
+    mutating func flatten(_ document: BSONDocument, fields counts: inout [String: FlattenReport.FieldCounts])
+        throws(SchemaError)
+    {
+        cells.removeAll()
+        path.removeAll(keepingCapacity: true)
+        indexes.removeAll(keepingCapacity: true)
+        fields.removeAll()
+        extra = BSONDocument()
+        try run(document)
+        for (path, added) in fields { counts[path, default: FlattenReport.FieldCounts()].add(added) }
+    }
+
+    private var idText: String { idValue.description }
+
+    private mutating func run(_ document: BSONDocument) throws(SchemaError) {
         guard let idValue = document["_id"], idValue != .null else {
             throw SchemaError(.badDocument, "document has no _id", documentID: "\(document.description.prefix(200))")
         }
-        idText = idValue.description
-        path = [.key("_id")]
+        self.idValue = idValue
         switch ValueMapping.convert(idValue, to: plan.idType, stripNUL: plan.settings.stripNUL) {
         case .fits(let value, let stripped):
             id = value
-            if stripped { count { $0.nulStripped += 1 } }
+            if stripped { count(at: .key("_id")) { $0.nulStripped += 1 } }
         case .mismatch:
             throw SchemaError(
                 .badDocument, "_id of type \(idValue.typeAlias) does not fit the schema's \(plan.idType.rawValue)",
                 path: "_id", documentID: idText)
-        case .holdsNUL: throw nulError()
+        case .holdsNUL: throw nulError(at: .key("_id"))
+        case .unstorable(let reason): throw unstorableError(reason, at: .key("_id"))
         }
-        path = []
-        var row = [SQLValue](repeating: .null, count: plan.rootTable.columns.count)
-        row[0] = id
-        try object(document, plan.root, row: &row, indexes: [], skipID: true)
+        let row = cells.appendRow(0)
+        cells[row, 0] = id
+        try object(document, plan.root, row: row, skipID: true)
         if let extraColumn, !extra.isEmpty {
-            path = []
             var cleaned = BSONDocument()
             for element in extra.elements {
                 let (clean, stripped) = ValueMapping.nulFree(element.value)
@@ -173,93 +249,129 @@ private struct Walk {
                 cleaned.append(element.key, clean)
             }
             do {
-                row[extraColumn] = .json(try cleaned.extendedJSON(.canonical))
+                cells[row, extraColumn] = .json(try cleaned.extendedJSON(.canonical))
             } catch {
                 throw SchemaError(.badDocument, "cannot write _extra: \(error.message)", documentID: idText)
             }
         }
-        rows[0].append(row)
-        return rows
     }
 
-    func nulError() -> SchemaError {
-        SchemaError(
+    /// The error for a NUL byte at the current path, or at `segment` below it.
+    private mutating func nulError(at segment: PathSegment? = nil) -> SchemaError {
+        if let segment { path.append(segment) }
+        defer { if segment != nil { path.removeLast() } }
+        return SchemaError(
             .badDocument, "a string holds a NUL byte, which PostgreSQL cannot store (strip_nul = true strips it)",
             path: PathSegment.dotted(path), documentID: idText)
     }
 
-    mutating func count(_ change: (inout FlattenReport.FieldCounts) -> Void) {
-        change(&report.fields[PathSegment.reportPath(path), default: FlattenReport.FieldCounts()])
+    /// The error for a value at `segment` that would not come back from its Extended JSON text.
+    private mutating func unstorableError(_ reason: String, at segment: PathSegment) -> SchemaError {
+        path.append(segment)
+        defer { path.removeLast() }
+        return SchemaError(
+            .badDocument, "a value cannot be stored as Extended JSON text: \(reason)", path: PathSegment.dotted(path),
+            documentID: idText)
     }
 
-    /// A value the schema cannot hold at the current path: counted, and kept in `_extra` when enabled.
-    mutating func misfit(_ value: BSONValue, unknown: Bool) {
+    /// Counts into the field at `segment` below the current path.
+    private mutating func count(at segment: PathSegment, _ change: (inout FlattenReport.FieldCounts) -> Void) {
+        path.append(segment)
+        change(&fields[PathSegment.reportPath(path), default: FlattenReport.FieldCounts()])
+        path.removeLast()
+    }
+
+    /// A value the schema cannot hold at `segment`: counted, and kept in `_extra` when enabled (a value `_extra`
+    /// could not give back is refused).
+    private mutating func misfit(_ value: BSONValue, at segment: PathSegment, unknown: Bool) throws(SchemaError) {
         let keep = plan.settings.keepExtra
-        count {
+        if keep, let problem = ValueMapping.extraProblem(value) { throw unstorableError(problem, at: segment) }
+        count(at: segment) {
             if unknown { $0.unknown += 1 } else { $0.mismatched += 1 }
             if keep { $0.keptInExtra += 1 }
         }
-        if keep { extra.append(PathSegment.dotted(path), value) }
+        guard keep else { return }
+        path.append(segment)
+        extra.append(PathSegment.dotted(path), value)
+        path.removeLast()
     }
 
-    mutating func walk(_ value: BSONValue, _ node: PlanNode, row: inout [SQLValue], indexes: [Int]) throws(SchemaError) {
+    /// Maps `value`, found at `segment` below the current path, through `node` into `row` and child tables. The
+    /// path grows only on the way into objects and arrays: a scalar needs it only when it does not fit.
+    private mutating func walk(_ value: BSONValue, _ node: PlanNode, row: RowPosition, at segment: PathSegment)
+        throws(SchemaError)
+    {
         if case .null = value { return }  // null and missing both load as NULL / no rows
         switch node {
         case .column(let column, let type):
             switch ValueMapping.convert(value, to: type, stripNUL: plan.settings.stripNUL) {
             case .fits(let converted, let stripped):
-                row[column] = converted
-                if stripped { count { $0.nulStripped += 1 } }
-            case .mismatch: misfit(value, unknown: false)
-            case .holdsNUL: throw nulError()
+                cells[row, column] = converted
+                if stripped { count(at: segment) { $0.nulStripped += 1 } }
+            case .mismatch: try misfit(value, at: segment, unknown: false)
+            case .holdsNUL: throw nulError(at: segment)
+            case .unstorable(let reason): throw unstorableError(reason, at: segment)
             }
         case .object(let objectPlan):
-            guard case .document(let document) = value else { return misfit(value, unknown: false) }
-            try object(document, objectPlan, row: &row, indexes: indexes, skipID: false)
+            guard case .document(let document) = value else { return try misfit(value, at: segment, unknown: false) }
+            path.append(segment)
+            try object(document, objectPlan, row: row, skipID: false)
+            path.removeLast()
         case .array(let table):
-            guard case .array(let elements) = value else { return misfit(value, unknown: false) }
-            let planned = plan.tables[table]
-            guard let element = planned.element else { return }
+            guard case .array(let elements) = value else { return try misfit(value, at: segment, unknown: false) }
+            guard let element = plan.tables[table].element else { return }
+            path.append(segment)
+            cells.tables[table].reserveCapacity(cells.tables[table].count + elements.count * cells.widths[table])
             for (index, item) in elements.enumerated() {
-                var child = [SQLValue](repeating: .null, count: planned.columns.count)
-                child[0] = id
-                for (level, ancestorIndex) in indexes.enumerated() { child[level + 1] = .integer(Int64(ancestorIndex)) }
-                child[indexes.count + 1] = .integer(Int64(index))
-                path.append(.index(index))
-                try walk(item, element, row: &child, indexes: indexes + [index])
-                path.removeLast()
-                rows[table].append(child)
+                let child = cells.appendRow(table)
+                for (level, ancestorIndex) in indexes.enumerated() {
+                    cells[child, level + 1] = .integer(Int64(ancestorIndex))
+                }
+                cells[child, indexes.count + 1] = .integer(Int64(index))
+                indexes.append(index)
+                try walk(item, element, row: child, at: .index(index))
+                indexes.removeLast()
             }
+            path.removeLast()
         }
     }
 
-    mutating func object(
-        _ document: BSONDocument, _ objectPlan: ObjectPlan, row: inout [SQLValue], indexes: [Int], skipID: Bool
-    ) throws(SchemaError) {
-        var seen = [Bool](repeating: false, count: objectPlan.fields.count)
-        var seenUnknown: Set<String> = []
+    private mutating func object(_ document: BSONDocument, _ objectPlan: ObjectPlan, row: RowPosition, skipID: Bool)
+        throws(SchemaError)
+    {
+        // Which schema fields were seen: a bit mask for up to 64 fields, the common case, else an array.
+        var seenMask: UInt64 = 0
+        var seenMany = objectPlan.fields.count > 64 ? [Bool](repeating: false, count: objectPlan.fields.count) : []
+        var seenUnknown: Set<FieldName> = []
         var seenID = false
+        var hint = 0
         for element in document.elements {
-            path.append(.key(element.key))
-            defer { path.removeLast() }
             if skipID, element.key == "_id" {
-                if seenID { count { $0.duplicateKeys += 1 } }
+                if seenID { count(at: .key(element.key)) { $0.duplicateKeys += 1 } }
                 seenID = true
                 continue
             }
-            if let field = objectPlan.lookup[element.key] {
-                guard !seen[field] else {
-                    count { $0.duplicateKeys += 1 }
+            if let field = objectPlan.field(named: element.key, hint: hint) {
+                hint = field + 1
+                let seen: Bool
+                if seenMany.isEmpty {
+                    seen = seenMask & (1 << UInt64(field)) != 0
+                    seenMask |= 1 << UInt64(field)
+                } else {
+                    seen = seenMany[field]
+                    seenMany[field] = true
+                }
+                guard !seen else {
+                    count(at: .key(element.key)) { $0.duplicateKeys += 1 }
                     continue
                 }
-                seen[field] = true
-                try walk(element.value, objectPlan.fields[field].node, row: &row, indexes: indexes)
+                try walk(element.value, objectPlan.fields[field].node, row: row, at: .key(element.key))
             } else {
-                guard seenUnknown.insert(element.key).inserted else {
-                    count { $0.duplicateKeys += 1 }
+                guard seenUnknown.insert(FieldName(element.key)).inserted else {
+                    count(at: .key(element.key)) { $0.duplicateKeys += 1 }
                     continue
                 }
-                misfit(element.value, unknown: true)
+                try misfit(element.value, at: .key(element.key), unknown: true)
             }
         }
     }

@@ -101,10 +101,10 @@ public struct CollectionSchema: Sendable, Equatable {
             return .scalar(type)
         case .object(let members):
             var fields: [SchemaField] = []
-            var seen: Set<String> = []
+            var seen: Set<FieldName> = []  // by bytes: "\u{E9}" and "e\u{301}" are two fields to MongoDB
             for member in members {
                 let memberPath = path + JSONPath.member(member.key)
-                guard seen.insert(member.key).inserted else {
+                guard seen.insert(FieldName(member.key)).inserted else {
                     throw SchemaError(.badSchemaFile, "duplicate field \"\(member.key)\"", file: file, path: memberPath)
                 }
                 guard !member.key.utf8.contains(0) else {

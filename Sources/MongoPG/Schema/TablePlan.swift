@@ -11,6 +11,9 @@ public struct TablePlan: Sendable {
     /// How the root document's fields (all but `_id`) map onto columns and child tables.
     let root: ObjectPlan
 
+    /// PostgreSQL's INDEX_MAX_KEYS: a primary key holds at most this many columns, so arrays nest at most 31 deep.
+    public static let maximumKeyColumns = 32
+
     public var namespace: Namespace { schema.namespace }
     public var rootTable: PlannedTable { tables[0] }
 
@@ -45,21 +48,38 @@ public struct TablePlan: Sendable {
 
     /// The `CREATE TABLE` statements, one per table, quoted and schema-qualified, with their primary keys.
     public var createStatements: [String] {
-        tables.map { table in
-            var lines = table.columns.map { column in
-                "    \(Identifier.quoted(column.name)) \(column.sqlType.rawValue)" + (column.isKey ? " NOT NULL" : "")
-            }
-            lines.append("    PRIMARY KEY (" + table.keyColumns.map { Identifier.quoted($0.name) }.joined(separator: ", ") + ")")
-            return "CREATE TABLE \(qualifiedName(table)) (\n" + lines.joined(separator: ",\n") + "\n);"
-        }
+        tables.map { createStatement($0, inSchema: settings.targetSchema, withPrimaryKey: true) + ";" }
     }
 
     /// All statements as one script, in parent-before-child order.
     public var ddl: String { createStatements.joined(separator: "\n\n") + "\n" }
 
+    /// `CREATE TABLE` of one table in `schema` (without a final semicolon), with or without its primary key: a load
+    /// creates its staging tables without and adds the key after the data (`primaryKeyStatement`).
+    public func createStatement(_ table: PlannedTable, inSchema schema: String, withPrimaryKey: Bool) -> String {
+        var lines = table.columns.map { column in
+            "    \(Identifier.quoted(column.name)) \(column.sqlType.rawValue)" + (column.isKey ? " NOT NULL" : "")
+        }
+        if withPrimaryKey { lines.append("    PRIMARY KEY \(keyList(table))") }
+        return "CREATE TABLE \(qualifiedName(table, inSchema: schema)) (\n" + lines.joined(separator: ",\n") + "\n)"
+    }
+
+    /// `ALTER TABLE ... ADD PRIMARY KEY` of one table in `schema`.
+    public func primaryKeyStatement(_ table: PlannedTable, inSchema schema: String) -> String {
+        "ALTER TABLE \(qualifiedName(table, inSchema: schema)) ADD PRIMARY KEY \(keyList(table))"
+    }
+
+    /// `("key", ...)`: the primary key's columns, quoted.
+    private func keyList(_ table: PlannedTable) -> String {
+        "(" + table.keyColumns.map { Identifier.quoted($0.name) }.joined(separator: ", ") + ")"
+    }
+
+    /// `"schema"."table"` in the target schema.
+    public func qualifiedName(_ table: PlannedTable) -> String { qualifiedName(table, inSchema: settings.targetSchema) }
+
     /// `"schema"."table"`.
-    public func qualifiedName(_ table: PlannedTable) -> String {
-        Identifier.quoted(settings.targetSchema) + "." + Identifier.quoted(table.name)
+    public func qualifiedName(_ table: PlannedTable, inSchema schema: String) -> String {
+        Identifier.quoted(schema) + "." + Identifier.quoted(table.name)
     }
 
     /// The plan as catalog rows, one per table.
@@ -167,7 +187,7 @@ public struct CatalogColumn: Sendable, Equatable, Codable {
 }
 
 /// The compiled walk: how a value at some place of the document reaches columns and child tables.
-indirect enum PlanNode: Sendable {
+enum PlanNode: Sendable {  // not indirect: copying a column or array node is then free
     /// A column of the current table.
     case column(Int, ScalarType)
     /// An object whose fields map onto columns of the current table (and child tables).
@@ -177,8 +197,64 @@ indirect enum PlanNode: Sendable {
 }
 
 struct ObjectPlan: Sendable {
-    var fields: [(name: String, node: PlanNode)]
-    var lookup: [String: Int]
+    var fields: [(name: String, node: PlanNode)] = []
+    private var positions: [FieldName: Int] = [:]
+
+    mutating func append(_ name: String, _ node: PlanNode) {
+        positions[FieldName(name)] = fields.count
+        fields.append((name, node))
+    }
+
+    /// The position of the field named `name`, compared byte for byte.
+    func field(named name: String) -> Int? { positions[FieldName(name)] }
+
+    /// `field(named:)` trying position `hint` first: documents mostly hold their fields in schema order, so passing
+    /// the position after the last match finds most fields without hashing the name.
+    @inline(__always)
+    func field(named name: String, hint: Int) -> Int? {
+        if hint < fields.count, FieldName.sameBytes(fields[hint].name, name) { return hint }
+        return positions[FieldName(name)]
+    }
+}
+
+/// A field name as MongoDB compares keys: by UTF-8 bytes. Swift's `String` compares and hashes by canonical
+/// equivalence, so `"\u{E9}"` and `"e\u{301}"` would be one key to a `[String: Int]`, while they are two fields to
+/// MongoDB and two columns to PostgreSQL.
+struct FieldName: Hashable, Sendable {
+    let text: String
+    init(_ text: String) { self.text = text }
+
+    static func == (lhs: FieldName, rhs: FieldName) -> Bool { sameBytes(lhs.text, rhs.text) }
+
+    func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    @inline(__always)
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        let same = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in equal(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) }
+        }
+        return (same ?? nil) ?? a.utf8.elementsEqual(b.utf8)
+    }
+
+    /// Two buffers of the same length compared eight bytes at a time.
+    private static func equal(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        while index + 8 <= x.count {
+            guard x.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                == y.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            else { return false }
+            index += 8
+        }
+        while index < x.count {
+            guard x[index] == y[index] else { return false }
+            index += 1
+        }
+        return true
+    }
 }
 
 private struct Builder {
@@ -188,18 +264,28 @@ private struct Builder {
     var idSQLType: SQLType = .text
     /// Unsanitised full names, for naming children and `_idx` columns from the full name, not a cut one.
     var fullNames: [String] = []
-    var tableOwners: [String: String] = [:]  // sanitised table name -> JSON path
-    var columnOwners: [[String: String]] = []  // per table: sanitised column name -> JSON path
+    // PostgreSQL compares identifiers by bytes, so names are keyed by bytes too (`FieldName`).
+    var tableOwners: [FieldName: String] = [:]  // sanitised table name -> JSON path
+    var columnOwners: [[FieldName: String]] = []  // per table: sanitised column name -> JSON path
 
     init(settings: FlattenSettings) { self.settings = settings }
 
     mutating func addTable(fullName: String, jsonPath: String, parent: Int?, ancestors: [Int]) throws(SchemaError) {
+        // A child's primary key is the root _id and one index per enclosing array, its own included.
+        guard ancestors.count < TablePlan.maximumKeyColumns else {
+            throw SchemaError(
+                .badSchemaFile,
+                "arrays nest \(ancestors.count) deep here: the table's primary key would need \(ancestors.count + 1) "
+                    + "columns (the root _id and an index per array), and PostgreSQL allows "
+                    + "\(TablePlan.maximumKeyColumns)",
+                path: jsonPath)
+        }
         let name = Identifier.sanitised(fullName)
-        if let other = tableOwners[name] {
+        if let other = tableOwners[FieldName(name)] {
             throw SchemaError(
                 .identifierCollision, "table name \"\(name)\" is claimed by both \(other) and \(jsonPath)", path: jsonPath)
         }
-        tableOwners[name] = jsonPath
+        tableOwners[FieldName(name)] = jsonPath
         tables.append(PlannedTable(name: name, jsonPath: jsonPath, parent: parent, arrayDepth: ancestors.count))
         fullNames.append(fullName)
         columnOwners.append([:])
@@ -224,13 +310,14 @@ private struct Builder {
         scalarType: ScalarType?
     ) throws(SchemaError) -> Int {
         let name = Identifier.sanitised(fullName)
-        if let other = columnOwners[table][name] {
+        if let other = columnOwners[table][FieldName(name)] {
             throw SchemaError(
                 .identifierCollision,
                 "column \"\(name)\" of table \"\(tables[table].name)\" is claimed by both \(other) and \(jsonPath)",
                 path: jsonPath)
         }
-        columnOwners[table][name] = role == .value || role == .documentID && table == 0 ? jsonPath : "the key column \(name)"
+        columnOwners[table][FieldName(name)] =
+            role == .value || role == .documentID && table == 0 ? jsonPath : "the key column \(name)"
         tables[table].columns.append(
             PlannedColumn(
                 name: name, role: role, sqlType: sqlType, bsonType: bsonType, jsonPath: jsonPath,
@@ -242,7 +329,7 @@ private struct Builder {
     mutating func object(
         _ fields: [SchemaField], table: Int, namePrefix: String, jsonPath: String, ancestors: [Int]
     ) throws(SchemaError) -> PlanNode {
-        var plan = ObjectPlan(fields: [], lookup: [:])
+        var plan = ObjectPlan()
         for field in fields {
             let path = jsonPath + JSONPath.member(field.name)
             let name = namePrefix + field.name
@@ -260,8 +347,7 @@ private struct Builder {
                     element, fullName: fullNames[table] + "_" + name, valueName: field.name, parent: table,
                     jsonPath: path, ancestors: ancestors)
             }
-            plan.lookup[field.name] = plan.fields.count
-            plan.fields.append((field.name, node))
+            plan.append(field.name, node)
         }
         return .object(plan)
     }

@@ -4,6 +4,8 @@ enum Conversion {
     case fits(SQLValue, strippedNUL: Bool)
     case mismatch
     case holdsNUL
+    /// A value for Extended JSON text (json, rare types) that would not read back as itself: the reason.
+    case unstorable(String)
 }
 
 enum ValueMapping {
@@ -21,7 +23,7 @@ enum ValueMapping {
     static func convert(_ value: BSONValue, to type: ScalarType, stripNUL: Bool) -> Conversion {
         switch (type, value) {
         case (.string, .string(let text)):
-            guard text.utf8.contains(0) else { return .fits(.text(text), strippedNUL: false) }
+            guard containsNUL(text) else { return .fits(.text(text), strippedNUL: false) }
             return stripNUL ? .fits(.text(withoutNUL(text)), strippedNUL: true) : .holdsNUL
         case (.int, .int32(let number)): return .fits(.integer(Int64(number)), strippedNUL: false)
         case (.long, .int32(let number)): return .fits(.integer(Int64(number)), strippedNUL: false)
@@ -44,9 +46,16 @@ enum ValueMapping {
         case (.timestamp, .timestamp(let timestamp)):
             return .fits(.integer(Int64(bitPattern: timestamp.packed)), strippedNUL: false)
         case (.json, _):
+            if let written = ExtendedJSONWriter.relaxedText(of: value) {
+                if let problem = written.reading.problem(enclosing: 1) { return .unstorable(problem) }
+                return .fits(.json(written.text), strippedNUL: false)
+            }
             let (clean, stripped) = nulFree(value)
             guard !stripped || stripNUL else { return .holdsNUL }
             guard let text = try? jsonText(clean) else { return .mismatch }
+            if let problem = ExtendedJSONReading(of: clean, text: text).problem(enclosing: 1) {
+                return .unstorable(problem)
+            }
             return .fits(.json(text), strippedNUL: stripped)
         case (.regex, .regex), (.javascript, .javascript), (.symbol, .symbol), (.dbPointer, .dbPointer),
             (.javascriptWithScope, .javascriptWithScope), (.minKey, .minKey), (.maxKey, .maxKey),
@@ -54,9 +63,21 @@ enum ValueMapping {
             let (clean, stripped) = nulFree(value)
             guard !stripped || stripNUL else { return .holdsNUL }
             guard let text = try? ExtendedJSONValue.text(of: clean, .canonical) else { return .mismatch }
+            if let problem = ExtendedJSONReading(of: clean, text: text).problem(enclosing: 1) {
+                return .unstorable(problem)
+            }
             return .fits(.text(text), strippedNUL: stripped)
         default: return .mismatch
         }
+    }
+
+    /// Why `value`, kept in `_extra` (canonical Extended JSON, one level inside the `_extra` document), would not
+    /// read back as itself; nil when it would.
+    static func extraProblem(_ value: BSONValue) -> String? {
+        guard let text = try? ExtendedJSONValue.text(of: value, .canonical) else {
+            return "libbson cannot write it as Extended JSON"
+        }
+        return ExtendedJSONReading(of: value, text: text).problem(enclosing: 1)
     }
 
     /// The jsonb text of a "json" node: relaxed Extended JSON, or canonical when relaxed would not survive jsonb.
@@ -78,6 +99,14 @@ enum ValueMapping {
         }
     }
 
+    /// Whether `text` holds a NUL byte; every string of every document is checked.
+    static func containsNUL(_ text: String) -> Bool {
+        let found = text.utf8.withContiguousStorageIfAvailable {
+            ByteScan.contains(UnsafeRawBufferPointer($0), below: 1, or: 0, 0)
+        }
+        return found ?? text.utf8.contains(0)
+    }
+
     static func withoutNUL(_ text: String) -> String {
         String(decoding: text.utf8.filter { $0 != 0 }, as: UTF8.self)
     }
@@ -85,14 +114,14 @@ enum ValueMapping {
     /// The value with NUL removed from every string inside it, and whether any was.
     static func nulFree(_ value: BSONValue) -> (BSONValue, Bool) {
         switch value {
-        case .string(let text) where text.utf8.contains(0): (.string(withoutNUL(text)), true)
-        case .javascript(let text) where text.utf8.contains(0): (.javascript(withoutNUL(text)), true)
-        case .symbol(let text) where text.utf8.contains(0): (.symbol(withoutNUL(text)), true)
+        case .string(let text) where containsNUL(text): (.string(withoutNUL(text)), true)
+        case .javascript(let text) where containsNUL(text): (.javascript(withoutNUL(text)), true)
+        case .symbol(let text) where containsNUL(text): (.symbol(withoutNUL(text)), true)
         case .javascriptWithScope(let code, let scope):
             {
                 let (cleanScope, strippedScope) = nulFree(.document(scope))
                 guard case .document(let newScope) = cleanScope else { return (value, false) }
-                let stripped = code.utf8.contains(0)
+                let stripped = containsNUL(code)
                 return (.javascriptWithScope(code: withoutNUL(code), scope: newScope), stripped || strippedScope)
             }()
         case .document(let document):

@@ -51,7 +51,7 @@ public struct DocumentRebuilder: Sendable {
         try state.fill(&document, plan.root, row: root, indexes: [], path: [], isRoot: true)
         let unplaced = state.extras.keys.filter { !state.placed.contains($0) }
         if !unplaced.isEmpty {
-            let paths = unplaced.map { PathSegment.dotted($0.map { .key($0) }) }.sorted().joined(separator: ", ")
+            let paths = unplaced.map { PathSegment.dotted($0.map { .key($0.text) }) }.sorted().joined(separator: ", ")
             throw SchemaError(.badRows, "_extra holds paths that lead nowhere: \(paths)", documentID: state.idText)
         }
         return document
@@ -64,9 +64,10 @@ private struct RebuildState {
     /// Per table: the rows of each enclosing element, keyed by the ancestor indexes, with their own idx.
     var children: [[[Int]: [(index: Int, row: [SQLValue])]]] = []
     /// `_extra` values by path (dotted parts), and the unknown fields under each parent path.
-    var extras: [[String]: BSONValue] = [:]
-    var unknownFields: [[String]: [(name: String, value: BSONValue)]] = [:]
-    var placed: Set<[String]> = []
+    /// Paths compared by the bytes of their keys, as MongoDB compares keys.
+    var extras: [[FieldName]: BSONValue] = [:]
+    var unknownFields: [[FieldName]: [(name: String, value: BSONValue)]] = [:]
+    var placed: Set<[FieldName]> = []
 
     init(plan: TablePlan) { self.plan = plan }
 
@@ -108,15 +109,16 @@ private struct RebuildState {
         for element in document.elements {
             let parts = PathSegment.parts(ofDotted: element.key)
             let value = ExtendedJSONValue.jsonbOrdered(element.value)
-            extras[parts] = value
-            unknownFields[Array(parts.dropLast()), default: []].append((parts.last!, value))
+            let key = parts.map(FieldName.init)
+            extras[key] = value
+            unknownFields[Array(key.dropLast()), default: []].append((parts.last!, value))
         }
     }
 
     /// The value at `path`, built from the current row and child tables, or nil when there is none.
     mutating func build(_ node: PlanNode, row: [SQLValue], indexes: [Int], path: [String]) throws(SchemaError) -> BSONValue? {
-        if let kept = extras[path] {  // a value the schema could not hold, back in its place
-            placed.insert(path)
+        if let kept = extras[path.map(FieldName.init)] {  // a value the schema could not hold, back in its place
+            placed.insert(path.map(FieldName.init))
             return kept
         }
         switch node {
@@ -152,11 +154,11 @@ private struct RebuildState {
                 document.append(field.name, value)
             }
         }
-        let unknown = (unknownFields[path] ?? []).filter {
-            objectPlan.lookup[$0.name] == nil && !(isRoot && $0.name == "_id")
+        let unknown = (unknownFields[path.map(FieldName.init)] ?? []).filter {
+            objectPlan.field(named: $0.name) == nil && !(isRoot && $0.name == "_id")
         }
         for field in unknown.sorted(by: { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }) {
-            placed.insert(path + [field.name])
+            placed.insert((path + [field.name]).map(FieldName.init))
             document.append(field.name, field.value)
         }
     }

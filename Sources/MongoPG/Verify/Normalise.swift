@@ -46,9 +46,16 @@ private struct Normaliser {
     /// jsonb cannot hold NUL either).
     func kept(_ value: BSONValue, path: [String]) throws(SchemaError) -> BSONValue? {
         guard keepExtra else { return nil }
+        if let problem = ValueMapping.extraProblem(value) { throw unstorableError(problem, path) }
         let (clean, stripped) = ValueMapping.nulFree(value)
         if stripped, !plan.settings.stripNUL { throw nulError(path) }
         return ExtendedJSONValue.jsonbOrdered(clean)
+    }
+
+    func unstorableError(_ reason: String, _ path: [String]) -> SchemaError {
+        SchemaError(
+            .badDocument, "a value cannot be stored as Extended JSON text: \(reason)",
+            path: PathSegment.dotted(path.map { .key($0) }), documentID: idText)
     }
 
     func nulError(_ path: [String]) -> SchemaError {
@@ -60,15 +67,16 @@ private struct Normaliser {
     mutating func object(_ document: BSONDocument, _ objectPlan: ObjectPlan, path: [String], isRoot: Bool)
         throws(SchemaError) -> BSONDocument
     {
-        var first: [String: BSONValue] = [:]
+        var first: [FieldName: BSONValue] = [:]  // keys compared by bytes, as MongoDB does
         var unknown: [(String, BSONValue)] = []
-        for element in document.elements where first[element.key] == nil && !(isRoot && element.key == "_id") {
-            first[element.key] = element.value
-            if objectPlan.lookup[element.key] == nil { unknown.append((element.key, element.value)) }
+        for element in document.elements where !(isRoot && element.key == "_id") {
+            guard first[FieldName(element.key)] == nil else { continue }
+            first[FieldName(element.key)] = element.value
+            if objectPlan.field(named: element.key) == nil { unknown.append((element.key, element.value)) }
         }
         var result = BSONDocument()
         for field in objectPlan.fields {
-            guard let value = first[field.name] else { continue }
+            guard let value = first[FieldName(field.name)] else { continue }
             if let normalised = try self.value(value, field.node, path: path + [field.name]) {
                 result.append(field.name, normalised)
             }
@@ -110,6 +118,7 @@ private struct Normaliser {
             misfit = true
             return nil
         case .holdsNUL: throw nulError(path)
+        case .unstorable(let reason): throw unstorableError(reason, path)
         case .fits: break
         }
         let clean = ValueMapping.nulFree(value).0
