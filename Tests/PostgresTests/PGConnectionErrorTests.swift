@@ -42,9 +42,10 @@ struct PGConnectionErrorTests {
         let start = clock.now
         let error = try await #require(throws: PostgresError.self) {
             try await session.connect(
-                conninfo: "host=127.0.0.1 port=1 user=sync dbname=postgres connect_timeout=10", password: "unused")
+                conninfo: "host=127.0.0.1 port=1 user=sync dbname=postgres connect_timeout=60", password: "unused")
         }
-        #expect(clock.now - start < .seconds(5))
+        // Far below connect_timeout: a refused connection is not waited out (the margin absorbs a loaded machine).
+        #expect(clock.now - start < .seconds(30))
         #expect(error.kind == .connect)
         #expect(error.exitStatus == .unavailable)
         #expect(error.sqlState == nil)

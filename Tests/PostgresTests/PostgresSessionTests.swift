@@ -126,7 +126,7 @@ struct PostgresCancelTests {
         let start = clock.now
         let task = Task {
             try await session.cancellingOnTaskCancel {
-                try await session.execute("SELECT pg_sleep(30)", purpose: "sleep")
+                try await session.execute("SELECT pg_sleep(120)", purpose: "sleep")
             }
         }
         // Cancel only once the server runs the sleep: a cancel request before the statement starts is a no-op by
@@ -135,7 +135,7 @@ struct PostgresCancelTests {
         var running = false
         for _ in 0..<200 where !running {
             let count = try await observer.query(
-                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30)'",
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(120)'",
                 purpose: "see the sleep running"
             ).scalar
             running = count == "1"
@@ -147,7 +147,7 @@ struct PostgresCancelTests {
         let error = try await #require(throws: PostgresError.self) { try await task.value }
         #expect(error.sqlState == "57014")
         #expect(error.description.contains("sleep"))
-        #expect(clock.now - start < .seconds(10))
+        #expect(clock.now - start < .seconds(60), "the statement was cancelled, not waited out")
         #expect(try await session.query("SELECT 1", purpose: "still usable").scalar == "1")
         await session.close()
         #expect(session.cancelRunningStatement() == false)
