@@ -38,22 +38,18 @@ struct MongoReader: AsyncParsableCommand {
     func run() async throws {
         try await common.runTool("mongo-reader") { logger in
             let config = try common.loadConfig()
-            // Every run goes into the ledger (DESIGN.md: each run of each tool). Reading needs no PostgreSQL, though
-            // (a dump file can be turned into parts on a host that cannot reach it): then the manifest is the record.
-            let store: StateStore?
-            do {
-                store = try await config.stateStore(logger: logger)
-            } catch where partition == nil && error.exitStatus == .unavailable {
-                logger.warning("this run is not recorded in the run ledger: PostgreSQL is out of reach", metadata: ["error": "\(error)"])
-                store = nil
-            }
+            // Every run goes into the ledger (DESIGN.md: each run of each tool), but reading needs no PostgreSQL: a
+            // dump can be turned into parts on a host that cannot reach it. Then the manifest is the only record.
+            let openStore: DetachedRun.OpenStore = { try await config.stateStore(logger: logger) }
+            let ledger = await DetachedRun.start(tool: "mongo-reader", arguments: Array(CommandLine.arguments.dropFirst()), logger: logger, open: openStore)
+            let store: StateStore? = partition == nil ? nil : try await openStore()
             let mongoURI = config.mongoURI, namespace = collection
             var request = ReadRequest(
                 namespace: collection, csvDirectory: csvDir, schemasDirectory: config.schemasDirectory,
                 settings: config.flattenSettings, inputFile: inputFile,
                 jobs: jobs ?? (inputFile == nil ? 1 : ProcessInfo.processInfo.activeProcessorCount), partition: partition?.value,
                 mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs)
-            if partition != nil, let store {
+            if let store {
                 request.sharedSplitPoints = { slices in
                     try await store.sharedSplitPoints(collection: namespace, slices: slices) {
                         try await MongoSession(uri: mongoURI, name: "split").splitPoints(namespace, parts: slices)
@@ -61,22 +57,20 @@ struct MongoReader: AsyncParsableCommand {
                 }
             }
             let reader = CollectionReader(logger: logger, progress: Progress.onTerminal(label: collection.description))
-            guard let store else { return try finish(try await reader.read(request)) }
-            let summary = try await store.recordingRun(tool: "mongo-reader", arguments: Array(CommandLine.arguments.dropFirst())) { run in
-                let summary = try await reader.read(request)
-                try await store.addStep(run: run, step: "read", figures: [
-                    "documents": Double(summary.documents), "rows": Double(summary.rows.values.reduce(0, +)),
-                    "bytes": Double(summary.bytes), "seconds": summary.seconds,
-                ])
-                return summary
+            let summary: ReadSummary
+            do {
+                summary = try await reader.read(request)
+            } catch {
+                await ledger?.finish(status: error.exitStatus, message: "\(error)", step: "read", figures: [:])
+                throw error
             }
-            return try finish(summary)
+            await ledger?.finish(status: .ok, step: "read", figures: [
+                "documents": Double(summary.documents), "rows": Double(summary.rows.values.reduce(0, +)),
+                "bytes": Double(summary.bytes), "seconds": summary.seconds,
+            ])
+            try common.printResult(summary, line: summary.line)
+            return .ok
         }
-    }
-
-    private func finish(_ summary: ReadSummary) throws -> ExitStatus {
-        try common.printResult(summary, line: summary.line)
-        return .ok
     }
 }
 

@@ -85,16 +85,22 @@ public struct CopyLoader: Sendable {
         }
     }
 
-    /// At least 256 MB for this session's index sorts (PostgreSQL's default of 64 MB makes a key build of a few
-    /// million rows spill to disk); a server configured higher keeps its own setting.
-    static let raiseMaintenanceMemory = """
-        SELECT set_config('maintenance_work_mem', '262144kB', false) FROM pg_settings
-        WHERE name = 'maintenance_work_mem' AND setting::bigint < 262144
-        """
+    /// Memory for one session's key sort: PostgreSQL's default of 64 MB makes a key build of a few million rows
+    /// spill to disk. Up to `jobs` builds may run at once, so they share 512 MB (256 MB each with the default two
+    /// jobs); a session is only ever raised, so a server configured higher keeps its own setting.
+    static func raiseMaintenanceMemory(jobs: Int) -> String {
+        let kilobytes = 512 * 1024 / max(1, jobs)
+        return """
+            SELECT set_config('maintenance_work_mem', '\(kilobytes)kB', false) FROM pg_settings
+            WHERE name = 'maintenance_work_mem' AND setting::bigint < \(kilobytes)
+            """
+    }
 
     /// The primary key of a loaded staging table, then its statistics (so the first queries after the swap plan well).
-    private static func buildKey(of table: PlannedTable, in staging: String, plan: TablePlan, on session: PostgresSession) async throws {
-        try await session.execute(raiseMaintenanceMemory, purpose: "give the key build of \(table.name) memory to sort in")
+    private static func buildKey(
+        of table: PlannedTable, in staging: String, plan: TablePlan, jobs: Int, on session: PostgresSession
+    ) async throws {
+        try await session.execute(raiseMaintenanceMemory(jobs: jobs), purpose: "give the key build of \(table.name) memory to sort in")
         try await session.execute(plan.primaryKeyStatement(table, inSchema: staging), purpose: "build the primary key of \(table.name)")
         try await session.execute("ANALYZE \(PostgresSQL.qualifiedName(schema: staging, table.name))", purpose: "analyze \(table.name)")
     }
@@ -160,11 +166,11 @@ public struct CopyLoader: Sendable {
                 throw LoadError(.rowCountMismatch, "\(item.part.file): PostgreSQL loaded \(loaded) rows, the manifest promises \(item.part.rows)")
             }
             await TestHooks.hold(at: "copy")
-            if await unfinished.finishOne(of: item.table) { try await Self.buildKey(of: table, in: staging, plan: plan, on: copier) }
+            if await unfinished.finishOne(of: item.table) { try await Self.buildKey(of: table, in: staging, plan: plan, jobs: request.jobs, on: copier) }
             return (table.name, loaded)
         }
         for index in plan.tables.indices where manifest.tables[index].parts.isEmpty {
-            try await Self.buildKey(of: plan.tables[index], in: staging, plan: plan, on: session)
+            try await Self.buildKey(of: plan.tables[index], in: staging, plan: plan, jobs: request.jobs, on: session)
         }
         let counts = Dictionary(perWorker, uniquingKeysWith: +)
         try await store.addStep(run: run, step: "copy and keys", figures: ["rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds])

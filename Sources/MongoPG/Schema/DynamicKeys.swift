@@ -22,7 +22,7 @@ enum DynamicKeys {
         let values = TypeUnification.unify(valueKinds)
         guard values.conflicts.isEmpty else { return nil }
         let shape = "values: \(values.kind?.description ?? "null")"
-        if statistics.fields.keys.allSatisfy(looksLikeIdentifier) {
+        if statistics.fields.keys.allSatisfy { looksLikeIdentifier($0.text) } {
             return "keys look like ids (\(distinct) distinct), \(shape)"
         }
         let occurrences = statistics.fields.values.reduce(0) { $0 + $1.count }

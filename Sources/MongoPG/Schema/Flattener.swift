@@ -321,7 +321,12 @@ struct Flattening {
             guard case .array(let elements) = value else { return try misfit(value, at: segment, unknown: false) }
             guard let element = plan.tables[table].element else { return }
             path.append(segment)
-            cells.tables[table].reserveCapacity(cells.tables[table].count + elements.count * cells.widths[table])
+            // Grow geometrically: reserving exactly what this array needs would copy the whole table once per
+            // enclosing element, quadratic for an array inside a long array.
+            let needed = cells.tables[table].count + elements.count * cells.widths[table]
+            if needed > cells.tables[table].capacity {
+                cells.tables[table].reserveCapacity(max(needed, 2 * cells.tables[table].capacity))
+            }
             for (index, item) in elements.enumerated() {
                 let child = cells.appendRow(table)
                 for (level, ancestorIndex) in indexes.enumerated() {

@@ -117,8 +117,9 @@ struct Budget {
 /// and for all elements of the arrays found there.
 struct PathStatistics: Sendable {
     var kinds: [ValueKind: Int] = [:]
-    /// Per field of the objects seen here; at most `Limits.keysPerObject` of them.
-    var fields: [String: PathStatistics] = [:]
+    /// Per field of the objects seen here; at most `Limits.keysPerObject` of them. Keyed byte for byte, as
+    /// MongoDB keys them ("é" precomposed and decomposed are two fields).
+    var fields: [FieldName: PathStatistics] = [:]
     /// Field names in the order they were first seen.
     var fieldOrder: [String] = []
     /// Occurrences of keys that were not tracked because a limit was reached.
@@ -150,9 +151,10 @@ struct PathStatistics: Sendable {
 
     private mutating func addFields(of document: BSONDocument, budget: inout Budget) {
         // MongoDB reads the first of duplicate keys, and so does the flattener: later copies are not values.
-        var seen: Set<String> = []
-        for element in document.elements where document.count == 1 || seen.insert(element.key).inserted {
-            if fields[element.key] == nil {
+        var seen: Set<FieldName> = []
+        for element in document.elements where document.count == 1 || seen.insert(FieldName(element.key)).inserted {
+            let key = FieldName(element.key)
+            if fields[key] == nil {
                 guard fields.count < budget.keysPerObject, budget.fieldsLeft > 0 else {
                     untrackedKeys += 1
                     continue
@@ -160,7 +162,7 @@ struct PathStatistics: Sendable {
                 budget.fieldsLeft -= 1
                 fieldOrder.append(element.key)
             }
-            fields[element.key, default: PathStatistics()].add(element.value, budget: &budget)
+            fields[key, default: PathStatistics()].add(element.value, budget: &budget)
         }
     }
 }
@@ -179,7 +181,7 @@ private struct SchemaBuilder {
         }
         return names.map { name in
             let memberPath = path + JSONPath.member(name)
-            guard let field = statistics.fields[name] else {
+            guard let field = statistics.fields[FieldName(name)] else {
                 reports.append(
                     FieldReport(
                         path: memberPath, count: 0, types: [], schemaType: "objectId", conflicts: [],
