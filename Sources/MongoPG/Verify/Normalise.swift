@@ -9,6 +9,7 @@
 /// - widening: int32 in a long column becomes int64; int32 and int64 in a double column become double.
 /// - binData loses its subtype (0); decimal128 keeps its value and scale as numeric prints it (no negative zero,
 ///   positive exponents expanded); NaN decimals are NaN.
+/// - a NaN double loses its payload and sign (float8 and Extended JSON text both spell it just `NaN`).
 /// - NUL bytes are stripped from strings when `strip_nul` is on (with it off such a document is refused: this
 ///   throws the flattener's error).
 /// - "json" values read back as jsonb gives them: relaxed Extended JSON (int64 that fits int32 becomes int32),
@@ -30,6 +31,16 @@ public func normalise(_ document: BSONDocument, plan: TablePlan) throws(SchemaEr
     return result
 }
 
+/// Every NaN double inside `value` as the one NaN that text gives back.
+func canonicalNaNs(_ value: BSONValue) -> BSONValue {
+    switch value {
+    case .double(let number) where number.isNaN: .double(.nan)
+    case .document(let document): .document(BSONDocument(elements: document.elements.map { .init(key: $0.key, value: canonicalNaNs($0.value)) }))
+    case .array(let values): .array(values.map(canonicalNaNs))
+    default: value
+    }
+}
+
 private struct Normaliser {
     let plan: TablePlan
     let idText: String
@@ -49,7 +60,7 @@ private struct Normaliser {
         if let problem = ValueMapping.extraProblem(value) { throw unstorableError(problem, path) }
         let (clean, stripped) = ValueMapping.nulFree(value)
         if stripped, !plan.settings.stripNUL { throw nulError(path) }
-        return ExtendedJSONValue.jsonbOrdered(clean)
+        return ExtendedJSONValue.jsonbOrdered(canonicalNaNs(clean))
     }
 
     func unstorableError(_ reason: String, _ path: [String]) -> SchemaError {
@@ -126,6 +137,7 @@ private struct Normaliser {
         case (.long, .int32(let number)): return .int64(Int64(number))
         case (.double, .int32(let number)): return .double(Double(number))
         case (.double, .int64(let number)): return .double(Double(number))
+        case (.double, .double(let number)) where number.isNaN: return .double(.nan)
         case (.binData, .binary(let binary)): return .binary(BSONBinary(subtype: 0, data: binary.data))
         case (.decimal, .decimal128(let number)): return Decimal128(CopyTextEncoder.numericText(number)).map { .decimal128($0) }
         case (.json, _):
