@@ -260,18 +260,14 @@ struct Flattening {
     private mutating func nulError(at segment: PathSegment? = nil) -> SchemaError {
         if let segment { path.append(segment) }
         defer { if segment != nil { path.removeLast() } }
-        return SchemaError(
-            .badDocument, "a string holds a NUL byte, which PostgreSQL cannot store (strip_nul = true strips it)",
-            path: PathSegment.dotted(path), documentID: idText)
+        return .holdsNUL(path: PathSegment.dotted(path), documentID: idText)
     }
 
     /// The error for a value at `segment` that would not come back from its Extended JSON text.
     private mutating func unstorableError(_ reason: String, at segment: PathSegment) -> SchemaError {
         path.append(segment)
         defer { path.removeLast() }
-        return SchemaError(
-            .badDocument, "a value cannot be stored as Extended JSON text: \(reason)", path: PathSegment.dotted(path),
-            documentID: idText)
+        return .unstorable(reason, path: PathSegment.dotted(path), documentID: idText)
     }
 
     /// Counts into the field at `segment` below the current path.

@@ -27,6 +27,20 @@ public struct SchemaError: ToolError, Equatable {
         self.documentID = documentID
     }
 
+    /// A string of the document at `path` holds a NUL byte and `strip_nul` is off. The flattener and `normalise`
+    /// both refuse with this, so verification and loading can never word it differently.
+    static func holdsNUL(path: String, documentID: String) -> SchemaError {
+        SchemaError(
+            .badDocument, "a string holds a NUL byte, which PostgreSQL cannot store (strip_nul = true strips it)",
+            path: path, documentID: documentID)
+    }
+
+    /// A value at `path` would not read back as itself from its Extended JSON text (`reason` says why).
+    static func unstorable(_ reason: String, path: String, documentID: String) -> SchemaError {
+        SchemaError(
+            .badDocument, "a value cannot be stored as Extended JSON text: \(reason)", path: path, documentID: documentID)
+    }
+
     public var description: String {
         var place: [String] = []
         if let file { place.append(file) }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A collection's schema compiled into tables (DESIGN.md, "Relational model"): names, columns, SQL types, keys,
 /// the JSON path each column comes from and the parent links. The flattener, the DDL, the catalog and the rebuilder
 /// all read this one plan, so they cannot disagree.
@@ -235,25 +237,9 @@ struct FieldName: Hashable, Sendable {
     static func sameBytes(_ a: String, _ b: String) -> Bool {
         guard a.utf8.count == b.utf8.count else { return false }
         let same = a.utf8.withContiguousStorageIfAvailable { x in
-            b.utf8.withContiguousStorageIfAvailable { y in equal(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) }
+            b.utf8.withContiguousStorageIfAvailable { y in x.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 }
         }
         return (same ?? nil) ?? a.utf8.elementsEqual(b.utf8)
-    }
-
-    /// Two buffers of the same length compared eight bytes at a time.
-    private static func equal(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
-        var index = 0
-        while index + 8 <= x.count {
-            guard x.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                == y.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            else { return false }
-            index += 8
-        }
-        while index < x.count {
-            guard x[index] == y[index] else { return false }
-            index += 1
-        }
-        return true
     }
 }
 

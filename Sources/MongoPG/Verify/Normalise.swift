@@ -35,7 +35,8 @@ public func normalise(_ document: BSONDocument, plan: TablePlan) throws(SchemaEr
 func canonicalNaNs(_ value: BSONValue) -> BSONValue {
     switch value {
     case .double(let number) where number.isNaN: .double(.nan)
-    case .document(let document): .document(BSONDocument(elements: document.elements.map { .init(key: $0.key, value: canonicalNaNs($0.value)) }))
+    case .document(let document):
+        .document(BSONDocument(elements: document.elements.map { .init(key: $0.key, value: canonicalNaNs($0.value)) }))
     case .array(let values): .array(values.map(canonicalNaNs))
     default: value
     }
@@ -64,15 +65,11 @@ private struct Normaliser {
     }
 
     func unstorableError(_ reason: String, _ path: [String]) -> SchemaError {
-        SchemaError(
-            .badDocument, "a value cannot be stored as Extended JSON text: \(reason)",
-            path: PathSegment.dotted(path.map { .key($0) }), documentID: idText)
+        .unstorable(reason, path: PathSegment.dotted(path.map { .key($0) }), documentID: idText)
     }
 
     func nulError(_ path: [String]) -> SchemaError {
-        SchemaError(
-            .badDocument, "a string holds a NUL byte, which PostgreSQL cannot store (strip_nul = true strips it)",
-            path: PathSegment.dotted(path.map { .key($0) }), documentID: idText)
+        .holdsNUL(path: PathSegment.dotted(path.map { .key($0) }), documentID: idText)
     }
 
     mutating func object(_ document: BSONDocument, _ objectPlan: ObjectPlan, path: [String], isRoot: Bool)
