@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import MongoPG
 
 @main
@@ -21,13 +20,8 @@ struct ETLStatus: AsyncParsableCommand {
             \(ExitStatus.helpText)
             """)
 
-    enum Action: String, ExpressibleByArgument, CaseIterable {
-        case initLoadStart = "init-load-start", initLoadFinish = "init-load-finish", initLoadStatus = "init-load-status"
-        case lag, check, runs, verify, metrics
-    }
-
     @OptionGroup var common: CommonOptions
-    @Argument(help: "What to report or record.") var action: Action
+    @Argument(help: "What to report or record.") var action: StatusAction
     @Argument(help: "ok or error, after init-load-finish.") var outcome: String?
     @Option(help: "The namespace, DB.COLL, for verify.") var collection: Namespace?
 
@@ -40,26 +34,8 @@ struct ETLStatus: AsyncParsableCommand {
 
     func run() async throws {
         try await common.runTool("etlstatus") { logger in
-            let config = try common.loadConfig()
-            let commands = InitLoadCommands(config: config, logger: logger)
-            let arguments = Array(CommandLine.arguments.dropFirst())
-            switch action {
-            case .initLoadStart:
-                let started = try await commands.start(arguments: arguments)
-                try common.printResult(started, line: started.line)
-                return .ok
-            case .initLoadFinish:
-                let finished = try await commands.finish(ok: outcome == "ok", arguments: arguments)
-                try common.printResult(finished, line: finished.line)
-                return .ok
-            case .initLoadStatus:
-                let status = try await commands.status()
-                for reason in status.reasons { FileHandle.standardError.write(Data("etlstatus: init load needed: \(reason)\n".utf8)) }
-                try common.printResult(status, line: status.needed ? "init load needed" : "init load \(status.initLoadID ?? 0) ok")
-                return status.needed ? .initLoadNeeded : .ok
-            case .lag, .check, .runs, .verify, .metrics:
-                throw notImplemented("etlstatus \(action.rawValue)", issue: "oplog sync and monitoring")
-            }
+            try await ETLStatusCommand(action: action, outcome: outcome, collection: collection)
+                .run(common: common, logger: logger)
         }
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import MongoPG
 
 @main
@@ -37,39 +36,10 @@ struct MongoReader: AsyncParsableCommand {
 
     func run() async throws {
         try await common.runTool("mongo-reader") { logger in
-            let config = try common.loadConfig()
-            // Every run goes into the ledger (DESIGN.md: each run of each tool), but reading needs no PostgreSQL: a
-            // dump can be turned into parts on a host that cannot reach it. Then the manifest is the only record.
-            let openStore: DetachedRun.OpenStore = { try await config.stateStore(logger: logger) }
-            let ledger = await DetachedRun.start(tool: "mongo-reader", arguments: Array(CommandLine.arguments.dropFirst()), logger: logger, open: openStore)
-            let store: StateStore? = partition == nil ? nil : try await openStore()
-            let mongoURI = config.mongoURI, namespace = collection
-            var request = ReadRequest(
-                namespace: collection, csvDirectory: csvDir, schemasDirectory: config.schemasDirectory,
-                settings: config.flattenSettings, inputFile: inputFile,
-                jobs: jobs ?? (inputFile == nil ? 1 : ProcessInfo.processInfo.activeProcessorCount), partition: partition?.value,
-                mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs)
-            if let store {
-                request.sharedSplitPoints = { slices in
-                    try await store.sharedSplitPoints(collection: namespace, slices: slices) {
-                        try await MongoSession(uri: mongoURI, name: "split").splitPoints(namespace, parts: slices)
-                    }
-                }
-            }
-            let reader = CollectionReader(logger: logger, progress: Progress.onTerminal(label: collection.description))
-            let summary: ReadSummary
-            do {
-                summary = try await reader.read(request)
-            } catch {
-                await ledger?.finish(status: error.exitStatus, message: "\(error)", step: "read", figures: [:])
-                throw error
-            }
-            await ledger?.finish(status: .ok, step: "read", figures: [
-                "documents": Double(summary.documents), "rows": Double(summary.rows.values.reduce(0, +)),
-                "bytes": Double(summary.bytes), "seconds": summary.seconds,
-            ])
-            try common.printResult(summary, line: summary.line)
-            return .ok
+            try await MongoReaderCommand(
+                collection: collection, csvDirectory: csvDir, inputFile: inputFile, jobs: jobs,
+                partition: partition?.value
+            ).run(common: common, logger: logger)
         }
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import MongoPG
 
 @main
@@ -35,12 +34,8 @@ struct MongoSchema: AsyncParsableCommand {
 
     func run() async throws {
         try await common.runTool("mongo-schema") { logger in
-            let mongoURI = inputFile == nil ? try common.loadConfig().mongoURI : nil
-            let request = SampleRequest(namespace: collection, inputFile: inputFile, size: sample, mongoURI: mongoURI)
-            let inferred = try await SchemaSampler(logger: logger).infer(request)
-            if !common.json { FileHandle.standardError.write(Data(inferred.report.text.utf8)) }
-            try common.printResult(inferred, line: String(inferred.schema.jsonText.dropLast()))
-            return .ok
+            try await MongoSchemaCommand(collection: collection, inputFile: inputFile, sample: sample)
+                .run(common: common, logger: logger)
         }
     }
 }

@@ -21,6 +21,9 @@ struct OplogSync: AsyncParsableCommand {
     @Flag(help: "Skip reading each batch back for verification.") var noVerify = false
 
     func run() async throws {
-        try await common.runTool("oplog-sync") { _ in throw notImplemented("oplog-sync", issue: "oplog replay") }
+        try await common.runTool("oplog-sync") { logger in
+            try await OplogSyncCommand(fromFile: fromFile, follow: follow, verify: !noVerify)
+                .run(common: common, logger: logger)
+        }
     }
 }

@@ -29,14 +29,8 @@ struct PsqlCopy: AsyncParsableCommand {
 
     func run() async throws {
         try await common.runTool("psql-copy") { logger in
-            let config = try common.loadConfig()
-            let request = LoadRequest(
-                namespace: collection, csvDirectory: csvDir, schemasDirectory: config.schemasDirectory,
-                settings: config.flattenSettings, stateSchema: config.stateSchema, conninfo: config.postgresConninfo,
-                password: try config.postgresPassword(), jobs: jobs, arguments: Array(CommandLine.arguments.dropFirst()))
-            let summary = try await CopyLoader(logger: logger).load(request)
-            try common.printResult(summary, line: summary.line)
-            return .ok
+            try await PsqlCopyCommand(collection: collection, csvDirectory: csvDir, jobs: jobs)
+                .run(common: common, logger: logger)
         }
     }
 }

@@ -50,14 +50,122 @@ struct StateStoreTests {
         try await PostgresServer.withScratchSchema("etl") { session, schema in
             let store = StateStore(session: session, schema: schema)
             try await store.migrate()
-            let run = try await store.startRun(tool: "psql-copy", arguments: ["--collection", "a.b"])
-            try await store.addStep(run: run, step: "copy", figures: ["rows": 42, "seconds": 1.5])
-            try await store.addStep(run: run, step: "swap", figures: ["seconds": 0.25])
-            try await store.finishRun(run: run, status: .dataError, message: "bad row", figures: ["rows": 42])
+            let run = try await LedgerRun.start(tool: "psql-copy", arguments: ["--collection", "a.b"], in: store)
+            try await run.addStep("copy", figures: ["rows": 42, "seconds": 1.5])
+            try await run.addStep("swap", figures: ["seconds": 0.25])
+            try await run.finish(.dataError, message: "bad row", figures: ["rows": 42])
             let row = try await session.query(
-                "SELECT tool, status, exit_code, message, steps->1->>'step', (steps->0->>'rows')::int, figures->>'rows', arguments, finished_at IS NOT NULL FROM \(store.table("runs")) WHERE id = $1",
-                parameters: [String(run)], purpose: "test")
-            #expect(row.rows.first == ["psql-copy", "error", "65", "bad row", "swap", "42", "42", "--collection a.b", "t"])
+                """
+                SELECT tool, status, exit_code, message, steps->1->>'step', (steps->0->>'rows')::int, figures->>'rows',
+                       arguments, finished_at IS NOT NULL, steps->0->>'seconds'
+                FROM \(store.table("runs")) WHERE id = $1
+                """,
+                parameters: [String(run.id)], purpose: "test")
+            #expect(row.rows.first == ["psql-copy", "error", "65", "bad row", "swap", "42", "42", "--collection a.b", "t", "1.5"])
+        }
+    }
+
+    @Test("a recorded run closes as ok with its totals, or with the exit status and message of the error it threw")
+    func recordingRun() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            try await store.migrate()
+            let id = try await LedgerRun.recording(tool: "good", arguments: [], in: store, totals: { (rows: Int) in ["rows": Double(rows)] }) { run in
+                try await run.addStep("work", figures: ["rows": 7])
+                return 7
+            }
+            await #expect(throws: StateError.self) {
+                try await LedgerRun.recording(tool: "bad", arguments: ["x"], in: store) { _ -> Int in
+                    throw StateError(.noRecord, "nothing to finish")
+                }
+            }
+            let rows = try await session.query(
+                "SELECT tool, status, exit_code, message, figures->>'rows' FROM \(store.table("runs")) ORDER BY id",
+                purpose: "test")
+            #expect(rows.rows == [
+                ["good", "ok", "0", nil, "7"],
+                ["bad", "error", "1", "state: nothing to finish", nil],
+            ])
+            #expect(id == 7)
+        }
+    }
+
+    @Test("figures JSON cannot hold are refused loudly, never written as an empty object")
+    func nonFiniteFigures() throws {
+        #expect(try StateStore.figuresJSON(["b": 2, "a": 0.5], step: "s") == #"{"step":"s","a":0.5,"b":2}"#)
+        for bad in [Double.nan, .infinity, -.infinity] {
+            let error = #expect(throws: StateError.self) { try StateStore.figuresJSON(["rate": bad]) }
+            #expect(error?.kind == .badFigure)
+            #expect(error?.description.contains("rate") == true)
+        }
+    }
+
+    @Test("a detached run warns and goes on unrecorded when PostgreSQL is out of reach, but refuses a newer state schema")
+    func detachedRun() async throws {
+        let unreachable = try await LedgerRun.startDetached(tool: "mongo-reader", arguments: [], logger: PostgresServer.quietLogger) {
+            try await StateStore.open(
+                conninfo: "host=127.0.0.1 port=1 dbname=x user=x connect_timeout=5", password: nil,
+                schema: "etl", logger: PostgresServer.quietLogger)
+        }
+        #expect(unreachable == nil)
+
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            try await store.migrate()
+            let conninfo = try PostgresServer.conninfo, password = PostgresServer.password
+            let open: @Sendable () async throws -> StateStore = {
+                try await StateStore.open(conninfo: conninfo, password: password, schema: schema, logger: PostgresServer.quietLogger)
+            }
+            let run = try #require(try await LedgerRun.startDetached(tool: "mongo-reader", arguments: ["a"], logger: PostgresServer.quietLogger, open: open))
+            try await run.addStep("read", figures: ["documents": 3])
+            try await run.finish(.ok)
+            let row = try await session.query(
+                "SELECT status, steps->0->>'documents' FROM \(store.table("runs")) WHERE id = $1", parameters: [String(run.id)],
+                purpose: "test")
+            #expect(row.rows == [["ok", "3"]])
+
+            try await session.query("UPDATE \(store.table("schema_version")) SET version = 99", purpose: "test")
+            let error = await #expect(throws: StateError.self) {
+                try await LedgerRun.startDetached(tool: "mongo-reader", arguments: [], logger: PostgresServer.quietLogger, open: open)
+            }
+            #expect(error?.exitStatus == .configError)
+        }
+    }
+
+    @Test("sync points are written inside the caller's transaction and read back per source")
+    func syncPoints() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            try await store.migrate()
+            #expect(try await store.syncPoints().isEmpty)
+            let first = ["rs0": BSONTimestamp(seconds: 10, increment: 1), "rs1": BSONTimestamp(seconds: UInt32.max, increment: 3)]
+            try await session.withTransaction(purpose: "test") { session in
+                try StateStore.recordSyncPoints(first, on: session, schema: schema)
+            }
+            #expect(try await store.syncPoints() == first)
+            await #expect(throws: PostgresError.self) {
+                try await session.withTransaction(purpose: "test") { session in
+                    try StateStore.recordSyncPoints(["rs0": BSONTimestamp(seconds: 20, increment: 0)], on: session, schema: schema)
+                    try session.execute("SELECT 1/0", purpose: "fail the batch")
+                }
+            }
+            #expect(try await store.syncPoints() == first)  // rolled back with the batch
+        }
+    }
+
+    @Test("split points need a running init load and are shared by every worker of it")
+    func splitPoints() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            try await store.migrate()
+            let collection = Namespace(database: "db", collection: "c")
+            let error = await #expect(throws: StateError.self) {
+                try await store.sharedSplitPoints(collection: collection, slices: 2) { [.int32(5)] }
+            }
+            #expect(error?.exitStatus == .usage)
+            try await store.startInitLoad(run: nil, positions: [:])
+            #expect(try await store.sharedSplitPoints(collection: collection, slices: 2) { [.int32(5)] } == [.int32(5)])
+            #expect(try await store.sharedSplitPoints(collection: collection, slices: 2) { [.int32(9)] } == [.int32(5)])
         }
     }
 

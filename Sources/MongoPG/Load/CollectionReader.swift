@@ -115,7 +115,9 @@ public struct CollectionReader: Sendable {
 
     /// `schema.sql`: the tables' DDL, for people and for loading by hand.
     static func writeDDL(_ plan: TablePlan, to folder: CollectionFolder) throws(LoadError) {
-        let url = folder.url.appendingPathComponent("schema.sql"), temporary = folder.url.appendingPathComponent("schema.sql.tmp")
+        // Partition workers share the folder: each writes its own temporary file before the (atomic) rename.
+        let url = folder.url.appendingPathComponent("schema.sql")
+        let temporary = folder.url.appendingPathComponent("schema.sql.\(getpid()).tmp")
         do {
             try Data(plan.ddl.utf8).write(to: temporary)
         } catch {

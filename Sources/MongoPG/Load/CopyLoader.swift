@@ -71,18 +71,19 @@ public struct CopyLoader: Sendable {
         try await session.connect(conninfo: request.conninfo, password: request.password)
         let store = StateStore(session: session, schema: request.stateSchema)
         try await store.migrate()
-        try await session.tryAdvisoryLock(key: SyncLock.key(stateSchema: request.stateSchema), purpose: "lock the sync for loading \(namespace)")
-        let run = try await store.startRun(tool: "psql-copy", arguments: request.arguments)
-        do {
-            let rows = try await load(manifest, schema: schema, folder: folder, request: request, store: store, run: run)
-            let seconds = (clock.now - started).seconds
-            try await store.finishRun(run: run, status: .ok, figures: ["documents": Double(manifest.documents), "rows": Double(rows.values.reduce(0, +)), "seconds": seconds])
-            try await session.advisoryUnlock(key: SyncLock.key(stateSchema: request.stateSchema), purpose: "unlock the sync")
-            return LoadSummary(collection: namespace.description, documents: manifest.documents, rows: rows, seconds: seconds, run: run)
-        } catch {
-            try? await store.finishRun(run: run, status: error.exitStatus, message: "\(error)")
-            throw error
+        try await store.takeSyncLock(for: "loading \(namespace)")
+        let summary = try await LedgerRun.recording(
+            tool: "psql-copy", arguments: request.arguments, in: store,
+            totals: { ["documents": Double($0.documents), "rows": Double($0.rows.values.reduce(0, +)), "seconds": $0.seconds] }
+        ) { run in
+            let rows = try await load(
+                manifest, schema: schema, folder: folder, request: request, session: session, store: store, run: run)
+            return LoadSummary(
+                collection: namespace.description, documents: manifest.documents, rows: rows,
+                seconds: (clock.now - started).seconds, run: run.id)
         }
+        try await store.releaseSyncLock()
+        return summary
     }
 
     /// Memory for one session's key sort: PostgreSQL's default of 64 MB makes a key build of a few million rows
@@ -135,8 +136,8 @@ public struct CopyLoader: Sendable {
     }
 
     private func load(_ manifest: Manifest, schema: SchemaFile, folder: CollectionFolder, request: LoadRequest,
-                      store: StateStore, run: Int64) async throws -> [String: Int] {
-        let plan = schema.plan, session = store.session, namespace = request.namespace
+                      session: PostgresSession, store: StateStore, run: LedgerRun) async throws -> [String: Int] {
+        let plan = schema.plan, namespace = request.namespace
         let staging = Self.stagingSchema(stateSchema: request.stateSchema, namespace: namespace)
         let quotedStaging = PostgresSQL.quoteIdentifier(staging)
         let clock = ContinuousClock()
@@ -173,24 +174,26 @@ public struct CopyLoader: Sendable {
             try await Self.buildKey(of: plan.tables[index], in: staging, plan: plan, jobs: request.jobs, on: session)
         }
         let counts = Dictionary(perWorker, uniquingKeysWith: +)
-        try await store.addStep(run: run, step: "copy and keys", figures: ["rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds])
+        try await run.addStep("copy and keys", figures: ["rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds])
 
         step = clock.now
         await TestHooks.hold(at: "swap")
-        try await swap(plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts, store: store, run: run)
-        try await store.addStep(run: run, step: "swap", figures: ["seconds": (clock.now - step).seconds])
+        try await swap(
+            plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts, session: session,
+            store: store, run: run.id)
+        try await run.addStep("swap", figures: ["seconds": (clock.now - step).seconds])
         return counts
     }
 
     /// One transaction: drop the live tables (and tables an earlier schema had), move the staging tables in, replace
     /// the catalog rows, record the load. Until COMMIT, readers see the old tables; after it, the new ones.
     private func swap(plan: TablePlan, staging: String, manifest: Manifest, schemaHash: String, counts: [String: Int],
-                      store: StateStore, run: Int64) async throws {
+                      session: PostgresSession, store: StateStore, run: Int64) async throws {
         let target = plan.settings.targetSchema, stateSchema = store.schema, collection = plan.namespace.description
         let catalogTables = store.table("catalog_tables"), catalogColumns = store.table("catalog_columns")
         let tables = plan.catalogTables, columns = plan.catalogColumns, names = plan.tables.map(\.name)
         let namespace = plan.namespace, documents = manifest.documents
-        try await store.session.withTransaction(purpose: "swap the new tables of \(collection) in") { session in
+        try await session.withTransaction(purpose: "swap the new tables of \(collection) in") { session in
             try session.execute("SET LOCAL lock_timeout = '60s'", purpose: "bound the wait for readers of the live tables")
             try session.execute("CREATE SCHEMA IF NOT EXISTS \(PostgresSQL.quoteIdentifier(target))", purpose: "create the target schema")
             let previous = try session.query(

@@ -5,6 +5,13 @@ public struct StateError: ToolError {
         case newerVersion
         /// A record the command needs is missing or in the wrong state (finish without start, ...).
         case noRecord
+        /// The command needs an init load to be running (a partitioned read) and none is.
+        case noRunningInitLoad
+        /// PostgreSQL answered a state statement with something this release cannot read (a bug, or a schema edited
+        /// by hand).
+        case unexpectedAnswer
+        /// A figure for the run ledger that JSON cannot hold (NaN, infinity): a bug in the tool that measured it.
+        case badFigure
     }
     public var kind: Kind
     public var message: String
@@ -20,6 +27,8 @@ public struct StateError: ToolError {
         switch kind {
         case .newerVersion: .configError
         case .noRecord: .initLoadNeeded
+        case .noRunningInitLoad: .usage
+        case .unexpectedAnswer, .badFigure: .internalError
         }
     }
 }

@@ -7,3 +7,15 @@ public enum SyncLock {
         return Int64(bitPattern: checksum.value)
     }
 }
+
+extension StateStore {
+    /// Takes the sync's advisory lock on the store's session without waiting; `PostgresError.lockHeld` (exit 75)
+    /// when another session holds it. It lasts until `releaseSyncLock` or the end of the session.
+    public func takeSyncLock(for purpose: String) async throws(PostgresError) {
+        try await session.tryAdvisoryLock(key: SyncLock.key(stateSchema: schema), purpose: "lock the sync \(purpose)")
+    }
+
+    public func releaseSyncLock() async throws(PostgresError) {
+        try await session.advisoryUnlock(key: SyncLock.key(stateSchema: schema), purpose: "unlock the sync")
+    }
+}

@@ -6,4 +6,5 @@ public enum LogKey {
     public static let table = "table"
     public static let sqlState = "sqlstate"
     public static let tool = "tool"
+    public static let error = "error"
 }

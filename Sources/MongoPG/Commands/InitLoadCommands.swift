@@ -4,13 +4,10 @@ import Logging
 /// The init-load half of `etlstatus`: record the oplog positions before a load, close the load, answer whether
 /// one is needed.
 public struct InitLoadCommands: Sendable {
-    public let config: SyncConfig
-    public let logger: Logger
+    public let context: ToolContext
+    var config: SyncConfig { context.config }
 
-    public init(config: SyncConfig, logger: Logger) {
-        self.config = config
-        self.logger = logger
-    }
+    public init(context: ToolContext) { self.context = context }
 
     public struct Started: Sendable, Codable {
         public var initLoadID: Int64
@@ -24,7 +21,7 @@ public struct InitLoadCommands: Sendable {
 
     /// Reads the newest oplog `ts` of every source (before any document is read), then opens the init load. A
     /// source that cannot be read fails the command: a load without a position could never be caught up.
-    public func start(arguments: [String]) async throws -> Started {
+    public func start() async throws -> Started {
         var positions: [String: BSONTimestamp] = [:]
         for source in config.oplogSources {
             let session = try MongoSession(uri: source.uri, name: "oplog-\(source.name)")
@@ -33,9 +30,8 @@ public struct InitLoadCommands: Sendable {
             }
             positions[source.name] = newest
         }
-        let store = try await config.stateStore(logger: logger)
-        let id = try await store.recordingRun(tool: "etlstatus init-load-start", arguments: arguments) { run in
-            try await store.startInitLoad(run: run, positions: positions)
+        let id = try await recording("etlstatus init-load-start") { store, run in
+            try await store.startInitLoad(run: run.id, positions: positions)
         }
         return Started(initLoadID: id, positions: positions)
     }
@@ -46,18 +42,25 @@ public struct InitLoadCommands: Sendable {
         public var line: String { "init load \(initLoadID) finished: \(status)" }
     }
 
-    public func finish(ok: Bool, arguments: [String]) async throws -> Finished {
-        let store = try await config.stateStore(logger: logger)
-        let id = try await store.recordingRun(tool: "etlstatus init-load-finish", arguments: arguments) { _ in
-            try await store.finishInitLoad(ok: ok)
-        }
+    public func finish(ok: Bool) async throws -> Finished {
+        let id = try await recording("etlstatus init-load-finish") { store, _ in try await store.finishInitLoad(ok: ok) }
         return Finished(initLoadID: id, status: ok ? "ok" : "error")
     }
 
     /// Whether an init load is needed for the configured collections and their current schema files. Read-only:
     /// monitoring calls it often, so it leaves no ledger row.
     public func status() async throws -> InitLoadStatus {
-        let store = try await config.stateStore(logger: logger)
-        return try await store.initLoadStatus(schemaHashes: config.schemaHashes)
+        try await StateStore.withOpened(context.openStateStore) { try await $0.initLoadStatus(schemaHashes: config.schemaHashes) }
+    }
+
+    /// `body` as one ledger run of `tool` on a state store of its own.
+    private func recording<Result: Sendable>(
+        _ tool: String, _ body: @escaping (StateStore, LedgerRun) async throws -> Result
+    ) async throws -> Result {
+        try await StateStore.withOpened(context.openStateStore) { store in
+            try await LedgerRun.recording(tool: tool, arguments: context.arguments, in: store) { run in
+                try await body(store, run)
+            }
+        }
     }
 }

@@ -57,9 +57,11 @@ extension StateStore {
             try session.query(
                 "UPDATE \(initLoads) SET status = 'error', finished_at = clock_timestamp() WHERE status = 'running'",
                 purpose: "close abandoned init loads")
-            let id = Int64(try session.query(
-                "INSERT INTO \(initLoads) (run_id) VALUES ($1) RETURNING id", parameters: [run.map(String.init)],
-                purpose: "record the start of an init load").scalar ?? "") ?? 0
+            let id = try Self.number(
+                try session.query(
+                    "INSERT INTO \(initLoads) (run_id) VALUES ($1) RETURNING id", parameters: [run.map(String.init)],
+                    purpose: "record the start of an init load"
+                ).scalar, of: "the id of a new init load")
             for (source, timestamp) in positions.sorted(by: { $0.key < $1.key }) {
                 try session.query(
                     "INSERT INTO \(positionsTable) (init_load_id, source, oplog_ts) VALUES ($1, $2, $3)",
@@ -89,7 +91,7 @@ extension StateStore {
     public static func recordCollectionLoad(
         on session: isolated PostgresSession, schema: String, collection: Namespace, schemaHash: String,
         documents: Int, rows: [String: Int], run: Int64?
-    ) throws(PostgresError) {
+    ) throws {
         let loads = PostgresSQL.qualifiedName(schema: schema, "collection_loads")
         let initLoads = PostgresSQL.qualifiedName(schema: schema, "init_loads")
         try session.query(
@@ -97,7 +99,10 @@ extension StateStore {
             INSERT INTO \(loads) (init_load_id, run_id, collection, schema_hash, rows, documents)
             VALUES ((SELECT max(id) FROM \(initLoads) WHERE status = 'running'), $1, $2, $3, $4::jsonb, $5)
             """,
-            parameters: [run.map(String.init), collection.description, schemaHash, json(rows), String(documents)],
+            parameters: [
+                run.map(String.init), collection.description, schemaHash, try figuresJSON(rows.mapValues(Double.init)),
+                String(documents),
+            ],
             purpose: "record the load of \(collection)")
     }
 
@@ -118,7 +123,9 @@ extension StateStore {
             parameters: [String(id)], purpose: "read the init load's oplog positions")
         var positions: [String: UInt64] = [:]
         for position in positionRows.rows {
-            if let source = position[0], let ts = position[1].flatMap({ Int64($0) }) { positions[source] = UInt64(bitPattern: ts) }
+            let source = position[0] ?? ""
+            positions[source] = UInt64(
+                bitPattern: try Self.number(position[1], of: "the oplog position of \(source) in init load \(id)"))
         }
         var status = InitLoadStatus(reasons: [], initLoadID: id, state: row[1], startedAt: row[2], finishedAt: row[3], positions: positions)
         switch row[1] {

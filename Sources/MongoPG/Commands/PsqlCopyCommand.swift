@@ -1,0 +1,27 @@
+import Logging
+
+/// `psql-copy`: the parts of one collection into PostgreSQL, swapped in atomically.
+public struct PsqlCopyCommand: Sendable {
+    public var collection: Namespace
+    public var csvDirectory: String
+    /// Parallel COPY sessions.
+    public var jobs: Int
+
+    public init(collection: Namespace, csvDirectory: String, jobs: Int) {
+        self.collection = collection
+        self.csvDirectory = csvDirectory
+        self.jobs = jobs
+    }
+
+    public func run(common: CommonOptions, logger: Logger) async throws -> ExitStatus {
+        let context = ToolContext(config: try common.loadConfig(), logger: logger)
+        let config = context.config
+        let request = LoadRequest(
+            namespace: collection, csvDirectory: csvDirectory, schemasDirectory: config.schemasDirectory,
+            settings: config.flattenSettings, stateSchema: config.stateSchema, conninfo: config.postgresConninfo,
+            password: try config.postgresPassword(), jobs: jobs, arguments: context.arguments)
+        let summary = try await CopyLoader(logger: logger).load(request)
+        try common.printResult(summary, line: summary.line)
+        return .ok
+    }
+}
