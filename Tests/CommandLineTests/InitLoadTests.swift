@@ -212,6 +212,24 @@ struct InitLoadFailureTests {
         #expect(try scene.etlstatus("init-load-status").status == 69)
     }
 
+    @Test("a state schema of a newer release is a configuration error (78) for every tool, mongo-reader included")
+    func newerStateSchema() async throws {
+        let scene = try await InitLoadFixture(documentCount: 5)
+        defer { Task { await scene.cleanUp() } }
+        #expect(try scene.read().status == 0)  // creates the state schema, and parts for psql-copy
+        let session = try await PostgresServer.session()
+        try await session.execute(
+            "UPDATE \(PostgresSQL.quoteIdentifier(scene.stateSchema)).schema_version SET version = 99", purpose: "test")
+        await session.close()
+        for outcome in [try scene.read(), try scene.copy(), try scene.etlstatus("init-load-status")] {
+            #expect(outcome.status == 78, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("version 99"), "\(outcome.stderr)")
+            #expect(!outcome.stderr.contains("out of reach"))
+        }
+        // Refused before the folder was touched: the earlier read's manifest is still there.
+        #expect(FileManager.default.fileExists(atPath: scene.collectionFolder.appendingPathComponent("manifest.json").path))
+    }
+
     @Test("unreachable MongoDB is exit 69 and leaves no manifest")
     func deadMongo() async throws {
         let port = try freeLoopbackPort()
