@@ -52,6 +52,7 @@ let package = Package(
         .testTarget(name: "StateTests", dependencies: integrationTestDependencies),
         .testTarget(name: "SchemaTests", dependencies: integrationTestDependencies),
         .testTarget(name: "CSVTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "OplogTests", dependencies: integrationTestDependencies),
         .testTarget(
             name: "CommandLineTests",
             dependencies: integrationTestDependencies + [

@@ -1,0 +1,127 @@
+/// One batch's changes folded per document, in oplog order: what each touched document becomes. A document whose
+/// first change in the batch is an update needs its current state, rebuilt from PostgreSQL for the whole batch at
+/// once; an insert, a replacement or a delete sets the state outright. Pure: the stored states come in from outside.
+public struct ChangeSet: Sendable {
+    /// A document named by its collection and its `_id`'s BSON bytes (MongoDB compares `_id`s by value).
+    public struct DocumentKey: Hashable, Sendable {
+        public var namespace: Namespace
+        var idBytes: [UInt8]
+
+        init(_ namespace: Namespace, _ id: BSONValue) throws(OplogError) {
+            self.namespace = namespace
+            do {
+                idBytes = try BSONEncoder.encode(["_id": id])
+            } catch {
+                throw OplogError(.malformed, "an _id that cannot be encoded: \(error)", namespace: namespace.description)
+            }
+        }
+    }
+
+    /// Where a document's changes in this batch start from.
+    enum Start: Sendable {
+        /// As PostgreSQL holds it now.
+        case stored
+        /// Set by the batch itself: a document, or none (deleted, or its collection dropped).
+        case known(BSONDocument?)
+    }
+
+    struct Pending: Sendable {
+        var id: BSONValue
+        var start: Start
+        var updates: [DocumentUpdate] = []
+    }
+
+    private(set) var pending: [DocumentKey: Pending] = [:]
+    /// Documents in the order the batch first touched them.
+    private(set) var order: [DocumentKey] = []
+    /// Collections dropped in this batch, in order: their tables are emptied before the batch's documents are written.
+    public private(set) var emptied: [Namespace] = []
+    public private(set) var changeCount = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { pending.isEmpty && emptied.isEmpty }
+
+    public mutating func add(_ change: OplogChange) throws(OplogError) {
+        changeCount += 1
+        switch change {
+        case .dropCollection(let namespace):
+            if !emptied.contains(namespace) { emptied.append(namespace) }
+            for key in order where key.namespace == namespace { pending[key] = Pending(id: pending[key]!.id, start: .known(nil)) }
+        case .insert(let namespace, let document):
+            try set(namespace, id: document["_id"] ?? .null, to: document)
+        case .delete(let namespace, let id):
+            try set(namespace, id: id, to: nil)
+        case .update(let namespace, let id, .replacement(var document)):
+            // The replacement may omit or reorder _id; the key in o2 is the document's.
+            if document["_id"] == nil { document = BSONDocument([("_id", id)] + document.elements.map { ($0.key, $0.value) }) }
+            try set(namespace, id: id, to: document)
+        case .update(let namespace, let id, let update):
+            let key = try DocumentKey(namespace, id)
+            if pending[key] == nil { track(key, Pending(id: id, start: start(for: namespace))) }
+            pending[key]!.updates.append(update)
+        }
+    }
+
+    private mutating func set(_ namespace: Namespace, id: BSONValue, to document: BSONDocument?) throws(OplogError) {
+        let key = try DocumentKey(namespace, id)
+        if pending[key] == nil { order.append(key) }
+        pending[key] = Pending(id: id, start: .known(document))
+    }
+
+    private mutating func track(_ key: DocumentKey, _ value: Pending) {
+        order.append(key)
+        pending[key] = value
+    }
+
+    /// A document first met in this batch starts as stored, unless its collection was emptied earlier in the batch.
+    private func start(for namespace: Namespace) -> Start { emptied.contains(namespace) ? .known(nil) : .stored }
+
+    /// The `_id`s whose current state must be read from PostgreSQL, per collection, in the order first touched.
+    public var idsNeedingStoredState: [Namespace: [BSONValue]] {
+        var ids: [Namespace: [BSONValue]] = [:]
+        for key in order {
+            guard let document = pending[key], case .stored = document.start else { continue }
+            ids[key.namespace, default: []].append(document.id)
+        }
+        return ids
+    }
+
+    /// What one touched document becomes.
+    public struct Outcome: Sendable, Equatable {
+        public var namespace: Namespace
+        public var id: BSONValue
+        /// nil: no such document any more (deleted, dropped, or an update of a document that does not exist).
+        public var document: BSONDocument?
+        /// false when an update could not apply to the document as it was (see `DocumentUpdate.apply`), or found no
+        /// document to apply to: MongoDB must be asked what the document really is.
+        public var exact: Bool
+    }
+
+    /// Applies every document's updates, in order, to its starting state; `stored` answers the state PostgreSQL
+    /// holds for the documents `idsNeedingStoredState` named (nil: no such document).
+    public func outcomes(stored: (Namespace, BSONValue) -> BSONDocument?) throws(OplogError) -> [Outcome] {
+        var outcomes: [Outcome] = []
+        outcomes.reserveCapacity(order.count)
+        for key in order {
+            let document = pending[key]!
+            var current: BSONDocument?
+            switch document.start {
+            case .stored: current = stored(key.namespace, document.id)
+            case .known(let known): current = known
+            }
+            var exact = true
+            for update in document.updates {
+                guard let base = current else {
+                    exact = false  // an update of a document that is not there: MongoDB skips it on replay too
+                    continue
+                }
+                let applied = try update.apply(to: base)
+                current = applied.document
+                exact = exact && applied.exact
+            }
+            outcomes.append(Outcome(namespace: key.namespace, id: document.id, document: current, exact: exact))
+        }
+        return outcomes
+    }
+}

@@ -1,0 +1,148 @@
+/// Reading and writing a document by a dotted path, with the semantics MongoDB applies to oplog updates (`$v:1`
+/// `$set`/`$unset`, and SecantusDB's `updatedFields`/`removedFields`): each `.` starts a component; a component of
+/// digits indexes an array when the value there is an array, and names a field otherwise; missing objects on the way
+/// are created; writing past an array's end pads it with null; a path through a scalar is a no-op (replay can meet
+/// a document that already holds later changes). Field names are compared byte for byte, as MongoDB does.
+enum DocumentPath {
+    /// What a write did.
+    enum Outcome: Equatable {
+        case applied
+        /// The path went through a scalar, or named a field of an array: nothing was written.
+        case notViable
+    }
+
+    static func components(_ dotted: String) -> [Substring] { dotted.split(separator: ".", omittingEmptySubsequences: false) }
+
+    /// The array index a component names, when it is all digits.
+    static func index(_ component: Substring) -> Int? {
+        guard !component.isEmpty, component.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        return Int(component)
+    }
+
+    static func sameKey(_ key: String, _ component: Substring) -> Bool { key.utf8.elementsEqual(component.utf8) }
+
+    /// Sets `value` at `path` in `document`.
+    static func set(_ value: BSONValue, at path: String, in document: inout BSONDocument) -> Outcome {
+        let parts = components(path)
+        var root = BSONValue.document(document)
+        let outcome = set(value, parts[...], in: &root)
+        if case .document(let updated) = root { document = updated }
+        return outcome
+    }
+
+    /// Removes the field at `path`; an array element becomes null (its index stays). A missing path is a no-op.
+    static func unset(_ path: String, in document: inout BSONDocument) -> Outcome {
+        let parts = components(path)
+        var root = BSONValue.document(document)
+        let outcome = unset(parts[...], in: &root)
+        if case .document(let updated) = root { document = updated }
+        return outcome
+    }
+
+    /// Cuts the array at `path` to `size` elements; a missing path or a shorter array is left alone.
+    static func truncate(_ path: String, to size: Int, in document: inout BSONDocument) -> Outcome {
+        guard let current = value(at: path, in: document) else { return .applied }
+        guard case .array(let elements) = current else { return .notViable }
+        guard elements.count > size else { return .applied }
+        return set(.array(Array(elements.prefix(max(0, size)))), at: path, in: &document)
+    }
+
+    /// The value at `path`, nil when there is none.
+    static func value(at path: String, in document: BSONDocument) -> BSONValue? {
+        var current = BSONValue.document(document)
+        for part in components(path) {
+            switch current {
+            case .document(let object):
+                guard let found = object.elements.first(where: { sameKey($0.key, part) }) else { return nil }
+                current = found.value
+            case .array(let elements):
+                guard let index = index(part), index < elements.count else { return nil }
+                current = elements[index]
+            default: return nil
+            }
+        }
+        return current
+    }
+
+    private static func set(_ value: BSONValue, _ parts: ArraySlice<Substring>, in target: inout BSONValue) -> Outcome {
+        guard let part = parts.first else {
+            target = value
+            return .applied
+        }
+        let rest = parts.dropFirst()
+        switch target {
+        case .document(var object):
+            let outcome: Outcome
+            if let position = object.elements.firstIndex(where: { sameKey($0.key, part) }) {
+                var child = object.elements[position].value
+                outcome = set(value, rest, in: &child)
+                object = object.replacingValue(at: position, with: child)
+            } else {
+                var child = BSONValue.document(BSONDocument())
+                outcome = set(value, rest, in: &child)
+                if outcome == .applied { object.append(String(part), child) }
+            }
+            target = .document(object)
+            return outcome
+        case .array(var elements):
+            guard let index = index(part) else { return .notViable }
+            if index < elements.count {
+                var child = elements[index]
+                let outcome = set(value, rest, in: &child)
+                elements[index] = child
+                target = .array(elements)
+                return outcome
+            }
+            var child = BSONValue.document(BSONDocument())
+            let outcome = set(value, rest, in: &child)
+            guard outcome == .applied else { return outcome }
+            elements.append(contentsOf: repeatElement(.null, count: index - elements.count))
+            elements.append(child)
+            target = .array(elements)
+            return outcome
+        default:
+            return .notViable
+        }
+    }
+
+    private static func unset(_ parts: ArraySlice<Substring>, in target: inout BSONValue) -> Outcome {
+        guard let part = parts.first else { return .applied }
+        let last = parts.count == 1
+        switch target {
+        case .document(var object):
+            guard let position = object.elements.firstIndex(where: { sameKey($0.key, part) }) else { return .applied }
+            if last {
+                var elements = object.elements
+                elements.remove(at: position)
+                target = .document(BSONDocument(elements: elements))
+                return .applied
+            }
+            var child = object.elements[position].value
+            let outcome = unset(parts.dropFirst(), in: &child)
+            object = object.replacingValue(at: position, with: child)
+            target = .document(object)
+            return outcome
+        case .array(var elements):
+            guard let index = index(part) else { return .notViable }
+            guard index < elements.count else { return .applied }
+            if last {
+                elements[index] = .null
+            } else {
+                _ = unset(parts.dropFirst(), in: &elements[index])
+            }
+            target = .array(elements)
+            return .applied
+        default:
+            return .notViable
+        }
+    }
+}
+
+extension BSONDocument {
+    /// The document with the value of the element at `position` replaced, its key and place kept.
+    func replacingValue(at position: Int, with value: BSONValue) -> BSONDocument {
+        var elements = elements
+        elements[position].value = value
+        return BSONDocument(elements: elements)
+    }
+}

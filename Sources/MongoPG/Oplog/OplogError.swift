@@ -1,0 +1,46 @@
+/// An oplog entry this release cannot replay, or one that is malformed. Carries what an operator needs to find
+/// it: the entry's ts, namespace and op.
+public struct OplogError: ToolError {
+    public enum Kind: Sendable, Equatable {
+        /// An entry of a form the replayer does not know (an unknown op or command): the run stops before it.
+        case unknownForm
+        /// An entry that breaks the format (a missing `_id`, a diff with an unexpected section, ...).
+        case malformed
+        /// A `renameCollection` into or out of a synced namespace: the tables cannot follow, an init load must.
+        case renameOfSyncedCollection
+    }
+    public var kind: Kind
+    public var message: String
+    public var ts: BSONTimestamp?
+    public var namespace: String?
+    public var op: String?
+
+    public init(_ kind: Kind, _ message: String, ts: BSONTimestamp? = nil, namespace: String? = nil, op: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.ts = ts
+        self.namespace = namespace
+        self.op = op
+    }
+
+    /// The same error, placed at an entry.
+    func at(_ ts: BSONTimestamp, namespace: String, op: String) -> OplogError {
+        var placed = self
+        placed.ts = placed.ts ?? ts
+        placed.namespace = placed.namespace ?? namespace
+        placed.op = placed.op ?? op
+        return placed
+    }
+
+    public var description: String {
+        let place = [ts.map { "ts \($0)" }, namespace.map { "ns \($0)" }, op.map { "op \($0)" }].compactMap { $0 }
+        return "oplog entry\(place.isEmpty ? "" : " (" + place.joined(separator: ", ") + ")"): \(message)"
+    }
+
+    public var exitStatus: ExitStatus {
+        switch kind {
+        case .unknownForm, .malformed: .dataError
+        case .renameOfSyncedCollection: .initLoadNeeded
+        }
+    }
+}
