@@ -52,6 +52,8 @@ let package = Package(
         .testTarget(name: "StateTests", dependencies: integrationTestDependencies),
         .testTarget(name: "SchemaTests", dependencies: integrationTestDependencies),
         .testTarget(name: "CSVTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "LoadTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "VerifyTests", dependencies: integrationTestDependencies),
         .testTarget(name: "OplogTests", dependencies: integrationTestDependencies),
         .testTarget(
             name: "CommandLineTests",

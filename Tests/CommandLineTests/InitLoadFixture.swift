@@ -18,42 +18,63 @@ struct InitLoadFixture {
     var schemaPath: String { directory.appendingPathComponent("schemas/\(namespace).json").path }
     var collectionFolder: URL { URL(fileURLWithPath: csvDirectory).appendingPathComponent(namespace.description) }
 
-    /// `mongoURI` and `postgresConninfo` may be replaced to point at dead servers.
-    init(mongoURI: String? = nil, postgresConninfo: String? = nil, documentCount: Int? = nil) async throws {
+    /// Runs `body` with a scene of its own, cleaned up (schemas, MongoDB database, folder) after `body` returned or
+    /// threw, before this returns. `mongoURI` and `postgresConninfo` may be replaced to point at dead servers; the
+    /// documents go to MongoDB only when `mongoURI` is the real server's.
+    static func with<Result>(
+        mongoURI: String? = nil, postgresConninfo: String? = nil, documentCount: Int? = nil,
+        _ body: (InitLoadFixture) async throws -> Result
+    ) async throws -> Result {
+        let scene = try InitLoadFixture(mongoURI: mongoURI, postgresConninfo: postgresConninfo, documentCount: documentCount)
+        return try await withCleanUp {
+            if mongoURI == nil {
+                try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).insert(scene.documents, into: scene.namespace)
+            }
+            return try await body(scene)
+        } cleanUp: {
+            await scene.cleanUp()
+        }
+    }
+
+    /// Everything but the documents in MongoDB: `with` inserts those, and cleans up.
+    private init(mongoURI: String?, postgresConninfo: String?, documentCount: Int?) throws {
         let suffix = UUID().uuidString.prefix(8).lowercased()
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("init-load-\(suffix)")
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("schemas"), withIntermediateDirectories: true)
         namespace = Namespace(database: "il_\(suffix)", collection: "customers")
         stateSchema = "etl_\(suffix)"
         targetSchema = "tgt_\(suffix)"
-        try FileManager.default.copyItem(
-            at: Fixtures.url("schemas/sample_analytics.customers.json"), to: directory.appendingPathComponent("schemas/\(namespace).json"))
         var documents = try Fixtures.extendedJSONLines("sample_analytics/customers.json").map { try BSONDocument(extendedJSON: $0) }
         if let documentCount { documents = Array(documents.prefix(documentCount)) }
         self.documents = documents
-        let realMongo = try ServerEnvironment.shared.mongoURI()
-        if mongoURI == nil {
-            try await MongoSession(uri: realMongo).insert(documents, into: namespace)
-        }
-        configPath = directory.appendingPathComponent("sync.ini").path
-        try """
-            # written by InitLoadFixture
-            [mongo]
-            uri = \(mongoURI ?? realMongo)
-
-            [psql]
-            conninfo = \(postgresConninfo ?? (try ServerEnvironment.shared.postgresURI()))
-            password_env = SYNC_TEST_PGPASSWORD
-
-            [sync]
-            schemas_dir = schemas
-            state_schema = \(stateSchema)
-            target_schema = \(targetSchema)
-
-            [collections]
-            \(namespace)
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let mongoURI = try mongoURI ?? ServerEnvironment.shared.mongoURI()
+        let postgresConninfo = try postgresConninfo ?? ServerEnvironment.shared.postgresURI()
         environment = ["SYNC_TEST_PGPASSWORD": ServerEnvironment.shared.values["PGPASSWORD"] ?? ""]
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("init-load-\(suffix)")
+        configPath = directory.appendingPathComponent("sync.ini").path
+        do {
+            try FileManager.default.createDirectory(at: directory.appendingPathComponent("schemas"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(
+                at: Fixtures.url("schemas/sample_analytics.customers.json"), to: directory.appendingPathComponent("schemas/\(namespace).json"))
+            try """
+                # written by InitLoadFixture
+                [mongo]
+                uri = \(mongoURI)
+
+                [psql]
+                conninfo = \(postgresConninfo)
+                password_env = SYNC_TEST_PGPASSWORD
+
+                [sync]
+                schemas_dir = schemas
+                state_schema = \(stateSchema)
+                target_schema = \(targetSchema)
+
+                [collections]
+                \(namespace)
+                """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
     }
 
     /// Runs a tool with `--config` and this scene's environment.

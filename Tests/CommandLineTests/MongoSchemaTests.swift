@@ -85,33 +85,34 @@ struct MongoSchemaFileTests {
 struct MongoSchemaServerTests {
     @Test("a full scan and a $sample of the live collection load back and name tier_and_details json")
     func fromServer() async throws {
-        let scene = try await InitLoadFixture()
-        defer { Task { await scene.cleanUp() } }
-        let scan = try scene.run("mongo-schema", ["--collection", scene.namespace.description])
-        let plan = try loadedBack(scan, namespace: scene.namespace)
-        #expect(plan.tables.map(\.name) == ["customers", "customers_accounts"])
-        #expect(scan.stdout == (try String(contentsOfFile: scene.schemaPath, encoding: .utf8)), "the committed schema")
-        #expect(scan.stderr.contains("\(scene.documents.count) documents"))
+        try await InitLoadFixture.with { scene in
+            let scan = try scene.run("mongo-schema", ["--collection", scene.namespace.description])
+            let plan = try loadedBack(scan, namespace: scene.namespace)
+            #expect(plan.tables.map(\.name) == ["customers", "customers_accounts"])
+            #expect(scan.stdout == (try String(contentsOfFile: scene.schemaPath, encoding: .utf8)), "the committed schema")
+            #expect(scan.stderr.contains("\(scene.documents.count) documents"))
 
-        let sample = try scene.run("mongo-schema", ["--collection", scene.namespace.description, "--sample", "20"])
-        let sampled = try loadedBack(sample, namespace: scene.namespace)
-        #expect(sampled.schema.fields.first { $0.name == "tier_and_details" }?.node == .scalar(.json))
-        #expect(sample.stderr.contains("20 documents"))
+            let sample = try scene.run("mongo-schema", ["--collection", scene.namespace.description, "--sample", "20"])
+            let sampled = try loadedBack(sample, namespace: scene.namespace)
+            #expect(sampled.schema.fields.first { $0.name == "tier_and_details" }?.node == .scalar(.json))
+            #expect(sample.stderr.contains("20 documents"))
 
-        let empty = try scene.run("mongo-schema", ["--collection", "\(scene.namespace.database).nothing"])
-        #expect(empty.status == 65)
-        #expect(empty.stderr.contains("no documents"))
+            let empty = try scene.run("mongo-schema", ["--collection", "\(scene.namespace.database).nothing"])
+            #expect(empty.status == 65)
+            #expect(empty.stderr.contains("no documents"))
+        }
     }
 
     @Test("unreachable MongoDB is exit 69 with nothing on stdout")
     func deadServer() async throws {
         let port = try freeLoopbackPort()
-        let scene = try await InitLoadFixture(
-            mongoURI: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1000", documentCount: 5)
-        defer { Task { await scene.cleanUp() } }
-        let outcome = try scene.run("mongo-schema", ["--collection", scene.namespace.description])
-        #expect(outcome.status == 69, "\(outcome.stderr)")
-        #expect(outcome.stdout.isEmpty)
-        #expect(outcome.stderr.contains("MongoDB"))
+        try await InitLoadFixture.with(
+            mongoURI: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1000", documentCount: 5
+        ) { scene in
+            let outcome = try scene.run("mongo-schema", ["--collection", scene.namespace.description])
+            #expect(outcome.status == 69, "\(outcome.stderr)")
+            #expect(outcome.stdout.isEmpty)
+            #expect(outcome.stderr.contains("MongoDB"))
+        }
     }
 }

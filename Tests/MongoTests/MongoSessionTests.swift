@@ -4,20 +4,6 @@ import Testing
 
 @testable import MongoPG
 
-/// A database of its own for each test, dropped at the end.
-func withTestDatabase<R>(_ body: (MongoSession, String) async throws -> R) async throws -> R {
-    let session = try MongoSession(uri: try ServerEnvironment.shared.mongoURI(), name: "test")
-    let database = "t_" + UUID().uuidString.prefix(8).lowercased()
-    do {
-        let result = try await body(session, database)
-        _ = try? await session.runCommand(["dropDatabase": .int32(1)], database: database)
-        return result
-    } catch {
-        _ = try? await session.runCommand(["dropDatabase": .int32(1)], database: database)
-        throw error
-    }
-}
-
 @Suite("MongoDB client against SecantusDB", .tags(.integration), .serialized)
 struct MongoSessionTests {
     @Test("hello answers as a writable primary")
@@ -32,7 +18,7 @@ struct MongoSessionTests {
     func sampleRoundTrip() async throws {
         let lines = try Fixtures.extendedJSONLines("sample_analytics/customers.json")
         let expected = try lines.map { try BSONDocument.bytes(fromExtendedJSON: $0) }
-        try await withTestDatabase { session, database in
+        try await MongoServer.withTestDatabase { session, database in
             let namespace = Namespace(database: database, collection: "customers")
             let inserted = try await session.insert(try expected.map { try BSONDecoder.decode($0) }, into: namespace)
             #expect(inserted == expected.count)
@@ -56,7 +42,7 @@ struct MongoSessionTests {
 
     @Test("documents are fetched by a list of _ids, absent ones simply missing")
     func fetchByIDs() async throws {
-        try await withTestDatabase { session, database in
+        try await MongoServer.withTestDatabase { session, database in
             let namespace = Namespace(database: database, collection: "things")
             let documents: [BSONDocument] = (0..<20).map { ["_id": .int32(Int32($0)), "v": .string("value \($0)")] }
             try await session.insert(documents, into: namespace)
@@ -69,7 +55,7 @@ struct MongoSessionTests {
 
     @Test("a filter and projection are applied by the server")
     func filterAndProjection() async throws {
-        try await withTestDatabase { session, database in
+        try await MongoServer.withTestDatabase { session, database in
             let namespace = Namespace(database: database, collection: "things")
             try await session.insert((0..<10).map { ["_id": .int32(Int32($0)), "v": .int32(Int32($0 * 10)), "w": .bool(true)] }, into: namespace)
             let found = try await session.findAll(
@@ -81,7 +67,7 @@ struct MongoSessionTests {
 
     @Test("tailing the oplog from a timestamp sees inserts, updates and deletes, and waits for new ones")
     func tailOplog() async throws {
-        try await withTestDatabase { session, database in
+        try await MongoServer.withTestDatabase { session, database in
             let namespace = Namespace(database: database, collection: "tailed")
             try await session.insert([["_id": .string("before")]], into: namespace)
             let start = try #require(try await session.newestOplogTimestamp())

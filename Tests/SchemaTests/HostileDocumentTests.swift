@@ -134,7 +134,7 @@ struct HostileDocumentTests {
         }
         let rebuilt: BSONDocument
         do {
-            rebuilt = try DocumentRebuilderTests.roundTrip(document, plan: plan)
+            rebuilt = try RoundTrip.rebuild(document, plan: plan)
         } catch let error as SchemaError {
             #expect(error.kind == .badDocument, "\(label): \(error)")
             #expect(error.documentID?.contains("5ca4bbcea2dd94ee58162a68") == true, "\(label): \(error)")

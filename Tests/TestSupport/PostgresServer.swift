@@ -14,6 +14,12 @@ public enum PostgresServer {
         return session
     }
 
+    /// Runs `body` with a connected session, closed after `body` returned or threw, before this returns.
+    public static func withSession<R>(_ name: String = "test", _ body: (PostgresSession) async throws -> R) async throws -> R {
+        let session = try await session(name)
+        return try await withCleanUp { try await body(session) } cleanUp: { await session.close() }
+    }
+
     /// A fresh schema name no other test uses.
     public static func uniqueName(_ prefix: String) -> String { prefix + "_" + UUID().uuidString.prefix(8).lowercased() }
 

@@ -8,7 +8,7 @@ import Testing
 struct IDRangeTests {
     @Test("split points from $bucketAuto cut the collection into disjoint slices that cover every document, odd _id types included")
     func slicesCoverEverything() async throws {
-        try await withTestDatabase { session, database in
+        try await MongoServer.withTestDatabase { session, database in
             let namespace = Namespace(database: database, collection: "mixed")
             var random = SeededRandom(seed: 7)
             var documents: [BSONDocument] = (0..<400).map { _ in ["_id": .objectID(RandomDocuments.objectID(&random))] }
