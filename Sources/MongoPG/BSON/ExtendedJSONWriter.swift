@@ -26,8 +26,8 @@ enum ExtendedJSONWriter {
         case .string(let text):
             reading.levels = max(reading.levels, depth + 1)
             return appendQuoted(text, to: &output)
-        case .int32(let number): CopyTextEncoder.appendDecimal(Int64(number), to: &output)
-        case .int64(let number): CopyTextEncoder.appendDecimal(number, to: &output)
+        case .int32(let number): output.appendDecimal(Int64(number))
+        case .int64(let number): output.appendDecimal(number)
         case .bool(let flag): output.append(flag ? "true" : "false")
         case .null: output.append("null")
         case .objectID(let id):
