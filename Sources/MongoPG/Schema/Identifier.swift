@@ -11,7 +11,7 @@ public enum Identifier {
         if name.isEmpty { return "_" }
         let bytes = Array(name.utf8)
         guard bytes.count > maximumBytes else { return name }
-        let hash = String(fnv1a32(bytes), radix: 16)
+        let hash = String(FNV1a.hash32(bytes), radix: 16)
         let suffix = "_" + String(repeating: "0", count: 8 - hash.count) + hash
         var cut = maximumBytes - suffix.utf8.count
         while cut > 0, bytes[cut] & 0xC0 == 0x80 { cut -= 1 }  // never split a UTF-8 sequence
@@ -25,15 +25,5 @@ public enum Identifier {
             if character == "\"" { output += "\"\"" } else { output.append(character) }
         }
         return output + "\""
-    }
-
-    /// FNV-1a, 32 bits (offset basis 2166136261, prime 16777619).
-    public static func fnv1a32(_ bytes: some Sequence<UInt8>) -> UInt32 {
-        var hash: UInt32 = 2_166_136_261
-        for byte in bytes {
-            hash ^= UInt32(byte)
-            hash = hash &* 16_777_619
-        }
-        return hash
     }
 }
