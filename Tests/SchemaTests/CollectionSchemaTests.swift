@@ -102,10 +102,12 @@ struct IdentifierTests {
         #expect(checksum.value == 0x8594_4171_f739_67e8)
     }
 
-    @Test("quoting doubles inner quotes")
+    @Test("quoting doubles inner quotes, also a quote that a combining mark follows")
     func quoting() {
         #expect(Identifier.quoted(#"a"b"#) == #""a""b""#)
         #expect(Identifier.quoted("Robert'); DROP TABLE x;--") == "\"Robert'); DROP TABLE x;--\"")
+        // `"` + U+0301 is one Character, not `"`: compared as bytes, since String == would hide a missing quote.
+        #expect(Array(Identifier.quoted("a\"\u{301}b").utf8) == Array("\"a\"\"\u{301}b\"".utf8))
     }
 
     func hex(_ value: UInt32) -> String {

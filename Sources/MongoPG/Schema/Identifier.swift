@@ -18,12 +18,17 @@ public enum Identifier {
         return String(decoding: bytes[..<cut], as: UTF8.self) + suffix
     }
 
-    /// `"name"` with inner quotes doubled: field names are data, never SQL.
+    /// `"name"` with inner quotes doubled: field names are data, never SQL. The one identifier quoting of the
+    /// toolkit (`PostgresSQL.quoteIdentifier` calls it). By Unicode scalars: a `"` followed by a combining mark is one
+    /// Character that is not `"`, yet PostgreSQL sees the quote byte, so it must still be doubled.
     public static func quoted(_ identifier: String) -> String {
-        var output = "\""
-        for character in identifier {
-            if character == "\"" { output += "\"\"" } else { output.append(character) }
+        var output = String.UnicodeScalarView()
+        output.append("\"")
+        for scalar in identifier.unicodeScalars {
+            if scalar == "\"" { output.append(scalar) }
+            output.append(scalar)
         }
-        return output + "\""
+        output.append("\"")
+        return String(output)
     }
 }
