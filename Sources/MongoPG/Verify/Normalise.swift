@@ -77,7 +77,7 @@ private struct Normaliser {
     {
         var first: [FieldName: BSONValue] = [:]  // keys compared by bytes, as MongoDB does
         var unknown: [(String, BSONValue)] = []
-        for element in document.elements where !(isRoot && element.key == "_id") {
+        for element in document.elements where !(isRoot && FieldName.sameBytes(element.key, "_id")) {
             guard first[FieldName(element.key)] == nil else { continue }
             first[FieldName(element.key)] = element.value
             if objectPlan.field(named: element.key) == nil { unknown.append((element.key, element.value)) }
