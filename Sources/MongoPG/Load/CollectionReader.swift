@@ -151,9 +151,15 @@ public struct CollectionReader: Sendable {
         let stale = entries.filter { name in
             partition == nil ? (name.hasSuffix(".tsv") || name.hasSuffix(".tmp") || name.hasPrefix("manifest")) : (name.contains(mine) || name == manifestName || name == manifestName + ".tmp")
         }
-        for name in stale.sorted(by: { a, _ in a.hasPrefix("manifest") }) {
+        for name in stale.sorted(by: Self.removedBefore) {
             unlink(folder.url.appendingPathComponent(name).path)
         }
+    }
+
+    /// The order `prepare` removes stale files in: manifests first, so no old manifest ever describes new parts. A
+    /// strict weak ordering, as `sorted(by:)` requires: no name comes before itself, nor one manifest before another.
+    static func removedBefore(_ a: String, _ b: String) -> Bool {
+        a.hasPrefix("manifest") && !b.hasPrefix("manifest")
     }
 
     /// The newest `ts` of each oplog source, read before the first document. A source without an oplog (a
