@@ -48,7 +48,7 @@ struct MongoReader: AsyncParsableCommand {
                 namespace: collection, csvDirectory: csvDir, schemasDirectory: config.schemasDirectory,
                 settings: config.flattenSettings, inputFile: inputFile,
                 jobs: jobs ?? (inputFile == nil ? 1 : ProcessInfo.processInfo.activeProcessorCount), partition: partition?.value,
-                mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs)
+                mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs, batchSize: config.batchSize)
             if let store {
                 request.sharedSplitPoints = { slices in
                     try await store.sharedSplitPoints(collection: namespace, slices: slices) {

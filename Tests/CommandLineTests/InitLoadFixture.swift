@@ -18,8 +18,11 @@ struct InitLoadFixture {
     var schemaPath: String { directory.appendingPathComponent("schemas/\(namespace).json").path }
     var collectionFolder: URL { URL(fileURLWithPath: csvDirectory).appendingPathComponent(namespace.description) }
 
-    /// `mongoURI` and `postgresConninfo` may be replaced to point at dead servers.
-    init(mongoURI: String? = nil, postgresConninfo: String? = nil, documentCount: Int? = nil) async throws {
+    /// `mongoURI` and `postgresConninfo` may be replaced to point at dead servers; `batchSize` sets `[sync]
+    /// batch_size`.
+    init(mongoURI: String? = nil, postgresConninfo: String? = nil, documentCount: Int? = nil, batchSize: Int? = nil)
+        async throws
+    {
         let suffix = UUID().uuidString.prefix(8).lowercased()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("init-load-\(suffix)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("schemas"), withIntermediateDirectories: true)
@@ -49,6 +52,7 @@ struct InitLoadFixture {
             schemas_dir = schemas
             state_schema = \(stateSchema)
             target_schema = \(targetSchema)
+            \(batchSize.map { "batch_size = \($0)" } ?? "")
 
             [collections]
             \(namespace)
