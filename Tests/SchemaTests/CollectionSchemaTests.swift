@@ -89,9 +89,10 @@ struct IdentifierTests {
         #expect(FNV1a.hash32(Array("".utf8)) == 0x811c_9dc5)
         #expect(FNV1a.hash32(Array("a".utf8)) == 0xe40c_292c)
         #expect(FNV1a.hash32(Array("foobar".utf8)) == 0xbf9c_f968)
-        for (text, hash) in [("", 0xcbf2_9ce4_8422_2325), ("a", 0xaf63_dc4c_8601_ec8c), ("foobar", 0x8594_4171_f739_67e8)]
-            as [(String, UInt64)]
-        {
+        let vectors: [(String, UInt64)] = [
+            ("", 0xcbf2_9ce4_8422_2325), ("a", 0xaf63_dc4c_8601_ec8c), ("foobar", 0x8594_4171_f739_67e8),
+        ]
+        for (text, hash) in vectors {
             #expect(Array(text.utf8).withUnsafeBytes { FNV1a.hash64($0) } == hash)
             #expect(Checksum.hex(of: Array(text.utf8)) == String(hash, radix: 16))
         }

@@ -25,7 +25,8 @@ public struct ReadRequest: Sendable {
 
     public init(namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings,
                 inputFile: String? = nil, jobs: Int = 1, partition: Partition? = nil, mongoURI: String,
-                oplogSources: [String: String] = [:], sharedSplitPoints: (@Sendable (Int) async throws -> [BSONValue])? = nil,
+                oplogSources: [String: String] = [:],
+                sharedSplitPoints: (@Sendable (Int) async throws -> [BSONValue])? = nil,
                 batchSize: Int = ReadRequest.defaultBatchSize) {
         self.namespace = namespace
         self.csvDirectory = csvDirectory
@@ -187,9 +188,9 @@ public struct CollectionReader: Sendable {
         var report: FlattenReport
     }
 
-    private func readServer(_ request: ReadRequest, schema: SchemaFile, folder: CollectionFolder, jobs: Int, batchSize: Int)
-        async throws -> [JobResult]
-    {
+    private func readServer(
+        _ request: ReadRequest, schema: SchemaFile, folder: CollectionFolder, jobs: Int, batchSize: Int
+    ) async throws -> [JobResult] {
         let namespace = request.namespace
         let planner = try MongoSession(uri: request.mongoURI, name: "split")
         let partitions = request.partition?.count ?? 1
@@ -229,7 +230,8 @@ public struct CollectionReader: Sendable {
                             if batch.isEmpty { break }
                             pending = Task { try await session.nextBatch(cursor, maximum: batchSize) }
                             try Self.flatten(batch, into: &stream, namespace: namespace)
-                            logger.debug("batch flattened", metadata: ["job": "\(job + 1)", "documents": "\(batch.count)"])
+                            logger.debug(
+                                "batch flattened", metadata: ["job": "\(job + 1)", "documents": "\(batch.count)"])
                             progress?.add(batch.count)
                         }
                     }

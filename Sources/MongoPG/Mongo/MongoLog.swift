@@ -17,8 +17,8 @@ enum MongoLog {
     ) {
         var logger = Logger(label: "sync.mongoc") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = CommonOptions.chosenLogLevel
-        let text = message.map { String(cString: $0) } ?? ""
-        logger.log(level: loggerLevel(level), "\(text)", metadata: ["domain": "\(domain.map { String(cString: $0) } ?? "")"])
+        let text = message.map { String(cString: $0) } ?? "", source = domain.map { String(cString: $0) } ?? ""
+        logger.log(level: loggerLevel(level), "\(text)", metadata: ["domain": "\(source)"])
     }
 
     /// libmongoc's seven levels onto swift-log's seven (`MESSAGE` is between warning and info, as `notice` is).
