@@ -128,8 +128,8 @@ func benchFlatten(schemaPath: String, files: [String], documentCount: Int, round
     let documents = try (0..<count).map {
         RawDocument(bytes: try distinctCopy(samples[$0 % samples.count], number: $0))
     }
-    let batches = stride(from: 0, to: count, by: CollectionReader.batchSize).map {
-        Array(documents[$0..<min($0 + CollectionReader.batchSize, count)])
+    let batches = stride(from: 0, to: count, by: ReadRequest.defaultBatchSize).map {
+        Array(documents[$0..<min($0 + ReadRequest.defaultBatchSize, count)])
     }
     let megabytes = Double(documents.reduce(0) { $0 + $1.bytes.count }) / 1_048_576
     print(

@@ -114,6 +114,18 @@ struct BSONCodecTests {
         #expect(Decimal128("abc") == nil)
     }
 
+    @Test("the key subscript matches keys byte for byte: two spellings of \"é\" are two keys")
+    func subscriptComparesBytes() {
+        let precomposed = "\u{E9}", decomposed = "e\u{301}"
+        var document: BSONDocument = [decomposed: .int32(2)]
+        #expect(document[precomposed] == nil)
+        document[precomposed] = .int32(1)
+        #expect(document.count == 2)
+        #expect(document[decomposed] == .int32(2) && document[precomposed] == .int32(1))
+        document[decomposed] = nil
+        #expect(document.keys.map { Array($0.utf8) } == [Array(precomposed.utf8)])
+    }
+
     @Test("a key holding NUL cannot be encoded and says so")
     func nulKey() {
         #expect(throws: BSONError.self) { try BSONEncoder.encode(["a\0b": .null]) }

@@ -90,5 +90,6 @@ struct DocumentFileReaderTests {
         #expect(error?.kind == .io)
         #expect(error?.exitStatus == .ioError)
         #expect(error?.description.contains("/nonexistent/dump.bson") == true)
+        #expect(error?.description.contains("No such file or directory") == true, "the system's reason")
     }
 }

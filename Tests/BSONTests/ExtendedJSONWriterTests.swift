@@ -24,6 +24,17 @@ struct ExtendedJSONWriterTests {
         }
     }
 
+    @Test("the one JSON string escaper (schema files, Extended JSON) writes each character as libbson does")
+    func stringEscaperIsLibbsons() throws {
+        for scalar in (1..<0x20).compactMap(Unicode.Scalar.init) + ["\"", "\\", "/", "\u{7F}", "é", "🙂"] {
+            let text = "a" + String(scalar) + "b"
+            let libbson = try BSONDocument([("v", .string(text))]).extendedJSON(.relaxed)
+            let ours = "{ \"v\" : " + JSONString.quoted(text) + " }"
+            #expect(Array(libbson.utf8) == Array(ours.utf8), "\(scalar.value)")
+        }
+        #expect(JSONString.quoted("a\u{0}b") == "\"a\\u0000b\"")
+    }
+
     @Test("relaxed Extended JSON of strings, integers, booleans, null, ObjectIds, documents and arrays is libbson's, byte for byte")
     func sameAsLibbson() async {
         await propertyCheck(count: 2000, input: Gen.int(in: 0...Int.max)) { seed in

@@ -22,10 +22,11 @@ struct InitLoadFixture {
     /// threw, before this returns. `mongoURI` and `postgresConninfo` may be replaced to point at dead servers; the
     /// documents go to MongoDB only when `mongoURI` is the real server's.
     static func with<Result>(
-        mongoURI: String? = nil, postgresConninfo: String? = nil, documentCount: Int? = nil,
+        mongoURI: String? = nil, postgresConninfo: String? = nil, documentCount: Int? = nil, batchSize: Int? = nil,
         _ body: (InitLoadFixture) async throws -> Result
     ) async throws -> Result {
-        let scene = try InitLoadFixture(mongoURI: mongoURI, postgresConninfo: postgresConninfo, documentCount: documentCount)
+        let scene = try InitLoadFixture(
+            mongoURI: mongoURI, postgresConninfo: postgresConninfo, documentCount: documentCount, batchSize: batchSize)
         return try await withCleanUp {
             if mongoURI == nil {
                 try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).insert(scene.documents, into: scene.namespace)
@@ -37,7 +38,8 @@ struct InitLoadFixture {
     }
 
     /// Everything but the documents in MongoDB: `with` inserts those, and cleans up.
-    private init(mongoURI: String?, postgresConninfo: String?, documentCount: Int?) throws {
+    /// `batchSize` sets `[sync] batch_size`.
+    private init(mongoURI: String?, postgresConninfo: String?, documentCount: Int?, batchSize: Int?) throws {
         let suffix = UUID().uuidString.prefix(8).lowercased()
         namespace = Namespace(database: "il_\(suffix)", collection: "customers")
         stateSchema = "etl_\(suffix)"
@@ -67,6 +69,7 @@ struct InitLoadFixture {
                 schemas_dir = schemas
                 state_schema = \(stateSchema)
                 target_schema = \(targetSchema)
+                \(batchSize.map { "batch_size = \($0)" } ?? "")
 
                 [collections]
                 \(namespace)

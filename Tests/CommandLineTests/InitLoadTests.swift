@@ -194,6 +194,28 @@ struct InitLoadFailureTests {
         }
     }
 
+    @Test("[sync] batch_size sets mongo-reader's batches, from the server and from a dump file alike")
+    func batchSize() async throws {
+        try await InitLoadFixture.with(documentCount: 50, batchSize: 20) { scene in
+            /// The document counts of the batches flattened, from the debug log on stderr.
+            func batches(_ outcome: Binaries.Outcome) -> [String] {
+                outcome.stderr.split(separator: "\n").filter { $0.contains("batch flattened") }.compactMap { line in
+                    line.split(separator: " ").first { $0.hasPrefix("documents=") }.map(String.init)
+                }
+            }
+            let fromServer = try scene.read(["--log-level", "debug"])
+            #expect(fromServer.status == 0, "\(fromServer.stderr)")
+            #expect(batches(fromServer) == ["documents=20", "documents=20", "documents=10"], "\(fromServer.stderr)")
+
+            let dump = scene.directory.appendingPathComponent("customers.bson")
+            try Data(try scene.documents.flatMap { try BSONEncoder.encode($0) }).write(to: dump)
+            let fromFile = try scene.read(["--log-level", "debug", "--input-file", dump.path, "--jobs", "1"])
+            #expect(fromFile.status == 0, "\(fromFile.stderr)")
+            #expect(batches(fromFile) == ["documents=20", "documents=20", "documents=10"], "\(fromFile.stderr)")
+    
+        }
+    }
+
     @Test("unreachable PostgreSQL is exit 69, and the password never shows")
     func deadPostgres() async throws {
         let port = try freeLoopbackPort()

@@ -103,6 +103,24 @@ struct MongoSchemaServerTests {
         }
     }
 
+    @Test("libmongoc's own log lines reach stderr through swift-log at the chosen level, never stdout")
+    func mongocLog() async throws {
+        // libmongoc logs "Port could not be parsed" itself, besides the error it hands back.
+        try await InitLoadFixture.with(mongoURI: "mongodb://127.0.0.1:99999999/", documentCount: 1) { scene in
+            let arguments = ["--collection", scene.namespace.description, "--json"]
+            let outcome = try scene.run("mongo-schema", arguments)
+            #expect(outcome.status == 78, "\(outcome.stderr)")
+            #expect(outcome.stdout.isEmpty)
+            let line = outcome.stderr.split(separator: "\n").first { $0.contains("Port could not be parsed") }
+            #expect(line?.contains("error sync.mongoc") == true, "\(outcome.stderr)")
+
+            let quiet = try scene.run("mongo-schema", arguments + ["--log-level", "critical"])
+            #expect(quiet.status == 78 && quiet.stdout.isEmpty)
+            #expect(!quiet.stderr.contains("Port could not be parsed"), "\(quiet.stderr)")
+    
+        }
+    }
+
     @Test("unreachable MongoDB is exit 69 with nothing on stdout")
     func deadServer() async throws {
         let port = try freeLoopbackPort()

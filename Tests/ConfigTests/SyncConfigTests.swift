@@ -75,6 +75,12 @@ let badConfigs: [BadConfig] = [
         name: "a negative batch size", text: minimal + "\n[sync]\nbatch_size = -5", kind: .badValue, line: 10,
         names: "batch_size"),
     BadConfig(
+        name: "a batch size above a million", text: minimal + "\n[sync]\nbatch_size = 1000001", kind: .badValue,
+        line: 10, names: "batch_size"),
+    BadConfig(
+        name: "a batch size beyond Int", text: minimal + "\n[sync]\nbatch_size = 99999999999999999999",
+        kind: .badValue, line: 10, names: "batch_size"),
+    BadConfig(
         name: "a batch size that is not a number", text: minimal + "\n[sync]\n\n# comment\nbatch_size = 1e3",
         kind: .badValue, line: 12, names: "batch_size"),
     BadConfig(

@@ -117,6 +117,7 @@ struct PostgresCopyTests {
                     schema: schema, table: "m", columns: ["id"], purpose: "load m", fromFile: "/nonexistent/m.tsv")
             }
             #expect(error?.exitStatus == .ioError)
+            #expect(error?.description.contains("/nonexistent/m.tsv: No such file or directory") == true)
             #expect(try await session.query("SELECT 1", purpose: "still usable").scalar == "1")
         }
     }

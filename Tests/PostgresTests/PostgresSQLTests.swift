@@ -12,6 +12,15 @@ struct PostgresSQLTests {
         ])
     func quoteIdentifier(name: String, quoted: String) {
         #expect(PostgresSQL.quoteIdentifier(name) == quoted)
+        #expect(PostgresSQL.quoteIdentifier(name) == Identifier.quoted(name))
+    }
+
+    @Test("a quote followed by a combining mark is still doubled, in identifiers and in literals")
+    func quoteBeforeCombiningMark() {
+        // Compared as bytes: the exact text the server gets.
+        #expect(Array(PostgresSQL.quoteIdentifier("x\"\u{301}").utf8) == Array("\"x\"\"\u{301}\"".utf8))
+        #expect(Array(PostgresSQL.quoteLiteral("x'\u{301}").utf8) == Array("'x''\u{301}'".utf8))
+        #expect(Array(PostgresSQL.quoteLiteral("\\\u{301}").utf8) == Array(" E'\\\\\u{301}'".utf8))
     }
 
     @Test("a qualified name quotes both parts")

@@ -66,6 +66,50 @@ struct DocumentRebuilderTests {
             """#)))
     }
 
+    /// "é" precomposed (U+00E9) and decomposed ("e" + U+0301): equal as Swift Strings, two keys to MongoDB and jsonb.
+    static let precomposed = "\u{E9}", decomposed = "e\u{301}"
+
+    /// The keys of a document as byte arrays, so the check itself cannot merge canonically equivalent spellings.
+    static func keyBytes(_ document: BSONDocument) -> [[UInt8]] { document.keys.map { Array($0.utf8) } }
+
+    @Test("jsonbOrdered keeps both spellings of a key that differ only in Unicode normalisation, shorter first")
+    func jsonbOrderedKeepsBothSpellings() {
+        let document: BSONDocument = [Self.decomposed: .int32(2), Self.precomposed: .int32(1)]
+        let ordered = ExtendedJSONValue.jsonbOrdered(document)
+        #expect(Self.keyBytes(ordered) == [Array(Self.precomposed.utf8), Array(Self.decomposed.utf8)])
+        #expect(ordered.elements.map(\.value) == [.int32(1), .int32(2)])
+    }
+
+    @Test("a json value and _extra fields with both spellings of a key come back through the tables, both kept")
+    func bothSpellingsRoundTrip() throws {
+        let plan = try SchemaFixtures.fixturePlan(
+            "edge_cases.json", namespace: "test.edge", settings: FlattenSettings(keepExtra: true))
+        let id = BSONValue.objectID(ObjectID(hex: "5ca4bbcea2dd94ee58162a68")!)
+        let free: BSONDocument = [Self.precomposed: .int32(1), Self.decomposed: .int32(2)]
+        // Unknown fields, kept in `_extra`: both spellings at the top, and under `address` a key that starts with a
+        // combining mark, which must not fuse with the `.` of its dotted path.
+        let address: BSONDocument = ["city": .string("c"), "\u{301}x": .int32(3)]
+        let document: BSONDocument = [
+            "_id": id, "free": .document(free), Self.decomposed: .string("d"), Self.precomposed: .string("p"),
+            "address": .document(address),
+        ]
+        let expected = try normalise(document, plan: plan)
+        // Unknown fields follow the schema's in byte order: "e" (0x65) sorts before U+00E9 (0xC3 0xA9).
+        let order = ["_id", "address", "free", Self.decomposed, Self.precomposed]
+        #expect(Self.keyBytes(expected) == order.map { Array($0.utf8) })
+        #expect(expected[Self.precomposed] == .string("p") && expected[Self.decomposed] == .string("d"))
+        guard case .document(let normalisedFree)? = expected["free"] else {
+            Issue.record("free is not a document: \(expected)")
+            return
+        }
+        #expect(Self.keyBytes(normalisedFree) == [Array(Self.precomposed.utf8), Array(Self.decomposed.utf8)])
+        #expect(expected["address"] == .document(["city": .string("c"), "\u{301}x": .int32(3)]))
+
+        let rebuilt = try RoundTrip.rebuild(document, plan: plan)
+        #expect(rebuilt == expected)
+        #expect(Self.keyBytes(rebuilt) == Self.keyBytes(expected))
+    }
+
     @Test("damaged rows are refused with a clear error, never a crash")
     func damagedRows() throws {
         let plan = try SchemaFixtures.fixturePlan("edge_cases.json", namespace: "test.edge")

@@ -29,17 +29,18 @@ public struct BSONDocument: Sendable, Equatable, RandomAccessCollection, Express
     public var keys: [String] { elements.map(\.key) }
 
     /// The first value under `key`; setting replaces the first match in place or appends; nil removes every match.
+    /// Keys match byte for byte, as MongoDB compares them (`"\u{E9}"` and `"e\u{301}"` are two keys).
     public subscript(key: String) -> BSONValue? {
-        get { elements.first { $0.key == key }?.value }
+        get { elements.first { FieldName.sameBytes($0.key, key) }?.value }
         set {
             if let newValue {
-                if let index = elements.firstIndex(where: { $0.key == key }) {
+                if let index = elements.firstIndex(where: { FieldName.sameBytes($0.key, key) }) {
                     elements[index].value = newValue
                 } else {
                     elements.append(Element(key: key, value: newValue))
                 }
             } else {
-                elements.removeAll { $0.key == key }
+                elements.removeAll { FieldName.sameBytes($0.key, key) }
             }
         }
     }

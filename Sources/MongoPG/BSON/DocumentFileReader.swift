@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemPackage
 
 /// Streams documents from a file: concatenated BSON (what `mongodump` writes, oplog dumps included) or Extended
 /// JSON with one document per line. Memory stays bounded by the largest document, whatever the file's size.
@@ -15,7 +13,7 @@ public final class DocumentFileReader {
 
     public let path: String
     public private(set) var format: Format
-    private let descriptor: Int32
+    private let descriptor: FileDescriptor
     private var buffer: [UInt8]
     private var start = 0  // first unread byte in `buffer`
     private var end = 0  // one past the last valid byte in `buffer`
@@ -28,10 +26,7 @@ public final class DocumentFileReader {
     /// Opens `path`; `format` nil detects it from the extension (`.bson`; `.json`, `.jsonl`, `.ndjson`) or the content.
     public init(path: String, format: Format? = nil, chunkSize: Int = 1 << 20) throws(BSONError) {
         self.path = path
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw BSONError(.io, "cannot open: \(String(cString: strerror(errno)))", file: path)
-        }
+        let descriptor = try FileDescriptor.open(path, .readOnly) { BSONError(.io, "cannot open: \($0)", file: path) }
         self.descriptor = descriptor
         buffer = [UInt8](repeating: 0, count: max(chunkSize, 64))
         if let format {
@@ -45,14 +40,14 @@ public final class DocumentFileReader {
             do {
                 try fill(minimum: 5)
             } catch {
-                close(descriptor)
+                descriptor.closeIgnoringErrors()
                 throw error
             }
             self.format = looksLikeBSON() ? .bson : .extendedJSONLines
         }
     }
 
-    deinit { close(descriptor) }
+    deinit { descriptor.closeIgnoringErrors() }
 
     /// Where the next document starts: a byte offset for BSON, a line for Extended JSON.
     public var position: String {
@@ -131,10 +126,9 @@ public final class DocumentFileReader {
         }
         if buffer.count < minimum { buffer.append(contentsOf: repeatElement(0, count: minimum - buffer.count)) }
         while end < minimum, !atEOF {
-            let count = buffer.withUnsafeMutableBytes { raw in read(descriptor, raw.baseAddress! + end, raw.count - end) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw BSONError(.io, "read failed: \(String(cString: strerror(errno)))", offset: bufferFileOffset + end, file: path)
+            let offset = bufferFileOffset + end
+            let count = try descriptor.read(into: &buffer, from: end) {
+                BSONError(.io, "read failed: \($0)", offset: offset, file: path)
             }
             if count == 0 { atEOF = true }
             end += count

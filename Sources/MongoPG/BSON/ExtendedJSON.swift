@@ -41,7 +41,7 @@ extension BSONDocument {
     func relaxedExtendedJSONValue(of key: String) -> String {
         guard let text = try? extendedJSON(.relaxed) else { return "<unprintable BSON value>" }
         // libbson writes `{ "v" : VALUE }`.
-        let prefix = "{ \"\(key)\" : "
+        let prefix = "{ " + JSONString.quoted(key) + " : "
         guard text.hasPrefix(prefix), text.hasSuffix(" }") else { return text }
         return String(text.dropFirst(prefix.count).dropLast(2))
     }

@@ -25,9 +25,9 @@ enum ExtendedJSONWriter {
         switch value {
         case .string(let text):
             reading.levels = max(reading.levels, depth + 1)
-            return appendQuoted(text, to: &output)
-        case .int32(let number): CopyTextEncoder.appendDecimal(Int64(number), to: &output)
-        case .int64(let number): CopyTextEncoder.appendDecimal(number, to: &output)
+            return JSONString.appendQuoted(text, to: &output, refusingNUL: true)
+        case .int32(let number): output.appendDecimal(Int64(number))
+        case .int64(let number): output.appendDecimal(number)
         case .bool(let flag): output.append(flag ? "true" : "false")
         case .null: output.append("null")
         case .objectID(let id):
@@ -51,7 +51,7 @@ enum ExtendedJSONWriter {
                 {
                     reading.wrapperKey = element.key
                 }
-                guard appendQuoted(element.key, to: &output) else { return false }
+                guard JSONString.appendQuoted(element.key, to: &output, refusingNUL: true) else { return false }
                 output.append(" : ")
                 guard append(element.value, to: &output, depth: depth + 1, reading: &reading) else { return false }
             }
@@ -70,44 +70,6 @@ enum ExtendedJSONWriter {
         }
         reading.levels = max(reading.levels, depth + 1)  // the scalars above
         return true
-    }
-
-    /// `"text"` with `"`, `\` and control characters escaped (`\b \f \n \r \t`, others `\u00xx`); false on NUL.
-    private static func appendQuoted(_ text: String, to output: inout ByteBuffer) -> Bool {
-        output.append(UInt8(ascii: "\""))
-        var text = text
-        let clean = text.withUTF8 { bytes -> Bool in
-            let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
-            if !ByteScan.contains(UnsafeRawBufferPointer(bytes), below: 0x20, or: quote, backslash) {
-                output.append(bytes: UnsafeRawBufferPointer(bytes))
-                return true
-            }
-            var run = 0  // start of the bytes not yet copied
-            for index in bytes.indices {
-                let byte = bytes[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if byte == 0 { return false }
-                output.append(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[run..<index])))
-                run = index + 1
-                output.append(UInt8(ascii: "\\"))
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
-                case 0x08: output.append(UInt8(ascii: "b"))
-                case 0x0C: output.append(UInt8(ascii: "f"))
-                case 0x0A: output.append(UInt8(ascii: "n"))
-                case 0x0D: output.append(UInt8(ascii: "r"))
-                case 0x09: output.append(UInt8(ascii: "t"))
-                default:
-                    output.append("u00")
-                    output.append(hexDigit(byte >> 4))
-                    output.append(hexDigit(byte & 0x0F))
-                }
-            }
-            output.append(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[run...])))
-            return true
-        }
-        output.append(UInt8(ascii: "\""))
-        return clean
     }
 
     private static func hexDigit(_ nibble: UInt8) -> UInt8 {

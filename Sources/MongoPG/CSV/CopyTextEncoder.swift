@@ -26,9 +26,9 @@ public enum CopyTextEncoder {
         switch value {
         case .null: output.append("\\N")
         case .text(let text), .json(let text): CopyText.appendEscaped(text, into: &output)
-        case .integer(let number): appendDecimal(number, to: &output)
+        case .integer(let number): output.appendDecimal(number)
         case .double(let number): appendUTF8(doubleText(number), to: &output)
-        case .numeric(let number): appendUTF8(numericText(number), to: &output)
+        case .numeric(let number): appendUTF8(number.plainText, to: &output)
         case .boolean(let flag): output.append(flag ? UInt8(ascii: "t") : UInt8(ascii: "f"))
         case .timestamp(let milliseconds): appendTimestamp(milliseconds, to: &output)
         case .bytes(let bytes):
@@ -63,43 +63,6 @@ public enum CopyTextEncoder {
         return number.description
     }
 
-    /// The decimal in plain notation, exactly as PostgreSQL's numeric prints it: no exponent, the scale kept
-    /// (`1.50`), positive exponents expanded (`1E+3` -> `1000`), no negative zero; `NaN`, `Infinity`, `-Infinity`.
-    public static func numericText(_ number: Decimal128) -> String {
-        let text = number.description
-        switch text {
-        case "NaN", "-NaN", "sNaN", "-sNaN": return "NaN"
-        case "Infinity", "-Infinity": return text
-        default: break
-        }
-        var body = Substring(text)
-        let negative = body.hasPrefix("-")
-        if negative { body = body.dropFirst() }
-        var exponent = 0
-        if let e = body.firstIndex(where: { $0 == "E" || $0 == "e" }) {
-            exponent = Int(body[body.index(after: e)...]) ?? 0
-            body = body[..<e]
-        }
-        var digits = ""
-        if let dot = body.firstIndex(of: ".") {
-            digits = String(body[..<dot]) + String(body[body.index(after: dot)...])
-            exponent -= body.distance(from: body.index(after: dot), to: body.endIndex)
-        } else {
-            digits = String(body)
-        }
-        let isZero = digits.allSatisfy { $0 == "0" }
-        var plain: String
-        if exponent >= 0 {
-            plain = isZero ? "0" : digits + String(repeating: "0", count: exponent)
-        } else {
-            let scale = -exponent
-            if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
-            plain = String(digits.dropLast(scale)) + "." + String(digits.suffix(scale))
-        }
-        while plain.hasPrefix("0"), plain.count > 1, !plain.hasPrefix("0.") { plain.removeFirst() }
-        return negative && !isZero ? "-" + plain : plain
-    }
-
     /// `YYYY-MM-DD HH:MM:SS.mmm+00` in UTC, as timestamptz reads it: years of more than four digits written in full,
     /// years before 1 AD with the ` BC` suffix PostgreSQL prints (astronomical year 0 is 1 BC).
     public static func timestampText(_ milliseconds: Int64) -> String {
@@ -118,49 +81,23 @@ public enum CopyTextEncoder {
         let minutes = rest / 60_000
         rest %= 60_000
         let bc = year <= 0
-        appendDecimal(bc ? 1 - year : year, width: 4, to: &output)
+        output.appendDecimal(bc ? 1 - year : year, width: 4)
         output.append(UInt8(ascii: "-"))
-        appendDecimal(month, width: 2, to: &output)
+        output.appendDecimal(month, width: 2)
         output.append(UInt8(ascii: "-"))
-        appendDecimal(day, width: 2, to: &output)
+        output.appendDecimal(day, width: 2)
         output.append(UInt8(ascii: " "))
-        appendDecimal(hours, width: 2, to: &output)
+        output.appendDecimal(hours, width: 2)
         output.append(UInt8(ascii: ":"))
-        appendDecimal(minutes, width: 2, to: &output)
+        output.appendDecimal(minutes, width: 2)
         output.append(UInt8(ascii: ":"))
-        appendDecimal(rest / 1000, width: 2, to: &output)
+        output.appendDecimal(rest / 1000, width: 2)
         output.append(UInt8(ascii: "."))
-        appendDecimal(rest % 1000, width: 3, to: &output)
+        output.appendDecimal(rest % 1000, width: 3)
         output.append(UInt8(ascii: "+"))
         output.append(UInt8(ascii: "0"))
         output.append(UInt8(ascii: "0"))
         if bc { output.append(" BC") }
-    }
-
-    /// Appends `number` in decimal, as `String(number)` spells it, left-padded with zeros to `width` digits.
-    static func appendDecimal(_ number: Int64, width: Int = 1, to output: inout some ByteOutput) {
-        if number >= 0, number < 10, width <= 1 {  // array indexes, mostly
-            output.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: number))
-            return
-        }
-        if number < 0 { output.append(UInt8(ascii: "-")) }
-        // Digits from the right into 24 bytes on the stack, then one append.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var magnitude = number.magnitude
-            var first = buffer.count
-            repeat {
-                let (quotient, remainder) = magnitude.quotientAndRemainder(dividingBy: 10)
-                first &-= 1
-                buffer[first] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remainder)
-                magnitude = quotient
-            } while magnitude > 0
-            while buffer.count - first < width {
-                first &-= 1
-                buffer[first] = UInt8(ascii: "0")
-            }
-            output.append(bytes: UnsafeRawBufferPointer(rebasing: buffer[first...]))
-        }
     }
 
     /// 8-4-4-4-12 lower-case hex.

@@ -29,7 +29,7 @@ public struct MongoReaderCommand: Sendable {
             namespace: collection, csvDirectory: csvDirectory, schemasDirectory: config.schemasDirectory,
             settings: config.flattenSettings, inputFile: inputFile,
             jobs: jobs ?? (inputFile == nil ? 1 : ProcessInfo.processInfo.activeProcessorCount), partition: partition,
-            mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs)
+            mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs, batchSize: config.batchSize)
         let summary: ReadSummary
         do {
             if partition != nil {

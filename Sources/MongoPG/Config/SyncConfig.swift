@@ -44,6 +44,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public static let defaultStateSchema = "etl"
     public static let defaultTargetSchema = "public"
     public static let defaultBatchSize = 1000
+    /// A batch is held in memory whole, and a cursor's batchSize is an int32.
+    public static let batchSizes = 1...1_000_000
     public static let defaultOplogSourceName = "rs0"
 
     /// Every section and its keys; `oplog:<name>` sections share the `oplog` entry. `[collections]` holds bare lines.
@@ -195,8 +197,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         targetSchema = try identifier("target_schema", default: Self.defaultTargetSchema, allowEmpty: false)
         tablePrefix = try identifier("table_prefix", default: "", allowEmpty: true)
         if let entry = setting("batch_size"), let sync {
-            guard let size = Int(entry.value), size > 0 else {
-                throw bad(sync, entry, "must be a positive whole number, not `\(entry.value)`")
+            guard let size = Int(entry.value), Self.batchSizes.contains(size) else {
+                throw bad(sync, entry, "must be a whole number from 1 to 1000000, not `\(entry.value)`")
             }
             batchSize = size
         } else {

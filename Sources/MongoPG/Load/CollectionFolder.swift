@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// `<csv-dir>/<db>.<coll>/`: what mongo-reader writes and psql-copy reads. One worker writes `manifest.json`; N
 /// partitioned workers each write `manifest.part-K-of-N.json`, and psql-copy loads their union once all N are there.
@@ -84,18 +85,15 @@ public struct CollectionFolder: Sendable {
     }
 
     static func verify(_ part: Manifest.Part, at path: String) throws(LoadError) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw LoadError(.corruptPart, "part \(path) named by the manifest is missing: \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
+        let descriptor = try FileDescriptor.open(path, .readOnly) {
+            LoadError(.corruptPart, "part \(path) named by the manifest is missing: \($0)")
+        }
+        defer { descriptor.closeIgnoringErrors() }
         var checksum = Checksum()
         var size = 0
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress!, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw LoadError(.io, "cannot read \(path): \(String(cString: strerror(errno)))")
-            }
+            let count = try descriptor.read(into: &buffer) { LoadError(.io, "cannot read \(path): \($0)") }
             if count == 0 { break }
             buffer.withUnsafeBytes { checksum.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             size += count

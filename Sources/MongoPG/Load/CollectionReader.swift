@@ -18,10 +18,16 @@ public struct ReadRequest: Sendable {
     public var oplogSources: [String: String]
     /// Split points of a partitioned read, shared by every worker (see `SplitPointStore`).
     public var sharedSplitPoints: (@Sendable (Int) async throws -> [BSONValue])?
+    /// Documents per server round trip (the cursor's `batchSize`) and per flatten batch: `[sync] batch_size`.
+    public var batchSize: Int
+
+    public static let defaultBatchSize = 1000
 
     public init(namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings,
                 inputFile: String? = nil, jobs: Int = 1, partition: Partition? = nil, mongoURI: String,
-                oplogSources: [String: String] = [:], sharedSplitPoints: (@Sendable (Int) async throws -> [BSONValue])? = nil) {
+                oplogSources: [String: String] = [:],
+                sharedSplitPoints: (@Sendable (Int) async throws -> [BSONValue])? = nil,
+                batchSize: Int = ReadRequest.defaultBatchSize) {
         self.namespace = namespace
         self.csvDirectory = csvDirectory
         self.schemasDirectory = schemasDirectory
@@ -32,6 +38,7 @@ public struct ReadRequest: Sendable {
         self.mongoURI = mongoURI
         self.oplogSources = oplogSources
         self.sharedSplitPoints = sharedSplitPoints
+        self.batchSize = batchSize
     }
 }
 
@@ -68,9 +75,6 @@ public struct CollectionReader: Sendable {
         self.progress = progress
     }
 
-    /// Documents per server round trip and per flatten batch.
-    public static let batchSize = 1000
-
     public func read(_ request: ReadRequest) async throws -> ReadSummary {
         let clock = ContinuousClock(), started = clock.now, startedAt = timestampNow()
         let namespace = request.namespace
@@ -82,14 +86,16 @@ public struct CollectionReader: Sendable {
         try prepare(folder, manifestName: manifestName, partition: request.partition)
 
         let jobs = max(1, request.jobs)
+        // Bounded as `[sync] batch_size` is: the cursor's batchSize is an int32.
+        let batchSize = min(max(1, request.batchSize), 1_000_000)
         var positions: [String: UInt64] = [:]
         let results: [JobResult]
         if let inputFile = request.inputFile {
             guard request.partition == nil else { throw LoadError(.usage, "--partition reads from the server; a dump file is read whole") }
-            results = try await readFile(inputFile, schema: schema, folder: folder, jobs: jobs)
+            results = try await readFile(inputFile, schema: schema, folder: folder, jobs: jobs, batchSize: batchSize)
         } else {
             positions = await oplogPositions(request.oplogSources)
-            results = try await readServer(request, schema: schema, folder: folder, jobs: jobs)
+            results = try await readServer(request, schema: schema, folder: folder, jobs: jobs, batchSize: batchSize)
         }
 
         // Per table: every job's part, in job order.
@@ -153,9 +159,15 @@ public struct CollectionReader: Sendable {
         let stale = entries.filter { name in
             partition == nil ? (name.hasSuffix(".tsv") || name.hasSuffix(".tmp") || name.hasPrefix("manifest")) : (name.contains(mine) || name == manifestName || name == manifestName + ".tmp")
         }
-        for name in stale.sorted(by: { a, _ in a.hasPrefix("manifest") }) {
+        for name in stale.sorted(by: Self.removedBefore) {
             unlink(folder.url.appendingPathComponent(name).path)
         }
+    }
+
+    /// The order `prepare` removes stale files in: manifests first, so no old manifest ever describes new parts. A
+    /// strict weak ordering, as `sorted(by:)` requires: no name comes before itself, nor one manifest before another.
+    static func removedBefore(_ a: String, _ b: String) -> Bool {
+        a.hasPrefix("manifest") && !b.hasPrefix("manifest")
     }
 
     /// The newest `ts` of each oplog source, read before the first document. A source without an oplog (a
@@ -178,7 +190,9 @@ public struct CollectionReader: Sendable {
         var report: FlattenReport
     }
 
-    private func readServer(_ request: ReadRequest, schema: SchemaFile, folder: CollectionFolder, jobs: Int) async throws -> [JobResult] {
+    private func readServer(
+        _ request: ReadRequest, schema: SchemaFile, folder: CollectionFolder, jobs: Int, batchSize: Int
+    ) async throws -> [JobResult] {
         let namespace = request.namespace
         let planner = try MongoSession(uri: request.mongoURI, name: "split")
         let partitions = request.partition?.count ?? 1
@@ -209,14 +223,17 @@ public struct CollectionReader: Sendable {
                     let session = try MongoSession(uri: request.mongoURI, name: "read\(job)")
                     var stream = CopyStream(plan: schema.plan, sink: try PartSink(folder: folder, plan: schema.plan, partition: request.partition, job: job))
                     for range in ranges {
-                        let cursor = try await session.find(namespace, filter: range.filter, options: FindOptions(batchSize: Int32(Self.batchSize)))
+                        let options = FindOptions(batchSize: Int32(batchSize))
+                        let cursor = try await session.find(namespace, filter: range.filter, options: options)
                         // Double-buffered: the next batch is fetched on the session's thread while this one is flattened.
-                        var pending = Task { try await session.nextBatch(cursor, maximum: Self.batchSize) }
+                        var pending = Task { try await session.nextBatch(cursor, maximum: batchSize) }
                         while true {
                             let batch = try await pending.value
                             if batch.isEmpty { break }
-                            pending = Task { try await session.nextBatch(cursor, maximum: Self.batchSize) }
+                            pending = Task { try await session.nextBatch(cursor, maximum: batchSize) }
                             try Self.flatten(batch, into: &stream, namespace: namespace)
+                            logger.debug(
+                                "batch flattened", metadata: ["job": "\(job + 1)", "documents": "\(batch.count)"])
                             progress?.add(batch.count)
                         }
                     }
@@ -230,7 +247,9 @@ public struct CollectionReader: Sendable {
     }
 
     /// A dump file is read on one task and flattened on `jobs` tasks, each writing its own parts.
-    private func readFile(_ path: String, schema: SchemaFile, folder: CollectionFolder, jobs: Int) async throws -> [JobResult] {
+    private func readFile(_ path: String, schema: SchemaFile, folder: CollectionFolder, jobs: Int, batchSize: Int)
+        async throws -> [JobResult]
+    {
         let namespace = schema.plan.namespace
         let channel = BatchChannel(capacity: jobs * 2)
         return try await withThrowingTaskGroup(of: (Int, JobResult)?.self) { group in
@@ -239,6 +258,7 @@ public struct CollectionReader: Sendable {
                     var stream = CopyStream(plan: schema.plan, sink: try PartSink(folder: folder, plan: schema.plan, partition: nil, job: job))
                     while let batch = await channel.receive() {
                         try Self.flatten(batch, into: &stream, namespace: namespace)
+                        logger.debug("batch flattened", metadata: ["job": "\(job + 1)", "documents": "\(batch.count)"])
                         progress?.add(batch.count)
                     }
                     return (job, try Self.finish(&stream))
@@ -248,10 +268,10 @@ public struct CollectionReader: Sendable {
                 do {
                     let reader = try DocumentFileReader(path: path)
                     var batch: [RawDocument] = []
-                    batch.reserveCapacity(Self.batchSize)
+                    batch.reserveCapacity(batchSize)
                     while let bytes = try reader.next() {
                         batch.append(RawDocument(bytes: bytes))
-                        if batch.count == Self.batchSize {
+                        if batch.count == batchSize {
                             await channel.send(batch)
                             batch.removeAll(keepingCapacity: true)
                         }

@@ -132,7 +132,7 @@ public struct CopyLoader: Sendable {
 
     /// The staging schema of a collection's load: one per collection, so loads of different collections never meet.
     static func stagingSchema(stateSchema: String, namespace: Namespace) -> String {
-        Identifier.sanitised("\(stateSchema)_load_\(String(format: "%08x", Identifier.fnv1a32(namespace.description.utf8)))")
+        Identifier.sanitised("\(stateSchema)_load_\(String(format: "%08x", FNV1a.hash32(namespace.description.utf8)))")
     }
 
     private func load(_ manifest: Manifest, schema: SchemaFile, folder: CollectionFolder, request: LoadRequest,

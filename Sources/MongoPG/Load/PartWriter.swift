@@ -1,11 +1,12 @@
 import Foundation
+import SystemPackage
 
 /// Writes one CSV part: buffered, checksummed and counted as it goes, under `<name>.tmp` until `finish` renames it.
 /// A part that was never finished (a crash, Ctrl-C, an error) is left as `.tmp` or removed: never mistaken for whole.
 final class PartWriter {
     let url: URL
     private let temporaryURL: URL
-    private let descriptor: Int32
+    private let descriptor: FileDescriptor
     private var buffer: [UInt8] = []
     private let flushSize: Int
     private var checksum = Checksum()
@@ -16,15 +17,15 @@ final class PartWriter {
         self.url = url
         temporaryURL = url.appendingPathExtension("tmp")
         self.flushSize = flushSize
-        descriptor = open(temporaryURL.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw LoadError(.io, "cannot create \(temporaryURL.path): \(String(cString: strerror(errno)))")
-        }
+        let path = temporaryURL.path
+        descriptor = try FileDescriptor.open(
+            path, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite, .groupRead, .otherRead]
+        ) { LoadError(.io, "cannot create \(path): \($0)") }
         buffer.reserveCapacity(flushSize + 64 * 1024)
     }
 
     deinit {
-        close(descriptor)
+        descriptor.closeIgnoringErrors()  // finish synced the data; an unfinished part is removed anyway
         if !finished { unlink(temporaryURL.path) }
     }
 
@@ -37,15 +38,8 @@ final class PartWriter {
     private func flush() throws(LoadError) {
         guard !buffer.isEmpty else { return }
         checksum.update(buffer)
-        var offset = 0
-        while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { raw in write(descriptor, raw.baseAddress! + offset, raw.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw LoadError(.io, "cannot write \(temporaryURL.path): \(String(cString: strerror(errno)))")
-            }
-            offset += written
-        }
+        let path = temporaryURL.path
+        try descriptor.writeAll(buffer) { LoadError(.io, "cannot write \(path): \($0)") }
         bytes += buffer.count
         buffer.removeAll(keepingCapacity: true)
     }

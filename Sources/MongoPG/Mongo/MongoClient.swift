@@ -1,7 +1,10 @@
 import CMongoC
 
-/// libmongoc must be initialised once per process before any other call.
-private let mongocInitialised: Void = { mongoc_init() }()
+/// libmongoc must be initialised once per process before any other call; its log goes to swift-log from the start.
+private let mongocInitialised: Void = {
+    MongoLog.install()
+    mongoc_init()
+}()
 
 /// One `mongoc_client_t` (single-threaded: confined to the `MongoSession` that owns it). Blocks on I/O.
 final class MongoClient {

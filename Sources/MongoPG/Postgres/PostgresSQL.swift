@@ -1,10 +1,8 @@
 /// Quoting for SQL text the tools build themselves. Pure: field names are data and reach SQL only through these.
 public enum PostgresSQL {
     /// `name` as a quoted identifier: wrapped in double quotes, each inner double quote doubled. Case and spelling
-    /// are kept as they are (`numReviews` stays `"numReviews"`).
-    public static func quoteIdentifier(_ name: String) -> String {
-        "\"" + name.replacingAll("\"", with: "\"\"") + "\""
-    }
+    /// are kept as they are (`numReviews` stays `"numReviews"`). `Identifier.quoted`, the one implementation.
+    public static func quoteIdentifier(_ name: String) -> String { Identifier.quoted(name) }
 
     /// `schema.name` with both parts quoted; just the quoted name when `schema` is nil.
     public static func qualifiedName(schema: String?, _ name: String) -> String {
@@ -16,18 +14,19 @@ public enum PostgresSQL {
     /// PostgreSQL text cannot hold NUL, so a NUL makes the statement fail on the server, never truncate.
     public static func quoteLiteral(_ text: String) -> String {
         let quoted = text.replacingAll("'", with: "''")
-        guard quoted.contains("\\") else { return "'" + quoted + "'" }
+        guard quoted.unicodeScalars.contains("\\") else { return "'" + quoted + "'" }
         return " E'" + quoted.replacingAll("\\", with: "\\\\") + "'"
     }
 }
 
 extension String {
-    fileprivate func replacingAll(_ target: Character, with replacement: String) -> String {
-        var result = ""
-        result.reserveCapacity(utf8.count + 2)
-        for character in self {
-            if character == target { result += replacement } else { result.append(character) }
+    /// By Unicode scalars: a quote or backslash followed by a combining mark is one Character, but the server sees
+    /// the quote byte, so it must be replaced all the same.
+    fileprivate func replacingAll(_ target: Unicode.Scalar, with replacement: String) -> String {
+        var result = String.UnicodeScalarView()
+        for scalar in unicodeScalars {
+            if scalar == target { result.append(contentsOf: replacement.unicodeScalars) } else { result.append(scalar) }
         }
-        return result
+        return String(result)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 extension PostgresSession {
     /// The data format of a `COPY ... FROM STDIN` (PostgreSQL's own names).
@@ -45,23 +46,21 @@ extension PostgresSession {
         schema: String? = nil, table: String, columns: [String], format: CopyFormat = .text, purpose: String,
         fromFile path: String, chunkSize: Int = 1 << 20
     ) throws -> Int {
-        let descriptor = Foundation.open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw Self.fileError("open", path) }
-        defer { _ = Foundation.close(descriptor) }
+        let descriptor = try FileDescriptor.open(path, .readOnly) { Self.fileError("open", path, $0) }
+        defer { descriptor.closeIgnoringErrors() }
         let size = max(chunkSize, 1)
         return try copyIn(schema: schema, table: table, columns: columns, format: format, purpose: purpose) {
             let chunk = try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-                var got = -1
-                repeat { got = Foundation.read(descriptor, buffer.baseAddress, size) } while got < 0 && errno == EINTR
-                guard got >= 0 else { throw Self.fileError("read", path) }
-                count = got
+                count = try descriptor.read(into: UnsafeMutableRawBufferPointer(buffer)) {
+                    Self.fileError("read", path, $0)
+                }
             }
             if chunk.isEmpty { return nil }  // read(2) answers 0 at the end of the file
             return chunk
         }
     }
 
-    private static func fileError(_ operation: String, _ path: String) -> GeneralError {
-        GeneralError(.ioError, "cannot \(operation) \(path): \(String(cString: strerror(errno)))")
+    private static func fileError(_ operation: String, _ path: String, _ errno: Errno) -> GeneralError {
+        GeneralError(.ioError, "cannot \(operation) \(path): \(errno)")
     }
 }

@@ -132,14 +132,19 @@ enum PathSegment: Equatable {
     /// The dotted path `_extra` uses: keys with `\` and `.` (and a leading `$`) escaped by a backslash, indexes in
     /// decimal: `orders.3.qty`, `a\.b`, `\$set`.
     static func dotted(_ segments: [PathSegment]) -> String {
-        segments.map { segment in
+        segments.map { segment -> String in
             switch segment {
-            case .index(let index): String(index)
+            case .index(let index): return String(index)
             case .key(let key):
+                // By Unicode scalars, not Characters: a combining mark after `.` or `\` must not hide it.
                 // A leading `$` is escaped too, so no `_extra` key reads as an Extended JSON keyword (`$oid`).
-                (key.hasPrefix("$") ? "\\" : "")
-                    + (key.contains(where: { $0 == "." || $0 == "\\" })
-                        ? key.replacing("\\", with: "\\\\").replacing(".", with: "\\.") : key)
+                var text = String.UnicodeScalarView()
+                if key.unicodeScalars.first == "$" { text.append("\\") }
+                for scalar in key.unicodeScalars {
+                    if scalar == "." || scalar == "\\" { text.append("\\") }
+                    text.append(scalar)
+                }
+                return String(text)
             }
         }.joined(separator: ".")
     }
@@ -147,22 +152,22 @@ enum PathSegment: Equatable {
     /// Splits a dotted path back into its parts (all as keys; the plan decides which are indexes).
     static func parts(ofDotted path: String) -> [String] {
         var parts: [String] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
         var escaped = false
-        for character in path {
+        for scalar in path.unicodeScalars {  // by scalars, as `dotted` escapes them
             if escaped {
-                current.append(character)
+                current.append(scalar)
                 escaped = false
-            } else if character == "\\" {
+            } else if scalar == "\\" {
                 escaped = true
-            } else if character == "." {
-                parts.append(current)
-                current = ""
+            } else if scalar == "." {
+                parts.append(String(current))
+                current = String.UnicodeScalarView()
             } else {
-                current.append(character)
+                current.append(scalar)
             }
         }
-        parts.append(current)
+        parts.append(String(current))
         return parts
     }
 

@@ -11,29 +11,24 @@ public enum Identifier {
         if name.isEmpty { return "_" }
         let bytes = Array(name.utf8)
         guard bytes.count > maximumBytes else { return name }
-        let hash = String(fnv1a32(bytes), radix: 16)
+        let hash = String(FNV1a.hash32(bytes), radix: 16)
         let suffix = "_" + String(repeating: "0", count: 8 - hash.count) + hash
         var cut = maximumBytes - suffix.utf8.count
         while cut > 0, bytes[cut] & 0xC0 == 0x80 { cut -= 1 }  // never split a UTF-8 sequence
         return String(decoding: bytes[..<cut], as: UTF8.self) + suffix
     }
 
-    /// `"name"` with inner quotes doubled: field names are data, never SQL.
+    /// `"name"` with inner quotes doubled: field names are data, never SQL. The one identifier quoting of the
+    /// toolkit (`PostgresSQL.quoteIdentifier` calls it). By Unicode scalars: a `"` followed by a combining mark is one
+    /// Character that is not `"`, yet PostgreSQL sees the quote byte, so it must still be doubled.
     public static func quoted(_ identifier: String) -> String {
-        var output = "\""
-        for character in identifier {
-            if character == "\"" { output += "\"\"" } else { output.append(character) }
+        var output = String.UnicodeScalarView()
+        output.append("\"")
+        for scalar in identifier.unicodeScalars {
+            if scalar == "\"" { output.append(scalar) }
+            output.append(scalar)
         }
-        return output + "\""
-    }
-
-    /// FNV-1a, 32 bits (offset basis 2166136261, prime 16777619).
-    public static func fnv1a32(_ bytes: some Sequence<UInt8>) -> UInt32 {
-        var hash: UInt32 = 2_166_136_261
-        for byte in bytes {
-            hash ^= UInt32(byte)
-            hash = hash &* 16_777_619
-        }
-        return hash
+        output.append("\"")
+        return String(output)
     }
 }

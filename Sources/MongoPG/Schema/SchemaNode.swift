@@ -133,7 +133,7 @@ public struct CollectionSchema: Sendable, Equatable {
 
     private static func write(_ node: SchemaNode, indent: String) -> String {
         switch node {
-        case .scalar(let type): return JSONText.quoted(type.rawValue)
+        case .scalar(let type): return JSONString.quoted(type.rawValue)
         case .array(let element):
             if case .object(let fields) = element, !fields.isEmpty {
                 return "[\n\(indent)  " + write(element, indent: indent + "  ") + "\n\(indent)]"
@@ -142,7 +142,7 @@ public struct CollectionSchema: Sendable, Equatable {
         case .object(let fields):
             guard !fields.isEmpty else { return "{}" }
             let inner = indent + "  "
-            let lines = fields.map { inner + JSONText.quoted($0.name) + ": " + write($0.node, indent: inner) }
+            let lines = fields.map { inner + JSONString.quoted($0.name) + ": " + write($0.node, indent: inner) }
             return "{\n" + lines.joined(separator: ",\n") + "\n\(indent)}"
         }
     }

@@ -184,9 +184,10 @@ public enum ExtendedJSONValue {
     }
 
     public static func jsonbOrdered(_ document: BSONDocument) -> BSONDocument {
-        var last: [String: Int] = [:]
-        for (index, element) in document.elements.enumerated() { last[element.key] = index }
-        let kept = document.elements.enumerated().filter { last[$0.element.key] == $0.offset }.map {
+        // jsonb compares keys by bytes: canonically equivalent spellings are two keys, never merged.
+        var last: [FieldName: Int] = [:]
+        for (index, element) in document.elements.enumerated() { last[FieldName(element.key)] = index }
+        let kept = document.elements.enumerated().filter { last[FieldName($0.element.key)] == $0.offset }.map {
             BSONDocument.Element(key: $0.element.key, value: jsonbOrdered($0.element.value))
         }
         return BSONDocument(

@@ -123,7 +123,7 @@ extension StateStore {
     /// them to integers), `step` first when given. A figure JSON cannot hold is a bug of the tool that measured it.
     static func figuresJSON(_ figures: [String: Double], step: String? = nil) throws(StateError) -> String {
         var members: [String] = []
-        if let step { members.append("\"step\":" + JSONText.quoted(step)) }
+        if let step { members.append("\"step\":" + JSONString.quoted(step)) }
         for (name, value) in figures.sorted(by: { $0.key < $1.key }) {
             guard value.isFinite else {
                 throw StateError(.badFigure, "figure \(name)\(step.map { " of step \($0)" } ?? "") is \(value)")
@@ -132,7 +132,7 @@ extension StateStore {
                 throw StateError(.badFigure, "a figure of step \(step ?? "") is named step")
             }
             let number = value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
-            members.append(JSONText.quoted(name) + ":" + number)
+            members.append(JSONString.quoted(name) + ":" + number)
         }
         return "{" + members.joined(separator: ",") + "}"
     }

@@ -11,6 +11,33 @@ extension ByteOutput {
     mutating func append(_ literal: StaticString) {
         append(bytes: UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
+
+    /// Appends `number` in decimal, as `String(number)` spells it, left-padded with zeros to `width` digits.
+    /// Shared by the COPY text and Extended JSON writers (integers, dates).
+    mutating func appendDecimal(_ number: Int64, width: Int = 1) {
+        if number >= 0, number < 10, width <= 1 {  // array indexes, mostly
+            append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: number))
+            return
+        }
+        if number < 0 { append(UInt8(ascii: "-")) }
+        // Digits from the right into 24 bytes on the stack, then one append.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var magnitude = number.magnitude
+            var first = buffer.count
+            repeat {
+                let (quotient, remainder) = magnitude.quotientAndRemainder(dividingBy: 10)
+                first &-= 1
+                buffer[first] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remainder)
+                magnitude = quotient
+            } while magnitude > 0
+            while buffer.count - first < width {
+                first &-= 1
+                buffer[first] = UInt8(ascii: "0")
+            }
+            append(bytes: UnsafeRawBufferPointer(rebasing: buffer[first...]))
+        }
+    }
 }
 
 extension Array: ByteOutput where Element == UInt8 {

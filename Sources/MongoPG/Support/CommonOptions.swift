@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Synchronization
 
 /// The flags every tool shares (DESIGN.md, "Command lines").
 public struct CommonOptions: ParsableArguments, Sendable {
@@ -15,12 +16,22 @@ public struct CommonOptions: ParsableArguments, Sendable {
 
     public init() {}
 
-    /// A logger named `sync.<tool>` writing to stderr at the chosen level.
+    /// A logger named `sync.<tool>` writing to stderr at the chosen level, which libraries logging on their own
+    /// (libmongoc, see `MongoLog`) follow from then on.
     public func logger(for tool: String) -> Logger {
+        Self.chosenLogLevel = logLevel
         var logger = Logger(label: "sync.\(tool)") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = logLevel
         return logger
     }
+
+    /// The running tool's `--log-level` (info until a tool asks for its logger). Process-wide, as the C libraries'
+    /// log handlers are.
+    public static var chosenLogLevel: Logger.Level {
+        get { chosenLevel.withLock { $0 } }
+        set { chosenLevel.withLock { $0 = newValue } }
+    }
+    private static let chosenLevel = Mutex<Logger.Level>(.info)
 
     /// Runs a tool's body and turns its outcome into the exit status: no error escapes, because ArgumentParser would
     /// exit 1, which here means "init load needed". The error's description is printed once to stderr.

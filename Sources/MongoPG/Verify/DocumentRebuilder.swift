@@ -155,7 +155,7 @@ private struct RebuildState {
             }
         }
         let unknown = (unknownFields[path.map(FieldName.init)] ?? []).filter {
-            objectPlan.field(named: $0.name) == nil && !(isRoot && $0.name == "_id")
+            objectPlan.field(named: $0.name) == nil && !(isRoot && FieldName.sameBytes($0.name, "_id"))
         }
         for field in unknown.sorted(by: { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }) {
             placed.insert((path + [field.name]).map(FieldName.init))

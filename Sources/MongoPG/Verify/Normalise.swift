@@ -77,7 +77,7 @@ private struct Normaliser {
     {
         var first: [FieldName: BSONValue] = [:]  // keys compared by bytes, as MongoDB does
         var unknown: [(String, BSONValue)] = []
-        for element in document.elements where !(isRoot && element.key == "_id") {
+        for element in document.elements where !(isRoot && FieldName.sameBytes(element.key, "_id")) {
             guard first[FieldName(element.key)] == nil else { continue }
             first[FieldName(element.key)] = element.value
             if objectPlan.field(named: element.key) == nil { unknown.append((element.key, element.value)) }
@@ -136,7 +136,7 @@ private struct Normaliser {
         case (.double, .int64(let number)): return .double(Double(number))
         case (.double, .double(let number)) where number.isNaN: return .double(.nan)
         case (.binData, .binary(let binary)): return .binary(BSONBinary(subtype: 0, data: binary.data))
-        case (.decimal, .decimal128(let number)): return Decimal128(CopyTextEncoder.numericText(number)).map { .decimal128($0) }
+        case (.decimal, .decimal128(let number)): return Decimal128(number.plainText).map { .decimal128($0) }
         case (.json, _):
             guard let text = try? ValueMapping.jsonText(clean), let back = try? ExtendedJSONValue.value(fromText: text) else {
                 return nil
