@@ -50,7 +50,7 @@ struct CollectionSchemaTests {
     @Test("a missing schema file is a configuration error naming it")
     func missingFile() {
         #expect {
-            try CollectionSchema(namespace: Namespace("db.c")!, contentsOfFile: "/nonexistent/db.c.json")
+            try SchemaFile(namespace: Namespace("db.c")!, path: "/nonexistent/db.c.json", settings: FlattenSettings())
         } throws: { error in
             error.exitStatus == .configError && "\(error)".contains("/nonexistent/db.c.json")
         }

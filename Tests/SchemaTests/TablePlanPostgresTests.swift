@@ -16,7 +16,9 @@ struct TablePlanPostgresTests {
 
     static func repositorySchema(_ collection: String) throws -> CollectionSchema {
         let path = ServerEnvironment.packageRoot.appendingPathComponent("schemas/sample_analytics.\(collection).json").path
-        return try CollectionSchema(namespace: Namespace(database: "sample_analytics", collection: collection), contentsOfFile: path)
+        return try SchemaFile(
+            namespace: Namespace(database: "sample_analytics", collection: collection), path: path, settings: FlattenSettings()
+        ).schema
     }
 
     static func fixtureSchema(_ file: String) throws -> CollectionSchema {

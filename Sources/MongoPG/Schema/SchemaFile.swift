@@ -4,6 +4,7 @@ import Foundation
 public struct SchemaFile: Sendable {
     public let path: String
     public let hash: String
+    public let schema: CollectionSchema
     public let plan: TablePlan
 
     /// `<schemasDirectory>/<db>.<coll>.json`.
@@ -16,15 +17,24 @@ public struct SchemaFile: Sendable {
         FileManager.default.contents(atPath: path(for: namespace, in: schemasDirectory)).map { Checksum.hex(of: Array($0)) }
     }
 
-    /// Reads and compiles the schema; a missing file names the path and the command that writes one.
+    /// Reads and compiles `<schemasDirectory>/<db>.<coll>.json`; a missing file names the path and the command
+    /// that writes one.
     public init(namespace: Namespace, schemasDirectory: String, settings: FlattenSettings) throws {
-        path = Self.path(for: namespace, in: schemasDirectory)
+        try self.init(namespace: namespace, path: Self.path(for: namespace, in: schemasDirectory), settings: settings)
+    }
+
+    /// Reads and compiles the schema file at `path`: the toolkit's one reader of schema files. A missing or
+    /// unreadable file is a configuration error (exit 78), like a bad one.
+    public init(namespace: Namespace, path: String, settings: FlattenSettings) throws {
+        self.path = path
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw GeneralError(.configError,
-                "no schema file for \(namespace): \(path) is missing; write one with `mongo-schema --collection \(namespace) > \(path)`")
+            throw GeneralError(
+                .configError,
+                "no schema file for \(namespace): \(path) is missing or unreadable; write one with "
+                    + "`mongo-schema --collection \(namespace) > \(path)`")
         }
         hash = Checksum.hex(of: Array(data))
-        let schema = try CollectionSchema(namespace: namespace, jsonText: String(decoding: data, as: UTF8.self), file: path)
+        schema = try CollectionSchema(namespace: namespace, jsonText: String(decoding: data, as: UTF8.self), file: path)
         plan = try TablePlan(schema: schema, settings: settings)
     }
 }
