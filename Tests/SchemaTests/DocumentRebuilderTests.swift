@@ -88,7 +88,8 @@ struct DocumentRebuilderTests {
         let root = [SQLValue.text("5ca4bbcea2dd94ee58162a68")] + Array(repeating: .null, count: width - 1)
         var tables = Array(repeating: [[SQLValue]](), count: plan.tables.count)
         tables[0] = [root]
-        #expect(try rebuilder.rebuild(DocumentRows(tables: tables)) == ["_id": .objectID(ObjectID(hex: "5ca4bbcea2dd94ee58162a68")!)])
+        let idOnly = try rebuilder.rebuild(DocumentRows(tables: tables))
+        #expect(idOnly == ["_id": .objectID(ObjectID(hex: "5ca4bbcea2dd94ee58162a68")!)])
         var gap = tables
         gap[1] = [[root[0], .integer(1), .text("x")]]
         var badID = tables

@@ -14,12 +14,16 @@ struct CatalogPlanTests {
     }
 
     static func sortedColumns(_ columns: [CatalogColumn]) -> [CatalogColumn] {
-        columns.sorted { Array(($0.table + "\0" + $0.column).utf8).lexicographicallyPrecedes(($1.table + "\0" + $1.column).utf8) }
+        columns.sorted {
+            Array(($0.table + "\0" + $0.column).utf8).lexicographicallyPrecedes(($1.table + "\0" + $1.column).utf8)
+        }
     }
 
     /// The fields sorted by name bytes at every level: schemas compared without their field order.
     static func unordered(_ fields: [SchemaField]) -> [SchemaField] {
-        fields.map { SchemaField($0.name, unordered($0.node)) }.sorted { Array($0.name.utf8).lexicographicallyPrecedes($1.name.utf8) }
+        fields.map { SchemaField($0.name, unordered($0.node)) }.sorted {
+            Array($0.name.utf8).lexicographicallyPrecedes($1.name.utf8)
+        }
     }
 
     static func unordered(_ node: SchemaNode) -> SchemaNode {
@@ -32,7 +36,9 @@ struct CatalogPlanTests {
 
     /// Checks that the plan compiled from `plan`'s catalog rows is `plan` up to field order; returns it.
     @discardableResult
-    static func checkSamePlan(_ plan: TablePlan, configured: FlattenSettings, _ comment: Comment = "") throws -> TablePlan {
+    static func checkSamePlan(_ plan: TablePlan, configured: FlattenSettings, _ comment: Comment = "") throws
+        -> TablePlan
+    {
         let back = try TablePlan(catalog: plan.catalog, settings: configured)
         #expect(sortedTables(back.catalogTables) == sortedTables(plan.catalogTables), comment)
         #expect(sortedColumns(back.catalogColumns) == sortedColumns(plan.catalogColumns), comment)
@@ -51,15 +57,21 @@ struct CatalogPlanTests {
         let settings = plan.settings
         let hidden = plan.rootTable.name != settings.tablePrefix + plan.namespace.collection
         return FlattenSettings(
-            keepExtra: !settings.keepExtra, stripNUL: settings.stripNUL, tablePrefix: hidden ? settings.tablePrefix : "other_",
+            keepExtra: !settings.keepExtra, stripNUL: settings.stripNUL,
+            tablePrefix: hidden ? settings.tablePrefix : "other_",
             targetSchema: settings.targetSchema)
     }
 
-    @Test("the fixture schemas' plans come back from their catalog rows", arguments: [
-        ("edge_cases.json", FlattenSettings()),
-        ("edge_cases.json", FlattenSettings(keepExtra: true, stripNUL: true, tablePrefix: "Mg \"x\" ", targetSchema: "t")),
-        ("sample_analytics.customers.json", FlattenSettings(tablePrefix: "mongo_")),
-    ])
+    @Test(
+        "the fixture schemas' plans come back from their catalog rows",
+        arguments: [
+            ("edge_cases.json", FlattenSettings()),
+            (
+                "edge_cases.json",
+                FlattenSettings(keepExtra: true, stripNUL: true, tablePrefix: "Mg \"x\" ", targetSchema: "t")
+            ),
+            ("sample_analytics.customers.json", FlattenSettings(tablePrefix: "mongo_")),
+        ])
     func fixtures(file: String, settings: FlattenSettings) throws {
         let plan = try SchemaFixtures.fixturePlan(file, namespace: "test.edge", settings: settings)
         try Self.checkSamePlan(plan, configured: Self.configured(plan))
@@ -67,8 +79,10 @@ struct CatalogPlanTests {
 
     @Test("a schema whose arrays come after its other fields (sibling arrays in path order) comes back exactly")
     func exactOrder() throws {
-        let plan = try SchemaFixtures.plan(#"""
-            {"_id": "long", "n": "int", "o": {"a": "string", "b": {"c": "date"}, "arr": [{"x": "uuid", "in": [["int"]]}]},
+        let plan = try SchemaFixtures.plan(
+            #"""
+            {"_id": "long", "n": "int",
+             "o": {"a": "string", "b": {"c": "date"}, "arr": [{"x": "uuid", "in": [["int"]]}]},
              "free": "json", "p": {"q": [["decimal"]]}, "tags": ["string"]}
             """#)
         let back = try TablePlan(catalog: plan.catalog, settings: FlattenSettings())
@@ -103,7 +117,8 @@ struct CatalogPlanTests {
             do {
                 let back = try Self.checkSamePlan(plan, configured: Self.configured(plan), "seed \(seed)")
                 for _ in 0..<3 {
-                    try Self.checkRebuild(RandomSchemas.document(for: plan.schema, &random), plan: plan, back: back, seed: seed)
+                    try Self.checkRebuild(
+                        RandomSchemas.document(for: plan.schema, &random), plan: plan, back: back, seed: seed)
                 }
             } catch {
                 Issue.record("seed \(seed): \(error)\nschema \(plan.schema.jsonText)")
@@ -139,7 +154,8 @@ struct CatalogPlanTests {
         switch value {
         case .document(let document):
             let elements = document.elements.map { BSONDocument.Element(key: $0.key, value: unordered($0.value)) }
-            return .document(BSONDocument(elements: elements.sorted { Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8) }))
+            return .document(
+                BSONDocument(elements: elements.sorted { Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8) }))
         case .array(let values): return .array(values.map(unordered))
         default: return value
         }
@@ -147,7 +163,8 @@ struct CatalogPlanTests {
 
     @Test("JSON paths of any field name parse back to the name")
     func jsonPaths() async {
-        let alphabet = RandomSchemas.names + ["'", "\\", "\u{1}", "\u{1F}", "[*]", "]", ".", "['", "\u{7F}", "e\u{301}"]
+        let alphabet =
+            RandomSchemas.names + ["'", "\\", "\u{1}", "\u{1F}", "[*]", "]", ".", "['", "\u{7F}", "e\u{301}"]
         await propertyCheck(count: 2000, input: Gen.int(in: 0...Int.max)) { seed in
             var random = SeededRandom(seed: UInt64(seed))
             let names = (0..<Int.random(in: 1...3, using: &random)).map { _ in
@@ -156,10 +173,11 @@ struct CatalogPlanTests {
             let path = "$" + names.map(JSONPath.member).joined() + JSONPath.anyElement
             let steps = JSONPathStep.steps(of: path)
             #expect(steps == names.map { JSONPathStep.member($0) } + [.anyElement], "\(path)")
-            #expect(steps?.dropLast().map { step -> [UInt8] in
-                guard case .member(let name) = step else { return [] }
-                return Array(name.utf8)
-            } == names.map { Array($0.utf8) }, "\(path)")
+            #expect(
+                steps?.dropLast().map { step -> [UInt8] in
+                    guard case .member(let name) = step else { return [] }
+                    return Array(name.utf8)
+                } == names.map { Array($0.utf8) }, "\(path)")
         }
         for bad in ["", "a", "$.", "$[", "$['x", "$['x'", "$[x]", "$['\\q']", "$['\\u12']"] {
             #expect(JSONPathStep.steps(of: bad) == nil, "\(bad)")
@@ -168,7 +186,9 @@ struct CatalogPlanTests {
 
     // MARK: Catalogs that do not give the plan back
 
-    static func edgePlan() throws -> TablePlan { try SchemaFixtures.fixturePlan("edge_cases.json", namespace: "test.edge") }
+    static func edgePlan() throws -> TablePlan {
+        try SchemaFixtures.fixturePlan("edge_cases.json", namespace: "test.edge")
+    }
 
     static func expectError(
         _ kind: CatalogError.Kind, table: String?, column: String? = nil, _ edit: (inout CollectionCatalog) -> Void,
@@ -181,19 +201,29 @@ struct CatalogPlanTests {
         }
         guard let error else { return }
         let named = [error.table, error.column].compactMap { $0 }.allSatisfy { "\(error)".contains($0) }
-        #expect(error.kind == kind && error.table == table && error.column == column, "\(error)", sourceLocation: sourceLocation)
-        #expect(named && error.collection == "test.edge" && error.exitStatus == .initLoadNeeded, sourceLocation: sourceLocation)
+        #expect(
+            error.kind == kind && error.table == table && error.column == column, "\(error)",
+            sourceLocation: sourceLocation)
+        #expect(
+            named && error.collection == "test.edge" && error.exitStatus == .initLoadNeeded,
+            sourceLocation: sourceLocation)
     }
 
-    static func editColumn(_ catalog: inout CollectionCatalog, _ table: String, _ column: String, _ edit: (inout CatalogColumn) -> Void) {
+    static func editColumn(
+        _ catalog: inout CollectionCatalog, _ table: String, _ column: String, _ edit: (inout CatalogColumn) -> Void
+    ) {
         let index = catalog.columns.firstIndex { $0.table == table && $0.column == column }!
         edit(&catalog.columns[index])
     }
 
     @Test("an edited catalog is refused with a typed error naming the table and column at fault")
     func mismatches() throws {
-        try Self.expectError(.mismatch, table: "edge", column: "n") { Self.editColumn(&$0, "edge", "n") { $0.sqlType = "integer" } }
-        try Self.expectError(.mismatch, table: "edge", column: "n") { Self.editColumn(&$0, "edge", "n") { $0.bsonType = "int" } }
+        try Self.expectError(.mismatch, table: "edge", column: "n") {
+            Self.editColumn(&$0, "edge", "n") { $0.sqlType = "integer" }
+        }
+        try Self.expectError(.mismatch, table: "edge", column: "n") {
+            Self.editColumn(&$0, "edge", "n") { $0.bsonType = "int" }
+        }
         try Self.expectError(.mismatch, table: "edge_orders", column: "edge_id") {
             Self.editColumn(&$0, "edge_orders", "edge_id") { $0.sqlType = "bigint" }
         }
@@ -207,18 +237,33 @@ struct CatalogPlanTests {
         try Self.expectError(.mismatch, table: "edge_labels") {
             let index = $0.tables.firstIndex { $0.table == "edge_tags" }!
             $0.tables[index].table = "edge_labels"
-            for column in $0.columns.indices where $0.columns[column].table == "edge_tags" { $0.columns[column].table = "edge_labels" }
+            for column in $0.columns.indices where $0.columns[column].table == "edge_tags" {
+                $0.columns[column].table = "edge_labels"
+            }
         }
-        try Self.expectError(.damaged, table: "edge", column: "d") { Self.editColumn(&$0, "edge", "d") { $0.jsonPath = "$.[" } }
-        try Self.expectError(.damaged, table: "edge", column: "d") { Self.editColumn(&$0, "edge", "d") { $0.bsonType = "float" } }
-        try Self.expectError(.damaged, table: "edge", column: "d") { Self.editColumn(&$0, "edge", "d") { $0.jsonPath = "$.n" } }
-        try Self.expectError(.damaged, table: "edge", column: "d") { Self.editColumn(&$0, "edge", "d") { $0.jsonPath = "$.tags[*]" } }
-        try Self.expectError(.damaged, table: "edge") { $0.columns.removeAll { $0.table == "edge" && $0.column == "d" } }
+        try Self.expectError(.damaged, table: "edge", column: "d") {
+            Self.editColumn(&$0, "edge", "d") { $0.jsonPath = "$.[" }
+        }
+        try Self.expectError(.damaged, table: "edge", column: "d") {
+            Self.editColumn(&$0, "edge", "d") { $0.bsonType = "float" }
+        }
+        try Self.expectError(.damaged, table: "edge", column: "d") {
+            Self.editColumn(&$0, "edge", "d") { $0.jsonPath = "$.n" }
+        }
+        try Self.expectError(.damaged, table: "edge", column: "d") {
+            Self.editColumn(&$0, "edge", "d") { $0.jsonPath = "$.tags[*]" }
+        }
+        try Self.expectError(.damaged, table: "edge") {
+            $0.columns.removeAll { $0.table == "edge" && $0.column == "d" }
+        }
         try Self.expectError(.damaged, table: "edge_orders_lines") {
             let index = $0.tables.firstIndex { $0.table == "edge_orders_lines" }!
             $0.tables[index].parentTable = "nowhere"
         }
-        try Self.expectError(.missing, table: nil) { $0.tables = []; $0.columns = [] }
+        try Self.expectError(.missing, table: nil) {
+            $0.tables = []
+            $0.columns = []
+        }
     }
 }
 
@@ -232,7 +277,8 @@ struct CatalogStoreTests {
         }
     }
 
-    @Test("the catalog rows written for a plan read back as the plan's, and compile back to it; a rewrite replaces them")
+    @Test(
+        "the catalog rows written for a plan read back as the plan's, and compile back to it; a rewrite replaces them")
     func writeAndRead() async throws {
         try await PostgresServer.withScratchSchema("catalog") { session, schema in
             let store = StateStore(session: session, schema: schema)
@@ -243,10 +289,14 @@ struct CatalogStoreTests {
             for plan in [first, second] {
                 try await Self.write(plan, into: store, session: session)
                 let catalog = try await store.catalog(of: plan.namespace)
-                #expect(CatalogPlanTests.sortedTables(catalog.tables) == CatalogPlanTests.sortedTables(plan.catalogTables))
-                #expect(CatalogPlanTests.sortedColumns(catalog.columns) == CatalogPlanTests.sortedColumns(plan.catalogColumns))
+                #expect(
+                    CatalogPlanTests.sortedTables(catalog.tables) == CatalogPlanTests.sortedTables(plan.catalogTables))
+                #expect(
+                    CatalogPlanTests.sortedColumns(catalog.columns)
+                        == CatalogPlanTests.sortedColumns(plan.catalogColumns))
                 let back = try await store.catalogPlan(of: plan.namespace, settings: FlattenSettings())
-                #expect(CatalogPlanTests.unordered(back.schema.fields) == CatalogPlanTests.unordered(plan.schema.fields))
+                #expect(
+                    CatalogPlanTests.unordered(back.schema.fields) == CatalogPlanTests.unordered(plan.schema.fields))
                 #expect(back.settings == plan.settings)
                 let names = try await session.withTransaction(purpose: "read table names") { session in
                     try StateStore.catalogTableNames(on: session, schema: schema, collection: plan.namespace)
@@ -267,13 +317,18 @@ struct CatalogStoreTests {
             try await store.migrate()
             await propertyCheck(count: 40, input: Gen.int(in: 0...Int.max)) { seed in
                 var random = SeededRandom(seed: UInt64(seed))
-                let settings = FlattenSettings(keepExtra: Bool.random(using: &random), tablePrefix: Bool.random(using: &random) ? "" : "p ")
+                let settings = FlattenSettings(
+                    keepExtra: Bool.random(using: &random), tablePrefix: Bool.random(using: &random) ? "" : "p ")
                 let plan = RandomSchemas.plan(&random, settings: settings)
                 do {
                     try await Self.write(plan, into: store, session: session)
                     let back = try await store.catalogPlan(of: plan.namespace, settings: FlattenSettings())
-                    #expect(CatalogPlanTests.sortedColumns(back.catalogColumns) == CatalogPlanTests.sortedColumns(plan.catalogColumns), "seed \(seed)")
-                    #expect(CatalogPlanTests.unordered(back.schema.fields) == CatalogPlanTests.unordered(plan.schema.fields), "seed \(seed)")
+                    #expect(
+                        CatalogPlanTests.sortedColumns(back.catalogColumns)
+                            == CatalogPlanTests.sortedColumns(plan.catalogColumns), "seed \(seed)")
+                    #expect(
+                        CatalogPlanTests.unordered(back.schema.fields)
+                            == CatalogPlanTests.unordered(plan.schema.fields), "seed \(seed)")
                     #expect(back.settings == plan.settings, "seed \(seed)")
                 } catch {
                     Issue.record("seed \(seed): \(error)\nschema \(plan.schema.jsonText)")

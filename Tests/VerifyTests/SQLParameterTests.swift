@@ -51,7 +51,9 @@ struct SQLParameterTests {
 
     @Test("text holding NUL is refused before it could be cut short, alone or in an array")
     func nulRefused() {
-        for parameter in [SQLParameter.value(.text("a\0b")), .value(.json("\"\0\"")), .array([.text("x"), .text("\0")])] {
+        for parameter in [
+            SQLParameter.value(.text("a\0b")), .value(.json("\"\0\"")), .array([.text("x"), .text("\0")]),
+        ] {
             let error = #expect(throws: SchemaError.self) { try parameter.text() }
             #expect(error?.kind == .badDocument && error?.message.contains("NUL") == true)
         }
@@ -65,27 +67,45 @@ struct SQLParameterTests {
         if Int.random(in: 0..<12, using: &random) == 0 { return .null }
         switch type {
         case .text:
-            let alphabet = ["a", "Z", "\\", "\t", "\n", "\"", ",", "{", "}", "é", "日本", "🙂", " ", "NULL", "'", "\u{7F}"]
+            let alphabet = [
+                "a", "Z", "\\", "\t", "\n", "\"", ",", "{", "}", "é", "日本", "🙂", " ", "NULL", "'", "\u{7F}",
+            ]
             return .text(RandomDocuments.string(&random, alphabet: alphabet))
         case .integer:
-            return .integer(Int64([.min, .max, 0, -1, Int32.random(in: .min ... .max, using: &random)].randomElement(using: &random)!))
-        case .bigint: return .integer([.min, .max, 0, Int64.random(in: .min ... .max, using: &random)].randomElement(using: &random)!)
+            return .integer(
+                Int64(
+                    [.min, .max, 0, -1, Int32.random(in: .min ... .max, using: &random)].randomElement(using: &random)!)
+            )
+        case .bigint:
+            return .integer(
+                [.min, .max, 0, Int64.random(in: .min ... .max, using: &random)].randomElement(using: &random)!)
         case .doublePrecision:
             let bits = Double(bitPattern: random.next())
-            let number = [0.0, -0.0, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.1, bits]
-                .randomElement(using: &random)!
+            let number = [
+                0.0, -0.0, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.1, bits,
+            ]
+            .randomElement(using: &random)!
             return .double(number.isNaN ? .nan : number)
         case .numeric:
-            let edges = ["0", "-0.00", "1.50", "NaN", "Infinity", "-Infinity", "1E+6144", "-1E-6176", "9.999999999999999999999999999999999E+6144"]
+            let edges = [
+                "0", "-0.00", "1.50", "NaN", "Infinity", "-Infinity", "1E+6144", "-1E-6176",
+                "9.999999999999999999999999999999999E+6144",
+            ]
             let digits = String(UInt64.random(in: 0 ... .max, using: &random))
-            let text = Bool.random(using: &random)
-                ? edges.randomElement(using: &random)! : "\(Bool.random(using: &random) ? "-" : "")\(digits)E\(Int.random(in: -40...40, using: &random))"
+            let text =
+                Bool.random(using: &random)
+                ? edges.randomElement(using: &random)!
+                : "\(Bool.random(using: &random) ? "-" : "")\(digits)E\(Int.random(in: -40...40, using: &random))"
             return .numeric(Decimal128(CopyTextEncoder.numericText(Decimal128(text)!))!)
         case .boolean: return .boolean(Bool.random(using: &random))
         case .timestamptz:
             let range = ValueMapping.timestampRange
-            return .timestamp([range.lowerBound, range.upperBound, 0, -1, Int64.random(in: range, using: &random)].randomElement(using: &random)!)
-        case .bytea: return .bytes((0..<Int.random(in: 0...20, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
+            return .timestamp(
+                [range.lowerBound, range.upperBound, 0, -1, Int64.random(in: range, using: &random)].randomElement(
+                    using: &random)!)
+        case .bytea:
+            return .bytes(
+                (0..<Int.random(in: 0...20, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
         case .uuid: return .uuid((0..<16).map { _ in UInt8.random(in: 0...255, using: &random) })
         case .jsonb: return .json(jsonbText(&random, depth: 0))
         }
@@ -100,17 +120,20 @@ struct SQLParameterTests {
         case 2: return String(Int64.random(in: -1_000_000...1_000_000, using: &random))
         case 3: return ["1.50", "-0.5", "12345678901234567890.1"].randomElement(using: &random)!
         case 4, 5:
-            return jsonbString(RandomDocuments.string(&random, alphabet: ["a", "\"", "\\", "\n", "\t", "\u{1}", "é", "🙂", "/"]))
+            return jsonbString(
+                RandomDocuments.string(&random, alphabet: ["a", "\"", "\\", "\n", "\t", "\u{1}", "é", "🙂", "/"]))
         case 6:
             let elements = (0..<Int.random(in: 0...3, using: &random)).map { _ in jsonbText(&random, depth: depth + 1) }
             return "[" + elements.joined(separator: ", ") + "]"
         default:
             var members: [String: String] = [:]
             for _ in 0..<Int.random(in: 0...3, using: &random) {
-                members[RandomDocuments.string(&random, alphabet: ["a", "b", "é", "\""], maxLength: 3)] = jsonbText(&random, depth: depth + 1)
+                members[RandomDocuments.string(&random, alphabet: ["a", "b", "é", "\""], maxLength: 3)] = jsonbText(
+                    &random, depth: depth + 1)
             }
             let keys = members.keys.sorted {
-                let a = Array($0.utf8), b = Array($1.utf8)
+                let a = Array($0.utf8)
+                let b = Array($1.utf8)
                 return a.count != b.count ? a.count < b.count : a.lexicographicallyPrecedes(b)
             }
             return "{" + keys.map { jsonbString($0) + ": " + members[$0]! }.joined(separator: ", ") + "}"
@@ -139,8 +162,9 @@ struct SQLParameterTests {
         try CopyTextDecoder.value(text.map { Array($0.utf8) }, type)
     }
 
-    @Test("a random value sent as a parameter and selected back comes back equal, alone and in an array",
-          .tags(.integration))
+    @Test(
+        "a random value sent as a parameter and selected back comes back equal, alone and in an array",
+        .tags(.integration))
     func roundTrip() async throws {
         let session = try await PostgresServer.session()
         // Far from UTC, so a timestamptz printed in the session's zone must still read back as the same instant.

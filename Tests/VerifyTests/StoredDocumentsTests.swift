@@ -13,7 +13,8 @@ struct StoredDocumentsTests {
         _ documents: [BSONDocument], plan: TablePlan, session: PostgresSession
     ) async throws -> [(document: BSONDocument, rows: FlattenedDocument)] {
         try await session.execute(
-            "CREATE SCHEMA IF NOT EXISTS \(PostgresSQL.quoteIdentifier(plan.settings.targetSchema))", purpose: "create the target schema")
+            "CREATE SCHEMA IF NOT EXISTS \(PostgresSQL.quoteIdentifier(plan.settings.targetSchema))",
+            purpose: "create the target schema")
         try await session.execute(plan.ddl, purpose: "create the tables")
         var stored: [(BSONDocument, FlattenedDocument)] = []
         for document in documents {
@@ -21,10 +22,13 @@ struct StoredDocumentsTests {
             guard let flattened = try? Flattener(plan: plan).flatten(document, report: &report) else { continue }
             for (table, rows) in zip(plan.tables, flattened.rows) {
                 let columns = table.columns.map { Identifier.quoted($0.name) }.joined(separator: ", ")
-                let placeholders = table.columns.enumerated().map { "$\($0.offset + 1)::\($0.element.sqlType.rawValue)" }
+                let placeholders = table.columns.enumerated().map {
+                    "$\($0.offset + 1)::\($0.element.sqlType.rawValue)"
+                }
                 for row in rows {
                     try await session.query(
-                        "INSERT INTO \(plan.qualifiedName(table)) (\(columns)) VALUES (\(placeholders.joined(separator: ", ")))",
+                        "INSERT INTO \(plan.qualifiedName(table)) (\(columns)) "
+                            + "VALUES (\(placeholders.joined(separator: ", ")))",
                         values: row.map { .value($0) }, purpose: "insert a test row")
                 }
             }
@@ -35,21 +39,26 @@ struct StoredDocumentsTests {
 
     /// Rows in a fixed order (by their COPY text), so two reads compare whatever order the server returned.
     static func sorted(_ rows: DocumentRows) -> DocumentRows {
-        DocumentRows(tables: rows.tables.map { table in
-            table.sorted { a, b in
-                var x: [UInt8] = [], y: [UInt8] = []
-                CopyTextEncoder.appendRow(a, to: &x)
-                CopyTextEncoder.appendRow(b, to: &y)
-                return x.lexicographicallyPrecedes(y)
-            }
-        })
+        DocumentRows(
+            tables: rows.tables.map { table in
+                table.sorted { a, b in
+                    var x: [UInt8] = []
+                    var y: [UInt8] = []
+                    CopyTextEncoder.appendRow(a, to: &x)
+                    CopyTextEncoder.appendRow(b, to: &y)
+                    return x.lexicographicallyPrecedes(y)
+                }
+            })
     }
 
-    @Test("rows read for some _ids are exactly those documents' rows, equal to the whole-table read's; others stay unread")
+    @Test(
+        "rows read for some _ids are exactly those documents' rows, equal to the whole-table read's; others stay unread"
+    )
     func someIDs() async throws {
         try await PostgresServer.withScratchSchema("stored") { session, schema in
             let plan = try SchemaFixtures.fixturePlan(
-                "edge_cases.json", namespace: "test.edge", settings: FlattenSettings(keepExtra: true, targetSchema: schema))
+                "edge_cases.json", namespace: "test.edge",
+                settings: FlattenSettings(keepExtra: true, targetSchema: schema))
             var random = SeededRandom(seed: 42)
             let documents = (0..<40).map { _ in RandomSchemas.document(for: plan.schema, &random) }
             let stored = try await Self.store(documents, plan: plan, session: session)
@@ -90,8 +99,10 @@ struct StoredDocumentsTests {
     @Test("child rows without their root row are refused, never taken for an absent document")
     func orphanRows() async throws {
         try await PostgresServer.withScratchSchema("stored") { session, schema in
-            let plan = try SchemaFixtures.plan(#"{"_id": "int", "tags": ["string"]}"#, settings: FlattenSettings(targetSchema: schema))
-            _ = try await Self.store([["_id": .int32(1), "tags": .array([.string("a"), .string("b")])]], plan: plan, session: session)
+            let plan = try SchemaFixtures.plan(
+                #"{"_id": "int", "tags": ["string"]}"#, settings: FlattenSettings(targetSchema: schema))
+            _ = try await Self.store(
+                [["_id": .int32(1), "tags": .array([.string("a"), .string("b")])]], plan: plan, session: session)
             try await session.execute("DELETE FROM \(plan.qualifiedName(plan.rootTable))", purpose: "drop the root row")
             let rows = try await StoredDocuments.rows(ofIDs: [.integer(1), .integer(2)], plan: plan, session: session)
             #expect(rows[0]?.rowCount == 2 && rows[0]?[table: 0].isEmpty == true && rows[1] == nil)
@@ -105,22 +116,47 @@ struct StoredDocumentsTests {
     /// `_id`s of each schema type, edge values included: quotes, commas, braces and NULL in strings, jsonb whose
     /// keys come back in another order, dates before 1 AD.
     static let idCases: [(type: ScalarType, ids: [BSONValue])] = [
-        (.objectId, [.objectID(ObjectID(hex: "5ca4bbcea2dd94ee58162a68")!), .objectID(ObjectID(hex: "000000000000000000000000")!)]),
+        (
+            .objectId,
+            [
+                .objectID(ObjectID(hex: "5ca4bbcea2dd94ee58162a68")!),
+                .objectID(ObjectID(hex: "000000000000000000000000")!),
+            ]
+        ),
         (.string, [.string(#"a,"{}\ "#), .string("NULL"), .string(""), .string("日本 🙂")]),
         (.int, [.int32(.min), .int32(0), .int32(.max)]),
         (.long, [.int64(.min), .int64(7), .int64(.max)]),
         (.double, [.double(-.infinity), .double(0.1), .double(.nan), .double(-1e300)]),
         (.decimal, [.decimal128(Decimal128("1.50")!), .decimal128(Decimal128("-12345678901234567890.1")!)]),
         (.date, [.datetime(-62_135_596_800_001), .datetime(0), .datetime(1_700_000_000_123)]),
-        (.uuid, [.binary(BSONBinary(subtype: 4, data: Array(0...15))), .binary(BSONBinary(subtype: 4, data: Array(repeating: 0xFF, count: 16)))]),
-        (.binData, [.binary(BSONBinary(subtype: 0, data: [])), .binary(BSONBinary(subtype: 0, data: [0, 0x5C, 0x22]))]),
-        (.timestamp, [.timestamp(BSONTimestamp(seconds: .max, increment: 1)), .timestamp(BSONTimestamp(seconds: 1, increment: 0))]),
+        (
+            .uuid,
+            [
+                .binary(BSONBinary(subtype: 4, data: Array(0...15))),
+                .binary(BSONBinary(subtype: 4, data: Array(repeating: 0xFF, count: 16))),
+            ]
+        ),
+        (
+            .binData,
+            [.binary(BSONBinary(subtype: 0, data: [])), .binary(BSONBinary(subtype: 0, data: [0, 0x5C, 0x22]))]
+        ),
+        (
+            .timestamp,
+            [
+                .timestamp(BSONTimestamp(seconds: .max, increment: 1)),
+                .timestamp(BSONTimestamp(seconds: 1, increment: 0)),
+            ]
+        ),
         (.bool, [.bool(false), .bool(true)]),
-        (.json, [.document(["k": .int32(1), "a": .string("x")]), .document(["a": .array([.int32(1)])]), .string("j")]),
+        (
+            .json,
+            [.document(["k": .int32(1), "a": .string("x")]), .document(["a": .array([.int32(1)])]), .string("j")]
+        ),
     ]
 
-    @Test("a batch finds documents by _id of every schema type, in the order asked, absent ones as nil",
-          arguments: 0..<idCases.count)
+    @Test(
+        "a batch finds documents by _id of every schema type, in the order asked, absent ones as nil",
+        arguments: 0..<idCases.count)
     func idTypes(index: Int) async throws {
         let (type, ids) = Self.idCases[index]
         try await PostgresServer.withScratchSchema("ids") { session, schema in

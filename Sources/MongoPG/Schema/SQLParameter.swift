@@ -25,7 +25,8 @@ public enum SQLParameter: Sendable, Equatable {
         case .null: return nil
         case .text(let text), .json(let text):
             guard !text.utf8.contains(0) else {
-                throw SchemaError(.badDocument, "a \(value.typeName) parameter holds a NUL byte, which PostgreSQL cannot hold")
+                throw SchemaError(
+                    .badDocument, "a \(value.typeName) parameter holds a NUL byte, which PostgreSQL cannot hold")
             }
             return text
         case .integer(let number): return String(number)

@@ -176,7 +176,9 @@ private struct CatalogCompiler {
     }
 
     /// The names after `prefix`, which must all be members; throws naming the table (and column).
-    func members(_ steps: [JSONPathStep], after prefix: [JSONPathStep], path: String, table: String, column: String? = nil)
+    func members(
+        _ steps: [JSONPathStep], after prefix: [JSONPathStep], path: String, table: String, column: String? = nil
+    )
         throws(CatalogError) -> [String]
     {
         guard steps.count >= prefix.count, Array(steps.prefix(prefix.count)) == prefix else {
@@ -185,7 +187,8 @@ private struct CatalogCompiler {
         var names: [String] = []
         for step in steps.dropFirst(prefix.count) {
             guard case .member(let name) = step else {
-                throw damaged("JSON path \(path) crosses an array its table does not hold", table: table, column: column)
+                throw damaged(
+                    "JSON path \(path) crosses an array its table does not hold", table: table, column: column)
             }
             names.append(name)
         }
@@ -195,7 +198,8 @@ private struct CatalogCompiler {
     /// The schema the catalog describes, and the settings its tables were named with.
     mutating func schema(settings: FlattenSettings) throws(CatalogError) -> (CollectionSchema, FlattenSettings) {
         guard !catalog.tables.isEmpty else {
-            throw CatalogError(.missing, collection: catalog.collection, "no catalog rows: the collection was never loaded")
+            throw CatalogError(
+                .missing, collection: catalog.collection, "no catalog rows: the collection was never loaded")
         }
         guard let namespace = Namespace(catalog.collection) else {
             throw damaged("\(catalog.collection) is not a DB.COLL namespace")
@@ -208,14 +212,16 @@ private struct CatalogCompiler {
         columns = Array(repeating: [], count: catalog.tables.count)
         for column in catalog.columns {
             guard let table = tableIndex[FieldName(column.table)] else {
-                throw damaged("a column of a table the catalog does not list", table: column.table, column: column.column)
+                throw damaged(
+                    "a column of a table the catalog does not list", table: column.table, column: column.column)
             }
             columns[table].append(column)
         }
         for index in columns.indices {
             columns[index].sort { $0.position < $1.position }
             guard columns[index].map(\.position) == Array(columns[index].indices) else {
-                throw damaged("column positions are not 0..<\(columns[index].count)", table: catalog.tables[index].table)
+                throw damaged(
+                    "column positions are not 0..<\(columns[index].count)", table: catalog.tables[index].table)
             }
         }
 
@@ -243,7 +249,9 @@ private struct CatalogCompiler {
         guard let idColumn = columns[root].first, idColumn.role == "document_id",
             let idType = ScalarType(rawValue: idColumn.bsonType)
         else {
-            throw damaged("the root table's first column is not a document _id of a known type", table: catalog.tables[root].table)
+            throw damaged(
+                "the root table's first column is not a document _id of a known type", table: catalog.tables[root].table
+            )
         }
         var derived = settings
         derived.keepExtra = columns[root].contains { $0.role == "extra" }
@@ -277,7 +285,8 @@ private struct CatalogCompiler {
     /// The prefix the root table's name was made with: the name without the collection's name when that gives the
     /// name back, else `otherwise` (a name cut and hashed cannot be split).
     static func tablePrefix(rootTable: String, collection: String, otherwise: String) -> String {
-        let name = Array(rootTable.utf8), suffix = Array(collection.utf8)
+        let name = Array(rootTable.utf8)
+        let suffix = Array(collection.utf8)
         guard name.count >= suffix.count, Array(name.suffix(suffix.count)) == suffix,
             let prefix = String(validating: name.dropLast(suffix.count), as: UTF8.self),
             FieldName(Identifier.sanitised(prefix + collection)) == FieldName(rootTable)
@@ -309,12 +318,14 @@ private struct CatalogCompiler {
             if names.isEmpty, prefix.count > 0, values.count == 1, children.isEmpty {
                 scalar = type
             } else if names.isEmpty || !tree.insert(names[...], .scalar(type)) {
-                throw damaged("JSON path \(column.jsonPath) is taken by another column", table: name, column: column.column)
+                throw damaged(
+                    "JSON path \(column.jsonPath) is taken by another column", table: name, column: column.column)
             }
         }
         if let scalar { return .scalar(scalar) }
         let ordered = children.sorted {
-            Array(catalog.tables[$0.index].jsonPath.utf8).lexicographicallyPrecedes(catalog.tables[$1.index].jsonPath.utf8)
+            Array(catalog.tables[$0.index].jsonPath.utf8).lexicographicallyPrecedes(
+                catalog.tables[$1.index].jsonPath.utf8)
         }
         for child in ordered {
             let childName = catalog.tables[child.index].table
@@ -349,18 +360,23 @@ private struct CatalogCompiler {
             }
             guard expected == table else {
                 throw mismatch(
-                    "compiled as \(Self.describe(expected)), the catalog says \(Self.describe(table))", table: table.table)
+                    "compiled as \(Self.describe(expected)), the catalog says \(Self.describe(table))",
+                    table: table.table)
             }
         }
         if let extra = planned.keys.first {
             throw mismatch("the plan compiled from the catalog has a table the catalog lacks", table: extra.text)
         }
         var plannedColumns: [[FieldName]: CatalogColumn] = [:]
-        for column in plan.catalogColumns { plannedColumns[[FieldName(column.table), FieldName(column.column)]] = column }
+        for column in plan.catalogColumns {
+            plannedColumns[[FieldName(column.table), FieldName(column.column)]] = column
+        }
         for column in catalog.columns {
-            guard let expected = plannedColumns.removeValue(forKey: [FieldName(column.table), FieldName(column.column)])
+            guard
+                let expected = plannedColumns.removeValue(forKey: [FieldName(column.table), FieldName(column.column)])
             else {
-                throw mismatch("the plan compiled from the catalog has no such column", table: column.table, column: column.column)
+                throw mismatch(
+                    "the plan compiled from the catalog has no such column", table: column.table, column: column.column)
             }
             guard expected == column else {
                 throw mismatch(
@@ -380,7 +396,8 @@ private struct CatalogCompiler {
     }
 
     static func describe(_ column: CatalogColumn) -> String {
-        "position \(column.position), path \(column.jsonPath), BSON type \(column.bsonType), SQL type \(column.sqlType), "
+        "position \(column.position), path \(column.jsonPath), BSON type \(column.bsonType), "
+            + "SQL type \(column.sqlType), "
             + "role \(column.role), collection \(column.collection)"
     }
 }

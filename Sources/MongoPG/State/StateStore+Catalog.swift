@@ -34,7 +34,9 @@ extension StateStore {
                 INSERT INTO \(catalogTables) (collection, table_name, parent_table, json_path, depth)
                 VALUES ($1, $2, $3, $4, $5)
                 """,
-                parameters: [table.collection, table.table, table.parentTable, table.jsonPath, String(table.arrayDepth)],
+                parameters: [
+                    table.collection, table.table, table.parentTable, table.jsonPath, String(table.arrayDepth),
+                ],
                 purpose: "write the catalog of \(table.table)")
         }
         for column in plan.catalogColumns {
@@ -54,7 +56,8 @@ extension StateStore {
 
     /// The catalog rows of `collection` (none when it was never loaded), in one snapshot.
     public func catalog(of collection: Namespace) async throws -> CollectionCatalog {
-        let tablesTable = table("catalog_tables"), columnsTable = table("catalog_columns")
+        let tablesTable = table("catalog_tables")
+        let columnsTable = table("catalog_columns")
         let name = collection.description
         let purpose = "read the catalog of \(name)"
         let (tableRows, columnRows) = try await session.withTransaction(purpose: purpose) { session in
@@ -80,7 +83,8 @@ extension StateStore {
                 throw damaged("a catalog_tables row lacks its name, path or depth", table: row[0])
             }
             tables.append(
-                CatalogTable(collection: name, table: table, jsonPath: jsonPath, parentTable: row[1], arrayDepth: depth))
+                CatalogTable(collection: name, table: table, jsonPath: jsonPath, parentTable: row[1], arrayDepth: depth)
+            )
         }
         var columns: [CatalogColumn] = []
         for row in columnRows.rows {

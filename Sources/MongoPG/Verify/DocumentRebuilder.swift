@@ -36,8 +36,9 @@ public struct DocumentRebuilder: Sendable {
         guard rows.tables.count == plan.tables.count else {
             throw SchemaError(.badRows, "rows for \(rows.tables.count) tables given, the plan has \(plan.tables.count)")
         }
-        guard rows[table: 0].count == 1, let root = rows[table: 0].first, root.count == plan.rootTable.columns.count else {
-            throw SchemaError(.badRows, "expected one root row of \(plan.rootTable.columns.count) columns, got \(rows[table: 0].count) rows")
+        let roots = rows[table: 0], width = plan.rootTable.columns.count
+        guard roots.count == 1, let root = roots.first, root.count == width else {
+            throw SchemaError(.badRows, "expected one root row of \(width) columns, got \(roots.count) rows")
         }
         var state = RebuildState(plan: plan)
         let id = try state.bsonValue(root[0], plan.idType, path: ["_id"])

@@ -51,7 +51,9 @@ public enum StoredDocuments {
     public static func all(plan: TablePlan, session: PostgresSession) async throws -> [String: BSONDocument] {
         let rebuilder = DocumentRebuilder(plan: plan)
         var documents: [String: BSONDocument] = [:]
-        for (key, rows) in try await allRows(plan: plan, session: session) { documents[key] = try rebuilder.rebuild(rows) }
+        for (key, rows) in try await allRows(plan: plan, session: session) {
+            documents[key] = try rebuilder.rebuild(rows)
+        }
         return documents
     }
 
@@ -81,7 +83,8 @@ public enum StoredDocuments {
                         throw SchemaError(.badRows, "table \(table.name): \(error.message)", documentID: id)
                     }
                 }
-                rowsByDocument[group, default: DocumentRows(tableCount: plan.tables.count)].append(typed, toTable: index)
+                rowsByDocument[group, default: DocumentRows(tableCount: plan.tables.count)].append(
+                    typed, toTable: index)
             }
         }
         return rowsByDocument
