@@ -270,11 +270,21 @@ struct CatalogPlanTests {
 /// The catalog as psql-copy writes it and verification reads it, in a scratch state schema.
 @Suite("The catalog in PostgreSQL", .tags(.integration))
 struct CatalogStoreTests {
+    /// Creates the plan's tables afresh in its target schema and writes their catalog rows, as a load does.
     static func write(_ plan: TablePlan, into store: StateStore, session: PostgresSession) async throws {
         let schema = store.schema
+        let target = PostgresSQL.quoteIdentifier(plan.settings.targetSchema)
+        try await session.execute(
+            "DROP SCHEMA IF EXISTS \(target) CASCADE; CREATE SCHEMA \(target)", purpose: "recreate the target schema")
+        try await session.execute(plan.ddl, purpose: "create the tables")
         try await session.withTransaction(purpose: "write a test catalog") { session in
             try StateStore.replaceCatalog(on: session, schema: schema, plan: plan)
         }
+    }
+
+    static func dropTarget(_ schema: String, session: PostgresSession) async throws {
+        try await session.execute(
+            "DROP SCHEMA IF EXISTS \(PostgresSQL.quoteIdentifier(schema + "_t")) CASCADE", purpose: "drop the target")
     }
 
     @Test(
@@ -283,9 +293,12 @@ struct CatalogStoreTests {
         try await PostgresServer.withScratchSchema("catalog") { session, schema in
             let store = StateStore(session: session, schema: schema)
             try await store.migrate()
-            let settings = FlattenSettings(keepExtra: true, tablePrefix: "Mg \"x\" ")
+            let target = schema + "_t"
+            let settings = FlattenSettings(keepExtra: true, tablePrefix: "Mg \"x\" ", targetSchema: target)
             let first = try SchemaFixtures.fixturePlan("edge_cases.json", namespace: "test.edge", settings: settings)
-            let second = try SchemaFixtures.fixturePlan("sample_analytics.customers.json", namespace: "test.edge")
+            let second = try SchemaFixtures.fixturePlan(
+                "sample_analytics.customers.json", namespace: "test.edge",
+                settings: FlattenSettings(targetSchema: target))
             for plan in [first, second] {
                 try await Self.write(plan, into: store, session: session)
                 let catalog = try await store.catalog(of: plan.namespace)
@@ -294,7 +307,8 @@ struct CatalogStoreTests {
                 #expect(
                     CatalogPlanTests.sortedColumns(catalog.columns)
                         == CatalogPlanTests.sortedColumns(plan.catalogColumns))
-                let back = try await store.catalogPlan(of: plan.namespace, settings: FlattenSettings())
+                let back = try await store.catalogPlan(
+                    of: plan.namespace, settings: FlattenSettings(targetSchema: target))
                 #expect(
                     CatalogPlanTests.unordered(back.schema.fields) == CatalogPlanTests.unordered(plan.schema.fields))
                 #expect(back.settings == plan.settings)
@@ -307,6 +321,13 @@ struct CatalogStoreTests {
                 try await store.catalogPlan(of: Namespace("test.never")!, settings: FlattenSettings())
             }
             #expect(error?.kind == .missing && "\(error.map { "\($0)" } ?? "")".contains("test.never"))
+            // A target schema changed since the load: the catalog's tables are not where the settings say.
+            let moved = await #expect(throws: CatalogError.self) {
+                try await store.catalogPlan(of: second.namespace, settings: FlattenSettings(targetSchema: schema))
+            }
+            #expect(moved?.kind == .mismatch && moved?.table == second.rootTable.name)
+            #expect(moved.map { "\($0)" }?.contains("target_schema") == true)
+            try await Self.dropTarget(schema, session: session)
         }
     }
 
@@ -318,11 +339,13 @@ struct CatalogStoreTests {
             await propertyCheck(count: 40, input: Gen.int(in: 0...Int.max)) { seed in
                 var random = SeededRandom(seed: UInt64(seed))
                 let settings = FlattenSettings(
-                    keepExtra: Bool.random(using: &random), tablePrefix: Bool.random(using: &random) ? "" : "p ")
+                    keepExtra: Bool.random(using: &random), tablePrefix: Bool.random(using: &random) ? "" : "p ",
+                    targetSchema: schema + "_t")
                 let plan = RandomSchemas.plan(&random, settings: settings)
                 do {
                     try await Self.write(plan, into: store, session: session)
-                    let back = try await store.catalogPlan(of: plan.namespace, settings: FlattenSettings())
+                    let back = try await store.catalogPlan(
+                        of: plan.namespace, settings: FlattenSettings(targetSchema: schema + "_t"))
                     #expect(
                         CatalogPlanTests.sortedColumns(back.catalogColumns)
                             == CatalogPlanTests.sortedColumns(plan.catalogColumns), "seed \(seed)")
@@ -334,6 +357,7 @@ struct CatalogStoreTests {
                     Issue.record("seed \(seed): \(error)\nschema \(plan.schema.jsonText)")
                 }
             }
+            try await Self.dropTarget(schema, session: session)
         }
     }
 }

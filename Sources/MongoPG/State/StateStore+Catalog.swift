@@ -102,8 +102,26 @@ extension StateStore {
     }
 
     /// The plan `collection`'s live tables were loaded with, compiled from its catalog (`TablePlan(catalog:settings:)`,
-    /// which says what `settings` supplies). Throws `CatalogError` (`.missing` when the collection was never loaded).
+    /// which says what `settings` supplies), once its tables are found in the target schema: the catalog does not
+    /// record that schema, so a `target_schema` changed since the load is caught here rather than by a failing read.
+    /// Throws `CatalogError` (`.missing` when the collection was never loaded, `.mismatch` naming a table that is not
+    /// in the target schema).
     public func catalogPlan(of collection: Namespace, settings: FlattenSettings) async throws -> TablePlan {
-        try TablePlan(catalog: try await catalog(of: collection), settings: settings)
+        let plan = try TablePlan(catalog: try await catalog(of: collection), settings: settings)
+        let target = plan.settings.targetSchema
+        let names = plan.tables.map(\.name)
+        let present =
+            try await session.query(
+                "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = ANY($2::text[])",
+                values: [.value(.text(target)), .array(names.map { .text($0) })],
+                purpose: "find the tables of \(collection) in \(target)"
+            ).column("tablename")?.compactMap { $0 }.map(FieldName.init) ?? []
+        if let absent = names.first(where: { !present.contains(FieldName($0)) }) {
+            throw CatalogError(
+                .mismatch, collection: collection.description,
+                "the catalog lists it, but the target schema \(target) holds no such table "
+                    + "(was target_schema changed since the load?)", table: absent)
+        }
+        return plan
     }
 }
