@@ -1,5 +1,5 @@
 /// Documents as PostgreSQL holds them: a collection's tables read back and rebuilt through the plan, either for a
-/// batch of root `_id`s (one `= ANY($1)` query per table) or for the whole collection.
+/// batch of root `_id`s (one query per table, the ids in one array parameter) or for the whole collection.
 public enum StoredDocuments {
     /// The rows of the documents whose key column (`_id` in the root, `<root>_id` in children) holds `ids`, one
     /// entry per id in the same order: nil when no table holds a row of that id. One query per table for the whole
@@ -11,8 +11,9 @@ public enum StoredDocuments {
         guard !ids.isEmpty else { return [] }
         let parameter = SQLParameter.array(ids)
         let rows = try await read(plan: plan, session: session, key: "ordinal") { table, columns in
-            // The ordinality of the matching id keys each row: no need to compare returned key texts with the ids
-            // (jsonb and timestamptz print their own forms).
+            // Like `key = ANY($1)` (an index scan on the key's leading column), but each row comes with the position
+            // of its id, so no returned key text need be matched with the ids (jsonb and timestamptz print forms of
+            // their own, and equal ids may be spelt differently).
             let key = Identifier.quoted(table.columns[0].name)
             return (
                 """
