@@ -190,15 +190,12 @@ public struct CopyLoader: Sendable {
     private func swap(plan: TablePlan, staging: String, manifest: Manifest, schemaHash: String, counts: [String: Int],
                       session: PostgresSession, store: StateStore, run: Int64) async throws {
         let target = plan.settings.targetSchema, stateSchema = store.schema, collection = plan.namespace.description
-        let catalogTables = store.table("catalog_tables"), catalogColumns = store.table("catalog_columns")
-        let tables = plan.catalogTables, columns = plan.catalogColumns, names = plan.tables.map(\.name)
+        let names = plan.tables.map(\.name)
         let namespace = plan.namespace, documents = manifest.documents
         try await session.withTransaction(purpose: "swap the new tables of \(collection) in") { session in
             try session.execute("SET LOCAL lock_timeout = '60s'", purpose: "bound the wait for readers of the live tables")
             try session.execute("CREATE SCHEMA IF NOT EXISTS \(PostgresSQL.quoteIdentifier(target))", purpose: "create the target schema")
-            let previous = try session.query(
-                "SELECT table_name FROM \(catalogTables) WHERE collection = $1", parameters: [collection],
-                purpose: "read the tables of the previous load").column("table_name")?.compactMap { $0 } ?? []
+            let previous = try StateStore.catalogTableNames(on: session, schema: stateSchema, collection: namespace)
             // No foreign keys join the tables, so the order does not matter; a user's view on one makes DROP fail and
             // the whole swap roll back, which is the right answer.
             for name in Set(previous).union(names).sorted() {
@@ -209,24 +206,7 @@ public struct CopyLoader: Sendable {
                     "ALTER TABLE \(PostgresSQL.qualifiedName(schema: staging, name)) SET SCHEMA \(PostgresSQL.quoteIdentifier(target))",
                     purpose: "move the new table \(name) in")
             }
-            try session.query("DELETE FROM \(catalogColumns) WHERE collection = $1", parameters: [collection], purpose: "clear the old catalog columns")
-            try session.query("DELETE FROM \(catalogTables) WHERE collection = $1", parameters: [collection], purpose: "clear the old catalog tables")
-            for table in tables {
-                try session.query(
-                    "INSERT INTO \(catalogTables) (collection, table_name, parent_table, json_path, depth) VALUES ($1, $2, $3, $4, $5)",
-                    parameters: [table.collection, table.table, table.parentTable, table.jsonPath, String(table.arrayDepth)],
-                    purpose: "write the catalog of \(table.table)")
-            }
-            for column in columns {
-                try session.query(
-                    """
-                    INSERT INTO \(catalogColumns) (collection, table_name, column_name, ordinal, json_path, bson_type, sql_type, parent_table, role)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                    """,
-                    parameters: [column.collection, column.table, column.column, String(column.position), column.jsonPath,
-                                 column.bsonType, column.sqlType, column.parentTable, column.role],
-                    purpose: "write the catalog of \(column.table).\(column.column)")
-            }
+            try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan)
             try StateStore.recordCollectionLoad(
                 on: session, schema: stateSchema, collection: namespace, schemaHash: schemaHash, documents: documents, rows: counts, run: run)
             try session.execute("DROP SCHEMA \(PostgresSQL.quoteIdentifier(staging))", purpose: "drop the empty staging schema")

@@ -15,7 +15,7 @@ public struct DocumentRebuilder: Sendable {
         guard lines.count == plan.tables.count else {
             throw SchemaError(.badRows, "rows for \(lines.count) tables given, the plan has \(plan.tables.count)")
         }
-        var rows: [[[SQLValue]]] = []
+        var rows = DocumentRows(tableCount: 0)
         for (table, tableLines) in zip(plan.tables, lines) {
             let types = table.columns.map(\.sqlType)
             var decoded: [[SQLValue]] = []
@@ -26,18 +26,19 @@ public struct DocumentRebuilder: Sendable {
                     throw SchemaError(.badRows, "table \(table.name), row \(number + 1): \(error.message)")
                 }
             }
-            rows.append(decoded)
+            rows.tables.append(decoded)
         }
         return try rebuild(rows)
     }
 
     /// The document from typed rows: for each table in plan order, the rows of this one document, in any order.
-    public func rebuild(_ rows: [[[SQLValue]]]) throws(SchemaError) -> BSONDocument {
-        guard rows.count == plan.tables.count else {
-            throw SchemaError(.badRows, "rows for \(rows.count) tables given, the plan has \(plan.tables.count)")
+    public func rebuild(_ rows: DocumentRows) throws(SchemaError) -> BSONDocument {
+        guard rows.tables.count == plan.tables.count else {
+            throw SchemaError(.badRows, "rows for \(rows.tables.count) tables given, the plan has \(plan.tables.count)")
         }
-        guard rows[0].count == 1, let root = rows.first?.first, root.count == plan.rootTable.columns.count else {
-            throw SchemaError(.badRows, "expected one root row of \(plan.rootTable.columns.count) columns, got \(rows[0].count) rows")
+        let roots = rows[table: 0], width = plan.rootTable.columns.count
+        guard roots.count == 1, let root = roots.first, root.count == width else {
+            throw SchemaError(.badRows, "expected one root row of \(width) columns, got \(roots.count) rows")
         }
         var state = RebuildState(plan: plan)
         let id = try state.bsonValue(root[0], plan.idType, path: ["_id"])
@@ -75,10 +76,10 @@ private struct RebuildState {
         SchemaError(.badRows, message, path: PathSegment.dotted(path.map { .key($0) }), documentID: idText)
     }
 
-    mutating func index(_ rows: [[[SQLValue]]]) throws(SchemaError) {
+    mutating func index(_ rows: DocumentRows) throws(SchemaError) {
         children = Array(repeating: [:], count: plan.tables.count)
         for (table, planned) in plan.tables.enumerated().dropFirst() {
-            for row in rows[table] {
+            for row in rows[table: table] {
                 guard row.count == planned.columns.count else {
                     throw SchemaError(.badRows, "table \(planned.name): a row has \(row.count) of \(planned.columns.count) columns")
                 }

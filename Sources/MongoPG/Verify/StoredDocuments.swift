@@ -1,33 +1,107 @@
-/// Documents as PostgreSQL holds them: every table of a collection read back and rebuilt through the plan.
+/// Documents as PostgreSQL holds them: a collection's tables read back and rebuilt through the plan, either for a
+/// batch of root `_id`s (one query per table, the ids in one array parameter) or for the whole collection.
 public enum StoredDocuments {
-    /// Every stored document of the plan's collection, keyed by the text of its root `_id` column. Reads whole tables:
-    /// for verification of a load and for tests, not for a collection larger than memory.
+    /// The rows of the documents whose key column (`_id` in the root, `<root>_id` in children) holds `ids`, one
+    /// entry per id in the same order: nil when no table holds a row of that id. One query per table for the whole
+    /// batch, the ids sent as one array parameter cast to the key column's SQL type; rows of other ids are not read.
+    /// A duplicate id gets the same rows at each of its places.
+    public static func rows(ofIDs ids: [SQLValue], plan: TablePlan, session: PostgresSession) async throws
+        -> [DocumentRows?]
+    {
+        guard !ids.isEmpty else { return [] }
+        let parameter = SQLParameter.array(ids)
+        let rows = try await read(plan: plan, session: session, key: "ordinal") { table, columns in
+            // Like `key = ANY($1)` (an index scan on the key's leading column), but each row comes with the position
+            // of its id, so no returned key text need be matched with the ids (jsonb and timestamptz print forms of
+            // their own, and equal ids may be spelt differently).
+            let key = Identifier.quoted(table.columns[0].name)
+            return (
+                """
+                SELECT ids.ordinal::text, \(columns.map { "t." + $0 }.joined(separator: ", "))
+                FROM unnest($1\(table.columns[0].sqlType.arrayCast)) WITH ORDINALITY AS ids (id, ordinal)
+                JOIN \(plan.qualifiedName(table)) AS t ON t.\(key) = ids.id
+                """,
+                [parameter]
+            )
+        }
+        return ids.indices.map { rows[String($0 + 1)] }
+    }
+
+    /// The documents whose root `_id` columns hold `ids`, in the same order; nil when none is stored. Throws
+    /// `SchemaError.badRows` for rows that cannot be a document (child rows without their root row, a damaged cell).
+    public static func documents(withIDs ids: [SQLValue], plan: TablePlan, session: PostgresSession) async throws
+        -> [BSONDocument?]
+    {
+        let rebuilder = DocumentRebuilder(plan: plan)
+        var documents: [BSONDocument?] = []
+        for rows in try await rows(ofIDs: ids, plan: plan, session: session) {
+            documents.append(try rows.map(rebuilder.rebuild))
+        }
+        return documents
+    }
+
+    /// The rows of every stored document of the plan's collection, keyed by the text of its root `_id` column.
+    /// Reads whole tables: for verification of a load and for tests, not for a collection larger than memory.
+    public static func allRows(plan: TablePlan, session: PostgresSession) async throws -> [String: DocumentRows] {
+        try await read(plan: plan, session: session, key: "_id") { table, columns in
+            ("SELECT \(columns[0]), \(columns.joined(separator: ", ")) FROM \(plan.qualifiedName(table))", [])
+        }
+    }
+
+    /// Every stored document of the plan's collection, keyed by the text of its root `_id` column (see `allRows`).
     public static func all(plan: TablePlan, session: PostgresSession) async throws -> [String: BSONDocument] {
-        var rowsByDocument: [String: [[[SQLValue]]]] = [:]
+        let rebuilder = DocumentRebuilder(plan: plan)
+        var documents: [String: BSONDocument] = [:]
+        for (key, rows) in try await allRows(plan: plan, session: session) {
+            documents[key] = try rebuilder.rebuild(rows)
+        }
+        return documents
+    }
+
+    /// Runs one statement per table (`statement` gives it for the table and its quoted columns); each must return a
+    /// grouping key (`key` names it in errors) and then the table's columns in plan order. Rows are decoded by
+    /// column type and grouped into one `DocumentRows` per key.
+    private static func read(
+        plan: TablePlan, session: PostgresSession, key: String,
+        statement: (PlannedTable, [String]) -> (sql: String, parameters: [SQLParameter])
+    ) async throws -> [String: DocumentRows] {
+        var rowsByDocument: [String: DocumentRows] = [:]
         for (index, table) in plan.tables.enumerated() {
-            let columns = table.columns.map { Identifier.quoted($0.name) }.joined(separator: ", ")
+            let (sql, parameters) = statement(table, table.columns.map { Identifier.quoted($0.name) })
             let result = try await session.query(
-                "SELECT \(columns) FROM \(plan.qualifiedName(table))", purpose: "read back \(table.name) for verification")
+                sql, values: parameters, purpose: "read back \(table.name) for verification")
             let types = table.columns.map(\.sqlType)
             for row in result.rows {
-                // The root `_id` (or `<root>_id` in a child) is the first column of every table.
-                guard let key = row[0] else { throw SchemaError(.badRows, "table \(table.name) holds a row without its document's _id") }
+                guard let group = row[0], let id = row[1] else {
+                    throw SchemaError(.badRows, "table \(table.name) holds a row without its document's \(key)")
+                }
                 var typed: [SQLValue] = []
                 typed.reserveCapacity(types.count)
-                for (field, type) in zip(row, types) {
+                for (field, type) in zip(row.dropFirst(), types) {
                     do {
                         typed.append(try CopyTextDecoder.value(field.map { Array($0.utf8) }, type))
                     } catch {
-                        throw SchemaError(.badRows, "table \(table.name): \(error.message)", documentID: key)
+                        throw SchemaError(.badRows, "table \(table.name): \(error.message)", documentID: id)
                     }
                 }
-                if rowsByDocument[key] == nil { rowsByDocument[key] = Array(repeating: [], count: plan.tables.count) }
-                rowsByDocument[key]![index].append(typed)
+                rowsByDocument[group, default: DocumentRows(tableCount: plan.tables.count)].append(
+                    typed, toTable: index)
             }
         }
-        let rebuilder = DocumentRebuilder(plan: plan)
-        var documents: [String: BSONDocument] = [:]
-        for (key, rows) in rowsByDocument { documents[key] = try rebuilder.rebuild(rows) }
-        return documents
+        return rowsByDocument
+    }
+}
+
+extension TablePlan {
+    /// The key-column value of a document `_id` (what `_id` holds in the root table and `<root>_id` in children), for
+    /// `StoredDocuments.rows(ofIDs:)`. Throws `SchemaError.badDocument` when the `_id` does not fit the schema's type.
+    public func keyValue(ofID id: BSONValue) throws(SchemaError) -> SQLValue {
+        switch ValueMapping.convert(id, to: idType, stripNUL: settings.stripNUL) {
+        case .fits(let value, _): return value
+        case .mismatch, .holdsNUL, .unstorable:
+            throw SchemaError(
+                .badDocument, "_id of type \(id.typeAlias) does not fit the schema's \(idType.rawValue)",
+                documentID: id.description)
+        }
     }
 }
