@@ -56,7 +56,6 @@ let package = Package(
         .testTarget(name: "VerifyTests", dependencies: integrationTestDependencies),
         .testTarget(name: "CSVTests", dependencies: integrationTestDependencies),
         .testTarget(name: "LoadTests", dependencies: integrationTestDependencies),
-        .testTarget(name: "VerifyTests", dependencies: integrationTestDependencies),
         .testTarget(name: "OplogTests", dependencies: integrationTestDependencies),
         .testTarget(
             name: "CommandLineTests",

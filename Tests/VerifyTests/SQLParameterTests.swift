@@ -96,7 +96,7 @@ struct SQLParameterTests {
                 Bool.random(using: &random)
                 ? edges.randomElement(using: &random)!
                 : "\(Bool.random(using: &random) ? "-" : "")\(digits)E\(Int.random(in: -40...40, using: &random))"
-            return .numeric(Decimal128(CopyTextEncoder.numericText(Decimal128(text)!))!)
+            return .numeric(Decimal128(Decimal128(text)!.plainText)!)
         case .boolean: return .boolean(Bool.random(using: &random))
         case .timestamptz:
             let range = ValueMapping.timestampRange

@@ -31,7 +31,7 @@ public enum SQLParameter: Sendable, Equatable {
             return text
         case .integer(let number): return String(number)
         case .double(let number): return CopyTextEncoder.doubleText(number)
-        case .numeric(let number): return CopyTextEncoder.numericText(number)
+        case .numeric(let number): return number.plainText
         case .boolean(let flag): return flag ? "t" : "f"
         case .timestamp(let milliseconds): return CopyTextEncoder.timestampText(milliseconds)
         case .bytes(let bytes):
