@@ -20,13 +20,15 @@ struct InitLoadFixture {
 
     /// Runs `body` with a scene of its own, cleaned up (schemas, MongoDB database, folder) after `body` returned or
     /// threw, before this returns. `mongoURI` and `postgresConninfo` may be replaced to point at dead servers; the
-    /// documents go to MongoDB only when `mongoURI` is the real server's.
+    /// documents go to MongoDB only when `mongoURI` is the real server's. `schema` and `documents` replace the sample
+    /// customers' schema file text and documents.
     static func with<Result>(
         mongoURI: String? = nil, postgresConninfo: String? = nil, documentCount: Int? = nil, batchSize: Int? = nil,
-        _ body: (InitLoadFixture) async throws -> Result
+        schema: String? = nil, documents: [BSONDocument]? = nil, _ body: (InitLoadFixture) async throws -> Result
     ) async throws -> Result {
         let scene = try InitLoadFixture(
-            mongoURI: mongoURI, postgresConninfo: postgresConninfo, documentCount: documentCount, batchSize: batchSize)
+            mongoURI: mongoURI, postgresConninfo: postgresConninfo, documentCount: documentCount, batchSize: batchSize,
+            schema: schema, documents: documents)
         return try await withCleanUp {
             if mongoURI == nil {
                 try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).insert(scene.documents, into: scene.namespace)
@@ -39,12 +41,16 @@ struct InitLoadFixture {
 
     /// Everything but the documents in MongoDB: `with` inserts those, and cleans up.
     /// `batchSize` sets `[sync] batch_size`.
-    private init(mongoURI: String?, postgresConninfo: String?, documentCount: Int?, batchSize: Int?) throws {
+    private init(
+        mongoURI: String?, postgresConninfo: String?, documentCount: Int?, batchSize: Int?, schema: String?,
+        documents: [BSONDocument]?
+    ) throws {
         let suffix = UUID().uuidString.prefix(8).lowercased()
         namespace = Namespace(database: "il_\(suffix)", collection: "customers")
         stateSchema = "etl_\(suffix)"
         targetSchema = "tgt_\(suffix)"
-        var documents = try Fixtures.extendedJSONLines("sample_analytics/customers.json").map { try BSONDocument(extendedJSON: $0) }
+        var documents = try documents
+            ?? Fixtures.extendedJSONLines("sample_analytics/customers.json").map { try BSONDocument(extendedJSON: $0) }
         if let documentCount { documents = Array(documents.prefix(documentCount)) }
         self.documents = documents
         let mongoURI = try mongoURI ?? ServerEnvironment.shared.mongoURI()
@@ -54,8 +60,12 @@ struct InitLoadFixture {
         configPath = directory.appendingPathComponent("sync.ini").path
         do {
             try FileManager.default.createDirectory(at: directory.appendingPathComponent("schemas"), withIntermediateDirectories: true)
-            try FileManager.default.copyItem(
-                at: Fixtures.url("schemas/sample_analytics.customers.json"), to: directory.appendingPathComponent("schemas/\(namespace).json"))
+            let schemaURL = directory.appendingPathComponent("schemas/\(namespace).json")
+            if let schema {
+                try schema.write(to: schemaURL, atomically: true, encoding: .utf8)
+            } else {
+                try FileManager.default.copyItem(at: Fixtures.url("schemas/sample_analytics.customers.json"), to: schemaURL)
+            }
             try """
                 # written by InitLoadFixture
                 [mongo]

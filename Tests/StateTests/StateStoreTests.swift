@@ -132,24 +132,26 @@ struct StateStoreTests {
         }
     }
 
-    @Test("sync points are written inside the caller's transaction and read back per source")
+    @Test("sync points move inside the caller's transaction, are read back per source, and a new init load forgets them")
     func syncPoints() async throws {
         try await PostgresServer.withScratchSchema("etl") { session, schema in
             let store = StateStore(session: session, schema: schema)
             try await store.migrate()
             #expect(try await store.syncPoints().isEmpty)
             let first = ["rs0": BSONTimestamp(seconds: 10, increment: 1), "rs1": BSONTimestamp(seconds: UInt32.max, increment: 3)]
-            try await session.withTransaction(purpose: "test") { session in
-                try StateStore.recordSyncPoints(first, on: session, schema: schema)
-            }
+            try await session.begin(purpose: "test")
+            try await store.moveSyncPoints(first)
+            try await session.commit(purpose: "test")
             #expect(try await store.syncPoints() == first)
-            await #expect(throws: PostgresError.self) {
-                try await session.withTransaction(purpose: "test") { session in
-                    try StateStore.recordSyncPoints(["rs0": BSONTimestamp(seconds: 20, increment: 0)], on: session, schema: schema)
-                    try session.execute("SELECT 1/0", purpose: "fail the batch")
-                }
-            }
+            try await session.begin(purpose: "test")
+            try await store.moveSyncPoints(["rs0": BSONTimestamp(seconds: 20, increment: 0)])
+            try await session.rollback(purpose: "test")
             #expect(try await store.syncPoints() == first)  // rolled back with the batch
+            #expect(try await store.replayStart(initLoadPositions: ["rs0": 5, "rs2": 7]) == [
+                "rs0": first["rs0"]!, "rs1": first["rs1"]!, "rs2": BSONTimestamp(packed: 7),
+            ])
+            try await store.startInitLoad(run: nil, positions: ["rs0": BSONTimestamp(seconds: 30, increment: 0)])
+            #expect(try await store.syncPoints().isEmpty)
         }
     }
 

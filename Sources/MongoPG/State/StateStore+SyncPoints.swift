@@ -11,21 +11,26 @@ extension StateStore {
         }
         return points
     }
+}
 
-    /// Moves the sync points of the given sources, inside the caller's transaction: the one that commits the data
-    /// they cover (DESIGN.md: "written in the same transaction as the data it covers").
-    public static func recordSyncPoints(
-        _ points: [String: BSONTimestamp], on session: isolated PostgresSession, schema: String
-    ) throws {
-        let table = PostgresSQL.qualifiedName(schema: schema, "sync_points")
+extension StateStore {
+    /// Moves the sync points of the given sources, inside the transaction the caller opened on the store's session:
+    /// the one that commits the data they cover (DESIGN.md: "written in the same transaction as the data it covers").
+    public func moveSyncPoints(_ points: [String: BSONTimestamp]) async throws {
         for (source, ts) in points.sorted(by: { $0.key < $1.key }) {
-            try session.query(
+            try await session.query(
                 """
-                INSERT INTO \(table) (source, oplog_ts) VALUES ($1, $2)
+                INSERT INTO \(table("sync_points")) (source, oplog_ts) VALUES ($1, $2)
                 ON CONFLICT (source) DO UPDATE SET oplog_ts = excluded.oplog_ts, updated_at = clock_timestamp()
                 """,
-                parameters: [source, String(Int64(bitPattern: ts.packed))],
-                purpose: "move the sync point of \(source)")
+                parameters: [source, String(Int64(bitPattern: ts.packed))], purpose: "move the sync point of \(source)")
         }
+    }
+
+    /// Where replay of each source starts: its sync point, or the position the newest init load recorded.
+    public func replayStart(initLoadPositions: [String: UInt64]) async throws -> [String: BSONTimestamp] {
+        var starts = initLoadPositions.mapValues { BSONTimestamp(packed: $0) }
+        for (source, point) in try await syncPoints() { starts[source] = point }
+        return starts
     }
 }

@@ -1,0 +1,148 @@
+import Foundation
+import MongoPG
+import TestSupport
+import Testing
+
+/// oplog-sync through the real binary: the live catch-up from SecantusDB after an init load, and `--from-file`
+/// replays of the oplog forms SecantusDB never writes.
+@Suite("oplog-sync: replay into the tables", .tags(.integration))
+struct OplogSyncTests {
+    /// Nested objects, arrays of scalars and of objects (with an array inside), an array of arrays, json.
+    static let schema = """
+        {"_id": "int", "name": "string", "address": {"city": "string", "zip": "string"}, "tags": ["string"],
+         "items": [{"sku": "string", "qty": "int", "notes": ["string"]}], "matrix": [["int"]], "meta": "json",
+         "score": "double"}
+        """
+
+    static func json(_ text: String) -> BSONDocument { try! BSONDocument(extendedJSON: text) }
+
+    static let documents: [BSONDocument] = [
+        json(#"{"_id": 1, "name": "one", "address": {"city": "Oslo", "zip": "0150"}, "tags": ["a", "b"], "items": [{"sku": "x", "qty": 1, "notes": ["n1"]}], "matrix": [[1, 2], [3]], "meta": {"k": 1}, "score": 1.5}"#),
+        json(#"{"_id": 2, "name": "two", "tags": [], "items": [{"sku": "y", "qty": 2}, {"sku": "z", "qty": 3}]}"#),
+        json(#"{"_id": 3, "name": "three", "address": {"city": "Rome"}}"#),
+        json(#"{"_id": 4, "name": "four", "matrix": [[4]]}"#),
+    ]
+
+    /// An init load of the scene's collection as a user runs it.
+    static func initLoad(_ scene: InitLoadFixture) throws {
+        for outcome in [
+            try scene.etlstatus("init-load-start"), try scene.read(), try scene.copy(),
+            try scene.etlstatus("init-load-finish", "ok"),
+        ] {
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+        }
+    }
+
+    static func sync(_ scene: InitLoadFixture, _ arguments: [String] = []) throws -> Binaries.Outcome {
+        let outcome = try scene.run("oplog-sync", arguments)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        return outcome
+    }
+
+    /// The tables hold exactly MongoDB's documents, as the relational model gives them back (`normalise`).
+    static func expectInSync(_ scene: InitLoadFixture, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let plan = try scene.plan()
+        let mongo = try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).findAll(scene.namespace)
+        let expected = try mongo.map { try normalise($0, plan: plan) }
+        let stored = try await PostgresServer.withSession { session in try await StoredDocuments.all(plan: plan, session: session) }
+        let byID = { (documents: [BSONDocument]) in documents.sorted { "\($0["_id"] ?? .null)" < "\($1["_id"] ?? .null)" } }
+        #expect(byID(Array(stored.values)) == byID(expected), sourceLocation: sourceLocation)
+    }
+
+    struct Writer {
+        let session: MongoSession
+        let namespace: Namespace
+
+        func command(_ command: BSONDocument) async throws {
+            let reply = try await session.runCommand(command, database: namespace.database)
+            #expect(reply["writeErrors"] == nil, "\(reply)")
+        }
+        func update(_ filter: BSONDocument, _ update: BSONValue, multi: Bool = false) async throws {
+            try await command([
+                "update": .string(namespace.collection),
+                "updates": .array([.document(["q": .document(filter), "u": update, "multi": .bool(multi)])]),
+            ])
+        }
+        func set(_ id: Int32, _ fields: BSONDocument) async throws { try await update(["_id": .int32(id)], .document(["$set": .document(fields)])) }
+        func insert(_ documents: [BSONDocument]) async throws { try await session.insert(documents, into: namespace) }
+        func delete(_ filter: BSONDocument, limit: Int32 = 1) async throws {
+            try await command([
+                "delete": .string(namespace.collection),
+                "deletes": .array([.document(["q": .document(filter), "limit": .int32(limit)])]),
+            ])
+        }
+    }
+
+    @Test("after an init load, bursts of every kind of write are caught up exactly, run after run")
+    func liveBursts() async throws {
+        try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
+            try Self.initLoad(scene)
+            let writer = Writer(session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
+
+            // Inserts, nested and array updates, type changes, unknown fields, deletes.
+            try await writer.insert([Self.json(#"{"_id": 5, "name": "five", "tags": ["t"], "items": [{"sku": "q", "qty": 9, "notes": ["a", "b"]}]}"#)])
+            try await writer.insert([Self.json(#"{"_id": 6, "name": "six"}"#), Self.json(#"{"_id": 7, "name": "seven", "matrix": [[7, 7]]}"#)])
+            try await writer.set(1, ["address.city": .string("Bergen"), "items.0.qty": .int32(5), "items.0.notes.1": .string("n2")])
+            try await writer.set(2, ["items.3.sku": .string("past the end"), "tags.2": .string("padded")])
+            try await writer.update(["_id": .int32(3)], .document(["$unset": .document(["address": .string("")]), "$inc": .document(["score": .double(2)])]))
+            try await writer.update(["_id": .int32(4)], .document(["$push": .document(["matrix.0": .int32(5)])]))
+            try await writer.update(["_id": .int32(1)], .document(["$pull": .document(["tags": .string("a")]), "$rename": .document(["name": .string("title")])]))
+            try await writer.update(["_id": .int32(5)], .document(["$pop": .document(["items.0.notes": .int32(1)])]))
+            try await writer.set(6, ["name": .int32(66), "meta": .document(["é": .string("x"), "e\u{301}": .string("y")])])
+            try await writer.update(["_id": .int32(7)], .document(["_id": .int32(7), "name": .string("replaced"), "tags": .array([.string("r")])]))
+            try await writer.delete(["_id": .int32(2)])
+            #expect(try Self.sync(scene).stdout.contains("entries"))
+            try await Self.expectInSync(scene)
+
+            // A second burst: array operators, $[] , update_many, upsert, delete_many, and a no-op run after it.
+            try await writer.update(["_id": .int32(1)], .document(["$set": .document(["items.$[].qty": .int32(0)])]))
+            try await writer.update(["name": .document(["$exists": .bool(true)])], .document(["$set": .document(["score": .double(9.5)])]), multi: true)
+            try await writer.update(["_id": .int32(8)], .document(["$set": .document(["name": .string("upserted")])]))
+            try await writer.command([
+                "update": .string(scene.namespace.collection),
+                "updates": .array([.document(["q": .document(["_id": .int32(9)]), "u": .document(["$set": .document(["name": .string("nine")])]), "upsert": .bool(true)])]),
+            ])
+            try await writer.update(["_id": .int32(5)], .document(["$push": .document(["items": .document(["$each": .array([.document(["sku": .string("s")])]), "$position": .int32(0)])])]))
+            try await writer.update(["_id": .int32(4)], .document(["$set": .document(["matrix": .array([])])]))
+            try await writer.delete(["name": .string("six")], limit: 0)
+            let second = try Self.sync(scene, ["--json"])
+            #expect(second.stdout.contains("\"documents_written\""))
+            try await Self.expectInSync(scene)
+            // Nothing new: only the entries at the sync point are read (and applied, harmlessly) again.
+            let quiet = try Self.sync(scene, ["--json"])
+            let figures = try JSONSerialization.jsonObject(with: Data(quiet.stdout.utf8)) as? [String: Any]
+            #expect((figures?["inserts"] as? Int) == 0 && (figures?["deletes"] as? Int) == 0, "\(quiet.stdout)")
+            #expect((figures?["entries_read"] as? Int ?? 99) < 10, "\(quiet.stdout)")
+            try await Self.expectInSync(scene)
+
+            // Replaying again from the init load's position (older than needed) changes nothing.
+            try await PostgresServer.withSession { session in
+                try await session.execute("DELETE FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test")
+            }
+            _ = try Self.sync(scene)
+            try await Self.expectInSync(scene)
+        }
+    }
+
+    @Test("oplog-sync refuses to run before an init load (1), beside another sync (75), and with dead servers (69)")
+    func refusals() async throws {
+        try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
+            let early = try scene.run("oplog-sync", [])
+            #expect(early.status == 1, "\(early.stderr)")
+            #expect(early.stderr.contains("init load"), "\(early.stderr)")
+            try Self.initLoad(scene)
+            try await PostgresServer.withSession { session in
+                try await session.tryAdvisoryLock(key: SyncLock.key(stateSchema: scene.stateSchema), purpose: "test")
+                let locked = try scene.run("oplog-sync", [])
+                #expect(locked.status == 75, "\(locked.stderr)")
+                #expect(locked.stderr.contains("held by another session"), "\(locked.stderr)")
+            }
+            #expect(try scene.run("oplog-sync", []).status == 0)
+        }
+        let port = try freeLoopbackPort()
+        try await InitLoadFixture.with(postgresConninfo: "postgresql://sync@127.0.0.1:\(port)/postgres?connect_timeout=3", documentCount: 1) { scene in
+            let outcome = try scene.run("oplog-sync", [])
+            #expect(outcome.status == 69, "\(outcome.stderr)")
+        }
+    }
+}
