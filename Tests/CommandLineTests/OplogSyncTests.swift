@@ -124,6 +124,107 @@ struct OplogSyncTests {
         }
     }
 
+    static func entry(_ seconds: Int, _ body: String) -> BSONDocument {
+        json(#"{"ts": {"$timestamp": {"t": \#(seconds), "i": 1}}, "#.appending(body.dropFirst()))
+    }
+
+    static let lsid = #""lsid": {"id": {"$binary": {"base64": "EjRWeBI0VniQEjRWeBI0Vg==", "subType": "04"}}}"#
+
+    /// Oplog entries of the forms mongod writes and SecantusDB never does, for `ns`.
+    static func mongodEntries(_ ns: String) -> [BSONDocument] {
+        let db = ns.split(separator: ".")[0]
+        return [
+            entry(1, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"address.city": "Paris", "items.0.notes.2": "n3"}, "$unset": {"score": true}}, "o2": {"_id": 1}}"#),
+            entry(2, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"i": {"tags": ["x"]}, "sitems": {"a": true, "l": 1, "s0": {"u": {"qty": 7}}}}}, "o2": {"_id": 2}}"#),
+            entry(3, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "1"}, "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 10, "name": "ten"}}, {"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"name": "tx"}}}, "o2": {"_id": 3}}]}}"#),
+            entry(4, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "2"}, "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 11, "name": "eleven"}}], "partialTxn": true}}"#),
+            entry(5, #"{"op": "n", "ns": "", "o": {"msg": "periodic noop"}}"#),
+            entry(6, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "2"}, "o": {"applyOps": [{"op": "d", "ns": "\#(ns)", "o": {"_id": 4}}], "count": 2}}"#),
+            entry(7, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "3"}, "o": {"applyOps": [{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"i": {"tags": ["p"]}}}, "o2": {"_id": 10}}], "prepare": true}}"#),
+            entry(8, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "4"}, "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 12}}], "prepare": true}}"#),
+            entry(9, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "3"}, "o": {"commitTransaction": 1, "commitTimestamp": {"$timestamp": {"t": 8, "i": 5}}}}"#),
+            entry(10, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "4"}, "o": {"abortTransaction": 1}}"#),
+            entry(11, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 13}, "fromMigrate": true}"#),
+            entry(12, #"{"op": "i", "ns": "\#(db).other", "o": {"_id": 1}}"#),
+            entry(13, #"{"op": "c", "ns": "admin.$cmd", "o": {"applyOps": [{"op": "d", "ns": "\#(ns)", "o": {"_id": 11}}, {"op": "i", "ns": "\#(ns)", "o": {"_id": 14}, "fromMigrate": true}]}}"#),
+            entry(14, #"{"op": "c", "ns": "\#(db).$cmd", "o": {"createIndexes": "x", "v": 2, "key": {"a": 1}, "name": "a_1"}}"#),
+            entry(15, #"{"op": "c", "ns": "\#(db).$cmd", "o": {"drop": "other"}}"#),
+            entry(16, #"{"op": "u", "ns": "\#(ns)", "o": {"_id": 3, "name": "replaced", "matrix": [[9]]}, "o2": {"_id": 3}}"#),
+            entry(17, #"{"op": "u", "ns": "\#(ns)", "o": {"$set": {"matrix.1.2": 5, "tags.3": "d"}}, "o2": {"_id": 1}}"#),
+        ]
+    }
+
+    static let mongodResult: [BSONDocument] = [
+        json(#"{"_id": 1, "name": "one", "address": {"city": "Paris", "zip": "0150"}, "tags": ["a", "b", null, "d"], "items": [{"sku": "x", "qty": 1, "notes": ["n1", null, "n3"]}], "matrix": [[1, 2], [3, null, 5]], "meta": {"k": 1}}"#),
+        json(#"{"_id": 2, "name": "two", "items": [{"sku": "y", "qty": 7}], "tags": ["x"]}"#),
+        json(#"{"_id": 3, "name": "replaced", "matrix": [[9]]}"#),
+        json(#"{"_id": 10, "name": "ten", "tags": ["p"]}"#),
+    ]
+
+    static func writeEntries(_ entries: [BSONDocument], to url: URL) throws {
+        try Data(try entries.flatMap { try BSONEncoder.encode($0) }).write(to: url)
+    }
+
+    /// The tables hold exactly `documents`, as the relational model gives them back.
+    static func expectTables(_ scene: InitLoadFixture, hold documents: [BSONDocument], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let plan = try scene.plan()
+        let expected = try documents.map { try normalise($0, plan: plan) }
+        let stored = try await PostgresServer.withSession { session in try await StoredDocuments.all(plan: plan, session: session) }
+        let byID = { (documents: [BSONDocument]) in documents.sorted { "\($0["_id"] ?? .null)" < "\($1["_id"] ?? .null)" } }
+        #expect(byID(Array(stored.values)) == byID(expected), sourceLocation: sourceLocation)
+    }
+
+    /// The scene's documents loaded from a dump file, with no oplog position: what `--from-file` replays onto.
+    static func loadFromDump(_ scene: InitLoadFixture) throws {
+        let dump = scene.directory.appendingPathComponent("dump.bson")
+        try writeEntries(documents, to: dump)
+        #expect(try scene.read(["--input-file", dump.path]).status == 0)
+        #expect(try scene.copy().status == 0)
+    }
+
+    @Test("--from-file replays mongod's forms (v1, v2 deltas, transactions, chains, prepared, batched applyOps) over a dump's load, twice alike, moving no sync point")
+    func fromFile() async throws {
+        try await InitLoadFixture.with(batchSize: 3, schema: Self.schema, documents: Self.documents) { scene in
+            try Self.loadFromDump(scene)
+            let oplog = scene.directory.appendingPathComponent("oplog.bson")
+            try Self.writeEntries(Self.mongodEntries(scene.namespace.description), to: oplog)
+
+            let first = try Self.sync(scene, ["--from-file", oplog.path, "--json"])
+            #expect(first.stdout.contains("\"entries_read\":17"), "\(first.stdout)")
+            #expect(first.stdout.contains("\"from_migrate\":2"), "\(first.stdout)")
+            #expect(first.stdout.contains("\"aborted_transaction\":1"), "\(first.stdout)")
+            try await Self.expectTables(scene, hold: Self.mongodResult)
+            _ = try Self.sync(scene, ["--from-file", oplog.path])
+            try await Self.expectTables(scene, hold: Self.mongodResult)
+            let syncPoints = try await PostgresServer.withSession { session in
+                try await session.query("SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test").scalar
+            }
+            #expect(syncPoints == "0")
+        }
+    }
+
+    @Test("an unknown entry stops the run before it (65) and a rename of a synced collection too (1), after committing what came before")
+    func stops() async throws {
+        try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
+            try Self.loadFromDump(scene)
+            let ns = scene.namespace.description, db = scene.namespace.database
+            let oplog = scene.directory.appendingPathComponent("oplog.bson")
+            for (stopper, status, words) in [
+                (Self.entry(2, #"{"op": "c", "ns": "\#(db).$cmd", "o": {"convertToCapped": "customers", "size": 1}}"#), Int32(65), "convertToCapped"),
+                (Self.entry(2, #"{"op": "c", "ns": "\#(db).$cmd", "o": {"renameCollection": "\#(ns)", "to": "\#(db).renamed"}}"#), 1, "renamed"),
+            ] {
+                try Self.writeEntries([
+                    Self.entry(1, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 20, "name": "before"}}"#), stopper,
+                    Self.entry(3, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 21, "name": "after"}}"#),
+                ], to: oplog)
+                let outcome = try scene.run("oplog-sync", ["--from-file", oplog.path])
+                #expect(outcome.status == status, "\(outcome.stderr)")
+                #expect(outcome.stderr.contains("Timestamp(2, 1)") && outcome.stderr.contains(words), "\(outcome.stderr)")
+                try await Self.expectTables(scene, hold: Self.documents + [Self.json(#"{"_id": 20, "name": "before"}"#)])
+            }
+        }
+    }
+
     @Test("oplog-sync refuses to run before an init load (1), beside another sync (75), and with dead servers (69)")
     func refusals() async throws {
         try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
