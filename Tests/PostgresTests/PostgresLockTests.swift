@@ -1,3 +1,4 @@
+import Foundation
 import MongoPG
 import TestSupport
 import Testing
@@ -36,7 +37,10 @@ struct PostgresLockTests {
         #expect(error.exitStatus.rawValue == 75, sourceLocation: sourceLocation)
         #expect(error.purpose == "lock the sync", sourceLocation: sourceLocation)
         #expect(error.description.contains("advisory lock \(key) "), "\(error)", sourceLocation: sourceLocation)
-        #expect(error.description.contains("(backend pid \(holderPID))"), "\(error)", sourceLocation: sourceLocation)
+        #expect(error.description.contains("(backend pid \(holderPID), "), "\(error)", sourceLocation: sourceLocation)
+        // The holder's connection is named after its process (`<tool>[<pid>]`), here this test process.
+        #expect(error.description.contains("[\(getpid())], from "), "\(error)", sourceLocation: sourceLocation)
+        #expect(error.description.contains(", since "), "\(error)", sourceLocation: sourceLocation)
         if let password = TestServer.password, !password.isEmpty {
             #expect(!error.description.contains(password), sourceLocation: sourceLocation)
         }

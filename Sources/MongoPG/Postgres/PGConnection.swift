@@ -17,7 +17,9 @@ final class PGConnection {
     /// `.connect` (both exit 69).
     init(conninfo: String, password: String?, logger: Logger) throws(PostgresError) {
         var keywords = ["dbname", "fallback_application_name"]
-        var values = [conninfo, "mongo-pg-sync"]
+        // Names the tool and its process in pg_stat_activity, so a held lock says who holds it (a conninfo's own
+        // application_name wins).
+        var values = [conninfo, "\(ProcessInfo.processInfo.processName)[\(getpid())]"]
         if let password, !password.isEmpty {
             keywords.append("password")
             values.append(password)

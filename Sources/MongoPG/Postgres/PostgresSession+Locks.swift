@@ -1,6 +1,7 @@
 extension PostgresSession {
     /// Takes the session-level advisory lock `key` without waiting (`pg_try_advisory_lock`). Throws `.lockHeld`
-    /// (exit 75) when another session holds it, naming that session's backend pid when the server shows it. The lock
+    /// (exit 75) when another session holds it, naming that session's backend pid, application (a tool's
+    /// `<tool>[<pid>]`), client address and start when the server shows them. The lock
     /// lasts until `advisoryUnlock` or the end of the connection; taking it twice needs two unlocks.
     public func tryAdvisoryLock(key: Int64, purpose: String) throws(PostgresError) {
         let taken = try query("SELECT pg_try_advisory_lock($1::bigint)", parameters: [String(key)], purpose: purpose)
@@ -8,10 +9,18 @@ extension PostgresSession {
         // pg_locks shows a bigint key split in two: classid holds the high 32 bits, objid the low ones, objsubid 1.
         let holder = try? query(
             """
-            SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
-            AND ((classid::bigint << 32) | objid::bigint) = $1::bigint AND pid <> pg_backend_pid() LIMIT 1
+            SELECT l.pid, a.application_name, host(a.client_addr),
+                   to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+            FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+            AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint AND l.pid <> pg_backend_pid() LIMIT 1
             """, parameters: [String(key)], purpose: purpose)
-        let by = holder?.scalar.map { " (backend pid \($0))" } ?? ""
+        var by = ""
+        if let row = holder?.rows.first, let pid = row[0] {
+            // The tools name their connections `<tool>[<pid>]` (PGConnection), so this says who holds it.
+            let who = [row[1].map { "\($0)" }, row[2].map { "from \($0)" }, row[3].map { "since \($0)" }]
+            by = " (backend pid \(pid)" + who.compactMap { $0 }.filter { !$0.isEmpty }.map { ", " + $0 }.joined() + ")"
+        }
         throw PostgresError(
             kind: .lockHeld, purpose: purpose, serverMessage: "advisory lock \(key) is held by another session\(by)")
     }
