@@ -124,6 +124,52 @@ struct OplogSyncTests {
         }
     }
 
+    /// Runs a pymongo script (the project's .venv, which scripts/setup makes) with the MongoDB URI, database and
+    /// collection as `uri`, `db` and `coll`: for writes only a full driver sends, such as transactions.
+    static func pymongo(_ script: String, _ scene: InitLoadFixture) throws {
+        let process = Process()
+        process.executableURL = ServerEnvironment.packageRoot.appendingPathComponent(".venv/bin/python")
+        process.arguments = [
+            "-c", "import sys, pymongo\nuri, db, coll = sys.argv[1:4]\n" + script,
+            try ServerEnvironment.shared.mongoURI(), scene.namespace.database, scene.namespace.collection,
+        ]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(message)")
+    }
+
+    @Test("a transaction, whose entries share one ts on SecantusDB, commits whole in one batch even with batch_size 1")
+    func liveTransaction() async throws {
+        try await InitLoadFixture.with(batchSize: 1, schema: Self.schema, documents: Self.documents) { scene in
+            try Self.initLoad(scene)
+            try Self.pymongo(
+                """
+                client = pymongo.MongoClient(uri)
+                collection = client[db][coll]
+                with client.start_session() as session:
+                    with session.start_transaction():
+                        collection.insert_one({"_id": 30, "name": "in a transaction", "tags": ["t"]}, session=session)
+                        collection.update_one({"_id": 1}, {"$set": {"address.zip": "9999"}, "$push": {"tags": "c"}}, session=session)
+                        collection.delete_one({"_id": 2}, session=session)
+                collection.update_one({"_id": 3}, {"$set": {"name": "after"}})
+                """, scene)
+            let outcome = try Self.sync(scene, ["--json"])
+            try await Self.expectInSync(scene)
+            // The ledger's batch steps: the transaction's three entries in one, never cut by batch_size 1.
+            let steps = try await PostgresServer.withSession { session in
+                try await session.query(
+                    """
+                    SELECT (step->>'entries')::int FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).runs,
+                    jsonb_array_elements(steps) AS step WHERE tool = 'oplog-sync' ORDER BY id
+                    """, purpose: "test").column("int4")?.compactMap { $0.flatMap { Int($0) } } ?? []
+            }
+            #expect(steps.contains(3), "\(steps) \(outcome.stdout)")
+        }
+    }
+
     static func entry(_ seconds: Int, _ body: String) -> BSONDocument {
         json(#"{"ts": {"$timestamp": {"t": \#(seconds), "i": 1}}, "#.appending(body.dropFirst()))
     }
