@@ -29,7 +29,9 @@ public struct OplogSyncCommand: Sendable {
             return try await LedgerRun.recording(
                 tool: "oplog-sync", arguments: context.arguments, in: store, totals: { $0.figures }
             ) { run in
-                let replayer = Replayer(store: store, plans: plans, batchSize: config.batchSize, logger: logger, run: run)
+                let replayer = Replayer(
+                    store: store, plans: plans, batchSize: config.batchSize, logger: logger, run: run,
+                    progress: Progress.onTerminal(label: "oplog-sync", unit: "entries"))
                 guard let (name, uri, start) = server else {
                     var source = try FileOplogSource(path: fromFile ?? "")
                     return try await replayer.replay(&source, syncPointSource: nil)

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// Progress of a long read on a terminal: documents, rate and time left, redrawn at most twice a second on stderr.
+/// Progress of a long read on a terminal: documents (or oplog entries), rate and time left, redrawn at most twice a second on stderr.
 /// Silent when stderr is not a terminal (the tool then prints one summary line at the end).
 public final class Progress: Sendable {
     private struct State {
@@ -12,15 +12,17 @@ public final class Progress: Sendable {
     }
     private let state: Mutex<State>
     private let label: String
+    private let unit: String
     private let started = ContinuousClock.now
 
     /// Nil when stderr is not a terminal.
-    public static func onTerminal(label: String) -> Progress? {
-        isatty(STDERR_FILENO) == 1 ? Progress(label: label) : nil
+    public static func onTerminal(label: String, unit: String = "docs") -> Progress? {
+        isatty(STDERR_FILENO) == 1 ? Progress(label: label, unit: unit) : nil
     }
 
-    init(label: String) {
+    init(label: String, unit: String = "docs") {
         self.label = label
+        self.unit = unit
         state = Mutex(State(lastDrawn: ContinuousClock.now))
     }
 
@@ -46,7 +48,7 @@ public final class Progress: Sendable {
     private func render(_ state: State, now: ContinuousClock.Instant) -> String {
         let seconds = max((now - started).seconds, 0.001)
         let rate = Double(state.documents) / seconds
-        var line = "\(label): \(state.documents) docs, \(Int(rate)) docs/s"
+        var line = "\(label): \(state.documents) \(unit), \(Int(rate)) \(unit)/s"
         if let expected = state.expected, expected > state.documents, rate > 0 {
             line += ", ETA \(Int(Double(expected - state.documents) / rate)) s"
         }

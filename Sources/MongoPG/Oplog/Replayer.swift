@@ -56,6 +56,8 @@ struct Replayer {
     let logger: Logger
     /// The ledger run whose steps record each batch (in the batch's transaction).
     let run: LedgerRun?
+    /// Entries read, on a terminal.
+    var progress: Progress? = nil
 
     private var session: PostgresSession { store.session }
 
@@ -79,9 +81,10 @@ struct Replayer {
             batch = ChangeSet()
             entriesInBatch = 0
         }
-        reading: while true {
+        while true {
             let documents = try await source.next(maximum: batchSize)
             if documents.isEmpty { break }
+            progress?.add(documents.count)
             for document in documents {
                 let entry: OplogEntry
                 let unpacked: OplogUnpacker.Unpacked
@@ -114,6 +117,7 @@ struct Replayer {
             }
         }
         try await commit()
+        progress?.finish()
         summary.seconds = (clock.now - started).seconds
         return summary
     }
