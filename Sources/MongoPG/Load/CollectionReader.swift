@@ -109,7 +109,7 @@ public struct CollectionReader: Sendable {
             collection: namespace.description, schemaHash: schema.hash,
             source: Manifest.Source(kind: request.inputFile == nil ? "server" : "file", file: request.inputFile, partition: request.partition?.description),
             startedAt: startedAt, finishedAt: timestampNow(), oplogPositions: positions, documents: report.documents,
-            tables: tables, report: Self.reportCounts(report))
+            tables: tables, report: report.counts)
         try Self.writeDDL(schema.plan, to: folder)
         try manifest.write(to: folder.url, name: manifestName)
         progress?.finish()
@@ -130,18 +130,6 @@ public struct CollectionReader: Sendable {
             throw LoadError(.io, "cannot write \(temporary.path): \(error.localizedDescription)")
         }
         try FileSystem.syncAndRename(temporary, to: url)
-    }
-
-    /// The field report as plain counts: `{"mismatched": {"$.a": 3}, "unknown": {...}, ...}`, zero counts left out.
-    static func reportCounts(_ report: FlattenReport) -> [String: [String: Int]] {
-        var counts: [String: [String: Int]] = [:]
-        for (path, field) in report.fields {
-            for (kind, count) in [("mismatched", field.mismatched), ("unknown", field.unknown), ("kept_in_extra", field.keptInExtra),
-                                  ("nul_stripped", field.nulStripped), ("duplicate_keys", field.duplicateKeys)] where count > 0 {
-                counts[kind, default: [:]][path] = count
-            }
-        }
-        return counts
     }
 
     /// Creates the folder and removes what an earlier run of this worker left: its manifest first (so no old

@@ -13,6 +13,8 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
     /// Documents whose update could not apply to the stored state as it was: to verify against MongoDB.
     public var documentsToVerify = 0
     public var batches = 0
+    /// Values the schema policy absorbed, as the init load counts them: by kind, then field path.
+    public var fields: [String: [String: Int]] = [:]
     public var seconds = 0.0
     /// The sync point after the run; nil when replaying a file, which moves none.
     public var syncPoint: UInt64?
@@ -27,8 +29,14 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             + "(\(Int(entriesPerSecond)) entries/s); \(inserts) inserts, \(updates) updates, \(deletes) deletes, "
             + "\(drops) drops; \(documentsWritten) documents written, \(documentsRemoved) removed"
             + (documentsToVerify > 0 ? ", \(documentsToVerify) to verify" : "")
+            + (fields.isEmpty ? "" : "; schema policy: " + absorbed.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             + "; skipped: \(skips.isEmpty ? "none" : skips)"
             + (syncPoint.map { "; sync point \(BSONTimestamp(packed: $0))" } ?? "")
+    }
+
+    /// Values the schema policy absorbed, totalled by kind.
+    var absorbed: [(key: String, value: Int)] {
+        fields.mapValues { $0.values.reduce(0, +) }.sorted { $0.key < $1.key }
     }
 
     var figures: [String: Double] {
@@ -39,6 +47,7 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             "batches": Double(batches), "seconds": seconds,
         ]
         for (kind, count) in skipped { figures["skipped_\(kind)"] = Double(count) }
+        for (kind, count) in absorbed { figures["fields_\(kind)"] = Double(count) }
         return figures
     }
 }
@@ -162,6 +171,9 @@ struct Replayer {
             summary.documentsRemoved += written.documentsRemoved
             summary.documentsToVerify += outcomes.count { !$0.exact }
             summary.batches += 1
+            for (kind, paths) in written.report.counts {
+                summary.fields[kind, default: [:]].merge(paths, uniquingKeysWith: +)
+            }
             logger.debug("batch committed", metadata: [
                 "entries": "\(entries)", "documents": "\(outcomes.count)",
                 LogKey.oplogTimestamp: "\(syncPoint.values.first.map { "\($0)" } ?? "-")",

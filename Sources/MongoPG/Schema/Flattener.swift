@@ -36,6 +36,20 @@ public struct FlattenReport: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// The field counts by kind, then path: `{"mismatched": {"$.a": 3}, "unknown": {...}, ...}`, zero counts left
+    /// out; what manifests and oplog-sync's summary report.
+    public var counts: [String: [String: Int]] {
+        var counts: [String: [String: Int]] = [:]
+        for (path, field) in fields {
+            let kinds = [
+                ("mismatched", field.mismatched), ("unknown", field.unknown), ("kept_in_extra", field.keptInExtra),
+                ("nul_stripped", field.nulStripped), ("duplicate_keys", field.duplicateKeys),
+            ]
+            for (kind, count) in kinds where count > 0 { counts[kind, default: [:]][path] = count }
+        }
+        return counts
+    }
+
     /// Adds another report's counts (from another batch or job).
     public mutating func merge(_ other: FlattenReport) {
         documents += other.documents
