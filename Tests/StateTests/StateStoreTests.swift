@@ -5,6 +5,15 @@ import Testing
 
 @Suite("State schema in PostgreSQL", .tags(.integration))
 struct StateStoreTests {
+    /// `body` with a state store migrated in a scratch schema of its own, dropped afterwards.
+    static func withMigratedStore(_ body: (StateStore, PostgresSession, String) async throws -> Void) async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            try await store.migrate()
+            try await body(store, session, schema)
+        }
+    }
+
     @Test("migration creates the schema once, is idempotent, and records the version")
     func migrate() async throws {
         try await PostgresServer.withScratchSchema("etl") { session, schema in
@@ -34,9 +43,7 @@ struct StateStoreTests {
 
     @Test("a state schema at a newer version is refused with a clear error")
     func newerVersion() async throws {
-        try await PostgresServer.withScratchSchema("etl") { session, schema in
-            let store = StateStore(session: session, schema: schema)
-            try await store.migrate()
+        try await Self.withMigratedStore { store, session, schema in
             try await session.query("UPDATE \(store.table("schema_version")) SET version = 99", purpose: "test")
             let error = await #expect(throws: StateError.self) { try await store.migrate() }
             #expect(error?.kind == .newerVersion)
@@ -47,9 +54,7 @@ struct StateStoreTests {
 
     @Test("the run ledger records start, steps and end with figures")
     func runLedger() async throws {
-        try await PostgresServer.withScratchSchema("etl") { session, schema in
-            let store = StateStore(session: session, schema: schema)
-            try await store.migrate()
+        try await Self.withMigratedStore { store, session, schema in
             let run = try await LedgerRun.start(tool: "psql-copy", arguments: ["--collection", "a.b"], in: store)
             try await run.addStep("copy", figures: ["rows": 42, "seconds": 1.5])
             try await run.addStep("swap", figures: ["seconds": 0.25])
@@ -67,9 +72,7 @@ struct StateStoreTests {
 
     @Test("a recorded run closes as ok with its totals, or with the exit status and message of the error it threw")
     func recordingRun() async throws {
-        try await PostgresServer.withScratchSchema("etl") { session, schema in
-            let store = StateStore(session: session, schema: schema)
-            try await store.migrate()
+        try await Self.withMigratedStore { store, session, schema in
             let id = try await LedgerRun.recording(tool: "good", arguments: [], in: store, totals: { (rows: Int) in ["rows": Double(rows)] }) { run in
                 try await run.addStep("work", figures: ["rows": 7])
                 return 7
@@ -109,9 +112,7 @@ struct StateStoreTests {
         }
         #expect(unreachable == nil)
 
-        try await PostgresServer.withScratchSchema("etl") { session, schema in
-            let store = StateStore(session: session, schema: schema)
-            try await store.migrate()
+        try await Self.withMigratedStore { store, session, schema in
             let conninfo = try PostgresServer.conninfo, password = PostgresServer.password
             let open: @Sendable () async throws -> StateStore = {
                 try await StateStore.open(conninfo: conninfo, password: password, schema: schema, logger: PostgresServer.quietLogger)
@@ -134,9 +135,7 @@ struct StateStoreTests {
 
     @Test("sync points move inside the caller's transaction, are read back per source, and a new init load forgets them")
     func syncPoints() async throws {
-        try await PostgresServer.withScratchSchema("etl") { session, schema in
-            let store = StateStore(session: session, schema: schema)
-            try await store.migrate()
+        try await Self.withMigratedStore { store, session, schema in
             #expect(try await store.syncPoints().isEmpty)
             let first = ["rs0": BSONTimestamp(seconds: 10, increment: 1), "rs1": BSONTimestamp(seconds: UInt32.max, increment: 3)]
             try await session.begin(purpose: "test")
@@ -157,9 +156,7 @@ struct StateStoreTests {
 
     @Test("split points need a running init load and are shared by every worker of it")
     func splitPoints() async throws {
-        try await PostgresServer.withScratchSchema("etl") { session, schema in
-            let store = StateStore(session: session, schema: schema)
-            try await store.migrate()
+        try await Self.withMigratedStore { store, session, schema in
             let collection = Namespace(database: "db", collection: "c")
             let error = await #expect(throws: StateError.self) {
                 try await store.sharedSplitPoints(collection: collection, slices: 2) { [.int32(5)] }
@@ -173,9 +170,7 @@ struct StateStoreTests {
 
     @Test("the init-load life cycle answers needed until a finished, successful load covers every collection")
     func initLoadLifeCycle() async throws {
-        try await PostgresServer.withScratchSchema("etl") { session, schema in
-            let store = StateStore(session: session, schema: schema)
-            try await store.migrate()
+        try await Self.withMigratedStore { store, session, schema in
             let customers = Namespace(database: "db", collection: "customers")
             var hashes = [customers: "aaaa"]
             #expect(try await store.initLoadStatus(schemaHashes: hashes).reasons.first?.hasPrefix("never loaded") == true)
@@ -204,9 +199,7 @@ struct StateStoreTests {
 
     @Test("finishing an init load that was never started is refused")
     func finishWithoutStart() async throws {
-        try await PostgresServer.withScratchSchema("etl") { session, schema in
-            let store = StateStore(session: session, schema: schema)
-            try await store.migrate()
+        try await Self.withMigratedStore { store, session, schema in
             let error = await #expect(throws: StateError.self) { try await store.finishInitLoad(ok: true) }
             #expect(error?.kind == .noRecord)
         }
