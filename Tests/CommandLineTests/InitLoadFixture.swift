@@ -91,19 +91,19 @@ struct InitLoadFixture {
     }
 
     /// Runs a tool with `--config` and this scene's environment.
-    func run(_ tool: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Binaries.Outcome {
-        try Binaries.run(tool, ["--config", configPath] + arguments, environment: environment.merging(extra) { _, new in new })
+    func run(_ tool: String, _ arguments: [String], environment extra: [String: String] = [:]) async throws -> Binaries.Outcome {
+        try await Binaries.run(tool, ["--config", configPath] + arguments, environment: environment.merging(extra) { _, new in new })
     }
 
-    func read(_ extra: [String] = []) throws -> Binaries.Outcome {
-        try run("mongo-reader", ["--collection", namespace.description, "--csv-dir", csvDirectory] + extra)
+    func read(_ extra: [String] = []) async throws -> Binaries.Outcome {
+        try await run("mongo-reader", ["--collection", namespace.description, "--csv-dir", csvDirectory] + extra)
     }
 
-    func copy(_ extra: [String] = [], environment: [String: String] = [:]) throws -> Binaries.Outcome {
-        try run("psql-copy", ["--collection", namespace.description, "--csv-dir", csvDirectory] + extra, environment: environment)
+    func copy(_ extra: [String] = [], environment: [String: String] = [:]) async throws -> Binaries.Outcome {
+        try await run("psql-copy", ["--collection", namespace.description, "--csv-dir", csvDirectory] + extra, environment: environment)
     }
 
-    func etlstatus(_ arguments: String...) throws -> Binaries.Outcome { try run("etlstatus", arguments) }
+    func etlstatus(_ arguments: String...) async throws -> Binaries.Outcome { try await run("etlstatus", arguments) }
 
     func plan() throws -> TablePlan {
         try SchemaFile(namespace: namespace, schemasDirectory: directory.appendingPathComponent("schemas").path,

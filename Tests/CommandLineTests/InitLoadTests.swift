@@ -9,31 +9,31 @@ struct InitLoadTests {
     @Test("the init-load life cycle through etlstatus answers in exit codes")
     func lifeCycle() async throws {
         try await InitLoadFixture.with(documentCount: 50) { scene in
-            var status = try scene.etlstatus("init-load-status")
+            var status = try await scene.etlstatus("init-load-status")
             #expect(status.status == 1)
             #expect(status.stderr.contains("never loaded"))
 
-            #expect(try scene.etlstatus("init-load-start").status == 0)
-            #expect(try scene.etlstatus("init-load-finish", "error").status == 0)
-            status = try scene.etlstatus("init-load-status")
+            #expect(try await scene.etlstatus("init-load-start").status == 0)
+            #expect(try await scene.etlstatus("init-load-finish", "error").status == 0)
+            status = try await scene.etlstatus("init-load-status")
             #expect(status.status == 1)
             #expect(status.stderr.contains("failed"))
 
-            let started = try scene.etlstatus("init-load-start", "--json")
+            let started = try await scene.etlstatus("init-load-start", "--json")
             #expect(started.status == 0)
             #expect(started.stdout.contains("\"positions\""))
-            #expect(try scene.etlstatus("init-load-status").stderr.contains("still running"))
-            #expect(try scene.read().status == 0)
-            #expect(try scene.copy().status == 0)
-            #expect(try scene.etlstatus("init-load-finish", "ok").status == 0)
-            status = try scene.etlstatus("init-load-status", "--json")
+            #expect(try await scene.etlstatus("init-load-status").stderr.contains("still running"))
+            #expect(try await scene.read().status == 0)
+            #expect(try await scene.copy().status == 0)
+            #expect(try await scene.etlstatus("init-load-finish", "ok").status == 0)
+            status = try await scene.etlstatus("init-load-status", "--json")
             #expect(status.status == 0, "\(status.stderr)")
             #expect(status.stdout.contains("\"needed\":false"))
 
             // Editing the schema file makes a new init load needed, naming the collection.
             try (try String(contentsOfFile: scene.schemaPath, encoding: .utf8)).replacingOccurrences(of: "\"email\": \"string\",", with: "")
                 .write(toFile: scene.schemaPath, atomically: true, encoding: .utf8)
-            status = try scene.etlstatus("init-load-status")
+            status = try await scene.etlstatus("init-load-status")
             #expect(status.status == 1)
             #expect(status.stderr.contains("schema changed for \(scene.namespace)"))
 
@@ -41,7 +41,7 @@ struct InitLoadTests {
             let session = try await PostgresServer.session()
             try await session.execute("UPDATE \(PostgresSQL.quoteIdentifier(scene.stateSchema)).schema_version SET version = 999", purpose: "test")
             await session.close()
-            status = try scene.etlstatus("init-load-status")
+            status = try await scene.etlstatus("init-load-status")
             #expect(status.status == 78)
             #expect(status.stderr.contains("newer"))
         }
@@ -50,10 +50,10 @@ struct InitLoadTests {
     @Test("a load from the server and one from a .bson dump give identical tables, and every document rebuilds from its rows")
     func serverAndDumpAgree() async throws {
         try await InitLoadFixture.with { scene in
-            let read = try scene.read(["--jobs", "3", "--json"])
+            let read = try await scene.read(["--jobs", "3", "--json"])
             #expect(read.status == 0, "\(read.stderr)")
             #expect(read.stdout.contains("\"documents\":\(scene.documents.count)"))
-            let copied = try scene.copy()
+            let copied = try await scene.copy()
             #expect(copied.status == 0, "\(copied.stderr)")
 
             let session = try await PostgresServer.session()
@@ -77,9 +77,9 @@ struct InitLoadTests {
             // The same documents from a mongodump-style .bson file load the same tables.
             let dump = scene.directory.appendingPathComponent("customers.bson")
             _ = FileManager.default.createFile(atPath: dump.path, contents: Data(try scene.documents.flatMap { try BSONEncoder.encode($0) }))
-            let fromFile = try scene.read(["--input-file", dump.path])
+            let fromFile = try await scene.read(["--input-file", dump.path])
             #expect(fromFile.status == 0, "\(fromFile.stderr)")
-            #expect(try scene.copy().status == 0)
+            #expect(try await scene.copy().status == 0)
             #expect(try await scene.tableContents(session) == fromServer)
 
             // Both reads and both loads are in the run ledger, with their figures.
@@ -98,22 +98,22 @@ struct InitLoadTests {
     @Test("two partitioned workers load exactly what one worker loads")
     func partitionedWorkers() async throws {
         try await InitLoadFixture.with { scene in
-            #expect(try scene.read().status == 0)
-            #expect(try scene.copy().status == 0)
+            #expect(try await scene.read().status == 0)
+            #expect(try await scene.copy().status == 0)
             let session = try await PostgresServer.session()
             let single = try await scene.tableContents(session)
 
             // Without a running init load the workers could not agree on split points: refused.
-            #expect(try scene.read(["--partition", "1/2"]).status == 64)
-            #expect(try scene.etlstatus("init-load-start").status == 0)
+            #expect(try await scene.read(["--partition", "1/2"]).status == 64)
+            #expect(try await scene.etlstatus("init-load-start").status == 0)
             try FileManager.default.removeItem(atPath: scene.collectionFolder.path)
-            async let first = Task.detached { try scene.read(["--partition", "1/2", "--jobs", "2"]) }.value
-            async let second = Task.detached { try scene.read(["--partition", "2/2", "--jobs", "2"]) }.value
+            async let first = Task.detached { try await scene.read(["--partition", "1/2", "--jobs", "2"]) }.value
+            async let second = Task.detached { try await scene.read(["--partition", "2/2", "--jobs", "2"]) }.value
             let outcomes = try await [first, second]
             #expect(outcomes.map(\.status) == [0, 0], "\(outcomes.map(\.stderr))")
             let manifests = try FileManager.default.contentsOfDirectory(atPath: scene.collectionFolder.path).filter { $0.hasPrefix("manifest") }.sorted()
             #expect(manifests == ["manifest.part-1-of-2.json", "manifest.part-2-of-2.json"])
-            let copied = try scene.copy()
+            let copied = try await scene.copy()
             #expect(copied.status == 0, "\(copied.stderr)")
             #expect(try await scene.tableContents(session) == single)
             await session.close()
@@ -123,9 +123,9 @@ struct InitLoadTests {
     @Test("psql-copy refuses a folder until every partition's worker has finished")
     func missingPartition() async throws {
         try await InitLoadFixture.with(documentCount: 20) { scene in
-            #expect(try scene.etlstatus("init-load-start").status == 0)
-            #expect(try scene.read(["--partition", "1/2"]).status == 0)
-            let copied = try scene.copy()
+            #expect(try await scene.etlstatus("init-load-start").status == 0)
+            #expect(try await scene.read(["--partition", "1/2"]).status == 0)
+            let copied = try await scene.copy()
             #expect(copied.status == 65)
             #expect(copied.stderr.contains("not all 2"))
         }
@@ -137,8 +137,8 @@ struct InitLoadFailureTests {
     /// Reads and loads `scene`, so failures can also be checked to leave the live tables as they were; answers the
     /// loaded tables.
     static func load(_ scene: InitLoadFixture) async throws -> [String: [[String?]]] {
-        #expect(try scene.read().status == 0)
-        #expect(try scene.copy().status == 0)
+        #expect(try await scene.read().status == 0)
+        #expect(try await scene.copy().status == 0)
         return try await liveTables(scene)
     }
 
@@ -155,12 +155,12 @@ struct InitLoadFailureTests {
     func corruptPart() async throws {
         try await InitLoadFixture.with(documentCount: 40) { scene in
             let before = try await Self.load(scene)
-            #expect(try scene.read().status == 0)
+            #expect(try await scene.read().status == 0)
             let part = try Self.partFile(scene)
             var bytes = try Data(contentsOf: part)
             bytes[bytes.count / 2] ^= 0x20
             try bytes.write(to: part)
-            let outcome = try scene.copy()
+            let outcome = try await scene.copy()
             #expect(outcome.status == 65)
             #expect(outcome.stderr.contains("does not match the manifest"))
             #expect(outcome.stderr.split(separator: "\n").count == 1 || outcome.stderr.contains("psql-copy:"))
@@ -177,7 +177,7 @@ struct InitLoadFailureTests {
             let edited = text.replacingOccurrences(of: "\"rows\" : \(scene.documents.count)", with: "\"rows\" : \(scene.documents.count + 1)")
             #expect(edited != text)
             try edited.write(to: manifest, atomically: true, encoding: .utf8)
-            let outcome = try scene.copy()
+            let outcome = try await scene.copy()
             #expect(outcome.status == 65, "\(outcome.stderr)")
             #expect(try await Self.liveTables(scene) == before)
         }
@@ -187,7 +187,7 @@ struct InitLoadFailureTests {
     func missingSchema() async throws {
         try await InitLoadFixture.with(documentCount: 5) { scene in
             try FileManager.default.removeItem(atPath: scene.schemaPath)
-            let outcome = try scene.read()
+            let outcome = try await scene.read()
             #expect(outcome.status == 78)
             #expect(outcome.stderr.contains(scene.schemaPath))
             #expect(outcome.stderr.contains("mongo-schema"))
@@ -203,13 +203,13 @@ struct InitLoadFailureTests {
                     line.split(separator: " ").first { $0.hasPrefix("documents=") }.map(String.init)
                 }
             }
-            let fromServer = try scene.read(["--log-level", "debug"])
+            let fromServer = try await scene.read(["--log-level", "debug"])
             #expect(fromServer.status == 0, "\(fromServer.stderr)")
             #expect(batches(fromServer) == ["documents=20", "documents=20", "documents=10"], "\(fromServer.stderr)")
 
             let dump = scene.directory.appendingPathComponent("customers.bson")
             try Data(try scene.documents.flatMap { try BSONEncoder.encode($0) }).write(to: dump)
-            let fromFile = try scene.read(["--log-level", "debug", "--input-file", dump.path, "--jobs", "1"])
+            let fromFile = try await scene.read(["--log-level", "debug", "--input-file", dump.path, "--jobs", "1"])
             #expect(fromFile.status == 0, "\(fromFile.stderr)")
             #expect(batches(fromFile) == ["documents=20", "documents=20", "documents=10"], "\(fromFile.stderr)")
     
@@ -220,26 +220,26 @@ struct InitLoadFailureTests {
     func deadPostgres() async throws {
         let port = try freeLoopbackPort()
         try await InitLoadFixture.with(postgresConninfo: "postgresql://sync@127.0.0.1:\(port)/postgres?connect_timeout=3", documentCount: 5) { scene in
-            let read = try scene.read()
+            let read = try await scene.read()
             #expect(read.status == 0, "mongo-reader needs no PostgreSQL")
             #expect(read.stderr.contains("not recorded in the run ledger"))
-            let outcome = try scene.copy()
+            let outcome = try await scene.copy()
             #expect(outcome.status == 69)
             let password = scene.environment["SYNC_TEST_PGPASSWORD"] ?? ""
             #expect(password.isEmpty || !outcome.stderr.contains(password))
-            #expect(try scene.etlstatus("init-load-status").status == 69)
+            #expect(try await scene.etlstatus("init-load-status").status == 69)
         }
     }
 
     @Test("a state schema of a newer release is a configuration error (78) for every tool, mongo-reader included")
     func newerStateSchema() async throws {
         try await InitLoadFixture.with(documentCount: 5) { scene in
-            #expect(try scene.read().status == 0)  // creates the state schema, and parts for psql-copy
+            #expect(try await scene.read().status == 0)  // creates the state schema, and parts for psql-copy
             try await PostgresServer.withSession { session in
                 try await session.execute(
                     "UPDATE \(PostgresSQL.quoteIdentifier(scene.stateSchema)).schema_version SET version = 99", purpose: "test")
             }
-            for outcome in [try scene.read(), try scene.copy(), try scene.etlstatus("init-load-status")] {
+            for outcome in [try await scene.read(), try await scene.copy(), try await scene.etlstatus("init-load-status")] {
                 #expect(outcome.status == 78, "\(outcome.stderr)")
                 #expect(outcome.stderr.contains("version 99"), "\(outcome.stderr)")
                 #expect(!outcome.stderr.contains("out of reach"))
@@ -253,10 +253,10 @@ struct InitLoadFailureTests {
     func deadMongo() async throws {
         let port = try freeLoopbackPort()
         try await InitLoadFixture.with(mongoURI: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1000", documentCount: 5) { scene in
-            let outcome = try scene.read()
+            let outcome = try await scene.read()
             #expect(outcome.status == 69, "\(outcome.stderr)")
             #expect(!FileManager.default.fileExists(atPath: scene.collectionFolder.appendingPathComponent("manifest.json").path))
-            #expect(try scene.etlstatus("init-load-start").status == 69)
+            #expect(try await scene.etlstatus("init-load-start").status == 69)
         }
     }
 
@@ -269,7 +269,7 @@ struct InitLoadFailureTests {
             try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).insert(
                 [["_id": .objectID(ObjectID(hex: "000000000000000000000001")!), "name": .string("new"), "accounts": .array([.int32(1), .int32(2)])]],
                 into: scene.namespace)
-            #expect(try scene.read().status == 0)
+            #expect(try await scene.read().status == 0)
             let process = Process()
             process.executableURL = Binaries.url("psql-copy")
             process.arguments = ["--config", scene.configPath, "--collection", scene.namespace.description, "--csv-dir", scene.csvDirectory, "--jobs", "1"]
@@ -290,7 +290,7 @@ struct InitLoadFailureTests {
             #expect(process.terminationReason == .uncaughtSignal)
             #expect(try await Self.liveTables(scene) == before, "killed at \(point): the old tables, complete")
 
-            let rerun = try scene.copy()
+            let rerun = try await scene.copy()
             #expect(rerun.status == 0, "\(rerun.stderr)")
             let after = try await Self.liveTables(scene)
             #expect(after["customers"]?.count == (before["customers"]?.count ?? 0) + 1)

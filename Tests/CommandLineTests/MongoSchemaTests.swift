@@ -19,8 +19,8 @@ struct MongoSchemaFileTests {
     @Test(
         "an Extended JSON file and the same documents as a .bson dump give the committed customers schema, no config needed"
     )
-    func fromFiles() throws {
-        let fromJSON = try Binaries.run(
+    func fromFiles() async throws {
+        let fromJSON = try await Binaries.run(
             "mongo-schema", ["--collection", "\(namespace)", "--input-file", customersFile])
         let plan = try loadedBack(fromJSON, namespace: namespace)
         #expect(plan.tables.map(\.name) == ["customers", "customers_accounts"])
@@ -38,14 +38,14 @@ struct MongoSchemaFileTests {
         let dump = directory.appendingPathComponent("customers-dump")
         let documents = try SchemaFixtures.documents("sample_analytics/customers.json")
         try Data(try documents.flatMap { try BSONEncoder.encode($0) }).write(to: dump)
-        let fromDump = try Binaries.run("mongo-schema", ["--collection", "\(namespace)", "--input-file", dump.path])
+        let fromDump = try await Binaries.run("mongo-schema", ["--collection", "\(namespace)", "--input-file", dump.path])
         #expect(fromDump.status == 0, "\(fromDump.stderr)")
         #expect(fromDump.stdout == fromJSON.stdout)
     }
 
     @Test("--sample takes the first documents of a file; --json prints the report with the schema's text")
-    func sampleAndJSON() throws {
-        let outcome = try Binaries.run(
+    func sampleAndJSON() async throws {
+        let outcome = try await Binaries.run(
             "mongo-schema", ["--collection", "\(namespace)", "--input-file", customersFile, "--sample", "2", "--json"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
@@ -60,8 +60,8 @@ struct MongoSchemaFileTests {
     }
 
     @Test("a missing file is 74, a corrupt one 65 naming its line, a bad --sample 64")
-    func badInput() throws {
-        let missing = try Binaries.run(
+    func badInput() async throws {
+        let missing = try await Binaries.run(
             "mongo-schema", ["--collection", "\(namespace)", "--input-file", "/nonexistent/c.json"])
         #expect(missing.status == 74)
         #expect(missing.stdout.isEmpty)
@@ -70,12 +70,12 @@ struct MongoSchemaFileTests {
             "mongo-schema-\(UUID().uuidString).json")
         try "{\"_id\": 1}\n{\"_id\": \n".write(to: corrupt, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: corrupt) }
-        let bad = try Binaries.run("mongo-schema", ["--collection", "\(namespace)", "--input-file", corrupt.path])
+        let bad = try await Binaries.run("mongo-schema", ["--collection", "\(namespace)", "--input-file", corrupt.path])
         #expect(bad.status == 65)
         #expect(bad.stderr.contains("line 2"))
         #expect(bad.stdout.isEmpty)
 
-        let usage = try Binaries.run(
+        let usage = try await Binaries.run(
             "mongo-schema", ["--collection", "\(namespace)", "--input-file", customersFile, "--sample", "0"])
         #expect(usage.status == 64)
     }
@@ -86,18 +86,18 @@ struct MongoSchemaServerTests {
     @Test("a full scan and a $sample of the live collection load back and name tier_and_details json")
     func fromServer() async throws {
         try await InitLoadFixture.with { scene in
-            let scan = try scene.run("mongo-schema", ["--collection", scene.namespace.description])
+            let scan = try await scene.run("mongo-schema", ["--collection", scene.namespace.description])
             let plan = try loadedBack(scan, namespace: scene.namespace)
             #expect(plan.tables.map(\.name) == ["customers", "customers_accounts"])
             #expect(scan.stdout == (try String(contentsOfFile: scene.schemaPath, encoding: .utf8)), "the committed schema")
             #expect(scan.stderr.contains("\(scene.documents.count) documents"))
 
-            let sample = try scene.run("mongo-schema", ["--collection", scene.namespace.description, "--sample", "20"])
+            let sample = try await scene.run("mongo-schema", ["--collection", scene.namespace.description, "--sample", "20"])
             let sampled = try loadedBack(sample, namespace: scene.namespace)
             #expect(sampled.schema.fields.first { $0.name == "tier_and_details" }?.node == .scalar(.json))
             #expect(sample.stderr.contains("20 documents"))
 
-            let empty = try scene.run("mongo-schema", ["--collection", "\(scene.namespace.database).nothing"])
+            let empty = try await scene.run("mongo-schema", ["--collection", "\(scene.namespace.database).nothing"])
             #expect(empty.status == 65)
             #expect(empty.stderr.contains("no documents"))
         }
@@ -108,13 +108,13 @@ struct MongoSchemaServerTests {
         // libmongoc logs "Port could not be parsed" itself, besides the error it hands back.
         try await InitLoadFixture.with(mongoURI: "mongodb://127.0.0.1:99999999/", documentCount: 1) { scene in
             let arguments = ["--collection", scene.namespace.description, "--json"]
-            let outcome = try scene.run("mongo-schema", arguments)
+            let outcome = try await scene.run("mongo-schema", arguments)
             #expect(outcome.status == 78, "\(outcome.stderr)")
             #expect(outcome.stdout.isEmpty)
             let line = outcome.stderr.split(separator: "\n").first { $0.contains("Port could not be parsed") }
             #expect(line?.contains("error sync.mongoc") == true, "\(outcome.stderr)")
 
-            let quiet = try scene.run("mongo-schema", arguments + ["--log-level", "critical"])
+            let quiet = try await scene.run("mongo-schema", arguments + ["--log-level", "critical"])
             #expect(quiet.status == 78 && quiet.stdout.isEmpty)
             #expect(!quiet.stderr.contains("Port could not be parsed"), "\(quiet.stderr)")
     
@@ -127,7 +127,7 @@ struct MongoSchemaServerTests {
         try await InitLoadFixture.with(
             mongoURI: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1000", documentCount: 5
         ) { scene in
-            let outcome = try scene.run("mongo-schema", ["--collection", scene.namespace.description])
+            let outcome = try await scene.run("mongo-schema", ["--collection", scene.namespace.description])
             #expect(outcome.status == 69, "\(outcome.stderr)")
             #expect(outcome.stdout.isEmpty)
             #expect(outcome.stderr.contains("MongoDB"))

@@ -24,17 +24,17 @@ struct OplogSyncTests {
     ]
 
     /// An init load of the scene's collection as a user runs it.
-    static func initLoad(_ scene: InitLoadFixture) throws {
+    static func initLoad(_ scene: InitLoadFixture) async throws {
         for outcome in [
-            try scene.etlstatus("init-load-start"), try scene.read(), try scene.copy(),
-            try scene.etlstatus("init-load-finish", "ok"),
+            try await scene.etlstatus("init-load-start"), try await scene.read(), try await scene.copy(),
+            try await scene.etlstatus("init-load-finish", "ok"),
         ] {
             #expect(outcome.status == 0, "\(outcome.stderr)")
         }
     }
 
-    static func sync(_ scene: InitLoadFixture, _ arguments: [String] = []) throws -> Binaries.Outcome {
-        let outcome = try scene.run("oplog-sync", arguments)
+    static func sync(_ scene: InitLoadFixture, _ arguments: [String] = []) async throws -> Binaries.Outcome {
+        let outcome = try await scene.run("oplog-sync", arguments)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         return outcome
     }
@@ -76,7 +76,7 @@ struct OplogSyncTests {
     @Test("after an init load, bursts of every kind of write are caught up exactly, run after run")
     func liveBursts() async throws {
         try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
-            try Self.initLoad(scene)
+            try await Self.initLoad(scene)
             let writer = Writer(session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
 
             // Inserts, nested and array updates, type changes, unknown fields, deletes.
@@ -93,7 +93,7 @@ struct OplogSyncTests {
             try await writer.delete(["_id": .int32(2)])
             // The schema policy counts what it absorbs, as the init load does: the renamed field is unknown, the
             // name that became a number does not fit its column.
-            let first = try Self.sync(scene, ["--json"])
+            let first = try await Self.sync(scene, ["--json"])
             #expect(first.stdout.contains(#""unknown":{"$.title":"#), "\(first.stdout)")
             #expect(first.stdout.contains(#""mismatched":{"$.name":"#), "\(first.stdout)")
             try await Self.expectInSync(scene)
@@ -109,11 +109,11 @@ struct OplogSyncTests {
             try await writer.update(["_id": .int32(5)], .document(["$push": .document(["items": .document(["$each": .array([.document(["sku": .string("s")])]), "$position": .int32(0)])])]))
             try await writer.update(["_id": .int32(4)], .document(["$set": .document(["matrix": .array([])])]))
             try await writer.delete(["name": .string("six")], limit: 0)
-            let second = try Self.sync(scene, ["--json"])
+            let second = try await Self.sync(scene, ["--json"])
             #expect(second.stdout.contains("\"documents_written\""))
             try await Self.expectInSync(scene)
             // Nothing new: only the entries at the sync point are read (and applied, harmlessly) again.
-            let quiet = try Self.sync(scene, ["--json"])
+            let quiet = try await Self.sync(scene, ["--json"])
             let figures = try JSONSerialization.jsonObject(with: Data(quiet.stdout.utf8)) as? [String: Any]
             #expect((figures?["inserts"] as? Int) == 0 && (figures?["deletes"] as? Int) == 0, "\(quiet.stdout)")
             #expect((figures?["entries_read"] as? Int ?? 99) < 10, "\(quiet.stdout)")
@@ -123,14 +123,14 @@ struct OplogSyncTests {
             try await PostgresServer.withSession { session in
                 try await session.execute("DELETE FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test")
             }
-            _ = try Self.sync(scene)
+            _ = try await Self.sync(scene)
             try await Self.expectInSync(scene)
         }
     }
 
     /// Runs a pymongo script (the project's .venv, which scripts/setup makes) with the MongoDB URI, database and
     /// collection as `uri`, `db` and `coll`: for writes only a full driver sends, such as transactions.
-    static func pymongo(_ script: String, _ scene: InitLoadFixture) throws {
+    static func pymongo(_ script: String, _ scene: InitLoadFixture) async throws {
         let process = Process()
         process.executableURL = ServerEnvironment.packageRoot.appendingPathComponent(".venv/bin/python")
         process.arguments = [
@@ -148,8 +148,8 @@ struct OplogSyncTests {
     @Test("a transaction, whose entries share one ts on SecantusDB, commits whole in one batch even with batch_size 1")
     func liveTransaction() async throws {
         try await InitLoadFixture.with(batchSize: 1, schema: Self.schema, documents: Self.documents) { scene in
-            try Self.initLoad(scene)
-            try Self.pymongo(
+            try await Self.initLoad(scene)
+            try await Self.pymongo(
                 """
                 client = pymongo.MongoClient(uri)
                 collection = client[db][coll]
@@ -160,7 +160,7 @@ struct OplogSyncTests {
                         collection.delete_one({"_id": 2}, session=session)
                 collection.update_one({"_id": 3}, {"$set": {"name": "after"}})
                 """, scene)
-            let outcome = try Self.sync(scene, ["--json"])
+            let outcome = try await Self.sync(scene, ["--json"])
             try await Self.expectInSync(scene)
             // The ledger's batch steps: the transaction's three entries in one, never cut by batch_size 1.
             let steps = try await PostgresServer.withSession { session in
@@ -225,26 +225,26 @@ struct OplogSyncTests {
     }
 
     /// The scene's documents loaded from a dump file, with no oplog position: what `--from-file` replays onto.
-    static func loadFromDump(_ scene: InitLoadFixture) throws {
+    static func loadFromDump(_ scene: InitLoadFixture) async throws {
         let dump = scene.directory.appendingPathComponent("dump.bson")
         try writeEntries(documents, to: dump)
-        #expect(try scene.read(["--input-file", dump.path]).status == 0)
-        #expect(try scene.copy().status == 0)
+        #expect(try await scene.read(["--input-file", dump.path]).status == 0)
+        #expect(try await scene.copy().status == 0)
     }
 
     @Test("--from-file replays mongod's forms (v1, v2 deltas, transactions, chains, prepared, batched applyOps) over a dump's load, twice alike, moving no sync point")
     func fromFile() async throws {
         try await InitLoadFixture.with(batchSize: 3, schema: Self.schema, documents: Self.documents) { scene in
-            try Self.loadFromDump(scene)
+            try await Self.loadFromDump(scene)
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
             try Self.writeEntries(Self.mongodEntries(scene.namespace.description), to: oplog)
 
-            let first = try Self.sync(scene, ["--from-file", oplog.path, "--json"])
+            let first = try await Self.sync(scene, ["--from-file", oplog.path, "--json"])
             #expect(first.stdout.contains("\"entries_read\":17"), "\(first.stdout)")
             #expect(first.stdout.contains("\"from_migrate\":2"), "\(first.stdout)")
             #expect(first.stdout.contains("\"aborted_transaction\":1"), "\(first.stdout)")
             try await Self.expectTables(scene, hold: Self.mongodResult)
-            _ = try Self.sync(scene, ["--from-file", oplog.path])
+            _ = try await Self.sync(scene, ["--from-file", oplog.path])
             try await Self.expectTables(scene, hold: Self.mongodResult)
             let syncPoints = try await PostgresServer.withSession { session in
                 try await session.query("SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test").scalar
@@ -256,7 +256,7 @@ struct OplogSyncTests {
     @Test("an unknown entry stops the run before it (65) and a rename of a synced collection too (1), after committing what came before")
     func stops() async throws {
         try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
-            try Self.loadFromDump(scene)
+            try await Self.loadFromDump(scene)
             let ns = scene.namespace.description, db = scene.namespace.database
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
             for (stopper, status, words) in [
@@ -267,7 +267,7 @@ struct OplogSyncTests {
                     Self.entry(1, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 20, "name": "before"}}"#), stopper,
                     Self.entry(3, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 21, "name": "after"}}"#),
                 ], to: oplog)
-                let outcome = try scene.run("oplog-sync", ["--from-file", oplog.path])
+                let outcome = try await scene.run("oplog-sync", ["--from-file", oplog.path])
                 #expect(outcome.status == status, "\(outcome.stderr)")
                 #expect(outcome.stderr.contains("Timestamp(2, 1)") && outcome.stderr.contains(words), "\(outcome.stderr)")
                 try await Self.expectTables(scene, hold: Self.documents + [Self.json(#"{"_id": 20, "name": "before"}"#)])
@@ -275,20 +275,64 @@ struct OplogSyncTests {
         }
     }
 
+    @Test("divergence planted behind the tool's back is repaired by the next batch touching it, and counted")
+    func repairs() async throws {
+        try await InitLoadFixture.with(batchSize: 2, schema: Self.schema, documents: Self.documents) { scene in
+            try await Self.initLoad(scene)
+            _ = try await Self.sync(scene)
+            let tables = try scene.plan().tables.map { try scene.plan().qualifiedName($0) }
+            try await PostgresServer.withSession { session in
+                // A value changed, a child row deleted (a gap in idx), a document's rows gone, a document MongoDB lacks.
+                try await session.execute("UPDATE \(tables[0]) SET name = 'tampered' WHERE _id = 1", purpose: "test")
+                try await session.execute(
+                    "DELETE FROM \(try scene.plan().qualifiedName(scene.plan().tables.first { $0.name.hasSuffix("_items") }!)) WHERE \"\(scene.namespace.collection)_id\" = 2 AND idx = 0",
+                    purpose: "test")
+                for table in tables.reversed() {
+                    let key = table == tables[0] ? "_id" : "\"\(scene.namespace.collection)_id\""
+                    try await session.execute("DELETE FROM \(table) WHERE \(key) = 3", purpose: "test")
+                }
+            }
+            let writer = Writer(session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
+            for id: Int32 in [1, 2, 3] { try await writer.set(id, ["score": .double(Double(id))]) }
+            // Document 4 changes twice, in two batches: after the first, MongoDB already holds the second change,
+            // which is no divergence (left to the next batch), never a repair.
+            try await writer.set(4, ["name": .string("first")])
+            try await writer.set(4, ["name": .string("second")])
+            let outcome = try await Self.sync(scene, ["--json"])
+            let figures = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
+            #expect(figures?["documents_repaired"] as? Int == 3, "\(outcome.stdout) \(outcome.stderr)")
+            #expect(outcome.stderr.contains("repaired a document"), "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("path=name") || outcome.stderr.contains("path: name"), "\(outcome.stderr)")
+            try await Self.expectInSync(scene)
+
+            // --no-verify replays without looking at MongoDB: planted divergence stays.
+            try await PostgresServer.withSession { session in
+                try await session.execute("UPDATE \(tables[0]) SET name = 'tampered again' WHERE _id = 1", purpose: "test")
+            }
+            try await writer.set(1, ["score": .double(10)])
+            let unverified = try await Self.sync(scene, ["--no-verify", "--json"])
+            #expect(unverified.stdout.contains("\"documents_verified\":0"), "\(unverified.stdout)")
+            let name = try await PostgresServer.withSession { session in
+                try await session.query("SELECT name FROM \(tables[0]) WHERE _id = 1", purpose: "test").scalar
+            }
+            #expect(name == "tampered again")
+        }
+    }
+
     @Test("oplog-sync refuses to run before an init load (1), beside another sync (75), and with dead servers (69)")
     func refusals() async throws {
         try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
-            let early = try scene.run("oplog-sync", [])
+            let early = try await scene.run("oplog-sync", [])
             #expect(early.status == 1, "\(early.stderr)")
             #expect(early.stderr.contains("init load"), "\(early.stderr)")
-            try Self.initLoad(scene)
+            try await Self.initLoad(scene)
             try await PostgresServer.withSession { session in
                 try await session.tryAdvisoryLock(key: SyncLock.key(stateSchema: scene.stateSchema), purpose: "test")
-                let locked = try scene.run("oplog-sync", [])
+                let locked = try await scene.run("oplog-sync", [])
                 #expect(locked.status == 75, "\(locked.stderr)")
                 #expect(locked.stderr.contains("held by another session (backend pid "), "\(locked.stderr)")
             }
-            #expect(try scene.run("oplog-sync", []).status == 0)
+            #expect(try await scene.run("oplog-sync", []).status == 0)
 
             // MongoDB gone: 69, and the sync point stays where it was.
             let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
@@ -300,7 +344,7 @@ struct OplogSyncTests {
             let before = try await PostgresServer.withSession { session in
                 try await session.query("SELECT oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test").rows
             }
-            let dead = try scene.run("oplog-sync", [])
+            let dead = try await scene.run("oplog-sync", [])
             #expect(dead.status == 69, "\(dead.stderr)")
             #expect(dead.stderr.split(separator: "\n").count == 1, "one line: \(dead.stderr)")
             let after = try await PostgresServer.withSession { session in
@@ -310,7 +354,7 @@ struct OplogSyncTests {
         }
         let port = try freeLoopbackPort()
         try await InitLoadFixture.with(postgresConninfo: "postgresql://sync@127.0.0.1:\(port)/postgres?connect_timeout=3", documentCount: 1) { scene in
-            let outcome = try scene.run("oplog-sync", [])
+            let outcome = try await scene.run("oplog-sync", [])
             #expect(outcome.status == 69, "\(outcome.stderr)")
         }
     }

@@ -47,8 +47,19 @@ public enum Binaries {
     }
 
     /// Runs a built binary to completion and collects its exit status and output; `environment` adds to (or
-    /// overrides) the test process's own.
-    public static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+    /// overrides) the test process's own. The waiting happens on a thread of its own, never on the two threads of
+    /// Swift's cooperative pool: a test waiting for a long run must not stall every other test (and their timings).
+    public static func run(
+        _ name: String, _ arguments: [String], environment: [String: String] = [:]
+    ) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try runBlocking(name, arguments, environment: environment) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ name: String, _ arguments: [String], environment: [String: String]) throws -> Outcome {
         let process = Process()
         process.executableURL = url(name)
         process.arguments = arguments

@@ -29,9 +29,12 @@ public struct OplogSyncCommand: Sendable {
             return try await LedgerRun.recording(
                 tool: "oplog-sync", arguments: context.arguments, in: store, totals: { $0.figures }
             ) { run in
-                let replayer = Replayer(
+                var replayer = Replayer(
                     store: store, plans: plans, batchSize: config.batchSize, logger: logger, run: run,
                     progress: Progress.onTerminal(label: "oplog-sync", unit: "entries"))
+                if verify, server != nil {
+                    replayer.verifier = BatchVerifier(mongo: try MongoSession(uri: config.mongoURI, name: "verify"), plans: plans)
+                }
                 guard let (name, uri, start) = server else {
                     var source = try FileOplogSource(path: fromFile ?? "")
                     return try await replayer.replay(&source, syncPointSource: nil)

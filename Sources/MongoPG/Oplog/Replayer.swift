@@ -12,6 +12,8 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
     public var documentsRemoved = 0
     /// Documents whose update could not apply to the stored state as it was: to verify against MongoDB.
     public var documentsToVerify = 0
+    /// Documents compared with MongoDB, and those whose rows were replaced by MongoDB's version.
+    public var documentsVerified = 0, documentsRepaired = 0
     public var batches = 0
     /// Values the schema policy absorbed, as the init load counts them: by kind, then field path.
     public var fields: [String: [String: Int]] = [:]
@@ -29,6 +31,7 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             + "(\(Int(entriesPerSecond)) entries/s); \(inserts) inserts, \(updates) updates, \(deletes) deletes, "
             + "\(drops) drops; \(documentsWritten) documents written, \(documentsRemoved) removed"
             + (documentsToVerify > 0 ? ", \(documentsToVerify) to verify" : "")
+            + (documentsVerified > 0 ? "; \(documentsVerified) verified, \(documentsRepaired) repaired" : "")
             + (fields.isEmpty ? "" : "; schema policy: " + absorbed.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             + "; skipped: \(skips.isEmpty ? "none" : skips)"
             + (syncPoint.map { "; sync point \(BSONTimestamp(packed: $0))" } ?? "")
@@ -44,6 +47,7 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             "entries": Double(entriesRead), "inserts": Double(inserts), "updates": Double(updates),
             "deletes": Double(deletes), "drops": Double(drops), "documents_written": Double(documentsWritten),
             "documents_removed": Double(documentsRemoved), "documents_to_verify": Double(documentsToVerify),
+            "documents_verified": Double(documentsVerified), "documents_repaired": Double(documentsRepaired),
             "batches": Double(batches), "seconds": seconds,
         ]
         for (kind, count) in skipped { figures["skipped_\(kind)"] = Double(count) }
@@ -67,6 +71,10 @@ struct Replayer {
     let run: LedgerRun?
     /// Entries read, on a terminal.
     var progress: Progress? = nil
+    /// Compares each batch with MongoDB before it commits, and repairs; nil for `--no-verify` and `--from-file`.
+    var verifier: BatchVerifier? = nil
+    /// Repairs of one batch tried before the run gives up with exit 3.
+    static let repairTries = 3
 
     private var session: PostgresSession { store.session }
 
@@ -80,12 +88,13 @@ struct Replayer {
         var batch = ChangeSet()
         var entriesInBatch = 0
         var lastTS: BSONTimestamp?
+        var remembered: [ChangeSet.DocumentKey: BSONValue] = [:]
         func commit() async throws {
             guard entriesInBatch > 0 else { return }
             // The oldest entry of an open transaction is read again after a restart; so is the last entry read.
             let syncPoint = [unpacker.oldestOpenTransaction, lastTS].compactMap { $0 }.min()
             try await write(batch, syncPoint: syncPointSource.flatMap { name in syncPoint.map { [name: $0] } } ?? [:],
-                            entries: entriesInBatch, summary: &summary)
+                            end: lastTS, entries: entriesInBatch, remembered: &remembered, summary: &summary)
             if syncPointSource != nil, let syncPoint { summary.syncPoint = syncPoint.packed }
             batch = ChangeSet()
             entriesInBatch = 0
@@ -133,7 +142,8 @@ struct Replayer {
 
     /// One batch: stored states read, changes applied, rows written, sync point and ledger step, one transaction.
     private func write(
-        _ batch: ChangeSet, syncPoint: [String: BSONTimestamp], entries: Int, summary: inout ReplaySummary
+        _ batch: ChangeSet, syncPoint: [String: BSONTimestamp], end: BSONTimestamp?, entries: Int,
+        remembered: inout [ChangeSet.DocumentKey: BSONValue], summary: inout ReplaySummary
     ) async throws {
         let clock = ContinuousClock(), started = clock.now
         var stored: [ChangeSet.DocumentKey: BSONDocument] = [:]
@@ -142,9 +152,17 @@ struct Replayer {
             var keys: [SQLValue] = []
             keys.reserveCapacity(ids.count)
             for id in ids { keys.append(try plan.keyValue(ofID: id)) }
-            let documents = try await StoredDocuments.documents(withIDs: keys, plan: plan, session: session)
-            for (id, document) in zip(ids, documents) {
-                if let document { stored[try ChangeSet.DocumentKey(namespace, id)] = document }
+            let rebuilder = DocumentRebuilder(plan: plan)
+            for (id, rows) in zip(ids, try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)) {
+                guard let rows else { continue }
+                do {
+                    stored[try ChangeSet.DocumentKey(namespace, id)] = try rebuilder.rebuild(rows)
+                } catch let error as SchemaError where verifier != nil {
+                    // Rows that are no document (damaged behind the tool's back): verification puts MongoDB's back.
+                    logger.warning("stored rows do not rebuild a document: MongoDB's version replaces them", metadata: [
+                        LogKey.namespace: "\(namespace)", LogKey.documentID: "\(id)", LogKey.error: "\(error)",
+                    ])
+                }
             }
         }
         let outcomes = try batch.outcomes { namespace, id in
@@ -160,16 +178,23 @@ struct Replayer {
         do {
             let written = try await BatchWriter(session: session, plans: plans)
                 .write(emptied: batch.emptied, outcomes: outcomes)
+            var checked = (verified: 0, repaired: 0)
+            if let verifier, let end {
+                checked = try await verify(outcomes, end: end, with: verifier, remembered: &remembered)
+            }
             if !syncPoint.isEmpty { try await store.moveSyncPoints(syncPoint) }
             try await run?.addStep("batch", figures: [
                 "entries": Double(entries), "documents_written": Double(written.documentsWritten),
                 "documents_removed": Double(written.documentsRemoved), "rows": Double(written.rows),
+                "documents_verified": Double(checked.verified), "documents_repaired": Double(checked.repaired),
                 "seconds": (clock.now - started).seconds,
             ])
             try await session.commit(purpose: purpose)
             summary.documentsWritten += written.documentsWritten
             summary.documentsRemoved += written.documentsRemoved
             summary.documentsToVerify += outcomes.count { !$0.exact }
+            summary.documentsVerified += checked.verified
+            summary.documentsRepaired += checked.repaired
             summary.batches += 1
             for (kind, paths) in written.report.counts {
                 summary.fields[kind, default: [:]].merge(paths, uniquingKeysWith: +)
@@ -182,5 +207,60 @@ struct Replayer {
             try? await session.rollback(purpose: purpose)
             throw error
         }
+    }
+
+    /// Verification and repair inside the batch's transaction: the touched documents (and those remembered from an
+    /// earlier batch) as their rows now give them back, against MongoDB's. A document MongoDB changed again after
+    /// the batch's `end` is left to the batch that brings that change (and remembered until then); any other
+    /// difference is repaired by replacing the document's rows with MongoDB's version, then checked again, at most
+    /// `repairTries` times before the run ends with exit 3 and nothing of the batch commits.
+    private func verify(
+        _ outcomes: [ChangeSet.Outcome], end: BSONTimestamp, with verifier: BatchVerifier,
+        remembered: inout [ChangeSet.DocumentKey: BSONValue]
+    ) async throws -> (verified: Int, repaired: Int) {
+        var ids: [Namespace: [BSONValue]] = [:]
+        var seen = Set<ChangeSet.DocumentKey>()
+        for outcome in outcomes where seen.insert(try ChangeSet.DocumentKey(outcome.namespace, outcome.id)).inserted {
+            ids[outcome.namespace, default: []].append(outcome.id)
+        }
+        for (key, id) in remembered where seen.insert(key).inserted { ids[key.namespace, default: []].append(id) }
+        remembered = [:]
+        let verified = seen.count
+        var repaired = Set<ChangeSet.DocumentKey>()
+        var laterChanged: Set<ChangeSet.DocumentKey>?
+        for attempt in 0...Self.repairTries {
+            let differences = try await verifier.differences(ids, session: session)
+            if differences.isEmpty { break }
+            let later: Set<ChangeSet.DocumentKey>
+            if let known = laterChanged {
+                later = known
+            } else {
+                later = try await verifier.changedAfter(end, differences)
+                laterChanged = later
+            }
+            var repairs: [ChangeSet.Outcome] = []
+            for difference in differences {
+                let key = try ChangeSet.DocumentKey(difference.namespace, difference.id)
+                if later.contains(key) {
+                    remembered[key] = difference.id
+                    continue
+                }
+                repairs.append(.init(
+                    namespace: difference.namespace, id: difference.id, document: difference.mongoDocument, exact: true))
+                repaired.insert(key)
+                logger.warning("repaired a document that differed from MongoDB", metadata: [
+                    LogKey.namespace: "\(difference.namespace)", LogKey.documentID: "\(difference.id)",
+                    "path": "\(difference.path)",
+                ])
+            }
+            if repairs.isEmpty { break }
+            guard attempt < Self.repairTries else {
+                throw DivergenceError(
+                    documents: differences.map { "\($0.namespace) _id \($0.id) at \($0.path)" }, tries: Self.repairTries)
+            }
+            _ = try await BatchWriter(session: session, plans: plans).write(emptied: [], outcomes: repairs)
+            ids = Dictionary(grouping: repairs, by: \.namespace).mapValues { $0.map(\.id) }
+        }
+        return (verified, repaired.count)
     }
 }

@@ -1,0 +1,89 @@
+/// Verification of one replay batch against MongoDB, inside the batch's transaction: the documents the batch touched
+/// (and those remembered as needing it) are rebuilt from the rows about to commit and compared with MongoDB's, both
+/// normalised; one query per table and one MongoDB query per batch, never one per document.
+struct BatchVerifier {
+    /// Reads and verification: `[mongo] uri`.
+    let mongo: MongoSession
+    let plans: [Namespace: TablePlan]
+
+    /// A document whose rows do not give MongoDB's document back.
+    struct Difference: Sendable {
+        var namespace: Namespace
+        var id: BSONValue
+        /// The first path that differs, for the log.
+        var path: String
+        /// MongoDB's document now; nil when MongoDB has none.
+        var mongoDocument: BSONDocument?
+    }
+
+    /// Every document of `ids` whose rows (read on `session`, so inside its transaction) differ from MongoDB's.
+    func differences(_ ids: [Namespace: [BSONValue]], session: PostgresSession) async throws -> [Difference] {
+        var differences: [Difference] = []
+        for (namespace, ids) in ids.sorted(by: { $0.key.description < $1.key.description }) where !ids.isEmpty {
+            guard let plan = plans[namespace] else { continue }
+            var mongoByID: [ChangeSet.DocumentKey: BSONDocument] = [:]
+            for raw in try await mongo.documents(namespace, ids: ids) {
+                let document = try raw.decode()
+                mongoByID[try ChangeSet.DocumentKey(namespace, document["_id"] ?? .null)] = document
+            }
+            var keys: [SQLValue] = []
+            keys.reserveCapacity(ids.count)
+            for id in ids { keys.append(try plan.keyValue(ofID: id)) }
+            let stored = try await StoredDocuments.documents(withIDs: keys, plan: plan, session: session)
+            for (id, rows) in zip(ids, stored) {
+                let fromMongo = mongoByID[try ChangeSet.DocumentKey(namespace, id)]
+                let expected = try fromMongo.map { try normalise($0, plan: plan) }
+                if let path = DocumentDifference.firstPath(expected, rows) {
+                    differences.append(Difference(namespace: namespace, id: id, path: path, mongoDocument: fromMongo))
+                }
+            }
+        }
+        return differences
+    }
+
+    /// Which of `differences` MongoDB changed again after `ts`: their oplog entries come later, so a later batch
+    /// brings them. One query on the oplog, made only when a batch found differences.
+    func changedAfter(_ ts: BSONTimestamp, _ differences: [Difference]) async throws -> Set<ChangeSet.DocumentKey> {
+        guard !differences.isEmpty else { return [] }
+        let ids = BSONValue.array(differences.map(\.id))
+        let filter: BSONDocument = [
+            "ts": .document(["$gt": .timestamp(ts)]),
+            "$or": .array([
+                .document(["o._id": .document(["$in": ids])]), .document(["o2._id": .document(["$in": ids])]),
+                .document(["o.applyOps.o._id": .document(["$in": ids])]),
+                .document(["o.applyOps.o2._id": .document(["$in": ids])]),
+            ]),
+        ]
+        let entries = try await mongo.findAll(MongoSession.oplog, filter: filter)
+        var touched: Set<ChangeSet.DocumentKey> = []
+        for entry in entries {
+            var operations = [entry]
+            if case .document(let object)? = entry["o"], case .array(let inner)? = object["applyOps"] {
+                operations = inner.compactMap { if case .document(let operation) = $0 { operation } else { nil } }
+            }
+            for operation in operations {
+                guard case .string(let ns)? = operation["ns"], let namespace = Namespace(ns) else { continue }
+                for key in ["o", "o2"] {
+                    if case .document(let object)? = operation[key], let id = object["_id"] {
+                        touched.insert(try ChangeSet.DocumentKey(namespace, id))
+                    }
+                }
+            }
+        }
+        return touched
+    }
+}
+
+/// Verification found documents whose rows could not be made to give MongoDB's document back: nothing of the batch
+/// was committed.
+public struct DivergenceError: ToolError {
+    public var documents: [String]
+    public var tries: Int
+
+    public var description: String {
+        "verification: \(documents.count) document(s) still differ from MongoDB after \(tries) repairs, nothing of "
+            + "the batch committed: " + documents.prefix(10).joined(separator: "; ")
+    }
+
+    public var exitStatus: ExitStatus { .divergent }
+}
