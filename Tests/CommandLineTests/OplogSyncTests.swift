@@ -319,6 +319,48 @@ struct OplogSyncTests {
         }
     }
 
+    @Test("oplog-sync killed at random moments loses nothing and doubles nothing: each rerun catches up exactly")
+    func killedAnywhere() async throws {
+        try await InitLoadFixture.with(batchSize: 7, schema: Self.schema, documents: Self.documents) { scene in
+            try await Self.initLoad(scene)
+            let writer = Writer(session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
+            var random = SeededRandom(seed: UInt64(Date().timeIntervalSince1970))
+            var nextID: Int32 = 100
+            for round in 0..<20 {
+                // A burst of inserts, updates of growing arrays, and deletes, then a run killed after a random delay.
+                for _ in 0..<6 {
+                    switch Int.random(in: 0..<4, using: &random) {
+                    case 0:
+                        nextID += 1
+                        try await writer.insert([["_id": .int32(nextID), "name": .string("r\(round)"), "tags": .array([.string("a")])]])
+                    case 1:
+                        try await writer.update(
+                            ["_id": .int32(Int32.random(in: 1...nextID, using: &random))],
+                            .document(["$push": .document(["tags": .string("p\(round)")]), "$inc": .document(["score": .double(1)])]))
+                    case 2: try await writer.set(Int32.random(in: 1...4, using: &random), ["address.city": .string("c\(round)")])
+                    default: try await writer.delete(["_id": .int32(Int32.random(in: 5...nextID, using: &random))])
+                    }
+                }
+                let process = Process()
+                process.executableURL = Binaries.url("oplog-sync")
+                process.arguments = ["--config", scene.configPath]
+                process.environment = ProcessInfo.processInfo.environment.merging(scene.environment) { _, new in new }
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                try await Task.sleep(for: .milliseconds(Int.random(in: 20...900, using: &random)))
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                if round % 10 == 9 {
+                    _ = try await Self.sync(scene)
+                    try await Self.expectInSync(scene)
+                }
+            }
+            _ = try await Self.sync(scene)
+            try await Self.expectInSync(scene)
+        }
+    }
+
     @Test("oplog-sync refuses to run before an init load (1), beside another sync (75), and with dead servers (69)")
     func refusals() async throws {
         try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
