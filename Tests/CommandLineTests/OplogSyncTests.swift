@@ -361,6 +361,38 @@ struct OplogSyncTests {
         }
     }
 
+    @Test("SIGTERM stops oplog-sync at the next batch boundary: exit 0, the batches before it committed, a rerun catches up")
+    func terminated() async throws {
+        try await InitLoadFixture.with(batchSize: 2, schema: Self.schema, documents: Self.documents) { scene in
+            try await Self.initLoad(scene)
+            let writer = Writer(session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
+            for id: Int32 in 50..<60 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
+            let process = Process()
+            process.executableURL = Binaries.url("oplog-sync")
+            process.arguments = ["--config", scene.configPath, "--json"]
+            process.environment = ProcessInfo.processInfo.environment
+                .merging(scene.environment.merging(["MONGO_PG_SYNC_HOLD_AT": "batch-committed"]) { _, new in new }) { _, new in new }
+            let output = Pipe(), errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("holding at batch-committed") {
+                let chunk = errors.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+            }
+            kill(process.processIdentifier, SIGTERM)
+            let stdout = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "\(String(decoding: seen, as: UTF8.self))")
+            #expect(stdout.contains("\"interrupted_by\":15"), "\(stdout)")
+            #expect(stdout.contains("\"batches\":1,"), "one batch committed before the stop: \(stdout)")
+            _ = try await Self.sync(scene)
+            try await Self.expectInSync(scene)
+        }
+    }
+
     @Test("oplog-sync refuses to run before an init load (1), beside another sync (75), and with dead servers (69)")
     func refusals() async throws {
         try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in

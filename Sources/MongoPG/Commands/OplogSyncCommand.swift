@@ -18,6 +18,7 @@ public struct OplogSyncCommand: Sendable {
         }
         let context = ToolContext(config: try common.loadConfig(), logger: logger)
         let config = context.config
+        let stop = StopRequest.listen()
         let summary = try await StateStore.withOpened(context.openStateStore) { store in
             // Before anything is read: a second oplog-sync, or an init load, holds it (75).
             try await store.takeSyncLock(for: "for oplog-sync")
@@ -31,7 +32,7 @@ public struct OplogSyncCommand: Sendable {
             ) { run in
                 var replayer = Replayer(
                     store: store, plans: plans, batchSize: config.batchSize, logger: logger, run: run,
-                    progress: Progress.onTerminal(label: "oplog-sync", unit: "entries"))
+                    progress: Progress.onTerminal(label: "oplog-sync", unit: "entries"), stop: stop)
                 if verify, server != nil {
                     replayer.verifier = BatchVerifier(mongo: try MongoSession(uri: config.mongoURI, name: "verify"), plans: plans)
                 }

@@ -20,6 +20,8 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
     public var seconds = 0.0
     /// The sync point after the run; nil when replaying a file, which moves none.
     public var syncPoint: UInt64?
+    /// The signal (SIGTERM, SIGINT) that stopped the run at a batch boundary before the end of the oplog.
+    public var interruptedBy: Int32?
 
     public init(source: String) { self.source = source }
 
@@ -35,6 +37,7 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             + (fields.isEmpty ? "" : "; schema policy: " + absorbed.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             + "; skipped: \(skips.isEmpty ? "none" : skips)"
             + (syncPoint.map { "; sync point \(BSONTimestamp(packed: $0))" } ?? "")
+            + (interruptedBy.map { "; stopped by signal \($0) at a batch boundary" } ?? "")
     }
 
     /// Values the schema policy absorbed, totalled by kind.
@@ -52,6 +55,7 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
         ]
         for (kind, count) in skipped { figures["skipped_\(kind)"] = Double(count) }
         for (kind, count) in absorbed { figures["fields_\(kind)"] = Double(count) }
+        if let interruptedBy { figures["interrupted_by_signal"] = Double(interruptedBy) }
         return figures
     }
 }
@@ -71,6 +75,8 @@ struct Replayer {
     let run: LedgerRun?
     /// Entries read, on a terminal.
     var progress: Progress? = nil
+    /// SIGTERM/SIGINT: the run stops at the next batch boundary, the batch before it committed.
+    var stop: StopRequest? = nil
     /// Compares each batch with MongoDB before it commits, and repairs; nil for `--no-verify` and `--from-file`.
     var verifier: BatchVerifier? = nil
     /// Repairs of one batch tried before the run gives up with exit 3.
@@ -98,8 +104,9 @@ struct Replayer {
             if syncPointSource != nil, let syncPoint { summary.syncPoint = syncPoint.packed }
             batch = ChangeSet()
             entriesInBatch = 0
+            await TestHooks.pause(at: "batch-committed") { stop?.received != nil }
         }
-        while true {
+        reading: while true {
             let documents = try await source.next(maximum: batchSize)
             if documents.isEmpty { break }
             progress?.add(documents.count)
@@ -108,7 +115,14 @@ struct Replayer {
                 let unpacked: OplogUnpacker.Unpacked
                 do {
                     entry = try OplogEntry(document)
-                    if entriesInBatch >= batchSize, entry.ts != lastTS { try await commit() }
+                    // A boundary never falls between entries sharing a ts (one transaction on SecantusDB).
+                    if entriesInBatch >= batchSize || stop?.received != nil, entry.ts != lastTS {
+                        try await commit()
+                        if let signal = stop?.received {
+                            summary.interruptedBy = signal
+                            break reading
+                        }
+                    }
                     unpacked = try unpacker.unpack(entry)
                 } catch let error as OplogError {
                     try await commit()

@@ -11,4 +11,11 @@ enum TestHooks {
         FileHandle.standardError.write(Data("holding at \(point)\n".utf8))
         while true { try? await Task.sleep(for: .seconds(3600)) }
     }
+
+    /// At `point`, waits until `done` answers true (polled): for a test that signals the tool at a known moment.
+    static func pause(at point: String, until done: () -> Bool) async {
+        guard holdPoint == point else { return }
+        FileHandle.standardError.write(Data("holding at \(point)\n".utf8))
+        while !done() { try? await Task.sleep(for: .milliseconds(50)) }
+    }
 }
