@@ -28,7 +28,8 @@ public struct ChangeSet: Sendable {
     struct Pending: Sendable {
         var id: BSONValue
         var start: Start
-        var updates: [DocumentUpdate] = []
+        /// Each with the ts of its entry, which an update that cannot apply is reported at.
+        var updates: [(update: DocumentUpdate, ts: BSONTimestamp?)] = []
     }
 
     private(set) var pending: [DocumentKey: Pending] = [:]
@@ -42,7 +43,8 @@ public struct ChangeSet: Sendable {
 
     public var isEmpty: Bool { pending.isEmpty && emptied.isEmpty }
 
-    public mutating func add(_ change: OplogChange) throws(OplogError) {
+    /// Adds one change, from the entry at `ts` (nil in tests).
+    public mutating func add(_ change: OplogChange, at ts: BSONTimestamp? = nil) throws(OplogError) {
         changeCount += 1
         switch change {
         case .dropCollection(let namespace):
@@ -59,7 +61,7 @@ public struct ChangeSet: Sendable {
         case .update(let namespace, let id, let update):
             let key = try DocumentKey(namespace, id)
             if pending[key] == nil { track(key, Pending(id: id, start: start(for: namespace))) }
-            pending[key]!.updates.append(update)
+            pending[key]!.updates.append((update, ts))
         }
     }
 
@@ -111,12 +113,17 @@ public struct ChangeSet: Sendable {
             case .known(let known): current = known
             }
             var exact = true
-            for update in document.updates {
+            for (update, ts) in document.updates {
                 guard let base = current else {
                     exact = false  // an update of a document that is not there: MongoDB skips it on replay too
                     continue
                 }
-                let applied = try update.apply(to: base)
+                let applied: (document: BSONDocument, exact: Bool)
+                do {
+                    applied = try update.apply(to: base)
+                } catch {
+                    throw ts.map { error.at($0, namespace: key.namespace.description, op: "u") } ?? error
+                }
                 current = applied.document
                 exact = exact && applied.exact
             }

@@ -115,26 +115,28 @@ struct Replayer {
                 let unpacked: OplogUnpacker.Unpacked
                 do {
                     entry = try OplogEntry(document)
-                    // A boundary never falls between entries sharing a ts (one transaction on SecantusDB).
-                    if entriesInBatch >= batchSize || stop?.received != nil, entry.ts != lastTS {
-                        try await commit()
-                        if let signal = stop?.received {
-                            summary.interruptedBy = signal
-                            break reading
-                        }
-                    }
-                    unpacked = try unpacker.unpack(entry)
-                } catch let error as OplogError {
+                } catch {
                     try await commit()
-                    summary.seconds = (clock.now - started).seconds
-                    logger.error("replay stopped before an entry", metadata: [
-                        LogKey.oplogTimestamp: "\(error.ts.map { "\($0)" } ?? "-")",
-                        LogKey.namespace: "\(error.namespace ?? "-")", "op": "\(error.op ?? "-")",
-                    ])
                     throw error
                 }
+                // A boundary never falls between entries sharing a ts (one transaction on SecantusDB).
+                if entriesInBatch >= batchSize || stop?.received != nil, entry.ts != lastTS {
+                    try await commit()
+                    if let signal = stop?.received {
+                        summary.interruptedBy = signal
+                        break reading
+                    }
+                }
+                do throws(OplogError) {
+                    unpacked = try unpacker.unpack(entry)
+                } catch {
+                    // What came before the entry commits, unless the entry shares its ts with entries of the batch
+                    // (one transaction on SecantusDB): a transaction is never split, so the batch waits for a rerun.
+                    if error.ts != lastTS { try await commit() }
+                    throw error  // its description names the entry's ts, ns and op
+                }
                 for change in unpacked.changes {
-                    try batch.add(change)
+                    try batch.add(change, at: entry.ts)
                     switch change {
                     case .insert: summary.inserts += 1
                     case .update: summary.updates += 1
