@@ -22,10 +22,23 @@ public struct OplogSyncCommand: Sendable {
         let summary = try await StateStore.withOpened(context.openStateStore) { store in
             // Before anything is read: a second oplog-sync, or an init load, holds it (75).
             try await store.takeSyncLock(for: "for oplog-sync")
-            let server = fromFile == nil ? try await serverSource(config: config, store: store) : nil
+            let starts = fromFile == nil ? try await replayStarts(config: config, store: store) : [:]
             var plans: [Namespace: TablePlan] = [:]
             for collection in config.collections {
                 plans[collection] = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
+            }
+            // Every source is reached before anything is replayed: one out of reach is 69 and moves no sync point.
+            var sources: [any OplogSource] = []
+            if let fromFile {
+                sources.append(try FileOplogSource(path: fromFile))
+            } else {
+                for source in config.oplogSources {
+                    let start = starts[source.name]!
+                    let server = try await ServerOplogSource(
+                        name: source.name, uri: source.uri, from: start, batchSize: config.batchSize)
+                    logger.info("replaying", metadata: ["source": "\(source.name)", "from": "\(start)", "to": "\(server.end)"])
+                    sources.append(server)
+                }
             }
             return try await LedgerRun.recording(
                 tool: "oplog-sync", arguments: context.arguments, in: store, totals: { $0.figures }
@@ -33,42 +46,30 @@ public struct OplogSyncCommand: Sendable {
                 var replayer = Replayer(
                     store: store, plans: plans, batchSize: config.batchSize, logger: logger, run: run,
                     progress: Progress.onTerminal(label: "oplog-sync", unit: "entries"), stop: stop)
-                if verify, server != nil {
-                    replayer.verifier = BatchVerifier(mongo: try MongoSession(uri: config.mongoURI, name: "verify"), plans: plans)
+                if verify, fromFile == nil {
+                    replayer.verifier = BatchVerifier(
+                        mongo: try MongoSession(uri: config.mongoURI, name: "verify"), plans: plans)
                 }
-                guard let (name, uri, start) = server else {
-                    var source = try FileOplogSource(path: fromFile ?? "")
-                    return try await replayer.replay(&source, syncPointSource: nil)
-                }
-                var source = try await ServerOplogSource(name: name, uri: uri, from: start, batchSize: config.batchSize)
-                logger.info("replaying", metadata: ["source": "\(name)", "from": "\(start)", "to": "\(source.end)"])
-                return try await replayer.replay(&source, syncPointSource: name)
+                return try await replayer.replay(sources, movingSyncPoints: fromFile == nil)
             }
         }
         try common.printResult(summary, line: summary.line)
         return .ok
     }
 
-    /// The one oplog source and where its replay starts; an init load that is not done, or a schema file changed
-    /// since, is exit 1 with the reasons `etlstatus init-load-status` gives.
-    private func serverSource(
-        config: SyncConfig, store: StateStore
-    ) async throws -> (name: String, uri: String, start: BSONTimestamp) {
-        guard config.oplogSources.count == 1, let source = config.oplogSources.first else {
-            throw GeneralError(
-                .configError,
-                "\(config.path): oplog-sync replays one oplog source so far; \(config.oplogSources.count) are "
-                    + "configured ([oplog:<name>] sections)")
-        }
+    /// Where each oplog source's replay starts: its sync point, or the newest init load's position. An init load that
+    /// is not done, or a schema file changed since, is exit 1 with the reasons `etlstatus init-load-status` gives.
+    private func replayStarts(config: SyncConfig, store: StateStore) async throws -> [String: BSONTimestamp] {
         let status = try await store.initLoadStatus(schemaHashes: config.schemaHashes)
         guard !status.needed else {
             throw GeneralError(.initLoadNeeded, "init load needed: " + status.reasons.joined(separator: "; "))
         }
-        guard let start = try await store.replayStart(initLoadPositions: status.positions)[source.name] else {
+        let starts = try await store.replayStart(initLoadPositions: status.positions)
+        for source in config.oplogSources where starts[source.name] == nil {
             throw GeneralError(
                 .initLoadNeeded,
                 "init load needed: init load \(status.initLoadID ?? 0) recorded no oplog position for \(source.name)")
         }
-        return (source.name, source.uri, start)
+        return starts
     }
 }

@@ -26,14 +26,14 @@ struct FileOplogSource: OplogSource {
 
 /// The entries of a replica set's oplog from a position (inclusive: the entry at a sync point is read again and
 /// applies harmlessly) up to the position that was newest when the run started: a run from crontab catches up and
-/// ends, it does not chase writes that keep coming. One tailing cursor for the whole run (the `ts` query may scan).
+/// ends, it does not chase writes that keep coming. One plain cursor over that range (the `ts` query may scan the
+/// oplog: it is asked once per run), which ends by itself at the range's end, with no wait.
 struct ServerOplogSource: OplogSource {
     let name: String
     private let session: MongoSession
     private let cursor: MongoCursorID
     /// The newest position when the run started; entries after it are left to the next run.
     let end: BSONTimestamp
-    private var finished = false
 
     init(name: String, uri: String, from start: BSONTimestamp, batchSize: Int) async throws {
         self.name = name
@@ -44,26 +44,62 @@ struct ServerOplogSource: OplogSource {
                 "oplog source \(name) has no oplog entries: oplog-sync needs a replica set member with local.oplog.rs")
         }
         end = newest
-        cursor = try await session.tailOplog(from: start, batchSize: Int32(clamping: batchSize))
+        cursor = try await session.find(
+            MongoSession.oplog, filter: ["ts": .document(["$gte": .timestamp(start), "$lte": .timestamp(newest)])],
+            options: FindOptions(sort: ["$natural": .int32(1)], batchSize: Int32(clamping: batchSize)))
     }
 
     mutating func next(maximum: Int) async throws -> [BSONDocument] {
-        guard !finished else { return [] }
         let batch = try await session.nextBatch(cursor, maximum: maximum)
         var documents: [BSONDocument] = []
         documents.reserveCapacity(batch.count)
-        for raw in batch {
-            let document = try raw.decode()
-            if case .timestamp(let ts)? = document["ts"], ts > end {
-                finished = true
-                break
-            }
-            documents.append(document)
-        }
-        if batch.isEmpty || finished {
-            finished = true
-            await session.close(cursor)
-        }
+        for raw in batch { documents.append(try raw.decode()) }
         return documents
+    }
+}
+
+/// The entries of several sources (one replica set each: the shards of a cluster) merged into one stream by ts,
+/// each tagged with the index of its source; one source passes through as it is. Reads each source in chunks, so
+/// memory holds one chunk per source.
+struct MergedOplogSources {
+    private var sources: [any OplogSource]
+    private var buffers: [[BSONDocument]]
+    private var positions: [Int]
+    private var exhausted: [Bool]
+    private let chunk: Int
+    /// Told how many entries each refill brought.
+    var progress: Progress?
+
+    init(_ sources: [any OplogSource], chunk: Int) {
+        self.sources = sources
+        buffers = Array(repeating: [], count: sources.count)
+        positions = Array(repeating: 0, count: sources.count)
+        exhausted = Array(repeating: false, count: sources.count)
+        self.chunk = max(1, chunk)
+    }
+
+    var names: [String] { sources.map(\.name) }
+
+    /// The next entry of the stream, with its source's index; nil once every source is exhausted. An entry without
+    /// a ts sorts first, so the replayer meets it at once and refuses it.
+    mutating func next() async throws -> (source: Int, document: BSONDocument)? {
+        var best: (source: Int, ts: BSONTimestamp?)?
+        for index in sources.indices {
+            if positions[index] == buffers[index].count, !exhausted[index] {
+                buffers[index] = try await sources[index].next(maximum: chunk)
+                positions[index] = 0
+                if buffers[index].isEmpty { exhausted[index] = true } else { progress?.add(buffers[index].count) }
+            }
+            guard positions[index] < buffers[index].count else { continue }
+            var ts: BSONTimestamp?
+            if case .timestamp(let own)? = buffers[index][positions[index]]["ts"] { ts = own }
+            if let current = best {
+                guard let ts, let currentTS = current.ts, ts < currentTS else { continue }
+            }
+            best = (index, ts)
+        }
+        guard let best else { return nil }
+        defer { positions[best.source] += 1 }
+        return (best.source, buffers[best.source][positions[best.source]])
     }
 }

@@ -18,8 +18,8 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
     /// Values the schema policy absorbed, as the init load counts them: by kind, then field path.
     public var fields: [String: [String: Int]] = [:]
     public var seconds = 0.0
-    /// The sync point after the run; nil when replaying a file, which moves none.
-    public var syncPoint: UInt64?
+    /// The sync point of each source after the run, as `(t << 32) | i`; empty when replaying a file, which moves none.
+    public var syncPoints: [String: UInt64] = [:]
     /// The signal (SIGTERM, SIGINT) that stopped the run at a batch boundary before the end of the oplog.
     public var interruptedBy: Int32?
 
@@ -36,7 +36,7 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             + (documentsVerified > 0 ? "; \(documentsVerified) verified, \(documentsRepaired) repaired" : "")
             + (fields.isEmpty ? "" : "; schema policy: " + absorbed.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             + "; skipped: \(skips.isEmpty ? "none" : skips)"
-            + (syncPoint.map { "; sync point \(BSONTimestamp(packed: $0))" } ?? "")
+            + syncPoints.sorted { $0.key < $1.key }.map { "; sync point \($0.key) \(BSONTimestamp(packed: $0.value))" }.joined()
             + (interruptedBy.map { "; stopped by signal \($0) at a batch boundary" } ?? "")
     }
 
@@ -84,13 +84,19 @@ struct Replayer {
 
     private var session: PostgresSession { store.session }
 
-    /// Replays everything `source` gives. `syncPointSource` names the sync point to move with each batch; nil
-    /// (a file) moves none. An entry that cannot be replayed stops the run before it: the batch before it commits,
-    /// then the error is thrown.
-    func replay(_ source: inout some OplogSource, syncPointSource: String?) async throws -> ReplaySummary {
+    /// Replays everything `sources` give, merged by ts (one source per replica set; the shards of a cluster). With
+    /// `movingSyncPoints`, each batch moves every source's sync point (the ts of the last entry read from it, held back
+    /// to the first entry of a transaction still open there); a file moves none. An entry that cannot be replayed
+    /// stops the run before it: the batches before it commit, then the error is thrown.
+    func replay(_ sources: [any OplogSource], movingSyncPoints: Bool) async throws -> ReplaySummary {
         let clock = ContinuousClock(), started = clock.now
-        var summary = ReplaySummary(source: source.name)
-        var unpacker = OplogUnpacker(synced: Set(plans.keys))
+        var stream = MergedOplogSources(sources, chunk: batchSize)
+        stream.progress = progress
+        let names = stream.names
+        var summary = ReplaySummary(source: names.joined(separator: ", "))
+        // Transactions are per replica set: each source unwinds its own.
+        var unpackers = Array(repeating: OplogUnpacker(synced: Set(plans.keys)), count: sources.count)
+        var lastRead = [BSONTimestamp?](repeating: nil, count: sources.count)
         var batch = ChangeSet()
         var entriesInBatch = 0
         var lastTS: BSONTimestamp?
@@ -98,57 +104,59 @@ struct Replayer {
         func commit() async throws {
             guard entriesInBatch > 0 else { return }
             // The oldest entry of an open transaction is read again after a restart; so is the last entry read.
-            let syncPoint = [unpacker.oldestOpenTransaction, lastTS].compactMap { $0 }.min()
-            try await write(batch, syncPoint: syncPointSource.flatMap { name in syncPoint.map { [name: $0] } } ?? [:],
-                            end: lastTS, entries: entriesInBatch, remembered: &remembered, summary: &summary)
-            if syncPointSource != nil, let syncPoint { summary.syncPoint = syncPoint.packed }
+            var syncPoints: [String: BSONTimestamp] = [:]
+            for (index, name) in names.enumerated() where movingSyncPoints {
+                if let point = [unpackers[index].oldestOpenTransaction, lastRead[index]].compactMap({ $0 }).min() {
+                    syncPoints[name] = point
+                }
+            }
+            try await write(
+                batch, syncPoints: syncPoints, end: lastTS, entries: entriesInBatch, remembered: &remembered,
+                summary: &summary)
+            summary.syncPoints = syncPoints.mapValues(\.packed)
             batch = ChangeSet()
             entriesInBatch = 0
             await TestHooks.pause(at: "batch-committed") { stop?.received != nil }
         }
-        reading: while true {
-            let documents = try await source.next(maximum: batchSize)
-            if documents.isEmpty { break }
-            progress?.add(documents.count)
-            for document in documents {
-                let entry: OplogEntry
-                let unpacked: OplogUnpacker.Unpacked
-                do {
-                    entry = try OplogEntry(document)
-                } catch {
-                    try await commit()
-                    throw error
-                }
-                // A boundary never falls between entries sharing a ts (one transaction on SecantusDB).
-                if entriesInBatch >= batchSize || stop?.received != nil, entry.ts != lastTS {
-                    try await commit()
-                    if let signal = stop?.received {
-                        summary.interruptedBy = signal
-                        break reading
-                    }
-                }
-                do throws(OplogError) {
-                    unpacked = try unpacker.unpack(entry)
-                } catch {
-                    // What came before the entry commits, unless the entry shares its ts with entries of the batch
-                    // (one transaction on SecantusDB): a transaction is never split, so the batch waits for a rerun.
-                    if error.ts != lastTS { try await commit() }
-                    throw error  // its description names the entry's ts, ns and op
-                }
-                for change in unpacked.changes {
-                    try batch.add(change, at: entry.ts)
-                    switch change {
-                    case .insert: summary.inserts += 1
-                    case .update: summary.updates += 1
-                    case .delete: summary.deletes += 1
-                    case .dropCollection: summary.drops += 1
-                    }
-                }
-                for (kind, count) in unpacked.skips { summary.skipped[kind.rawValue, default: 0] += count }
-                summary.entriesRead += 1
-                entriesInBatch += 1
-                lastTS = entry.ts
+        reading: while let (source, document) = try await stream.next() {
+            let entry: OplogEntry
+            do {
+                entry = try OplogEntry(document)
+            } catch {
+                try await commit()
+                throw error
             }
+            // A boundary never falls between entries sharing a ts (one transaction on SecantusDB).
+            if entriesInBatch >= batchSize || stop?.received != nil, entry.ts != lastTS {
+                try await commit()
+                if let signal = stop?.received {
+                    summary.interruptedBy = signal
+                    break reading
+                }
+            }
+            let unpacked: OplogUnpacker.Unpacked
+            do throws(OplogError) {
+                unpacked = try unpackers[source].unpack(entry)
+            } catch {
+                // What came before the entry commits, unless the entry shares its ts with entries of the batch
+                // (one transaction on SecantusDB): a transaction is never split, so the batch waits for a rerun.
+                if error.ts != lastTS { try await commit() }
+                throw error  // its description names the entry's ts, ns and op
+            }
+            for change in unpacked.changes {
+                try batch.add(change, at: entry.ts)
+                switch change {
+                case .insert: summary.inserts += 1
+                case .update: summary.updates += 1
+                case .delete: summary.deletes += 1
+                case .dropCollection: summary.drops += 1
+                }
+            }
+            for (kind, count) in unpacked.skips { summary.skipped[kind.rawValue, default: 0] += count }
+            summary.entriesRead += 1
+            entriesInBatch += 1
+            lastTS = entry.ts
+            lastRead[source] = entry.ts
         }
         try await commit()
         progress?.finish()
@@ -158,7 +166,7 @@ struct Replayer {
 
     /// One batch: stored states read, changes applied, rows written, sync point and ledger step, one transaction.
     private func write(
-        _ batch: ChangeSet, syncPoint: [String: BSONTimestamp], end: BSONTimestamp?, entries: Int,
+        _ batch: ChangeSet, syncPoints: [String: BSONTimestamp], end: BSONTimestamp?, entries: Int,
         remembered: inout [ChangeSet.DocumentKey: BSONValue], summary: inout ReplaySummary
     ) async throws {
         let clock = ContinuousClock(), started = clock.now
@@ -172,7 +180,8 @@ struct Replayer {
             for (id, rows) in zip(ids, try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)) {
                 guard let rows else { continue }
                 do {
-                    stored[try ChangeSet.DocumentKey(namespace, id)] = try rebuilder.rebuild(rows)
+                    stored[try ChangeSet.DocumentKey(namespace, id)] = plan.restoringEmptyContainers(
+                        try rebuilder.rebuild(rows))
                 } catch let error as SchemaError where verifier != nil {
                     // Rows that are no document (damaged behind the tool's back): verification puts MongoDB's back.
                     logger.warning("stored rows do not rebuild a document: MongoDB's version replaces them", metadata: [
@@ -198,7 +207,7 @@ struct Replayer {
             if let verifier, let end {
                 checked = try await verify(outcomes, end: end, with: verifier, remembered: &remembered)
             }
-            if !syncPoint.isEmpty { try await store.moveSyncPoints(syncPoint) }
+            if !syncPoints.isEmpty { try await store.moveSyncPoints(syncPoints) }
             try await run?.addStep("batch", figures: [
                 "entries": Double(entries), "documents_written": Double(written.documentsWritten),
                 "documents_removed": Double(written.documentsRemoved), "rows": Double(written.rows),
@@ -217,7 +226,7 @@ struct Replayer {
             }
             logger.debug("batch committed", metadata: [
                 "entries": "\(entries)", "documents": "\(outcomes.count)",
-                LogKey.oplogTimestamp: "\(syncPoint.values.first.map { "\($0)" } ?? "-")",
+                LogKey.oplogTimestamp: "\(end.map { "\($0)" } ?? "-")",
             ])
         } catch {
             try? await session.rollback(purpose: purpose)

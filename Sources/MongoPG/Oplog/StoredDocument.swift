@@ -1,0 +1,34 @@
+extension TablePlan {
+    /// A document rebuilt from its rows, with the empty arrays and objects the relational model cannot keep put back
+    /// wherever the schema has an array or an object that the document lacks. An update that follows may reach into
+    /// them (`$push`, `{$set: {"tags.0": …}}`, an array diff on a field emptied in an earlier batch); on a document
+    /// without them it would miss or create an object where MongoDB has an array. Harmless otherwise: flattening
+    /// gives an empty array and an empty object no rows and no values, the same as a missing field.
+    func restoringEmptyContainers(_ document: BSONDocument) -> BSONDocument { restore(document, root) }
+
+    private func restore(_ document: BSONDocument, _ object: ObjectPlan) -> BSONDocument {
+        var elements = document.elements
+        for (name, node) in object.fields {
+            if let index = elements.firstIndex(where: { FieldName($0.key) == FieldName(name) }) {
+                elements[index].value = restore(elements[index].value, node)
+                continue
+            }
+            switch node {
+            case .array: elements.append(.init(key: name, value: .array([])))
+            case .object(let inner): elements.append(.init(key: name, value: .document(restore(BSONDocument(), inner))))
+            case .column: break
+            }
+        }
+        return BSONDocument(elements: elements)
+    }
+
+    private func restore(_ value: BSONValue, _ node: PlanNode) -> BSONValue {
+        switch (value, node) {
+        case (.document(let document), .object(let object)): return .document(restore(document, object))
+        case (.array(let elements), .array(let table)):
+            guard let element = tables[table].element else { return value }
+            return .array(elements.map { restore($0, element) })
+        default: return value
+        }
+    }
+}
