@@ -55,6 +55,7 @@ let package = Package(
         .testTarget(name: "LoadTests", dependencies: integrationTestDependencies),
         .testTarget(name: "VerifyTests", dependencies: integrationTestDependencies),
         .testTarget(name: "OplogTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "StatusTests", dependencies: integrationTestDependencies),
         .testTarget(
             name: "CommandLineTests",
             dependencies: integrationTestDependencies + [
