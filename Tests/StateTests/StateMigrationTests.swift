@@ -29,10 +29,11 @@ struct StateMigrationTests {
                 SELECT column_name FROM information_schema.columns WHERE table_schema = $1
                 AND table_name = 'freshness_checks' ORDER BY ordinal_position
                 """, parameters: [schema], purpose: "test")
-            #expect(columns.column("column_name")?.compactMap { $0 } == [
-                "id", "checked_at", "table_schema", "table_name", "column_name", "max_age_seconds", "newest",
-                "age_seconds", "error",
-            ])
+            #expect(
+                columns.column("column_name")?.compactMap { $0 } == [
+                    "id", "checked_at", "table_schema", "table_name", "column_name", "max_age_seconds", "newest",
+                    "age_seconds", "error",
+                ])
         }
     }
 
@@ -52,8 +53,9 @@ struct StateMigrationTests {
             let runs = try await store.runs(RunFilter())
             #expect(runs.map(\.tool) == ["psql-copy"])
             #expect(runs.first?.figures == ["rows": 3])
-            #expect(try await store.initLoadStatus(schemaHashes: [:]).positions["rs0"]
-                == BSONTimestamp(seconds: 9, increment: 1).packed)
+            #expect(
+                try await store.initLoadStatus(schemaHashes: [:]).positions["rs0"]
+                    == BSONTimestamp(seconds: 9, increment: 1).packed)
         }
     }
 
@@ -129,8 +131,10 @@ struct StatusStateTests {
         try await PostgresServer.withScratchSchema("etl") { session, schema in
             let store = StateStore(session: session, schema: schema)
             try await store.migrate()
-            for (tool, status) in [("psql-copy", ExitStatus.ok), ("oplog-sync", .ok), ("oplog-sync", .dataError),
-                                   ("psql-copy", .unavailable)] {
+            for (tool, status) in [
+                ("psql-copy", ExitStatus.ok), ("oplog-sync", .ok), ("oplog-sync", .dataError),
+                ("psql-copy", .unavailable),
+            ] {
                 let run = try await LedgerRun.start(tool: tool, arguments: [], in: store)
                 try await run.finish(status, message: status == .ok ? nil : "why", figures: ["rows": 2])
             }

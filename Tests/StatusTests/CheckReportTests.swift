@@ -31,9 +31,11 @@ struct CheckReportTests {
         CheckReport(judging: inputs, by: thresholds)
     }
 
-    @Test("lag below, between and above the thresholds gives OK, WARNING, CRITICAL", arguments: [
-        (30, CheckStatus.ok), (61, .warning), (601, .critical),
-    ] as [(Double, CheckStatus)])
+    @Test(
+        "lag below, between and above the thresholds gives OK, WARNING, CRITICAL",
+        arguments: [
+            (30, CheckStatus.ok), (61, .warning), (601, .critical),
+        ] as [(Double, CheckStatus)])
     func lagThresholds(seconds: Double, expected: CheckStatus) {
         let report = Self.judge(CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: seconds, left: nil)]))
         #expect(report.status == expected, "\(report.line)")
@@ -43,16 +45,22 @@ struct CheckReportTests {
 
     @Test("the time left before a sync point falls off gives WARNING and CRITICAL below the thresholds")
     func window() {
-        #expect(Self.judge(CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: 0, left: 100)])).status == .critical)
-        #expect(Self.judge(CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: 0, left: 1_000)])).status == .warning)
-        #expect(Self.judge(CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: 0, left: 5_000)])).status == .ok)
+        #expect(
+            Self.judge(CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: 0, left: 100)])).status
+                == .critical)
+        #expect(
+            Self.judge(CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: 0, left: 1_000)])).status
+                == .warning)
+        #expect(
+            Self.judge(CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: 0, left: 5_000)])).status == .ok)
     }
 
     @Test("an init load needed or a sync point fallen off is CRITICAL")
     func critical() {
         let needed = InitLoadStatus(reasons: ["never loaded: no init load has been recorded"])
         #expect(Self.judge(CheckInputs(initLoad: needed, sources: [])).status == .critical)
-        let gone = Self.judge(CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: 0, left: nil, fallenOff: true)]))
+        let gone = Self.judge(
+            CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: 0, left: nil, fallenOff: true)]))
         #expect(gone.status == .critical)
         #expect(gone.line.contains("no longer reaches back"))
     }
@@ -64,8 +72,9 @@ struct CheckReportTests {
         var worse = down
         worse.initLoad = InitLoadStatus(reasons: ["failed"])
         #expect(Self.judge(worse).status == .critical)
-        #expect(CheckReport.unknown("PostgreSQL: connect failed\nsecond line | x").line
-            == "ETLSTATUS UNKNOWN - PostgreSQL: connect failed second line / x")
+        #expect(
+            CheckReport.unknown("PostgreSQL: connect failed\nsecond line | x").line
+                == "ETLSTATUS UNKNOWN - PostgreSQL: connect failed second line / x")
     }
 
     @Test("the last oplog-sync run: failed is CRITICAL, locked out is WARNING, late beyond --max-age is CRITICAL")

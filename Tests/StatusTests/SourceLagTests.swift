@@ -10,8 +10,10 @@ struct SourceLagTests {
     @Test("lag in seconds and entries, the window, and the time left at the average write rate")
     func figures() {
         // 1 000 entries over 1 000 s; the position has 100 entries after it, 900 at or before it.
-        let sample = OplogWindowSample(newest: Self.ts(2_000), oldest: Self.ts(1_000), entries: 1_000, entriesAfter: 100)
-        let lag = SourceLag(source: "rs0", position: OplogPosition(ts: Self.ts(1_900), origin: .syncPoint), sample: sample)
+        let sample = OplogWindowSample(
+            newest: Self.ts(2_000), oldest: Self.ts(1_000), entries: 1_000, entriesAfter: 100)
+        let lag = SourceLag(
+            source: "rs0", position: OplogPosition(ts: Self.ts(1_900), origin: .syncPoint), sample: sample)
         #expect(lag.lagSeconds == 100)
         #expect(lag.lagEntries == 100)
         #expect(lag.windowSeconds == 1_000)
@@ -23,7 +25,8 @@ struct SourceLagTests {
     @Test("a position with no entry after it has no lag, even when the newest position moved on")
     func caughtUp() {
         let sample = OplogWindowSample(newest: Self.ts(2_000), oldest: Self.ts(1_000), entries: 10, entriesAfter: 0)
-        let lag = SourceLag(source: "rs0", position: OplogPosition(ts: Self.ts(1_500), origin: .initLoad), sample: sample)
+        let lag = SourceLag(
+            source: "rs0", position: OplogPosition(ts: Self.ts(1_500), origin: .initLoad), sample: sample)
         #expect(lag.lagSeconds == 0)
         #expect(lag.timeLeftSeconds == 1_000)
     }
@@ -31,12 +34,14 @@ struct SourceLagTests {
     @Test("a position older than the oldest entry has fallen off; one equal to it has not")
     func fallenOff() {
         let sample = OplogWindowSample(newest: Self.ts(2_000), oldest: Self.ts(1_000, 5), entries: 10, entriesAfter: 10)
-        let gone = SourceLag(source: "rs1", position: OplogPosition(ts: Self.ts(1_000, 4), origin: .syncPoint), sample: sample)
+        let gone = SourceLag(
+            source: "rs1", position: OplogPosition(ts: Self.ts(1_000, 4), origin: .syncPoint), sample: sample)
         #expect(gone.fallenOff)
         #expect(gone.timeLeftSeconds == 0)
         #expect(gone.fallenOffReason?.contains("rs1") == true)
         #expect(gone.fallenOffReason?.contains("sync point Timestamp(1000, 4)") == true)
-        let edge = SourceLag(source: "rs1", position: OplogPosition(ts: Self.ts(1_000, 5), origin: .syncPoint), sample: sample)
+        let edge = SourceLag(
+            source: "rs1", position: OplogPosition(ts: Self.ts(1_000, 5), origin: .syncPoint), sample: sample)
         #expect(!edge.fallenOff)
         #expect(LagReport(sources: [edge]).fallenOff == false)
         #expect(LagReport(sources: [edge, gone]).fallenOff)
@@ -54,8 +59,9 @@ struct SourceLagTests {
     @Test("a window of zero seconds gives no rate, so no time left")
     func noRate() {
         let sample = OplogWindowSample(newest: Self.ts(7), oldest: Self.ts(7), entries: 1, entriesAfter: 0)
-        #expect(SourceLag(source: "a", position: OplogPosition(ts: Self.ts(7), origin: .initLoad), sample: sample)
-            .timeLeftSeconds == nil)
+        #expect(
+            SourceLag(source: "a", position: OplogPosition(ts: Self.ts(7), origin: .initLoad), sample: sample)
+                .timeLeftSeconds == nil)
     }
 
     @Test("a sync point wins over the init load's position")

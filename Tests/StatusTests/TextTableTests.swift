@@ -4,10 +4,12 @@ import Testing
 
 @Suite("Aligned tables for people, by display width")
 struct TextTableTests {
-    @Test("wide characters take two columns, combining and zero-width ones none", arguments: [
-        ("abc", 3), ("日本", 4), ("🙂", 2), ("é", 1), ("e\u{301}", 1), ("❤️", 2), ("👨‍👩‍👧", 2), ("ｱ", 1),
-        ("Ａ", 2), ("한국", 4), ("a\u{200B}b", 2), ("", 0),
-    ] as [(String, Int)])
+    @Test(
+        "wide characters take two columns, combining and zero-width ones none",
+        arguments: [
+            ("abc", 3), ("日本", 4), ("🙂", 2), ("é", 1), ("e\u{301}", 1), ("❤️", 2), ("👨‍👩‍👧", 2), ("ｱ", 1),
+            ("Ａ", 2), ("한국", 4), ("a\u{200B}b", 2), ("", 0),
+        ] as [(String, Int)])
     func widths(text: String, width: Int) {
         #expect(DisplayWidth.of(text) == width)
     }

@@ -23,8 +23,10 @@ public enum PrivateMongoServer {
         let process = Process()
         process.executableURL = ServerEnvironment.packageRoot.appendingPathComponent(".venv/bin/python")
         process.arguments =
-            ["-m", "secantus", "--config", configFile.path, "--host", "127.0.0.1", "--port", String(port),
-             "--storage-path", ":memory:"] + arguments
+            [
+                "-m", "secantus", "--config", configFile.path, "--host", "127.0.0.1", "--port", String(port),
+                "--storage-path", ":memory:",
+            ] + arguments
         process.currentDirectoryURL = folder
         let log = folder.appendingPathComponent("server.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -37,10 +39,20 @@ public enum PrivateMongoServer {
             try await waitUntilAnswering(uri, process: process, log: log)
             return try await body(uri)
         } cleanUp: {
-            process.terminate()
-            process.waitUntilExit()
+            await stop(process)
             try? logHandle.close()
             try? FileManager.default.removeItem(at: folder)
+        }
+    }
+
+    /// SIGTERM, and SIGKILL when it is still running 3 s later (SecantusDB may ignore SIGTERM, as
+    /// `scripts/services stop` also found); polled, since `waitUntilExit` spins a run loop.
+    private static func stop(_ process: Process) async {
+        process.terminate()
+        for attempt in 0..<100 {
+            guard process.isRunning else { return }
+            if attempt == 30 { kill(process.processIdentifier, SIGKILL) }
+            try? await Task.sleep(for: .milliseconds(100))
         }
     }
 
