@@ -225,6 +225,15 @@ struct StatusCommandTests {
             #expect(families["mongo_pg_sync_last_run_exit_code"]?["tool=etlstatus init-load-finish"] == 0)
             #expect(families["mongo_pg_sync_last_run_figure"]?["figure=documents,tool=psql-copy"] == 10)
 
+            let json = try scene.etlstatus("metrics", "--json")
+            #expect(json.status == 0, "\(json.stderr)")
+            let samples = try #require(try Self.json(json.stdout)["samples"] as? [[String: Any]])
+            let success = samples.first {
+                $0["name"] as? String == "mongo_pg_sync_last_run_success"
+                    && ($0["labels"] as? [String: String])?["tool"] == "psql-copy"
+            }
+            #expect(success?["value"] as? Double == 1)
+
             let folder = scene.directory.appendingPathComponent("textfile")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let file = folder.appendingPathComponent("mongo_pg_sync.prom").path

@@ -111,6 +111,13 @@ struct StatusStateTests {
                 #expect(results[3].error != nil)
                 #expect(results.allSatisfy { $0.checkedAt != nil })
 
+                // Records older than the retention go when new ones are written.
+                try await session.execute(
+                    """
+                    INSERT INTO \(store.table("freshness_checks"))
+                        (checked_at, table_schema, table_name, column_name, max_age_seconds)
+                    VALUES (clock_timestamp() - interval '31 days', 's', 'ancient', 'c', 1)
+                    """, purpose: "test")
                 _ = try await store.checkFreshness(Array(rules.prefix(1)), targetSchema: target)
                 let history = try await store.freshnessHistory(last: 10)
                 #expect(history.count == 5)

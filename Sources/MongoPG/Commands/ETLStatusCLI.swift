@@ -287,9 +287,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         @Argument(help: "SECTION.KEY, e.g. sync.schemas_dir.") var key: String
 
         func run() async throws {
-            try await common.runTool("etlstatus") { _ in
-                try ETLStatusCommand(common: common, logger: common.logger(for: "etlstatus")).configValue(key)
-            }
+            try await common.runTool("etlstatus") { try ETLStatusCommand(common: common, logger: $0).configValue(key) }
         }
     }
 }

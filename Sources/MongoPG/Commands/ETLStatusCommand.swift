@@ -88,13 +88,16 @@ public struct ETLStatusCommand: Sendable {
         return .ok
     }
 
-    /// Prometheus text on stdout, or into `textfile` atomically (then nothing is printed).
+    /// Prometheus text on stdout (with `--json`, the samples as JSON), or into `textfile` atomically (then
+    /// nothing is printed).
     public func metrics(textfile: String?) async throws -> ExitStatus {
-        let text = try await StatusReports(context: try context()).metrics()
+        let metrics = try await StatusReports(context: try context()).metrics()
         if let textfile {
-            try TextFile.writeAtomically(text, to: textfile)
+            try TextFile.writeAtomically(metrics.text, to: textfile)
+        } else if common.json {
+            try common.printResult(["samples": metrics.samples], line: "")
         } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            FileHandle.standardOutput.write(Data(metrics.text.utf8))
         }
         return .ok
     }

@@ -2,8 +2,11 @@ extension StateStore {
     /// The timestamp format of freshness answers: ISO 8601 in UTC, milliseconds kept.
     private static let isoUTC = #"'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'"#
 
+    /// How long recorded freshness checks are kept: `check` and `metrics` run every minute or so.
+    static let freshnessRetention = "30 days"
+
     /// Measures each rule's table in `targetSchema` (`max(column)` and its age by the server's clock) and records
-    /// every result in `freshness_checks`. A table or column that does not exist, or a column that is no timestamp,
+    /// every result in `freshness_checks`, dropping records older than `freshnessRetention`. A table or column that does not exist, or a column that is no timestamp,
     /// is a result holding the server's reason, not a failure: the other tables are still measured. Losing the
     /// connection is thrown.
     public func checkFreshness(_ rules: [FreshnessRule], targetSchema: String) async throws -> [FreshnessResult] {
@@ -30,8 +33,12 @@ extension StateStore {
         }
         let table = table("freshness_checks")
         let measured = results
+        let retention = Self.freshnessRetention
         return try await session.withTransaction(purpose: "record freshness checks") { session in
-            try measured.map { result in
+            try session.query(
+                "DELETE FROM \(table) WHERE checked_at < clock_timestamp() - $1::interval", parameters: [retention],
+                purpose: "drop freshness checks older than \(retention)")
+            return try measured.map { result in
                 var result = result
                 result.checkedAt = try session.query(
                     """

@@ -46,6 +46,25 @@ public struct PrometheusText: Sendable {
         return lines.map { $0 + "\n" }.joined()
     }
 
+    /// One sample for JSON output: `{"name": ..., "labels": {...}, "value": ...}` (non-finite values as null).
+    public struct NamedSample: Sendable, Codable, Equatable {
+        public var name: String
+        public var labels: [String: String]
+        public var value: Double?
+    }
+
+    /// Every sample, in text order, for `--json`.
+    public var samples: [NamedSample] {
+        families.flatMap { family in
+            family.samples.map { sample in
+                NamedSample(
+                    name: family.name,
+                    labels: Dictionary(sample.labels.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }),
+                    value: sample.value.isFinite ? sample.value : nil)
+            }
+        }
+    }
+
     /// The format's escapes: in HELP, backslash and newline; in label values, also the double quote.
     static func escapeHelp(_ text: String) -> String {
         text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")

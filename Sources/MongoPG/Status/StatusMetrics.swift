@@ -1,7 +1,7 @@
 /// `etlstatus metrics`: the sync's figures as Prometheus gauges, from the same readings `check` judges. Pure.
 public enum StatusMetrics {
-    /// The metrics text for `inputs` and the newest run of each tool.
-    public static func text(_ inputs: CheckInputs, lastRuns: [RunRecord]) -> String {
+    /// The metrics for `inputs` and the newest run of each tool.
+    public static func metrics(_ inputs: CheckInputs, lastRuns: [RunRecord]) -> PrometheusText {
         var text = PrometheusText()
         typealias Sample = PrometheusText.Sample
         text.gauge(
@@ -78,6 +78,6 @@ public enum StatusMetrics {
         text.gauge(
             "mongo_pg_sync_freshness_ok", "1 when the table is fresh enough, 0 when stale, empty or not measurable.",
             perTable { $0.isFresh ? 1 : 0 })
-        return text.text
+        return text
     }
 }

@@ -32,12 +32,12 @@ public struct StatusReports: Sendable {
         }
     }
 
-    /// The Prometheus text of `etlstatus metrics` (freshness is measured and recorded as `check` does).
-    public func metrics() async throws -> String {
+    /// The gauges of `etlstatus metrics` (freshness is measured and recorded as `check` does).
+    public func metrics() async throws -> PrometheusText {
         var lastRuns: [RunRecord] = []
         let inputs = try await readings { store in lastRuns = try await store.lastRunPerTool() }
         let host = RunRecord.hostName
-        return StatusMetrics.text(
+        return StatusMetrics.metrics(
             inputs, lastRuns: lastRuns.map { $0.resolvingDied(hostName: host, isAlive: RunRecord.processIsAlive) })
     }
 
