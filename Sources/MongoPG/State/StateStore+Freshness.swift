@@ -6,9 +6,9 @@ extension StateStore {
     static let freshnessRetention = "30 days"
 
     /// Measures each rule's table in `targetSchema` (`max(column)` and its age by the server's clock) and records
-    /// every result in `freshness_checks`, dropping records older than `freshnessRetention`. A table or column that does not exist, or a column that is no timestamp,
-    /// is a result holding the server's reason, not a failure: the other tables are still measured. Losing the
-    /// connection is thrown.
+    /// every result in `freshness_checks`, dropping records older than `freshnessRetention`. A table or column
+    /// that does not exist, or a column that is no timestamp, is a result holding the server's reason, not a
+    /// failure: the other tables are still measured. Losing the connection is thrown.
     public func checkFreshness(_ rules: [FreshnessRule], targetSchema: String) async throws -> [FreshnessResult] {
         var results: [FreshnessResult] = []
         for rule in rules {
