@@ -188,6 +188,11 @@ struct StatusCommandTests {
             #expect(try scene.etlstatus("lag").status == 69)
             #expect(try scene.etlstatus("init-load-status").status == 69)
 
+            let usage = try scene.etlstatus("check", "--warn-lag", "soon")
+            #expect(usage.status == 3, "\(usage.stdout)\(usage.stderr)")
+            #expect(usage.stdout.hasPrefix("ETLSTATUS UNKNOWN - wrong command line: "))
+            #expect(try scene.etlstatus("lag", "--bogus").status == 64)
+
             try Self.appendToConfig(scene, "[freshness]\nseen = at soon")
             let bad = try scene.etlstatus("check")
             #expect(bad.status == 3)

@@ -26,9 +26,23 @@ public struct ETLStatusCLI: AsyncParsableCommand {
 
     public init() {}
 
-    /// Parses `arguments` (global options moved after the subcommand's name) and runs the subcommand.
+    /// Parses `arguments` (global options moved after the subcommand's name) and runs the subcommand. `check`
+    /// speaks monitoring's language even about its command line: a wrong one is 3 UNKNOWN with a status line, not 64.
     public static func main(arguments: [String]) async {
-        await main(ETLStatusArguments.normalised(arguments))
+        let arguments = ETLStatusArguments.normalised(arguments)
+        guard arguments.first == "check" else { return await main(arguments) }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            print(CheckReport.unknown("wrong command line: " + message(for: error)).line)
+            exit(withError: ExitCode(CheckStatus.unknown.rawValue))
+        }
     }
 
     struct InitLoadStart: AsyncParsableCommand {
@@ -140,7 +154,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
                   0   OK
                   1   WARNING: a threshold is near (lag above --warn-lag, window left below --warn-window)
                   2   CRITICAL: init load needed, a sync point fell off, a failed or late sync, a stale table
-                  3   UNKNOWN: something could not be read (server down, bad configuration)
+                  3   UNKNOWN: something could not be read (server down, bad configuration, wrong command line)
                 """)
         @OptionGroup var common: CommonOptions
         @Option(help: "WARNING above this lag.") var warnLag = CheckThresholds.defaultWarnLag
