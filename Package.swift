@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(name: "CSVTests", dependencies: integrationTestDependencies),
         .testTarget(name: "LoadTests", dependencies: integrationTestDependencies),
         .testTarget(name: "OplogTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "StatusTests", dependencies: integrationTestDependencies),
         .testTarget(
             name: "CommandLineTests",
             dependencies: integrationTestDependencies + [

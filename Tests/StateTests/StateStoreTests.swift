@@ -25,7 +25,7 @@ struct StateStoreTests {
             let tables = try await session.query(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", parameters: [schema], purpose: "test")
             #expect(tables.column("table_name")?.compactMap { $0 } == [
-                "catalog_columns", "catalog_tables", "collection_loads", "init_load_positions", "init_loads", "runs", "schema_version", "split_points", "sync_points",
+                "catalog_columns", "catalog_tables", "collection_loads", "freshness_checks", "init_load_positions", "init_loads", "runs", "schema_version", "split_points", "sync_points",
             ])
         }
     }

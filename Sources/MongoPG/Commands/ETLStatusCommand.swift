@@ -2,45 +2,114 @@ import ArgumentParser
 import Foundation
 import Logging
 
-/// What `etlstatus` is asked to report or record.
-public enum StatusAction: String, CaseIterable, Sendable, ExpressibleByArgument {
-    case initLoadStart = "init-load-start", initLoadFinish = "init-load-finish", initLoadStatus = "init-load-status"
-    case lag, check, runs, verify, metrics
-}
-
-/// `etlstatus`: the sync's state, answered in exit codes.
+/// `etlstatus`'s entry functions, one per subcommand: each loads the configuration, calls one library function,
+/// prints its answer on stdout (an aligned table or line, or one JSON object with `--json`) and returns the exit
+/// status. Errors are thrown to `CommonOptions.runTool`, except `check`'s, which speaks 0-3.
 public struct ETLStatusCommand: Sendable {
-    public var action: StatusAction
-    /// `ok` or `error`, for `init-load-finish`.
-    public var outcome: String?
-    public var collection: Namespace?
+    public let common: CommonOptions
+    public let logger: Logger
 
-    public init(action: StatusAction, outcome: String?, collection: Namespace?) {
-        self.action = action
-        self.outcome = outcome
-        self.collection = collection
+    public init(common: CommonOptions, logger: Logger) {
+        self.common = common
+        self.logger = logger
     }
 
-    public func run(common: CommonOptions, logger: Logger) async throws -> ExitStatus {
-        let commands = InitLoadCommands(context: ToolContext(config: try common.loadConfig(), logger: logger))
-        switch action {
-        case .initLoadStart:
-            let started = try await commands.start()
-            try common.printResult(started, line: started.line)
-            return .ok
-        case .initLoadFinish:
-            let finished = try await commands.finish(ok: outcome == "ok")
-            try common.printResult(finished, line: finished.line)
-            return .ok
-        case .initLoadStatus:
-            let status = try await commands.status()
-            for reason in status.reasons {
+    private func context() throws -> ToolContext { ToolContext(config: try common.loadConfig(), logger: logger) }
+
+    public func initLoadStart() async throws -> ExitStatus {
+        let started = try await InitLoadCommands(context: try context()).start()
+        try common.printResult(started, line: started.line)
+        return .ok
+    }
+
+    public func initLoadFinish(ok: Bool) async throws -> ExitStatus {
+        let finished = try await InitLoadCommands(context: try context()).finish(ok: ok)
+        try common.printResult(finished, line: finished.line)
+        return .ok
+    }
+
+    /// 0 when loaded and in reach of the oplog, 1 (init load needed) with each reason on stderr.
+    public func initLoadStatus() async throws -> ExitStatus {
+        let status = try await InitLoadCommands(context: try context()).status()
+        for reason in status.reasons {
+            FileHandle.standardError.write(Data("etlstatus: init load needed: \(reason)\n".utf8))
+        }
+        try common.printResult(
+            status, line: status.needed ? "init load needed" : "init load \(status.initLoadID ?? 0) ok")
+        return status.needed ? .initLoadNeeded : .ok
+    }
+
+    /// 1 when a source's position fell off its oplog (or it has none), each reason on stderr.
+    public func lag() async throws -> ExitStatus {
+        let report = try await StatusReports(context: try context()).lag()
+        for lag in report.sources {
+            if let reason = lag.fallenOffReason ?? lag.problem.map({ "\(lag.source): \($0)" }) {
                 FileHandle.standardError.write(Data("etlstatus: init load needed: \(reason)\n".utf8))
             }
-            try common.printResult(status, line: status.needed ? "init load needed" : "init load \(status.initLoadID ?? 0) ok")
-            return status.needed ? .initLoadNeeded : .ok
-        case .lag, .check, .runs, .verify, .metrics:
-            throw notImplemented("etlstatus \(action.rawValue)", issue: "oplog sync and monitoring")
         }
+        try common.printResult(report, line: report.table)
+        return report.fallenOff ? .initLoadNeeded : .ok
+    }
+
+    /// Monitoring's answer: prints the status line (or JSON) and returns 0-3. Never throws: a configuration that
+    /// cannot be read or a server out of reach is UNKNOWN.
+    public func check(_ thresholds: CheckThresholds) async -> CheckStatus {
+        let report: CheckReport
+        do {
+            report = await StatusReports(context: try context()).check(thresholds)
+        } catch {
+            report = .unknown(String(describing: error))
+        }
+        do {
+            try common.printResult(report, line: report.line)
+        } catch {
+            print(CheckReport.unknown("cannot print the answer: \(error)").line)
+            return .unknown
+        }
+        return report.status
+    }
+
+    public func freshness(last: Int, table: String?) async throws -> ExitStatus {
+        let history = try await StatusReports(context: try context()).freshness(last: last, table: table)
+        try common.printResult(history, line: history.table)
+        return .ok
+    }
+
+    public func runs(_ filter: RunFilter) async throws -> ExitStatus {
+        let history = try await StatusReports(context: try context()).runs(filter)
+        try common.printResult(history, line: history.table)
+        return .ok
+    }
+
+    /// Prints `<id> <end time>` of the tool's newest successful run; 1 when there is none.
+    public func lastSuccessfulRun(tool: String) async throws -> ExitStatus {
+        let run = try await StatusReports(context: try context()).lastSuccessfulRun(tool: tool)
+        try common.printResult(run, line: "\(run.id) \(run.finishedAt ?? "-")")
+        return .ok
+    }
+
+    /// Prometheus text on stdout (with `--json`, the samples as JSON), or into `textfile` atomically (then
+    /// nothing is printed).
+    public func metrics(textfile: String?) async throws -> ExitStatus {
+        let metrics = try await StatusReports(context: try context()).metrics()
+        if let textfile {
+            try TextFile.writeAtomically(metrics.text, to: textfile)
+        } else if common.json {
+            try common.printResult(["samples": metrics.samples], line: "")
+        } else {
+            FileHandle.standardOutput.write(Data(metrics.text.utf8))
+        }
+        return .ok
+    }
+
+    /// One configured value; 78 for an unknown key or one holding a password.
+    public func configValue(_ key: String) throws -> ExitStatus {
+        let value = try common.loadConfig().value(forKey: key)
+        try common.printResult(["key": key, "value": value], line: value)
+        return .ok
+    }
+
+    public func verify(collection: Namespace?) async throws -> ExitStatus {
+        throw notImplemented("etlstatus verify", issue: "verification through the catalog")
     }
 }

@@ -37,6 +37,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public var oplogSources: [OplogSource]
     /// `[collections]`, in file order, at least one.
     public var collections: [Namespace]
+    /// `[freshness]`, in file order: tables whose newest row `etlstatus check` watches.
+    public var freshness: [FreshnessRule]
 
     private var passwordEnvironmentLine: Int?
 
@@ -57,6 +59,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         ],
         "oplog": ["uri"],
         "collections": [],
+        "freshness": [],  // its keys are table names: `freshnessRules(in:)` checks them
     ]
 
     // MARK: Reading
@@ -99,9 +102,9 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
             guard let keys = Self.knownKeys[kind] else {
                 throw ConfigError(
                     .unknownSection, path: path, line: section.line, section: section.name,
-                    "unknown section (known: [mongo], [psql], [sync], [oplog:<name>], [collections])")
+                    "unknown section (known: [mongo], [psql], [sync], [oplog:<name>], [collections], [freshness])")
             }
-            for entry in section.entries where !keys.contains(entry.key) {
+            for entry in section.entries where !keys.contains(entry.key) && kind != "freshness" {
                 let known =
                     keys.isEmpty
                     ? "it lists namespaces DB.COLL, one per line" : "known: " + keys.sorted().joined(separator: ", ")
@@ -249,6 +252,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
                 "lists no namespace: give one DB.COLL per line")
         }
         collections = namespaces
+        freshness = try Self.freshnessRules(in: file)
     }
 
     // MARK: Secrets

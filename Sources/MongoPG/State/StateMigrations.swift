@@ -74,6 +74,21 @@ enum StateMigrations {
             oplog_ts bigint NOT NULL,
             updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
         );
+        """,
+        // 2: freshness checks (`etlstatus check` and `metrics` measure, `etlstatus freshness` shows the history).
         """
+        CREATE TABLE {schema}.freshness_checks (
+            id bigserial PRIMARY KEY,
+            checked_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            table_schema text NOT NULL,
+            table_name text NOT NULL,
+            column_name text NOT NULL,
+            max_age_seconds bigint NOT NULL,
+            newest timestamptz,
+            age_seconds double precision,
+            error text
+        );
+        CREATE INDEX ON {schema}.freshness_checks (checked_at);
+        """,
     ]
 }

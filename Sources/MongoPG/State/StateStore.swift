@@ -69,10 +69,11 @@ public struct StateStore: Sendable {
 
     // MARK: Migrations
 
-    /// Creates the state schema or brings it to `currentVersion`, each migration in one transaction under an
-    /// advisory lock so two tools starting together migrate once. Refuses a schema a newer release migrated.
+    /// Creates the state schema or brings it to version `last` (`currentVersion`; tests stop earlier), each
+    /// migration in one transaction under an advisory lock so two tools starting together migrate once. Refuses a
+    /// schema a newer release migrated.
     @discardableResult
-    public func migrate() async throws -> Int {
+    public func migrate(through last: Int = currentVersion) async throws -> Int {
         let schema = schema, quoted = quotedSchema
         var version = try await session.withTransaction(purpose: "prepare the state schema \(schema)") { session in
             try Self.lockForMigration(schema, on: session)
@@ -89,7 +90,7 @@ public struct StateStore: Sendable {
             return try Self.version(of: schema, on: session, forUpdate: false)
         }
         try Self.refuseNewer(version, schema: schema)
-        while version < Self.currentVersion {
+        while version < min(last, Self.currentVersion) {
             let target = version + 1
             version = try await session.withTransaction(
                 purpose: "migrate the state schema \(schema) to version \(target)"

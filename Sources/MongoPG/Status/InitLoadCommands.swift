@@ -47,10 +47,32 @@ public struct InitLoadCommands: Sendable {
         return Finished(initLoadID: id, status: ok ? "ok" : "error")
     }
 
-    /// Whether an init load is needed for the configured collections and their current schema files. Read-only:
-    /// monitoring calls it often, so it leaves no ledger row.
+    /// Whether an init load is needed for the configured collections and their current schema files, and whether
+    /// every oplog source still reaches back to its position (its sync point, or the init load's position before
+    /// any oplog-sync run). Read-only: monitoring calls it often, so it leaves no ledger row. A source that cannot
+    /// be read fails the answer (exit 69): "in sync" cannot be said without it.
     public func status() async throws -> InitLoadStatus {
-        try await StateStore.withOpened(context.openStateStore) { try await $0.initLoadStatus(schemaHashes: config.schemaHashes) }
+        let config = config
+        return try await StateStore.withOpened(context.openStateStore) { store in
+            let (initLoad, positions) = try await StatusReports.positions(of: config, in: store)
+            var status = initLoad
+            guard !status.needed else { return status }
+            for source in config.oplogSources {
+                guard let position = positions[source.name] else {
+                    let initLoad = status.initLoadID ?? 0
+                    status.reasons.append(
+                        "no oplog position for \(source.name): init load \(initLoad) recorded none for it")
+                    continue
+                }
+                let session = try MongoSession(uri: source.uri, name: "oplog-\(source.name)")
+                let sample = OplogWindowSample(
+                    newest: nil, oldest: try await session.oldestOplogTimestamp(), entries: 0, entriesAfter: 0)
+                if let reason = SourceLag(source: source.name, position: position, sample: sample).fallenOffReason {
+                    status.reasons.append(reason)
+                }
+            }
+            return status
+        }
     }
 
     /// `body` as one ledger run of `tool` on a state store of its own.

@@ -1,0 +1,262 @@
+/// `etlstatus check`'s answer in monitoring plugins' language (the exit code is the raw value): the one place the
+/// tools do not speak `ExitStatus`.
+public enum CheckStatus: Int32, Sendable, Codable, CaseIterable {
+    case ok = 0, warning = 1, critical = 2, unknown = 3
+
+    public var label: String {
+        switch self {
+        case .ok: "OK"
+        case .warning: "WARNING"
+        case .critical: "CRITICAL"
+        case .unknown: "UNKNOWN"
+        }
+    }
+
+    /// For combining findings: a CRITICAL finding outweighs one that could not be measured, which outweighs a
+    /// WARNING.
+    var severity: Int {
+        switch self {
+        case .ok: 0
+        case .warning: 1
+        case .unknown: 2
+        case .critical: 3
+        }
+    }
+
+    public static func worst(_ statuses: [CheckStatus]) -> CheckStatus {
+        statuses.max { $0.severity < $1.severity } ?? .ok
+    }
+}
+
+/// The limits `etlstatus check` judges by.
+public struct CheckThresholds: Sendable, Equatable {
+    public var warnLag: TimeSpan
+    public var critLag: TimeSpan
+    /// Warn when the time left before a position falls off the oplog is below this.
+    public var warnWindow: TimeSpan
+    public var critWindow: TimeSpan
+    /// When set, the last successful oplog-sync run must have ended within this long.
+    public var maxAge: TimeSpan?
+
+    public static let defaultWarnLag = TimeSpan(seconds: 300), defaultCritLag = TimeSpan(seconds: 900)
+    public static let defaultWarnWindow = TimeSpan(seconds: 3_600), defaultCritWindow = TimeSpan(seconds: 900)
+
+    public init(
+        warnLag: TimeSpan = defaultWarnLag, critLag: TimeSpan = defaultCritLag,
+        warnWindow: TimeSpan = defaultWarnWindow,
+        critWindow: TimeSpan = defaultCritWindow, maxAge: TimeSpan? = nil
+    ) {
+        self.warnLag = warnLag
+        self.critLag = critLag
+        self.warnWindow = warnWindow
+        self.critWindow = critWindow
+        self.maxAge = maxAge
+    }
+}
+
+/// Everything `check` judges, gathered before judging, so the judging is pure.
+public struct CheckInputs: Sendable {
+    public var initLoad: InitLoadStatus
+    public var sources: [SourceLag]
+    /// Sources that could not be read, with the reason.
+    public var sourceErrors: [String: String]
+    /// The newest oplog-sync run, and the newest that ended well.
+    public var lastSync: RunRecord?
+    public var lastSuccessfulSync: RunRecord?
+    public var freshness: [FreshnessResult]
+
+    public init(
+        initLoad: InitLoadStatus, sources: [SourceLag], sourceErrors: [String: String] = [:],
+        lastSync: RunRecord? = nil,
+        lastSuccessfulSync: RunRecord? = nil, freshness: [FreshnessResult] = []
+    ) {
+        self.initLoad = initLoad
+        self.sources = sources
+        self.sourceErrors = sourceErrors
+        self.lastSync = lastSync
+        self.lastSuccessfulSync = lastSuccessfulSync
+        self.freshness = freshness
+    }
+}
+
+/// `etlstatus check`'s verdict: one status, the findings behind it, and perfdata.
+public struct CheckReport: Sendable, Codable, Equatable {
+    public struct Finding: Sendable, Codable, Equatable {
+        public var status: CheckStatus
+        public var text: String
+    }
+
+    /// One perfdata item, `'label'=value[unit];warn;crit;min`.
+    public struct PerfDatum: Sendable, Codable, Equatable {
+        public var label: String
+        public var value: Double
+        public var unit: String
+        public var warn: Double?
+        public var crit: Double?
+
+        public var text: String {
+            let plain = label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
+            let name = plain ? label : "'" + label.replacingOccurrences(of: "'", with: "''") + "'"
+            func number(_ value: Double?) -> String { value.map { RunHistory.number($0.rounded()) } ?? "" }
+            return "\(name)=\(number(value))\(unit);\(number(warn));\(number(crit));0"
+        }
+    }
+
+    public var status: CheckStatus
+    public var findings: [Finding]
+    public var perfdata: [PerfDatum]
+
+    /// The status line monitoring shows: `ETLSTATUS WARNING - rs0: lag 6m > 5m | rs0_lag_seconds=360s;300;900;0 ...`:
+    /// the findings that are not OK, or all of them when everything is.
+    public var line: String {
+        let shown = status == .ok ? findings : findings.filter { $0.status != .ok }
+        let text = shown.map(\.text).joined(separator: "; ")
+        let perf = perfdata.map(\.text).joined(separator: " ")
+        return "ETLSTATUS \(status.label) - \(text)" + (perf.isEmpty ? "" : " | \(perf)")
+    }
+
+    enum CodingKeys: String, CodingKey { case status, label, findings, perfdata }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(status, forKey: .status)
+        try container.encode(status.label, forKey: .label)
+        try container.encode(findings, forKey: .findings)
+        try container.encode(perfdata, forKey: .perfdata)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        status = try container.decode(CheckStatus.self, forKey: .status)
+        findings = try container.decode([Finding].self, forKey: .findings)
+        perfdata = try container.decode([PerfDatum].self, forKey: .perfdata)
+    }
+
+    /// A check that could not look at anything (PostgreSQL out of reach, a bad configuration): UNKNOWN, never OK.
+    public static func unknown(_ reason: String) -> CheckReport {
+        CheckReport(status: .unknown, findings: [Finding(status: .unknown, text: oneLine(reason))], perfdata: [])
+    }
+
+    init(status: CheckStatus, findings: [Finding], perfdata: [PerfDatum]) {
+        self.status = status
+        self.findings = findings
+        self.perfdata = perfdata
+    }
+
+    /// Judges `inputs` against `thresholds`. Pure.
+    public init(judging inputs: CheckInputs, by thresholds: CheckThresholds) {
+        var findings: [Finding] = []
+        var perfdata: [PerfDatum] = []
+        func add(_ status: CheckStatus, _ text: String) {
+            findings.append(Finding(status: status, text: oneLine(text)))
+        }
+        func seconds(_ span: TimeSpan) -> Double { Double(span.seconds) }
+
+        if inputs.initLoad.needed {
+            add(.critical, "init load needed: " + inputs.initLoad.reasons.joined(separator: ", "))
+        } else {
+            add(.ok, "init load \(inputs.initLoad.initLoadID ?? 0) ok")
+        }
+
+        for (source, reason) in inputs.sourceErrors.sorted(by: { $0.key < $1.key }) {
+            add(.unknown, "\(source): cannot read the oplog: \(reason)")
+        }
+        for lag in inputs.sources {
+            if let problem = lag.problem {
+                add(.critical, "\(lag.source): \(problem)")
+                continue
+            }
+            if let reason = lag.fallenOffReason {
+                add(.critical, reason + ": init load needed")
+            } else if let lagSeconds = lag.lagSeconds {
+                let text = "\(lag.source): lag \(TimeSpan.words(lagSeconds)) (\(lag.lagEntries ?? 0) entries)"
+                if lagSeconds > seconds(thresholds.critLag) {
+                    add(.critical, text + " > \(thresholds.critLag)")
+                } else if lagSeconds > seconds(thresholds.warnLag) {
+                    add(.warning, text + " > \(thresholds.warnLag)")
+                } else {
+                    add(.ok, text)
+                }
+            }
+            if !lag.fallenOff, let left = lag.timeLeftSeconds {
+                let text = "\(lag.source): window left \(TimeSpan.words(left))"
+                if left < seconds(thresholds.critWindow) {
+                    add(.critical, text + " < \(thresholds.critWindow)")
+                } else if left < seconds(thresholds.warnWindow) {
+                    add(.warning, text + " < \(thresholds.warnWindow)")
+                }
+            }
+            let name = lag.source
+            if let lagSeconds = lag.lagSeconds {
+                perfdata.append(
+                    PerfDatum(
+                        label: "\(name)_lag_seconds", value: lagSeconds, unit: "s",
+                        warn: seconds(thresholds.warnLag), crit: seconds(thresholds.critLag)))
+            }
+            if let entries = lag.lagEntries {
+                perfdata.append(PerfDatum(label: "\(name)_lag_entries", value: Double(entries), unit: ""))
+            }
+            if let left = lag.timeLeftSeconds {
+                perfdata.append(
+                    PerfDatum(
+                        label: "\(name)_window_left_seconds", value: left, unit: "s",
+                        warn: seconds(thresholds.warnWindow), crit: seconds(thresholds.critWindow)))
+            }
+        }
+
+        if let run = inputs.lastSync {
+            switch run.status {
+            case "error" where run.exitCode == ExitStatus.locked.rawValue:
+                add(.warning, "last oplog-sync run \(run.id) found another run holding the lock")
+            case "error":
+                add(
+                    .critical,
+                    "last oplog-sync run \(run.id) failed (exit \(run.exitCode.map(String.init) ?? "?"))"
+                        + (run.message.map { ": \($0)" } ?? ""))
+            case "died":
+                add(.critical, "last oplog-sync run \(run.id) died (pid \(run.pid) on \(run.host) is gone)")
+            default:
+                break
+            }
+        }
+        if let maxAge = thresholds.maxAge {
+            if let run = inputs.lastSuccessfulSync {
+                let text = "last successful oplog-sync run \(run.id) ended \(TimeSpan.words(run.ageSeconds)) ago"
+                add(
+                    run.ageSeconds > seconds(maxAge) ? .critical : .ok,
+                    text + (run.ageSeconds > seconds(maxAge) ? " > \(maxAge)" : ""))
+                perfdata.append(
+                    PerfDatum(
+                        label: "sync_age_seconds", value: run.ageSeconds, unit: "s",
+                        crit: seconds(maxAge)))
+            } else {
+                add(.critical, "no successful oplog-sync run recorded (--max-age \(maxAge))")
+            }
+        }
+
+        for check in inputs.freshness {
+            let limit = TimeSpan(seconds: check.maxAgeSeconds)
+            if let error = check.error {
+                add(.unknown, "\(check.name): cannot measure freshness: \(error)")
+            } else if let age = check.ageSeconds {
+                let text = "\(check.name) \(TimeSpan.words(age)) old"
+                add(
+                    age > Double(check.maxAgeSeconds) ? .critical : .ok,
+                    text + (age > Double(check.maxAgeSeconds) ? " > \(limit)" : ""))
+                perfdata.append(
+                    PerfDatum(
+                        label: "\(check.name)_age_seconds", value: age, unit: "s",
+                        crit: Double(check.maxAgeSeconds)))
+            } else {
+                add(.critical, "\(check.name): no rows, so no freshness")
+            }
+        }
+
+        self.init(status: CheckStatus.worst(findings.map(\.status)), findings: findings, perfdata: perfdata)
+    }
+}
+
+/// Text for a one-line status: newlines become spaces, and `|` (which starts perfdata) becomes `/`.
+func oneLine(_ text: String) -> String {
+    String(text.map { $0 == "|" ? "/" : $0.isNewline ? " " : $0 })
+}

@@ -1,0 +1,169 @@
+import TestSupport
+import Testing
+
+@testable import MongoPG
+
+@Suite("State schema migrations after the first", .tags(.integration))
+struct StateMigrationTests {
+    static func tables(_ session: PostgresSession, _ schema: String) async throws -> [String] {
+        try await session.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", parameters: [schema],
+            purpose: "test"
+        ).column("table_name")?.compactMap { $0 } ?? []
+    }
+
+    static func version(_ session: PostgresSession, _ store: StateStore) async throws -> String? {
+        try await session.query("SELECT version FROM \(store.table("schema_version"))", purpose: "test").scalar
+    }
+
+    @Test("migration 2 from an empty database creates freshness_checks, at version 2")
+    func fromEmpty() async throws {
+        #expect(StateStore.currentVersion == 2)
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            #expect(try await store.migrate() == 2)
+            #expect(try await Self.version(session, store) == "2")
+            #expect(try await Self.tables(session, schema).contains("freshness_checks"))
+            let columns = try await session.query(
+                """
+                SELECT column_name FROM information_schema.columns WHERE table_schema = $1
+                AND table_name = 'freshness_checks' ORDER BY ordinal_position
+                """, parameters: [schema], purpose: "test")
+            #expect(
+                columns.column("column_name")?.compactMap { $0 } == [
+                    "id", "checked_at", "table_schema", "table_name", "column_name", "max_age_seconds", "newest",
+                    "age_seconds", "error",
+                ])
+        }
+    }
+
+    @Test("migration 2 from version 1 keeps what version 1 held")
+    func fromPrevious() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            #expect(try await store.migrate(through: 1) == 1)
+            #expect(try await !Self.tables(session, schema).contains("freshness_checks"))
+            let run = try await LedgerRun.start(tool: "psql-copy", arguments: ["a"], in: store)
+            try await run.finish(.ok, figures: ["rows": 3])
+            try await store.startInitLoad(run: run.id, positions: ["rs0": BSONTimestamp(seconds: 9, increment: 1)])
+
+            #expect(try await store.migrate() == 2)
+            #expect(try await Self.version(session, store) == "2")
+            #expect(try await Self.tables(session, schema).contains("freshness_checks"))
+            let runs = try await store.runs(RunFilter())
+            #expect(runs.map(\.tool) == ["psql-copy"])
+            #expect(runs.first?.figures == ["rows": 3])
+            #expect(
+                try await store.initLoadStatus(schemaHashes: [:]).positions["rs0"]
+                    == BSONTimestamp(seconds: 9, increment: 1).packed)
+        }
+    }
+
+    @Test("a state schema one version ahead of this release is refused as a configuration error (78)")
+    func futureVersion() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            try await store.migrate()
+            try await session.query(
+                "UPDATE \(store.table("schema_version")) SET version = $1",
+                parameters: [String(StateStore.currentVersion + 1)], purpose: "test")
+            let error = await #expect(throws: StateError.self) { try await store.migrate() }
+            #expect(error?.kind == .newerVersion)
+            #expect(error?.exitStatus == .configError)
+            #expect(error?.description.contains("version \(StateStore.currentVersion + 1)") == true)
+        }
+    }
+}
+
+@Suite("Freshness checks and the run ledger's history in the state schema", .tags(.integration))
+struct StatusStateTests {
+    @Test("freshness is measured per table, recorded, and read back newest first; bad tables hold the reason")
+    func freshness() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            try await store.migrate()
+            let target = schema + "_target"
+            let quoted = PostgresSQL.quoteIdentifier(target)
+            try await session.execute(
+                """
+                CREATE SCHEMA \(quoted);
+                CREATE TABLE \(quoted)."orders 日本" ("seen at" timestamptz, n int);
+                INSERT INTO \(quoted)."orders 日本" VALUES (clock_timestamp() - interval '10 minutes', 1),
+                    (clock_timestamp() - interval '2 hours', 2);
+                CREATE TABLE \(quoted).empty (at timestamptz);
+                """, purpose: "test")
+            do {
+                let rules = [
+                    FreshnessRule(table: "orders 日本", column: "seen at", maxAge: TimeSpan(seconds: 3_600)),
+                    FreshnessRule(table: "empty", column: "at", maxAge: TimeSpan(seconds: 60)),
+                    FreshnessRule(table: "missing", column: "at", maxAge: TimeSpan(seconds: 60)),
+                    FreshnessRule(table: "orders 日本", column: "n", maxAge: TimeSpan(seconds: 60)),
+                ]
+                let results = try await store.checkFreshness(rules, targetSchema: target)
+                #expect(results.count == 4)
+                let age = try #require(results[0].ageSeconds)
+                #expect(age > 590 && age < 700)
+                #expect(results[0].isFresh)
+                #expect(results[0].newest?.hasSuffix("Z") == true)
+                #expect(results[1].newest == nil && results[1].ageSeconds == nil && results[1].error == nil)
+                #expect(!results[1].isFresh)
+                #expect(results[2].error?.contains("42P01") == true)
+                #expect(results[3].error != nil)
+                #expect(results.allSatisfy { $0.checkedAt != nil })
+
+                // Records older than the retention go when new ones are written.
+                try await session.execute(
+                    """
+                    INSERT INTO \(store.table("freshness_checks"))
+                        (checked_at, table_schema, table_name, column_name, max_age_seconds)
+                    VALUES (clock_timestamp() - interval '31 days', 's', 'ancient', 'c', 1)
+                    """, purpose: "test")
+                _ = try await store.checkFreshness(Array(rules.prefix(1)), targetSchema: target)
+                let history = try await store.freshnessHistory(last: 10)
+                #expect(history.count == 5)
+                #expect(history.first?.table == "orders 日本" && history.first?.column == "seen at")
+                #expect(history.dropFirst().map(\.table) == ["orders 日本", "missing", "empty", "orders 日本"])
+                #expect(try await store.freshnessHistory(last: 10, table: "empty").count == 1)
+                #expect(try await store.freshnessHistory(last: 2).count == 2)
+                try await session.execute("DROP SCHEMA \(quoted) CASCADE", purpose: "test")
+            } catch {
+                try? await session.execute("DROP SCHEMA IF EXISTS \(quoted) CASCADE", purpose: "test")
+                throw error
+            }
+        }
+    }
+
+    @Test("the ledger lists runs newest first, by tool, only failures, and the last successful run of a tool")
+    func runs() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            try await store.migrate()
+            for (tool, status) in [
+                ("psql-copy", ExitStatus.ok), ("oplog-sync", .ok), ("oplog-sync", .dataError),
+                ("psql-copy", .unavailable),
+            ] {
+                let run = try await LedgerRun.start(tool: tool, arguments: [], in: store)
+                try await run.finish(status, message: status == .ok ? nil : "why", figures: ["rows": 2])
+            }
+            let running = try await LedgerRun.start(tool: "mongo-reader", arguments: [], in: store)
+
+            #expect(try await store.runs(RunFilter()).map(\.id) == [5, 4, 3, 2, 1])
+            #expect(try await store.runs(RunFilter(last: 2)).map(\.id) == [5, 4])
+            #expect(try await store.runs(RunFilter(tool: "oplog-sync")).map(\.id) == [3, 2])
+            #expect(try await store.runs(RunFilter(failed: true)).map(\.id) == [5, 4, 3])
+            #expect(try await store.lastSuccessfulRun(tool: "oplog-sync")?.id == 2)
+            #expect(try await store.lastSuccessfulRun(tool: "mongo-reader") == nil)
+            #expect(try await store.lastRunPerTool().map(\.id) == [5, 3, 4])
+            let failed = try #require(try await store.runs(RunFilter(tool: "oplog-sync")).first)
+            #expect(failed.status == "error" && failed.exitCode == 65 && failed.message == "why")
+            #expect(failed.figures == ["rows": 2] && failed.finishedAt != nil)
+
+            let open = try #require(try await store.runs(RunFilter(last: 1)).first)
+            #expect(open.id == running.id && open.status == "running" && open.finishedAt == nil)
+            #expect(open.resolvingDied(hostName: open.host, isAlive: { _ in false }).status == "died")
+            #expect(open.resolvingDied(hostName: open.host, isAlive: { _ in true }).status == "running")
+            #expect(open.resolvingDied(hostName: "elsewhere", isAlive: { _ in false }).status == "running")
+            #expect(open.resolvingDied(hostName: open.host, isAlive: RunRecord.processIsAlive).status == "running")
+        }
+    }
+}

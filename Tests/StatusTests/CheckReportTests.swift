@@ -1,0 +1,118 @@
+import MongoPG
+import Testing
+
+@Suite("etlstatus check's judging (pure)")
+struct CheckReportTests {
+    static let loaded = InitLoadStatus(reasons: [], initLoadID: 4, state: "ok")
+
+    static func lag(_ source: String = "rs0", seconds: Double, left: Double?, fallenOff: Bool = false) -> SourceLag {
+        let position = BSONTimestamp(seconds: 1_000, increment: 1)
+        let oldest = fallenOff ? BSONTimestamp(seconds: 1_001, increment: 0) : BSONTimestamp(seconds: 500, increment: 0)
+        let newest = BSONTimestamp(seconds: 1_000 + UInt32(seconds), increment: 0)
+        var lag = SourceLag(
+            source: source, position: OplogPosition(ts: position, origin: .syncPoint),
+            sample: OplogWindowSample(newest: newest, oldest: oldest, entries: 1_000, entriesAfter: 1))
+        lag.timeLeftSeconds = fallenOff ? 0 : left
+        return lag
+    }
+
+    static func run(_ status: String, exit: Int32?, age: Double = 60) -> RunRecord {
+        RunRecord(
+            id: 9, tool: "oplog-sync", host: "h", pid: 1, arguments: "", startedAt: "", finishedAt: nil, status: status,
+            exitCode: exit, message: status == "error" ? "boom" : nil, figures: [:], durationSeconds: 1,
+            ageSeconds: age)
+    }
+
+    static let thresholds = CheckThresholds(
+        warnLag: TimeSpan(seconds: 60), critLag: TimeSpan(seconds: 600), warnWindow: TimeSpan(seconds: 3_600),
+        critWindow: TimeSpan(seconds: 600), maxAge: nil)
+
+    static func judge(_ inputs: CheckInputs, _ thresholds: CheckThresholds = thresholds) -> CheckReport {
+        CheckReport(judging: inputs, by: thresholds)
+    }
+
+    @Test(
+        "lag below, between and above the thresholds gives OK, WARNING, CRITICAL",
+        arguments: [
+            (30, CheckStatus.ok), (61, .warning), (601, .critical),
+        ] as [(Double, CheckStatus)])
+    func lagThresholds(seconds: Double, expected: CheckStatus) {
+        let report = Self.judge(CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: seconds, left: nil)]))
+        #expect(report.status == expected, "\(report.line)")
+        #expect(report.line.hasPrefix("ETLSTATUS \(expected.label) - "))
+        #expect(report.line.contains("rs0_lag_seconds=\(Int(seconds))s;60;600;0"))
+    }
+
+    @Test("the time left before a sync point falls off gives WARNING and CRITICAL below the thresholds")
+    func window() {
+        #expect(
+            Self.judge(CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: 0, left: 100)])).status
+                == .critical)
+        #expect(
+            Self.judge(CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: 0, left: 1_000)])).status
+                == .warning)
+        #expect(
+            Self.judge(CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: 0, left: 5_000)])).status == .ok)
+    }
+
+    @Test("an init load needed or a sync point fallen off is CRITICAL")
+    func critical() {
+        let needed = InitLoadStatus(reasons: ["never loaded: no init load has been recorded"])
+        #expect(Self.judge(CheckInputs(initLoad: needed, sources: [])).status == .critical)
+        let gone = Self.judge(
+            CheckInputs(initLoad: Self.loaded, sources: [Self.lag(seconds: 0, left: nil, fallenOff: true)]))
+        #expect(gone.status == .critical)
+        #expect(gone.line.contains("no longer reaches back"))
+    }
+
+    @Test("a source that cannot be read is UNKNOWN, a CRITICAL finding still outweighs it")
+    func unknown() {
+        let down = CheckInputs(initLoad: Self.loaded, sources: [], sourceErrors: ["rs0": "MongoDB: hello failed"])
+        #expect(Self.judge(down).status == .unknown)
+        var worse = down
+        worse.initLoad = InitLoadStatus(reasons: ["failed"])
+        #expect(Self.judge(worse).status == .critical)
+        #expect(
+            CheckReport.unknown("PostgreSQL: connect failed\nsecond line | x").line
+                == "ETLSTATUS UNKNOWN - PostgreSQL: connect failed second line / x")
+    }
+
+    @Test("the last oplog-sync run: failed is CRITICAL, locked out is WARNING, late beyond --max-age is CRITICAL")
+    func lastSync() {
+        var inputs = CheckInputs(initLoad: Self.loaded, sources: [], lastSync: Self.run("error", exit: 65))
+        #expect(Self.judge(inputs).status == .critical)
+        inputs.lastSync = Self.run("error", exit: 75)
+        #expect(Self.judge(inputs).status == .warning)
+        inputs.lastSync = Self.run("died", exit: nil)
+        #expect(Self.judge(inputs).status == .critical)
+        inputs.lastSync = Self.run("ok", exit: 0, age: 120)
+        inputs.lastSuccessfulSync = inputs.lastSync
+        var thresholds = Self.thresholds
+        #expect(Self.judge(inputs, thresholds).status == .ok)
+        thresholds.maxAge = TimeSpan(seconds: 60)
+        #expect(Self.judge(inputs, thresholds).status == .critical)
+        thresholds.maxAge = TimeSpan(seconds: 300)
+        #expect(Self.judge(inputs, thresholds).status == .ok)
+        inputs.lastSuccessfulSync = nil
+        #expect(Self.judge(inputs, thresholds).status == .critical)
+    }
+
+    @Test("freshness: young enough is OK, too old or empty is CRITICAL, not measurable is UNKNOWN")
+    func freshness() {
+        func report(_ result: FreshnessResult) -> CheckReport {
+            Self.judge(CheckInputs(initLoad: Self.loaded, sources: [], freshness: [result]))
+        }
+        let young = FreshnessResult(schema: "public", table: "日本", column: "at", maxAgeSeconds: 60, ageSeconds: 5)
+        #expect(report(young).status == .ok)
+        #expect(report(young).line.contains("'日本.at_age_seconds'=5s;;60;0"))
+        var old = young
+        old.ageSeconds = 61
+        #expect(report(old).status == .critical)
+        var empty = young
+        empty.ageSeconds = nil
+        #expect(report(empty).status == .critical)
+        var broken = young
+        broken.error = "column \"at\" does not exist"
+        #expect(report(broken).status == .unknown)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import MongoPG
+
+/// A SecantusDB server of a test's own, in memory, for tests that count oplog entries (the shared server's oplog
+/// takes every concurrent test's writes) or make the oplog roll (`--oplog-max-entries`).
+public enum PrivateMongoServer {
+    public struct NotStarted: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Starts a server with `arguments` added to its command line, runs `body` with its URI, then terminates it and
+    /// waits for it to exit, whether `body` returned or threw.
+    public static func with<Result>(
+        arguments: [String] = [], _ body: (String) async throws -> Result
+    ) async throws -> Result {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("secantus-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // An explicit, empty config file turns off SecantusDB's discovery of ./secantusd.toml and ~/.secantus/.
+        let configFile = folder.appendingPathComponent("secantusd.toml")
+        try "# PrivateMongoServer: every setting is a command-line flag\n".write(
+            to: configFile, atomically: true, encoding: .utf8)
+        let port = try freeLoopbackPort()
+        let process = Process()
+        process.executableURL = ServerEnvironment.packageRoot.appendingPathComponent(".venv/bin/python")
+        process.arguments =
+            [
+                "-m", "secantus", "--config", configFile.path, "--host", "127.0.0.1", "--port", String(port),
+                "--storage-path", ":memory:",
+            ] + arguments
+        process.currentDirectoryURL = folder
+        let log = folder.appendingPathComponent("server.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let logHandle = try FileHandle(forWritingTo: log)
+        process.standardOutput = logHandle
+        process.standardError = logHandle
+        try process.run()
+        let uri = "mongodb://127.0.0.1:\(port)/?directConnection=true&serverSelectionTimeoutMS=2000"
+        return try await withCleanUp {
+            try await waitUntilAnswering(uri, process: process, log: log)
+            return try await body(uri)
+        } cleanUp: {
+            await stop(process)
+            try? logHandle.close()
+            try? FileManager.default.removeItem(at: folder)
+        }
+    }
+
+    /// SIGTERM, and SIGKILL when it is still running 3 s later (SecantusDB may ignore SIGTERM, as
+    /// `scripts/services stop` also found); polled, since `waitUntilExit` spins a run loop.
+    private static func stop(_ process: Process) async {
+        process.terminate()
+        for attempt in 0..<100 {
+            guard process.isRunning else { return }
+            if attempt == 30 { kill(process.processIdentifier, SIGKILL) }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    private static func waitUntilAnswering(_ uri: String, process: Process, log: URL) async throws {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            guard process.isRunning else { break }
+            if (try? await MongoSession(uri: uri, name: "probe").hello()) != nil { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        throw NotStarted(description: "SecantusDB did not answer on \(uri): \(output.suffix(2000))")
+    }
+}
