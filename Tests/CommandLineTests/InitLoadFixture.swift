@@ -1,6 +1,7 @@
 import Foundation
 import MongoPG
 import TestSupport
+import Testing
 
 /// One init-load scene of its own: a MongoDB database holding the sample customers, a schemas folder, a config, a
 /// state schema and a target schema no other test uses, and the tools run as real binaries against them.
@@ -101,6 +102,17 @@ struct InitLoadFixture {
 
     func copy(_ extra: [String] = [], environment: [String: String] = [:]) async throws -> Binaries.Outcome {
         try await run("psql-copy", ["--collection", namespace.description, "--csv-dir", csvDirectory] + extra, environment: environment)
+    }
+
+    /// A whole init load as a user runs it (init-load-start, mongo-reader, psql-copy, init-load-finish ok), each
+    /// step expected to succeed.
+    func initLoad(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for outcome in [
+            try await etlstatus("init-load-start"), try await read(), try await copy(),
+            try await etlstatus("init-load-finish", "ok"),
+        ] {
+            #expect(outcome.status == 0, "\(outcome.stderr)", sourceLocation: sourceLocation)
+        }
     }
 
     func etlstatus(_ arguments: String...) async throws -> Binaries.Outcome { try await run("etlstatus", arguments) }

@@ -23,16 +23,6 @@ struct OplogSyncTests {
         json(#"{"_id": 4, "name": "four", "matrix": [[4]]}"#),
     ]
 
-    /// An init load of the scene's collection as a user runs it.
-    static func initLoad(_ scene: InitLoadFixture) async throws {
-        for outcome in [
-            try await scene.etlstatus("init-load-start"), try await scene.read(), try await scene.copy(),
-            try await scene.etlstatus("init-load-finish", "ok"),
-        ] {
-            #expect(outcome.status == 0, "\(outcome.stderr)")
-        }
-    }
-
     static func sync(_ scene: InitLoadFixture, _ arguments: [String] = []) async throws -> Binaries.Outcome {
         let outcome = try await scene.run("oplog-sync", arguments)
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -76,7 +66,7 @@ struct OplogSyncTests {
     @Test("after an init load, bursts of every kind of write are caught up exactly, run after run")
     func liveBursts() async throws {
         try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
-            try await Self.initLoad(scene)
+            try await scene.initLoad()
             let writer = Writer(session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
 
             // Inserts, nested and array updates, type changes, unknown fields, deletes.
@@ -149,7 +139,7 @@ struct OplogSyncTests {
     @Test("a transaction, whose entries share one ts on SecantusDB, commits whole in one batch even with batch_size 1")
     func liveTransaction() async throws {
         try await InitLoadFixture.with(batchSize: 1, schema: Self.schema, documents: Self.documents) { scene in
-            try await Self.initLoad(scene)
+            try await scene.initLoad()
             try await Self.pymongo(
                 """
                 client = pymongo.MongoClient(uri)
@@ -305,7 +295,7 @@ struct OplogSyncTests {
     @Test("divergence planted behind the tool's back is repaired by the next batch touching it, and counted")
     func repairs() async throws {
         try await InitLoadFixture.with(batchSize: 2, schema: Self.schema, documents: Self.documents) { scene in
-            try await Self.initLoad(scene)
+            try await scene.initLoad()
             _ = try await Self.sync(scene)
             let tables = try scene.plan().tables.map { try scene.plan().qualifiedName($0) }
             try await PostgresServer.withSession { session in
@@ -349,7 +339,7 @@ struct OplogSyncTests {
     @Test("oplog-sync killed at random moments loses nothing and doubles nothing: each rerun catches up exactly")
     func killedAnywhere() async throws {
         try await InitLoadFixture.with(batchSize: 7, schema: Self.schema, documents: Self.documents) { scene in
-            try await Self.initLoad(scene)
+            try await scene.initLoad()
             let writer = Writer(session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
             var random = SeededRandom(seed: UInt64(Date().timeIntervalSince1970))
             var nextID: Int32 = 100
@@ -391,7 +381,7 @@ struct OplogSyncTests {
     @Test("SIGTERM stops oplog-sync at the next batch boundary: exit 0, the batches before it committed, a rerun catches up")
     func terminated() async throws {
         try await InitLoadFixture.with(batchSize: 2, schema: Self.schema, documents: Self.documents) { scene in
-            try await Self.initLoad(scene)
+            try await scene.initLoad()
             let writer = Writer(session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
             for id: Int32 in 50..<60 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
             let process = Process()
@@ -420,13 +410,37 @@ struct OplogSyncTests {
         }
     }
 
+    @Test("when the oplog has rolled past the sync point, oplog-sync says an init load is needed (1), never 'nothing new'")
+    func oplogRolledPast() async throws {
+        try await PrivateMongoServer.with(arguments: ["--oplog-max-entries", "40"]) { uri in
+            try await InitLoadFixture.with(mongoURI: uri, schema: Self.schema, documents: Self.documents) { scene in
+                let mongo = try MongoSession(uri: uri, name: "private")
+                try await mongo.insert(scene.documents, into: scene.namespace)
+                try await scene.initLoad()
+                let writer = Writer(session: mongo, namespace: scene.namespace)
+                try await writer.delete(["_id": .int32(4)])
+                for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
+                // SecantusDB prunes every 1000 writes; its admin command prunes now, as mongod does on each write.
+                _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
+                let outcome = try await scene.run("oplog-sync", [])
+                #expect(outcome.status == 1, "\(outcome.stderr)")
+                #expect(outcome.stderr.contains("the oplog of source rs0 no longer reaches back"), "\(outcome.stderr)")
+                let points = try await PostgresServer.withSession { session in
+                    try await session.query(
+                        "SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test").scalar
+                }
+                #expect(points == "0", "no sync point moved")
+            }
+        }
+    }
+
     @Test("oplog-sync refuses to run before an init load (1), beside another sync (75), and with dead servers (69)")
     func refusals() async throws {
         try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
             let early = try await scene.run("oplog-sync", [])
             #expect(early.status == 1, "\(early.stderr)")
             #expect(early.stderr.contains("init load"), "\(early.stderr)")
-            try await Self.initLoad(scene)
+            try await scene.initLoad()
             try await PostgresServer.withSession { session in
                 try await session.tryAdvisoryLock(key: SyncLock.key(stateSchema: scene.stateSchema), purpose: "test")
                 let locked = try await scene.run("oplog-sync", [])

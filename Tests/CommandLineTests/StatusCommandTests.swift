@@ -6,16 +6,6 @@ import Testing
 /// etlstatus's monitoring answers through the real binary, against real servers.
 @Suite("etlstatus: lag, check, freshness, runs, metrics, config", .tags(.integration))
 struct StatusCommandTests {
-    /// A whole init load of `scene` (start, read, copy, finish ok), each step checked.
-    static func initLoad(_ scene: InitLoadFixture) throws {
-        for outcome in [
-            try scene.etlstatus("init-load-start"), try scene.read(), try scene.copy(),
-            try scene.etlstatus("init-load-finish", "ok"),
-        ] {
-            #expect(outcome.status == 0, "\(outcome.stderr)")
-        }
-    }
-
     /// A scene whose MongoDB is a private SecantusDB (started with `arguments`), holding the scene's documents.
     static func withPrivateScene<Result>(
         arguments: [String] = [], documentCount: Int = 20,
@@ -63,8 +53,8 @@ struct StatusCommandTests {
     @Test("lag counts the entries written after the init load's position, then after a sync point")
     func lagFigures() async throws {
         try await Self.withPrivateScene { scene, mongo in
-            try Self.initLoad(scene)
-            var lag = try scene.etlstatus("lag", "--json")
+            try await scene.initLoad()
+            var lag = try await scene.etlstatus("lag", "--json")
             #expect(lag.status == 0, "\(lag.stderr)")
             var source = try Self.firstSource(lag)
             #expect(source["source"] as? String == "rs0")
@@ -75,7 +65,7 @@ struct StatusCommandTests {
 
             try await Task.sleep(for: .milliseconds(2_100))
             try await Self.write(7, into: scene, mongo)
-            lag = try scene.etlstatus("lag", "--json")
+            lag = try await scene.etlstatus("lag", "--json")
             #expect(lag.status == 0, "\(lag.stderr)")
             source = try Self.firstSource(lag)
             #expect(source["lag_entries"] as? Int == 7)
@@ -86,17 +76,15 @@ struct StatusCommandTests {
             // oplog-sync will move the sync point to the last entry it read; lag then starts from there.
             let newest = try #require(try await mongo.newestOplogPosition())
             try await PostgresServer.withSession { session in
-                try await session.withTransaction(purpose: "test") { session in
-                    try StateStore.recordSyncPoints(["rs0": newest], on: session, schema: scene.stateSchema)
-                }
+                try await StateStore(session: session, schema: scene.stateSchema).moveSyncPoints(["rs0": newest])
             }
             try await Self.write(2, into: scene, mongo)
-            lag = try scene.etlstatus("lag", "--json")
+            lag = try await scene.etlstatus("lag", "--json")
             source = try Self.firstSource(lag)
             #expect(source["lag_entries"] as? Int == 2)
             #expect((source["position"] as? [String: Any])?["origin"] as? String == "sync_point")
 
-            let table = try scene.etlstatus("lag")
+            let table = try await scene.etlstatus("lag")
             #expect(table.status == 0)
             #expect(table.stdout.hasPrefix("SOURCE"))
             #expect(table.stdout.contains("rs0") && table.stdout.contains("sync_point"))
@@ -106,45 +94,45 @@ struct StatusCommandTests {
     @Test("init-load-status and lag answer 1 naming the source once the oplog rolled past its position")
     func oplogRolled() async throws {
         try await Self.withPrivateScene(arguments: ["--oplog-max-entries", "30"]) { scene, mongo in
-            try Self.initLoad(scene)
-            #expect(try scene.etlstatus("init-load-status").status == 0)
-            #expect(try scene.etlstatus("lag").status == 0)
+            try await scene.initLoad()
+            #expect(try await scene.etlstatus("init-load-status").status == 0)
+            #expect(try await scene.etlstatus("lag").status == 0)
 
             try await Self.write(45, into: scene, mongo)
             // SecantusDB prunes every 1000 writes; its admin command prunes now, as mongod does on each write.
             _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
-            let status = try scene.etlstatus("init-load-status")
+            let status = try await scene.etlstatus("init-load-status")
             #expect(status.status == 1, "\(status.stderr)")
             #expect(status.stderr.contains("the oplog of rs0 no longer reaches back to its init load position"))
-            let lag = try scene.etlstatus("lag")
+            let lag = try await scene.etlstatus("lag")
             #expect(lag.status == 1, "\(lag.stderr)")
             #expect(lag.stderr.contains("rs0"))
             #expect(lag.stdout.contains("FELL OFF"))
-            let check = try scene.etlstatus("check")
+            let check = try await scene.etlstatus("check")
             #expect(check.status == 2, "\(check.stdout)")
             #expect(check.stdout.contains("no longer reaches back"))
             #expect(
-                try scene.etlstatus("metrics").stdout.contains("mongo_pg_sync_sync_point_fallen_off{source=\"rs0\"} 1"))
+                try await scene.etlstatus("metrics").stdout.contains("mongo_pg_sync_sync_point_fallen_off{source=\"rs0\"} 1"))
         }
     }
 
     @Test("check answers 0, 1 and 2 from its thresholds and from table freshness")
     func checkThresholds() async throws {
         try await Self.withPrivateScene { scene, mongo in
-            try Self.initLoad(scene)
+            try await scene.initLoad()
             let quiet = ["--warn-window", "0s", "--crit-window", "0s"]
-            var check = try scene.run("etlstatus", ["check"] + quiet)
+            var check = try await scene.run("etlstatus", ["check"] + quiet)
             #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
             #expect(check.stdout.hasPrefix("ETLSTATUS OK - init load "))
             #expect(check.stdout.contains("| rs0_lag_seconds=0s;300;900;0 rs0_lag_entries=0;;;0"))
 
             try await Task.sleep(for: .milliseconds(2_100))
             try await Self.write(3, into: scene, mongo)
-            check = try scene.run("etlstatus", ["check", "--warn-lag", "1s", "--crit-lag", "1h"] + quiet)
+            check = try await scene.run("etlstatus", ["check", "--warn-lag", "1s", "--crit-lag", "1h"] + quiet)
             #expect(check.status == 1, "\(check.stdout)")
             #expect(check.stdout.hasPrefix("ETLSTATUS WARNING - rs0: lag "))
             #expect(check.stdout.contains("(3 entries) > 1s"))
-            check = try scene.run("etlstatus", ["check", "--warn-lag", "1s", "--crit-lag", "1s", "--json"] + quiet)
+            check = try await scene.run("etlstatus", ["check", "--warn-lag", "1s", "--crit-lag", "1s", "--json"] + quiet)
             #expect(check.status == 2, "\(check.stdout)")
             #expect(try Self.json(check.stdout)["label"] as? String == "CRITICAL")
 
@@ -157,20 +145,20 @@ struct StatusCommandTests {
                     """, purpose: "test")
             }
             try Self.appendToConfig(scene, "[freshness]\nseen = at 1h")
-            check = try scene.run("etlstatus", ["check", "--crit-lag", "1h", "--warn-lag", "1h"] + quiet)
+            check = try await scene.run("etlstatus", ["check", "--crit-lag", "1h", "--warn-lag", "1h"] + quiet)
             #expect(check.status == 0, "\(check.stdout)")
             #expect(check.stdout.contains("seen.at ") && check.stdout.contains("s old"), "\(check.stdout)")
             #expect(check.stdout.contains("seen.at_age_seconds="))
             try Self.replaceInConfig(scene, "seen = at 1h", with: "customers = birthdate 1d")
-            check = try scene.run("etlstatus", ["check", "--crit-lag", "1h", "--warn-lag", "1h"] + quiet)
+            check = try await scene.run("etlstatus", ["check", "--crit-lag", "1h", "--warn-lag", "1h"] + quiet)
             #expect(check.status == 2, "\(check.stdout)")
             #expect(check.stdout.contains("customers.birthdate "))
 
-            let history = try scene.etlstatus("freshness", "--json")
+            let history = try await scene.etlstatus("freshness", "--json")
             #expect(history.status == 0, "\(history.stderr)")
             let checks = try #require(try Self.json(history.stdout)["checks"] as? [[String: Any]])
             #expect(checks.map { $0["table"] as? String } == ["customers", "seen"])
-            #expect(try scene.etlstatus("freshness", "--table", "seen").stdout.contains("seen"))
+            #expect(try await scene.etlstatus("freshness", "--table", "seen").stdout.contains("seen"))
         }
     }
 
@@ -178,35 +166,35 @@ struct StatusCommandTests {
     func checkUnknown() async throws {
         let deadPort = try freeLoopbackPort()
         try await InitLoadFixture.with(documentCount: 5) { scene in
-            try Self.initLoad(scene)
+            try await scene.initLoad()
             let mongoURI = try ServerEnvironment.shared.mongoURI()
             try Self.replaceInConfig(
                 scene, "uri = \(mongoURI)", with: "uri = mongodb://127.0.0.1:\(deadPort)/?serverSelectionTimeoutMS=1000"
             )
-            let check = try scene.etlstatus("check")
+            let check = try await scene.etlstatus("check")
             #expect(check.status == 3, "\(check.stdout)")
             #expect(check.stdout.hasPrefix("ETLSTATUS UNKNOWN - rs0: cannot read the oplog"))
-            #expect(try scene.etlstatus("lag").status == 69)
-            #expect(try scene.etlstatus("init-load-status").status == 69)
+            #expect(try await scene.etlstatus("lag").status == 69)
+            #expect(try await scene.etlstatus("init-load-status").status == 69)
 
-            let usage = try scene.etlstatus("check", "--warn-lag", "soon")
+            let usage = try await scene.etlstatus("check", "--warn-lag", "soon")
             #expect(usage.status == 3, "\(usage.stdout)\(usage.stderr)")
             #expect(usage.stdout.hasPrefix("ETLSTATUS UNKNOWN - wrong command line: "))
-            #expect(try scene.etlstatus("lag", "--bogus").status == 64)
+            #expect(try await scene.etlstatus("lag", "--bogus").status == 64)
 
             try Self.appendToConfig(scene, "[freshness]\nseen = at soon")
-            let bad = try scene.etlstatus("check")
+            let bad = try await scene.etlstatus("check")
             #expect(bad.status == 3)
             #expect(bad.stdout.contains("\(scene.configPath):"))
-            #expect(try scene.etlstatus("lag").status == 78)
+            #expect(try await scene.etlstatus("lag").status == 78)
         }
         try await InitLoadFixture.with(
             postgresConninfo: "postgresql://sync@127.0.0.1:\(deadPort)/postgres?connect_timeout=3", documentCount: 1
         ) { scene in
             let password = scene.environment["SYNC_TEST_PGPASSWORD"] ?? ""
             let outcomes = [
-                try scene.etlstatus("check"), try scene.etlstatus("runs"), try scene.etlstatus("metrics"),
-                try scene.etlstatus("freshness"),
+                try await scene.etlstatus("check"), try await scene.etlstatus("runs"), try await scene.etlstatus("metrics"),
+                try await scene.etlstatus("freshness"),
             ]
             #expect(outcomes.map(\.status) == [3, 69, 69, 69], "\(outcomes.map(\.stderr))")
             #expect(outcomes[0].stdout.hasPrefix("ETLSTATUS UNKNOWN - PostgreSQL: "))
@@ -220,8 +208,8 @@ struct StatusCommandTests {
     @Test("metrics parse as Prometheus text with prometheus_client, on stdout and in an atomically written file")
     func metrics() async throws {
         try await InitLoadFixture.with(documentCount: 10) { scene in
-            try Self.initLoad(scene)
-            let metrics = try scene.etlstatus("metrics")
+            try await scene.initLoad()
+            let metrics = try await scene.etlstatus("metrics")
             #expect(metrics.status == 0, "\(metrics.stderr)")
             let families = try PrometheusParser.parse(metrics.stdout)
             #expect(families["mongo_pg_sync_init_load_needed"]?[""] == 0)
@@ -231,7 +219,7 @@ struct StatusCommandTests {
             #expect(families["mongo_pg_sync_last_run_exit_code"]?["tool=etlstatus init-load-finish"] == 0)
             #expect(families["mongo_pg_sync_last_run_figure"]?["figure=documents,tool=psql-copy"] == 10)
 
-            let json = try scene.etlstatus("metrics", "--json")
+            let json = try await scene.etlstatus("metrics", "--json")
             #expect(json.status == 0, "\(json.stderr)")
             let samples = try #require(try Self.json(json.stdout)["samples"] as? [[String: Any]])
             let success = samples.first {
@@ -243,14 +231,14 @@ struct StatusCommandTests {
             let folder = scene.directory.appendingPathComponent("textfile")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let file = folder.appendingPathComponent("mongo_pg_sync.prom").path
-            let written = try scene.etlstatus("metrics", "--textfile", file)
+            let written = try await scene.etlstatus("metrics", "--textfile", file)
             #expect(written.status == 0, "\(written.stderr)")
             #expect(written.stdout.isEmpty)
             let fromFile = try PrometheusParser.parse(try String(contentsOfFile: file, encoding: .utf8))
             #expect(fromFile["mongo_pg_sync_last_run_success"]?["tool=psql-copy"] == 1)
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["mongo_pg_sync.prom"])
 
-            let missing = try scene.etlstatus(
+            let missing = try await scene.etlstatus(
                 "metrics", "--textfile", folder.appendingPathComponent("no/such.prom").path)
             #expect(missing.status == 74)
             #expect(missing.stderr.contains("no/such.prom"))
@@ -260,9 +248,9 @@ struct StatusCommandTests {
     @Test("runs lists the ledger newest first, filters it, names the last successful run, and shows died runs")
     func runs() async throws {
         try await InitLoadFixture.with(documentCount: 5) { scene in
-            try Self.initLoad(scene)
-            #expect(try scene.etlstatus("init-load-finish", "ok").status == 1)  // none running: a failed run
-            let all = try scene.etlstatus("runs", "--json")
+            try await scene.initLoad()
+            #expect(try await scene.etlstatus("init-load-finish", "ok").status == 1)  // none running: a failed run
+            let all = try await scene.etlstatus("runs", "--json")
             #expect(all.status == 0, "\(all.stderr)")
             let runs = try #require(try Self.json(all.stdout)["runs"] as? [[String: Any]])
             #expect(
@@ -271,16 +259,16 @@ struct StatusCommandTests {
                     "etlstatus init-load-start",
                 ])
             let failed = try #require(
-                try Self.json(try scene.etlstatus("runs", "--failed", "--json").stdout)["runs"]
+                try Self.json(try await scene.etlstatus("runs", "--failed", "--json").stdout)["runs"]
                     as? [[String: Any]])
             #expect(failed.count == 1)
             #expect(failed.first?["exit_code"] as? Int == 1)
             let copyID = try #require(runs[2]["id"] as? Int)
-            let last = try scene.etlstatus("runs", "--last-successful", "psql-copy")
+            let last = try await scene.etlstatus("runs", "--last-successful", "psql-copy")
             #expect(last.status == 0)
             #expect(last.stdout.hasPrefix("\(copyID) 20"))
-            #expect(try scene.etlstatus("runs", "--last-successful", "oplog-sync").status == 1)
-            let table = try scene.etlstatus("runs", "--tool", "psql-copy", "--last", "1")
+            #expect(try await scene.etlstatus("runs", "--last-successful", "oplog-sync").status == 1)
+            let table = try await scene.etlstatus("runs", "--tool", "psql-copy", "--last", "1")
             #expect(table.stdout.split(separator: "\n").count == 2)
             #expect(table.stdout.contains("psql-copy") && table.stdout.contains("documents="))
 
@@ -291,9 +279,9 @@ struct StatusCommandTests {
                         + "(tool, host, pid, arguments) VALUES ('oplog-sync', $1, 4194303, '')",
                     parameters: [ProcessInfo.processInfo.hostName], purpose: "test")
             }
-            let died = try scene.etlstatus("runs", "--last", "1")
+            let died = try await scene.etlstatus("runs", "--last", "1")
             #expect(died.stdout.contains("died"), "\(died.stdout)")
-            let check = try scene.etlstatus("check", "--warn-window", "0s", "--crit-window", "0s")
+            let check = try await scene.etlstatus("check", "--warn-window", "0s", "--crit-window", "0s")
             #expect(check.status == 2)
             #expect(check.stdout.contains("died"))
         }
@@ -302,16 +290,16 @@ struct StatusCommandTests {
     @Test("config SECTION.KEY prints one value, 78 for an unknown key, never a password")
     func config() async throws {
         try await InitLoadFixture.with(documentCount: 1) { scene in
-            let target = try scene.etlstatus("config", "sync.target_schema")
+            let target = try await scene.etlstatus("config", "sync.target_schema")
             #expect(target.status == 0)
             #expect(target.stdout == scene.targetSchema + "\n")
             // Global options after the subcommand's name, as well as before.
-            let after = try Binaries.run(
+            let after = try await Binaries.run(
                 "etlstatus", ["config", "sync.state_schema", "--config", scene.configPath, "--json"])
             #expect(after.status == 0, "\(after.stderr)")
             #expect(try Self.json(after.stdout)["value"] as? String == scene.stateSchema)
-            #expect(try scene.etlstatus("config", "psql.password_env").stdout == "SYNC_TEST_PGPASSWORD\n")
-            let unknown = try scene.etlstatus("config", "sync.csv_dir")
+            #expect(try await scene.etlstatus("config", "psql.password_env").stdout == "SYNC_TEST_PGPASSWORD\n")
+            let unknown = try await scene.etlstatus("config", "sync.csv_dir")
             #expect(unknown.status == 78)
             #expect(unknown.stderr.contains("sync.csv_dir"))
 
@@ -322,7 +310,7 @@ struct StatusCommandTests {
                 with: "uri = "
                     + mongoURI.replacingOccurrences(
                         of: "mongodb://", with: "mongodb://reader:\(password)@"))
-            let secret = try scene.etlstatus("config", "mongo.uri")
+            let secret = try await scene.etlstatus("config", "mongo.uri")
             #expect(secret.status == 78)
             #expect(!(secret.stdout + secret.stderr).contains(password))
         }
@@ -331,17 +319,17 @@ struct StatusCommandTests {
     @Test("a state schema of a newer release is 78 for the monitoring commands and UNKNOWN for check")
     func newerStateSchema() async throws {
         try await InitLoadFixture.with(documentCount: 1) { scene in
-            #expect(try scene.etlstatus("runs").status == 0)  // creates the state schema
+            #expect(try await scene.etlstatus("runs").status == 0)  // creates the state schema
             try await PostgresServer.withSession { session in
                 try await session.query(
                     "UPDATE \(PostgresSQL.qualifiedName(schema: scene.stateSchema, "schema_version")) SET version = $1",
                     parameters: [String(StateStore.currentVersion + 1)], purpose: "test")
             }
             for command in ["runs", "freshness", "lag", "metrics", "init-load-status"] {
-                let outcome = try scene.etlstatus(command)
+                let outcome = try await scene.etlstatus(command)
                 #expect(outcome.status == 78, "\(command): \(outcome.stderr)")
             }
-            #expect(try scene.etlstatus("check").status == 3)
+            #expect(try await scene.etlstatus("check").status == 3)
         }
     }
 }

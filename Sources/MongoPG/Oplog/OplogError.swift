@@ -8,6 +8,8 @@ public struct OplogError: ToolError {
         case malformed
         /// A `renameCollection` into or out of a synced namespace: the tables cannot follow, an init load must.
         case renameOfSyncedCollection
+        /// The oplog no longer reaches back to where replay must start: what it lost can only come from an init load.
+        case historyLost
     }
     public var kind: Kind
     public var message: String
@@ -40,7 +42,7 @@ public struct OplogError: ToolError {
     public var exitStatus: ExitStatus {
         switch kind {
         case .unknownForm, .malformed: .dataError
-        case .renameOfSyncedCollection: .initLoadNeeded
+        case .renameOfSyncedCollection, .historyLost: .initLoadNeeded
         }
     }
 }

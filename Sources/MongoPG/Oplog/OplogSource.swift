@@ -37,20 +37,48 @@ struct ServerOplogSource: OplogSource {
 
     init(name: String, uri: String, from start: BSONTimestamp, batchSize: Int) async throws {
         self.name = name
+        self.start = start
         session = try MongoSession(uri: uri, name: "oplog-\(name)")
-        guard let newest = try await session.newestOplogTimestamp() else {
+        guard let newest = try await session.newestOplogPosition() else {
             throw GeneralError(
                 .configError,
                 "oplog source \(name) has no oplog entries: oplog-sync needs a replica set member with local.oplog.rs")
         }
         end = newest
+        try await Self.checkReachesBack(session, name: name, start: start)
         cursor = try await session.find(
             MongoSession.oplog, filter: ["ts": .document(["$gte": .timestamp(start), "$lte": .timestamp(newest)])],
             options: FindOptions(sort: ["$natural": .int32(1)], batchSize: Int32(clamping: batchSize)))
     }
 
+    private let start: BSONTimestamp
+    private var checkedAfterFirstBatch = false
+
+    /// The oplog only loses entries from its old end: when its oldest entry is later than the start, entries replay
+    /// needs are gone ("the oplog moved past me", never "nothing happened"). Checked before reading and again after
+    /// the first batch, so a position that is no entry itself works too.
+    private static func checkReachesBack(_ session: MongoSession, name: String, start: BSONTimestamp) async throws {
+        guard let oldest = try await session.oldestOplogTimestamp(), oldest > start else { return }
+        throw OplogError(
+            .historyLost,
+            "the oplog of source \(name) no longer reaches back to its sync point \(start) (oldest entry \(oldest)): "
+                + "an init load is needed")
+    }
+
     mutating func next(maximum: Int) async throws -> [BSONDocument] {
-        let batch = try await session.nextBatch(cursor, maximum: maximum)
+        let batch: [RawDocument]
+        do {
+            batch = try await session.nextBatch(cursor, maximum: maximum)
+        } catch {
+            // CappedPositionLost: the oplog rolled under the reader.
+            guard (error as? MongoError)?.code == 136 else { throw error }
+            throw OplogError(
+                .historyLost, "the oplog of source \(name) rolled past the reader at \(start): an init load is needed")
+        }
+        if !checkedAfterFirstBatch {
+            checkedAfterFirstBatch = true
+            try await Self.checkReachesBack(session, name: name, start: start)
+        }
         var documents: [BSONDocument] = []
         documents.reserveCapacity(batch.count)
         for raw in batch { documents.append(try raw.decode()) }
