@@ -156,14 +156,16 @@ public struct CollectionReader: Sendable {
         }
     }
 
-    /// The newest `ts` of each oplog source, read before the first document. A source without an oplog (a
-    /// standalone server) is reported and left out: `etlstatus init-load-start` records the positions that count.
+    /// Each oplog source's safe position (`MongoSession.safeOplogPosition`, as `etlstatus init-load-start` reads
+    /// it), read before the first document. A source without one (a standalone server, a mongos) is reported and
+    /// left out rather than failing the read: reading needs no oplog, and init-load-start, which refuses such a
+    /// source, records the positions that count.
     private func oplogPositions(_ sources: [String: String]) async -> [String: UInt64] {
         var positions: [String: UInt64] = [:]
         for (name, uri) in sources.sorted(by: { $0.key < $1.key }) {
             do {
                 let session = try MongoSession(uri: uri, name: "oplog-\(name)")
-                if let ts = try await session.newestOplogTimestamp() { positions[name] = ts.packed }
+                positions[name] = try await session.safeOplogPosition(source: name).packed
             } catch {
                 logger.warning("cannot read the oplog position", metadata: ["source": "\(name)", "error": "\(error)"])
             }

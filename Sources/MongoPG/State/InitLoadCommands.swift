@@ -22,16 +22,14 @@ public struct InitLoadCommands: Sendable {
         }
     }
 
-    /// Reads the newest oplog `ts` of every source (before any document is read), then opens the init load. A
-    /// source that cannot be read fails the command: a load without a position could never be caught up.
+    /// Reads every source's safe oplog position (`MongoSession.safeOplogPosition`, before any document is read),
+    /// then opens the init load. A source without one fails the command: a load without a position could never be
+    /// caught up.
     public func start(arguments: [String]) async throws -> Started {
         var positions: [String: BSONTimestamp] = [:]
         for source in config.oplogSources {
             let session = try MongoSession(uri: source.uri, name: "oplog-\(source.name)")
-            guard let newest = try await session.newestOplogTimestamp() else {
-                throw GeneralError(.configError, "oplog source \(source.name) has no oplog entries: oplog-sync needs a replica set member with local.oplog.rs")
-            }
-            positions[source.name] = newest
+            positions[source.name] = try await session.safeOplogPosition(source: source.name)
         }
         let store = try await config.stateStore(logger: logger)
         let id = try await store.recordingRun(tool: "etlstatus init-load-start", arguments: arguments) { run in
