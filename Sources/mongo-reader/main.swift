@@ -30,9 +30,14 @@ struct MongoReader: AsyncParsableCommand {
         discussion: "On mongod each slice is an _id index range; SecantusDB scans for ranges, so one reader is faster there."))
     var jobs: Int?
     @Option(help: "This worker's share, K/N, when N workers read the collection together.") var partition: PartitionArgument?
+    @Option(help: ArgumentHelp(
+        "Finish a table's part file and begin the next once it holds this many bytes (default 16 MiB).",
+        discussion: "Finished parts appear while the read goes on, for psql-copy --follow-reader."))
+    var partBytes: Int = ReadRequest.defaultPartBytes
 
     func validate() throws {
         if let jobs, !(1...64).contains(jobs) { throw ValidationError("--jobs must be between 1 and 64") }
+        if partBytes < 1 { throw ValidationError("--part-bytes must be at least 1") }
     }
 
     func run() async throws {
@@ -49,6 +54,7 @@ struct MongoReader: AsyncParsableCommand {
                 settings: config.flattenSettings, inputFile: inputFile,
                 jobs: jobs ?? (inputFile == nil ? 1 : ProcessInfo.processInfo.activeProcessorCount), partition: partition?.value,
                 mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs)
+            request.partBytes = partBytes
             if let store {
                 request.sharedSplitPoints = { slices in
                     try await store.sharedSplitPoints(collection: namespace, slices: slices) {
