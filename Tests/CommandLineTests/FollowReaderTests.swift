@@ -14,7 +14,8 @@ struct FollowReaderTests {
         let process = Process()
         private let errors = Pipe(), output = Pipe()
 
-        init(_ tool: String, _ arguments: [String], scene: InitLoadFixture, environment: [String: String] = [:]) throws {
+        init(_ tool: String, _ arguments: [String], scene: InitLoadFixture, environment: [String: String] = [:]) throws
+        {
             process.executableURL = Binaries.url(tool)
             process.arguments = ["--config", scene.configPath] + arguments
             process.environment = ProcessInfo.processInfo.environment
@@ -52,8 +53,12 @@ struct FollowReaderTests {
     }
 
     func startFollower(_ scene: InitLoadFixture, _ extra: [String] = []) throws -> Running {
-        try Running("psql-copy", ["--collection", scene.namespace.description, "--csv-dir", scene.csvDirectory,
-                                  "--follow-reader", "--wait-seconds", "60"] + extra, scene: scene)
+        try Running(
+            "psql-copy",
+            [
+                "--collection", scene.namespace.description, "--csv-dir", scene.csvDirectory,
+                "--follow-reader", "--wait-seconds", "60",
+            ] + extra, scene: scene)
     }
 
     @Test("following the reader loads the same tables as a plain load, whichever of the two starts first")
@@ -61,11 +66,13 @@ struct FollowReaderTests {
         let (scene, plain) = try await InitLoadFailureTests.loadedScene(documentCount: 500)
         defer { Task { await scene.cleanUp() } }
         let session = try await PostgresServer.session()
-        try await session.execute("DROP SCHEMA \(PostgresSQL.quoteIdentifier(scene.targetSchema)) CASCADE", purpose: "test")
+        try await session.execute(
+            "DROP SCHEMA \(PostgresSQL.quoteIdentifier(scene.targetSchema)) CASCADE", purpose: "test")
 
         // Reader first, then the follower.
         let reader = try Running(
-            "mongo-reader", ["--collection", scene.namespace.description, "--csv-dir", scene.csvDirectory] + Self.smallParts,
+            "mongo-reader",
+            ["--collection", scene.namespace.description, "--csv-dir", scene.csvDirectory] + Self.smallParts,
             scene: scene)
         let follower = try startFollower(scene, ["--json"])
         let (read, copied) = (reader.finish(), follower.finish())
@@ -78,7 +85,8 @@ struct FollowReaderTests {
 
         // The follower first: the folder's read was loaded, so it waits for the next reader rather than reloading.
         try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).insert(
-            [["_id": .objectID(ObjectID(hex: "000000000000000000000002")!), "name": .string("late")]], into: scene.namespace)
+            [["_id": .objectID(ObjectID(hex: "000000000000000000000002")!), "name": .string("late")]],
+            into: scene.namespace)
         let early = try startFollower(scene)
         try await Task.sleep(for: .seconds(1))
         #expect(try scene.read(Self.smallParts).status == 0)
@@ -89,7 +97,8 @@ struct FollowReaderTests {
         #expect(after["customers_accounts"] == plain["customers_accounts"])
         let leftovers = try await session.query(
             "SELECT count(*) FROM pg_namespace WHERE nspname LIKE $1", parameters: [scene.stateSchema + "_load_%"],
-            purpose: "test").scalar
+            purpose: "test"
+        ).scalar
         #expect(leftovers == "0", "the staging schema is gone")
         await session.close()
     }
@@ -118,7 +127,8 @@ struct FollowReaderTests {
         let (scene, before) = try await InitLoadFailureTests.loadedScene(documentCount: 300)
         defer { Task { await scene.cleanUp() } }
         let reader = try Running(
-            "mongo-reader", ["--collection", scene.namespace.description, "--csv-dir", scene.csvDirectory] + Self.smallParts,
+            "mongo-reader",
+            ["--collection", scene.namespace.description, "--csv-dir", scene.csvDirectory] + Self.smallParts,
             scene: scene, environment: ["MONGO_PG_SYNC_HOLD_AT": "read"])
         #expect(reader.waitForStderr("holding at read"))
         let finished = try FileManager.default.contentsOfDirectory(atPath: scene.collectionFolder.path)
@@ -134,7 +144,8 @@ struct FollowReaderTests {
         #expect(try await InitLoadFailureTests.liveTables(scene) == before)
 
         let rerun = try Running(
-            "mongo-reader", ["--collection", scene.namespace.description, "--csv-dir", scene.csvDirectory] + Self.smallParts,
+            "mongo-reader",
+            ["--collection", scene.namespace.description, "--csv-dir", scene.csvDirectory] + Self.smallParts,
             scene: scene)
         let copied = try scene.copy(["--follow-reader"])
         #expect(rerun.finish().status == 0)

@@ -128,8 +128,10 @@ struct MongoSessionTests {
                 try await session.insert([["_id": .string("before\(round)")]], into: namespace)
                 let position = try await session.safeOplogPosition()
                 try await session.insert([["_id": .string("after\(round)")]], into: namespace)
-                let before = try #require(try await oplogTimestamp(of: "before\(round)", in: namespace, session: session))
-                let after = try #require(try await oplogTimestamp(of: "after\(round)", in: namespace, session: session))
+                let before = try #require(
+                    try await oplogTimestamp(of: "before\(round)", in: namespace, session: session))
+                let after = try #require(
+                    try await oplogTimestamp(of: "after\(round)", in: namespace, session: session))
                 #expect(before <= position, "no write committed before the call is skipped")
                 #expect(position <= after, "a replay from the position sees the write made after the call")
             }
@@ -151,7 +153,8 @@ struct MongoSessionTests {
                                 "errorCode": .int32(2)])], database: "admin")
         await #expect(throws: MongoError.self, "the failpoint is armed") { _ = try await session.findAll(Self.oplog) }
         let position = try await session.safeOplogPosition()
-        _ = try await session.runCommand(["configureFailPoint": .string("failCommand"), "mode": .string("off")], database: "admin")
+        _ = try await session.runCommand(
+            ["configureFailPoint": .string("failCommand"), "mode": .string("off")], database: "admin")
         try await session.insert([["_id": .int32(2)]], into: namespace)
         let after = try #require(try await oplogTimestamp(of: .int32(2), in: namespace, session: session))
         #expect(before <= position && position <= after)

@@ -20,7 +20,8 @@ public final class PrivateMongoServer: @unchecked Sendable {  // the Process is 
         let port = try freeLoopbackPort()
         process = Process()
         process.executableURL = python
-        process.arguments = ["-m", "secantus", "--host", "127.0.0.1", "--port", String(port), "--storage-path", ":memory:"]
+        process.arguments =
+            ["-m", "secantus", "--host", "127.0.0.1", "--port", String(port), "--storage-path", ":memory:"]
             + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -28,7 +29,9 @@ public final class PrivateMongoServer: @unchecked Sendable {  // the Process is 
         uri = "mongodb://127.0.0.1:\(port)/?directConnection=true&serverSelectionTimeoutMS=1000"
         let deadline = ContinuousClock.now + .seconds(60)
         while true {
-            if (try? await MongoSession(uri: uri, name: "probe").runCommand(["ping": .int32(1)], database: "admin")) != nil {
+            if (try? await MongoSession(uri: uri, name: "probe").runCommand(["ping": .int32(1)], database: "admin"))
+                != nil
+            {
                 return
             }
             guard process.isRunning, ContinuousClock.now < deadline else {

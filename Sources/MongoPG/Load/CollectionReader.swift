@@ -125,7 +125,8 @@ public struct CollectionReader: Sendable {
         let results: [JobResult]
         if let inputFile = request.inputFile {
             guard request.partition == nil else { throw LoadError(.usage, "--partition reads from the server; a dump file is read whole") }
-            results = try await readFile(inputFile, schema: schema, folder: folder, jobs: jobs, partBytes: request.partBytes)
+            results = try await readFile(
+                inputFile, schema: schema, folder: folder, jobs: jobs, partBytes: request.partBytes)
         } else {
             positions = await oplogPositions(request.oplogSources)
             results = try await readServer(request, schema: schema, folder: folder, jobs: jobs)
@@ -355,9 +356,9 @@ public struct CollectionReader: Sendable {
         for (index, table) in stream.flattener.plan.tables.enumerated() {
             let counted = parts[index].reduce(0) { $0 + $1.rows }
             guard counted == report.rows[table.name] ?? 0 else {
+                let made = report.rows[table.name] ?? 0
                 throw GeneralError(
-                    .internalError,
-                    "the parts of \(table.name) hold \(counted) lines, the flattener made \(report.rows[table.name] ?? 0) rows")
+                    .internalError, "the parts of \(table.name) hold \(counted) lines, the flattener made \(made) rows")
             }
         }
         return JobResult(parts: parts, report: report)
@@ -374,7 +375,8 @@ enum PartNames {
     static func name(tableIndex: Int, table: String, partition: Partition?, job: Int, sequence: Int = 1) -> String {
         let safe = String(table.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") ? Character($0) : "_" }.prefix(60))
         let suffix = sequence == 1 ? "" : ".p\(sequence)"
-        return String(format: "%03d", tableIndex) + "-" + safe + prefix(partition: partition) + "j\(job + 1)\(suffix).tsv"
+        return String(format: "%03d", tableIndex) + "-" + safe + prefix(partition: partition)
+            + "j\(job + 1)\(suffix).tsv"
     }
 }
 

@@ -19,25 +19,32 @@ extension CopyLoader {
     /// that finished there when nobody loaded its read yet. The status of a reader that failed or died is not
     /// followed, since a new reader may be about to replace it (one started together with psql-copy); it is the
     /// answer only when no reader came within the wait. Checks the reader's schema before PostgreSQL is touched.
-    func readerToFollow(_ folder: CollectionFolder, schema: SchemaFile, request: LoadRequest) async throws -> ReaderStatus {
+    func readerToFollow(_ folder: CollectionFolder, schema: SchemaFile, request: LoadRequest) async throws
+        -> ReaderStatus
+    {
         let deadline = ContinuousClock.now + .seconds(request.waitSeconds)
         var last: ReaderStatus?
         while true {
             let holder = ReaderLock.holder(of: folder.url)
             if let status = ReaderStatus.read(in: folder.url) {
                 let live = holder != nil && holder == status.pid && status.state == .reading
-                let unloaded = holder == nil && status.state == .finished
+                let unloaded =
+                    holder == nil && status.state == .finished
                     && LoadedMark.read(in: folder.url)?.run != status.run
                 if live || unloaded {
                     guard status.schemaHash == schema.hash else {
-                        throw LoadError(.schemaMismatch,
-                            "\(schema.path) (hash \(schema.hash)) is not the schema mongo-reader reads \(folder.url.path) "
+                        throw LoadError(
+                            .schemaMismatch,
+                            "\(schema.path) (hash \(schema.hash)) is not the schema mongo-reader reads "
+                                + "\(folder.url.path) "
                                 + "with (hash \(status.schemaHash)): run both with the same schema file")
                     }
-                    logger.info("following mongo-reader", metadata: [
-                        LogKey.namespace: "\(folder.namespace)", "pid": "\(status.pid)", "run": "\(status.run)",
-                        "state": "\(status.state.rawValue)",
-                    ])
+                    logger.info(
+                        "following mongo-reader",
+                        metadata: [
+                            LogKey.namespace: "\(folder.namespace)", "pid": "\(status.pid)", "run": "\(status.run)",
+                            "state": "\(status.state.rawValue)",
+                        ])
                     return status
                 }
                 if holder == nil { last = status }
@@ -46,15 +53,19 @@ extension CopyLoader {
                 let waited = "no mongo-reader started writing \(folder.url.path) within \(request.waitSeconds) s"
                 switch last?.state {
                 case .failed?:
-                    throw LoadError(.readerFailed,
+                    throw LoadError(
+                        .readerFailed,
                         "\(waited); the last one (pid \(last?.pid ?? 0)) failed"
-                            + "\(last?.exitStatus.map { " with exit status \($0)" } ?? ""): \(last?.message ?? "no reason given")",
+                            + "\(last?.exitStatus.map { " with exit status \($0)" } ?? ""): "
+                            + (last?.message ?? "no reason given"),
                         readerExitStatus: last?.exitStatus.flatMap(ExitStatus.init(rawValue:)))
                 case .reading?:
-                    throw LoadError(.readerFailed,
+                    throw LoadError(
+                        .readerFailed,
                         "\(waited); the last one (pid \(last?.pid ?? 0)) ended without finishing (killed or crashed)")
                 default:
-                    throw LoadError(.readerFailed,
+                    throw LoadError(
+                        .readerFailed,
                         "\(waited) (the last read there, if any, was loaded already): start mongo-reader for "
                             + "\(folder.namespace) with the same --csv-dir")
                 }
@@ -72,7 +83,8 @@ extension CopyLoader {
             case copied([String: LoadedPart])
             case read(Manifest)
         }
-        let queue = PartQueue(), logger = logger
+        let queue = PartQueue()
+        let logger = logger
         let (manifest, parts) = try await withThrowingTaskGroup(of: Outcome.self) { group in
             for worker in 0..<max(1, request.jobs) {
                 group.addTask {
@@ -89,8 +101,9 @@ extension CopyLoader {
             }
             group.addTask {
                 do {
-                    let manifest = try await Self.watch(status, folder: folder, plan: plan, queue: queue,
-                                                        waitSeconds: request.waitSeconds)
+                    let manifest = try await Self.watch(
+                        status, folder: folder, plan: plan, queue: queue,
+                        waitSeconds: request.waitSeconds)
                     await queue.close()
                     return .read(manifest)
                 } catch {
@@ -98,7 +111,8 @@ extension CopyLoader {
                     throw error
                 }
             }
-            var manifest: Manifest?, parts: [String: LoadedPart] = [:]
+            var manifest: Manifest?
+            var parts: [String: LoadedPart] = [:]
             do {
                 for try await outcome in group {
                     switch outcome {
@@ -110,7 +124,9 @@ extension CopyLoader {
                 await queue.close()
                 throw error
             }
-            guard let manifest else { throw GeneralError(.internalError, "psql-copy: the reader watch ended without a manifest") }
+            guard let manifest else {
+                throw GeneralError(.internalError, "psql-copy: the reader watch ended without a manifest")
+            }
             return (manifest, parts)
         }
         return (manifest, try Self.check(parts, against: manifest, plan: plan, folder: folder))
@@ -122,11 +138,13 @@ extension CopyLoader {
         _ status: ReaderStatus, folder: CollectionFolder, plan: TablePlan, queue: PartQueue, waitSeconds: Int
     ) async throws -> Manifest {
         var seen = Set<String>()
-        var lastChange = ContinuousClock.now, lastFootprint: [String: Int] = [:]
+        var lastChange = ContinuousClock.now
+        var lastFootprint: [String: Int] = [:]
         func handOut(_ file: String) async throws {
             guard !seen.contains(file) else { return }
             guard let table = Int(file.prefix { $0.isNumber }), plan.tables.indices.contains(table) else {
-                throw LoadError(.corruptPart, "\(folder.url.appendingPathComponent(file).path) is not a part of \(plan.namespace)")
+                throw LoadError(
+                    .corruptPart, "\(folder.url.appendingPathComponent(file).path) is not a part of \(plan.namespace)")
             }
             seen.insert(file)
             await queue.push((file, table))
@@ -138,7 +156,8 @@ extension CopyLoader {
             for file in footprint.keys.sorted() where file.hasSuffix(".tsv") { try await handOut(file) }
             if holder != status.pid {
                 guard let final = ReaderStatus.read(in: folder.url), final.run == status.run else {
-                    throw LoadError(.readerFailed,
+                    throw LoadError(
+                        .readerFailed,
                         "the mongo-reader writing \(folder.url.path) (pid \(status.pid)) was replaced by another run")
                 }
                 switch final.state {
@@ -151,13 +170,17 @@ extension CopyLoader {
                     return manifest
                 case .failed:
                     let exitStatus = final.exitStatus.flatMap(ExitStatus.init(rawValue:))
-                    throw LoadError(.readerFailed,
+                    throw LoadError(
+                        .readerFailed,
                         "mongo-reader (pid \(final.pid)) failed reading \(plan.namespace)"
-                            + "\(final.exitStatus.map { " with exit status \($0)" } ?? ""): \(final.message ?? "no reason given")",
+                            + "\(final.exitStatus.map { " with exit status \($0)" } ?? ""): "
+                            + (final.message ?? "no reason given"),
                         readerExitStatus: exitStatus)
                 case .reading:
-                    throw LoadError(.readerFailed,
-                        "mongo-reader (pid \(final.pid)) ended without finishing \(folder.url.path) (killed or crashed): "
+                    throw LoadError(
+                        .readerFailed,
+                        "mongo-reader (pid \(final.pid)) ended without finishing \(folder.url.path) "
+                            + "(killed or crashed): "
                             + "no manifest, the live tables are unchanged")
                 }
             }
@@ -166,7 +189,8 @@ extension CopyLoader {
                 lastFootprint = footprint
                 lastChange = ContinuousClock.now
             } else if ContinuousClock.now - lastChange > .seconds(waitSeconds) {
-                throw LoadError(.readerFailed,
+                throw LoadError(
+                    .readerFailed,
                     "mongo-reader (pid \(status.pid)) wrote nothing in \(folder.url.path) for \(waitSeconds) s")
             }
             try await Task.sleep(for: .milliseconds(100))
@@ -203,7 +227,8 @@ extension CopyLoader {
     private static func check(
         _ loaded: [String: LoadedPart], against manifest: Manifest, plan: TablePlan, folder: CollectionFolder
     ) throws(LoadError) -> [String: Int] {
-        var counts: [String: Int] = [:], named = Set<String>()
+        var counts: [String: Int] = [:]
+        var named = Set<String>()
         for (index, table) in manifest.tables.enumerated() {
             var rows = 0
             for part in table.parts {
@@ -212,25 +237,31 @@ extension CopyLoader {
                     throw LoadError(.corruptPart, "part \(path) named by the manifest was not loaded")
                 }
                 guard copy.bytes == part.bytes, copy.checksum == part.checksum else {
-                    throw LoadError(.corruptPart,
+                    throw LoadError(
+                        .corruptPart,
                         "part \(path) does not match the manifest (\(copy.bytes) bytes, checksum \(copy.checksum) "
                             + "loaded; expected \(part.bytes) bytes, checksum \(part.checksum))")
                 }
                 guard copy.rows == part.rows else {
-                    throw LoadError(.rowCountMismatch,
+                    throw LoadError(
+                        .rowCountMismatch,
                         "\(part.file): PostgreSQL loaded \(copy.rows) rows, the manifest promises \(part.rows)")
                 }
                 rows += part.rows
                 named.insert(part.file)
             }
             guard rows == table.rows else {
-                throw LoadError(.corruptPart,
-                    "manifest of \(manifest.collection) promises \(table.rows) rows for \(table.name) but its parts hold \(rows)")
+                throw LoadError(
+                    .corruptPart,
+                    "manifest of \(manifest.collection) promises \(table.rows) rows for \(table.name) "
+                        + "but its parts hold \(rows)"
+                )
             }
             counts[table.name] = rows
         }
         if let stray = loaded.keys.sorted().first(where: { !named.contains($0) }) {
-            throw LoadError(.corruptPart, "part \(stray) was loaded but the manifest of \(manifest.collection) does not name it")
+            throw LoadError(
+                .corruptPart, "part \(stray) was loaded but the manifest of \(manifest.collection) does not name it")
         }
         return counts
     }

@@ -102,7 +102,8 @@ public struct CopyLoader: Sendable {
                 "\(schema.path) changed since mongo-reader wrote \(folder.url.path) (hash \(schema.hash), manifest \(manifest.schemaHash)): read the collection again")
         }
         guard manifest.tables.map(\.name) == schema.plan.tables.map(\.name) else {
-            throw LoadError(.schemaMismatch, "the manifest's tables do not match the schema's plan for \(folder.namespace)")
+            throw LoadError(
+                .schemaMismatch, "the manifest's tables do not match the schema's plan for \(folder.namespace)")
         }
     }
 
@@ -181,15 +182,17 @@ public struct CopyLoader: Sendable {
                 reader, folder: folder, plan: plan, staging: staging, request: request)
             try Self.check(manifest, matches: schema, folder: folder)
             _ = try await onParallelSessions(plan.tables, named: "analyze", request: request) { session, table in
-                try await session.execute(
-                    "ANALYZE \(PostgresSQL.qualifiedName(schema: staging, table.name))", purpose: "analyze \(table.name)")
+                let name = PostgresSQL.qualifiedName(schema: staging, table.name)
+                try await session.execute("ANALYZE \(name)", purpose: "analyze \(table.name)")
             }
             try await store.addStep(run: run, step: "follow, copy and analyze", figures: [
                 "rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds,
             ])
             step = clock.now
             await TestHooks.hold(at: "swap")
-            try await swap(plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts, store: store, run: run)
+            try await swap(
+                plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts,
+                store: store, run: run)
             try await store.addStep(run: run, step: "swap", figures: ["seconds": (clock.now - step).seconds])
             return (manifest, counts)
         }

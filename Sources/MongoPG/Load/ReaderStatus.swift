@@ -22,8 +22,12 @@ public struct ReaderStatus: Codable, Sendable, Equatable {
     public var message: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case run, pid, startedAt = "started_at", schemaHash = "schema_hash", state
-        case exitStatus = "exit_status", message
+        case run, pid
+        case startedAt = "started_at"
+        case schemaHash = "schema_hash"
+        case state
+        case exitStatus = "exit_status"
+        case message
     }
 
     /// The status in `folder`, or nil when there is none (or it is being replaced: read it again later).
@@ -94,7 +98,8 @@ struct LoadedMark: Codable, Sendable {
     var loadedAt: String
 
     enum CodingKeys: String, CodingKey {
-        case run, loadedAt = "loaded_at"
+        case run
+        case loadedAt = "loaded_at"
     }
 
     static func read(in folder: URL) -> LoadedMark? {
