@@ -31,13 +31,16 @@ struct MongoReader: AsyncParsableCommand {
     var jobs: Int?
     @Option(help: "This worker's share, K/N, when N workers read the collection together.") var partition: PartitionArgument?
     @Option(help: ArgumentHelp(
-        "Finish a table's part file and begin the next once it holds this many bytes (default 16 MiB).",
+        "Finish a table's part file and begin the next once it holds this many bytes (default 64 MiB).",
         discussion: "Finished parts appear while the read goes on, for psql-copy --follow-reader."))
     var partBytes: Int = ReadRequest.defaultPartBytes
+    @Option(help: "Finish a table's part file and begin the next once it is this many seconds old (default 1).")
+    var partSeconds: Double = ReadRequest.defaultPartSeconds
 
     func validate() throws {
         if let jobs, !(1...64).contains(jobs) { throw ValidationError("--jobs must be between 1 and 64") }
         if partBytes < 1 { throw ValidationError("--part-bytes must be at least 1") }
+        if !(partSeconds > 0) { throw ValidationError("--part-seconds must be above 0") }
     }
 
     func run() async throws {
@@ -55,6 +58,7 @@ struct MongoReader: AsyncParsableCommand {
                 jobs: jobs ?? (inputFile == nil ? 1 : ProcessInfo.processInfo.activeProcessorCount), partition: partition?.value,
                 mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs)
             request.partBytes = partBytes
+            request.partSeconds = partSeconds
             if let store {
                 request.sharedSplitPoints = { slices in
                     try await store.sharedSplitPoints(collection: namespace, slices: slices) {

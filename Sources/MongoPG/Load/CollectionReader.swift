@@ -18,10 +18,13 @@ public struct ReadRequest: Sendable {
     public var oplogSources: [String: String]
     /// Split points of a partitioned read, shared by every worker (see `SplitPointStore`).
     public var sharedSplitPoints: (@Sendable (Int) async throws -> [BSONValue])?
-    /// A table's part is finished (renamed from `.tmp`) and the next one begun once it holds this many bytes, so
-    /// that `psql-copy --follow-reader` can load finished parts while the read goes on.
+    /// A table's part is finished (renamed from `.tmp`) and the next one begun once it holds `partBytes` bytes or
+    /// was begun `partSeconds` ago, so that `psql-copy --follow-reader` can load finished parts while the read goes
+    /// on: whatever the read's speed, what is left to load when it ends is about `partSeconds` of it.
     public var partBytes = ReadRequest.defaultPartBytes
-    public static let defaultPartBytes = 16 << 20
+    public var partSeconds = ReadRequest.defaultPartSeconds
+    public static let defaultPartBytes = 64 << 20
+    public static let defaultPartSeconds = 1.0
 
     public init(namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings,
                 inputFile: String? = nil, jobs: Int = 1, partition: Partition? = nil, mongoURI: String,
@@ -126,7 +129,8 @@ public struct CollectionReader: Sendable {
         if let inputFile = request.inputFile {
             guard request.partition == nil else { throw LoadError(.usage, "--partition reads from the server; a dump file is read whole") }
             results = try await readFile(
-                inputFile, schema: schema, folder: folder, jobs: jobs, partBytes: request.partBytes)
+                inputFile, schema: schema, folder: folder, jobs: jobs, partBytes: request.partBytes,
+                partSeconds: request.partSeconds)
         } else {
             positions = await oplogPositions(request.oplogSources)
             results = try await readServer(request, schema: schema, folder: folder, jobs: jobs)
@@ -258,7 +262,7 @@ public struct CollectionReader: Sendable {
                     let session = try MongoSession(uri: request.mongoURI, name: "read\(job)")
                     var stream = try PartSink.stream(
                         folder: folder, plan: schema.plan, partition: request.partition, job: job,
-                        partBytes: request.partBytes)
+                        partBytes: request.partBytes, partSeconds: request.partSeconds)
                     for range in ranges {
                         let cursor = try await session.find(namespace, filter: range.filter, options: FindOptions(batchSize: Int32(Self.batchSize)))
                         // Double-buffered: the next batch is fetched on the session's thread while this one is flattened.
@@ -283,7 +287,7 @@ public struct CollectionReader: Sendable {
 
     /// A dump file is read on one task and flattened on `jobs` tasks, each writing its own parts.
     private func readFile(
-        _ path: String, schema: SchemaFile, folder: CollectionFolder, jobs: Int, partBytes: Int
+        _ path: String, schema: SchemaFile, folder: CollectionFolder, jobs: Int, partBytes: Int, partSeconds: Double
     ) async throws -> [JobResult] {
         let namespace = schema.plan.namespace
         let channel = BatchChannel(capacity: jobs * 2)
@@ -291,7 +295,8 @@ public struct CollectionReader: Sendable {
             for job in 0..<jobs {
                 group.addTask {
                     var stream = try PartSink.stream(
-                        folder: folder, plan: schema.plan, partition: nil, job: job, partBytes: partBytes)
+                        folder: folder, plan: schema.plan, partition: nil, job: job, partBytes: partBytes,
+                        partSeconds: partSeconds)
                     while let batch = await channel.receive() {
                         try Self.flatten(batch, into: &stream, namespace: namespace)
                         progress?.add(batch.count)
@@ -381,21 +386,25 @@ enum PartNames {
 }
 
 /// Writes each table's COPY text into this job's part files for that table: a part is finished and the next one
-/// begun once it holds `partBytes`, so finished parts appear while the read goes on. Rows are counted as lines:
-/// COPY text escapes every newline inside a value, so each newline byte ends one row.
+/// begun once it holds `partBytes` or is `partSeconds` old, so finished parts appear while the read goes on. Rows
+/// are counted as lines: COPY text escapes every newline inside a value, so each newline byte ends one row.
 struct PartSink: CopySink {
     private struct Current {
         var writer: PartWriter
         var sequence: Int
         var rows = 0
         var bytes = 0
+        let begun = ContinuousClock.now
     }
     private var current: [Current]
     private var finished: [[Manifest.Part]]
     private let makeWriter: (Int, Int) throws(LoadError) -> PartWriter
     private let partBytes: Int
+    private let partAge: Duration
 
-    init(folder: CollectionFolder, plan: TablePlan, partition: Partition?, job: Int, partBytes: Int) throws(LoadError) {
+    init(
+        folder: CollectionFolder, plan: TablePlan, partition: Partition?, job: Int, partBytes: Int, partSeconds: Double
+    ) throws(LoadError) {
         let names = plan.tables.map(\.name)
         makeWriter = { table, sequence throws(LoadError) in
             let name = PartNames.name(
@@ -407,13 +416,15 @@ struct PartSink: CopySink {
         self.current = current
         finished = Array(repeating: [], count: plan.tables.count)
         self.partBytes = max(1, partBytes)
+        partAge = .milliseconds(Int64(max(0.001, partSeconds) * 1000))
     }
 
     /// A stream into a new sink; its chunks are no bigger than a part, so small parts rotate too.
     static func stream(
-        folder: CollectionFolder, plan: TablePlan, partition: Partition?, job: Int, partBytes: Int
+        folder: CollectionFolder, plan: TablePlan, partition: Partition?, job: Int, partBytes: Int, partSeconds: Double
     ) throws(LoadError) -> CopyStream<PartSink> {
-        let sink = try PartSink(folder: folder, plan: plan, partition: partition, job: job, partBytes: partBytes)
+        let sink = try PartSink(
+            folder: folder, plan: plan, partition: partition, job: job, partBytes: partBytes, partSeconds: partSeconds)
         return CopyStream(plan: plan, sink: sink, chunkSize: min(1 << 20, max(1, partBytes)))
     }
 
@@ -423,7 +434,7 @@ struct PartSink: CopySink {
         for byte in bytes where byte == 0x0A { lines += 1 }
         current[table].rows += lines
         current[table].bytes += bytes.count
-        if current[table].bytes >= partBytes {
+        if current[table].bytes >= partBytes || ContinuousClock.now - current[table].begun >= partAge {
             finished[table].append(try current[table].writer.finish(rows: current[table].rows))
             let sequence = current[table].sequence + 1
             current[table] = Current(writer: try makeWriter(table, sequence), sequence: sequence)

@@ -75,9 +75,12 @@ extension CopyLoader {
     }
 
     /// Copies every part of the followed read into `staging` (tables created with their primary keys, so nothing
-    /// but ANALYZE is left once the read ends) and returns the reader's manifest and the row counts, checked.
+    /// but statistics is left once the read ends) and returns the reader's manifest and the row counts, checked.
+    /// `whenReadEnds` runs once the manifest is there, beside the copies of the last parts (ANALYZE: a sample of
+    /// all but the last second of the read describes the table as well as one of all of it).
     func followAndCopy(
-        _ status: ReaderStatus, folder: CollectionFolder, plan: TablePlan, staging: String, request: LoadRequest
+        _ status: ReaderStatus, folder: CollectionFolder, plan: TablePlan, staging: String, request: LoadRequest,
+        whenReadEnds: @escaping @Sendable () async throws -> Void
     ) async throws -> (Manifest, [String: Int]) {
         enum Outcome: Sendable {
             case copied([String: LoadedPart])
@@ -105,6 +108,7 @@ extension CopyLoader {
                         status, folder: folder, plan: plan, queue: queue,
                         waitSeconds: request.waitSeconds)
                     await queue.close()
+                    try await whenReadEnds()
                     return .read(manifest)
                 } catch {
                     await queue.close()
@@ -197,13 +201,18 @@ extension CopyLoader {
         }
     }
 
-    /// The folder's files and their sizes: what changes while a reader works.
+    /// The folder's files, and the sizes of the parts being written: what changes while a reader works (finished
+    /// parts are not stat'ed, so a poll stays cheap however many there are).
     private static func footprint(of folder: CollectionFolder) -> [String: Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.url.path)) ?? []
         var sizes: [String: Int] = [:]
         for name in names {
             var info = stat()
-            if stat(folder.url.appendingPathComponent(name).path, &info) == 0 { sizes[name] = Int(info.st_size) }
+            if name.hasSuffix(".tmp"), stat(folder.url.appendingPathComponent(name).path, &info) == 0 {
+                sizes[name] = Int(info.st_size)
+            } else {
+                sizes[name] = 0
+            }
         }
         return sizes
     }

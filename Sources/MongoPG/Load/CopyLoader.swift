@@ -179,12 +179,14 @@ public struct CopyLoader: Sendable {
         }
         if let reader {
             let (manifest, counts) = try await followAndCopy(
-                reader, folder: folder, plan: plan, staging: staging, request: request)
-            try Self.check(manifest, matches: schema, folder: folder)
-            _ = try await onParallelSessions(plan.tables, named: "analyze", request: request) { session, table in
-                let name = PostgresSQL.qualifiedName(schema: staging, table.name)
-                try await session.execute("ANALYZE \(name)", purpose: "analyze \(table.name)")
+                reader, folder: folder, plan: plan, staging: staging, request: request
+            ) {
+                _ = try await onParallelSessions(plan.tables, named: "analyze", request: request) { session, table in
+                    let name = PostgresSQL.qualifiedName(schema: staging, table.name)
+                    try await session.execute("ANALYZE \(name)", purpose: "analyze \(table.name)")
+                }
             }
+            try Self.check(manifest, matches: schema, folder: folder)
             try await store.addStep(run: run, step: "follow, copy and analyze", figures: [
                 "rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds,
             ])
