@@ -76,8 +76,9 @@ extension CopyLoader {
 
     /// Copies every part of the followed read into `staging` (tables created with their primary keys, so nothing
     /// but statistics is left once the read ends) and returns the reader's manifest and the row counts, checked.
-    /// `whenReadEnds` runs once the manifest is there, beside the copies of the last parts (ANALYZE: a sample of
-    /// all but the last second of the read describes the table as well as one of all of it).
+    /// `whenReadEnds` runs once the manifest is there, beside the copies of the last parts (ANALYZE: its sample
+    /// then misses at most the last second of the read, and past a histogram's ends the planner reads the actual
+    /// extremes from the key's index).
     func followAndCopy(
         _ status: ReaderStatus, folder: CollectionFolder, plan: TablePlan, staging: String, request: LoadRequest,
         whenReadEnds: @escaping @Sendable () async throws -> Void
