@@ -29,16 +29,24 @@ struct MongoReader: AsyncParsableCommand {
         discussion: "On mongod each slice is an _id index range; SecantusDB scans for ranges, so one reader is faster there."))
     var jobs: Int?
     @Option(help: "This worker's share, K/N, when N workers read the collection together.") var partition: PartitionArgument?
+    @Option(help: ArgumentHelp(
+        "Finish a table's part file and begin the next once it holds this many bytes (default 64 MiB).",
+        discussion: "Finished parts appear while the read goes on, for psql-copy --follow-reader."))
+    var partBytes: Int = ReadRequest.defaultPartBytes
+    @Option(help: "Finish a table's part file and begin the next once it is this many seconds old (default 1).")
+    var partSeconds: Double = ReadRequest.defaultPartSeconds
 
     func validate() throws {
         if let jobs, !(1...64).contains(jobs) { throw ValidationError("--jobs must be between 1 and 64") }
+        if partBytes < 1 { throw ValidationError("--part-bytes must be at least 1") }
+        if !(partSeconds > 0) { throw ValidationError("--part-seconds must be above 0") }
     }
 
     func run() async throws {
         try await common.runTool("mongo-reader") { logger in
             try await MongoReaderCommand(
                 collection: collection, csvDirectory: csvDir, inputFile: inputFile, jobs: jobs,
-                partition: partition?.value
+                partition: partition?.value, partBytes: partBytes, partSeconds: partSeconds
             ).run(common: common, logger: logger)
         }
     }

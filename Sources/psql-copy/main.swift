@@ -11,9 +11,16 @@ struct PsqlCopy: AsyncParsableCommand {
             tables, checks each part's row count, builds the primary keys, then swaps the new tables in place of the
             live ones in one transaction. A failure at any point leaves the live tables as they were.
 
+            With --follow-reader it loads while mongo-reader (started first, on this host) still reads: each part is
+            copied as soon as the reader finishes it, and the swap waits for the reader's manifest and for every
+            part's checksum, size and row count to match it. If the reader fails, dies or writes nothing for
+            --wait-seconds, psql-copy stops with the reader's reason (and its exit status when it reported one).
+
             EXAMPLES:
               psql-copy --config sync.ini --collection sample_analytics.customers --csv-dir /var/tmp/csv
               psql-copy --config sync.ini --collection sample_analytics.customers --csv-dir /var/tmp/csv --json
+              mongo-reader --config sync.ini --collection db.big --csv-dir /var/tmp/csv &
+              psql-copy --config sync.ini --collection db.big --csv-dir /var/tmp/csv --follow-reader
 
             \(ExitStatus.helpText)
             """)
@@ -22,15 +29,22 @@ struct PsqlCopy: AsyncParsableCommand {
     @Option(help: "The namespace to load, DB.COLL.") var collection: Namespace
     @Option(help: "The folder mongo-reader wrote (its parent: the tool adds DB.COLL).") var csvDir: String
     @Option(help: "Parallel COPY sessions.") var jobs: Int = 2
+    @Flag(help: "Load the parts while mongo-reader still writes them; swap once its manifest arrives.")
+    var followReader = false
+    @Option(help: "With --follow-reader: how long to wait for mongo-reader to start, or to write anything.")
+    var waitSeconds = 300
 
     func validate() throws {
         guard jobs >= 1, jobs <= 32 else { throw ValidationError("--jobs must be between 1 and 32") }
+        guard waitSeconds >= 1 else { throw ValidationError("--wait-seconds must be at least 1") }
     }
 
     func run() async throws {
         try await common.runTool("psql-copy") { logger in
-            try await PsqlCopyCommand(collection: collection, csvDirectory: csvDir, jobs: jobs)
-                .run(common: common, logger: logger)
+            try await PsqlCopyCommand(
+                collection: collection, csvDirectory: csvDir, jobs: jobs, followReader: followReader,
+                waitSeconds: waitSeconds
+            ).run(common: common, logger: logger)
         }
     }
 }

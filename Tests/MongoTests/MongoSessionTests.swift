@@ -70,13 +70,7 @@ struct MongoSessionTests {
         try await MongoServer.withTestDatabase { session, database in
             let namespace = Namespace(database: database, collection: "tailed")
             try await session.insert([["_id": .string("before")]], into: namespace)
-            // The insert's own entry: other tests write to the same server meanwhile, so "the newest" may be theirs.
-            let inserted = try await session.findAll(
-                MongoSession.oplog, filter: ["ns": .string(namespace.description), "o._id": .string("before")])
-            guard case .timestamp(let start)? = inserted.first?["ts"] else {
-                Issue.record("no oplog entry for the insert: \(inserted)")
-                return
-            }
+            let start = try #require(try await oplogTimestamp(of: "before", in: namespace, session: session))
             try await session.insert([["_id": .string("a"), "n": .int32(1)]], into: namespace)
             _ = try await session.runCommand(
                 ["update": .string(namespace.collection), "updates": .array([.document(["q": .document(["_id": .string("a")]), "u": .document(["$set": .document(["n": .int32(2)])])])])],
@@ -111,6 +105,60 @@ struct MongoSessionTests {
             await session.close(tail)
         }
     }
+
+    @Test("the safe oplog position lies between the write before it and the write after it")
+    func safeOplogPosition() async throws {
+        try await MongoServer.withTestDatabase { session, database in
+            let namespace = Namespace(database: database, collection: "positions")
+            for round in 0..<3 {
+                try await session.insert([["_id": .string("before\(round)")]], into: namespace)
+                let position = try await session.safeOplogPosition()
+                try await session.insert([["_id": .string("after\(round)")]], into: namespace)
+                let before = try #require(
+                    try await oplogTimestamp(of: "before\(round)", in: namespace, session: session))
+                let after = try #require(
+                    try await oplogTimestamp(of: "after\(round)", in: namespace, session: session))
+                #expect(before <= position, "no write committed before the call is skipped")
+                #expect(position <= after, "a replay from the position sees the write made after the call")
+            }
+        }
+    }
+
+    @Test("the safe oplog position reads no oplog entry: it is answered with every query command failing")
+    func safeOplogPositionReadsNoEntry() async throws {
+        try await PrivateMongoServer.with(arguments: ["--enable-test-commands"]) { uri in
+            let session = try MongoSession(uri: uri, name: "test")
+            let namespace = Namespace(database: "positions", collection: "c")
+            try await session.insert([["_id": .int32(1)]], into: namespace)
+            let before = try #require(try await oplogTimestamp(of: .int32(1), in: namespace, session: session))
+            // A position found by reading the oplog (a sort on $natural, a ts range) needs find, aggregate or getMore.
+            _ = try await session.runCommand(
+                ["configureFailPoint": .string("failCommand"), "mode": .string("alwaysOn"),
+                 "data": .document(["failCommands": .array([.string("find"), .string("aggregate"), .string("getMore")]),
+                                    "errorCode": .int32(2)])], database: "admin")
+            await #expect(throws: MongoError.self, "the failpoint is armed") { _ = try await session.findAll(Self.oplog) }
+            let position = try await session.safeOplogPosition()
+            _ = try await session.runCommand(
+                ["configureFailPoint": .string("failCommand"), "mode": .string("off")], database: "admin")
+            try await session.insert([["_id": .int32(2)]], into: namespace)
+            let after = try #require(try await oplogTimestamp(of: .int32(2), in: namespace, session: session))
+            #expect(before <= position && position <= after)
+        }
+    }
+
+    @Test("a standalone server has no safe oplog position: a configuration error naming the source (78)")
+    func safeOplogPositionOnStandalone() async throws {
+        try await PrivateMongoServer.with(arguments: ["--standalone"]) { uri in
+            let session = try MongoSession(uri: uri, name: "test")
+            let error = await #expect(throws: MongoError.self) { _ = try await session.safeOplogPosition(source: "rs9") }
+            #expect(error?.kind == .notReplicaSet)
+            #expect(error?.exitStatus == .configError)
+            #expect(error?.description.contains("oplog source rs9") == true)
+            #expect(error?.description.contains("not a replica set member") == true)
+        }
+    }
+
+    static let oplog = MongoSession.oplog
 
     @Test("an unreachable server is reported as unavailable within a bounded time")
     func unreachable() async throws {
@@ -148,4 +196,16 @@ struct MongoSessionTests {
         #expect(error?.code != nil)
         #expect(error?.description.contains("noSuchCommandAtAll") == true)
     }
+}
+
+/// The `ts` of the oplog entry that inserted `_id` into `namespace` (a test helper: it scans the oplog).
+func oplogTimestamp(of id: BSONValue, in namespace: Namespace, session: MongoSession) async throws -> BSONTimestamp? {
+    let entries = try await session.findAll(
+        MongoSession.oplog, filter: ["ns": .string(namespace.description), "op": .string("i"), "o._id": id])
+    guard case .timestamp(let ts) = entries.first?["ts"] else { return nil }
+    return ts
+}
+
+func oplogTimestamp(of id: String, in namespace: Namespace, session: MongoSession) async throws -> BSONTimestamp? {
+    try await oplogTimestamp(of: .string(id), in: namespace, session: session)
 }

@@ -9,13 +9,21 @@ public struct MongoReaderCommand: Sendable {
     /// Parallel readers (server) or flatteners (file); nil: 1 from a server, the cores from a file.
     public var jobs: Int?
     public var partition: Partition?
+    /// A table's part is finished and the next begun every `partBytes` or `partSeconds`, whichever comes first.
+    public var partBytes: Int
+    public var partSeconds: Double
 
-    public init(collection: Namespace, csvDirectory: String, inputFile: String?, jobs: Int?, partition: Partition?) {
+    public init(
+        collection: Namespace, csvDirectory: String, inputFile: String?, jobs: Int?, partition: Partition?,
+        partBytes: Int = ReadRequest.defaultPartBytes, partSeconds: Double = ReadRequest.defaultPartSeconds
+    ) {
         self.collection = collection
         self.csvDirectory = csvDirectory
         self.inputFile = inputFile
         self.jobs = jobs
         self.partition = partition
+        self.partBytes = partBytes
+        self.partSeconds = partSeconds
     }
 
     public func run(common: CommonOptions, logger: Logger) async throws -> ExitStatus {
@@ -25,11 +33,13 @@ public struct MongoReaderCommand: Sendable {
         // dump can be turned into parts on a host that cannot reach it. Then the manifest is the only record.
         let ledger = try await LedgerRun.startDetached(
             tool: "mongo-reader", arguments: context.arguments, logger: logger, open: context.openStateStore)
-        let request = ReadRequest(
+        var request = ReadRequest(
             namespace: collection, csvDirectory: csvDirectory, schemasDirectory: config.schemasDirectory,
             settings: config.flattenSettings, inputFile: inputFile,
             jobs: jobs ?? (inputFile == nil ? 1 : ProcessInfo.processInfo.activeProcessorCount), partition: partition,
             mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs, batchSize: config.batchSize)
+        request.partBytes = partBytes
+        request.partSeconds = partSeconds
         let summary: ReadSummary
         do {
             if partition != nil {

@@ -6,20 +6,27 @@ public struct PsqlCopyCommand: Sendable {
     public var csvDirectory: String
     /// Parallel COPY sessions.
     public var jobs: Int
+    /// Load parts while mongo-reader is still writing them (`--follow-reader`), waiting at most `waitSeconds` for it.
+    public var followReader: Bool
+    public var waitSeconds: Int
 
-    public init(collection: Namespace, csvDirectory: String, jobs: Int) {
+    public init(collection: Namespace, csvDirectory: String, jobs: Int, followReader: Bool = false, waitSeconds: Int = 300) {
         self.collection = collection
         self.csvDirectory = csvDirectory
         self.jobs = jobs
+        self.followReader = followReader
+        self.waitSeconds = waitSeconds
     }
 
     public func run(common: CommonOptions, logger: Logger) async throws -> ExitStatus {
         let context = ToolContext(config: try common.loadConfig(), logger: logger)
         let config = context.config
-        let request = LoadRequest(
+        var request = LoadRequest(
             namespace: collection, csvDirectory: csvDirectory, schemasDirectory: config.schemasDirectory,
             settings: config.flattenSettings, stateSchema: config.stateSchema, conninfo: config.postgresConninfo,
             password: try config.postgresPassword(), jobs: jobs, arguments: context.arguments)
+        request.followReader = followReader
+        request.waitSeconds = waitSeconds
         let summary = try await CopyLoader(logger: logger).load(request)
         try common.printResult(summary, line: summary.line)
         return .ok

@@ -22,6 +22,13 @@ public struct ReadRequest: Sendable {
     public var batchSize: Int
 
     public static let defaultBatchSize = 1000
+    /// A table's part is finished (renamed from `.tmp`) and the next one begun once it holds `partBytes` bytes or
+    /// was begun `partSeconds` ago, so that `psql-copy --follow-reader` can load finished parts while the read goes
+    /// on: whatever the read's speed, what is left to load when it ends is about `partSeconds` of it.
+    public var partBytes = ReadRequest.defaultPartBytes
+    public var partSeconds = ReadRequest.defaultPartSeconds
+    public static let defaultPartBytes = 64 << 20
+    public static let defaultPartSeconds = 1.0
 
     public init(namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings,
                 inputFile: String? = nil, jobs: Int = 1, partition: Partition? = nil, mongoURI: String,
@@ -76,14 +83,49 @@ public struct CollectionReader: Sendable {
     }
 
     public func read(_ request: ReadRequest) async throws -> ReadSummary {
-        let clock = ContinuousClock(), started = clock.now, startedAt = timestampNow()
+        let startedAt = timestampNow()
         let namespace = request.namespace
         let schema = try SchemaFile(namespace: namespace, schemasDirectory: request.schemasDirectory, settings: request.settings)
         let folder = CollectionFolder(csvDirectory: request.csvDirectory, namespace: namespace)
         let manifestName = CollectionFolder.manifestName(partition: request.partition)
         // A missing or unreadable input fails before an earlier run's output is touched.
         if let inputFile = request.inputFile { _ = try DocumentFileReader(path: inputFile) }
+        // A whole-collection read locks its folder and says what it does in `reader.json`, for a following psql-copy.
+        let lock: ReaderLock?
+        var status: ReaderStatus?
+        if request.partition == nil {
+            try Self.createFolder(folder)
+            lock = try ReaderLock(folder: folder.url)
+            status = ReaderStatus(
+                run: UUID().uuidString.lowercased(), pid: getpid(), startedAt: startedAt, schemaHash: schema.hash,
+                state: .reading)
+        } else {
+            lock = nil
+        }
         try prepare(folder, manifestName: manifestName, partition: request.partition)
+        try status?.write(in: folder.url)
+        do {
+            let summary = try await read(
+                request, schema: schema, folder: folder, manifestName: manifestName, startedAt: startedAt)
+            status?.state = .finished
+            try status?.write(in: folder.url)
+            withExtendedLifetime(lock) {}
+            return summary
+        } catch {
+            status?.state = .failed
+            status?.exitStatus = error.exitStatus.rawValue
+            status?.message = "\(error)"
+            try? status?.write(in: folder.url)
+            withExtendedLifetime(lock) {}
+            throw error
+        }
+    }
+
+    private func read(
+        _ request: ReadRequest, schema: SchemaFile, folder: CollectionFolder, manifestName: String, startedAt: String
+    ) async throws -> ReadSummary {
+        let clock = ContinuousClock(), started = clock.now
+        let namespace = request.namespace
 
         let jobs = max(1, request.jobs)
         // Bounded as `[sync] batch_size` is: the cursor's batchSize is an int32.
@@ -92,7 +134,9 @@ public struct CollectionReader: Sendable {
         let results: [JobResult]
         if let inputFile = request.inputFile {
             guard request.partition == nil else { throw LoadError(.usage, "--partition reads from the server; a dump file is read whole") }
-            results = try await readFile(inputFile, schema: schema, folder: folder, jobs: jobs, batchSize: batchSize)
+            results = try await readFile(
+                inputFile, schema: schema, folder: folder, jobs: jobs, batchSize: batchSize, partBytes: request.partBytes,
+                partSeconds: request.partSeconds)
         } else {
             positions = await oplogPositions(request.oplogSources)
             results = try await readServer(request, schema: schema, folder: folder, jobs: jobs, batchSize: batchSize)
@@ -102,7 +146,7 @@ public struct CollectionReader: Sendable {
         var report = FlattenReport()
         for result in results { report.merge(result.report) }
         let tables = schema.plan.tables.enumerated().map { index, table in
-            let parts = results.map { $0.parts[index] }
+            let parts = results.flatMap { $0.parts[index] }
             return Manifest.Table(name: table.name, columns: table.columns.map(\.name), rows: parts.reduce(0) { $0 + $1.rows }, parts: parts)
         }
         let manifest = Manifest(
@@ -132,14 +176,22 @@ public struct CollectionReader: Sendable {
         try FileSystem.syncAndRename(temporary, to: url)
     }
 
-    /// Creates the folder and removes what an earlier run of this worker left: its manifest first (so no old
-    /// manifest ever describes new parts), then its parts and temporary files.
-    private func prepare(_ folder: CollectionFolder, manifestName: String, partition: Partition?) throws(LoadError) {
-        let manager = FileManager.default
+    private static func createFolder(_ folder: CollectionFolder) throws(LoadError) {
         do {
-            try manager.createDirectory(at: folder.url, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
         } catch {
             throw LoadError(.io, "cannot create \(folder.url.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Creates the folder and removes what an earlier run of this worker left: the reader status and its manifest
+    /// first (so neither ever describes new parts), then its parts and temporary files.
+    private func prepare(_ folder: CollectionFolder, manifestName: String, partition: Partition?) throws(LoadError) {
+        let manager = FileManager.default
+        try Self.createFolder(folder)
+        if partition == nil {
+            unlink(folder.url.appendingPathComponent(ReaderStatus.fileName).path)
+            unlink(folder.url.appendingPathComponent(LoadedMark.fileName).path)
         }
         let mine = PartNames.prefix(partition: partition)
         let entries = (try? manager.contentsOfDirectory(atPath: folder.url.path)) ?? []
@@ -158,14 +210,16 @@ public struct CollectionReader: Sendable {
         a.hasPrefix("manifest") && !b.hasPrefix("manifest")
     }
 
-    /// The newest `ts` of each oplog source, read before the first document. A source without an oplog (a
-    /// standalone server) is reported and left out: `etlstatus init-load-start` records the positions that count.
+    /// Each oplog source's safe position (`MongoSession.safeOplogPosition`, as `etlstatus init-load-start` reads
+    /// it), read before the first document. A source without one (a standalone server, a mongos) is reported and
+    /// left out rather than failing the read: reading needs no oplog, and init-load-start, which refuses such a
+    /// source, records the positions that count.
     private func oplogPositions(_ sources: [String: String]) async -> [String: UInt64] {
         var positions: [String: UInt64] = [:]
         for (name, uri) in sources.sorted(by: { $0.key < $1.key }) {
             do {
                 let session = try MongoSession(uri: uri, name: "oplog-\(name)")
-                if let ts = try await session.newestOplogTimestamp() { positions[name] = ts.packed }
+                positions[name] = try await session.safeOplogPosition(source: name).packed
             } catch {
                 logger.warning("cannot read the oplog position", metadata: ["source": "\(name)", "error": "\(error)"])
             }
@@ -174,7 +228,8 @@ public struct CollectionReader: Sendable {
     }
 
     struct JobResult: Sendable {
-        var parts: [Manifest.Part]
+        /// Per table, this job's parts in order.
+        var parts: [[Manifest.Part]]
         var report: FlattenReport
     }
 
@@ -209,7 +264,9 @@ public struct CollectionReader: Sendable {
                 let ranges = mine.enumerated().filter { $0.offset % jobs == job }.map(\.element)
                 group.addTask {
                     let session = try MongoSession(uri: request.mongoURI, name: "read\(job)")
-                    var stream = CopyStream(plan: schema.plan, sink: try PartSink(folder: folder, plan: schema.plan, partition: request.partition, job: job))
+                    var stream = try PartSink.stream(
+                        folder: folder, plan: schema.plan, partition: request.partition, job: job,
+                        partBytes: request.partBytes, partSeconds: request.partSeconds)
                     for range in ranges {
                         let options = FindOptions(batchSize: Int32(batchSize))
                         let cursor = try await session.find(namespace, filter: range.filter, options: options)
@@ -223,6 +280,7 @@ public struct CollectionReader: Sendable {
                             logger.debug(
                                 "batch flattened", metadata: ["job": "\(job + 1)", "documents": "\(batch.count)"])
                             progress?.add(batch.count)
+                            await TestHooks.hold(at: "read")
                         }
                     }
                     return (job, try Self.finish(&stream))
@@ -235,15 +293,18 @@ public struct CollectionReader: Sendable {
     }
 
     /// A dump file is read on one task and flattened on `jobs` tasks, each writing its own parts.
-    private func readFile(_ path: String, schema: SchemaFile, folder: CollectionFolder, jobs: Int, batchSize: Int)
-        async throws -> [JobResult]
-    {
+    private func readFile(
+        _ path: String, schema: SchemaFile, folder: CollectionFolder, jobs: Int, batchSize: Int, partBytes: Int,
+        partSeconds: Double
+    ) async throws -> [JobResult] {
         let namespace = schema.plan.namespace
         let channel = BatchChannel(capacity: jobs * 2)
         return try await withThrowingTaskGroup(of: (Int, JobResult)?.self) { group in
             for job in 0..<jobs {
                 group.addTask {
-                    var stream = CopyStream(plan: schema.plan, sink: try PartSink(folder: folder, plan: schema.plan, partition: nil, job: job))
+                    var stream = try PartSink.stream(
+                        folder: folder, plan: schema.plan, partition: nil, job: job, partBytes: partBytes,
+                        partSeconds: partSeconds)
                     while let batch = await channel.receive() {
                         try Self.flatten(batch, into: &stream, namespace: namespace)
                         logger.debug("batch flattened", metadata: ["job": "\(job + 1)", "documents": "\(batch.count)"])
@@ -305,8 +366,14 @@ public struct CollectionReader: Sendable {
     static func finish(_ stream: inout CopyStream<PartSink>) throws -> JobResult {
         try stream.flush()
         let report = stream.report
-        let parts = try stream.sink.writers.enumerated().map { index, writer throws(LoadError) in
-            try writer.finish(rows: report.rows[stream.flattener.plan.tables[index].name] ?? 0)
+        let parts = try stream.sink.finish()
+        for (index, table) in stream.flattener.plan.tables.enumerated() {
+            let counted = parts[index].reduce(0) { $0 + $1.rows }
+            guard counted == report.rows[table.name] ?? 0 else {
+                let made = report.rows[table.name] ?? 0
+                throw GeneralError(
+                    .internalError, "the parts of \(table.name) hold \(counted) lines, the flattener made \(made) rows")
+            }
         }
         return JobResult(parts: parts, report: report)
     }
@@ -317,26 +384,83 @@ public struct CollectionReader: Sendable {
 enum PartNames {
     static func prefix(partition: Partition?) -> String { ".w\(partition?.index ?? 1)-" }
 
-    static func name(tableIndex: Int, table: String, partition: Partition?, job: Int) -> String {
+    /// `sequence` counts a job's parts of one table from 1; the first part keeps the name it had before parts
+    /// rotated, the next ones add `.pN`.
+    static func name(tableIndex: Int, table: String, partition: Partition?, job: Int, sequence: Int = 1) -> String {
         let safe = String(table.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") ? Character($0) : "_" }.prefix(60))
-        return String(format: "%03d", tableIndex) + "-" + safe + prefix(partition: partition) + "j\(job + 1).tsv"
+        let suffix = sequence == 1 ? "" : ".p\(sequence)"
+        return String(format: "%03d", tableIndex) + "-" + safe + prefix(partition: partition)
+            + "j\(job + 1)\(suffix).tsv"
     }
 }
 
-/// Writes each table's COPY text into this job's part file for that table.
+/// Writes each table's COPY text into this job's part files for that table: a part is finished and the next one
+/// begun once it holds `partBytes` or is `partSeconds` old, so finished parts appear while the read goes on. Rows
+/// are counted as lines: COPY text escapes every newline inside a value, so each newline byte ends one row.
 struct PartSink: CopySink {
-    let writers: [PartWriter]
+    private struct Current {
+        var writer: PartWriter
+        var sequence: Int
+        var rows = 0
+        var bytes = 0
+        let begun = ContinuousClock.now
+    }
+    private var current: [Current]
+    private var finished: [[Manifest.Part]]
+    private let makeWriter: (Int, Int) throws(LoadError) -> PartWriter
+    private let partBytes: Int
+    private let partAge: Duration
 
-    init(folder: CollectionFolder, plan: TablePlan, partition: Partition?, job: Int) throws(LoadError) {
-        var writers: [PartWriter] = []
-        for (index, table) in plan.tables.enumerated() {
-            let name = PartNames.name(tableIndex: index, table: table.name, partition: partition, job: job)
-            writers.append(try PartWriter(url: folder.url.appendingPathComponent(name)))
+    init(
+        folder: CollectionFolder, plan: TablePlan, partition: Partition?, job: Int, partBytes: Int, partSeconds: Double
+    ) throws(LoadError) {
+        let names = plan.tables.map(\.name)
+        makeWriter = { table, sequence throws(LoadError) in
+            let name = PartNames.name(
+                tableIndex: table, table: names[table], partition: partition, job: job, sequence: sequence)
+            return try PartWriter(url: folder.url.appendingPathComponent(name))
         }
-        self.writers = writers
+        var current: [Current] = []
+        for table in plan.tables.indices { current.append(Current(writer: try makeWriter(table, 1), sequence: 1)) }
+        self.current = current
+        finished = Array(repeating: [], count: plan.tables.count)
+        self.partBytes = max(1, partBytes)
+        partAge = .milliseconds(Int64(max(0.001, partSeconds) * 1000))
     }
 
-    mutating func write(table: Int, _ bytes: UnsafeRawBufferPointer) throws { try writers[table].append(bytes) }
+    /// A stream into a new sink; its chunks are no bigger than a part, so small parts rotate too.
+    static func stream(
+        folder: CollectionFolder, plan: TablePlan, partition: Partition?, job: Int, partBytes: Int, partSeconds: Double
+    ) throws(LoadError) -> CopyStream<PartSink> {
+        let sink = try PartSink(
+            folder: folder, plan: plan, partition: partition, job: job, partBytes: partBytes, partSeconds: partSeconds)
+        return CopyStream(plan: plan, sink: sink, chunkSize: min(1 << 20, max(1, partBytes)))
+    }
+
+    mutating func write(table: Int, _ bytes: UnsafeRawBufferPointer) throws {
+        try current[table].writer.append(bytes)
+        var lines = 0
+        for byte in bytes where byte == 0x0A { lines += 1 }
+        current[table].rows += lines
+        current[table].bytes += bytes.count
+        if current[table].bytes >= partBytes || ContinuousClock.now - current[table].begun >= partAge {
+            finished[table].append(try current[table].writer.finish(rows: current[table].rows))
+            let sequence = current[table].sequence + 1
+            current[table] = Current(writer: try makeWriter(table, sequence), sequence: sequence)
+        }
+    }
+
+    /// Finishes every table's last part (empty ones included: each job leaves one part per table at least) and
+    /// returns every part, per table, in order.
+    mutating func finish() throws(LoadError) -> [[Manifest.Part]] {
+        var parts = finished
+        for table in current.indices {
+            if current[table].bytes > 0 || parts[table].isEmpty {
+                parts[table].append(try current[table].writer.finish(rows: current[table].rows))
+            }
+        }
+        return parts
+    }
 }
 
 /// A bounded hand-over of document batches from one reader to several flatteners.

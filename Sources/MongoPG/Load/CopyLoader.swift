@@ -13,6 +13,10 @@ public struct LoadRequest: Sendable {
     /// Parallel COPY sessions.
     public var jobs: Int
     public var arguments: [String]
+    /// Load the parts while mongo-reader still writes them (`--follow-reader`).
+    public var followReader = false
+    /// `--follow-reader`: how long to wait for a reader to start, and for a running one to write anything.
+    public var waitSeconds = 300
 
     public init(namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings,
                 stateSchema: String, conninfo: String, password: String?, jobs: Int = 2, arguments: [String] = []) {
@@ -53,19 +57,20 @@ public struct CopyLoader: Sendable {
     public func load(_ request: LoadRequest) async throws -> LoadSummary {
         let clock = ContinuousClock(), started = clock.now
         let namespace = request.namespace
-        // Files first: nothing touches PostgreSQL until the folder is known to be whole and of this schema.
         let folder = CollectionFolder(csvDirectory: request.csvDirectory, namespace: namespace)
-        let manifest = try folder.finishedManifest()
         let schema = try SchemaFile(namespace: namespace, schemasDirectory: request.schemasDirectory, settings: request.settings)
-        guard manifest.schemaHash == schema.hash else {
-            throw LoadError(.schemaMismatch,
-                "\(schema.path) changed since mongo-reader wrote \(folder.url.path) (hash \(schema.hash), manifest \(manifest.schemaHash)): read the collection again")
+        // Files first: nothing touches PostgreSQL until the folder is known to be whole and of this schema (or, when
+        // following a reader, until the reader is found and reads with this schema).
+        var followed: ReaderStatus?, verified: Manifest?
+        if request.followReader {
+            followed = try await readerToFollow(folder, schema: schema, request: request)
+        } else {
+            let manifest = try folder.finishedManifest()
+            try Self.check(manifest, matches: schema, folder: folder)
+            try folder.verify(manifest)
+            logger.info("manifest verified", metadata: [LogKey.namespace: "\(namespace)", "parts": "\(manifest.tables.reduce(0) { $0 + $1.parts.count })"])
+            verified = manifest
         }
-        guard manifest.tables.map(\.name) == schema.plan.tables.map(\.name) else {
-            throw LoadError(.schemaMismatch, "the manifest's tables do not match the schema's plan for \(namespace)")
-        }
-        try folder.verify(manifest)
-        logger.info("manifest verified", metadata: [LogKey.namespace: "\(namespace)", "parts": "\(manifest.tables.reduce(0) { $0 + $1.parts.count })"])
 
         let session = PostgresSession(name: "load", logger: logger)
         try await session.connect(conninfo: request.conninfo, password: request.password)
@@ -76,14 +81,31 @@ public struct CopyLoader: Sendable {
             tool: "psql-copy", arguments: request.arguments, in: store,
             totals: { ["documents": Double($0.documents), "rows": Double($0.rows.values.reduce(0, +)), "seconds": $0.seconds] }
         ) { run in
-            let rows = try await load(
-                manifest, schema: schema, folder: folder, request: request, session: session, store: store, run: run)
+            let (manifest, rows) = try await load(
+                verified, following: followed, schema: schema, folder: folder, request: request, session: session,
+                store: store, run: run)
+            // So that a later --follow-reader waits for a new read rather than loading this one again.
+            if let reader = followed ?? ReaderStatus.read(in: folder.url), reader.startedAt == manifest.startedAt {
+                try? LoadedMark(run: reader.run, loadedAt: timestampNow()).write(in: folder.url)
+            }
             return LoadSummary(
                 collection: namespace.description, documents: manifest.documents, rows: rows,
                 seconds: (clock.now - started).seconds, run: run.id)
         }
         try await store.releaseSyncLock()
         return summary
+    }
+
+    /// The manifest was written with `schema`, and names the tables its plan makes.
+    static func check(_ manifest: Manifest, matches schema: SchemaFile, folder: CollectionFolder) throws(LoadError) {
+        guard manifest.schemaHash == schema.hash else {
+            throw LoadError(.schemaMismatch,
+                "\(schema.path) changed since mongo-reader wrote \(folder.url.path) (hash \(schema.hash), manifest \(manifest.schemaHash)): read the collection again")
+        }
+        guard manifest.tables.map(\.name) == schema.plan.tables.map(\.name) else {
+            throw LoadError(
+                .schemaMismatch, "the manifest's tables do not match the schema's plan for \(folder.namespace)")
+        }
     }
 
     /// Memory for one session's key sort: PostgreSQL's default of 64 MB makes a key build of a few million rows
@@ -135,8 +157,11 @@ public struct CopyLoader: Sendable {
         Identifier.sanitised("\(stateSchema)_load_\(String(format: "%08x", FNV1a.hash32(namespace.description.utf8)))")
     }
 
-    private func load(_ manifest: Manifest, schema: SchemaFile, folder: CollectionFolder, request: LoadRequest,
-                      session: PostgresSession, store: StateStore, run: LedgerRun) async throws -> [String: Int] {
+    /// Loads `verified` (a manifest whose parts were checked), or the read of the reader `following`; then swaps.
+    private func load(
+        _ verified: Manifest?, following reader: ReaderStatus?, schema: SchemaFile, folder: CollectionFolder,
+        request: LoadRequest, session: PostgresSession, store: StateStore, run: LedgerRun
+    ) async throws -> (Manifest, [String: Int]) {
         let plan = schema.plan, namespace = request.namespace
         let staging = Self.stagingSchema(stateSchema: request.stateSchema, namespace: namespace)
         let quotedStaging = PostgresSQL.quoteIdentifier(staging)
@@ -147,8 +172,34 @@ public struct CopyLoader: Sendable {
             "DROP SCHEMA IF EXISTS \(quotedStaging) CASCADE; CREATE SCHEMA \(quotedStaging)",
             purpose: "prepare the staging schema for \(namespace) (dropping what a crashed run left)")
         for table in plan.tables {
-            try await session.execute(plan.createStatement(table, inSchema: staging, withPrimaryKey: false), purpose: "create staging table \(table.name)")
+            // Following a reader, rows arrive while it reads: keys are kept as they come (rows arrive nearly in key
+            // order), so that only ANALYZE is left when the read ends.
+            try await session.execute(
+                plan.createStatement(table, inSchema: staging, withPrimaryKey: reader != nil),
+                purpose: "create staging table \(table.name)")
         }
+        if let reader {
+            let (manifest, counts) = try await followAndCopy(
+                reader, folder: folder, plan: plan, staging: staging, request: request
+            ) {
+                _ = try await onParallelSessions(plan.tables, named: "analyze", request: request) { session, table in
+                    let name = PostgresSQL.qualifiedName(schema: staging, table.name)
+                    try await session.execute("ANALYZE \(name)", purpose: "analyze \(table.name)")
+                }
+            }
+            try Self.check(manifest, matches: schema, folder: folder)
+            try await run.addStep("follow, copy and analyze", figures: [
+                "rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds,
+            ])
+            step = clock.now
+            await TestHooks.hold(at: "swap")
+            try await swap(
+                plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts, session: session,
+                store: store, run: run.id)
+            try await run.addStep("swap", figures: ["seconds": (clock.now - step).seconds])
+            return (manifest, counts)
+        }
+        guard let manifest = verified else { throw GeneralError(.internalError, "psql-copy: no manifest to load") }
 
         // COPY every part on several sessions, the biggest tables first; each part's count must match the manifest.
         // Keys come after the data (one sorted build instead of one insert per row): the session that copies a
@@ -182,7 +233,7 @@ public struct CopyLoader: Sendable {
             plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts, session: session,
             store: store, run: run.id)
         try await run.addStep("swap", figures: ["seconds": (clock.now - step).seconds])
-        return counts
+        return (manifest, counts)
     }
 
     /// One transaction: drop the live tables (and tables an earlier schema had), move the staging tables in, replace

@@ -15,13 +15,20 @@ public struct LoadError: ToolError {
         case io
         /// The command line asked for something impossible (a bad partition, ...).
         case usage
+        /// Another mongo-reader is writing the same folder.
+        case readerRunning
+        /// The mongo-reader psql-copy follows failed, died, never started or stopped making progress.
+        case readerFailed
     }
     public var kind: Kind
     public var message: String
+    /// For `.readerFailed`: the exit status the reader reported, when it could report one.
+    public var readerExitStatus: ExitStatus? = nil
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, readerExitStatus: ExitStatus? = nil) {
         self.kind = kind
         self.message = message
+        self.readerExitStatus = readerExitStatus
     }
 
     public var description: String { message }
@@ -31,6 +38,10 @@ public struct LoadError: ToolError {
         case .missingManifest, .badManifest, .corruptPart, .schemaMismatch, .rowCountMismatch: .dataError
         case .io: .ioError
         case .usage: .usage
+        case .readerRunning: .locked
+        // The reader's own status says why (69 MongoDB unreachable, 65 bad data, ...); a reader that died or never
+        // came left a folder without a finished manifest, which is 65 as for plain psql-copy.
+        case .readerFailed: readerExitStatus ?? .dataError
         }
     }
 }

@@ -54,7 +54,8 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var source: Source
     public var startedAt: String
     public var finishedAt: String
-    /// Newest oplog `ts` per oplog source, `(t << 32) | i`, read before the first document (server reads only).
+    /// Safe oplog position per oplog source (`MongoSession.safeOplogPosition`), `(t << 32) | i`, read before the
+    /// first document (server reads only).
     public var oplogPositions: [String: UInt64]
     public var documents: Int
     public var tables: [Table]

@@ -13,6 +13,8 @@ public struct MongoError: ToolError {
         case server
         /// A reply or document libmongoc could not hand over.
         case protocolError
+        /// An oplog source is a standalone server or a mongos: it has no oplog to replay.
+        case notReplicaSet
     }
     public var kind: Kind
     public var operation: String
@@ -37,7 +39,7 @@ public struct MongoError: ToolError {
 
     public var exitStatus: ExitStatus {
         switch kind {
-        case .invalidURI: .configError
+        case .invalidURI, .notReplicaSet: .configError
         case .unavailable, .authentication: .unavailable
         case .server, .protocolError: .internalError
         }

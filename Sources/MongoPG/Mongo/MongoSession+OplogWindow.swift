@@ -1,10 +1,9 @@
-/// The reads `etlstatus lag`, `check` and `init-load-status` make on an oplog: its two ends and how many entries lie
-/// past a position. On SecantusDB each of them scans the oplog (seconds at 100k entries); mongod answers the ends
-/// from one entry.
+/// The reads `etlstatus lag`, `check`, `init-load-status` and oplog-sync make on an oplog: its two ends and how many
+/// entries lie past a position. The newest end is one command; on SecantusDB the oldest entry and the counts scan.
 extension MongoSession {
-    /// The newest position of the oplog: where a sync would be once it had read everything. The one place that says
-    /// how it is found, so a cheaper answer (`hello`'s `lastWrite.majorityOpTime`) replaces it here alone.
-    public func newestOplogPosition() throws -> BSONTimestamp? { try newestOplogTimestamp() }
+    /// The newest position of the oplog that replay may read up to: the majority commit point
+    /// (`safeOplogPosition`), which costs one command whatever the oplog's size.
+    public func newestOplogPosition() throws -> BSONTimestamp? { try safeOplogPosition() }
 
     /// The oldest entry's `ts`: the oplog reaches back to a position exactly when this is not later than it. Nil for
     /// an empty oplog.

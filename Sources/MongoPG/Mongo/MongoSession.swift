@@ -175,13 +175,6 @@ public actor MongoSession {
         return try open(Self.oplog, filter: ["ts": .document(["$gte": .timestamp(timestamp)])], options: options, operation: "tail the oplog")
     }
 
-    /// The newest entry's `ts` in the oplog, or nil when the oplog is empty.
-    public func newestOplogTimestamp() throws -> BSONTimestamp? {
-        let newest = try findAll(Self.oplog, options: FindOptions(projection: ["ts": .int32(1)], sort: ["$natural": .int32(-1)], limit: 1))
-        guard case .timestamp(let ts) = newest.first?["ts"] else { return nil }
-        return ts
-    }
-
     private func open(_ namespace: Namespace, filter: BSONDocument, options: BSONDocument, operation: String) throws(MongoError) -> MongoCursorID {
         let collection = MongoCollection(client: client, namespace: namespace)
         return register(try MongoCursor(collection: collection, filter: filter, options: options, operation: operation))

@@ -19,16 +19,14 @@ public struct InitLoadCommands: Sendable {
         }
     }
 
-    /// Reads the newest oplog `ts` of every source (before any document is read), then opens the init load. A
-    /// source that cannot be read fails the command: a load without a position could never be caught up.
+    /// Reads every source's safe oplog position (`MongoSession.safeOplogPosition`, before any document is read),
+    /// then opens the init load. A source without one fails the command: a load without a position could never be
+    /// caught up.
     public func start() async throws -> Started {
         var positions: [String: BSONTimestamp] = [:]
         for source in config.oplogSources {
             let session = try MongoSession(uri: source.uri, name: "oplog-\(source.name)")
-            guard let newest = try await session.newestOplogTimestamp() else {
-                throw GeneralError(.configError, "oplog source \(source.name) has no oplog entries: oplog-sync needs a replica set member with local.oplog.rs")
-            }
-            positions[source.name] = newest
+            positions[source.name] = try await session.safeOplogPosition(source: source.name)
         }
         let id = try await recording("etlstatus init-load-start") { store, run in
             try await store.startInitLoad(run: run.id, positions: positions)
