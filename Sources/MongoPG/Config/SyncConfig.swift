@@ -258,7 +258,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         var namespaces: [Namespace] = []
         var seen: [Namespace: Int] = [:]
         for line in list.bareLines {
-            guard let namespace = Namespace(line.text) else {
+            guard let namespace = Namespace(userGiven: line.text) else {
                 throw ConfigError(
                     .badValue, path: path, line: line.line, section: list.name, key: line.text,
                     "not a namespace DB.COLL: \(Namespace.problem(with: line.text) ?? "refused")")

@@ -10,13 +10,26 @@ public struct Namespace: Hashable, Sendable, CustomStringConvertible, Expressibl
         self.collection = collection
     }
 
-    /// Parses `DB.COLL`; nil when `problem(with:)` finds one.
+    /// Parses `DB.COLL` as the server writes it (an oplog entry's `ns`, `config.system.sessions` included); nil when
+    /// either part is empty or the database name holds a character MongoDB forbids. A namespace a user names goes
+    /// through `init?(userGiven:)`.
     public init?(_ text: String) {
-        guard Self.problem(with: text) == nil, let dot = text.firstIndex(of: ".") else { return nil }
-        self.init(database: String(text[..<dot]), collection: String(text[text.index(after: dot)...]))
+        guard let dot = text.firstIndex(of: ".") else { return nil }
+        let database = String(text[..<dot]), collection = String(text[text.index(after: dot)...])
+        guard !database.isEmpty, !collection.isEmpty,
+            !database.contains(where: { "/\\ \"$".contains($0) || $0 == "\0" }), !collection.contains("\0")
+        else { return nil }
+        self.init(database: database, collection: collection)
     }
 
-    public init?(argument: String) { self.init(argument) }
+    /// Parses a namespace a user names (`--collection`, `[collections]`): nil when `problem(with:)` finds one.
+    public init?(userGiven text: String) {
+        guard Self.problem(with: text) == nil else { return nil }
+        self.init(text)
+    }
+
+    /// `--collection`: a namespace refused by `problem(with:)` is a wrong command line (64).
+    public init?(argument: String) { self.init(userGiven: argument) }
 
     public var description: String { "\(database).\(collection)" }
 
