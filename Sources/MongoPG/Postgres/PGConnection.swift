@@ -13,9 +13,9 @@ final class PGConnection {
     /// Connects with `PQconnectdbParams` and `expand_dbname=1`, so `conninfo` may be a `key=value` string or a
     /// `postgresql://` URI; what it does not set of `PostgresConninfo.defaultKeywords` (a 10 s connect timeout,
     /// keepalives) takes the default. `password`, when given, is a separate keyword after it and wins over one in
-    /// `conninfo`; otherwise libpq looks in `PGPASSWORD` and `~/.pgpass`. Neither the conninfo nor the password is logged or put in
-    /// an error: a rejected password is `.authentication`, anything else that keeps the session from starting
-    /// `.connect` (both exit 69).
+    /// `conninfo`; otherwise libpq looks in `PGPASSWORD` and `~/.pgpass`. Neither the conninfo nor the password is
+    /// logged or put in an error: a rejected password is `.authentication`, anything else that keeps the session from
+    /// starting `.connect` (both exit 69).
     init(conninfo: String, password: String?, logger: Logger) throws(PostgresError) {
         // The defaults (a connect timeout, TCP keepalives) come before dbname, so the expanded conninfo overrides them.
         var keywords = PostgresConninfo.defaultKeywords.map { $0.keyword } + ["dbname", "fallback_application_name"]
