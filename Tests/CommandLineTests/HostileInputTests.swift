@@ -186,7 +186,9 @@ let hostileCases: [HostileCase] = [
         status: 65, patterns: ["23505", "5ca4bbcea2dd94ee58162a68"], files: ["dup.json": lines(goodLine, goodLine)]),
 ]
 
-@Suite("Hostile input through the real binaries (issue 9)", .tags(.integration))
+/// Serialized: each case starts tools with PostgreSQL connections of their own, and 25 at once would take more than
+/// the test server's 100 alongside the other suites.
+@Suite("Hostile input through the real binaries (issue 9)", .tags(.integration), .serialized)
 struct HostileInputTests {
     @Test("each hostile case ends with its exit status and message, in bounded time", arguments: hostileCases)
     func hostile(_ item: HostileCase) async throws {
