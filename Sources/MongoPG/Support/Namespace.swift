@@ -31,6 +31,13 @@ public struct Namespace: Hashable, Sendable, CustomStringConvertible, Expressibl
     /// `--collection`: a namespace refused by `problem(with:)` is a wrong command line (64).
     public init?(argument: String) { self.init(userGiven: argument) }
 
+    /// `--collection`'s transform: like `init?(argument:)`, but the refusal (exit 64) says why.
+    public static func parsingArgument(_ text: String) throws -> Namespace {
+        if let problem = problem(with: text) { throw ValidationError(problem) }
+        guard let namespace = Namespace(userGiven: text) else { throw ValidationError("not a namespace DB.COLL") }
+        return namespace
+    }
+
     public var description: String { "\(database).\(collection)" }
 
     /// Characters MongoDB forbids in database names (its Windows list, the stricter one; NUL too).
