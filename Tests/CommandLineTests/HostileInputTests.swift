@@ -284,6 +284,36 @@ struct HostileInputTests {
     }
 }
 
+extension HostileInputTests {
+    @Test("a role without the CREATE privilege makes etlstatus and psql-copy end with 69, naming the privilege")
+    func roleWithoutCreate() async throws {
+        let role = PostgresServer.uniqueName("nocreate")
+        let password = try #require(ServerEnvironment.shared.values["PGPASSWORD"])
+        try await PostgresServer.withSession { session in
+            try await session.execute(
+                "CREATE ROLE \(role) LOGIN PASSWORD \(PostgresSQL.quoteLiteral(password))", purpose: "test role")
+        }
+        var failure: (any Error)?
+        do {
+            var uri = try #require(URLComponents(string: try ServerEnvironment.shared.postgresURI()))
+            uri.user = role
+            try await InitLoadFixture.with(postgresConninfo: try #require(uri.string), documentCount: 2) { scene in
+                #expect(try scene.read().status == 0)
+                for outcome in [try scene.etlstatus("init-load-status"), try scene.copy()] {
+                    #expect(outcome.status == 69, "\(outcome.stderr)")
+                    #expect(outcome.stderr.contains("42501"), "\(outcome.stderr)")
+                    #expect(outcome.stderr.contains("lacks the CREATE privilege on database"), "\(outcome.stderr)")
+                    #expect(!outcome.stderr.contains(password))
+                }
+            }
+        } catch {
+            failure = error
+        }
+        try await PostgresServer.withSession { try await $0.execute("DROP ROLE \(role)", purpose: "drop test role") }
+        if let failure { throw failure }
+    }
+}
+
 /// A TCP port on 127.0.0.1 whose connections the kernel accepts (the listen backlog) and nobody ever answers.
 private final class BlackHoleListener: @unchecked Sendable {
     let port: Int
