@@ -21,7 +21,7 @@ struct MongoReader: AsyncParsableCommand {
             """)
 
     @OptionGroup var common: CommonOptions
-    @Option(help: "The namespace to read, DB.COLL.") var collection: Namespace
+    @Option(help: "The namespace to read, DB.COLL.", transform: Namespace.parsingArgument) var collection: Namespace
     @Option(help: "Where the CSV files, schema.sql and manifest.json go.") var csvDir: String
     @Option(help: "Read a mongodump .bson file or Extended JSON lines instead of the server.") var inputFile: String?
     @Option(help: ArgumentHelp(

@@ -23,7 +23,7 @@ struct MongoSchema: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "The namespace to sample, DB.COLL.") var collection: Namespace
+    @Option(help: "The namespace to sample, DB.COLL.", transform: Namespace.parsingArgument) var collection: Namespace
     @Option(help: "Read a mongodump .bson file or Extended JSON lines instead of the server.") var inputFile: String?
     @Option(help: "How many documents to sample ($sample on the server, the first ones of a file); all when absent.")
     var sample: Int?

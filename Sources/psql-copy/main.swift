@@ -26,7 +26,7 @@ struct PsqlCopy: AsyncParsableCommand {
             """)
 
     @OptionGroup var common: CommonOptions
-    @Option(help: "The namespace to load, DB.COLL.") var collection: Namespace
+    @Option(help: "The namespace to load, DB.COLL.", transform: Namespace.parsingArgument) var collection: Namespace
     @Option(help: "The folder mongo-reader wrote (its parent: the tool adds DB.COLL).") var csvDir: String
     @Option(help: "Parallel COPY sessions.") var jobs: Int = 2
     @Flag(help: "Load the parts while mongo-reader still writes them; swap once its manifest arrives.")

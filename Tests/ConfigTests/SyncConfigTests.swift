@@ -115,6 +115,35 @@ let badConfigs: [BadConfig] = [
         name: "text before the first section", text: "uri = x\n" + minimal, kind: .syntax, line: 1, names: "section"),
     BadConfig(
         name: "an unclosed section header", text: "[mongo\n", kind: .syntax, line: 1, names: "[name]"),
+    BadConfig(
+        name: "a conninfo keyword libpq does not know",
+        text: minimal.replacingOccurrences(of: "user=sync\n", with: "user=sync colour=blue\n"), kind: .badValue,
+        line: 5, names: "conninfo"),
+    BadConfig(
+        name: "a conninfo URI parameter libpq does not know",
+        text: minimal.replacingOccurrences(
+            of: "host=127.0.0.1 dbname=postgres user=sync", with: "postgresql://sync@127.0.0.1/postgres?colour=blue"),
+        kind: .badValue, line: 5, names: "conninfo"),
+    BadConfig(
+        name: "a connect_timeout that is not a number of seconds",
+        text: minimal.replacingOccurrences(of: "[psql]\n", with: "[psql]\nconnect_timeout = soon\n"),
+        kind: .badValue, line: 5, names: "connect_timeout"),
+    BadConfig(
+        name: "a MongoDB URI with port 99999",
+        text: minimal.replacingOccurrences(of: "127.0.0.1:27017", with: "127.0.0.1:99999"), kind: .badValue, line: 2,
+        names: "uri"),
+    BadConfig(
+        name: "an [oplog:<name>] URI libmongoc refuses", text: minimal + "\n[oplog:shard1]\nuri = mongodb://h:0/",
+        kind: .badValue, line: 10, names: "uri"),
+    BadConfig(
+        name: "a namespace escaping its folder", text: minimal + "\nx/../../esc", kind: .badValue, line: 9,
+        names: "x/../../esc"),
+    BadConfig(
+        name: "a database name with a character MongoDB forbids", text: minimal + "\nmy db.c", kind: .badValue,
+        line: 9, names: "my db.c"),
+    BadConfig(
+        name: "a collection name with $", text: minimal + "\nshop.orders$x", kind: .badValue, line: 9,
+        names: "shop.orders$x"),
 ]
 
 @Suite("SyncConfig: the INI configuration's typed settings")
@@ -126,7 +155,8 @@ struct SyncConfigTests {
         let path = ServerEnvironment.packageRoot.appendingPathComponent("sample-config.ini").path
         let config = try SyncConfig.load(path: path)
         #expect(config.mongoURI == "mongodb://127.0.0.1:27017/?directConnection=true")
-        #expect(config.postgresConninfo == "host=127.0.0.1 port=5432 dbname=postgres user=sync")
+        // [psql] connect_timeout joins the conninfo, which names none.
+        #expect(config.postgresConninfo == "host=127.0.0.1 port=5432 dbname=postgres user=sync connect_timeout=10")
         #expect(config.passwordEnvironmentVariable == "SYNC_PG_PASSWORD")
         #expect(config.collections.map(\.description) == ["sample_analytics.customers", "sample_analytics.accounts"])
         #expect(config.oplogSources == [.init(name: "rs0", uri: config.mongoURI)])
@@ -141,7 +171,7 @@ struct SyncConfigTests {
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         let keys = [
             "uri", "conninfo", "password_env", "schemas_dir", "state_schema", "target_schema", "table_prefix",
-            "batch_size", "keep_extra", "strip_nul",
+            "batch_size", "keep_extra", "strip_nul", "connect_timeout",
         ]
         for key in keys {
             let index = try #require(lines.firstIndex { $0.hasPrefix("\(key) =") }, "\(key) is not in the sample")
@@ -188,7 +218,7 @@ struct SyncConfigTests {
                 uri = mongodb://a.example:27017/?replicaSet=shard-a
 
                 [oplog:shard_b.2]
-                uri = mongodb+srv://b.example/
+                uri = mongodb+srv://b.example.com/
                 """
         let config = try SyncConfig.parse(text: text, path: Self.path)
         #expect(config.schemasDirectory == "/var/lib/sync/schemas")
@@ -201,7 +231,7 @@ struct SyncConfigTests {
         #expect(config.oplogSources.map(\.name) == ["shard-a", "shard_b.2"])
         #expect(
             config.oplogSources.map(\.uri) == [
-                "mongodb://a.example:27017/?replicaSet=shard-a", "mongodb+srv://b.example/",
+                "mongodb://a.example:27017/?replicaSet=shard-a", "mongodb+srv://b.example.com/",
             ])
     }
 
@@ -235,6 +265,37 @@ struct SyncConfigTests {
         #expect(error.exitStatus.rawValue == 78)
         #expect(error.description.contains(Self.path + (bad.line.map { ":\($0):" } ?? ":")), "\(error)")
         #expect(error.description.contains(bad.names), "\(error)")
+    }
+
+    @Test("[psql] connect_timeout joins the conninfo unless the conninfo names its own")
+    func connectTimeout() throws {
+        func conninfo(_ value: String, timeout: String?) throws -> String {
+            var text = minimal.replacingOccurrences(of: "host=127.0.0.1 dbname=postgres user=sync", with: value)
+            if let timeout {
+                text = text.replacingOccurrences(of: "[psql]\n", with: "[psql]\nconnect_timeout = \(timeout)\n")
+            }
+            return try SyncConfig.parse(text: text, path: Self.path).postgresConninfo
+        }
+        #expect(try conninfo("host=h user=u", timeout: "3") == "host=h user=u connect_timeout=3")
+        #expect(try conninfo("host=h connect_timeout=7", timeout: "3") == "host=h connect_timeout=7")
+        #expect(try conninfo("postgresql://u@h/db", timeout: "3") == "postgresql://u@h/db?connect_timeout=3")
+        #expect(try conninfo("postgresql://u@h/db?sslmode=disable", timeout: "3")
+            == "postgresql://u@h/db?sslmode=disable&connect_timeout=3")
+        let own = "postgresql://u@h/db?connect_timeout=7"
+        #expect(try conninfo(own, timeout: "3") == own)
+        #expect(try conninfo("host=h user=u", timeout: nil) == "host=h user=u")
+        let keywords = try PostgresConninfo.keywords(of: try conninfo("host=h user=u", timeout: "3"))
+        #expect(keywords["connect_timeout"] == "3")
+    }
+
+    @Test("a MongoDB URI libmongoc refuses is named by line and key, without its password")
+    func mongoURIPassword() throws {
+        let secret = "s3cr3t-\(UUID().uuidString.prefix(6))"
+        let text = minimal.replacingOccurrences(
+            of: "mongodb://127.0.0.1:27017/", with: "mongodb://reader:\(secret)@127.0.0.1:99999/")
+        let error = try #require(throws: ConfigError.self) { try SyncConfig.parse(text: text, path: Self.path) }
+        #expect(error.description.contains("\(Self.path):2: [mongo] uri:"), "\(error)")
+        #expect(!error.description.contains(secret))
     }
 
     @Test("an unreadable file is a ConfigError naming its path, exit 78")

@@ -1,8 +1,14 @@
 /// Decodes raw BSON bytes into `BSONDocument`s, validating every length, type byte and UTF-8 string, so corrupt
 /// input becomes a `BSONError` naming the byte offset and never a crash. This is the hot path of every tool.
 public enum BSONDecoder {
-    /// Deeper nesting than this is refused: MongoDB stores at most 100 levels, and recursion must stay bounded.
-    public static let maximumDepth = 200
+    /// Deeper nesting than this is refused, in BSON and Extended JSON alike (`ExtendedJSONLineCheck`): MongoDB
+    /// supports "no more than 100 levels of nesting" ("each object or array adds a level"), below the document
+    /// itself; and recursion must stay bounded.
+    public static let maximumNesting = 100
+    /// Levels counted with the document itself (depth 0): `maximumNesting` + 1.
+    public static let maximumDepth = maximumNesting + 1
+    /// The one wording of the depth refusal, for both input forms.
+    static let tooDeepMessage = "document nests deeper than \(maximumNesting) levels (MongoDB's limit)"
 
     public static func decode(_ bytes: [UInt8]) throws(BSONError) -> BSONDocument {
         let result: Result<BSONDocument, BSONError> = bytes.withUnsafeBytes { raw in
@@ -130,7 +136,7 @@ public enum BSONDecoder {
 
         mutating func readDocument(depth: Int) throws(BSONError) -> BSONDocument {
             guard depth < BSONDecoder.maximumDepth else {
-                throw BSONError(.tooDeep, "document nests deeper than \(BSONDecoder.maximumDepth) levels", offset: position)
+                throw BSONError(.tooDeep, BSONDecoder.tooDeepMessage, offset: position)
             }
             let end = try documentBounds(depth == 0 ? "document" : "embedded document")
             position += 4
@@ -151,7 +157,7 @@ public enum BSONDecoder {
 
         mutating func readArray(depth: Int) throws(BSONError) -> [BSONValue] {
             guard depth < BSONDecoder.maximumDepth else {
-                throw BSONError(.tooDeep, "document nests deeper than \(BSONDecoder.maximumDepth) levels", offset: position)
+                throw BSONError(.tooDeep, BSONDecoder.tooDeepMessage, offset: position)
             }
             let end = try documentBounds("array")
             position += 4

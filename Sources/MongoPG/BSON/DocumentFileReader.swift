@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SystemPackage
 
 /// Streams documents from a file: concatenated BSON (what `mongodump` writes, oplog dumps included) or Extended
@@ -26,7 +29,15 @@ public final class DocumentFileReader {
     /// Opens `path`; `format` nil detects it from the extension (`.bson`; `.json`, `.jsonl`, `.ndjson`) or the content.
     public init(path: String, format: Format? = nil, chunkSize: Int = 1 << 20) throws(BSONError) {
         self.path = path
+        // Checked before opening (a FIFO would block open(2)) and again on the open descriptor (the path may change).
+        try Self.requireRegularFile(stat: { stat(path, &$0) }, path: path)
         let descriptor = try FileDescriptor.open(path, .readOnly) { BSONError(.io, "cannot open: \($0)", file: path) }
+        do {
+            try Self.requireRegularFile(stat: { fstat(descriptor.rawValue, &$0) }, path: path)
+        } catch {
+            descriptor.closeIgnoringErrors()
+            throw error
+        }
         self.descriptor = descriptor
         buffer = [UInt8](repeating: 0, count: max(chunkSize, 64))
         if let format {
@@ -48,6 +59,24 @@ public final class DocumentFileReader {
     }
 
     deinit { descriptor.closeIgnoringErrors() }
+
+    /// Refuses at once what is not a regular file (after symbolic links): a device such as /dev/zero would be read
+    /// forever, a FIFO or socket blocks. A path that does not exist is left to open(2), whose error names it.
+    private static func requireRegularFile(stat call: (inout stat) -> Int32, path: String) throws(BSONError) {
+        var status = stat()
+        guard call(&status) == 0 else { return }
+        let kind: String
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR: kind = "a folder"
+        case S_IFCHR: kind = "a character device"
+        case S_IFBLK: kind = "a block device"
+        case S_IFIFO: kind = "a FIFO"
+        case S_IFSOCK: kind = "a socket"
+        default: kind = "not a file"
+        }
+        throw BSONError(.io, "cannot read \(kind): an input file must be a regular file", file: path)
+    }
 
     /// Where the next document starts: a byte offset for BSON, a line for Extended JSON.
     public var position: String {

@@ -11,13 +11,25 @@ extension BSONDocument {
         self = try BSONDecoder.decode(try BSONDocument.bytes(fromExtendedJSON: text))
     }
 
-    /// Raw BSON bytes of one Extended JSON document.
+    /// Raw BSON bytes of one Extended JSON document: one JSON object, alone in `text`, with integers that fit in 64
+    /// bits and no deeper than BSON input may nest (`ExtendedJSONLineCheck`).
     public static func bytes(fromExtendedJSON text: String) throws(BSONError) -> [UInt8] {
+        if let problem = ExtendedJSONLineCheck.problem(in: text) { throw problem }
         var error = bson_error_t()
         let parsed = text.utf8CString.withUnsafeBufferPointer { chars in
             chars.withMemoryRebound(to: UInt8.self) { bson_new_from_json($0.baseAddress, chars.count - 1, &error) }
         }
-        guard let parsed else { throw BSONError(.extendedJSON, "invalid Extended JSON: \(message(of: &error))") }
+        guard let parsed else {
+            let reason = message(of: &error)
+            if reason.contains("LEVELS_EXCEEDED") {  // libbson's reader stops at 98 levels, a scalar one more
+                throw BSONError(
+                    .tooDeep,
+                    "document nests deeper than libbson's Extended JSON reader reads "
+                        + "(\(ExtendedJSONReading.maximumLevels) levels, a value counted as one); give it as BSON "
+                        + "(a mongodump file), which reads \(BSONDecoder.maximumDepth) levels")
+            }
+            throw BSONError(.extendedJSON, "invalid Extended JSON: \(reason)")
+        }
         return LibBSONDocument(taking: parsed).bytes
     }
 

@@ -21,7 +21,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public var path: String
     /// `[mongo] uri`: reads and verification.
     public var mongoURI: String
-    /// `[psql] conninfo`: a libpq conninfo string (`host=… dbname=…`) or URI (`postgresql://…`), without a password.
+    /// `[psql] conninfo`: a libpq conninfo string (`host=… dbname=…`) or URI (`postgresql://…`), without a password,
+    /// checked by libpq's parser; `[psql] connect_timeout`, when set, is added to it unless it names its own.
     public var postgresConninfo: String
     /// `[psql] password_env`: the name of the environment variable holding the password, if any.
     public var passwordEnvironmentVariable: String?
@@ -49,11 +50,13 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     /// A batch is held in memory whole, and a cursor's batchSize is an int32.
     public static let batchSizes = 1...1_000_000
     public static let defaultOplogSourceName = "rs0"
+    /// `[psql] connect_timeout`, in seconds (libpq waits at least 2); unset, `PostgresConninfo.defaultConnectTimeout`.
+    public static let connectTimeouts = 1...3600
 
     /// Every section and its keys; `oplog:<name>` sections share the `oplog` entry. `[collections]` holds bare lines.
     static let knownKeys: [String: Set<String>] = [
         "mongo": ["uri"],
-        "psql": ["conninfo", "password_env"],
+        "psql": ["conninfo", "password_env", "connect_timeout"],
         "sync": [
             "schemas_dir", "state_schema", "target_schema", "table_prefix", "batch_size", "keep_extra", "strip_nul",
         ],
@@ -142,6 +145,11 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         guard Self.isMongoURI(mongoURI.value) else {
             throw bad(mongo, mongoURI, "must be a MongoDB URI starting with mongodb:// or mongodb+srv://")
         }
+        do {
+            try MongoURI.check(mongoURI.value)
+        } catch {
+            throw bad(mongo, mongoURI, "libmongoc refuses it: \(error.message)")
+        }
         self.mongoURI = mongoURI.value
 
         // [psql]
@@ -156,6 +164,21 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
                 "must not hold a password: use PGPASSWORD, ~/.pgpass or password_env naming an environment variable")
         case false?:
             postgresConninfo = conninfo.value
+        }
+        do {
+            _ = try PostgresConninfo.keywords(of: conninfo.value)
+        } catch {
+            throw bad(psql, conninfo, "libpq refuses it: \(error.serverMessage)")
+        }
+        if let entry = psql.entry("connect_timeout") {
+            guard let seconds = Int(entry.value), Self.connectTimeouts.contains(seconds) else {
+                throw bad(psql, entry, "must be a whole number of seconds from 1 to 3600, not `\(entry.value)`")
+            }
+            do {
+                postgresConninfo = try PostgresConninfo.adding("connect_timeout", String(seconds), to: postgresConninfo)
+            } catch {
+                throw bad(psql, conninfo, "libpq refuses it: \(error.serverMessage)")
+            }
         }
         if let entry = psql.entry("password_env") {
             guard Self.isEnvironmentName(entry.value) else {
@@ -224,6 +247,11 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
             guard Self.isMongoURI(uri.value) else {
                 throw bad(section, uri, "must be a MongoDB URI starting with mongodb:// or mongodb+srv://")
             }
+            do {
+                try MongoURI.check(uri.value)
+            } catch {
+                throw bad(section, uri, "libmongoc refuses it: \(error.message)")
+            }
             sources.append(OplogSource(name: name, uri: uri.value))
         }
         oplogSources = sources.isEmpty ? [OplogSource(name: Self.defaultOplogSourceName, uri: mongoURI.value)] : sources
@@ -233,10 +261,10 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         var namespaces: [Namespace] = []
         var seen: [Namespace: Int] = [:]
         for line in list.bareLines {
-            guard let namespace = Namespace(line.text) else {
+            guard let namespace = Namespace(userGiven: line.text) else {
                 throw ConfigError(
                     .badValue, path: path, line: line.line, section: list.name, key: line.text,
-                    "not a namespace DB.COLL")
+                    "not a namespace DB.COLL: \(Namespace.problem(with: line.text) ?? "refused")")
             }
             if let first = seen[namespace] {
                 throw ConfigError(

@@ -1,7 +1,7 @@
 import CMongoC
 
 /// libmongoc must be initialised once per process before any other call; its log goes to swift-log from the start.
-private let mongocInitialised: Void = {
+let mongocInitialised: Void = {
     MongoLog.install()
     mongoc_init()
 }()

@@ -11,15 +11,19 @@ final class PGConnection {
     private let notices: NoticeSink
 
     /// Connects with `PQconnectdbParams` and `expand_dbname=1`, so `conninfo` may be a `key=value` string or a
-    /// `postgresql://` URI. `password`, when given, is a separate keyword after it and wins over one in `conninfo`;
-    /// otherwise libpq looks in `PGPASSWORD` and `~/.pgpass`. Neither the conninfo nor the password is logged or put in
-    /// an error: a rejected password is `.authentication`, anything else that keeps the session from starting
-    /// `.connect` (both exit 69).
+    /// `postgresql://` URI; what it does not set of `PostgresConninfo.defaultKeywords` (a 10 s connect timeout,
+    /// keepalives) takes the default. `password`, when given, is a separate keyword after it and wins over one in
+    /// `conninfo`; otherwise libpq looks in `PGPASSWORD` and `~/.pgpass`. Neither the conninfo nor the password is
+    /// logged or put in an error: a rejected password is `.authentication`, anything else that keeps the session from
+    /// starting `.connect` (both exit 69).
     init(conninfo: String, password: String?, logger: Logger) throws(PostgresError) {
-        var keywords = ["dbname", "fallback_application_name"]
+        // The defaults (a connect timeout, TCP keepalives) come before dbname, so the expanded conninfo overrides them.
+        var keywords = PostgresConninfo.defaultKeywords.map { $0.keyword } + ["dbname", "fallback_application_name"]
         // Names the tool and its process in pg_stat_activity, so a held lock says who holds it (a conninfo's own
         // application_name wins).
-        var values = [conninfo, "\(ProcessInfo.processInfo.processName)[\(getpid())]"]
+        var values =
+            PostgresConninfo.defaultKeywords.map { $0.value }
+            + [conninfo, "\(ProcessInfo.processInfo.processName)[\(getpid())]"]
         if let password, !password.isEmpty {
             keywords.append("password")
             values.append(password)

@@ -35,6 +35,12 @@ public struct SchemaFile: Sendable {
         }
         hash = Checksum.hex(of: Array(data))
         schema = try CollectionSchema(namespace: namespace, jsonText: String(decoding: data, as: UTF8.self), file: path)
-        plan = try TablePlan(schema: schema, settings: settings)
+        do {
+            plan = try TablePlan(schema: schema, settings: settings)
+        } catch {
+            var located = error
+            located.file = located.file ?? path
+            throw located
+        }
     }
 }

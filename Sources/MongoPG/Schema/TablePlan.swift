@@ -42,10 +42,33 @@ public struct TablePlan: Sendable {
                 table: 0, fullName: "_extra", role: .extra, sqlType: .jsonb, bsonType: "object", jsonPath: "$",
                 scalarType: nil)
         }
+        for table in builder.tables where table.columns.count > Self.maximumColumns {
+            throw Self.tooWide(table)
+        }
         self.schema = schema
         self.settings = settings
         self.idType = idType
         tables = builder.tables
+    }
+
+    /// PostgreSQL's MaxHeapAttributeNumber: a table holds at most 1600 columns (54011 at CREATE TABLE otherwise).
+    public static let maximumColumns = 1600
+
+    /// A table wider than PostgreSQL allows, refused when the schema loads (before any reading), naming the object
+    /// with the most columns in it as the part to give the type "json".
+    private static func tooWide(_ table: PlannedTable) -> SchemaError {
+        let byObject = Dictionary(grouping: table.columns.map(\.jsonPath)) { path in
+            path.lastIndex(of: ".").map { String(path[..<$0]) } ?? path
+        }
+        let widest = byObject.max {
+            $0.value.count < $1.value.count || ($0.value.count == $1.value.count && $0.key > $1.key)
+        }
+        let suggestion = widest.map { " (the widest part is \($0.key), \($0.value.count) columns)" } ?? ""
+        return SchemaError(
+            .badSchemaFile,
+            "table \"\(table.name)\" would have \(table.columns.count) columns; PostgreSQL allows \(maximumColumns): "
+                + "give its wide part the type \"json\" in the schema file, one jsonb column\(suggestion)",
+            path: table.jsonPath)
     }
 
     /// The `CREATE TABLE` statements, one per table, quoted and schema-qualified, with their primary keys.

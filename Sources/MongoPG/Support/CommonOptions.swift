@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Synchronization
+import SystemPackage
 
 /// The flags every tool shares (DESIGN.md, "Command lines").
 public struct CommonOptions: ParsableArguments, Sendable {
@@ -51,15 +52,24 @@ public struct CommonOptions: ParsableArguments, Sendable {
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 extension CommonOptions {
-    /// Prints a tool's result on stdout: one JSON object with `--json` (snake_case, sorted keys), else `line`.
+    /// Prints a tool's result on stdout: one JSON object with `--json` (snake_case, sorted keys), else `line`. The
+    /// write is checked, so a result that could not be written (a full disk, `> /dev/full`, a closed
+    /// pipe) is a `GeneralError` (exit 74), never a success whose result is lost.
     public func printResult<T: Encodable>(_ result: T, line: String) throws {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             encoder.keyEncodingStrategy = .convertToSnakeCase
-            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            try Self.writeResult(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
-            print(line)
+            try Self.writeResult(line)
+        }
+    }
+
+    /// Writes `text` and a newline to stdout with write(2), not stdio's buffer, so a failed write is seen here.
+    static func writeResult(_ text: String) throws(GeneralError) {
+        try FileDescriptor.standardOutput.writeAll(Array((text + "\n").utf8)) { errno in
+            GeneralError(.ioError, "cannot write the result to standard output: \(errno)")
         }
     }
 }

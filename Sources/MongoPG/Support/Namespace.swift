@@ -10,7 +10,9 @@ public struct Namespace: Hashable, Sendable, CustomStringConvertible, Expressibl
         self.collection = collection
     }
 
-    /// Parses `DB.COLL`; nil when either part is empty or the database name holds a character MongoDB forbids.
+    /// Parses `DB.COLL` as the server writes it (an oplog entry's `ns`, `config.system.sessions` included); nil when
+    /// either part is empty or the database name holds a character MongoDB forbids. A namespace a user names goes
+    /// through `init?(userGiven:)`.
     public init?(_ text: String) {
         guard let dot = text.firstIndex(of: ".") else { return nil }
         let database = String(text[..<dot]), collection = String(text[text.index(after: dot)...])
@@ -20,7 +22,56 @@ public struct Namespace: Hashable, Sendable, CustomStringConvertible, Expressibl
         self.init(database: database, collection: collection)
     }
 
-    public init?(argument: String) { self.init(argument) }
+    /// Parses a namespace a user names (`--collection`, `[collections]`): nil when `problem(with:)` finds one.
+    public init?(userGiven text: String) {
+        guard Self.problem(with: text) == nil else { return nil }
+        self.init(text)
+    }
+
+    /// `--collection`: a namespace refused by `problem(with:)` is a wrong command line (64).
+    public init?(argument: String) { self.init(userGiven: argument) }
+
+    /// `--collection`'s transform: like `init?(argument:)`, but the refusal (exit 64) says why.
+    public static func parsingArgument(_ text: String) throws -> Namespace {
+        if let problem = problem(with: text) { throw ValidationError(problem) }
+        guard let namespace = Namespace(userGiven: text) else { throw ValidationError("not a namespace DB.COLL") }
+        return namespace
+    }
 
     public var description: String { "\(database).\(collection)" }
+
+    /// Characters MongoDB forbids in database names (its Windows list, the stricter one; NUL too).
+    static let forbiddenInDatabase: Set<Character> = [
+        "/", "\\", ".", " ", "\"", "$", "*", "<", ">", ":", "|", "?", "\0",
+    ]
+    /// MongoDB: a database name has fewer than 64 bytes; a namespace at most 255.
+    static let maximumDatabaseBytes = 63, maximumNamespaceBytes = 255
+
+    /// Why `text` is not a namespace the tools accept, or nil. MongoDB's naming restrictions ("MongoDB Limits and
+    /// Thresholds"), plus one of ours: a collection name holds no `/`, since `DB.COLL` names files and folders (the
+    /// parts and the schema file), and MongoDB's rules keep `..` and `/` out of the database part only.
+    public static func problem(with text: String) -> String? {
+        guard let dot = text.firstIndex(of: ".") else {
+            return "a namespace is DB.COLL: the database, a dot, the collection"
+        }
+        let database = text[..<dot], collection = text[text.index(after: dot)...]
+        if database.isEmpty { return "the database name is empty" }
+        if collection.isEmpty { return "the collection name is empty" }
+        if let bad = database.first(where: forbiddenInDatabase.contains) {
+            return "a database name cannot contain \(quoted(bad)) (MongoDB forbids any of /\\. \"$*<>:|? and NUL)"
+        }
+        if database.utf8.count > maximumDatabaseBytes {
+            return "the database name has \(database.utf8.count) bytes; MongoDB allows \(maximumDatabaseBytes)"
+        }
+        if collection.contains("\0") { return "a collection name cannot contain NUL" }
+        if collection.contains("$") { return "a collection name cannot contain $" }
+        if collection.hasPrefix("system.") { return "collection names starting with system. are MongoDB's own" }
+        if collection.contains("/") { return "a collection name cannot contain / (the namespace names files)" }
+        if text.utf8.count > maximumNamespaceBytes {
+            return "the namespace has \(text.utf8.count) bytes; MongoDB allows \(maximumNamespaceBytes)"
+        }
+        return nil
+    }
+
+    private static func quoted(_ character: Character) -> String { character == "\0" ? "NUL" : "`\(character)`" }
 }

@@ -1,0 +1,388 @@
+import Foundation
+import MongoPG
+import TestSupport
+import Testing
+
+/// One hostile case for the real binaries (issue 9): what is set up, which tool runs, the exit status and the
+/// message it must end with, what must not show, and what must not exist afterwards. Later tools add their rows to
+/// `hostileCases`.
+struct HostileCase: Sendable, CustomTestStringConvertible {
+    /// One run of a tool: the arguments after `--config`, where `{dir}` is the scene's folder, `{ns}` its namespace
+    /// and `{csv}` its CSV folder.
+    struct Run: Sendable {
+        var tool: String
+        var arguments: [String]
+        init(_ tool: String, _ arguments: [String]) {
+            self.tool = tool
+            self.arguments = arguments
+        }
+    }
+
+    var name: String
+    /// Runs that must succeed first (a read before a copy).
+    var before: [Run] = []
+    var run: Run
+    var status: Int32
+    /// Each must be in stderr.
+    var patterns: [String]
+    /// None may be in stderr or stdout.
+    var forbidden: [String] = []
+    /// Files written into the scene's folder first, by relative path.
+    var files: [String: [UInt8]] = [:]
+    /// Symbolic links made in the scene's folder first: relative path -> target.
+    var links: [String: String] = [:]
+    /// Rewrites the configuration file's text first.
+    var config: (@Sendable (String) -> String)? = nil
+    /// The schema file's text, instead of the sample customers'.
+    var schema: String? = nil
+    /// Paths relative to the scene's folder that must not exist afterwards.
+    var absent: [String] = []
+    /// stdout goes to /dev/full.
+    var fullStandardOutput = false
+    /// The run must end within this many seconds (it is killed after twice as long).
+    var seconds: Double = 60
+
+    var testDescription: String { name }
+}
+
+/// `line` replaces every configuration line starting with `key =`.
+private func replacing(_ key: String, with line: String) -> @Sendable (String) -> String {
+    { text in
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("\(key) =") ? line : String($0) }.joined(separator: "\n")
+    }
+}
+
+private func lines(_ lines: String...) -> [UInt8] { Array((lines.joined(separator: "\n") + "\n").utf8) }
+
+private let goodLine = #"{"_id": {"$oid": "5ca4bbcea2dd94ee58162a68"}, "username": "ok"}"#
+
+/// `{"d": {"d": ... {"v": 1}}}`, nested `nesting` levels below the document itself.
+private func nested(_ nesting: Int) -> BSONDocument {
+    var document: BSONDocument = ["v": .int32(1)]
+    for _ in 0..<(nesting - 1) { document = ["d": .document(document)] }
+    return ["_id": .objectID(ObjectID(hex: "5ca4bbcea2dd94ee58162a69")!), "d": .document(document)]
+}
+
+/// Nested 101 levels below the line's document (the `d` of `{"_id": 1, "d": ...}` is the first).
+private let deepJSON = String(repeating: #"{"d": "#, count: 100) + #"{"v": 1}"# + String(repeating: "}", count: 100)
+private let wideSchema =
+    "{\"_id\": \"objectId\", \"wide\": {"
+    + (0...TablePlan.maximumColumns).map { "\"f\($0)\": \"int\"" }.joined(separator: ", ") + "}}"
+
+let hostileCases: [HostileCase] = [
+    // Input files that are not regular files are refused at once.
+    HostileCase(
+        name: "mongo-reader --input-file /dev/zero", run: .init("mongo-reader", ["--input-file", "/dev/zero"]),
+        status: 74, patterns: ["/dev/zero", "character device", "must be a regular file"], seconds: 5),
+    HostileCase(
+        name: "mongo-schema --input-file, a symbolic link to /dev/zero",
+        run: .init("mongo-schema", ["--input-file", "{dir}/zero.bson"]), status: 74,
+        patterns: ["zero.bson", "must be a regular file"], links: ["zero.bson": "/dev/zero"], seconds: 5),
+    HostileCase(
+        name: "mongo-reader --input-file, a folder", run: .init("mongo-reader", ["--input-file", "{dir}/schemas"]),
+        status: 74, patterns: ["a folder", "must be a regular file"], seconds: 5),
+
+    // Extended JSON that libbson would read wrong.
+    HostileCase(
+        name: "an integer beyond 64 bits in Extended JSON (mongo-reader)",
+        run: .init("mongo-reader", ["--input-file", "{dir}/big.json"]), status: 65,
+        patterns: ["line 2", "integer 18446744073709551617 at nested.n does not fit in 64 bits"],
+        files: ["big.json": lines(goodLine, #"{"_id": 2, "nested": {"n": 18446744073709551617}}"#)],
+        absent: ["csv/{ns}/manifest.json"]),
+    HostileCase(
+        name: "an integer beyond 64 bits in Extended JSON (mongo-schema)",
+        run: .init("mongo-schema", ["--input-file", "{dir}/big.json"]), status: 65,
+        patterns: ["line 1", "integer 99999999999999999999999 at list.1 does not fit in 64 bits"],
+        files: ["big.json": lines(#"{"_id": 1, "list": [1, 99999999999999999999999]}"#)]),
+    HostileCase(
+        name: "two documents on one line", run: .init("mongo-reader", ["--input-file", "{dir}/two.json"]),
+        status: 65, patterns: ["line 2", "two documents on one line"],
+        files: ["two.json": lines(goodLine, goodLine + " " + goodLine)], absent: ["csv/{ns}/manifest.json"]),
+    HostileCase(
+        name: "a top-level array line (mongo-schema)",
+        run: .init("mongo-schema", ["--input-file", "{dir}/array.json"]),
+        status: 65, patterns: ["line 1", "not an array"], files: ["array.json": lines("[1, 2, 3]")]),
+    HostileCase(
+        name: "Extended JSON nested 101 levels", run: .init("mongo-reader", ["--input-file", "{dir}/deep.json"]),
+        status: 65, patterns: ["line 1", "nests deeper than 100 levels"],
+        files: ["deep.json": lines(#"{"_id": 1, "d": "# + deepJSON + "}")]),
+    HostileCase(
+        name: "the same document as BSON, nested 101 levels",
+        run: .init("mongo-reader", ["--input-file", "{dir}/deep.bson"]), status: 65,
+        patterns: ["nests deeper than 100 levels"],
+        files: ["deep.bson": (try? BSONEncoder.encode(nested(101))) ?? []]),
+
+    // Namespaces that would leave their folders.
+    HostileCase(
+        name: "mongo-reader --collection escaping --csv-dir",
+        run: .init("mongo-reader", ["--collection", "il.x/../../esc", "--csv-dir", "{csv}"]), status: 64,
+        patterns: ["--collection", "a collection name cannot contain /"], absent: ["esc", "csv"]),
+    HostileCase(
+        name: "psql-copy --collection escaping --csv-dir",
+        run: .init("psql-copy", ["--collection", "il.x/../../esc", "--csv-dir", "{csv}"]), status: 64,
+        patterns: ["--collection", "a collection name cannot contain /"]),
+    HostileCase(
+        name: "mongo-schema --collection with a database name MongoDB forbids",
+        run: .init("mongo-schema", ["--collection", "a/b.c", "--input-file", "{dir}/one.json"]), status: 64,
+        patterns: ["--collection", "a database name cannot contain `/`"], files: ["one.json": lines(goodLine)]),
+    HostileCase(
+        name: "[collections] escaping its folder", run: .init("etlstatus", ["init-load-status"]), status: 78,
+        patterns: ["sync.ini:17: [collections] il.x/../../esc:", "cannot contain /"],
+        config: { $0 + "\nil.x/../../esc\n" }),
+
+    // Connection settings checked by their own parsers when the file loads, by every tool.
+    HostileCase(
+        name: "a conninfo keyword libpq does not know (mongo-reader)", run: .init("mongo-reader", []), status: 78,
+        patterns: ["sync.ini:6: [psql] conninfo:", "libpq", "colour"],
+        config: replacing("conninfo", with: "conninfo = host=127.0.0.1 colour=blue")),
+    HostileCase(
+        name: "a conninfo keyword libpq does not know (psql-copy)", run: .init("psql-copy", []), status: 78,
+        patterns: ["sync.ini:6: [psql] conninfo:", "colour"],
+        config: replacing("conninfo", with: "conninfo = host=127.0.0.1 colour=blue")),
+    HostileCase(
+        name: "a conninfo keyword libpq does not know (etlstatus)", run: .init("etlstatus", ["init-load-status"]),
+        status: 78, patterns: ["sync.ini:6: [psql] conninfo:", "colour"],
+        config: replacing("conninfo", with: "conninfo = host=127.0.0.1 colour=blue")),
+    HostileCase(
+        name: "a MongoDB URI with port 99999 (etlstatus)", run: .init("etlstatus", ["init-load-status"]),
+        status: 78, patterns: ["sync.ini:3: [mongo] uri:", "libmongoc"], forbidden: ["hunter2-secret"],
+        config: replacing("uri", with: "uri = mongodb://reader:hunter2-secret@127.0.0.1:99999/")),
+    HostileCase(
+        name: "a MongoDB URI with port 99999 (mongo-reader)", run: .init("mongo-reader", []), status: 78,
+        patterns: ["sync.ini:3: [mongo] uri:"], forbidden: ["hunter2-secret"],
+        config: replacing("uri", with: "uri = mongodb://reader:hunter2-secret@127.0.0.1:99999/")),
+    HostileCase(
+        name: "a MongoDB URI with port 99999 (psql-copy)", run: .init("psql-copy", []), status: 78,
+        patterns: ["sync.ini:3: [mongo] uri:"], forbidden: ["hunter2-secret"],
+        config: replacing("uri", with: "uri = mongodb://reader:hunter2-secret@127.0.0.1:99999/")),
+    HostileCase(
+        name: "an [oplog:<name>] URI with port 99999", run: .init("etlstatus", ["init-load-status"]), status: 78,
+        patterns: ["[oplog:rs9] uri:", "libmongoc"], config: { $0 + "\n[oplog:rs9]\nuri = mongodb://h:99999/\n" }),
+    HostileCase(
+        name: "a connect_timeout that is no number", run: .init("psql-copy", []), status: 78,
+        patterns: ["[psql] connect_timeout:"],
+        config: replacing("password_env", with: "password_env = SYNC_TEST_PGPASSWORD\nconnect_timeout = soon")),
+
+    // A result that cannot be written is an I/O error, not a success.
+    HostileCase(
+        name: "mongo-schema > /dev/full", run: .init("mongo-schema", ["--input-file", "{dir}/one.json"]),
+        status: 74, patterns: ["standard output"], files: ["one.json": lines(goodLine)], fullStandardOutput: true),
+    HostileCase(
+        name: "mongo-reader --json > /dev/full",
+        run: .init("mongo-reader", ["--input-file", "{dir}/one.json", "--json"]),
+        status: 74, patterns: ["standard output"], files: ["one.json": lines(goodLine)], fullStandardOutput: true),
+
+    // Schemas PostgreSQL cannot hold, refused before any reading.
+    HostileCase(
+        name: "a schema wider than 1600 columns", run: .init("mongo-reader", []), status: 78,
+        patterns: ["table \"customers\" would have 1602 columns", "1600", "\"json\"", "$.wide"],
+        schema: wideSchema, absent: ["csv/{ns}"]),
+
+    // Outcomes PostgreSQL reports, mapped by SQLSTATE.
+    HostileCase(
+        name: "a duplicate _id in the data (23505 at the key build)",
+        before: [.init("mongo-reader", ["--input-file", "{dir}/dup.json"])], run: .init("psql-copy", []),
+        status: 65, patterns: ["23505", "5ca4bbcea2dd94ee58162a68"], files: ["dup.json": lines(goodLine, goodLine)]),
+]
+
+/// Serialized: each case starts tools with PostgreSQL connections of their own, and 25 at once would take more than
+/// the test server's 100 alongside the other suites.
+@Suite("Hostile input through the real binaries (issue 9)", .tags(.integration), .serialized)
+struct HostileInputTests {
+    @Test("each hostile case ends with its exit status and message, in bounded time", arguments: hostileCases)
+    func hostile(_ item: HostileCase) async throws {
+        try await InitLoadFixture.with(documentCount: 2, schema: item.schema) { scene in
+            let folder = scene.directory.path
+            for (name, bytes) in item.files {
+                #expect(FileManager.default.createFile(atPath: folder + "/" + name, contents: Data(bytes)))
+            }
+            for (name, target) in item.links {
+                try FileManager.default.createSymbolicLink(atPath: folder + "/" + name, withDestinationPath: target)
+            }
+            if let edit = item.config {
+                let text = try String(contentsOfFile: scene.configPath, encoding: .utf8)
+                try edit(text).write(toFile: scene.configPath, atomically: true, encoding: .utf8)
+            }
+            func expand(_ argument: String) -> String {
+                argument.replacingOccurrences(of: "{dir}", with: folder)
+                    .replacingOccurrences(of: "{csv}", with: scene.csvDirectory)
+                    .replacingOccurrences(of: "{ns}", with: scene.namespace.description)
+            }
+            func arguments(_ run: HostileCase.Run) -> [String] {
+                var arguments = run.arguments.map(expand)
+                if !arguments.contains("--collection"), run.tool != "etlstatus" {
+                    arguments += ["--collection", scene.namespace.description]
+                }
+                if !arguments.contains("--csv-dir"), ["mongo-reader", "psql-copy"].contains(run.tool) {
+                    arguments += ["--csv-dir", scene.csvDirectory]
+                }
+                return ["--config", scene.configPath] + arguments
+            }
+            for run in item.before {
+                let outcome = try BoundedRun.run(run.tool, arguments(run), environment: scene.environment)
+                try #require(outcome.status == 0, "\(run.tool): \(outcome.stderr)")
+            }
+            let outcome = try BoundedRun.run(
+                item.run.tool, arguments(item.run), environment: scene.environment,
+                fullStandardOutput: item.fullStandardOutput, killAfter: item.seconds * 2)
+            #expect(outcome.status == item.status, "\(outcome.stderr)")
+            #expect(outcome.seconds < item.seconds, "took \(outcome.seconds) s")
+            for pattern in item.patterns.map(expand) {
+                #expect(outcome.stderr.contains(pattern), "missing \(pattern): \(outcome.stderr)")
+            }
+            for secret in item.forbidden {
+                #expect(!outcome.stderr.contains(secret) && !outcome.stdout.contains(secret))
+            }
+            for path in item.absent.map(expand) {
+                #expect(!FileManager.default.fileExists(atPath: folder + "/" + path), "\(path) exists")
+            }
+            #expect(!outcome.stderr.contains("internal error"))
+        }
+    }
+
+    @Test("a document nested 100 levels, MongoDB's limit, loads from a BSON dump")
+    func deepestDocument() async throws {
+        try await InitLoadFixture.with(documentCount: 2) { scene in
+            let bson = scene.directory.appendingPathComponent("deep.bson")
+            let bytes = try BSONEncoder.encode(nested(100))
+            #expect(FileManager.default.createFile(atPath: bson.path, contents: Data(bytes)))
+            let outcome = try scene.read(["--input-file", bson.path])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+        }
+    }
+
+    @Test("a PostgreSQL that accepts connections and never answers ends etlstatus and psql-copy with 69, in time")
+    func blackHole() async throws {
+        let listener = try BlackHoleListener()
+        defer { listener.close() }
+        let conninfo = "postgresql://sync@127.0.0.1:\(listener.port)/postgres"
+        try await InitLoadFixture.with(postgresConninfo: conninfo, documentCount: 2) { scene in
+            // The default connect timeout (10 s).
+            let status = try BoundedRun.run(
+                "etlstatus", ["--config", scene.configPath, "init-load-status"], environment: scene.environment,
+                killAfter: 60)
+            #expect(status.status == 69, "\(status.stderr)")
+            #expect(status.seconds < 30, "took \(status.seconds) s")
+            #expect(status.stderr.contains("timeout"), "\(status.stderr)")
+
+            // [psql] connect_timeout shortens it.
+            let text = try String(contentsOfFile: scene.configPath, encoding: .utf8)
+            try replacing("password_env", with: "password_env = SYNC_TEST_PGPASSWORD\nconnect_timeout = 2")(text)
+                .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
+            #expect(try scene.read().status == 0)
+            let copy = try BoundedRun.run(
+                "psql-copy",
+                [
+                    "--config", scene.configPath, "--collection", scene.namespace.description, "--csv-dir",
+                    scene.csvDirectory,
+                ],
+                environment: scene.environment, killAfter: 60)
+            #expect(copy.status == 69, "\(copy.stderr)")
+            #expect(copy.seconds < 10, "took \(copy.seconds) s")
+        }
+    }
+}
+
+extension HostileInputTests {
+    @Test("a role without the CREATE privilege makes etlstatus and psql-copy end with 69, naming the privilege")
+    func roleWithoutCreate() async throws {
+        let role = PostgresServer.uniqueName("nocreate")
+        let password = try #require(ServerEnvironment.shared.values["PGPASSWORD"])
+        try await PostgresServer.withSession { session in
+            try await session.execute(
+                "CREATE ROLE \(role) LOGIN PASSWORD \(PostgresSQL.quoteLiteral(password))", purpose: "test role")
+        }
+        var failure: (any Error)?
+        do {
+            var uri = try #require(URLComponents(string: try ServerEnvironment.shared.postgresURI()))
+            uri.user = role
+            try await InitLoadFixture.with(postgresConninfo: try #require(uri.string), documentCount: 2) { scene in
+                #expect(try scene.read().status == 0)
+                for outcome in [try scene.etlstatus("init-load-status"), try scene.copy()] {
+                    #expect(outcome.status == 69, "\(outcome.stderr)")
+                    #expect(outcome.stderr.contains("42501"), "\(outcome.stderr)")
+                    #expect(outcome.stderr.contains("lacks the CREATE privilege on database"), "\(outcome.stderr)")
+                    #expect(!outcome.stderr.contains(password))
+                }
+            }
+        } catch {
+            failure = error
+        }
+        try await PostgresServer.withSession { try await $0.execute("DROP ROLE \(role)", purpose: "drop test role") }
+        if let failure { throw failure }
+    }
+}
+
+/// A TCP port on 127.0.0.1 whose connections the kernel accepts (the listen backlog) and nobody ever answers.
+private final class BlackHoleListener: @unchecked Sendable {
+    let port: Int
+    private let socket: Int32
+
+    init() throws {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(socket, pointer, length) == 0 && listen(socket, 64) == 0
+                    && getsockname(socket, pointer, &length) == 0
+            }
+        }
+        guard listening else {
+            Glibc.close(socket)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+        self.socket = socket
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { Glibc.close(socket) }
+}
+
+/// Runs a built binary like `Binaries.run`, but kills it after `killAfter` seconds (a hang fails the test instead
+/// of stalling the suite), measures how long it took, and can point its stdout at /dev/full.
+enum BoundedRun {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var seconds: Double
+    }
+
+    static func run(
+        _ name: String, _ arguments: [String], environment: [String: String] = [:], fullStandardOutput: Bool = false,
+        killAfter: Double = 120
+    ) throws -> Outcome {
+        let process = Process()
+        process.executableURL = Binaries.url(name)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let out = Pipe(), err = Pipe()
+        let full = fullStandardOutput ? FileHandle(forWritingAtPath: "/dev/full") : nil
+        process.standardOutput = full ?? out
+        process.standardError = err
+        let started = Date()
+        try process.run()
+        let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + killAfter, execute: killer)
+        nonisolated(unsafe) var stderrData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            stderrData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        try? out.fileHandleForWriting.close()
+        let outData = full == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
+        group.wait()
+        process.waitUntilExit()
+        killer.cancel()
+        try? full?.close()
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: stderrData, as: UTF8.self), seconds: Date().timeIntervalSince(started))
+    }
+}
