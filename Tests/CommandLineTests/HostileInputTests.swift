@@ -247,7 +247,7 @@ struct HostileInputTests {
             let bson = scene.directory.appendingPathComponent("deep.bson")
             let bytes = try BSONEncoder.encode(nested(100))
             #expect(FileManager.default.createFile(atPath: bson.path, contents: Data(bytes)))
-            let outcome = try scene.read(["--input-file", bson.path])
+            let outcome = try await scene.read(["--input-file", bson.path])
             #expect(outcome.status == 0, "\(outcome.stderr)")
         }
     }
@@ -270,7 +270,7 @@ struct HostileInputTests {
             let text = try String(contentsOfFile: scene.configPath, encoding: .utf8)
             try replacing("password_env", with: "password_env = SYNC_TEST_PGPASSWORD\nconnect_timeout = 2")(text)
                 .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
-            #expect(try scene.read().status == 0)
+            #expect(try await scene.read().status == 0)
             let copy = try BoundedRun.run(
                 "psql-copy",
                 [
@@ -298,8 +298,8 @@ extension HostileInputTests {
             var uri = try #require(URLComponents(string: try ServerEnvironment.shared.postgresURI()))
             uri.user = role
             try await InitLoadFixture.with(postgresConninfo: try #require(uri.string), documentCount: 2) { scene in
-                #expect(try scene.read().status == 0)
-                for outcome in [try scene.etlstatus("init-load-status"), try scene.copy()] {
+                #expect(try await scene.read().status == 0)
+                for outcome in [try await scene.etlstatus("init-load-status"), try await scene.copy()] {
                     #expect(outcome.status == 69, "\(outcome.stderr)")
                     #expect(outcome.stderr.contains("42501"), "\(outcome.stderr)")
                     #expect(outcome.stderr.contains("lacks the CREATE privilege on database"), "\(outcome.stderr)")

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import MongoPG
@@ -137,5 +138,35 @@ struct OplogUnpackerTests {
         #expect(error?.exitStatus == .dataError)
         #expect(error?.description.contains("Timestamp(9, 2)") == true)
         #expect(error?.description.contains("ns shop.") == true)
+    }
+}
+
+@Suite("Oplog files")
+struct OplogFileTests {
+    @Test("an entry carrying a document nested as deep as MongoDB allows decodes, inside applyOps too")
+    func deepDocuments() async throws {
+        var deep: BSONValue = .int32(1)
+        for _ in 0..<BSONDecoder.maximumNesting { deep = .document(["a": deep]) }
+        guard case .document(var document) = deep else { return }
+        document = BSONDocument([("_id", .int32(7))] + document.elements.map { ($0.key, $0.value) })
+        let documentValue = document
+        let insert: BSONDocument = ["op": .string("i"), "ns": .string("shop.customers"), "o": .document(document)]
+        let entries: [BSONDocument] = [
+            BSONDocument([("ts", .timestamp(BSONTimestamp(seconds: 1, increment: 1)))] + insert.elements.map { ($0.key, $0.value) }),
+            ["ts": .timestamp(BSONTimestamp(seconds: 2, increment: 1)), "op": .string("c"), "ns": .string("admin.$cmd"),
+             "o": .document(["applyOps": .array([.document(insert)])])],
+        ]
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("deep-\(UUID().uuidString).bson")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(try entries.flatMap { try BSONEncoder.encode($0) }).write(to: file)
+        var source = try FileOplogSource(path: file.path)
+        let read = try await source.next(maximum: 10)
+        var unpacker = OplogUnpacker(synced: [Namespace(database: "shop", collection: "customers")])
+        for document in read {
+            let changes = try unpacker.unpack(try OplogEntry(document)).changes
+            #expect(changes == [.insert(Namespace(database: "shop", collection: "customers"), documentValue)],
+                    "the document nested \(BSONDecoder.maximumNesting) deep arrives whole")
+        }
+        #expect(read.count == 2)
     }
 }

@@ -10,17 +10,19 @@ public enum BSONDecoder {
     /// The one wording of the depth refusal, for both input forms.
     static let tooDeepMessage = "document nests deeper than \(maximumNesting) levels (MongoDB's limit)"
 
-    public static func decode(_ bytes: [UInt8]) throws(BSONError) -> BSONDocument {
+    /// `wrapperLevels` allows that many more levels for a document that wraps user documents: an oplog entry holds
+    /// one in `o` (and `applyOps` in `o.applyOps[i].o`), which may itself nest `maximumNesting` deep.
+    public static func decode(_ bytes: [UInt8], wrapperLevels: Int = 0) throws(BSONError) -> BSONDocument {
         let result: Result<BSONDocument, BSONError> = bytes.withUnsafeBytes { raw in
-            Result { () throws(BSONError) in try decode(raw) }
+            Result { () throws(BSONError) in try decode(raw, wrapperLevels: wrapperLevels) }
         }
         return try result.get()
     }
 
     /// Decodes one document that must fill `buffer` exactly.
-    public static func decode(_ buffer: UnsafeRawBufferPointer) throws(BSONError) -> BSONDocument {
+    public static func decode(_ buffer: UnsafeRawBufferPointer, wrapperLevels: Int = 0) throws(BSONError) -> BSONDocument {
         var cursor = Cursor(buffer: buffer)
-        let document = try cursor.readDocument(depth: 0)
+        let document = try cursor.readDocument(depth: -max(0, wrapperLevels))
         guard cursor.position == buffer.count else {
             throw BSONError(.badLength, "document length \(cursor.position) is shorter than the \(buffer.count) bytes given", offset: 0)
         }
@@ -138,7 +140,7 @@ public enum BSONDecoder {
             guard depth < BSONDecoder.maximumDepth else {
                 throw BSONError(.tooDeep, BSONDecoder.tooDeepMessage, offset: position)
             }
-            let end = try documentBounds(depth == 0 ? "document" : "embedded document")
+            let end = try documentBounds(depth <= 0 && position == 0 ? "document" : "embedded document")
             position += 4
             var document = BSONDocument()
             while position < end - 1 {

@@ -18,6 +18,10 @@ public struct OplogEntry: Sendable, Equatable {
     /// `multiOpType: 1` marks vectored inserts (8.0+), which are not transactions.
     public var multiOpType: Int64?
 
+    /// The levels an entry adds above the documents it carries: `o.applyOps[i].o`, and a `$v:2` diff's `diff` and
+    /// array-diff levels; a document nested as deep as MongoDB allows still decodes inside its entry.
+    public static let wrapperLevels = 8
+
     public init(
         ts: BSONTimestamp, op: String, namespace: String, object: BSONDocument, object2: BSONDocument? = nil,
         fromMigrate: Bool = false, sessionID: BSONValue? = nil, transactionNumber: Int64? = nil,

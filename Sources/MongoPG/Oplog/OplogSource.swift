@@ -19,7 +19,9 @@ struct FileOplogSource: OplogSource {
 
     mutating func next(maximum: Int) async throws -> [BSONDocument] {
         var documents: [BSONDocument] = []
-        while documents.count < maximum, let bytes = try reader.next() { documents.append(try BSONDecoder.decode(bytes)) }
+        while documents.count < maximum, let bytes = try reader.next() {
+            documents.append(try BSONDecoder.decode(bytes, wrapperLevels: OplogEntry.wrapperLevels))
+        }
         return documents
     }
 }
@@ -81,7 +83,7 @@ struct ServerOplogSource: OplogSource {
         }
         var documents: [BSONDocument] = []
         documents.reserveCapacity(batch.count)
-        for raw in batch { documents.append(try raw.decode()) }
+        for raw in batch { documents.append(try BSONDecoder.decode(raw.bytes, wrapperLevels: OplogEntry.wrapperLevels)) }
         return documents
     }
 }
