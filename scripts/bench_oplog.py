@@ -1,0 +1,356 @@
+"""Drives the oplog-sync benchmark (see scripts/bench-oplog): generates customers-shaped documents and an oplog of
+mongod's forms over them, loads the documents, replays the oplog with `oplog-sync --from-file` (two file sizes), then
+issues the same mix of writes live against SecantusDB and times `oplog-sync` beside a plain read of the same oplog
+range. Prints command lines, entries, seconds, entries/s, peak RSS (GNU time) and ratios; asserts nothing. After each
+replay it also prints whether the tables hold what they should (row counts and checksums against the model or
+MongoDB), so a fast wrong answer shows."""
+import copy, datetime, hashlib, json, os, random, shlex, shutil, subprocess, sys, tempfile, time, uuid
+
+import bson
+import pymongo
+from bson import json_util
+from bson.raw_bson import RawBSONDocument
+from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateOne
+
+BIN = sys.argv[1] if len(sys.argv) > 1 else ""
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURE = os.path.join(ROOT, "Tests/TestSupport/Fixtures/sample_analytics/customers.json")
+START_DOCS = int(os.environ.get("START_DOCS", "20000"))
+ENTRIES = int(os.environ.get("ENTRIES", "200000"))
+ENTRIES_LARGE = int(os.environ.get("ENTRIES_LARGE", str(2 * ENTRIES)))
+LIVE_ENTRIES = int(os.environ.get("LIVE_ENTRIES", "60000"))
+PARTS = os.environ.get("PARTS", "file,live").split(",")
+SEED = int(os.environ.get("SEED", "1"))
+DB = "bench_oplog"
+NS = f"{DB}.customers"
+WORK = tempfile.mkdtemp(prefix="bench-oplog-")
+COMMANDS = []  # (label, command line) as run, printed with the figures
+ROWS = []  # (part, step, entries, seconds, entries/s, RSS MB, note)
+
+# The mix, in percent of all entries; the update kinds add up to 60.
+MIX = [("insert", 20), ("replace", 10), ("delete", 10),
+       ("set_email", 20), ("set_name_address", 5), ("set_account", 10), ("inc_account", 5), ("push_account", 8),
+       ("pop_account", 4), ("pull_account", 3), ("email_and_account", 3), ("tier_key", 2)]
+ARRAY_KINDS = {"set_account", "inc_account", "pop_account", "pull_account", "email_and_account"}
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(label, argv, env=None, check=True):
+    """Runs a command under GNU time; returns (wall seconds, peak RSS MB, stdout, exit status, stderr, CPU seconds
+    (user + system)). The peak RSS comes from GNU time, not from this process's wait4: Linux keeps a process's
+    high-water mark across fork and exec."""
+    COMMANDS.append((label, " ".join(shlex.quote(part) for part in argv)))
+    log(f"$ {COMMANDS[-1][1]}")
+    rss_file = os.path.join(WORK, "rss")
+    start = time.monotonic()
+    process = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", rss_file] + argv, capture_output=True, env=env)
+    elapsed = time.monotonic() - start
+    if check and process.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed ({process.returncode}):\n{process.stderr.decode()[-4000:]}")
+    with open(rss_file) as handle:
+        rss_kb, user, system = handle.read().split()[-3:]
+    return elapsed, int(rss_kb) / 1024, process.stdout.decode(), process.returncode, process.stderr.decode(), float(user) + float(system)
+
+
+def psql(sql):
+    out = subprocess.run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", os.environ["PG_URI"], "-c", sql],
+                         check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+class Model:
+    """The collection as the writes leave it, and the generator of the mix: each step picks a kind and a document and
+    returns (oplog entry body of mongod's form, the equivalent pymongo write request)."""
+
+    def __init__(self, rng, samples, count):
+        self.rng, self.samples = rng, samples
+        self.docs, self.ids, self.where = {}, [], {}
+        self.kinds = [kind for kind, weight in MIX for _ in range(weight)]
+        for _ in range(count):
+            self._add(self.fresh())
+
+    def fresh(self, _id=None):
+        sample = self.rng.choice(self.samples)
+        document = {"_id": _id or bson.ObjectId(), **{k: copy.deepcopy(v) for k, v in sample.items() if k != "_id"}}
+        document["email"] = f"user{self.rng.randrange(10**9)}@example.com"
+        document["accounts"] = [self.rng.randrange(100000, 999999) for _ in range(self.rng.randint(1, 6))]
+        return document
+
+    def _add(self, document):
+        self.where[document["_id"]] = len(self.ids)
+        self.ids.append(document["_id"])
+        self.docs[document["_id"]] = document
+
+    def _remove(self, _id):
+        index = self.where.pop(_id)
+        last = self.ids.pop()
+        if last != _id:
+            self.ids[index] = last
+            self.where[last] = index
+        del self.docs[_id]
+
+    @staticmethod
+    def array_diff(old, new):
+        """mongod's `$v:2` array diff from one array to the next: `l` when it shrinks, `u<i>` for changed or new
+        indexes."""
+        diff = {"a": True}
+        if len(new) < len(old):
+            diff["l"] = len(new)
+        for index, value in enumerate(new):
+            if index >= len(old) or old[index] != value:
+                diff[f"u{index}"] = value
+        return diff
+
+    def step(self):
+        kind = self.rng.choice(self.kinds)
+        if kind == "insert" or not self.ids:
+            document = self.fresh()
+            self._add(document)
+            # Copies: the model's document changes with later steps, the entry and the request must not.
+            return {"op": "i", "o": copy.deepcopy(document), "o2": {"_id": document["_id"]}}, InsertOne(copy.deepcopy(document))
+        _id = self.rng.choice(self.ids)
+        document = self.docs[_id]
+        accounts = document.get("accounts") or []
+        if kind in ARRAY_KINDS and not accounts:
+            kind = "push_account"
+        if kind == "delete":
+            self._remove(_id)
+            return {"op": "d", "o": {"_id": _id}}, DeleteOne({"_id": _id})
+        if kind == "replace":
+            replacement = self.fresh(_id)
+            self.docs[_id] = replacement
+            return ({"op": "u", "o": copy.deepcopy(replacement), "o2": {"_id": _id}},
+                    ReplaceOne({"_id": _id}, {k: copy.deepcopy(v) for k, v in replacement.items() if k != "_id"}))
+        new_accounts, diff, update = list(accounts), {}, {}
+        if kind in ("set_email", "email_and_account"):
+            document["email"] = f"user{self.rng.randrange(10**9)}@example.com"
+            diff["u"] = {"email": document["email"]}
+            update["$set"] = {"email": document["email"]}
+        if kind == "set_name_address":
+            document["name"], document["address"] = f"Name {self.rng.randrange(10**6)}", f"{self.rng.randrange(9999)} Main St"
+            diff["u"] = {"name": document["name"], "address": document["address"]}
+            update["$set"] = {"name": document["name"], "address": document["address"]}
+        if kind in ("set_account", "email_and_account"):
+            index = self.rng.randrange(len(accounts))
+            new_accounts[index] = self.rng.randrange(100000, 999999)
+            update.setdefault("$set", {})[f"accounts.{index}"] = new_accounts[index]
+        elif kind == "inc_account":
+            index = self.rng.randrange(len(accounts))
+            new_accounts[index] += 1
+            update["$inc"] = {f"accounts.{index}": 1}
+        elif kind == "push_account":
+            new_accounts.append(self.rng.randrange(100000, 999999))
+            update["$push"] = {"accounts": new_accounts[-1]}
+        elif kind == "pop_account":
+            new_accounts.pop()
+            update["$pop"] = {"accounts": 1}
+        elif kind == "pull_account":
+            value = self.rng.choice(accounts)
+            new_accounts = [account for account in accounts if account != value]
+            update["$pull"] = {"accounts": value}
+        elif kind == "tier_key":
+            key = uuid.UUID(int=self.rng.getrandbits(128)).hex
+            value = {"tier": self.rng.choice(["Bronze", "Silver", "Gold"]), "id": key, "active": True, "benefits": ["concierge services"]}
+            document.setdefault("tier_and_details", {})[key] = value
+            diff["stier_and_details"] = {"i": {key: value}}
+            update["$set"] = {f"tier_and_details.{key}": value}
+        if new_accounts != accounts:
+            document["accounts"] = new_accounts
+            diff["saccounts"] = self.array_diff(accounts, new_accounts)
+        if not diff:  # an $inc whose value did not change cannot happen; keep the entry well-formed anyway
+            diff["u"] = {"email": document["email"]}
+        return {"op": "u", "o": {"$v": 2, "diff": diff}, "o2": {"_id": _id}}, UpdateOne({"_id": _id}, update)
+
+    def checks(self):
+        """What the tables must hold: documents, account rows, sum of accounts, md5 of `_id:email` in `_id` order."""
+        pairs = ",".join(f"{_id}:{self.docs[_id]['email']}" for _id in sorted(self.docs, key=str))
+        return (len(self.docs), sum(len(d.get("accounts") or []) for d in self.docs.values()),
+                sum(sum(d.get("accounts") or []) for d in self.docs.values()), hashlib.md5(pairs.encode()).hexdigest())
+
+
+def table_checks(schema):
+    """The same figures, from PostgreSQL."""
+    row = psql(f"""SELECT (SELECT count(*) FROM {schema}.customers), (SELECT count(*) FROM {schema}.customers_accounts),
+                          (SELECT coalesce(sum(accounts), 0) FROM {schema}.customers_accounts),
+                          (SELECT md5(string_agg(_id || ':' || email, ',' ORDER BY _id COLLATE "C")) FROM {schema}.customers)""")
+    documents, rows, total, digest = row.split("|")
+    return int(documents), int(rows), int(total), digest
+
+
+def verdict(expected, actual):
+    if expected == actual:
+        return "tables match"
+    names = ("documents", "account rows", "sum(accounts)", "md5(_id:email)")
+    return "MISMATCH: " + ", ".join(f"{n} {e} expected, {a} found" for n, e, a in zip(names, expected, actual) if e != a)
+
+
+def samples():
+    with open(FIXTURE) as handle:
+        return [json_util.loads(line) for line in handle if line.strip()]
+
+
+def write_config(name, target, state, oplog_uri=None):
+    config = os.path.join(WORK, f"{name}.ini")
+    with open(config, "w") as handle:
+        handle.write(f"[mongo]\nuri = {os.environ['MONGO_URI']}\n\n[psql]\nconninfo = {os.environ['PG_URI']}\n\n"
+                     f"[sync]\nschemas_dir = schemas\nstate_schema = {state}\ntarget_schema = {target}\n\n")
+        if oplog_uri:
+            handle.write(f"[oplog:rs0]\nuri = {oplog_uri}\n\n")
+        handle.write(f"[collections]\n{NS}\n")
+    return config
+
+
+def sync_row(part, step, out, wall, rss, note=""):
+    """One oplog-sync run's row: its own seconds (the replay) and the process's wall time."""
+    summary = json.loads(out)
+    entries, seconds = summary["entries_read"], summary["seconds"]
+    ROWS.append((part, step, entries, seconds, entries / seconds if seconds else 0, rss,
+                 f"wall {wall:.2f} s ({entries / wall:.0f}/s), {summary['batches']} batches; {note}"))
+    return summary
+
+
+def batch_seconds(state):
+    """Seconds spent inside batches (stored states read, applied, written, committed) by the last oplog-sync run,
+    from its ledger steps; the rest of the replay is reading, decoding and unpacking entries."""
+    value = psql(f"""SELECT coalesce(sum((s->>'seconds')::float8), 0) FROM {state}.runs r,
+                            jsonb_array_elements(r.steps) s
+                     WHERE r.id = (SELECT max(id) FROM {state}.runs WHERE tool = 'oplog-sync')""")
+    return float(value or 0)
+
+
+def file_part(env):
+    rng = random.Random(SEED)
+    model = Model(rng, samples(), START_DOCS)
+    dump = os.path.join(WORK, "customers.bson")
+    with open(dump, "wb") as handle:
+        for _id in model.ids:
+            handle.write(bson.encode(model.docs[_id]))
+    config = write_config("file", "bench_oplog", "bench_oplog_etl")
+    csv = os.path.join(WORK, "csv")
+    run("load: mongo-reader", [os.path.join(BIN, "mongo-reader"), "--config", config, "--collection", NS,
+                               "--csv-dir", csv, "--input-file", dump], env)
+    ui = bson.Binary(uuid.UUID(int=rng.getrandbits(128)).bytes, 4)
+    start_state = copy.deepcopy(model.docs)
+    start_ids = list(model.ids)
+    for count in (ENTRIES, ENTRIES_LARGE):
+        # Every file starts from the same 20k documents: a fresh model and a fresh load for each.
+        model.docs = copy.deepcopy(start_state)
+        model.ids, model.where = list(start_ids), {_id: i for i, _id in enumerate(start_ids)}
+        model.rng = random.Random(SEED + count)
+        oplog = os.path.join(WORK, f"oplog-{count}.bson")
+        started = time.monotonic()
+        wall = datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)
+        with open(oplog, "wb") as handle:
+            for k in range(count):
+                body, _ = model.step()
+                # mongod's field order: ts, t, v, op, ns, ui, o, o2, wall.
+                entry = {"ts": bson.Timestamp(1_790_000_000 + k // 1000, k % 1000 + 1), "t": bson.Int64(1),
+                         "v": bson.Int64(2), "op": body["op"], "ns": NS, "ui": ui, "o": body["o"]}
+                if "o2" in body:
+                    entry["o2"] = body["o2"]
+                entry["wall"] = wall + datetime.timedelta(milliseconds=k)
+                handle.write(bson.encode(entry))
+        size = os.path.getsize(oplog) / 1e6
+        log(f"{count} entries written to {oplog} ({size:.1f} MB) in {time.monotonic() - started:.1f} s")
+        run(f"load: psql-copy ({count})", [os.path.join(BIN, "psql-copy"), "--config", config, "--collection", NS, "--csv-dir", csv], env)
+        wall_s, rss, out, _, _, cpu = run(f"replay {count}", [os.path.join(BIN, "oplog-sync"), "--config", config, "--from-file", oplog, "--json"], env)
+        inside = batch_seconds("bench_oplog_etl")
+        summary = sync_row("file", f"oplog-sync --from-file, {count // 1000}k entries ({size:.0f} MB)", out, wall_s, rss,
+                           f"CPU {cpu:.2f} s; in batches {inside:.2f} s; " + verdict(model.checks(), table_checks("bench_oplog")))
+        log(json.dumps(summary))
+
+
+def live_part(env):
+    client = pymongo.MongoClient(os.environ["MONGO_URI"])
+    client.drop_database(DB)
+    rng = random.Random(SEED)
+    model = Model(rng, samples(), START_DOCS)
+    collection = client[DB]["customers"]
+    started = time.monotonic()
+    ids = list(model.ids)
+    for offset in range(0, len(ids), 5000):
+        collection.insert_many([model.docs[_id] for _id in ids[offset:offset + 5000]], ordered=True)
+    log(f"{START_DOCS} documents inserted into SecantusDB in {time.monotonic() - started:.1f} s")
+    config = write_config("live", "bench_oplog_live", "bench_oplog_live_etl", os.environ["MONGO_URI"])
+    csv = os.path.join(WORK, "csv-live")
+    for label, tool, args in [("init load", "etlstatus", ["init-load-start"]),
+                              ("init load", "mongo-reader", ["--collection", NS, "--csv-dir", csv]),
+                              ("init load", "psql-copy", ["--collection", NS, "--csv-dir", csv]),
+                              ("init load", "etlstatus", ["init-load-finish", "ok"])]:
+        wall_s, _, _, _, _, _ = run(f"{label}: {tool}", [os.path.join(BIN, tool), "--config", config] + args, env)
+        log(f"  {wall_s:.1f} s")
+    packed = int(psql("SELECT oplog_ts FROM bench_oplog_live_etl.init_load_positions ORDER BY init_load_id DESC LIMIT 1"))
+    position = bson.Timestamp(packed >> 32, packed & 0xFFFFFFFF)
+    # The same mix, as pymongo writes: SecantusDB writes its own update form for them.
+    requests = [model.step()[1] for _ in range(LIVE_ENTRIES)]
+    started = time.monotonic()
+    for offset in range(0, len(requests), 1000):
+        collection.bulk_write(requests[offset:offset + 1000], ordered=True)
+    seconds = time.monotonic() - started
+    log(f"{LIVE_ENTRIES} writes in {seconds:.1f} s ({LIVE_ENTRIES / seconds:.0f}/s)")
+    ROWS.append(("live", "pymongo bulk_write of the mix (1000 a batch)", LIVE_ENTRIES, seconds, LIVE_ENTRIES / seconds, 0.0, "writes, for scale"))
+    oplog = client.local.get_collection("oplog.rs", codec_options=bson.CodecOptions(document_class=RawBSONDocument))
+    oplog_size = client.local["oplog.rs"].estimated_document_count()
+
+    def plain_read(label):
+        COMMANDS.append((label, f"pymongo: local.oplog.rs.find({{'ts': {{'$gte': {position}}}}}, batch_size=1000), RawBSONDocument"))
+        start = time.monotonic()
+        count = sum(1 for _ in oplog.find({"ts": {"$gte": position}}, batch_size=1000))
+        elapsed = time.monotonic() - start
+        ROWS.append(("live", label, count, elapsed, count / elapsed, 0.0, f"oplog holds {oplog_size} entries"))
+        return count / elapsed
+
+    raw_before = plain_read("(a) plain read of the same oplog range")
+    wall_s, rss, out, status, stderr, cpu = run("live oplog-sync", [os.path.join(BIN, "oplog-sync"), "--config", config, "--json"], env, check=False)
+    if status != 0:
+        ROWS.append(("live", f"(b) oplog-sync FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
+        client.close()
+        return
+    inside = batch_seconds("bench_oplog_live_etl")
+    mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
+    expected = (len(mongo), sum(len(a) for _, _, a in mongo), sum(sum(a) for _, _, a in mongo),
+                hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
+    summary = sync_row("live", "(b) oplog-sync from the init load's position", out, wall_s, rss,
+                       f"CPU {cpu:.2f} s; in batches {inside:.2f} s; " + verdict(expected, table_checks("bench_oplog_live")))
+    log(json.dumps(summary))
+    raw_after = plain_read("(a') plain read again")
+    rate = summary["entries_read"] / summary["seconds"]
+    ROWS.append(("live", "(b)/(a) ratio, replay seconds", 0, 0, 0, 0,
+                 f"{rate / max(raw_before, raw_after):.2f}x the faster plain read; wall: {summary['entries_read'] / wall_s / max(raw_before, raw_after):.2f}x"))
+    wall_s, rss, out, _, _, cpu = run("live oplog-sync again", [os.path.join(BIN, "oplog-sync"), "--config", config, "--json"], env)
+    sync_row("live", "(c) oplog-sync again, nothing new", out, wall_s, rss, f"CPU {cpu:.2f} s; the fixed cost of a run")
+    client.drop_database(DB)
+    client.close()
+
+
+def main():
+    os.makedirs(os.path.join(WORK, "schemas"))
+    shutil.copy(os.path.join(ROOT, "schemas", "sample_analytics.customers.json"), os.path.join(WORK, "schemas", f"{NS}.json"))
+    global LOAD_AT_START
+    LOAD_AT_START = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    env = dict(os.environ)
+    for schema in ("bench_oplog", "bench_oplog_etl", "bench_oplog_live", "bench_oplog_live_etl"):
+        psql(f"SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE")
+    if "file" in PARTS:
+        file_part(env)
+    if "live" in PARTS:
+        live_part(env)
+    print(f"\nload average at the end (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores; at the start: {LOAD_AT_START}")
+    print(f"\nstarting documents {START_DOCS}; mix: " + ", ".join(f"{kind} {weight}%" for kind, weight in MIX))
+    print("\ncommands:")
+    for label, command in COMMANDS:
+        print(f"  {label:<28} {command}")
+    print(f"\n{'part':<5} {'step':<52} {'entries':>8} {'seconds':>8} {'entries/s':>10} {'RSS MB':>7}  note")
+    for part, step, entries, seconds, rate, rss, note in ROWS:
+        if entries:
+            print(f"{part:<5} {step:<52} {entries:>8} {seconds:>8.2f} {rate:>10.0f} {rss:>7.1f}  {note}")
+        else:
+            print(f"{part:<5} {step:<52} {'':>8} {'':>8} {'':>10} {'':>7}  {note}")
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
