@@ -434,6 +434,62 @@ struct OplogSyncTests {
         }
     }
 
+    @Test("two shard sources merge by ts into one replay, each with its own sync point; one out of reach is 69, moving none")
+    func shardSources() async throws {
+        try await PrivateMongoServer.with { shardA in
+            try await PrivateMongoServer.with { shardB in
+                try await InitLoadFixture.with(mongoURI: shardA, schema: Self.schema, documents: Self.documents) { scene in
+                    let a = Writer(session: try MongoSession(uri: shardA, name: "a"), namespace: scene.namespace)
+                    let b = Writer(session: try MongoSession(uri: shardB, name: "b"), namespace: scene.namespace)
+                    // As shards do, each holds part of the collection.
+                    try await a.insert(Array(Self.documents[0..<2]))
+                    try await b.insert(Array(Self.documents[2...]))
+                    let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
+                    try (config + "\n[oplog:shardA]\nuri = \(shardA)\n\n[oplog:shardB]\nuri = \(shardB)\n")
+                        .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
+                    #expect(try await scene.etlstatus("init-load-start").status == 0)
+                    try await Self.loadFromDump(scene)
+                    #expect(try await scene.etlstatus("init-load-finish", "ok").status == 0)
+
+                    try await a.set(1, ["name": .string("a1")])
+                    try await b.set(3, ["name": .string("b3"), "tags.1": .string("t")])
+                    try await a.insert([["_id": .int32(5), "name": .string("on a")]])
+                    try await b.delete(["_id": .int32(4)])
+                    try await b.insert([["_id": .int32(6), "name": .string("on b")]])
+                    try await a.set(5, ["score": .double(5)])
+                    // [mongo] uri is one shard here (a mongos in production): verification would take the other
+                    // shard's documents for missing ones.
+                    let outcome = try await Self.sync(scene, ["--no-verify", "--json"])
+                    #expect(outcome.stdout.contains("\"shardA\"") && outcome.stdout.contains("\"shardB\""), "\(outcome.stdout)")
+                    let union = try await MongoSession(uri: shardA, name: "a").findAll(scene.namespace)
+                        + MongoSession(uri: shardB, name: "b").findAll(scene.namespace)
+                    try await Self.expectTables(scene, hold: union)
+                    let points = try await PostgresServer.withSession { session in
+                        try await session.query(
+                            "SELECT source, oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points ORDER BY 1",
+                            purpose: "test").rows
+                    }
+                    #expect(points.map { $0[0] } == ["shardA", "shardB"])
+
+                    // Shard B out of reach: 69, and neither sync point moves.
+                    try await a.set(2, ["name": .string("a2")])
+                    let deadPort = try freeLoopbackPort()
+                    let withDeadShard = try String(contentsOfFile: scene.configPath, encoding: .utf8)
+                        .replacingOccurrences(of: "uri = \(shardB)", with: "uri = mongodb://127.0.0.1:\(deadPort)/?serverSelectionTimeoutMS=1000")
+                    try withDeadShard.write(toFile: scene.configPath, atomically: true, encoding: .utf8)
+                    let dead = try await scene.run("oplog-sync", ["--no-verify"])
+                    #expect(dead.status == 69, "\(dead.stderr)")
+                    let after = try await PostgresServer.withSession { session in
+                        try await session.query(
+                            "SELECT source, oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points ORDER BY 1",
+                            purpose: "test").rows
+                    }
+                    #expect(after == points)
+                }
+            }
+        }
+    }
+
     @Test("oplog-sync refuses to run before an init load (1), beside another sync (75), and with dead servers (69)")
     func refusals() async throws {
         try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
