@@ -43,7 +43,8 @@ let package = Package(
         .executableTarget(name: "mongo-schema", dependencies: ["MongoPG"]),
         .executableTarget(
             name: "mongo-pg-bench",
-            dependencies: ["MongoPG", "CMongoC", .product(name: "Logging", package: "swift-log")], path: "Benchmarks/mongo-pg-bench"),
+            dependencies: ["MongoPG", "CMongoC", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/mongo-pg-bench"),
         .target(
             name: "TestSupport", dependencies: ["MongoPG"], path: "Tests/TestSupport",
             exclude: ["Fixtures"]),

@@ -5,14 +5,16 @@ import Logging
 import MongoPG
 
 func usage() -> Never {
-    FileHandle.standardError.write(Data("""
-        usage: mongo-pg-bench bson-decode FILE... [--documents N]
-               mongo-pg-bench raw-read URI DB.COLL [--jobs N]   (the server's floor: documents fetched, not decoded)
-               mongo-pg-bench copy [--rows N]      (needs PG_URI and PGPASSWORD, as scripts/services writes them)
-               mongo-pg-bench flatten --schema schemas/DB.COLL.json FILE... [--documents N] [--rounds N]
-                   (BSON decode alone against decode + flatten + COPY text encode, one core, same run)
+    FileHandle.standardError.write(
+        Data(
+            """
+            usage: mongo-pg-bench bson-decode FILE... [--documents N]
+                   mongo-pg-bench raw-read URI DB.COLL [--jobs N]   (the server's floor: documents fetched, not decoded)
+                   mongo-pg-bench copy [--rows N]      (needs PG_URI and PGPASSWORD, as scripts/services writes them)
+                   mongo-pg-bench flatten --schema schemas/DB.COLL.json FILE... [--documents N] [--rounds N]
+                       (BSON decode alone against decode + flatten + COPY text encode, one core, same run)
 
-        """.utf8))
+            """.utf8))
     exit(64)
 }
 
@@ -56,7 +58,8 @@ func benchDecode(files: [String], documentCount: Int) throws {
     guard !samples.isEmpty else { usage() }
     let documents = (0..<documentCount).map { samples[$0 % samples.count] }
     let megabytes = Double(documents.reduce(0) { $0 + $1.count }) / 1_048_576
-    print("BSON decode: \(documents.count) documents, \(figure(megabytes)) MB (replicated from \(samples.count) samples)")
+    print(
+        "BSON decode: \(documents.count) documents, \(figure(megabytes)) MB (replicated from \(samples.count) samples)")
 
     var checksum = 0
     let iterator = sk_iter_alloc()!
@@ -64,7 +67,9 @@ func benchDecode(files: [String], documentCount: Int) throws {
     let libbson = seconds {
         for document in documents {
             document.withUnsafeBufferPointer { buffer in
-                if bson_iter_init_from_data(iterator, buffer.baseAddress, buffer.count) { checksum &+= libbsonWalk(iterator) }
+                if bson_iter_init_from_data(iterator, buffer.baseAddress, buffer.count) {
+                    checksum &+= libbsonWalk(iterator)
+                }
             }
         }
     }
@@ -81,10 +86,16 @@ func benchDecode(files: [String], documentCount: Int) throws {
     let swift = try seconds {
         for document in documents { checksum &+= try BSONDecoder.decode(document).count }
     }
-    for (name, time) in [("libbson walk (reference)", libbson), ("libbson validate UTF-8", validate), ("BSONDecoder.decode", swift)] {
-        print("  \(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(figure(Double(documents.count) / time)) docs/s  \(figure(megabytes / time)) MB/s")
+    for (name, time) in [
+        ("libbson walk (reference)", libbson), ("libbson validate UTF-8", validate), ("BSONDecoder.decode", swift),
+    ] {
+        print(
+            "  \(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(figure(Double(documents.count) / time)) docs/s  \(figure(megabytes / time)) MB/s"
+        )
     }
-    print("  ratio BSONDecoder / libbson walk: \(figure(libbson / swift)); / libbson validate: \(figure(validate / swift))  (checksum \(checksum))")
+    print(
+        "  ratio BSONDecoder / libbson walk: \(figure(libbson / swift)); / libbson validate: \(figure(validate / swift))  (checksum \(checksum))"
+    )
 }
 
 // MARK: Flatten + encode
@@ -139,16 +150,18 @@ func benchFlatten(schemaPath: String, files: [String], documentCount: Int, round
     var checksum = 0, rows = 0, copyBytes = 0
     var decodeTimes: [Double] = [], flattenTimes: [Double] = []
     for _ in 0..<max(1, rounds) {
-        decodeTimes.append(try seconds {
-            for batch in batches {
-                for raw in batch { checksum &+= try raw.decode().count }
-            }
-        })
+        decodeTimes.append(
+            try seconds {
+                for batch in batches {
+                    for raw in batch { checksum &+= try raw.decode().count }
+                }
+            })
         var stream = CopyStream(plan: plan, sink: CountingCopySink())
-        flattenTimes.append(try seconds {
-            for batch in batches { try CollectionReader.flatten(batch, into: &stream, namespace: namespace) }
-            try stream.flush()
-        })
+        flattenTimes.append(
+            try seconds {
+                for batch in batches { try CollectionReader.flatten(batch, into: &stream, namespace: namespace) }
+                try stream.flush()
+            })
         precondition(stream.report.documents == count, "flattened \(stream.report.documents) of \(count) documents")
         rows = stream.report.rows.values.reduce(0, +)
         copyBytes = stream.sink.bytes
@@ -179,7 +192,8 @@ func benchRawRead(uri: String, namespace: Namespace, jobs: Int) async throws {
                 let session = try MongoSession(uri: uri, name: "raw\(job)")
                 var documents = 0, bytes = 0
                 for range in mine {
-                    let cursor = try await session.find(namespace, filter: range.filter, options: FindOptions(batchSize: 1000))
+                    let cursor = try await session.find(
+                        namespace, filter: range.filter, options: FindOptions(batchSize: 1000))
                     while true {
                         let batch = try await session.nextBatch(cursor, maximum: 1000)
                         if batch.isEmpty { break }
@@ -196,7 +210,9 @@ func benchRawRead(uri: String, namespace: Namespace, jobs: Int) async throws {
     }
     let seconds = (clock.now - started)
     let elapsed = Double(seconds.components.seconds) + Double(seconds.components.attoseconds) / 1e18
-    print("raw read \(namespace) jobs=\(jobs): \(documents) docs, \(figure(Double(bytes) / 1_048_576)) MB in \(figure(elapsed)) s: \(figure(Double(documents) / elapsed)) docs/s")
+    print(
+        "raw read \(namespace) jobs=\(jobs): \(documents) docs, \(figure(Double(bytes) / 1_048_576)) MB in \(figure(elapsed)) s: \(figure(Double(documents) / elapsed)) docs/s"
+    )
 }
 
 // MARK: COPY
@@ -214,7 +230,8 @@ func benchCopy(rows: Int) async throws {
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
     var chunk = ""
     for row in 0..<rows {
-        chunk += "5ca4bbcea2dd94ee\(String(format: "%08x", row))\tuser\(row)\tName \(row % 977) with\\ttab\t\(row % 100_000)\t\(Double(row) * 1.25)\t\(row % 2 == 0 ? "t" : "f")\t2020-01-\(String(format: "%02d", row % 28 + 1)) 12:34:56.789+00\t\(row % 7 == 0 ? "\\N" : "x\(row)@example.com")\t\(row * 31)\tCity \(row % 50)\n"
+        chunk +=
+            "5ca4bbcea2dd94ee\(String(format: "%08x", row))\tuser\(row)\tName \(row % 977) with\\ttab\t\(row % 100_000)\t\(Double(row) * 1.25)\t\(row % 2 == 0 ? "t" : "f")\t2020-01-\(String(format: "%02d", row % 28 + 1)) 12:34:56.789+00\t\(row % 7 == 0 ? "\\N" : "x\(row)@example.com")\t\(row * 31)\tCity \(row % 50)\n"
         if chunk.utf8.count > 1 << 20 {
             handle.write(Data(chunk.utf8))
             chunk = ""
@@ -231,7 +248,8 @@ func benchCopy(rows: Int) async throws {
     try await session.connect(conninfo: uri)
     let table = "copy_bench_\(getpid())"
     let columns = ["id", "username", "name", "n", "amount", "active", "created", "email", "total", "city"]
-    try await session.execute("""
+    try await session.execute(
+        """
         DROP TABLE IF EXISTS \(table);
         CREATE UNLOGGED TABLE \(table) (id text, username text, name text, n integer, amount double precision,
           active boolean, created timestamptz, email text, total bigint, city text)
@@ -243,13 +261,17 @@ func benchCopy(rows: Int) async throws {
         let clock = ContinuousClock()
         var start = clock.now
         let loaded = try await session.copyIn(table: table, columns: columns, purpose: "benchmark COPY", fromFile: file)
-        ours.append(Double((clock.now - start).components.attoseconds) / 1e18 + Double((clock.now - start).components.seconds))
+        ours.append(
+            Double((clock.now - start).components.attoseconds) / 1e18 + Double((clock.now - start).components.seconds))
         precondition(loaded == rows, "loaded \(loaded) rows, expected \(rows)")
         try await session.execute("TRUNCATE \(table)", purpose: "empty the benchmark table")
         start = clock.now
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = [uri, "-q", "-v", "ON_ERROR_STOP=1", "-c", "\\copy \(table) (\(columns.joined(separator: ", "))) from '\(file)'"]
+        process.arguments = [
+            uri, "-q", "-v", "ON_ERROR_STOP=1", "-c",
+            "\\copy \(table) (\(columns.joined(separator: ", "))) from '\(file)'",
+        ]
         try process.run()
         process.waitUntilExit()
         let elapsed = clock.now - start
@@ -257,8 +279,12 @@ func benchCopy(rows: Int) async throws {
         precondition(process.terminationStatus == 0, "psql failed")
     }
     let bestOurs = ours.min()!, bestPsql = psql.min()!
-    print("  PostgresSession.copyIn   \(figure(Double(rows) / bestOurs)) rows/s  \(figure(megabytes / bestOurs)) MB/s  (best of 3)")
-    print("  psql \\copy               \(figure(Double(rows) / bestPsql)) rows/s  \(figure(megabytes / bestPsql)) MB/s  (best of 3)")
+    print(
+        "  PostgresSession.copyIn   \(figure(Double(rows) / bestOurs)) rows/s  \(figure(megabytes / bestOurs)) MB/s  (best of 3)"
+    )
+    print(
+        "  psql \\copy               \(figure(Double(rows) / bestPsql)) rows/s  \(figure(megabytes / bestPsql)) MB/s  (best of 3)"
+    )
     print("  ratio copyIn / psql: \(figure(bestPsql / bestOurs))\n")
     try await session.execute("DROP TABLE IF EXISTS \(table)", purpose: "drop the benchmark table")
 }
@@ -267,7 +293,9 @@ var arguments = Array(CommandLine.arguments.dropFirst())
 guard let command = arguments.first else { usage() }
 arguments.removeFirst()
 @MainActor func option(_ name: String, default value: Int) -> Int {
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let number = Int(arguments[index + 1]) else { return value }
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count,
+        let number = Int(arguments[index + 1])
+    else { return value }
     arguments.removeSubrange(index...index + 1)
     return number
 }

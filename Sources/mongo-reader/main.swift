@@ -5,7 +5,8 @@ import MongoPG
 struct MongoReader: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mongo-reader",
-        abstract: "Reads a collection (or a mongodump .bson / Extended JSON file) into COPY-format CSV files, DDL and a manifest.",
+        abstract:
+            "Reads a collection (or a mongodump .bson / Extended JSON file) into COPY-format CSV files, DDL and a manifest.",
         discussion: """
             Writes CSV-DIR/DB.COLL/: one part file per table and job (PostgreSQL COPY text format), schema.sql and,
             last, manifest.json. Parts are written under a temporary name, so an interrupted run leaves nothing that
@@ -24,14 +25,19 @@ struct MongoReader: AsyncParsableCommand {
     @Option(help: "The namespace to read, DB.COLL.", transform: Namespace.parsingArgument) var collection: Namespace
     @Option(help: "Where the CSV files, schema.sql and manifest.json go.") var csvDir: String
     @Option(help: "Read a mongodump .bson file or Extended JSON lines instead of the server.") var inputFile: String?
-    @Option(help: ArgumentHelp(
-        "Parallel readers by _id range (server; default 1) or parallel flatteners (file; default: the cores).",
-        discussion: "On mongod each slice is an _id index range; SecantusDB scans for ranges, so one reader is faster there."))
+    @Option(
+        help: ArgumentHelp(
+            "Parallel readers by _id range (server; default 1) or parallel flatteners (file; default: the cores).",
+            discussion:
+                "On mongod each slice is an _id index range; SecantusDB scans for ranges, so one reader is faster there."
+        ))
     var jobs: Int?
-    @Option(help: "This worker's share, K/N, when N workers read the collection together.") var partition: PartitionArgument?
-    @Option(help: ArgumentHelp(
-        "Finish a table's part file and begin the next once it holds this many bytes (default 64 MiB).",
-        discussion: "Finished parts appear while the read goes on, for psql-copy --follow-reader."))
+    @Option(help: "This worker's share, K/N, when N workers read the collection together.") var partition:
+        PartitionArgument?
+    @Option(
+        help: ArgumentHelp(
+            "Finish a table's part file and begin the next once it holds this many bytes (default 64 MiB).",
+            discussion: "Finished parts appear while the read goes on, for psql-copy --follow-reader."))
     var partBytes: Int = ReadRequest.defaultPartBytes
     @Option(help: "Finish a table's part file and begin the next once it is this many seconds old (default 1).")
     var partSeconds: Double = ReadRequest.defaultPartSeconds

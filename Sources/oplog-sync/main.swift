@@ -5,7 +5,8 @@ import MongoPG
 struct OplogSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "oplog-sync",
-        abstract: "Replays the MongoDB oplog into PostgreSQL as SQL, verifies each batch and commits data and checkpoint together.",
+        abstract:
+            "Replays the MongoDB oplog into PostgreSQL as SQL, verifies each batch and commits data and checkpoint together.",
         discussion: """
             EXAMPLES:
               oplog-sync --config sync.ini

@@ -5,7 +5,8 @@ import MongoPG
 struct PsqlCopy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "psql-copy",
-        abstract: "Loads the CSV files mongo-reader wrote into PostgreSQL through COPY, atomically, and writes the catalog.",
+        abstract:
+            "Loads the CSV files mongo-reader wrote into PostgreSQL through COPY, atomically, and writes the catalog.",
         discussion: """
             Checks the manifest (checksums, schema hash) before touching PostgreSQL, loads every part into staging
             tables, checks each part's row count, builds the primary keys, then swaps the new tables in place of the

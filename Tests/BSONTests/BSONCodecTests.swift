@@ -42,7 +42,8 @@ struct BSONCodecTests {
         #expect(document["oid"] == .objectID(ObjectID(hex: "5ca4bbcea2dd94ee58162a68")!))
         #expect(document["date"] == .datetime(-62_135_596_800_000))
         #expect(document["regex"] == .regex(BSONRegex(pattern: "^a.*b$", options: "im")))
-        #expect(document["dbpointer"] == .dbPointer(namespace: "db.coll", id: ObjectID(hex: "5ca4bbcea2dd94ee58162a69")!))
+        #expect(
+            document["dbpointer"] == .dbPointer(namespace: "db.coll", id: ObjectID(hex: "5ca4bbcea2dd94ee58162a69")!))
         #expect(document["codews"] == .javascriptWithScope(code: "x + y", scope: ["x": .int32(1)]))
         #expect(document["int32"] == .int32(.min))
         #expect(document["timestamp"] == .timestamp(BSONTimestamp(seconds: .max, increment: 1)))
@@ -50,14 +51,21 @@ struct BSONCodecTests {
         #expect(document["minkey"] == .minKey)
         #expect(document["maxkey"] == .maxKey)
         #expect(document["undefined"] == .undefined)
-        #expect(document.elements.filter { $0.key == "dup" }.map(\.value) == [.int32(1), .int32(2)], "duplicate keys keep both, in order")
-        if case .decimal128(let decimal) = document["decimal"] { #expect(decimal.description == "1.2345678E-7") } else { Issue.record("decimal") }
+        #expect(
+            document.elements.filter { $0.key == "dup" }.map(\.value) == [.int32(1), .int32(2)],
+            "duplicate keys keep both, in order")
+        if case .decimal128(let decimal) = document["decimal"] {
+            #expect(decimal.description == "1.2345678E-7")
+        } else {
+            Issue.record("decimal")
+        }
     }
 
     @Test("each type's $type alias matches MongoDB's spelling")
     func typeAliases() throws {
         let document = try BSONDocument(extendedJSON: everyTypeJSON)
-        let aliases = Dictionary(document.elements.map { ($0.key, $0.value.typeAlias) }, uniquingKeysWith: { a, _ in a })
+        let aliases = Dictionary(
+            document.elements.map { ($0.key, $0.value.typeAlias) }, uniquingKeysWith: { a, _ in a })
         #expect(aliases["oid"] == "objectId")
         #expect(aliases["int32"] == "int")
         #expect(aliases["int64"] == "long")
@@ -134,7 +142,9 @@ struct BSONCodecTests {
 
 @Suite("Corrupt BSON input")
 struct CorruptBSONTests {
-    static let valid: [UInt8] = (try? BSONDocument.bytes(fromExtendedJSON: #"{"s": "abc", "d": {"x": {"$numberInt": "1"}}, "a": [true]}"#)) ?? []
+    static let valid: [UInt8] =
+        (try? BSONDocument.bytes(fromExtendedJSON: #"{"s": "abc", "d": {"x": {"$numberInt": "1"}}, "a": [true]}"#))
+        ?? []
 
     static func patched(_ body: (inout [UInt8]) -> Void) -> [UInt8] {
         var bytes = valid
@@ -226,9 +236,12 @@ struct RandomBSONTests {
             guard var bytes = try? BSONEncoder.encode(RandomDocuments.document(&random, maxFields: 8)) else { return }
             for _ in 0..<Int.random(in: 1...4, using: &random) {
                 switch Int.random(in: 0..<3, using: &random) {
-                case 0: bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+                case 0:
+                    bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
                 case 1: bytes.removeLast(Int.random(in: 0...min(8, bytes.count - 1), using: &random))
-                default: bytes.insert(UInt8.random(in: 0...255, using: &random), at: Int.random(in: 0...bytes.count, using: &random))
+                default:
+                    bytes.insert(
+                        UInt8.random(in: 0...255, using: &random), at: Int.random(in: 0...bytes.count, using: &random))
                 }
             }
             do {

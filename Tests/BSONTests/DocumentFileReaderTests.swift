@@ -14,17 +14,21 @@ struct DocumentFileReaderTests {
     }
 
     func sampleBytes() throws -> [[UInt8]] {
-        try Fixtures.extendedJSONLines("sample_analytics/customers.json").map { try BSONDocument.bytes(fromExtendedJSON: $0) }
+        try Fixtures.extendedJSONLines("sample_analytics/customers.json").map {
+            try BSONDocument.bytes(fromExtendedJSON: $0)
+        }
     }
 
-    func readAll(_ path: String, format: DocumentFileReader.Format? = nil, chunkSize: Int = 1 << 20) throws -> [[UInt8]] {
+    func readAll(_ path: String, format: DocumentFileReader.Format? = nil, chunkSize: Int = 1 << 20) throws -> [[UInt8]]
+    {
         let reader = try DocumentFileReader(path: path, format: format, chunkSize: chunkSize)
         var documents: [[UInt8]] = []
         while let document = try reader.next() { documents.append(document) }
         return documents
     }
 
-    @Test("a concatenated BSON file streams back every document, whatever the chunk size", arguments: [64, 4096, 1 << 20])
+    @Test(
+        "a concatenated BSON file streams back every document, whatever the chunk size", arguments: [64, 4096, 1 << 20])
     func bsonFile(chunkSize: Int) throws {
         let documents = try sampleBytes()
         let path = directory.appendingPathComponent("customers.bson").path

@@ -18,11 +18,14 @@ struct CopyStreamTests {
             var expected = MemoryCopySink(tableCount: plan.tables.count)
             var report = FlattenReport()
             var stream = CopyStream(
-                plan: plan, sink: MemoryCopySink(tableCount: plan.tables.count), chunkSize: Int.random(in: 1...300, using: &random))
+                plan: plan, sink: MemoryCopySink(tableCount: plan.tables.count),
+                chunkSize: Int.random(in: 1...300, using: &random))
             for (index, document) in documents.enumerated() {
                 // The stream refuses exactly the documents the flattener refuses, with the same error, and writes
                 // nothing of them.
-                let flattened = Result { () throws(SchemaError) in try Flattener(plan: plan).flatten(document, report: &report) }
+                let flattened = Result { () throws(SchemaError) in
+                    try Flattener(plan: plan).flatten(document, report: &report)
+                }
                 let appended = Result { try stream.append(document) }
                 switch (flattened, appended) {
                 case (.success(let flattened), .success):
@@ -32,9 +35,11 @@ struct CopyStreamTests {
                 case (.failure(let refused), .failure(let error)):
                     #expect(error as? SchemaError == refused, "seed \(seed), document \(index)")
                 case (.success, .failure(let error)):
-                    Issue.record("seed \(seed), document \(index): the stream refused what the flattener took: \(error)")
+                    Issue.record(
+                        "seed \(seed), document \(index): the stream refused what the flattener took: \(error)")
                 case (.failure(let refused), .success):
-                    Issue.record("seed \(seed), document \(index): the stream took what the flattener refused: \(refused)")
+                    Issue.record(
+                        "seed \(seed), document \(index): the stream took what the flattener refused: \(refused)")
                 }
             }
             do {

@@ -8,11 +8,14 @@ import Testing
 struct CopyTextTests {
     static let escapes: [(String, String)] = [
         ("plain", "plain"), ("a\tb", #"a\tb"#), ("line\nbreak", #"line\nbreak"#), ("cr\r", #"cr\r"#),
-        (#"back\slash"#, #"back\\slash"#), ("\u{8}\u{C}\u{B}", #"\b\f\v"#), (#"\N"#, #"\\N"#), ("\u{1}\u{1F}", "\u{1}\u{1F}"),
+        (#"back\slash"#, #"back\\slash"#), ("\u{8}\u{C}\u{B}", #"\b\f\v"#), (#"\N"#, #"\\N"#),
+        ("\u{1}\u{1F}", "\u{1}\u{1F}"),
         ("é日本🙂", "é日本🙂"), ("", ""), ("\\.", "\\\\."),
     ]
 
-    @Test("backslash, tab, newline, carriage return, backspace, form feed and vertical tab are escaped", arguments: escapes)
+    @Test(
+        "backslash, tab, newline, carriage return, backspace, form feed and vertical tab are escaped",
+        arguments: escapes)
     func escape(raw: String, escaped: String) {
         #expect(CopyText.escaped(raw) == escaped)
         #expect(CopyText.unescaped(Array(escaped.utf8)) == Array(raw.utf8))
@@ -68,10 +71,14 @@ struct CopyTextEncoderTests {
     }
 
     static let numerics: [(String, String)] = [
-        ("0", "0"), ("-0", "0"), ("-0.00", "0.00"), ("0E+3", "0"), ("1.50", "1.50"), ("1E+3", "1000"), ("-1.5E+2", "-150"),
+        ("0", "0"), ("-0", "0"), ("-0.00", "0.00"), ("0E+3", "0"), ("1.50", "1.50"), ("1E+3", "1000"),
+        ("-1.5E+2", "-150"),
         ("12345678901234567890.123456789", "12345678901234567890.123456789"), ("1.2345678E-7", "0.00000012345678"),
         ("-0.001", "-0.001"), ("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"),
-        ("9999999999999999999999999999999999E+6111", "9999999999999999999999999999999999" + String(repeating: "0", count: 6111)),
+        (
+            "9999999999999999999999999999999999E+6111",
+            "9999999999999999999999999999999999" + String(repeating: "0", count: 6111)
+        ),
         ("1E+6144", "1" + String(repeating: "0", count: 6144)),
         ("-1E-6176", "-0." + String(repeating: "0", count: 6175) + "1"),
     ]
@@ -88,7 +95,8 @@ struct CopyTextEncoderTests {
     }
 
     static let timestamps: [(Int64, String)] = [
-        (0, "1970-01-01 00:00:00.000+00"), (-1, "1969-12-31 23:59:59.999+00"), (1_554_300_000_123, "2019-04-03 14:00:00.123+00"),
+        (0, "1970-01-01 00:00:00.000+00"), (-1, "1969-12-31 23:59:59.999+00"),
+        (1_554_300_000_123, "2019-04-03 14:00:00.123+00"),
         (-62_135_596_800_000, "0001-01-01 00:00:00.000+00"), (-62_135_596_800_001, "0001-12-31 23:59:59.999+00 BC"),
         (-62_167_219_200_000, "0001-01-01 00:00:00.000+00 BC"), (-62_167_219_200_001, "0002-12-31 23:59:59.999+00 BC"),
         (253_402_300_799_999, "9999-12-31 23:59:59.999+00"), (253_402_300_800_000, "10000-01-01 00:00:00.000+00"),
@@ -96,7 +104,9 @@ struct CopyTextEncoderTests {
         (ValueMapping.timestampRange.upperBound, "294276-12-31 23:59:59.999+00"),
     ]
 
-    @Test("timestamps print in UTC with milliseconds, BC and five- and six-digit years as timestamptz reads them", arguments: timestamps)
+    @Test(
+        "timestamps print in UTC with milliseconds, BC and five- and six-digit years as timestamptz reads them",
+        arguments: timestamps)
     func timestampText(milliseconds: Int64, text: String) throws {
         #expect(CopyTextEncoder.timestampText(milliseconds) == text)
         #expect(CopyTextDecoder.timestamp(text) == milliseconds)
@@ -125,15 +135,21 @@ struct CopyTextEncoderTests {
     func otherTypes() throws {
         #expect(CopyTextEncoder.field(.bytes([0, 0xAB, 0xFF])) == #"\\x00abff"#)
         #expect(CopyTextEncoder.field(.bytes([])) == #"\\x"#)
-        let uuid: [UInt8] = [0x73, 0xFF, 0xD2, 0x64, 0x44, 0xB3, 0x4C, 0x69, 0x90, 0xE8, 0xE7, 0xD1, 0xDF, 0xC0, 0x35, 0xD4]
+        let uuid: [UInt8] = [
+            0x73, 0xFF, 0xD2, 0x64, 0x44, 0xB3, 0x4C, 0x69, 0x90, 0xE8, 0xE7, 0xD1, 0xDF, 0xC0, 0x35, 0xD4,
+        ]
         #expect(CopyTextEncoder.field(.uuid(uuid)) == "73ffd264-44b3-4c69-90e8-e7d1dfc035d4")
         #expect(CopyTextEncoder.field(.boolean(true)) == "t" && CopyTextEncoder.field(.boolean(false)) == "f")
         #expect(CopyTextEncoder.field(.null) == #"\N"#)
         #expect(CopyTextEncoder.field(.integer(.min)) == "-9223372036854775808")
         #expect(CopyTextEncoder.field(.json(#"{"a": "x\ty"}"#)) == #"{"a": "x\\ty"}"#)
-        let line = Array([#"\\x00abff"#, "73ffd264-44b3-4c69-90e8-e7d1dfc035d4", "t", #"\N"#, "-9223372036854775808"].joined(separator: "\t").utf8)
-        #expect(try CopyTextDecoder.row(ofLine: line, types: [.bytea, .uuid, .boolean, .text, .bigint])
-            == [.bytes([0, 0xAB, 0xFF]), .uuid(uuid), .boolean(true), .null, .integer(.min)])
+        let line = Array(
+            [#"\\x00abff"#, "73ffd264-44b3-4c69-90e8-e7d1dfc035d4", "t", #"\N"#, "-9223372036854775808"].joined(
+                separator: "\t"
+            ).utf8)
+        #expect(
+            try CopyTextDecoder.row(ofLine: line, types: [.bytea, .uuid, .boolean, .text, .bigint])
+                == [.bytes([0, 0xAB, 0xFF]), .uuid(uuid), .boolean(true), .null, .integer(.min)])
         #expect(throws: CopyTextDecoder.DecodeError.self) { try CopyTextDecoder.row(ofLine: line, types: [.bytea]) }
         #expect(throws: CopyTextDecoder.DecodeError.self) { try CopyTextDecoder.value(Array("12x".utf8), .integer) }
     }

@@ -32,7 +32,8 @@ struct InitLoadFixture {
             schema: schema, documents: documents)
         return try await withCleanUp {
             if mongoURI == nil {
-                try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).insert(scene.documents, into: scene.namespace)
+                try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).insert(
+                    scene.documents, into: scene.namespace)
             }
             return try await body(scene)
         } cleanUp: {
@@ -50,7 +51,8 @@ struct InitLoadFixture {
         namespace = Namespace(database: "il_\(suffix)", collection: "customers")
         stateSchema = "etl_\(suffix)"
         targetSchema = "tgt_\(suffix)"
-        var documents = try documents
+        var documents =
+            try documents
             ?? Fixtures.extendedJSONLines("sample_analytics/customers.json").map { try BSONDocument(extendedJSON: $0) }
         if let documentCount { documents = Array(documents.prefix(documentCount)) }
         self.documents = documents
@@ -60,31 +62,33 @@ struct InitLoadFixture {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("init-load-\(suffix)")
         configPath = directory.appendingPathComponent("sync.ini").path
         do {
-            try FileManager.default.createDirectory(at: directory.appendingPathComponent("schemas"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: directory.appendingPathComponent("schemas"), withIntermediateDirectories: true)
             let schemaURL = directory.appendingPathComponent("schemas/\(namespace).json")
             if let schema {
                 try schema.write(to: schemaURL, atomically: true, encoding: .utf8)
             } else {
-                try FileManager.default.copyItem(at: Fixtures.url("schemas/sample_analytics.customers.json"), to: schemaURL)
+                try FileManager.default.copyItem(
+                    at: Fixtures.url("schemas/sample_analytics.customers.json"), to: schemaURL)
             }
             try """
-                # written by InitLoadFixture
-                [mongo]
-                uri = \(mongoURI)
+            # written by InitLoadFixture
+            [mongo]
+            uri = \(mongoURI)
 
-                [psql]
-                conninfo = \(postgresConninfo)
-                password_env = SYNC_TEST_PGPASSWORD
+            [psql]
+            conninfo = \(postgresConninfo)
+            password_env = SYNC_TEST_PGPASSWORD
 
-                [sync]
-                schemas_dir = schemas
-                state_schema = \(stateSchema)
-                target_schema = \(targetSchema)
-                \(batchSize.map { "batch_size = \($0)" } ?? "")
+            [sync]
+            schemas_dir = schemas
+            state_schema = \(stateSchema)
+            target_schema = \(targetSchema)
+            \(batchSize.map { "batch_size = \($0)" } ?? "")
 
-                [collections]
-                \(namespace)
-                """.write(toFile: configPath, atomically: true, encoding: .utf8)
+            [collections]
+            \(namespace)
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
         } catch {
             try? FileManager.default.removeItem(at: directory)
             throw error
@@ -92,8 +96,11 @@ struct InitLoadFixture {
     }
 
     /// Runs a tool with `--config` and this scene's environment.
-    func run(_ tool: String, _ arguments: [String], environment extra: [String: String] = [:]) async throws -> Binaries.Outcome {
-        try await Binaries.run(tool, ["--config", configPath] + arguments, environment: environment.merging(extra) { _, new in new })
+    func run(_ tool: String, _ arguments: [String], environment extra: [String: String] = [:]) async throws
+        -> Binaries.Outcome
+    {
+        try await Binaries.run(
+            tool, ["--config", configPath] + arguments, environment: environment.merging(extra) { _, new in new })
     }
 
     func read(_ extra: [String] = []) async throws -> Binaries.Outcome {
@@ -101,7 +108,9 @@ struct InitLoadFixture {
     }
 
     func copy(_ extra: [String] = [], environment: [String: String] = [:]) async throws -> Binaries.Outcome {
-        try await run("psql-copy", ["--collection", namespace.description, "--csv-dir", csvDirectory] + extra, environment: environment)
+        try await run(
+            "psql-copy", ["--collection", namespace.description, "--csv-dir", csvDirectory] + extra,
+            environment: environment)
     }
 
     /// A whole init load as a user runs it (init-load-start, mongo-reader, psql-copy, init-load-finish ok), each
@@ -118,8 +127,10 @@ struct InitLoadFixture {
     func etlstatus(_ arguments: String...) async throws -> Binaries.Outcome { try await run("etlstatus", arguments) }
 
     func plan() throws -> TablePlan {
-        try SchemaFile(namespace: namespace, schemasDirectory: directory.appendingPathComponent("schemas").path,
-                       settings: FlattenSettings(targetSchema: targetSchema)).plan
+        try SchemaFile(
+            namespace: namespace, schemasDirectory: directory.appendingPathComponent("schemas").path,
+            settings: FlattenSettings(targetSchema: targetSchema)
+        ).plan
     }
 
     /// Every table's rows, sorted, as text: for comparing two loads.
@@ -127,7 +138,9 @@ struct InitLoadFixture {
         var contents: [String: [[String?]]] = [:]
         for table in try plan().tables {
             let rows = try await session.query("SELECT * FROM \(try plan().qualifiedName(table))", purpose: "test").rows
-            contents[table.name] = rows.sorted { $0.map { $0 ?? "\u{0}" }.lexicographicallyPrecedes($1.map { $0 ?? "\u{0}" }) }
+            contents[table.name] = rows.sorted {
+                $0.map { $0 ?? "\u{0}" }.lexicographicallyPrecedes($1.map { $0 ?? "\u{0}" })
+            }
         }
         return contents
     }
@@ -135,12 +148,18 @@ struct InitLoadFixture {
     func cleanUp() async {
         if let session = try? await PostgresServer.session() {
             for schema in [stateSchema, targetSchema, "\(stateSchema)_load"] {
-                try? await session.execute("DROP SCHEMA IF EXISTS \(PostgresSQL.quoteIdentifier(schema)) CASCADE", purpose: "test cleanup")
+                try? await session.execute(
+                    "DROP SCHEMA IF EXISTS \(PostgresSQL.quoteIdentifier(schema)) CASCADE", purpose: "test cleanup")
             }
             let stagings = try? await session.query(
-                "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", parameters: [stateSchema + "_load_%"], purpose: "test cleanup")
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", parameters: [stateSchema + "_load_%"],
+                purpose: "test cleanup")
             for staging in stagings?.column("nspname") ?? [] {
-                if let staging { try? await session.execute("DROP SCHEMA IF EXISTS \(PostgresSQL.quoteIdentifier(staging)) CASCADE", purpose: "test cleanup") }
+                if let staging {
+                    try? await session.execute(
+                        "DROP SCHEMA IF EXISTS \(PostgresSQL.quoteIdentifier(staging)) CASCADE", purpose: "test cleanup"
+                    )
+                }
             }
             await session.close()
         }

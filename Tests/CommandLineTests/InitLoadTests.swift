@@ -31,15 +31,19 @@ struct InitLoadTests {
             #expect(status.stdout.contains("\"needed\":false"))
 
             // Editing the schema file makes a new init load needed, naming the collection.
-            try (try String(contentsOfFile: scene.schemaPath, encoding: .utf8)).replacingOccurrences(of: "\"email\": \"string\",", with: "")
-                .write(toFile: scene.schemaPath, atomically: true, encoding: .utf8)
+            try (try String(contentsOfFile: scene.schemaPath, encoding: .utf8)).replacingOccurrences(
+                of: "\"email\": \"string\",", with: ""
+            )
+            .write(toFile: scene.schemaPath, atomically: true, encoding: .utf8)
             status = try await scene.etlstatus("init-load-status")
             #expect(status.status == 1)
             #expect(status.stderr.contains("schema changed for \(scene.namespace)"))
 
             // A state schema migrated by a newer release is refused.
             let session = try await PostgresServer.session()
-            try await session.execute("UPDATE \(PostgresSQL.quoteIdentifier(scene.stateSchema)).schema_version SET version = 999", purpose: "test")
+            try await session.execute(
+                "UPDATE \(PostgresSQL.quoteIdentifier(scene.stateSchema)).schema_version SET version = 999",
+                purpose: "test")
             await session.close()
             status = try await scene.etlstatus("init-load-status")
             #expect(status.status == 78)
@@ -47,7 +51,9 @@ struct InitLoadTests {
         }
     }
 
-    @Test("a load from the server and one from a .bson dump give identical tables, and every document rebuilds from its rows")
+    @Test(
+        "a load from the server and one from a .bson dump give identical tables, and every document rebuilds from its rows"
+    )
     func serverAndDumpAgree() async throws {
         try await InitLoadFixture.with { scene in
             let read = try await scene.read(["--jobs", "3", "--json"])
@@ -70,13 +76,17 @@ struct InitLoadTests {
             let stored = try await StoredDocuments.all(plan: plan, session: session)
             #expect(stored.count == scene.documents.count)
             for document in scene.documents {
-                guard case .objectID(let id) = document["_id"] else { Issue.record("sample _id is not an ObjectId"); continue }
+                guard case .objectID(let id) = document["_id"] else {
+                    Issue.record("sample _id is not an ObjectId")
+                    continue
+                }
                 #expect(stored[id.hex] == (try normalise(document, plan: plan)), "document \(id.hex)")
             }
 
             // The same documents from a mongodump-style .bson file load the same tables.
             let dump = scene.directory.appendingPathComponent("customers.bson")
-            _ = FileManager.default.createFile(atPath: dump.path, contents: Data(try scene.documents.flatMap { try BSONEncoder.encode($0) }))
+            _ = FileManager.default.createFile(
+                atPath: dump.path, contents: Data(try scene.documents.flatMap { try BSONEncoder.encode($0) }))
             let fromFile = try await scene.read(["--input-file", dump.path])
             #expect(fromFile.status == 0, "\(fromFile.stderr)")
             #expect(try await scene.copy().status == 0)
@@ -111,7 +121,9 @@ struct InitLoadTests {
             async let second = Task.detached { try await scene.read(["--partition", "2/2", "--jobs", "2"]) }.value
             let outcomes = try await [first, second]
             #expect(outcomes.map(\.status) == [0, 0], "\(outcomes.map(\.stderr))")
-            let manifests = try FileManager.default.contentsOfDirectory(atPath: scene.collectionFolder.path).filter { $0.hasPrefix("manifest") }.sorted()
+            let manifests = try FileManager.default.contentsOfDirectory(atPath: scene.collectionFolder.path).filter {
+                $0.hasPrefix("manifest")
+            }.sorted()
             #expect(manifests == ["manifest.part-1-of-2.json", "manifest.part-2-of-2.json"])
             let copied = try await scene.copy()
             #expect(copied.status == 0, "\(copied.stderr)")
@@ -147,7 +159,10 @@ struct InitLoadFailureTests {
     }
 
     static func partFile(_ scene: InitLoadFixture) throws -> URL {
-        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: scene.collectionFolder.path).sorted().first { $0.hasSuffix(".tsv") })
+        let name = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: scene.collectionFolder.path).sorted().first {
+                $0.hasSuffix(".tsv")
+            })
         return scene.collectionFolder.appendingPathComponent(name)
     }
 
@@ -174,7 +189,8 @@ struct InitLoadFailureTests {
             let before = try await Self.load(scene)
             let manifest = scene.collectionFolder.appendingPathComponent("manifest.json")
             let text = try String(contentsOf: manifest, encoding: .utf8)
-            let edited = text.replacingOccurrences(of: "\"rows\" : \(scene.documents.count)", with: "\"rows\" : \(scene.documents.count + 1)")
+            let edited = text.replacingOccurrences(
+                of: "\"rows\" : \(scene.documents.count)", with: "\"rows\" : \(scene.documents.count + 1)")
             #expect(edited != text)
             try edited.write(to: manifest, atomically: true, encoding: .utf8)
             let outcome = try await scene.copy()
@@ -212,14 +228,16 @@ struct InitLoadFailureTests {
             let fromFile = try await scene.read(["--log-level", "debug", "--input-file", dump.path, "--jobs", "1"])
             #expect(fromFile.status == 0, "\(fromFile.stderr)")
             #expect(batches(fromFile) == ["documents=20", "documents=20", "documents=10"], "\(fromFile.stderr)")
-    
+
         }
     }
 
     @Test("unreachable PostgreSQL is exit 69, and the password never shows")
     func deadPostgres() async throws {
         let port = try freeLoopbackPort()
-        try await InitLoadFixture.with(postgresConninfo: "postgresql://sync@127.0.0.1:\(port)/postgres?connect_timeout=3", documentCount: 5) { scene in
+        try await InitLoadFixture.with(
+            postgresConninfo: "postgresql://sync@127.0.0.1:\(port)/postgres?connect_timeout=3", documentCount: 5
+        ) { scene in
             let read = try await scene.read()
             #expect(read.status == 0, "mongo-reader needs no PostgreSQL")
             #expect(read.stderr.contains("not recorded in the run ledger"))
@@ -237,43 +255,63 @@ struct InitLoadFailureTests {
             #expect(try await scene.read().status == 0)  // creates the state schema, and parts for psql-copy
             try await PostgresServer.withSession { session in
                 try await session.execute(
-                    "UPDATE \(PostgresSQL.quoteIdentifier(scene.stateSchema)).schema_version SET version = 99", purpose: "test")
+                    "UPDATE \(PostgresSQL.quoteIdentifier(scene.stateSchema)).schema_version SET version = 99",
+                    purpose: "test")
             }
-            for outcome in [try await scene.read(), try await scene.copy(), try await scene.etlstatus("init-load-status")] {
+            for outcome in [
+                try await scene.read(), try await scene.copy(), try await scene.etlstatus("init-load-status"),
+            ] {
                 #expect(outcome.status == 78, "\(outcome.stderr)")
                 #expect(outcome.stderr.contains("version 99"), "\(outcome.stderr)")
                 #expect(!outcome.stderr.contains("out of reach"))
             }
             // Refused before the folder was touched: the earlier read's manifest is still there.
-            #expect(FileManager.default.fileExists(atPath: scene.collectionFolder.appendingPathComponent("manifest.json").path))
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: scene.collectionFolder.appendingPathComponent("manifest.json").path))
         }
     }
 
     @Test("unreachable MongoDB is exit 69 and leaves no manifest")
     func deadMongo() async throws {
         let port = try freeLoopbackPort()
-        try await InitLoadFixture.with(mongoURI: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1000", documentCount: 5) { scene in
+        try await InitLoadFixture.with(
+            mongoURI: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1000", documentCount: 5
+        ) { scene in
             let outcome = try await scene.read()
             #expect(outcome.status == 69, "\(outcome.stderr)")
-            #expect(!FileManager.default.fileExists(atPath: scene.collectionFolder.appendingPathComponent("manifest.json").path))
+            #expect(
+                !FileManager.default.fileExists(
+                    atPath: scene.collectionFolder.appendingPathComponent("manifest.json").path))
             #expect(try await scene.etlstatus("init-load-start").status == 69)
         }
     }
 
-    @Test("psql-copy killed during COPY or just before the swap leaves the old tables; a rerun loads the new ones, no duplicates",
-          arguments: ["copy", "swap"])
+    @Test(
+        "psql-copy killed during COPY or just before the swap leaves the old tables; a rerun loads the new ones, no duplicates",
+        arguments: ["copy", "swap"])
     func killed(point: String) async throws {
         try await InitLoadFixture.with(documentCount: 40) { scene in
             let before = try await Self.load(scene)
             // New data in MongoDB, read into a new folder, then a load killed at `point`.
             try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).insert(
-                [["_id": .objectID(ObjectID(hex: "000000000000000000000001")!), "name": .string("new"), "accounts": .array([.int32(1), .int32(2)])]],
+                [
+                    [
+                        "_id": .objectID(ObjectID(hex: "000000000000000000000001")!), "name": .string("new"),
+                        "accounts": .array([.int32(1), .int32(2)]),
+                    ]
+                ],
                 into: scene.namespace)
             #expect(try await scene.read().status == 0)
             let process = Process()
             process.executableURL = Binaries.url("psql-copy")
-            process.arguments = ["--config", scene.configPath, "--collection", scene.namespace.description, "--csv-dir", scene.csvDirectory, "--jobs", "1"]
-            process.environment = ProcessInfo.processInfo.environment.merging(scene.environment.merging(["MONGO_PG_SYNC_HOLD_AT": point]) { _, new in new }) { _, new in new }
+            process.arguments = [
+                "--config", scene.configPath, "--collection", scene.namespace.description, "--csv-dir",
+                scene.csvDirectory, "--jobs", "1",
+            ]
+            process.environment = ProcessInfo.processInfo.environment.merging(
+                scene.environment.merging(["MONGO_PG_SYNC_HOLD_AT": point]) { _, new in new }
+            ) { _, new in new }
             let errors = Pipe()
             process.standardError = errors
             process.standardOutput = FileHandle.nullDevice
@@ -297,7 +335,9 @@ struct InitLoadFailureTests {
             #expect(after["customers_accounts"]?.count == (before["customers_accounts"]?.count ?? 0) + 2)
             let session = try await PostgresServer.session()
             let leftovers = try await session.query(
-                "SELECT count(*) FROM pg_namespace WHERE nspname LIKE $1", parameters: [scene.stateSchema + "_load_%"], purpose: "test").scalar
+                "SELECT count(*) FROM pg_namespace WHERE nspname LIKE $1", parameters: [scene.stateSchema + "_load_%"],
+                purpose: "test"
+            ).scalar
             #expect(leftovers == "0", "the staging schema is gone after a successful rerun")
             await session.close()
         }

@@ -38,7 +38,8 @@ struct MongoSchemaFileTests {
         let dump = directory.appendingPathComponent("customers-dump")
         let documents = try SchemaFixtures.documents("sample_analytics/customers.json")
         try Data(try documents.flatMap { try BSONEncoder.encode($0) }).write(to: dump)
-        let fromDump = try await Binaries.run("mongo-schema", ["--collection", "\(namespace)", "--input-file", dump.path])
+        let fromDump = try await Binaries.run(
+            "mongo-schema", ["--collection", "\(namespace)", "--input-file", dump.path])
         #expect(fromDump.status == 0, "\(fromDump.stderr)")
         #expect(fromDump.stdout == fromJSON.stdout)
     }
@@ -70,7 +71,8 @@ struct MongoSchemaFileTests {
             "mongo-schema-\(UUID().uuidString).json")
         try "{\"_id\": 1}\n{\"_id\": \n".write(to: corrupt, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: corrupt) }
-        let bad = try await Binaries.run("mongo-schema", ["--collection", "\(namespace)", "--input-file", corrupt.path])
+        let bad = try await Binaries.run(
+            "mongo-schema", ["--collection", "\(namespace)", "--input-file", corrupt.path])
         #expect(bad.status == 65)
         #expect(bad.stderr.contains("line 2"))
         #expect(bad.stdout.isEmpty)
@@ -89,10 +91,12 @@ struct MongoSchemaServerTests {
             let scan = try await scene.run("mongo-schema", ["--collection", scene.namespace.description])
             let plan = try loadedBack(scan, namespace: scene.namespace)
             #expect(plan.tables.map(\.name) == ["customers", "customers_accounts"])
-            #expect(scan.stdout == (try String(contentsOfFile: scene.schemaPath, encoding: .utf8)), "the committed schema")
+            #expect(
+                scan.stdout == (try String(contentsOfFile: scene.schemaPath, encoding: .utf8)), "the committed schema")
             #expect(scan.stderr.contains("\(scene.documents.count) documents"))
 
-            let sample = try await scene.run("mongo-schema", ["--collection", scene.namespace.description, "--sample", "20"])
+            let sample = try await scene.run(
+                "mongo-schema", ["--collection", scene.namespace.description, "--sample", "20"])
             let sampled = try loadedBack(sample, namespace: scene.namespace)
             #expect(sampled.schema.fields.first { $0.name == "tier_and_details" }?.node == .scalar(.json))
             #expect(sample.stderr.contains("20 documents"))
@@ -117,7 +121,7 @@ struct MongoSchemaServerTests {
             let quiet = try await scene.run("mongo-schema", arguments + ["--log-level", "critical"])
             #expect(quiet.status == 78 && quiet.stdout.isEmpty)
             #expect(!quiet.stderr.contains("Port could not be parsed"), "\(quiet.stderr)")
-    
+
         }
     }
 

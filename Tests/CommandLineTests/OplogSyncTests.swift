@@ -17,7 +17,9 @@ struct OplogSyncTests {
     static func json(_ text: String) -> BSONDocument { try! BSONDocument(extendedJSON: text) }
 
     static let documents: [BSONDocument] = [
-        json(#"{"_id": 1, "name": "one", "address": {"city": "Oslo", "zip": "0150"}, "tags": ["a", "b"], "items": [{"sku": "x", "qty": 1, "notes": ["n1"]}], "matrix": [[1, 2], [3]], "meta": {"k": 1}, "score": 1.5}"#),
+        json(
+            #"{"_id": 1, "name": "one", "address": {"city": "Oslo", "zip": "0150"}, "tags": ["a", "b"], "items": [{"sku": "x", "qty": 1, "notes": ["n1"]}], "matrix": [[1, 2], [3]], "meta": {"k": 1}, "score": 1.5}"#
+        ),
         json(#"{"_id": 2, "name": "two", "tags": [], "items": [{"sku": "y", "qty": 2}, {"sku": "z", "qty": 3}]}"#),
         json(#"{"_id": 3, "name": "three", "address": {"city": "Rome"}}"#),
         json(#"{"_id": 4, "name": "four", "matrix": [[4]]}"#),
@@ -34,8 +36,12 @@ struct OplogSyncTests {
         let plan = try scene.plan()
         let mongo = try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).findAll(scene.namespace)
         let expected = try mongo.map { try normalise($0, plan: plan) }
-        let stored = try await PostgresServer.withSession { session in try await StoredDocuments.all(plan: plan, session: session) }
-        let byID = { (documents: [BSONDocument]) in documents.sorted { "\($0["_id"] ?? .null)" < "\($1["_id"] ?? .null)" } }
+        let stored = try await PostgresServer.withSession { session in
+            try await StoredDocuments.all(plan: plan, session: session)
+        }
+        let byID = { (documents: [BSONDocument]) in
+            documents.sorted { "\($0["_id"] ?? .null)" < "\($1["_id"] ?? .null)" }
+        }
         #expect(byID(Array(stored.values)) == byID(expected), sourceLocation: sourceLocation)
     }
 
@@ -53,7 +59,9 @@ struct OplogSyncTests {
                 "updates": .array([.document(["q": .document(filter), "u": update, "multi": .bool(multi)])]),
             ])
         }
-        func set(_ id: Int32, _ fields: BSONDocument) async throws { try await update(["_id": .int32(id)], .document(["$set": .document(fields)])) }
+        func set(_ id: Int32, _ fields: BSONDocument) async throws {
+            try await update(["_id": .int32(id)], .document(["$set": .document(fields)]))
+        }
         func insert(_ documents: [BSONDocument]) async throws { try await session.insert(documents, into: namespace) }
         func delete(_ filter: BSONDocument, limit: Int32 = 1) async throws {
             try await command([
@@ -67,19 +75,37 @@ struct OplogSyncTests {
     func liveBursts() async throws {
         try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
             try await scene.initLoad()
-            let writer = Writer(session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
+            let writer = Writer(
+                session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
 
             // Inserts, nested and array updates, type changes, unknown fields, deletes.
-            try await writer.insert([Self.json(#"{"_id": 5, "name": "five", "tags": ["t"], "items": [{"sku": "q", "qty": 9, "notes": ["a", "b"]}]}"#)])
-            try await writer.insert([Self.json(#"{"_id": 6, "name": "six"}"#), Self.json(#"{"_id": 7, "name": "seven", "matrix": [[7, 7]]}"#)])
-            try await writer.set(1, ["address.city": .string("Bergen"), "items.0.qty": .int32(5), "items.0.notes.1": .string("n2")])
+            try await writer.insert([
+                Self.json(
+                    #"{"_id": 5, "name": "five", "tags": ["t"], "items": [{"sku": "q", "qty": 9, "notes": ["a", "b"]}]}"#
+                )
+            ])
+            try await writer.insert([
+                Self.json(#"{"_id": 6, "name": "six"}"#),
+                Self.json(#"{"_id": 7, "name": "seven", "matrix": [[7, 7]]}"#),
+            ])
+            try await writer.set(
+                1, ["address.city": .string("Bergen"), "items.0.qty": .int32(5), "items.0.notes.1": .string("n2")])
             try await writer.set(2, ["items.3.sku": .string("past the end"), "tags.2": .string("padded")])
-            try await writer.update(["_id": .int32(3)], .document(["$unset": .document(["address": .string("")]), "$inc": .document(["score": .double(2)])]))
+            try await writer.update(
+                ["_id": .int32(3)],
+                .document(["$unset": .document(["address": .string("")]), "$inc": .document(["score": .double(2)])]))
             try await writer.update(["_id": .int32(4)], .document(["$push": .document(["matrix.0": .int32(5)])]))
-            try await writer.update(["_id": .int32(1)], .document(["$pull": .document(["tags": .string("a")]), "$rename": .document(["name": .string("title")])]))
+            try await writer.update(
+                ["_id": .int32(1)],
+                .document([
+                    "$pull": .document(["tags": .string("a")]), "$rename": .document(["name": .string("title")]),
+                ]))
             try await writer.update(["_id": .int32(5)], .document(["$pop": .document(["items.0.notes": .int32(1)])]))
-            try await writer.set(6, ["name": .int32(66), "meta": .document(["é": .string("x"), "e\u{301}": .string("y")])])
-            try await writer.update(["_id": .int32(7)], .document(["_id": .int32(7), "name": .string("replaced"), "tags": .array([.string("r")])]))
+            try await writer.set(
+                6, ["name": .int32(66), "meta": .document(["é": .string("x"), "e\u{301}": .string("y")])])
+            try await writer.update(
+                ["_id": .int32(7)],
+                .document(["_id": .int32(7), "name": .string("replaced"), "tags": .array([.string("r")])]))
             try await writer.delete(["_id": .int32(2)])
             // The schema policy counts what it absorbs, as the init load does: the renamed field is unknown, the
             // name that became a number does not fit its column.
@@ -90,13 +116,28 @@ struct OplogSyncTests {
 
             // A second burst: array operators, $[] , update_many, upsert, delete_many, and a no-op run after it.
             try await writer.update(["_id": .int32(1)], .document(["$set": .document(["items.$[].qty": .int32(0)])]))
-            try await writer.update(["name": .document(["$exists": .bool(true)])], .document(["$set": .document(["score": .double(9.5)])]), multi: true)
+            try await writer.update(
+                ["name": .document(["$exists": .bool(true)])], .document(["$set": .document(["score": .double(9.5)])]),
+                multi: true)
             try await writer.update(["_id": .int32(8)], .document(["$set": .document(["name": .string("upserted")])]))
             try await writer.command([
                 "update": .string(scene.namespace.collection),
-                "updates": .array([.document(["q": .document(["_id": .int32(9)]), "u": .document(["$set": .document(["name": .string("nine")])]), "upsert": .bool(true)])]),
+                "updates": .array([
+                    .document([
+                        "q": .document(["_id": .int32(9)]),
+                        "u": .document(["$set": .document(["name": .string("nine")])]), "upsert": .bool(true),
+                    ])
+                ]),
             ])
-            try await writer.update(["_id": .int32(5)], .document(["$push": .document(["items": .document(["$each": .array([.document(["sku": .string("s")])]), "$position": .int32(0)])])]))
+            try await writer.update(
+                ["_id": .int32(5)],
+                .document([
+                    "$push": .document([
+                        "items": .document([
+                            "$each": .array([.document(["sku": .string("s")])]), "$position": .int32(0),
+                        ])
+                    ])
+                ]))
             try await writer.update(["_id": .int32(4)], .document(["$set": .document(["matrix": .array([])])]))
             try await writer.delete(["name": .string("six")], limit: 0)
             let second = try await Self.sync(scene, ["--json"])
@@ -112,7 +153,8 @@ struct OplogSyncTests {
 
             // Replaying again from the init load's position (older than needed) changes nothing.
             try await PostgresServer.withSession { session in
-                try await session.execute("DELETE FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test")
+                try await session.execute(
+                    "DELETE FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test")
             }
             _ = try await Self.sync(scene)
             try await Self.expectInSync(scene)
@@ -159,7 +201,8 @@ struct OplogSyncTests {
                     """
                     SELECT (step->>'entries')::int FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).runs,
                     jsonb_array_elements(steps) AS step WHERE tool = 'oplog-sync' ORDER BY id
-                    """, purpose: "test").column("int4")?.compactMap { $0.flatMap { Int($0) } } ?? []
+                    """, purpose: "test"
+                ).column("int4")?.compactMap { $0.flatMap { Int($0) } } ?? []
             }
             #expect(steps.contains(3), "\(steps) \(outcome.stdout)")
         }
@@ -175,28 +218,66 @@ struct OplogSyncTests {
     static func mongodEntries(_ ns: String) -> [BSONDocument] {
         let db = ns.split(separator: ".")[0]
         return [
-            entry(1, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"address.city": "Paris", "items.0.notes.2": "n3"}, "$unset": {"score": true}}, "o2": {"_id": 1}}"#),
-            entry(2, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"i": {"tags": ["x"]}, "sitems": {"a": true, "l": 1, "s0": {"u": {"qty": 7}}}}}, "o2": {"_id": 2}}"#),
-            entry(3, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "1"}, "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 10, "name": "ten"}}, {"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"name": "tx"}}}, "o2": {"_id": 3}}]}}"#),
-            entry(4, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "2"}, "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 11, "name": "eleven"}}], "partialTxn": true}}"#),
+            entry(
+                1,
+                #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"address.city": "Paris", "items.0.notes.2": "n3"}, "$unset": {"score": true}}, "o2": {"_id": 1}}"#
+            ),
+            entry(
+                2,
+                #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"i": {"tags": ["x"]}, "sitems": {"a": true, "l": 1, "s0": {"u": {"qty": 7}}}}}, "o2": {"_id": 2}}"#
+            ),
+            entry(
+                3,
+                #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "1"}, "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 10, "name": "ten"}}, {"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"name": "tx"}}}, "o2": {"_id": 3}}]}}"#
+            ),
+            entry(
+                4,
+                #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "2"}, "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 11, "name": "eleven"}}], "partialTxn": true}}"#
+            ),
             entry(5, #"{"op": "n", "ns": "", "o": {"msg": "periodic noop"}}"#),
-            entry(6, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "2"}, "o": {"applyOps": [{"op": "d", "ns": "\#(ns)", "o": {"_id": 4}}], "count": 2}}"#),
-            entry(7, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "3"}, "o": {"applyOps": [{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"i": {"tags": ["p"]}}}, "o2": {"_id": 10}}], "prepare": true}}"#),
-            entry(8, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "4"}, "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 12}}], "prepare": true}}"#),
-            entry(9, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "3"}, "o": {"commitTransaction": 1, "commitTimestamp": {"$timestamp": {"t": 8, "i": 5}}}}"#),
-            entry(10, #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "4"}, "o": {"abortTransaction": 1}}"#),
+            entry(
+                6,
+                #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "2"}, "o": {"applyOps": [{"op": "d", "ns": "\#(ns)", "o": {"_id": 4}}], "count": 2}}"#
+            ),
+            entry(
+                7,
+                #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "3"}, "o": {"applyOps": [{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"i": {"tags": ["p"]}}}, "o2": {"_id": 10}}], "prepare": true}}"#
+            ),
+            entry(
+                8,
+                #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "4"}, "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 12}}], "prepare": true}}"#
+            ),
+            entry(
+                9,
+                #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "3"}, "o": {"commitTransaction": 1, "commitTimestamp": {"$timestamp": {"t": 8, "i": 5}}}}"#
+            ),
+            entry(
+                10,
+                #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "4"}, "o": {"abortTransaction": 1}}"#
+            ),
             entry(11, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 13}, "fromMigrate": true}"#),
             entry(12, #"{"op": "i", "ns": "\#(db).other", "o": {"_id": 1}}"#),
-            entry(13, #"{"op": "c", "ns": "admin.$cmd", "o": {"applyOps": [{"op": "d", "ns": "\#(ns)", "o": {"_id": 11}}, {"op": "i", "ns": "\#(ns)", "o": {"_id": 14}, "fromMigrate": true}]}}"#),
-            entry(14, #"{"op": "c", "ns": "\#(db).$cmd", "o": {"createIndexes": "x", "v": 2, "key": {"a": 1}, "name": "a_1"}}"#),
+            entry(
+                13,
+                #"{"op": "c", "ns": "admin.$cmd", "o": {"applyOps": [{"op": "d", "ns": "\#(ns)", "o": {"_id": 11}}, {"op": "i", "ns": "\#(ns)", "o": {"_id": 14}, "fromMigrate": true}]}}"#
+            ),
+            entry(
+                14,
+                #"{"op": "c", "ns": "\#(db).$cmd", "o": {"createIndexes": "x", "v": 2, "key": {"a": 1}, "name": "a_1"}}"#
+            ),
             entry(15, #"{"op": "c", "ns": "\#(db).$cmd", "o": {"drop": "other"}}"#),
-            entry(16, #"{"op": "u", "ns": "\#(ns)", "o": {"_id": 3, "name": "replaced", "matrix": [[9]]}, "o2": {"_id": 3}}"#),
-            entry(17, #"{"op": "u", "ns": "\#(ns)", "o": {"$set": {"matrix.1.2": 5, "tags.3": "d"}}, "o2": {"_id": 1}}"#),
+            entry(
+                16,
+                #"{"op": "u", "ns": "\#(ns)", "o": {"_id": 3, "name": "replaced", "matrix": [[9]]}, "o2": {"_id": 3}}"#),
+            entry(
+                17, #"{"op": "u", "ns": "\#(ns)", "o": {"$set": {"matrix.1.2": 5, "tags.3": "d"}}, "o2": {"_id": 1}}"#),
         ]
     }
 
     static let mongodResult: [BSONDocument] = [
-        json(#"{"_id": 1, "name": "one", "address": {"city": "Paris", "zip": "0150"}, "tags": ["a", "b", null, "d"], "items": [{"sku": "x", "qty": 1, "notes": ["n1", null, "n3"]}], "matrix": [[1, 2], [3, null, 5]], "meta": {"k": 1}}"#),
+        json(
+            #"{"_id": 1, "name": "one", "address": {"city": "Paris", "zip": "0150"}, "tags": ["a", "b", null, "d"], "items": [{"sku": "x", "qty": 1, "notes": ["n1", null, "n3"]}], "matrix": [[1, 2], [3, null, 5]], "meta": {"k": 1}}"#
+        ),
         json(#"{"_id": 2, "name": "two", "items": [{"sku": "y", "qty": 7}], "tags": ["x"]}"#),
         json(#"{"_id": 3, "name": "replaced", "matrix": [[9]]}"#),
         json(#"{"_id": 10, "name": "ten", "tags": ["p"]}"#),
@@ -207,11 +288,17 @@ struct OplogSyncTests {
     }
 
     /// The tables hold exactly `documents`, as the relational model gives them back.
-    static func expectTables(_ scene: InitLoadFixture, hold documents: [BSONDocument], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    static func expectTables(
+        _ scene: InitLoadFixture, hold documents: [BSONDocument], sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
         let plan = try scene.plan()
         let expected = try documents.map { try normalise($0, plan: plan) }
-        let stored = try await PostgresServer.withSession { session in try await StoredDocuments.all(plan: plan, session: session) }
-        let byID = { (documents: [BSONDocument]) in documents.sorted { "\($0["_id"] ?? .null)" < "\($1["_id"] ?? .null)" } }
+        let stored = try await PostgresServer.withSession { session in
+            try await StoredDocuments.all(plan: plan, session: session)
+        }
+        let byID = { (documents: [BSONDocument]) in
+            documents.sorted { "\($0["_id"] ?? .null)" < "\($1["_id"] ?? .null)" }
+        }
         #expect(byID(Array(stored.values)) == byID(expected), sourceLocation: sourceLocation)
     }
 
@@ -223,7 +310,9 @@ struct OplogSyncTests {
         #expect(try await scene.copy().status == 0)
     }
 
-    @Test("--from-file replays mongod's forms (v1, v2 deltas, transactions, chains, prepared, batched applyOps) over a dump's load, twice alike, moving no sync point")
+    @Test(
+        "--from-file replays mongod's forms (v1, v2 deltas, transactions, chains, prepared, batched applyOps) over a dump's load, twice alike, moving no sync point"
+    )
     func fromFile() async throws {
         try await InitLoadFixture.with(batchSize: 3, schema: Self.schema, documents: Self.documents) { scene in
             try await Self.loadFromDump(scene)
@@ -238,56 +327,99 @@ struct OplogSyncTests {
             _ = try await Self.sync(scene, ["--from-file", oplog.path])
             try await Self.expectTables(scene, hold: Self.mongodResult)
             let syncPoints = try await PostgresServer.withSession { session in
-                try await session.query("SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test").scalar
+                try await session.query(
+                    "SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points",
+                    purpose: "test"
+                ).scalar
             }
             #expect(syncPoints == "0")
         }
     }
 
-    @Test("an array emptied in one batch and refilled in a later one (as a diff, an index $set or a description) comes back whole")
+    @Test(
+        "an array emptied in one batch and refilled in a later one (as a diff, an index $set or a description) comes back whole"
+    )
     func refilledArrays() async throws {
         try await InitLoadFixture.with(batchSize: 1, schema: Self.schema, documents: Self.documents) { scene in
             try await Self.loadFromDump(scene)
             let ns = scene.namespace.description
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
-            try Self.writeEntries([
-                Self.entry(1, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"stags": {"a": true, "l": 0}}}, "o2": {"_id": 1}}"#),
-                Self.entry(2, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"stags": {"a": true, "u0": "z"}}}, "o2": {"_id": 1}}"#),
-                Self.entry(3, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"items": []}}}, "o2": {"_id": 2}}"#),
-                Self.entry(4, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"items.0.sku": "new", "items.0.notes.1": "n"}}, "o2": {"_id": 2}}"#),
-                Self.entry(5, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"updatedFields": {"tags.0": "d"}}}, "o2": {"_id": 3}}"#),
-                Self.entry(6, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"address": {}}}}, "o2": {"_id": 1}}"#),
-                Self.entry(7, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"saddress": {"i": {"city": "Lima"}}}}, "o2": {"_id": 1}}"#),
-            ], to: oplog)
+            try Self.writeEntries(
+                [
+                    Self.entry(
+                        1,
+                        #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"stags": {"a": true, "l": 0}}}, "o2": {"_id": 1}}"#
+                    ),
+                    Self.entry(
+                        2,
+                        #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"stags": {"a": true, "u0": "z"}}}, "o2": {"_id": 1}}"#
+                    ),
+                    Self.entry(
+                        3,
+                        #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"items": []}}}, "o2": {"_id": 2}}"#),
+                    Self.entry(
+                        4,
+                        #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"items.0.sku": "new", "items.0.notes.1": "n"}}, "o2": {"_id": 2}}"#
+                    ),
+                    Self.entry(
+                        5,
+                        #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"updatedFields": {"tags.0": "d"}}}, "o2": {"_id": 3}}"#
+                    ),
+                    Self.entry(
+                        6,
+                        #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"address": {}}}}, "o2": {"_id": 1}}"#
+                    ),
+                    Self.entry(
+                        7,
+                        #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"saddress": {"i": {"city": "Lima"}}}}, "o2": {"_id": 1}}"#
+                    ),
+                ], to: oplog)
             let outcome = try await Self.sync(scene, ["--from-file", oplog.path, "--json"])
             #expect(outcome.stdout.contains("\"documents_to_verify\":0"), "\(outcome.stdout)")
             var expected = Self.documents
-            expected[0] = Self.json(#"{"_id": 1, "name": "one", "address": {"city": "Lima"}, "tags": ["z"], "items": [{"sku": "x", "qty": 1, "notes": ["n1"]}], "matrix": [[1, 2], [3]], "meta": {"k": 1}, "score": 1.5}"#)
+            expected[0] = Self.json(
+                #"{"_id": 1, "name": "one", "address": {"city": "Lima"}, "tags": ["z"], "items": [{"sku": "x", "qty": 1, "notes": ["n1"]}], "matrix": [[1, 2], [3]], "meta": {"k": 1}, "score": 1.5}"#
+            )
             // notes did not exist: MongoDB creates it as the object {"1": "n"}, which the schema's array cannot hold.
-            expected[1] = Self.json(#"{"_id": 2, "name": "two", "tags": [], "items": [{"sku": "new", "notes": {"1": "n"}}]}"#)
+            expected[1] = Self.json(
+                #"{"_id": 2, "name": "two", "tags": [], "items": [{"sku": "new", "notes": {"1": "n"}}]}"#)
             expected[2] = Self.json(#"{"_id": 3, "name": "three", "address": {"city": "Rome"}, "tags": ["d"]}"#)
             try await Self.expectTables(scene, hold: expected)
         }
     }
 
-    @Test("an unknown entry stops the run before it (65) and a rename of a synced collection too (1), after committing what came before")
+    @Test(
+        "an unknown entry stops the run before it (65) and a rename of a synced collection too (1), after committing what came before"
+    )
     func stops() async throws {
         try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
             try await Self.loadFromDump(scene)
             let ns = scene.namespace.description, db = scene.namespace.database
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
             for (stopper, status, words) in [
-                (Self.entry(2, #"{"op": "c", "ns": "\#(db).$cmd", "o": {"convertToCapped": "customers", "size": 1}}"#), Int32(65), "convertToCapped"),
-                (Self.entry(2, #"{"op": "c", "ns": "\#(db).$cmd", "o": {"renameCollection": "\#(ns)", "to": "\#(db).renamed"}}"#), 1, "renamed"),
+                (
+                    Self.entry(
+                        2, #"{"op": "c", "ns": "\#(db).$cmd", "o": {"convertToCapped": "customers", "size": 1}}"#),
+                    Int32(65), "convertToCapped"
+                ),
+                (
+                    Self.entry(
+                        2,
+                        #"{"op": "c", "ns": "\#(db).$cmd", "o": {"renameCollection": "\#(ns)", "to": "\#(db).renamed"}}"#
+                    ), 1, "renamed"
+                ),
             ] {
-                try Self.writeEntries([
-                    Self.entry(1, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 20, "name": "before"}}"#), stopper,
-                    Self.entry(3, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 21, "name": "after"}}"#),
-                ], to: oplog)
+                try Self.writeEntries(
+                    [
+                        Self.entry(1, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 20, "name": "before"}}"#), stopper,
+                        Self.entry(3, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 21, "name": "after"}}"#),
+                    ], to: oplog)
                 let outcome = try await scene.run("oplog-sync", ["--from-file", oplog.path])
                 #expect(outcome.status == status, "\(outcome.stderr)")
-                #expect(outcome.stderr.contains("Timestamp(2, 1)") && outcome.stderr.contains(words), "\(outcome.stderr)")
-                try await Self.expectTables(scene, hold: Self.documents + [Self.json(#"{"_id": 20, "name": "before"}"#)])
+                #expect(
+                    outcome.stderr.contains("Timestamp(2, 1)") && outcome.stderr.contains(words), "\(outcome.stderr)")
+                try await Self.expectTables(
+                    scene, hold: Self.documents + [Self.json(#"{"_id": 20, "name": "before"}"#)])
             }
         }
     }
@@ -309,7 +441,8 @@ struct OplogSyncTests {
                     try await session.execute("DELETE FROM \(table) WHERE \(key) = 3", purpose: "test")
                 }
             }
-            let writer = Writer(session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
+            let writer = Writer(
+                session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
             for id: Int32 in [1, 2, 3] { try await writer.set(id, ["score": .double(Double(id))]) }
             // Document 4 changes twice, in two batches: after the first, MongoDB already holds the second change,
             // which is no divergence (left to the next batch), never a repair.
@@ -324,7 +457,8 @@ struct OplogSyncTests {
 
             // --no-verify replays without looking at MongoDB: planted divergence stays.
             try await PostgresServer.withSession { session in
-                try await session.execute("UPDATE \(tables[0]) SET name = 'tampered again' WHERE _id = 1", purpose: "test")
+                try await session.execute(
+                    "UPDATE \(tables[0]) SET name = 'tampered again' WHERE _id = 1", purpose: "test")
             }
             try await writer.set(1, ["score": .double(10)])
             let unverified = try await Self.sync(scene, ["--no-verify", "--json"])
@@ -340,7 +474,8 @@ struct OplogSyncTests {
     func killedAnywhere() async throws {
         try await InitLoadFixture.with(batchSize: 7, schema: Self.schema, documents: Self.documents) { scene in
             try await scene.initLoad()
-            let writer = Writer(session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
+            let writer = Writer(
+                session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
             var random = SeededRandom(seed: UInt64(Date().timeIntervalSince1970))
             var nextID: Int32 = 100
             for round in 0..<20 {
@@ -349,12 +484,19 @@ struct OplogSyncTests {
                     switch Int.random(in: 0..<4, using: &random) {
                     case 0:
                         nextID += 1
-                        try await writer.insert([["_id": .int32(nextID), "name": .string("r\(round)"), "tags": .array([.string("a")])]])
+                        try await writer.insert([
+                            ["_id": .int32(nextID), "name": .string("r\(round)"), "tags": .array([.string("a")])]
+                        ])
                     case 1:
                         try await writer.update(
                             ["_id": .int32(Int32.random(in: 1...nextID, using: &random))],
-                            .document(["$push": .document(["tags": .string("p\(round)")]), "$inc": .document(["score": .double(1)])]))
-                    case 2: try await writer.set(Int32.random(in: 1...4, using: &random), ["address.city": .string("c\(round)")])
+                            .document([
+                                "$push": .document(["tags": .string("p\(round)")]),
+                                "$inc": .document(["score": .double(1)]),
+                            ]))
+                    case 2:
+                        try await writer.set(
+                            Int32.random(in: 1...4, using: &random), ["address.city": .string("c\(round)")])
                     default: try await writer.delete(["_id": .int32(Int32.random(in: 5...nextID, using: &random))])
                     }
                 }
@@ -378,17 +520,22 @@ struct OplogSyncTests {
         }
     }
 
-    @Test("SIGTERM stops oplog-sync at the next batch boundary: exit 0, the batches before it committed, a rerun catches up")
+    @Test(
+        "SIGTERM stops oplog-sync at the next batch boundary: exit 0, the batches before it committed, a rerun catches up"
+    )
     func terminated() async throws {
         try await InitLoadFixture.with(batchSize: 2, schema: Self.schema, documents: Self.documents) { scene in
             try await scene.initLoad()
-            let writer = Writer(session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
+            let writer = Writer(
+                session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
             for id: Int32 in 50..<60 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
             let process = Process()
             process.executableURL = Binaries.url("oplog-sync")
             process.arguments = ["--config", scene.configPath, "--json"]
             process.environment = ProcessInfo.processInfo.environment
-                .merging(scene.environment.merging(["MONGO_PG_SYNC_HOLD_AT": "batch-committed"]) { _, new in new }) { _, new in new }
+                .merging(scene.environment.merging(["MONGO_PG_SYNC_HOLD_AT": "batch-committed"]) { _, new in new }) {
+                    _, new in new
+                }
             let output = Pipe(), errors = Pipe()
             process.standardOutput = output
             process.standardError = errors
@@ -410,7 +557,9 @@ struct OplogSyncTests {
         }
     }
 
-    @Test("when the oplog has rolled past the sync point, oplog-sync says an init load is needed (1), never 'nothing new'")
+    @Test(
+        "when the oplog has rolled past the sync point, oplog-sync says an init load is needed (1), never 'nothing new'"
+    )
     func oplogRolledPast() async throws {
         try await PrivateMongoServer.with(arguments: ["--oplog-max-entries", "40"]) { uri in
             try await InitLoadFixture.with(mongoURI: uri, schema: Self.schema, documents: Self.documents) { scene in
@@ -427,18 +576,23 @@ struct OplogSyncTests {
                 #expect(outcome.stderr.contains("the oplog of source rs0 no longer reaches back"), "\(outcome.stderr)")
                 let points = try await PostgresServer.withSession { session in
                     try await session.query(
-                        "SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test").scalar
+                        "SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points",
+                        purpose: "test"
+                    ).scalar
                 }
                 #expect(points == "0", "no sync point moved")
             }
         }
     }
 
-    @Test("two shard sources merge by ts into one replay, each with its own sync point; one out of reach is 69, moving none")
+    @Test(
+        "two shard sources merge by ts into one replay, each with its own sync point; one out of reach is 69, moving none"
+    )
     func shardSources() async throws {
         try await PrivateMongoServer.with { shardA in
             try await PrivateMongoServer.with { shardB in
-                try await InitLoadFixture.with(mongoURI: shardA, schema: Self.schema, documents: Self.documents) { scene in
+                try await InitLoadFixture.with(mongoURI: shardA, schema: Self.schema, documents: Self.documents) {
+                    scene in
                     let a = Writer(session: try MongoSession(uri: shardA, name: "a"), namespace: scene.namespace)
                     let b = Writer(session: try MongoSession(uri: shardB, name: "b"), namespace: scene.namespace)
                     // As shards do, each holds part of the collection.
@@ -460,14 +614,18 @@ struct OplogSyncTests {
                     // [mongo] uri is one shard here (a mongos in production): verification would take the other
                     // shard's documents for missing ones.
                     let outcome = try await Self.sync(scene, ["--no-verify", "--json"])
-                    #expect(outcome.stdout.contains("\"shardA\"") && outcome.stdout.contains("\"shardB\""), "\(outcome.stdout)")
-                    let union = try await MongoSession(uri: shardA, name: "a").findAll(scene.namespace)
+                    #expect(
+                        outcome.stdout.contains("\"shardA\"") && outcome.stdout.contains("\"shardB\""),
+                        "\(outcome.stdout)")
+                    let union =
+                        try await MongoSession(uri: shardA, name: "a").findAll(scene.namespace)
                         + MongoSession(uri: shardB, name: "b").findAll(scene.namespace)
                     try await Self.expectTables(scene, hold: union)
                     let points = try await PostgresServer.withSession { session in
                         try await session.query(
                             "SELECT source, oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points ORDER BY 1",
-                            purpose: "test").rows
+                            purpose: "test"
+                        ).rows
                     }
                     #expect(points.map { $0[0] } == ["shardA", "shardB"])
 
@@ -475,14 +633,17 @@ struct OplogSyncTests {
                     try await a.set(2, ["name": .string("a2")])
                     let deadPort = try freeLoopbackPort()
                     let withDeadShard = try String(contentsOfFile: scene.configPath, encoding: .utf8)
-                        .replacingOccurrences(of: "uri = \(shardB)", with: "uri = mongodb://127.0.0.1:\(deadPort)/?serverSelectionTimeoutMS=1000")
+                        .replacingOccurrences(
+                            of: "uri = \(shardB)",
+                            with: "uri = mongodb://127.0.0.1:\(deadPort)/?serverSelectionTimeoutMS=1000")
                     try withDeadShard.write(toFile: scene.configPath, atomically: true, encoding: .utf8)
                     let dead = try await scene.run("oplog-sync", ["--no-verify"])
                     #expect(dead.status == 69, "\(dead.stderr)")
                     let after = try await PostgresServer.withSession { session in
                         try await session.query(
                             "SELECT source, oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points ORDER BY 1",
-                            purpose: "test").rows
+                            purpose: "test"
+                        ).rows
                     }
                     #expect(after == points)
                 }
@@ -513,18 +674,26 @@ struct OplogSyncTests {
                 of: String(uriLine), with: "uri = mongodb://127.0.0.1:\(deadPort)/?serverSelectionTimeoutMS=1000"
             ).write(toFile: scene.configPath, atomically: true, encoding: .utf8)
             let before = try await PostgresServer.withSession { session in
-                try await session.query("SELECT oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test").rows
+                try await session.query(
+                    "SELECT oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points",
+                    purpose: "test"
+                ).rows
             }
             let dead = try await scene.run("oplog-sync", [])
             #expect(dead.status == 69, "\(dead.stderr)")
             #expect(dead.stderr.split(separator: "\n").count == 1, "one line: \(dead.stderr)")
             let after = try await PostgresServer.withSession { session in
-                try await session.query("SELECT oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test").rows
+                try await session.query(
+                    "SELECT oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points",
+                    purpose: "test"
+                ).rows
             }
             #expect(before == after && !before.isEmpty)
         }
         let port = try freeLoopbackPort()
-        try await InitLoadFixture.with(postgresConninfo: "postgresql://sync@127.0.0.1:\(port)/postgres?connect_timeout=3", documentCount: 1) { scene in
+        try await InitLoadFixture.with(
+            postgresConninfo: "postgresql://sync@127.0.0.1:\(port)/postgres?connect_timeout=3", documentCount: 1
+        ) { scene in
             let outcome = try await scene.run("oplog-sync", [])
             #expect(outcome.status == 69, "\(outcome.stderr)")
         }

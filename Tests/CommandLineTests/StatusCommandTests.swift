@@ -112,7 +112,8 @@ struct StatusCommandTests {
             #expect(check.status == 2, "\(check.stdout)")
             #expect(check.stdout.contains("no longer reaches back"))
             #expect(
-                try await scene.etlstatus("metrics").stdout.contains("mongo_pg_sync_sync_point_fallen_off{source=\"rs0\"} 1"))
+                try await scene.etlstatus("metrics").stdout.contains(
+                    "mongo_pg_sync_sync_point_fallen_off{source=\"rs0\"} 1"))
         }
     }
 
@@ -132,7 +133,8 @@ struct StatusCommandTests {
             #expect(check.status == 1, "\(check.stdout)")
             #expect(check.stdout.hasPrefix("ETLSTATUS WARNING - rs0: lag "))
             #expect(check.stdout.contains("(3 entries) > 1s"))
-            check = try await scene.run("etlstatus", ["check", "--warn-lag", "1s", "--crit-lag", "1s", "--json"] + quiet)
+            check = try await scene.run(
+                "etlstatus", ["check", "--warn-lag", "1s", "--crit-lag", "1s", "--json"] + quiet)
             #expect(check.status == 2, "\(check.stdout)")
             #expect(try Self.json(check.stdout)["label"] as? String == "CRITICAL")
 
@@ -193,7 +195,8 @@ struct StatusCommandTests {
         ) { scene in
             let password = scene.environment["SYNC_TEST_PGPASSWORD"] ?? ""
             let outcomes = [
-                try await scene.etlstatus("check"), try await scene.etlstatus("runs"), try await scene.etlstatus("metrics"),
+                try await scene.etlstatus("check"), try await scene.etlstatus("runs"),
+                try await scene.etlstatus("metrics"),
                 try await scene.etlstatus("freshness"),
             ]
             #expect(outcomes.map(\.status) == [3, 69, 69, 69], "\(outcomes.map(\.stderr))")

@@ -279,8 +279,9 @@ struct SyncConfigTests {
         #expect(try conninfo("host=h user=u", timeout: "3") == "host=h user=u connect_timeout=3")
         #expect(try conninfo("host=h connect_timeout=7", timeout: "3") == "host=h connect_timeout=7")
         #expect(try conninfo("postgresql://u@h/db", timeout: "3") == "postgresql://u@h/db?connect_timeout=3")
-        #expect(try conninfo("postgresql://u@h/db?sslmode=disable", timeout: "3")
-            == "postgresql://u@h/db?sslmode=disable&connect_timeout=3")
+        #expect(
+            try conninfo("postgresql://u@h/db?sslmode=disable", timeout: "3")
+                == "postgresql://u@h/db?sslmode=disable&connect_timeout=3")
         let own = "postgresql://u@h/db?connect_timeout=7"
         #expect(try conninfo(own, timeout: "3") == own)
         #expect(try conninfo("host=h user=u", timeout: nil) == "host=h user=u")

@@ -22,18 +22,26 @@ struct SampleCollectionTests {
         Expected(
             collection: "customers",
             tables: [
-                ("customers", ["_id", "username", "name", "address", "birthdate", "email", "active", "tier_and_details"]),
+                (
+                    "customers",
+                    ["_id", "username", "name", "address", "birthdate", "email", "active", "tier_and_details"]
+                ),
                 ("customers_accounts", ["customers_id", "idx", "accounts"]),
             ], arrayField: "accounts"),
         Expected(
             collection: "accounts",
-            tables: [("accounts", ["_id", "account_id", "limit"]), ("accounts_products", ["accounts_id", "idx", "products"])],
+            tables: [
+                ("accounts", ["_id", "account_id", "limit"]),
+                ("accounts_products", ["accounts_id", "idx", "products"]),
+            ],
             arrayField: "products"),
     ]
 
     /// Documents and array elements counted from the Extended JSON lines with Foundation's JSON parser: nothing of
     /// the toolkit's takes part.
-    static func counts(_ collection: String, arrayField: String) throws -> (documents: Int, elements: Int, nonEmpty: Int) {
+    static func counts(_ collection: String, arrayField: String) throws -> (
+        documents: Int, elements: Int, nonEmpty: Int
+    ) {
         var documents = 0
         var elements = 0
         var nonEmpty = 0
@@ -64,14 +72,17 @@ struct SampleCollectionTests {
 
         let (documents, elements, nonEmpty) = try Self.counts(expected.collection, arrayField: expected.arrayField)
         #expect(documents > 0 && elements > documents)
-        let lines = stream.sink.tables.map { text in text.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() }
+        let lines = stream.sink.tables.map { text in
+            text.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
+        }
         #expect(lines.map(\.count) == [documents, elements])
         #expect(stream.report.documents == documents)
         #expect(stream.report.rows == [expected.tables[0].name: documents, expected.tables[1].name: elements])
         #expect(stream.report.fields.isEmpty, "every field of the samples fits its schema")
         for (table, tableLines) in lines.enumerated() {
             let width = expected.tables[table].columns.count
-            #expect(tableLines.allSatisfy { $0.split(separator: 0x09, omittingEmptySubsequences: false).count == width })
+            #expect(
+                tableLines.allSatisfy { $0.split(separator: 0x09, omittingEmptySubsequences: false).count == width })
         }
         // idx restarts at 0 in each document whose array is not empty.
         let childIndexes = lines[1].map { String(decoding: $0.split(separator: 0x09)[1], as: UTF8.self) }

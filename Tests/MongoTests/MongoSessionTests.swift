@@ -22,7 +22,8 @@ struct MongoSessionTests {
             let namespace = Namespace(database: database, collection: "customers")
             let inserted = try await session.insert(try expected.map { try BSONDecoder.decode($0) }, into: namespace)
             #expect(inserted == expected.count)
-            let cursor = try await session.find(namespace, options: FindOptions(sort: ["_id": .int32(1)], batchSize: 64))
+            let cursor = try await session.find(
+                namespace, options: FindOptions(sort: ["_id": .int32(1)], batchSize: 64))
             var received: [[UInt8]] = []
             while true {
                 let batch = try await session.nextBatch(cursor, maximum: 100)
@@ -32,7 +33,9 @@ struct MongoSessionTests {
             }
             #expect(await session.isOpen(cursor) == false)
             let sortedExpected = try expected.sorted { a, b in
-                guard case .objectID(let x) = try BSONDecoder.decode(a)["_id"], case .objectID(let y) = try BSONDecoder.decode(b)["_id"] else { return false }
+                guard case .objectID(let x) = try BSONDecoder.decode(a)["_id"],
+                    case .objectID(let y) = try BSONDecoder.decode(b)["_id"]
+                else { return false }
                 return x < y
             }
             #expect(received.count == expected.count)
@@ -57,11 +60,17 @@ struct MongoSessionTests {
     func filterAndProjection() async throws {
         try await MongoServer.withTestDatabase { session, database in
             let namespace = Namespace(database: database, collection: "things")
-            try await session.insert((0..<10).map { ["_id": .int32(Int32($0)), "v": .int32(Int32($0 * 10)), "w": .bool(true)] }, into: namespace)
+            try await session.insert(
+                (0..<10).map { ["_id": .int32(Int32($0)), "v": .int32(Int32($0 * 10)), "w": .bool(true)] },
+                into: namespace)
             let found = try await session.findAll(
                 namespace, filter: ["v": .document(["$gte": .int32(50)])],
                 options: FindOptions(projection: ["v": .int32(1)], sort: ["v": .int32(-1)], limit: 3))
-            #expect(found == [["_id": .int32(9), "v": .int32(90)], ["_id": .int32(8), "v": .int32(80)], ["_id": .int32(7), "v": .int32(70)]])
+            #expect(
+                found == [
+                    ["_id": .int32(9), "v": .int32(90)], ["_id": .int32(8), "v": .int32(80)],
+                    ["_id": .int32(7), "v": .int32(70)],
+                ])
         }
     }
 
@@ -73,10 +82,21 @@ struct MongoSessionTests {
             let start = try #require(try await oplogTimestamp(of: "before", in: namespace, session: session))
             try await session.insert([["_id": .string("a"), "n": .int32(1)]], into: namespace)
             _ = try await session.runCommand(
-                ["update": .string(namespace.collection), "updates": .array([.document(["q": .document(["_id": .string("a")]), "u": .document(["$set": .document(["n": .int32(2)])])])])],
+                [
+                    "update": .string(namespace.collection),
+                    "updates": .array([
+                        .document([
+                            "q": .document(["_id": .string("a")]),
+                            "u": .document(["$set": .document(["n": .int32(2)])]),
+                        ])
+                    ]),
+                ],
                 database: database)
             _ = try await session.runCommand(
-                ["delete": .string(namespace.collection), "deletes": .array([.document(["q": .document(["_id": .string("a")]), "limit": .int32(1)])])],
+                [
+                    "delete": .string(namespace.collection),
+                    "deletes": .array([.document(["q": .document(["_id": .string("a")]), "limit": .int32(1)])]),
+                ],
                 database: database)
             let tail = try await session.tailOplog(from: start, maxAwaitMilliseconds: 200)
             var operations: [String] = []
@@ -87,7 +107,9 @@ struct MongoSessionTests {
                     for raw in batch {
                         let entry = try raw.decode()
                         if firstTimestamp == nil, case .timestamp(let ts) = entry["ts"] { firstTimestamp = ts }
-                        guard entry["ns"] == .string(namespace.description), case .string(let op) = entry["op"] else { continue }
+                        guard entry["ns"] == .string(namespace.description), case .string(let op) = entry["op"] else {
+                            continue
+                        }
                         operations.append(op)
                     }
                     if batch.isEmpty { return }
@@ -133,10 +155,16 @@ struct MongoSessionTests {
             let before = try #require(try await oplogTimestamp(of: .int32(1), in: namespace, session: session))
             // A position found by reading the oplog (a sort on $natural, a ts range) needs find, aggregate or getMore.
             _ = try await session.runCommand(
-                ["configureFailPoint": .string("failCommand"), "mode": .string("alwaysOn"),
-                 "data": .document(["failCommands": .array([.string("find"), .string("aggregate"), .string("getMore")]),
-                                    "errorCode": .int32(2)])], database: "admin")
-            await #expect(throws: MongoError.self, "the failpoint is armed") { _ = try await session.findAll(Self.oplog) }
+                [
+                    "configureFailPoint": .string("failCommand"), "mode": .string("alwaysOn"),
+                    "data": .document([
+                        "failCommands": .array([.string("find"), .string("aggregate"), .string("getMore")]),
+                        "errorCode": .int32(2),
+                    ]),
+                ], database: "admin")
+            await #expect(throws: MongoError.self, "the failpoint is armed") {
+                _ = try await session.findAll(Self.oplog)
+            }
             let position = try await session.safeOplogPosition()
             _ = try await session.runCommand(
                 ["configureFailPoint": .string("failCommand"), "mode": .string("off")], database: "admin")
@@ -150,7 +178,9 @@ struct MongoSessionTests {
     func safeOplogPositionOnStandalone() async throws {
         try await PrivateMongoServer.with(arguments: ["--standalone"]) { uri in
             let session = try MongoSession(uri: uri, name: "test")
-            let error = await #expect(throws: MongoError.self) { _ = try await session.safeOplogPosition(source: "rs9") }
+            let error = await #expect(throws: MongoError.self) {
+                _ = try await session.safeOplogPosition(source: "rs9")
+            }
             #expect(error?.kind == .notReplicaSet)
             #expect(error?.exitStatus == .configError)
             #expect(error?.description.contains("oplog source rs9") == true)
@@ -163,7 +193,8 @@ struct MongoSessionTests {
     @Test("an unreachable server is reported as unavailable within a bounded time")
     func unreachable() async throws {
         let port = try freeLoopbackPort()
-        let session = try MongoSession(uri: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1500&connectTimeoutMS=1000")
+        let session = try MongoSession(
+            uri: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1500&connectTimeoutMS=1000")
         let clock = ContinuousClock()
         let started = clock.now
         let error = await #expect(throws: MongoError.self) { _ = try await session.hello() }
@@ -180,7 +211,9 @@ struct MongoSessionTests {
 
     @Test("a malformed URI is a configuration error, and its password never shows")
     func badURI() {
-        let error = #expect(throws: MongoError.self) { _ = try MongoSession(uri: "mongodb://user:s3cretpw@host:notaport/") }
+        let error = #expect(throws: MongoError.self) {
+            _ = try MongoSession(uri: "mongodb://user:s3cretpw@host:notaport/")
+        }
         #expect(error?.kind == .invalidURI)
         #expect(error?.exitStatus == .configError)
         #expect(error?.description.contains("s3cretpw") == false)

@@ -21,10 +21,14 @@ struct ChangeSetTests {
             .update(Self.customers, id: .int32(2), .replacement(["_id": .int32(2), "r": .bool(true)])),
         ])
         #expect(set.idsNeedingStoredState.isEmpty)
-        let outcomes = try set.outcomes { _, _ in Issue.record("no stored state is needed"); return nil }
-        #expect(outcomes.map(\.document) == [
-            ["_id": .int32(1), "a": .int32(2), "b": .int32(3)], ["_id": .int32(2), "r": .bool(true)],
-        ])
+        let outcomes = try set.outcomes { _, _ in
+            Issue.record("no stored state is needed")
+            return nil
+        }
+        #expect(
+            outcomes.map(\.document) == [
+                ["_id": .int32(1), "a": .int32(2), "b": .int32(3)], ["_id": .int32(2), "r": .bool(true)],
+            ])
         #expect(outcomes.allSatisfy { $0.exact })
     }
 
@@ -37,10 +41,12 @@ struct ChangeSetTests {
         ])
         #expect(set.idsNeedingStoredState == [Self.customers: [.int32(1), .int32(2)]])
         let outcomes = try set.outcomes { _, id in id == .int32(1) ? ["_id": .int32(1), "z": .int32(0)] : nil }
-        #expect(outcomes == [
-            .init(namespace: Self.customers, id: .int32(1), document: ["_id": .int32(1), "a": .int32(2)], exact: true),
-            .init(namespace: Self.customers, id: .int32(2), document: nil, exact: false),
-        ])
+        #expect(
+            outcomes == [
+                .init(
+                    namespace: Self.customers, id: .int32(1), document: ["_id": .int32(1), "a": .int32(2)], exact: true),
+                .init(namespace: Self.customers, id: .int32(2), document: nil, exact: false),
+            ])
     }
 
     @Test("a delete ends a document; a drop ends every document of the collection, and later inserts start afresh")

@@ -40,52 +40,62 @@ struct OplogUnpackerTests {
             #"{\#(Self.ts(8)), "op": "i", "ns": "shop.system.views", "o": {"_id": 3}}"#,
             #"{\#(Self.ts(9)), "op": "c", "ns": "shop.$cmd", "o": {"createIndexes": "customers", "v": 2, "key": {"a": 1}, "name": "a_1"}}"#,
         ])
-        #expect(unpacked.changes == [
-            .insert(Self.customers, ["_id": .int32(1), "a": .int32(1)]),
-            .update(Self.customers, id: .int32(1), .delta(["u": .document(["a": .int32(2)])])),
-            .delete(Self.customers, id: .int32(1)),
-        ])
+        #expect(
+            unpacked.changes == [
+                .insert(Self.customers, ["_id": .int32(1), "a": .int32(1)]),
+                .update(Self.customers, id: .int32(1), .delta(["u": .document(["a": .int32(2)])])),
+                .delete(Self.customers, id: .int32(1)),
+            ])
         #expect(unpacked.skips == [.notSynced: 1, .noop: 1, .fromMigrate: 1, .internalNamespace: 2, .command: 1])
     }
 
     @Test("a plain applyOps applies its operations at once, skipping fromMigrate ones inside")
     func plainApplyOps() throws {
         let unpacked = try Self.unpack([
-            #"{\#(Self.ts(1)), "op": "c", "ns": "admin.$cmd", "o": {"applyOps": [{"op": "d", "ns": "shop.customers", "o": {"_id": 1}}, {"op": "d", "ns": "shop.customers", "o": {"_id": 2}, "fromMigrate": true}]}}"#,
+            #"{\#(Self.ts(1)), "op": "c", "ns": "admin.$cmd", "o": {"applyOps": [{"op": "d", "ns": "shop.customers", "o": {"_id": 1}}, {"op": "d", "ns": "shop.customers", "o": {"_id": 2}, "fromMigrate": true}]}}"#
         ])
         #expect(unpacked.changes == [.delete(Self.customers, id: .int32(1))])
         #expect(unpacked.skips == [.fromMigrate: 1])
     }
 
-    static let session = #""lsid": {"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAA==", "subType": "04"}}}, "txnNumber": {"$numberLong": "5"}"#
+    static let session =
+        #""lsid": {"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAA==", "subType": "04"}}}, "txnNumber": {"$numberLong": "5"}"#
 
     @Test("a partialTxn chain applies whole at its last entry, and holds the sync point back until then")
     func partialChain() throws {
         var unpacker = OplogUnpacker(synced: [Self.customers])
-        let first = try unpacker.unpack(Self.entry(
-            #"{\#(Self.ts(10)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 1}}], "partialTxn": true}}"#))
+        let first = try unpacker.unpack(
+            Self.entry(
+                #"{\#(Self.ts(10)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 1}}], "partialTxn": true}}"#
+            ))
         #expect(first.changes.isEmpty)
         #expect(unpacker.oldestOpenTransaction == BSONTimestamp(seconds: 10, increment: 1))
-        let last = try unpacker.unpack(Self.entry(
-            #"{\#(Self.ts(11)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 2}}], "count": 2}}"#))
-        #expect(last.changes == [.insert(Self.customers, ["_id": .int32(1)]), .insert(Self.customers, ["_id": .int32(2)])])
+        let last = try unpacker.unpack(
+            Self.entry(
+                #"{\#(Self.ts(11)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 2}}], "count": 2}}"#
+            ))
+        #expect(
+            last.changes == [.insert(Self.customers, ["_id": .int32(1)]), .insert(Self.customers, ["_id": .int32(2)])])
         #expect(unpacker.oldestOpenTransaction == nil)
     }
 
     @Test("a prepared transaction applies at commitTransaction, and an aborted one never")
     func prepared() throws {
-        let prepare = #"{\#(Self.ts(20)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [{"op": "u", "ns": "shop.customers", "o": {"$v": 2, "diff": {"u": {"a": 1}}}, "o2": {"_id": 7}}], "prepare": true}}"#
+        let prepare =
+            #"{\#(Self.ts(20)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [{"op": "u", "ns": "shop.customers", "o": {"$v": 2, "diff": {"u": {"a": 1}}}, "o2": {"_id": 7}}], "prepare": true}}"#
         let committed = try Self.unpack([
             prepare,
             #"{\#(Self.ts(21)), "op": "i", "ns": "shop.customers", "o": {"_id": 8}}"#,
             #"{\#(Self.ts(22)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"commitTransaction": 1, "commitTimestamp": {"$timestamp": {"t": 21, "i": 5}}}}"#,
         ])
-        #expect(committed.changes == [
-            .insert(Self.customers, ["_id": .int32(8)]),
-            .update(Self.customers, id: .int32(7), .delta(["u": .document(["a": .int32(1)])])),
-        ])
+        #expect(
+            committed.changes == [
+                .insert(Self.customers, ["_id": .int32(8)]),
+                .update(Self.customers, id: .int32(7), .delta(["u": .document(["a": .int32(1)])])),
+            ])
         let aborted = try Self.unpack([
-            prepare, #"{\#(Self.ts(22)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"abortTransaction": 1}}"#,
+            prepare,
+            #"{\#(Self.ts(22)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"abortTransaction": 1}}"#,
         ])
         #expect(aborted.changes.isEmpty)
         #expect(aborted.skips == [.abortedTransaction: 1])
@@ -94,22 +104,24 @@ struct OplogUnpackerTests {
     @Test("vectored inserts (multiOpType 1) are not transactions: they apply at once")
     func vectoredInserts() throws {
         let unpacked = try Self.unpack([
-            #"{\#(Self.ts(1)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "multiOpType": 1, "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 100}, "o2": {"_id": 100}}]}}"#,
+            #"{\#(Self.ts(1)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "multiOpType": 1, "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 100}, "o2": {"_id": 100}}]}}"#
         ])
         #expect(unpacked.changes == [.insert(Self.customers, ["_id": .int32(100)])])
     }
 
     @Test("drop and dropDatabase empty the synced collections; other drops are skipped")
     func drops() throws {
-        let unpacked = try Self.unpack([
-            #"{\#(Self.ts(1)), "op": "c", "ns": "shop.$cmd", "o": {"drop": "customers"}, "o2": {"numRecords": 1}}"#,
-            #"{\#(Self.ts(2)), "op": "c", "ns": "shop.$cmd", "o": {"drop": "other"}}"#,
-            #"{\#(Self.ts(3)), "op": "c", "ns": "shop.$cmd", "o": {"dropDatabase": 1}}"#,
-            #"{\#(Self.ts(4)), "op": "c", "ns": "elsewhere.$cmd", "o": {"dropDatabase": 1}}"#,
-        ], synced: [Self.customers, Self.orders])
-        #expect(unpacked.changes == [
-            .dropCollection(Self.customers), .dropCollection(Self.customers), .dropCollection(Self.orders),
-        ])
+        let unpacked = try Self.unpack(
+            [
+                #"{\#(Self.ts(1)), "op": "c", "ns": "shop.$cmd", "o": {"drop": "customers"}, "o2": {"numRecords": 1}}"#,
+                #"{\#(Self.ts(2)), "op": "c", "ns": "shop.$cmd", "o": {"drop": "other"}}"#,
+                #"{\#(Self.ts(3)), "op": "c", "ns": "shop.$cmd", "o": {"dropDatabase": 1}}"#,
+                #"{\#(Self.ts(4)), "op": "c", "ns": "elsewhere.$cmd", "o": {"dropDatabase": 1}}"#,
+            ], synced: [Self.customers, Self.orders])
+        #expect(
+            unpacked.changes == [
+                .dropCollection(Self.customers), .dropCollection(Self.customers), .dropCollection(Self.orders),
+            ])
         #expect(unpacked.skips == [.notSynced: 2])
     }
 
@@ -117,22 +129,28 @@ struct OplogUnpackerTests {
     func renames() throws {
         for (from, to) in [("shop.customers", "shop.old"), ("shop.tmp", "shop.customers")] {
             let error = #expect(throws: OplogError.self) {
-                try Self.unpack([#"{\#(Self.ts(3)), "op": "c", "ns": "shop.$cmd", "o": {"renameCollection": "\#(from)", "to": "\#(to)"}}"#])
+                try Self.unpack([
+                    #"{\#(Self.ts(3)), "op": "c", "ns": "shop.$cmd", "o": {"renameCollection": "\#(from)", "to": "\#(to)"}}"#
+                ])
             }
             #expect(error?.kind == .renameOfSyncedCollection)
             #expect(error?.exitStatus == .initLoadNeeded)
             #expect(error?.description.contains(from) == true && error?.description.contains(to) == true)
             #expect(error?.description.contains("Timestamp(3, 1)") == true)
         }
-        let skipped = try Self.unpack([#"{\#(Self.ts(3)), "op": "c", "ns": "shop.$cmd", "o": {"renameCollection": "shop.a", "to": "shop.b"}}"#])
+        let skipped = try Self.unpack([
+            #"{\#(Self.ts(3)), "op": "c", "ns": "shop.$cmd", "o": {"renameCollection": "shop.a", "to": "shop.b"}}"#
+        ])
         #expect(skipped.skips == [.notSynced: 1])
     }
 
-    @Test("an unknown op or command stops the run (exit 65) naming its ts, ns and op", arguments: [
-        #"{"ts": {"$timestamp": {"t": 9, "i": 2}}, "op": "x", "ns": "shop.customers", "o": {}}"#,
-        #"{"ts": {"$timestamp": {"t": 9, "i": 2}}, "op": "c", "ns": "shop.$cmd", "o": {"convertToCapped": "customers", "size": 1}}"#,
-        #"{"ts": {"$timestamp": {"t": 9, "i": 2}}, "op": "u", "ns": "shop.customers", "o": {"$inc": {"a": 1}}, "o2": {"_id": 1}}"#,
-    ])
+    @Test(
+        "an unknown op or command stops the run (exit 65) naming its ts, ns and op",
+        arguments: [
+            #"{"ts": {"$timestamp": {"t": 9, "i": 2}}, "op": "x", "ns": "shop.customers", "o": {}}"#,
+            #"{"ts": {"$timestamp": {"t": 9, "i": 2}}, "op": "c", "ns": "shop.$cmd", "o": {"convertToCapped": "customers", "size": 1}}"#,
+            #"{"ts": {"$timestamp": {"t": 9, "i": 2}}, "op": "u", "ns": "shop.customers", "o": {"$inc": {"a": 1}}, "o2": {"_id": 1}}"#,
+        ])
     func unknown(_ text: String) throws {
         let error = #expect(throws: OplogError.self) { try Self.unpack([text]) }
         #expect(error?.exitStatus == .dataError)
@@ -152,9 +170,14 @@ struct OplogFileTests {
         let documentValue = document
         let insert: BSONDocument = ["op": .string("i"), "ns": .string("shop.customers"), "o": .document(document)]
         let entries: [BSONDocument] = [
-            BSONDocument([("ts", .timestamp(BSONTimestamp(seconds: 1, increment: 1)))] + insert.elements.map { ($0.key, $0.value) }),
-            ["ts": .timestamp(BSONTimestamp(seconds: 2, increment: 1)), "op": .string("c"), "ns": .string("admin.$cmd"),
-             "o": .document(["applyOps": .array([.document(insert)])])],
+            BSONDocument(
+                [("ts", .timestamp(BSONTimestamp(seconds: 1, increment: 1)))]
+                    + insert.elements.map { ($0.key, $0.value) }),
+            [
+                "ts": .timestamp(BSONTimestamp(seconds: 2, increment: 1)), "op": .string("c"),
+                "ns": .string("admin.$cmd"),
+                "o": .document(["applyOps": .array([.document(insert)])]),
+            ],
         ]
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("deep-\(UUID().uuidString).bson")
         defer { try? FileManager.default.removeItem(at: file) }
@@ -164,8 +187,9 @@ struct OplogFileTests {
         var unpacker = OplogUnpacker(synced: [Namespace(database: "shop", collection: "customers")])
         for document in read {
             let changes = try unpacker.unpack(try OplogEntry(document)).changes
-            #expect(changes == [.insert(Namespace(database: "shop", collection: "customers"), documentValue)],
-                    "the document nested \(BSONDecoder.maximumNesting) deep arrives whole")
+            #expect(
+                changes == [.insert(Namespace(database: "shop", collection: "customers"), documentValue)],
+                "the document nested \(BSONDecoder.maximumNesting) deep arrives whole")
         }
         #expect(read.count == 2)
     }

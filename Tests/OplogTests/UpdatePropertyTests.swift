@@ -1,6 +1,6 @@
 import PropertyBased
-import Testing
 import TestSupport
+import Testing
 
 @testable import MongoPG
 
@@ -28,17 +28,27 @@ struct UpdatePropertyTests {
                     "$v": .int32(1), "$set": .document(BSONDocument(set.map { ($0.0, $0.1) })),
                     "$unset": .document(BSONDocument(unset.map { ($0, .bool(true)) })),
                 ])
-                #expect(Self.canonical(.document(try modifier.apply(to: before).document)) == Self.canonical(.document(after)),
-                        "seed \(seed): modifier")
+                #expect(
+                    Self.canonical(.document(try modifier.apply(to: before).document))
+                        == Self.canonical(.document(after)),
+                    "seed \(seed): modifier")
                 var described = Description()
                 described.describe(before, after, path: [])
-                let description = try DocumentUpdate(["$v": .int32(2), "diff": .document([
-                    "updatedFields": .document(BSONDocument(described.updated.map { ($0.0, $0.1) })),
-                    "removedFields": .array(described.removed.map { .string($0) }),
-                    "truncatedArrays": .array(described.truncated.map { .document(["field": .string($0.0), "newSize": .int32(Int32($0.1))]) }),
-                ])])
-                #expect(Self.canonical(.document(try description.apply(to: before).document)) == Self.canonical(.document(after)),
-                        "seed \(seed): description")
+                let description = try DocumentUpdate([
+                    "$v": .int32(2),
+                    "diff": .document([
+                        "updatedFields": .document(BSONDocument(described.updated.map { ($0.0, $0.1) })),
+                        "removedFields": .array(described.removed.map { .string($0) }),
+                        "truncatedArrays": .array(
+                            described.truncated.map {
+                                .document(["field": .string($0.0), "newSize": .int32(Int32($0.1))])
+                            }),
+                    ]),
+                ])
+                #expect(
+                    Self.canonical(.document(try description.apply(to: before).document))
+                        == Self.canonical(.document(after)),
+                    "seed \(seed): description")
             } catch {
                 Issue.record("seed \(seed): \(error)")
             }
@@ -50,8 +60,11 @@ struct UpdatePropertyTests {
     static let keys = ["a", "b", "c", "0", "1", "", "$x", "é", "sa", "u", "i", "d", "l"]
 
     static func scalar(_ random: inout SeededRandom) -> BSONValue {
-        [.int32(Int32.random(in: -3...3, using: &random)), .string(["x", "é", ""].randomElement(using: &random)!), .null,
-         .bool(Bool.random(using: &random)), .double(1.5), .int64(7)].randomElement(using: &random)!
+        [
+            .int32(Int32.random(in: -3...3, using: &random)), .string(["x", "é", ""].randomElement(using: &random)!),
+            .null,
+            .bool(Bool.random(using: &random)), .double(1.5), .int64(7),
+        ].randomElement(using: &random)!
     }
 
     static func value(_ random: inout SeededRandom, depth: Int) -> BSONValue {
@@ -79,7 +92,11 @@ struct UpdatePropertyTests {
                 elements[index] = mutate(elements[index], &random, depth: depth + 1)
             }
             switch Int.random(in: 0..<3, using: &random) {
-            case 0: elements.append(contentsOf: (0..<Int.random(in: 1...3, using: &random)).map { _ in Self.value(&random, depth: depth + 1) })
+            case 0:
+                elements.append(
+                    contentsOf: (0..<Int.random(in: 1...3, using: &random)).map { _ in
+                        Self.value(&random, depth: depth + 1)
+                    })
             case 1: elements = Array(elements.prefix(Int.random(in: 0...elements.count, using: &random)))
             default: break
             }
@@ -94,7 +111,8 @@ struct UpdatePropertyTests {
         for element in document.elements where Int.random(in: 0..<6, using: &random) != 0 {
             elements.append(.init(key: element.key, value: mutate(element.value, &random, depth: depth)))
         }
-        for key in keys.shuffled(using: &random).prefix(2) where !elements.contains(where: { $0.key == key }) && Bool.random(using: &random) {
+        for key in keys.shuffled(using: &random).prefix(2)
+        where !elements.contains(where: { $0.key == key }) && Bool.random(using: &random) {
             elements.append(.init(key: key, value: value(&random, depth: depth)))
         }
         if Int.random(in: 0..<5, using: &random) == 0 { elements.shuffle(using: &random) }
@@ -110,7 +128,8 @@ struct UpdatePropertyTests {
         let kept = afterKeys.filter { beforeKeys.contains($0) }
         let keptInOrder = beforeKeys.filter { kept.contains($0) } == kept
         let newAtEnd = afterKeys.prefix(kept.count) == kept[...]
-        var deletes = BSONDocument(), updates = BSONDocument(), inserts = BSONDocument(), subs: [(String, BSONValue)] = []
+        var deletes = BSONDocument(), updates = BSONDocument(), inserts = BSONDocument(),
+            subs: [(String, BSONValue)] = []
         for key in beforeKeys where !afterKeys.contains(key) { deletes.append(key, .bool(false)) }
         for element in after.elements {
             guard keptInOrder && newAtEnd, let old = before[element.key] else {
@@ -119,7 +138,8 @@ struct UpdatePropertyTests {
             }
             guard old != element.value else { continue }
             switch (old, element.value) {
-            case (.document(let a), .document(let b)): if let sub = delta(a, b) { subs.append(("s" + element.key, .document(sub))) }
+            case (.document(let a), .document(let b)):
+                if let sub = delta(a, b) { subs.append(("s" + element.key, .document(sub))) }
             case (.array(let a), .array(let b)): subs.append(("s" + element.key, .document(arrayDelta(a, b))))
             default: updates.append(element.key, element.value)
             }
@@ -142,7 +162,8 @@ struct UpdatePropertyTests {
             }
             guard before[index] != value else { continue }
             switch (before[index], value) {
-            case (.document(let a), .document(let b)): if let sub = delta(a, b) { diff.append("s\(index)", .document(sub)) }
+            case (.document(let a), .document(let b)):
+                if let sub = delta(a, b) { diff.append("s\(index)", .document(sub)) }
             case (.array(let a), .array(let b)): diff.append("s\(index)", .document(arrayDelta(a, b)))
             default: diff.append("u\(index)", value)
             }
@@ -152,9 +173,13 @@ struct UpdatePropertyTests {
 
     /// `$v:1`: `$set` of changed leaves and new fields by dotted path, `$unset` of removed fields; an array that
     /// shrinks is set whole (as `$pull`/`$pop` log it).
-    static func modifier(_ before: BSONDocument, _ after: BSONDocument, path: [String]) -> ([(String, BSONValue)], [String]) {
+    static func modifier(_ before: BSONDocument, _ after: BSONDocument, path: [String]) -> (
+        [(String, BSONValue)], [String]
+    ) {
         var set: [(String, BSONValue)] = [], unset: [String] = []
-        for element in before.elements where after[element.key] == nil { unset.append((path + [element.key]).joined(separator: ".")) }
+        for element in before.elements where after[element.key] == nil {
+            unset.append((path + [element.key]).joined(separator: "."))
+        }
         for element in after.elements {
             let here = path + [element.key]
             guard let old = before[element.key], old != element.value else {
@@ -188,7 +213,9 @@ struct UpdatePropertyTests {
         var updated: [(String, BSONValue)] = [], removed: [String] = [], truncated: [(String, Int)] = []
 
         mutating func describe(_ before: BSONDocument, _ after: BSONDocument, path: [String]) {
-            for element in before.elements where after[element.key] == nil { removed.append((path + [element.key]).joined(separator: ".")) }
+            for element in before.elements where after[element.key] == nil {
+                removed.append((path + [element.key]).joined(separator: "."))
+            }
             for element in after.elements {
                 let here = path + [element.key]
                 guard let old = before[element.key] else {
@@ -218,9 +245,11 @@ struct UpdatePropertyTests {
     static func canonical(_ value: BSONValue) -> BSONValue {
         switch value {
         case .document(let document):
-            .document(BSONDocument(elements: document.elements
-                .map { .init(key: $0.key, value: canonical($0.value)) }
-                .sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }))
+            .document(
+                BSONDocument(
+                    elements: document.elements
+                        .map { .init(key: $0.key, value: canonical($0.value)) }
+                        .sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }))
         case .array(let elements): .array(elements.map(canonical))
         default: value
         }

@@ -1,7 +1,8 @@
 import Foundation
-@testable import MongoPG
 import TestSupport
 import Testing
+
+@testable import MongoPG
 
 /// `PostgresError.exitStatus`, the one place SQLSTATEs become exit codes: the table itself, then the real server's
 /// answers for each outcome the tools can meet.

@@ -13,7 +13,11 @@ struct PostgresLockTests {
         let first = try await TestServer.session("first")
         try await withCleanUp {
             let second = try await TestServer.session("second")
-            try await withCleanUp { try await body(first, second, key) } cleanUp: { await second.close() }
+            try await withCleanUp {
+                try await body(first, second, key)
+            } cleanUp: {
+                await second.close()
+            }
         } cleanUp: {
             await first.close()
         }
@@ -89,7 +93,8 @@ struct PostgresLockTests {
                 guard refusal.kind == .lockHeld, ContinuousClock.now < deadline else { throw refusal }
                 try await Task.sleep(for: .milliseconds(20))
             }
-            #expect(try await second.advisoryUnlock(key: key, purpose: "unlock after close"), "the second session holds it")
+            #expect(
+                try await second.advisoryUnlock(key: key, purpose: "unlock after close"), "the second session holds it")
         }
     }
 }

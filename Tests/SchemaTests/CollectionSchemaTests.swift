@@ -10,9 +10,12 @@ struct CollectionSchemaTests {
         let text = try String(contentsOf: Fixtures.url("schemas/edge_cases.json"), encoding: .utf8)
         let schema = try SchemaFixtures.schema(text)
         #expect(schema.fields.map(\.name).prefix(5) == ["_id", "name", "address", "tags", "orders"])
-        #expect(schema.fields[2].node == .object([
-            SchemaField("city", .scalar(.string)), SchemaField("geo", .object([SchemaField("lat", .scalar(.double))])),
-        ]))
+        #expect(
+            schema.fields[2].node
+                == .object([
+                    SchemaField("city", .scalar(.string)),
+                    SchemaField("geo", .object([SchemaField("lat", .scalar(.double))])),
+                ]))
         #expect(schema.fields[5].node == .array(.array(.scalar(.int))))
         let reparsed = try SchemaFixtures.schema(schema.jsonText)
         #expect(reparsed == schema)

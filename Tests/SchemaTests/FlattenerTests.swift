@@ -19,7 +19,8 @@ struct FlattenerTests {
         -> (rows: [String: [[SQLValue]]], root: [String: SQLValue], report: FlattenReport)
     {
         let plan = try plan(settings)
-        let document = try BSONDocument(extendedJSON: #"{"_id": {"$oid": "\#(oid)"}\#(fields.isEmpty ? "" : ", ")\#(fields)}"#)
+        let document = try BSONDocument(
+            extendedJSON: #"{"_id": {"$oid": "\#(oid)"}\#(fields.isEmpty ? "" : ", ")\#(fields)}"#)
         var report = FlattenReport()
         let flattened = try Flattener(plan: plan).flatten(document, report: &report)
         var rows: [String: [[SQLValue]]] = [:]
@@ -46,13 +47,16 @@ struct FlattenerTests {
         #expect(result.report.rows == ["edge": 1])
     }
 
-    @Test("an array of scalars gives one row per element with its 0-based idx; null and ill-typed elements keep their row")
+    @Test(
+        "an array of scalars gives one row per element with its 0-based idx; null and ill-typed elements keep their row"
+    )
     func scalarArray() throws {
         let result = try Self.flatten(#""tags": ["a", null, {"$numberInt": "5"}, "b"]"#)
-        #expect(result.rows["edge_tags"] == [
-            [Self.id, .integer(0), .text("a")], [Self.id, .integer(1), .null], [Self.id, .integer(2), .null],
-            [Self.id, .integer(3), .text("b")],
-        ])
+        #expect(
+            result.rows["edge_tags"] == [
+                [Self.id, .integer(0), .text("a")], [Self.id, .integer(1), .null], [Self.id, .integer(2), .null],
+                [Self.id, .integer(3), .text("b")],
+            ])
         #expect(result.report.fields["$.tags[*]"]?.mismatched == 1)
         #expect(try Self.extra(result.root) == ["tags.2": .int32(5)])
     }
@@ -67,15 +71,19 @@ struct FlattenerTests {
     @Test("objects in array elements become columns of the array's table; arrays inside them carry the ancestor idx")
     func objectArray() throws {
         let result = try Self.flatten(
-            #""orders": [{"sku": "A", "qty": {"$numberInt": "2"}, "ship": {"city": "X"}, "lines": [{"$numberInt": "1"}, {"$numberLong": "2"}]}, null, {"lines": [{"$numberInt": "3"}]}, "bad"]"#)
-        #expect(result.rows["edge_orders"] == [
-            [Self.id, .integer(0), .text("A"), .integer(2), .text("X")], [Self.id, .integer(1), .null, .null, .null],
-            [Self.id, .integer(2), .null, .null, .null], [Self.id, .integer(3), .null, .null, .null],
-        ])
-        #expect(result.rows["edge_orders_lines"] == [
-            [Self.id, .integer(0), .integer(0), .integer(1)], [Self.id, .integer(0), .integer(1), .integer(2)],
-            [Self.id, .integer(2), .integer(0), .integer(3)],
-        ])
+            #""orders": [{"sku": "A", "qty": {"$numberInt": "2"}, "ship": {"city": "X"}, "lines": [{"$numberInt": "1"}, {"$numberLong": "2"}]}, null, {"lines": [{"$numberInt": "3"}]}, "bad"]"#
+        )
+        #expect(
+            result.rows["edge_orders"] == [
+                [Self.id, .integer(0), .text("A"), .integer(2), .text("X")],
+                [Self.id, .integer(1), .null, .null, .null],
+                [Self.id, .integer(2), .null, .null, .null], [Self.id, .integer(3), .null, .null, .null],
+            ])
+        #expect(
+            result.rows["edge_orders_lines"] == [
+                [Self.id, .integer(0), .integer(0), .integer(1)], [Self.id, .integer(0), .integer(1), .integer(2)],
+                [Self.id, .integer(2), .integer(0), .integer(3)],
+            ])
         #expect(result.report.fields["$.orders[*]"]?.mismatched == 1)
         #expect(try Self.extra(result.root) == ["orders.3": .string("bad")])
     }
@@ -85,10 +93,11 @@ struct FlattenerTests {
         let result = try Self.flatten(
             #""matrix": [[{"$numberInt": "1"}, {"$numberInt": "2"}], [], null, [{"$numberInt": "3"}]]"#)
         #expect(result.rows["edge_matrix"] == (0..<4).map { [Self.id, .integer(Int64($0))] })
-        #expect(result.rows["edge_matrix_items"] == [
-            [Self.id, .integer(0), .integer(0), .integer(1)], [Self.id, .integer(0), .integer(1), .integer(2)],
-            [Self.id, .integer(3), .integer(0), .integer(3)],
-        ])
+        #expect(
+            result.rows["edge_matrix_items"] == [
+                [Self.id, .integer(0), .integer(0), .integer(1)], [Self.id, .integer(0), .integer(1), .integer(2)],
+                [Self.id, .integer(3), .integer(0), .integer(3)],
+            ])
     }
 
     @Test("every BSON type lands in its column type")
@@ -102,14 +111,19 @@ struct FlattenerTests {
             "ts": {"$timestamp": {"t": 2147483649, "i": 7}}, "re": {"$regularExpression": {"pattern": "^a", "options": "i"}},
             "code": {"$code": "f()"}, "low": {"$minKey": 1}, "free": {"b": {"$numberInt": "1"}, "a": [true, {"$numberLong": "5"}]}
             """#)
-        #expect(result.root == [
-            "_id": Self.id, "n": .integer(1 << 40), "d": .double(-0.0), "dec": .numeric(Decimal128("1.50")!),
-            "flag": .boolean(true), "when": .timestamp(-1), "ref": .text("5ca4bbcea2dd94ee58162a69"), "blob": .bytes([0, 1, 255]),
-            "key": .uuid([0x73, 0xFF, 0xD2, 0x64, 0x44, 0xB3, 0x4C, 0x69, 0x90, 0xE8, 0xE7, 0xD1, 0xDF, 0xC0, 0x35, 0xD4]),
-            "ts": .integer(Int64(bitPattern: 2_147_483_649 << 32 | 7)),
-            "re": .text(#"{ "$regularExpression" : { "pattern" : "^a", "options" : "i" } }"#), "code": .text(#"{ "$code" : "f()" }"#),
-            "low": .text(#"{ "$minKey" : 1 }"#), "free": .json(#"{ "b" : 1, "a" : [ true, 5 ] }"#),
-        ])
+        #expect(
+            result.root == [
+                "_id": Self.id, "n": .integer(1 << 40), "d": .double(-0.0), "dec": .numeric(Decimal128("1.50")!),
+                "flag": .boolean(true), "when": .timestamp(-1), "ref": .text("5ca4bbcea2dd94ee58162a69"),
+                "blob": .bytes([0, 1, 255]),
+                "key": .uuid([
+                    0x73, 0xFF, 0xD2, 0x64, 0x44, 0xB3, 0x4C, 0x69, 0x90, 0xE8, 0xE7, 0xD1, 0xDF, 0xC0, 0x35, 0xD4,
+                ]),
+                "ts": .integer(Int64(bitPattern: 2_147_483_649 << 32 | 7)),
+                "re": .text(#"{ "$regularExpression" : { "pattern" : "^a", "options" : "i" } }"#),
+                "code": .text(#"{ "$code" : "f()" }"#),
+                "low": .text(#"{ "$minKey" : 1 }"#), "free": .json(#"{ "b" : 1, "a" : [ true, 5 ] }"#),
+            ])
         #expect(result.report.fields.isEmpty)
     }
 
@@ -130,7 +144,9 @@ struct FlattenerTests {
         ("free", #""just a string""#, .json(#""just a string""#)),
     ]
 
-    @Test("only lossless widening is accepted; anything else loads NULL, is counted and kept in _extra", arguments: coercionCases)
+    @Test(
+        "only lossless widening is accepted; anything else loads NULL, is counted and kept in _extra",
+        arguments: coercionCases)
     func coercion(field: String, value: String, expected: SQLValue?) throws {
         let result = try Self.flatten(#""\#(field)": \#(value)"#)
         let original = try BSONDocument(extendedJSON: #"{"v": \#(value)}"#)["v"]!
@@ -144,14 +160,19 @@ struct FlattenerTests {
             #expect(try Self.extra(result.root) == [field: original])
             let dropped = try Self.flatten(#""\#(field)": \#(value)"#, FlattenSettings(keepExtra: false))
             #expect(dropped.root["_extra"] == nil && dropped.root[field] == nil)
-            #expect(dropped.report.fields["$.\(field)"]?.mismatched == 1 && dropped.report.fields["$.\(field)"]?.keptInExtra == 0)
+            #expect(
+                dropped.report.fields["$.\(field)"]?.mismatched == 1
+                    && dropped.report.fields["$.\(field)"]?.keptInExtra == 0)
         }
     }
 
     @Test("an object or array in the wrong shape is a mismatch of the whole value, kept under its path")
     func wrongShapes() throws {
         let result = try Self.flatten(#""address": "Main Street", "tags": "x", "orders": {"sku": "A"}"#)
-        #expect(try Self.extra(result.root) == ["address": .string("Main Street"), "tags": .string("x"), "orders": .document(["sku": .string("A")])])
+        #expect(
+            try Self.extra(result.root) == [
+                "address": .string("Main Street"), "tags": .string("x"), "orders": .document(["sku": .string("A")]),
+            ])
         #expect(result.rows["edge_tags"]?.isEmpty == true && result.rows["edge_orders"]?.isEmpty == true)
         #expect(result.report.fields.keys.sorted() == ["$.address", "$.orders", "$.tags"])
     }
@@ -159,11 +180,14 @@ struct FlattenerTests {
     @Test("fields absent from the schema are counted per path and kept in _extra under their dotted paths")
     func unknownFields() throws {
         let result = try Self.flatten(
-            #""zip": {"$numberInt": "1"}, "address": {"city": "c", "zip": "z"}, "orders": [{"note": "n"}], "a.b": null, "$set": "d""#)
+            #""zip": {"$numberInt": "1"}, "address": {"city": "c", "zip": "z"}, "orders": [{"note": "n"}], "a.b": null, "$set": "d""#
+        )
         #expect(result.root["address_city"] == .text("c"))
-        #expect(try Self.extra(result.root) == [
-            "zip": .int32(1), "address.zip": .string("z"), "orders.0.note": .string("n"), #"a\.b"#: .null, #"\$set"#: .string("d"),
-        ])
+        #expect(
+            try Self.extra(result.root) == [
+                "zip": .int32(1), "address.zip": .string("z"), "orders.0.note": .string("n"), #"a\.b"#: .null,
+                #"\$set"#: .string("d"),
+            ])
         for path in ["$.zip", "$.address.zip", "$.orders[*].note", "$['a.b']", "$['$set']"] {
             #expect(result.report.fields[path]?.unknown == 1, "\(path)")
         }
@@ -173,7 +197,10 @@ struct FlattenerTests {
 
     @Test("a NUL byte is an error naming the _id and path, or stripped and counted with strip_nul")
     func nulBytes() throws {
-        for (fields, path) in [(#""name": "a\u0000b""#, "name"), (#""tags": ["ok", "x\u0000"]"#, "tags.1"), (#""free": {"k": "\u0000"}"#, "free"), (#""zip": "\u0000""#, "zip")] {
+        for (fields, path) in [
+            (#""name": "a\u0000b""#, "name"), (#""tags": ["ok", "x\u0000"]"#, "tags.1"),
+            (#""free": {"k": "\u0000"}"#, "free"), (#""zip": "\u0000""#, "zip"),
+        ] {
             #expect {
                 try Self.flatten(fields)
             } throws: { error in
@@ -182,7 +209,9 @@ struct FlattenerTests {
                     && error.exitStatus == .dataError
             }
         }
-        let stripped = try Self.flatten(#""name": "a\u0000b", "tags": ["x\u0000"], "free": {"k": "\u0000"}, "zip": "\u0000""#, FlattenSettings(keepExtra: true, stripNUL: true))
+        let stripped = try Self.flatten(
+            #""name": "a\u0000b", "tags": ["x\u0000"], "free": {"k": "\u0000"}, "zip": "\u0000""#,
+            FlattenSettings(keepExtra: true, stripNUL: true))
         #expect(stripped.root["name"] == .text("ab"))
         #expect(stripped.rows["edge_tags"] == [[Self.id, .integer(0), .text("x")]])
         #expect(stripped.root["free"] == .json(#"{ "k" : "" }"#))
@@ -206,7 +235,10 @@ struct FlattenerTests {
         ("int", #"{"$numberInt": "7"}"#, .integer(7)),
         ("long", #"{"$numberInt": "7"}"#, .integer(7)),
         ("long", #"{"$numberLong": "-9223372036854775808"}"#, .integer(.min)),
-        ("uuid", #"{"$binary": {"base64": "c//SZESzTGmQ6OfR38A11A==", "subType": "04"}}"#, .uuid([0x73, 0xFF, 0xD2, 0x64, 0x44, 0xB3, 0x4C, 0x69, 0x90, 0xE8, 0xE7, 0xD1, 0xDF, 0xC0, 0x35, 0xD4])),
+        (
+            "uuid", #"{"$binary": {"base64": "c//SZESzTGmQ6OfR38A11A==", "subType": "04"}}"#,
+            .uuid([0x73, 0xFF, 0xD2, 0x64, 0x44, 0xB3, 0x4C, 0x69, 0x90, 0xE8, 0xE7, 0xD1, 0xDF, 0xC0, 0x35, 0xD4])
+        ),
         ("json", #"{"b": {"$numberInt": "1"}, "a": "x"}"#, .json(#"{ "b" : 1, "a" : "x" }"#)),
         ("date", #"{"$date": {"$numberLong": "5"}}"#, .timestamp(5)),
     ]
@@ -215,13 +247,16 @@ struct FlattenerTests {
     func idTypes(type: String, value: String, expected: SQLValue) throws {
         let plan = try SchemaFixtures.plan(#"{"_id": "\#(type)", "tags": ["string"]}"#)
         var report = FlattenReport()
-        let rows = try Flattener(plan: plan).flatten(BSONDocument(extendedJSON: #"{"_id": \#(value), "tags": ["a", "b"]}"#), report: &report).rows
+        let rows = try Flattener(plan: plan).flatten(
+            BSONDocument(extendedJSON: #"{"_id": \#(value), "tags": ["a", "b"]}"#), report: &report
+        ).rows
         #expect(rows[0] == [[expected]])
         #expect(rows[1] == [[expected, .integer(0), .text("a")], [expected, .integer(1), .text("b")]])
     }
 
     static let unusableIDs: [(String, String)] = [
-        (#"{"name": "x"}"#, "no _id"), (#"{"_id": null}"#, "no _id"), (#"{"_id": "abc"}"#, "_id of type string does not fit"),
+        (#"{"name": "x"}"#, "no _id"), (#"{"_id": null}"#, "no _id"),
+        (#"{"_id": "abc"}"#, "_id of type string does not fit"),
         (#"{"_id": {"$numberDouble": "1.5"}}"#, "_id of type double"),
     ]
 

@@ -23,7 +23,9 @@ struct HostileDocumentTests {
 
     /// The hostile documents, by name. Nesting stops at 100 levels, MongoDB's limit, counting the document itself.
     static let documents: [String: BSONDocument] = [
-        "objects nested 100 levels": document([("d", nestedObjects("d", depth: 98, .document(["v": .int32(1), "s": .string("deep")])))]),
+        "objects nested 100 levels": document([
+            ("d", nestedObjects("d", depth: 98, .document(["v": .int32(1), "s": .string("deep")])))
+        ]),
         "arrays nested 100 levels": document([
             ("a", (0..<98).reduce(BSONValue.array([.int32(1), .int32(2)])) { inner, _ in .array([inner, .null]) })
         ]),
@@ -31,43 +33,59 @@ struct HostileDocumentTests {
             ("a", (0..<30).reduce(BSONValue.array([.int32(1), .int32(2)])) { inner, _ in .array([.null, inner]) })
         ]),
         "objects in arrays nested 100 levels": document([
-            ("m", (0..<49).reduce(BSONValue.array([.string("leaf")])) { inner, level in .array([.document(["m": inner, "i": .int32(Int32(level))])]) })
+            (
+                "m",
+                (0..<49).reduce(BSONValue.array([.string("leaf")])) { inner, level in
+                    .array([.document(["m": inner, "i": .int32(Int32(level))])])
+                }
+            )
         ]),
         "10k-element arrays": document([
             ("numbers", .array((0..<10_000).map { .int32(Int32($0)) })),
             ("rows", .array((0..<10_000).map { .document(["i": .int64(Int64($0)), "s": .string("row \($0)")]) })),
         ]),
         "quotes in names and values": document([
-            (#"a"b"#, .string(#"say "hi""#)), (#""q""#, .int32(1)), ("it's", .string("it's")), (#"back\slash"#, .string(#"\N\t"#)),
+            (#"a"b"#, .string(#"say "hi""#)), (#""q""#, .int32(1)), ("it's", .string("it's")),
+            (#"back\slash"#, .string(#"\N\t"#)),
             ("o", .document([#"""#: .string("'"), "'": .array([.string(#"""#)])])),
         ]),
         "dots in names and values": document([
             ("x.y", .string("a.b.c")), ("a..b", .string("..")), (".", .int32(1)), ("x.", .string("$x.y")),
-            ("o", .document([".y": .string("."), "p.q": .document(["r.s": .int32(2)])])), ("l", .array([.document(["k.v": .string("v.k")])])),
+            ("o", .document([".y": .string("."), "p.q": .document(["r.s": .int32(2)])])),
+            ("l", .array([.document(["k.v": .string("v.k")])])),
         ]),
         "dollar-prefixed names": document([
-            ("$set", .int32(1)), ("$", .string("$")), ("$ref", .string("coll")), ("$id", .int32(7)), ("a$b", .string("$$")),
-            ("o", .document(["$inc": .document(["n": .int32(1)]), "$unset": .string("")])), ("l", .array([.document(["$push": .int32(1)])])),
+            ("$set", .int32(1)), ("$", .string("$")), ("$ref", .string("coll")), ("$id", .int32(7)),
+            ("a$b", .string("$$")),
+            ("o", .document(["$inc": .document(["n": .int32(1)]), "$unset": .string("")])),
+            ("l", .array([.document(["$push": .int32(1)])])),
         ]),
         "Extended JSON keywords as names": document([
             ("w", .document(["$oid": .string("not an id")])), ("n", .document(["$numberLong": .string("5")])),
             ("l", .array([.document(["$date": .int32(1)])])), ("$numberDouble", .string("x")),
         ]),
         "empty names": document([
-            ("", .int32(1)), ("e", .document(["": .string("empty"), "x": .document(["": .string("y")])])), ("l", .array([.document(["": .int32(2)])])),
+            ("", .int32(1)), ("e", .document(["": .string("empty"), "x": .document(["": .string("y")])])),
+            ("l", .array([.document(["": .int32(2)])])),
         ]),
         "unicode names and values": document([
-            ("\u{E9}", .int32(1)), ("e\u{301}", .int32(2)), ("\u{2126}", .string("ohm")), ("\u{3A9}", .string("omega")), ("日本", .array([.string("語")])),
-            ("🙂", .document(["👍🏽": .string("🙂🙃")])), ("\u{FEFF}bom", .string("\u{200D}")), ("עברית", .string("שלום")), ("ﬁ", .string("fi")),
+            ("\u{E9}", .int32(1)), ("e\u{301}", .int32(2)), ("\u{2126}", .string("ohm")), ("\u{3A9}", .string("omega")),
+            ("日本", .array([.string("語")])),
+            ("🙂", .document(["👍🏽": .string("🙂🙃")])), ("\u{FEFF}bom", .string("\u{200D}")), ("עברית", .string("שלום")),
+            ("ﬁ", .string("fi")),
         ]),
         "300-byte names": document([
-            (long, .int32(1)), (long + "x", .array([.int32(1), .int32(2)])), (longUnicode, .document([long: .string("deep long")])),
+            (long, .int32(1)), (long + "x", .array([.int32(1), .int32(2)])),
+            (longUnicode, .document([long: .string("deep long")])),
             ("l", .array([.document([long: .array([.string("x")])])])),
         ]),
         "control characters in names and values": document([
-            ("tab\tkey", .string("a\tb")), ("new\nline", .string("\r\n")), ("\u{1}", .string("\u{1F}\u{7F}")), ("bell\u{7}", .array([.string("\u{8}\u{C}\u{B}")])),
+            ("tab\tkey", .string("a\tb")), ("new\nline", .string("\r\n")), ("\u{1}", .string("\u{1F}\u{7F}")),
+            ("bell\u{7}", .array([.string("\u{8}\u{C}\u{B}")])),
         ]),
-        "NUL inside strings": document([("s", .string("a\0b")), ("l", .array([.string("\0")])), ("o", .document(["k": .string("x\0")]))]),
+        "NUL inside strings": document([
+            ("s", .string("a\0b")), ("l", .array([.string("\0")])), ("o", .document(["k": .string("x\0")])),
+        ]),
     ]
 
     // MARK: Schemas
@@ -111,7 +129,12 @@ struct HostileDocumentTests {
         return [
             ("expecting", expecting),
             ("only _id", CollectionSchema(namespace: namespace, fields: [SchemaField("_id", .scalar(.objectId))])),
-            ("other types", CollectionSchema(namespace: namespace, fields: expecting.fields.map { $0.name == "_id" ? $0 : SchemaField($0.name, mismatched($0.node)) })),
+            (
+                "other types",
+                CollectionSchema(
+                    namespace: namespace,
+                    fields: expecting.fields.map { $0.name == "_id" ? $0 : SchemaField($0.name, mismatched($0.node)) })
+            ),
         ]
     }
 
@@ -123,7 +146,9 @@ struct HostileDocumentTests {
 
     /// What happens to one document: "refused at plan" / "refused" / "accepted" with the check that applies.
     @discardableResult
-    static func check(_ document: BSONDocument, _ schema: CollectionSchema, _ settings: FlattenSettings, _ label: String) -> String {
+    static func check(
+        _ document: BSONDocument, _ schema: CollectionSchema, _ settings: FlattenSettings, _ label: String
+    ) -> String {
         let plan: TablePlan
         do {
             plan = try TablePlan(schema: schema, settings: settings)
@@ -149,29 +174,40 @@ struct HostileDocumentTests {
         }
         do {
             let expected = try normalise(document, plan: plan)
-            #expect(rebuilt == expected, "\(label)\nexpected \(expected.description.prefix(600))\nrebuilt  \(rebuilt.description.prefix(600))")
+            #expect(
+                rebuilt == expected,
+                "\(label)\nexpected \(expected.description.prefix(600))\nrebuilt  \(rebuilt.description.prefix(600))")
         } catch {
             Issue.record("\(label): flattening accepts what normalise refuses: \(error)")
         }
         return "accepted"
     }
 
-    @Test("each hostile document, against a schema expecting it and schemas that do not: typed refusal or a faithful round trip",
-          arguments: documents.keys.sorted())
+    @Test(
+        "each hostile document, against a schema expecting it and schemas that do not: typed refusal or a faithful round trip",
+        arguments: documents.keys.sorted())
     func hostile(name: String) throws {
         let document = try #require(Self.documents[name])
         for (schemaName, schema) in Self.schemas(for: document) {
             for settings in Self.settings {
-                Self.check(document, schema, settings, "\(name), schema \(schemaName), keep_extra \(settings.keepExtra), strip_nul \(settings.stripNUL)")
+                Self.check(
+                    document, schema, settings,
+                    "\(name), schema \(schemaName), keep_extra \(settings.keepExtra), strip_nul \(settings.stripNUL)")
             }
         }
     }
 
-    @Test("a schema expecting the hostile names compiles, and its documents are accepted where nothing in them is refused by policy")
+    @Test(
+        "a schema expecting the hostile names compiles, and its documents are accepted where nothing in them is refused by policy"
+    )
     func expectedSchemasAccept() throws {
-        for name in ["objects nested 100 levels", "arrays nested 32 levels, as deep as a primary key allows", "10k-element arrays",
-                     "quotes in names and values", "dots in names and values", "dollar-prefixed names", "empty names", "300-byte names",
-                     "control characters in names and values"] {
+        for name in [
+            "objects nested 100 levels", "arrays nested 32 levels, as deep as a primary key allows",
+            "10k-element arrays",
+            "quotes in names and values", "dots in names and values", "dollar-prefixed names", "empty names",
+            "300-byte names",
+            "control characters in names and values",
+        ] {
             let document = try #require(Self.documents[name])
             let outcome = Self.check(document, Self.schema(expecting: document), FlattenSettings(keepExtra: true), name)
             #expect(outcome == "accepted", "\(name): \(outcome)")
@@ -200,22 +236,29 @@ struct HostileDocumentTests {
         let rows = try Flattener(plan: plan).flatten(document, report: &report).rows
         #expect(rows[1].count == 10_000 && rows[2].count == 10_000)
         #expect(rows[1].map { $0[1] } == (0..<10_000).map { .integer(Int64($0)) })
-        #expect(rows[2].last == [.text("5ca4bbcea2dd94ee58162a68"), .integer(9_999), .integer(9_999), .text("row 9999")])
+        #expect(
+            rows[2].last == [.text("5ca4bbcea2dd94ee58162a68"), .integer(9_999), .integer(9_999), .text("row 9999")])
     }
 
     // MARK: Random corruption
 
     @Test("random corruption of documents' bytes, decoded and flattened: typed errors or rows, never a crash")
     func corruptedBytes() async throws {
-        let customers = try SchemaFixtures.fixturePlan("sample_analytics.customers.json", namespace: "sample_analytics.customers")
-        let samples = try SchemaFixtures.documents("sample_analytics/customers.json").prefix(20).map { try BSONEncoder.encode($0) }
+        let customers = try SchemaFixtures.fixturePlan(
+            "sample_analytics.customers.json", namespace: "sample_analytics.customers")
+        let samples = try SchemaFixtures.documents("sample_analytics/customers.json").prefix(20).map {
+            try BSONEncoder.encode($0)
+        }
         await propertyCheck(count: 3000, input: Gen.int(in: 0...Int.max)) { seed in
             var random = SeededRandom(seed: UInt64(seed))
-            let settings = FlattenSettings(keepExtra: Bool.random(using: &random), stripNUL: Bool.random(using: &random))
+            let settings = FlattenSettings(
+                keepExtra: Bool.random(using: &random), stripNUL: Bool.random(using: &random))
             let fixture = Bool.random(using: &random)
             let plan = fixture ? customers : RandomSchemas.plan(&random, settings: settings)
-            let original = fixture
-                ? samples.randomElement(using: &random)! : (try? BSONEncoder.encode(RandomSchemas.document(for: plan.schema, &random)))
+            let original =
+                fixture
+                ? samples.randomElement(using: &random)!
+                : (try? BSONEncoder.encode(RandomSchemas.document(for: plan.schema, &random)))
             guard var bytes = original, bytes.count > 5 else { return }
             for _ in 0..<Int.random(in: 1...6, using: &random) {
                 let at = Int.random(in: 0..<bytes.count, using: &random)

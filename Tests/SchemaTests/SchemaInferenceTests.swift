@@ -95,9 +95,13 @@ struct SchemaInferenceTests {
     @Test("field names are told apart byte for byte, as MongoDB does: precomposed and decomposed é are two fields")
     func byteWiseNames() {
         let precomposed = "caf\u{E9}", decomposed = "cafe\u{301}"
-        let inferred = Self.infer([BSONDocument([("_id", .int32(1)), (precomposed, .int32(1)), (decomposed, .string("x"))])])
+        let inferred = Self.infer([
+            BSONDocument([("_id", .int32(1)), (precomposed, .int32(1)), (decomposed, .string("x"))])
+        ])
         #expect(inferred.schema.fields.count == 3)
-        let nodes = inferred.schema.fields.filter { $0.name.utf8.count > 3 }.map { ($0.name.unicodeScalars.count, $0.node) }
+        let nodes = inferred.schema.fields.filter { $0.name.utf8.count > 3 }.map {
+            ($0.name.unicodeScalars.count, $0.node)
+        }
         #expect(nodes.first { $0.0 == 4 }?.1 == .scalar(.int))
         #expect(nodes.first { $0.0 == 5 }?.1 == .scalar(.string))
     }

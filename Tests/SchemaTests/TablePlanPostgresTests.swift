@@ -15,9 +15,11 @@ struct TablePlanPostgresTests {
     }
 
     static func repositorySchema(_ collection: String) throws -> CollectionSchema {
-        let path = ServerEnvironment.packageRoot.appendingPathComponent("schemas/sample_analytics.\(collection).json").path
+        let path = ServerEnvironment.packageRoot.appendingPathComponent("schemas/sample_analytics.\(collection).json")
+            .path
         return try SchemaFile(
-            namespace: Namespace(database: "sample_analytics", collection: collection), path: path, settings: FlattenSettings()
+            namespace: Namespace(database: "sample_analytics", collection: collection), path: path,
+            settings: FlattenSettings()
         ).schema
     }
 
@@ -40,7 +42,9 @@ struct TablePlanPostgresTests {
             // character names, 100 levels of nesting.
             for (name, document) in HostileDocumentTests.documents.sorted(by: { $0.key < $1.key }) {
                 cases.append(
-                    Case(name: "hostile: \(name)", schema: HostileDocumentTests.schema(expecting: document), settings: FlattenSettings(keepExtra: true)))
+                    Case(
+                        name: "hostile: \(name)", schema: HostileDocumentTests.schema(expecting: document),
+                        settings: FlattenSettings(keepExtra: true)))
             }
             return cases
         }
@@ -48,11 +52,16 @@ struct TablePlanPostgresTests {
 
     /// Sorts rows by their text, byte for byte (not by the server's collation).
     static func sorted(_ rows: [[String]]) -> [[String]] {
-        rows.sorted { $0.map { Array($0.utf8) }.lexicographicallyPrecedes($1.map { Array($0.utf8) }) { $0.lexicographicallyPrecedes($1) } }
+        rows.sorted {
+            $0.map { Array($0.utf8) }.lexicographicallyPrecedes($1.map { Array($0.utf8) }) {
+                $0.lexicographicallyPrecedes($1)
+            }
+        }
     }
 
-    @Test("the plan's DDL is accepted, and its catalog rows describe exactly the tables, columns, types and keys created",
-          arguments: try cases)
+    @Test(
+        "the plan's DDL is accepted, and its catalog rows describe exactly the tables, columns, types and keys created",
+        arguments: try cases)
     func ddlMatchesCatalog(testCase: Case) async throws {
         try await PostgresServer.withScratchSchema("ddl") { session, schemaName in
             var settings = testCase.settings
@@ -65,20 +74,24 @@ struct TablePlanPostgresTests {
                 #expect(error.kind == .badSchemaFile && error.description.contains("PostgreSQL allows"), "\(error)")
                 return
             }
-            try await session.execute("CREATE SCHEMA \(PostgresSQL.quoteIdentifier(schemaName))", purpose: "create the test schema")
+            try await session.execute(
+                "CREATE SCHEMA \(PostgresSQL.quoteIdentifier(schemaName))", purpose: "create the test schema")
             try await session.execute(plan.ddl, purpose: "run the plan's DDL")
 
             // PostgreSQL's own name of each SQL type the catalog names.
             var typeNames: [String: String] = [:]
             for type in SQLType.allCases {
                 typeNames[type.rawValue] = try await session.query(
-                    "SELECT $1::regtype::text", parameters: [type.rawValue], purpose: "name a type").scalar
+                    "SELECT $1::regtype::text", parameters: [type.rawValue], purpose: "name a type"
+                ).scalar
             }
 
             let tables = try await session.query(
                 "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = $1",
                 parameters: [schemaName], purpose: "list the created tables")
-            #expect(Self.sorted(tables.rows.map { $0.map { $0 ?? "" } }) == Self.sorted(plan.catalogTables.map { [$0.table, "BASE TABLE"] }))
+            #expect(
+                Self.sorted(tables.rows.map { $0.map { $0 ?? "" } })
+                    == Self.sorted(plan.catalogTables.map { [$0.table, "BASE TABLE"] }))
             let tableNames = Set(plan.catalogTables.map(\.table))
             #expect(plan.catalogTables.allSatisfy { $0.parentTable.map(tableNames.contains) ?? true })
 

@@ -20,13 +20,18 @@ struct StateStoreTests {
             let store = StateStore(session: session, schema: schema)
             #expect(try await store.migrate() == StateStore.currentVersion)
             #expect(try await store.migrate() == StateStore.currentVersion)
-            let version = try await session.query("SELECT version FROM \(store.table("schema_version"))", purpose: "test").scalar
+            let version = try await session.query(
+                "SELECT version FROM \(store.table("schema_version"))", purpose: "test"
+            ).scalar
             #expect(version == String(StateStore.currentVersion))
             let tables = try await session.query(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", parameters: [schema], purpose: "test")
-            #expect(tables.column("table_name")?.compactMap { $0 } == [
-                "catalog_columns", "catalog_tables", "collection_loads", "freshness_checks", "init_load_positions", "init_loads", "runs", "schema_version", "split_points", "sync_points",
-            ])
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1",
+                parameters: [schema], purpose: "test")
+            #expect(
+                tables.column("table_name")?.compactMap { $0 } == [
+                    "catalog_columns", "catalog_tables", "collection_loads", "freshness_checks", "init_load_positions",
+                    "init_loads", "runs", "schema_version", "split_points", "sync_points",
+                ])
         }
     }
 
@@ -66,14 +71,19 @@ struct StateStoreTests {
                 FROM \(store.table("runs")) WHERE id = $1
                 """,
                 parameters: [String(run.id)], purpose: "test")
-            #expect(row.rows.first == ["psql-copy", "error", "65", "bad row", "swap", "42", "42", "--collection a.b", "t", "1.5"])
+            #expect(
+                row.rows.first == [
+                    "psql-copy", "error", "65", "bad row", "swap", "42", "42", "--collection a.b", "t", "1.5",
+                ])
         }
     }
 
     @Test("a recorded run closes as ok with its totals, or with the exit status and message of the error it threw")
     func recordingRun() async throws {
         try await Self.withMigratedStore { store, session, schema in
-            let id = try await LedgerRun.recording(tool: "good", arguments: [], in: store, totals: { (rows: Int) in ["rows": Double(rows)] }) { run in
+            let id = try await LedgerRun.recording(
+                tool: "good", arguments: [], in: store, totals: { (rows: Int) in ["rows": Double(rows)] }
+            ) { run in
                 try await run.addStep("work", figures: ["rows": 7])
                 return 7
             }
@@ -85,10 +95,11 @@ struct StateStoreTests {
             let rows = try await session.query(
                 "SELECT tool, status, exit_code, message, figures->>'rows' FROM \(store.table("runs")) ORDER BY id",
                 purpose: "test")
-            #expect(rows.rows == [
-                ["good", "ok", "0", nil, "7"],
-                ["bad", "error", "1", "state: nothing to finish", nil],
-            ])
+            #expect(
+                rows.rows == [
+                    ["good", "ok", "0", nil, "7"],
+                    ["bad", "error", "1", "state: nothing to finish", nil],
+                ])
             #expect(id == 7)
         }
     }
@@ -103,9 +114,12 @@ struct StateStoreTests {
         }
     }
 
-    @Test("a detached run warns and goes on unrecorded when PostgreSQL is out of reach, but refuses a newer state schema")
+    @Test(
+        "a detached run warns and goes on unrecorded when PostgreSQL is out of reach, but refuses a newer state schema")
     func detachedRun() async throws {
-        let unreachable = try await LedgerRun.startDetached(tool: "mongo-reader", arguments: [], logger: PostgresServer.quietLogger) {
+        let unreachable = try await LedgerRun.startDetached(
+            tool: "mongo-reader", arguments: [], logger: PostgresServer.quietLogger
+        ) {
             try await StateStore.open(
                 conninfo: "host=127.0.0.1 port=1 dbname=x user=x connect_timeout=5", password: nil,
                 schema: "etl", logger: PostgresServer.quietLogger)
@@ -115,29 +129,38 @@ struct StateStoreTests {
         try await Self.withMigratedStore { store, session, schema in
             let conninfo = try PostgresServer.conninfo, password = PostgresServer.password
             let open: @Sendable () async throws -> StateStore = {
-                try await StateStore.open(conninfo: conninfo, password: password, schema: schema, logger: PostgresServer.quietLogger)
+                try await StateStore.open(
+                    conninfo: conninfo, password: password, schema: schema, logger: PostgresServer.quietLogger)
             }
-            let run = try #require(try await LedgerRun.startDetached(tool: "mongo-reader", arguments: ["a"], logger: PostgresServer.quietLogger, open: open))
+            let run = try #require(
+                try await LedgerRun.startDetached(
+                    tool: "mongo-reader", arguments: ["a"], logger: PostgresServer.quietLogger, open: open))
             try await run.addStep("read", figures: ["documents": 3])
             try await run.finish(.ok)
             let row = try await session.query(
-                "SELECT status, steps->0->>'documents' FROM \(store.table("runs")) WHERE id = $1", parameters: [String(run.id)],
+                "SELECT status, steps->0->>'documents' FROM \(store.table("runs")) WHERE id = $1",
+                parameters: [String(run.id)],
                 purpose: "test")
             #expect(row.rows == [["ok", "3"]])
 
             try await session.query("UPDATE \(store.table("schema_version")) SET version = 99", purpose: "test")
             let error = await #expect(throws: StateError.self) {
-                try await LedgerRun.startDetached(tool: "mongo-reader", arguments: [], logger: PostgresServer.quietLogger, open: open)
+                try await LedgerRun.startDetached(
+                    tool: "mongo-reader", arguments: [], logger: PostgresServer.quietLogger, open: open)
             }
             #expect(error?.exitStatus == .configError)
         }
     }
 
-    @Test("sync points move inside the caller's transaction, are read back per source, and a new init load forgets them")
+    @Test(
+        "sync points move inside the caller's transaction, are read back per source, and a new init load forgets them")
     func syncPoints() async throws {
         try await Self.withMigratedStore { store, session, schema in
             #expect(try await store.syncPoints().isEmpty)
-            let first = ["rs0": BSONTimestamp(seconds: 10, increment: 1), "rs1": BSONTimestamp(seconds: UInt32.max, increment: 3)]
+            let first = [
+                "rs0": BSONTimestamp(seconds: 10, increment: 1),
+                "rs1": BSONTimestamp(seconds: UInt32.max, increment: 3),
+            ]
             try await session.begin(purpose: "test")
             try await store.moveSyncPoints(first)
             try await session.commit(purpose: "test")
@@ -146,9 +169,10 @@ struct StateStoreTests {
             try await store.moveSyncPoints(["rs0": BSONTimestamp(seconds: 20, increment: 0)])
             try await session.rollback(purpose: "test")
             #expect(try await store.syncPoints() == first)  // rolled back with the batch
-            #expect(try await store.replayStart(initLoadPositions: ["rs0": 5, "rs2": 7]) == [
-                "rs0": first["rs0"]!, "rs1": first["rs1"]!, "rs2": BSONTimestamp(packed: 7),
-            ])
+            #expect(
+                try await store.replayStart(initLoadPositions: ["rs0": 5, "rs2": 7]) == [
+                    "rs0": first["rs0"]!, "rs1": first["rs1"]!, "rs2": BSONTimestamp(packed: 7),
+                ])
             try await store.startInitLoad(run: nil, positions: ["rs0": BSONTimestamp(seconds: 30, increment: 0)])
             #expect(try await store.syncPoints().isEmpty)
         }
@@ -173,27 +197,44 @@ struct StateStoreTests {
         try await Self.withMigratedStore { store, session, schema in
             let customers = Namespace(database: "db", collection: "customers")
             var hashes = [customers: "aaaa"]
-            #expect(try await store.initLoadStatus(schemaHashes: hashes).reasons.first?.hasPrefix("never loaded") == true)
+            #expect(
+                try await store.initLoadStatus(schemaHashes: hashes).reasons.first?.hasPrefix("never loaded") == true)
 
             try await store.startInitLoad(run: nil, positions: ["rs0": BSONTimestamp(seconds: 100, increment: 7)])
-            #expect(try await store.initLoadStatus(schemaHashes: hashes).reasons.first?.hasPrefix("still running") == true)
+            #expect(
+                try await store.initLoadStatus(schemaHashes: hashes).reasons.first?.hasPrefix("still running") == true)
             try await store.finishInitLoad(ok: false)
             #expect(try await store.initLoadStatus(schemaHashes: hashes).reasons.first?.hasPrefix("failed") == true)
 
-            let id = try await store.startInitLoad(run: nil, positions: ["rs0": BSONTimestamp(seconds: 200, increment: 1), "rs1": BSONTimestamp(seconds: 201, increment: 2)])
+            let id = try await store.startInitLoad(
+                run: nil,
+                positions: [
+                    "rs0": BSONTimestamp(seconds: 200, increment: 1), "rs1": BSONTimestamp(seconds: 201, increment: 2),
+                ])
             try await session.withTransaction(purpose: "test") { session in
-                try StateStore.recordCollectionLoad(on: session, schema: schema, collection: customers, schemaHash: "aaaa", documents: 3, rows: ["customers": 3], run: nil)
+                try StateStore.recordCollectionLoad(
+                    on: session, schema: schema, collection: customers, schemaHash: "aaaa", documents: 3,
+                    rows: ["customers": 3], run: nil)
             }
             try await store.finishInitLoad(ok: true)
             let done = try await store.initLoadStatus(schemaHashes: hashes)
             #expect(done.reasons == [])
             #expect(done.initLoadID == id)
-            #expect(done.positions == ["rs0": BSONTimestamp(seconds: 200, increment: 1).packed, "rs1": BSONTimestamp(seconds: 201, increment: 2).packed])
+            #expect(
+                done.positions == [
+                    "rs0": BSONTimestamp(seconds: 200, increment: 1).packed,
+                    "rs1": BSONTimestamp(seconds: 201, increment: 2).packed,
+                ])
 
             hashes[customers] = "bbbb"
-            #expect(try await store.initLoadStatus(schemaHashes: hashes).reasons == ["schema changed for db.customers since init load \(id)"])
+            #expect(
+                try await store.initLoadStatus(schemaHashes: hashes).reasons == [
+                    "schema changed for db.customers since init load \(id)"
+                ])
             hashes[Namespace(database: "db", collection: "accounts")] = "cccc"
-            #expect(try await store.initLoadStatus(schemaHashes: hashes).reasons.contains("not loaded: db.accounts was not loaded by init load \(id)"))
+            #expect(
+                try await store.initLoadStatus(schemaHashes: hashes).reasons.contains(
+                    "not loaded: db.accounts was not loaded by init load \(id)"))
         }
     }
 

@@ -3,7 +3,8 @@ import Foundation
 /// Test data shipped with the tests (copies of ../shared/data and hand-made files).
 public enum Fixtures {
     /// The folder holding the fixtures, straight from the source tree so binaries and tests read the same files.
-    public static let directory: URL = ServerEnvironment.packageRoot.appendingPathComponent("Tests/TestSupport/Fixtures")
+    public static let directory: URL = ServerEnvironment.packageRoot.appendingPathComponent(
+        "Tests/TestSupport/Fixtures")
 
     public static func url(_ relativePath: String) -> URL { directory.appendingPathComponent(relativePath) }
 

@@ -4,9 +4,14 @@ import MongoPG
 /// for property tests of flattening and rebuilding. Values that travel through Extended JSON (json nodes, `_extra`)
 /// avoid what libbson 1.23's parser cannot read back: `$`-prefixed keys, `$code` / `$dbPointer` values.
 public enum RandomSchemas {
-    public static let names: [String] = ["a", "b", "c", "Name", "name", "x.y", "$set", "", "\"q\"", "é", "日本", "🙂", " ", "tab\t", "0", "1", "n-m", "it's"]
+    public static let names: [String] = [
+        "a", "b", "c", "Name", "name", "x.y", "$set", "", "\"q\"", "é", "日本", "🙂", " ", "tab\t", "0", "1", "n-m",
+        "it's",
+    ]
     static let safeKeys: [String] = ["a", "b", "x.y", "", "\"q\"", "é", "日本", " ", "0", "_id"]
-    static let plainAlphabet: [String] = ["a", "Z", "\\", "\t", "\n", "\r", "\"", ",", "é", "日本", "🙂", " ", "NULL", "\\N"]
+    static let plainAlphabet: [String] = [
+        "a", "Z", "\\", "\t", "\n", "\r", "\"", ",", "é", "日本", "🙂", " ", "NULL", "\\N",
+    ]
 
     /// A random schema whose plan compiles (names that collide after sanitising are drawn again).
     public static func plan(_ random: inout SeededRandom, settings: FlattenSettings) -> TablePlan {
@@ -90,13 +95,14 @@ public enum RandomSchemas {
         case .scalar(let type): return scalar(type, &random)
         case .object(let fields): return .document(object(fields, &random, depth: depth))
         case .array(let element):
-            return .array((0..<Int.random(in: 0...4, using: &random)).map { _ in
-                switch Int.random(in: 0..<10, using: &random) {
-                case 0: .null
-                case 1: safeValue(&random, depth: depth + 1)
-                default: fitting(element, &random, depth: depth + 1)
-                }
-            })
+            return .array(
+                (0..<Int.random(in: 0...4, using: &random)).map { _ in
+                    switch Int.random(in: 0..<10, using: &random) {
+                    case 0: .null
+                    case 1: safeValue(&random, depth: depth + 1)
+                    default: fitting(element, &random, depth: depth + 1)
+                    }
+                })
         }
     }
 
@@ -114,31 +120,67 @@ public enum RandomSchemas {
     static func scalar(_ type: ScalarType, _ random: inout SeededRandom) -> BSONValue {
         switch type {
         case .string: return .string(text(&random))
-        case .int: return .int32([.min, .max, 0, -1, Int32.random(in: .min ... .max, using: &random)].randomElement(using: &random)!)
+        case .int:
+            return .int32(
+                [.min, .max, 0, -1, Int32.random(in: .min ... .max, using: &random)].randomElement(using: &random)!)
         case .long:
             return Bool.random(using: &random)
-                ? .int32(Int32.random(in: .min ... .max, using: &random)) : .int64([.min, .max, Int64.random(in: .min ... .max, using: &random)].randomElement(using: &random)!)
+                ? .int32(Int32.random(in: .min ... .max, using: &random))
+                : .int64([.min, .max, Int64.random(in: .min ... .max, using: &random)].randomElement(using: &random)!)
         case .double:
             switch Int.random(in: 0..<4, using: &random) {
             case 0: return .int32(Int32.random(in: .min ... .max, using: &random))
-            case 1: return .int64([1 << 53, (1 << 53) + 1, Int64.random(in: .min ... .max, using: &random)].randomElement(using: &random)!)
+            case 1:
+                return .int64(
+                    [1 << 53, (1 << 53) + 1, Int64.random(in: .min ... .max, using: &random)].randomElement(
+                        using: &random)!)
             default:
-                return .double([0.0, -0.0, .nan, .infinity, -.infinity, 1.5, 1e300, -1e18, .leastNonzeroMagnitude, Double(bitPattern: random.next())].randomElement(using: &random)!)
+                return .double(
+                    [
+                        0.0, -0.0, .nan, .infinity, -.infinity, 1.5, 1e300, -1e18, .leastNonzeroMagnitude,
+                        Double(bitPattern: random.next()),
+                    ].randomElement(using: &random)!)
             }
         case .decimal:
-            return .decimal128(Decimal128(["0", "-0", "-0.00", "1.50", "12345678901234567890.123456789", "1E+6144", "-1E-6176", "NaN", "-NaN", "Infinity", "-Infinity", "0.1", "1E+3", "9.999999999999999999999999999999999E+6144"].randomElement(using: &random)!)!)
+            return .decimal128(
+                Decimal128(
+                    [
+                        "0", "-0", "-0.00", "1.50", "12345678901234567890.123456789", "1E+6144", "-1E-6176", "NaN",
+                        "-NaN", "Infinity", "-Infinity", "0.1", "1E+3", "9.999999999999999999999999999999999E+6144",
+                    ].randomElement(using: &random)!)!)
         case .bool: return .bool(Bool.random(using: &random))
         case .date:
-            return .datetime(Int.random(in: 0..<10, using: &random) == 0 ? .min : Int64.random(in: -210_000_000_000_000...9_000_000_000_000_000, using: &random))
+            return .datetime(
+                Int.random(in: 0..<10, using: &random) == 0
+                    ? .min : Int64.random(in: -210_000_000_000_000...9_000_000_000_000_000, using: &random))
         case .objectId: return .objectID(RandomDocuments.objectID(&random))
-        case .binData: return .binary(BSONBinary(subtype: [0, 2, 3, 4, 5, 0x80].randomElement(using: &random)!, data: bytes(&random, count: Int.random(in: 0...20, using: &random))))
-        case .uuid: return .binary(BSONBinary(subtype: 4, data: bytes(&random, count: Int.random(in: 0..<10, using: &random) == 0 ? 15 : 16)))
-        case .timestamp: return .timestamp(BSONTimestamp(seconds: UInt32.random(in: 0 ... .max, using: &random), increment: UInt32.random(in: 0 ... .max, using: &random)))
-        case .regex: return .regex(BSONRegex(pattern: RandomDocuments.string(&random, alphabet: ["a", "^", "$", ".*", "é", "\\d", "\""]), options: ["", "i", "im", "imsx"].randomElement(using: &random)!))
+        case .binData:
+            return .binary(
+                BSONBinary(
+                    subtype: [0, 2, 3, 4, 5, 0x80].randomElement(using: &random)!,
+                    data: bytes(&random, count: Int.random(in: 0...20, using: &random))))
+        case .uuid:
+            return .binary(
+                BSONBinary(
+                    subtype: 4, data: bytes(&random, count: Int.random(in: 0..<10, using: &random) == 0 ? 15 : 16)))
+        case .timestamp:
+            return .timestamp(
+                BSONTimestamp(
+                    seconds: UInt32.random(in: 0 ... .max, using: &random),
+                    increment: UInt32.random(in: 0 ... .max, using: &random)))
+        case .regex:
+            return .regex(
+                BSONRegex(
+                    pattern: RandomDocuments.string(&random, alphabet: ["a", "^", "$", ".*", "é", "\\d", "\""]),
+                    options: ["", "i", "im", "imsx"].randomElement(using: &random)!))
         case .javascript: return .javascript(text(&random))
         case .symbol: return .symbol(text(&random))
-        case .dbPointer: return .dbPointer(namespace: "db.c" + RandomDocuments.string(&random, alphabet: ["a", "é"]), id: RandomDocuments.objectID(&random))
-        case .javascriptWithScope: return .javascriptWithScope(code: text(&random), scope: safeDocument(&random, depth: 3))
+        case .dbPointer:
+            return .dbPointer(
+                namespace: "db.c" + RandomDocuments.string(&random, alphabet: ["a", "é"]),
+                id: RandomDocuments.objectID(&random))
+        case .javascriptWithScope:
+            return .javascriptWithScope(code: text(&random), scope: safeDocument(&random, depth: 3))
         case .minKey: return .minKey
         case .maxKey: return .maxKey
         case .undefined: return .undefined
@@ -147,19 +189,24 @@ public enum RandomSchemas {
     }
 
     static func safeDocument(_ random: inout SeededRandom, depth: Int) -> BSONDocument {
-        BSONDocument((0..<Int.random(in: 0...3, using: &random)).map { _ in
-            (safeKeys.randomElement(using: &random)!, safeValue(&random, depth: depth + 1))
-        })
+        BSONDocument(
+            (0..<Int.random(in: 0...3, using: &random)).map { _ in
+                (safeKeys.randomElement(using: &random)!, safeValue(&random, depth: depth + 1))
+            })
     }
 
     /// Any value that survives Extended JSON through libbson, of every kind that can.
     static func safeValue(_ random: inout SeededRandom, depth: Int) -> BSONValue {
-        let kinds: [ScalarType] = [.string, .int, .long, .double, .decimal, .bool, .date, .objectId, .binData, .uuid, .timestamp, .regex, .symbol, .minKey, .maxKey, .undefined]
+        let kinds: [ScalarType] = [
+            .string, .int, .long, .double, .decimal, .bool, .date, .objectId, .binData, .uuid, .timestamp, .regex,
+            .symbol, .minKey, .maxKey, .undefined,
+        ]
         switch Int.random(in: 0..<(depth < 4 ? 10 : 8), using: &random) {
         case 0..<7: return scalar(kinds.randomElement(using: &random)!, &random)
         case 7: return .null
         case 8: return .document(safeDocument(&random, depth: depth))
-        default: return .array((0..<Int.random(in: 0...3, using: &random)).map { _ in safeValue(&random, depth: depth + 1) })
+        default:
+            return .array((0..<Int.random(in: 0...3, using: &random)).map { _ in safeValue(&random, depth: depth + 1) })
         }
     }
 }

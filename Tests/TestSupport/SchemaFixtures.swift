@@ -7,7 +7,9 @@ public enum SchemaFixtures {
         try CollectionSchema(namespace: Namespace(namespace)!, jsonText: json)
     }
 
-    public static func plan(_ json: String, namespace: String = "test.edge", settings: FlattenSettings = FlattenSettings())
+    public static func plan(
+        _ json: String, namespace: String = "test.edge", settings: FlattenSettings = FlattenSettings()
+    )
         throws -> TablePlan
     {
         try TablePlan(schema: schema(json, namespace: namespace), settings: settings)
@@ -18,7 +20,8 @@ public enum SchemaFixtures {
         throws -> TablePlan
     {
         let text = try String(contentsOf: Fixtures.url("schemas/\(name)"), encoding: .utf8)
-        return try TablePlan(schema: CollectionSchema(namespace: Namespace(namespace)!, jsonText: text), settings: settings)
+        return try TablePlan(
+            schema: CollectionSchema(namespace: Namespace(namespace)!, jsonText: text), settings: settings)
     }
 
     /// The documents of an Extended JSON lines fixture.
@@ -59,7 +62,9 @@ public enum Binaries {
         }
     }
 
-    private static func runBlocking(_ name: String, _ arguments: [String], environment: [String: String]) throws -> Outcome {
+    private static func runBlocking(_ name: String, _ arguments: [String], environment: [String: String]) throws
+        -> Outcome
+    {
         let process = Process()
         process.executableURL = url(name)
         process.arguments = arguments

@@ -13,7 +13,8 @@ public struct ServerEnvironment: Sendable {
 
     private init() {
         var values: [String: String] = [:]
-        let path = ProcessInfo.processInfo.environment["SYNC_ENV_FILE"]
+        let path =
+            ProcessInfo.processInfo.environment["SYNC_ENV_FILE"]
             ?? ServerEnvironment.packageRoot.appendingPathComponent(".run/services.env").path
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
             for line in text.split(separator: "\n") {

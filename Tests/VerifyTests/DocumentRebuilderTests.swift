@@ -32,7 +32,10 @@ struct DocumentRebuilderTests {
         }
         do {
             let rebuilt = try RoundTrip.rebuild(document, plan: plan)
-            #expect(rebuilt == expected, "seed \(seed)\nschema \(plan.schema.jsonText)\ndocument \(document)\nexpected \(expected)\nrebuilt  \(rebuilt)")
+            #expect(
+                rebuilt == expected,
+                "seed \(seed)\nschema \(plan.schema.jsonText)\ndocument \(document)\nexpected \(expected)\nrebuilt  \(rebuilt)"
+            )
         } catch {
             Issue.record("seed \(seed): \(error)\nschema \(plan.schema.jsonText)\ndocument \(document)")
         }
@@ -40,7 +43,8 @@ struct DocumentRebuilderTests {
 
     @Test("the sample customers come back exactly as normalised, and differ from the original only as documented")
     func customers() throws {
-        let plan = try SchemaFixtures.fixturePlan("sample_analytics.customers.json", namespace: "sample_analytics.customers")
+        let plan = try SchemaFixtures.fixturePlan(
+            "sample_analytics.customers.json", namespace: "sample_analytics.customers")
         for document in try SchemaFixtures.documents("sample_analytics/customers.json") {
             let rebuilt = try RoundTrip.rebuild(document, plan: plan)
             #expect(rebuilt == (try normalise(document, plan: plan)))
@@ -53,17 +57,22 @@ struct DocumentRebuilderTests {
 
     @Test("values kept in _extra return to their places: ill-typed elements, wrong shapes, unknown nested fields")
     func extrasReturn() throws {
-        let plan = try SchemaFixtures.fixturePlan("edge_cases.json", namespace: "test.edge", settings: FlattenSettings(keepExtra: true))
-        let document = try BSONDocument(extendedJSON: #"""
-            {"_id": {"$oid": "5ca4bbcea2dd94ee58162a68"}, "zz": 1, "address": {"zip": "z", "city": "c"}, "name": 5,
-             "tags": ["a", 7, null], "orders": [{"note": "n"}, "bad", {}], "matrix": "flat", "$set": true, "a.b": {"b": 1, "a": 2}}
-            """#)
+        let plan = try SchemaFixtures.fixturePlan(
+            "edge_cases.json", namespace: "test.edge", settings: FlattenSettings(keepExtra: true))
+        let document = try BSONDocument(
+            extendedJSON: #"""
+                {"_id": {"$oid": "5ca4bbcea2dd94ee58162a68"}, "zz": 1, "address": {"zip": "z", "city": "c"}, "name": 5,
+                 "tags": ["a", 7, null], "orders": [{"note": "n"}, "bad", {}], "matrix": "flat", "$set": true, "a.b": {"b": 1, "a": 2}}
+                """#)
         let rebuilt = try RoundTrip.rebuild(document, plan: plan)
-        #expect(rebuilt == (try BSONDocument(extendedJSON: #"""
-            {"_id": {"$oid": "5ca4bbcea2dd94ee58162a68"}, "name": 5, "address": {"city": "c", "zip": "z"},
-             "tags": ["a", 7, null], "orders": [{"note": "n"}, "bad", null], "matrix": "flat",
-             "$set": true, "a.b": {"a": 2, "b": 1}, "zz": 1}
-            """#)))
+        #expect(
+            rebuilt
+                == (try BSONDocument(
+                    extendedJSON: #"""
+                        {"_id": {"$oid": "5ca4bbcea2dd94ee58162a68"}, "name": 5, "address": {"city": "c", "zip": "z"},
+                         "tags": ["a", 7, null], "orders": [{"note": "n"}, "bad", null], "matrix": "flat",
+                         "$set": true, "a.b": {"a": 2, "b": 1}, "zz": 1}
+                        """#)))
     }
 
     /// "é" precomposed (U+00E9) and decomposed ("e" + U+0301): equal as Swift Strings, two keys to MongoDB and jsonb.
@@ -126,9 +135,14 @@ struct DocumentRebuilderTests {
         badID[0] = [[.text("not hex")] + root.dropFirst()]
         var wrongType = tables
         wrongType[0] = [[root[0], .integer(5)] + root.dropFirst(2)]
-        for (name, rows) in [("gap", gap), ("bad _id", badID), ("wrong type", wrongType), ("no root", [[[SQLValue]]](repeating: [], count: plan.tables.count))] {
+        for (name, rows) in [
+            ("gap", gap), ("bad _id", badID), ("wrong type", wrongType),
+            ("no root", [[[SQLValue]]](repeating: [], count: plan.tables.count)),
+        ] {
             #expect(throws: SchemaError.self, "\(name)") { try rebuilder.rebuild(DocumentRows(tables: rows)) }
         }
-        #expect(throws: SchemaError.self) { try rebuilder.rebuild(copyText: [[Array("x\ty".utf8)]] + Array(repeating: [], count: plan.tables.count - 1)) }
+        #expect(throws: SchemaError.self) {
+            try rebuilder.rebuild(copyText: [[Array("x\ty".utf8)]] + Array(repeating: [], count: plan.tables.count - 1))
+        }
     }
 }

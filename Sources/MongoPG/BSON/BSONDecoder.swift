@@ -20,11 +20,15 @@ public enum BSONDecoder {
     }
 
     /// Decodes one document that must fill `buffer` exactly.
-    public static func decode(_ buffer: UnsafeRawBufferPointer, wrapperLevels: Int = 0) throws(BSONError) -> BSONDocument {
+    public static func decode(_ buffer: UnsafeRawBufferPointer, wrapperLevels: Int = 0) throws(BSONError)
+        -> BSONDocument
+    {
         var cursor = Cursor(buffer: buffer)
         let document = try cursor.readDocument(depth: -max(0, wrapperLevels))
         guard cursor.position == buffer.count else {
-            throw BSONError(.badLength, "document length \(cursor.position) is shorter than the \(buffer.count) bytes given", offset: 0)
+            throw BSONError(
+                .badLength, "document length \(cursor.position) is shorter than the \(buffer.count) bytes given",
+                offset: 0)
         }
         return document
     }
@@ -74,7 +78,9 @@ public enum BSONDecoder {
             try need(12, "ObjectId")
             defer { position += 12 }
             var id = ObjectID(bytes: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-            withUnsafeMutableBytes(of: &id.bytes) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[position..<position + 12])) }
+            withUnsafeMutableBytes(of: &id.bytes) {
+                $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[position..<position + 12]))
+            }
             return id
         }
 
@@ -103,7 +109,9 @@ public enum BSONDecoder {
             let start = position
             var end = position
             while end < buffer.count, buffer[end] != 0 { end += 1 }
-            guard end < buffer.count else { throw BSONError(.truncated, "\(what) has no terminating NUL", offset: start) }
+            guard end < buffer.count else {
+                throw BSONError(.truncated, "\(what) has no terminating NUL", offset: start)
+            }
             position = end + 1
             return try text(start, end - start, what)
         }
@@ -147,7 +155,9 @@ public enum BSONDecoder {
                 let type = buffer[position]
                 position += 1
                 let key = try readCString("key")
-                guard position <= end - 1 else { throw BSONError(.truncated, "key \"\(key)\" runs past its document", offset: position) }
+                guard position <= end - 1 else {
+                    throw BSONError(.truncated, "key \"\(key)\" runs past its document", offset: position)
+                }
                 document.append(key, try readValue(type: type, key: key, depth: depth, end: end))
             }
             guard position == end - 1 else {
@@ -169,7 +179,9 @@ public enum BSONDecoder {
                 position += 1
                 // Array keys are "0", "1", ...: skipped, not trusted, the position is the index.
                 while position < end, buffer[position] != 0 { position += 1 }
-                guard position < end - 1 else { throw BSONError(.truncated, "array element runs past its array", offset: position) }
+                guard position < end - 1 else {
+                    throw BSONError(.truncated, "array element runs past its array", offset: position)
+                }
                 position += 1
                 values.append(try readValue(type: type, key: String(values.count), depth: depth, end: end))
             }
@@ -180,7 +192,9 @@ public enum BSONDecoder {
             return values
         }
 
-        mutating func readValue(type: UInt8, key: @autoclosure () -> String, depth: Int, end: Int) throws(BSONError) -> BSONValue {
+        mutating func readValue(type: UInt8, key: @autoclosure () -> String, depth: Int, end: Int) throws(BSONError)
+            -> BSONValue
+        {
             let value: BSONValue
             switch type {
             case 0x01: value = .double(Double(bitPattern: UInt64(bitPattern: try readInt64("double"))))
@@ -192,11 +206,14 @@ public enum BSONDecoder {
             case 0x07: value = .objectID(try readObjectID())
             case 0x08:
                 let byte = try readByte("bool")
-                guard byte <= 1 else { throw BSONError(.badValue, "bool \"\(key())\" holds \(byte)", offset: position - 1) }
+                guard byte <= 1 else {
+                    throw BSONError(.badValue, "bool \"\(key())\" holds \(byte)", offset: position - 1)
+                }
                 value = .bool(byte == 1)
             case 0x09: value = .datetime(try readInt64("date"))
             case 0x0A: value = .null
-            case 0x0B: value = .regex(BSONRegex(pattern: try readCString("regex"), options: try readCString("regex options")))
+            case 0x0B:
+                value = .regex(BSONRegex(pattern: try readCString("regex"), options: try readCString("regex options")))
             case 0x0C: value = .dbPointer(namespace: try readString("DBPointer"), id: try readObjectID())
             case 0x0D: value = .javascript(try readString("javascript"))
             case 0x0E: value = .symbol(try readString("symbol"))
@@ -213,7 +230,8 @@ public enum BSONDecoder {
             case 0xFF: value = .minKey
             case 0x7F: value = .maxKey
             default:
-                throw BSONError(.badType, "unknown type byte 0x\(String(type, radix: 16)) for key \"\(key())\"", offset: position)
+                throw BSONError(
+                    .badType, "unknown type byte 0x\(String(type, radix: 16)) for key \"\(key())\"", offset: position)
             }
             guard position <= end - 1 else {
                 throw BSONError(.badLength, "value of \"\(key())\" runs past the end of its document", offset: position)
@@ -229,10 +247,14 @@ public enum BSONDecoder {
             try need(length, "binary")
             var dataStart = position, dataLength = length
             if subtype == 2 {  // the deprecated subtype repeats the length inside the payload
-                guard length >= 4 else { throw BSONError(.badLength, "binary subtype 2 is shorter than its inner length", offset: start) }
+                guard length >= 4 else {
+                    throw BSONError(.badLength, "binary subtype 2 is shorter than its inner length", offset: start)
+                }
                 let inner = Int(Int32(littleEndian: buffer.loadUnaligned(fromByteOffset: position, as: Int32.self)))
                 guard inner == length - 4 else {
-                    throw BSONError(.badLength, "binary subtype 2 inner length \(inner) disagrees with \(length - 4)", offset: start)
+                    throw BSONError(
+                        .badLength, "binary subtype 2 inner length \(inner) disagrees with \(length - 4)", offset: start
+                    )
                 }
                 dataStart += 4
                 dataLength -= 4

@@ -120,7 +120,10 @@ public struct ObjectID: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     public init?(_ bytes: some Collection<UInt8>) {
         guard bytes.count == 12 else { return nil }
-        var copy = (UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0))
+        var copy = (
+            UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0),
+            UInt8(0), UInt8(0)
+        )
         withUnsafeMutableBytes(of: &copy) { target in
             for (index, byte) in bytes.enumerated() { target[index] = byte }
         }
@@ -202,7 +205,9 @@ public struct BSONTimestamp: Sendable, Hashable, Comparable, CustomStringConvert
     }
     /// `(t << 32) | i`, the bigint the relational model stores.
     public var packed: UInt64 { UInt64(seconds) << 32 | UInt64(increment) }
-    public init(packed: UInt64) { self.init(seconds: UInt32(packed >> 32), increment: UInt32(truncatingIfNeeded: packed)) }
+    public init(packed: UInt64) {
+        self.init(seconds: UInt32(packed >> 32), increment: UInt32(truncatingIfNeeded: packed))
+    }
     public static func < (lhs: BSONTimestamp, rhs: BSONTimestamp) -> Bool { lhs.packed < rhs.packed }
     public var description: String { "Timestamp(\(seconds), \(increment))" }
 }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Streams documents from a file: concatenated BSON (what `mongodump` writes, oplog dumps included) or Extended
 /// JSON with one document per line. Memory stays bounded by the largest document, whatever the file's size.
@@ -104,7 +105,9 @@ public final class DocumentFileReader {
         }
         try fill(minimum: length)
         guard end - start >= length else {
-            throw BSONError(.truncated, "file ends \(length - (end - start)) bytes into a \(length)-byte document", offset: offset, file: path)
+            throw BSONError(
+                .truncated, "file ends \(length - (end - start)) bytes into a \(length)-byte document", offset: offset,
+                file: path)
         }
         guard buffer[start + length - 1] == 0 else {
             throw BSONError(.badLength, "document of \(length) bytes does not end with NUL", offset: offset, file: path)
@@ -121,7 +124,8 @@ public final class DocumentFileReader {
                 try fill(minimum: end - start + 1)
                 newline = buffer[(start + scanned)..<end].firstIndex(of: UInt8(ascii: "\n"))
                 if end - start > Self.maximumDocumentSize {
-                    throw BSONError(.badLength, "line longer than \(Self.maximumDocumentSize) bytes", line: nextLine, file: path)
+                    throw BSONError(
+                        .badLength, "line longer than \(Self.maximumDocumentSize) bytes", line: nextLine, file: path)
                 }
             }
             let lineEnd = newline ?? end
@@ -170,6 +174,7 @@ public final class DocumentFileReader {
         let length = buffer.withUnsafeBytes { BSONDecoder.declaredLength($0, at: start)! }
         let knownTypes: Set<UInt8> = Set(1...0x13).union([0x7F, 0xFF, 0x00])
         return length >= 5 && length <= Self.maximumDocumentSize && knownTypes.contains(buffer[start + 4])
-            && !(buffer[start] == UInt8(ascii: "{") && (buffer[start + 1] == UInt8(ascii: "\"") || buffer[start + 1] == UInt8(ascii: " ")))
+            && !(buffer[start] == UInt8(ascii: "{")
+                && (buffer[start + 1] == UInt8(ascii: "\"") || buffer[start + 1] == UInt8(ascii: " ")))
     }
 }

@@ -42,8 +42,10 @@ extension BSONDocument {
     public static func extendedJSON(bytes: [UInt8], _ mode: ExtendedJSONMode) throws(BSONError) -> String {
         let document = try LibBSONDocument(copying: bytes)
         var length = 0
-        let text = mode == .canonical
-            ? bson_as_canonical_extended_json(document.raw, &length) : bson_as_relaxed_extended_json(document.raw, &length)
+        let text =
+            mode == .canonical
+            ? bson_as_canonical_extended_json(document.raw, &length)
+            : bson_as_relaxed_extended_json(document.raw, &length)
         guard let text else { throw BSONError(.extendedJSON, "libbson could not write the document as Extended JSON") }
         defer { bson_free(text) }
         return String(cString: text)

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A field name as MongoDB compares keys: by UTF-8 bytes. Swift's `String` compares and hashes by canonical

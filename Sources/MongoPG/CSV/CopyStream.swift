@@ -102,7 +102,9 @@ struct CopyTextBuffers {
 public struct MemoryCopySink: CopySink {
     public var tables: [[UInt8]]
     public init(tableCount: Int) { tables = Array(repeating: [], count: tableCount) }
-    public mutating func write(table: Int, _ bytes: UnsafeRawBufferPointer) throws { tables[table].append(contentsOf: bytes) }
+    public mutating func write(table: Int, _ bytes: UnsafeRawBufferPointer) throws {
+        tables[table].append(contentsOf: bytes)
+    }
 }
 
 /// A sink that only counts bytes.

@@ -71,7 +71,9 @@ public enum CopyText {
             case UInt8(ascii: "0")...UInt8(ascii: "7"):
                 var value = Int(next - UInt8(ascii: "0"))
                 for _ in 0..<2 {
-                    guard let digit = iterator.first, (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(digit) else { break }
+                    guard let digit = iterator.first, (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(digit) else {
+                        break
+                    }
                     value = value * 8 + Int(digit - UInt8(ascii: "0"))
                     iterator.removeFirst()
                 }

@@ -21,7 +21,8 @@ public enum CopyTextDecoder {
     /// Every line of a COPY text table body.
     public static func rows(ofText bytes: [UInt8], types: [SQLType]) throws(DecodeError) -> [[SQLValue]] {
         var rows: [[SQLValue]] = []
-        for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast(bytes.last == 0x0A ? 1 : 0) {
+        for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast(bytes.last == 0x0A ? 1 : 0)
+        {
             rows.append(try row(ofLine: line, types: types))
         }
         return rows

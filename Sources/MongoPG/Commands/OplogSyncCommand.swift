@@ -36,7 +36,8 @@ public struct OplogSyncCommand: Sendable {
                     let start = starts[source.name]!
                     let server = try await ServerOplogSource(
                         name: source.name, uri: source.uri, from: start, batchSize: config.batchSize)
-                    logger.info("replaying", metadata: ["source": "\(source.name)", "from": "\(start)", "to": "\(server.end)"])
+                    logger.info(
+                        "replaying", metadata: ["source": "\(source.name)", "from": "\(start)", "to": "\(server.end)"])
                     sources.append(server)
                 }
             }

@@ -10,7 +10,9 @@ public struct PsqlCopyCommand: Sendable {
     public var followReader: Bool
     public var waitSeconds: Int
 
-    public init(collection: Namespace, csvDirectory: String, jobs: Int, followReader: Bool = false, waitSeconds: Int = 300) {
+    public init(
+        collection: Namespace, csvDirectory: String, jobs: Int, followReader: Bool = false, waitSeconds: Int = 300
+    ) {
         self.collection = collection
         self.csvDirectory = csvDirectory
         self.jobs = jobs

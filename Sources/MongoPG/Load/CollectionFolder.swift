@@ -30,10 +30,14 @@ public struct CollectionFolder: Sendable {
         }
         let manifests = try names.map { name throws(LoadError) in try read(name) }
         let count = manifests[0].source.partition.flatMap { Partition($0)?.count } ?? 0
-        let indexes = Set(manifests.compactMap { $0.source.partition.flatMap { Partition($0) } }.filter { $0.count == count }.map(\.index))
+        let indexes = Set(
+            manifests.compactMap { $0.source.partition.flatMap { Partition($0) } }.filter { $0.count == count }.map(
+                \.index))
         guard count > 0, indexes == Set(1...count), manifests.count == count else {
-            throw LoadError(.missingManifest,
-                "\(url.path) holds \(manifests.count) partition manifest(s) (\(names.joined(separator: ", "))), not all \(max(count, 1)) of \(first): wait for every worker to finish")
+            throw LoadError(
+                .missingManifest,
+                "\(url.path) holds \(manifests.count) partition manifest(s) (\(names.joined(separator: ", "))), not all \(max(count, 1)) of \(first): wait for every worker to finish"
+            )
         }
         return try Self.union(manifests)
     }
@@ -41,7 +45,9 @@ public struct CollectionFolder: Sendable {
     private func read(_ name: String) throws(LoadError) -> Manifest {
         let manifest = try Manifest.read(from: url, name: name)
         guard manifest.collection == namespace.description else {
-            throw LoadError(.badManifest, "\(url.appendingPathComponent(name).path) describes \(manifest.collection), not \(namespace)")
+            throw LoadError(
+                .badManifest,
+                "\(url.appendingPathComponent(name).path) describes \(manifest.collection), not \(namespace)")
         }
         return manifest
     }
@@ -52,7 +58,8 @@ public struct CollectionFolder: Sendable {
         merged.source.partition = nil
         for other in manifests.dropFirst() {
             guard other.schemaHash == merged.schemaHash, other.tables.map(\.name) == merged.tables.map(\.name) else {
-                throw LoadError(.schemaMismatch, "partition manifests of \(merged.collection) were written with different schemas")
+                throw LoadError(
+                    .schemaMismatch, "partition manifests of \(merged.collection) were written with different schemas")
             }
             merged.documents += other.documents
             merged.startedAt = min(merged.startedAt, other.startedAt)
@@ -79,7 +86,10 @@ public struct CollectionFolder: Sendable {
                 rows += part.rows
             }
             guard rows == table.rows else {
-                throw LoadError(.corruptPart, "manifest of \(manifest.collection) promises \(table.rows) rows for \(table.name) but its parts hold \(rows)")
+                throw LoadError(
+                    .corruptPart,
+                    "manifest of \(manifest.collection) promises \(table.rows) rows for \(table.name) but its parts hold \(rows)"
+                )
             }
         }
     }
@@ -99,8 +109,10 @@ public struct CollectionFolder: Sendable {
             size += count
         }
         guard size == part.bytes, checksum.hex == part.checksum else {
-            throw LoadError(.corruptPart,
-                "part \(path) does not match the manifest (\(size) bytes, checksum \(checksum.hex); expected \(part.bytes) bytes, checksum \(part.checksum))")
+            throw LoadError(
+                .corruptPart,
+                "part \(path) does not match the manifest (\(size) bytes, checksum \(checksum.hex); expected \(part.bytes) bytes, checksum \(part.checksum))"
+            )
         }
     }
 }
@@ -112,7 +124,9 @@ public struct Partition: Sendable, Equatable, Hashable, CustomStringConvertible 
 
     public init?(_ text: String) {
         let parts = text.split(separator: "/")
-        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count >= 1, (1...count).contains(index) else { return nil }
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count >= 1,
+            (1...count).contains(index)
+        else { return nil }
         self.index = index
         self.count = count
     }

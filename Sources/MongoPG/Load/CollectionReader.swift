@@ -30,11 +30,13 @@ public struct ReadRequest: Sendable {
     public static let defaultPartBytes = 64 << 20
     public static let defaultPartSeconds = 1.0
 
-    public init(namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings,
-                inputFile: String? = nil, jobs: Int = 1, partition: Partition? = nil, mongoURI: String,
-                oplogSources: [String: String] = [:],
-                sharedSplitPoints: (@Sendable (Int) async throws -> [BSONValue])? = nil,
-                batchSize: Int = ReadRequest.defaultBatchSize) {
+    public init(
+        namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings,
+        inputFile: String? = nil, jobs: Int = 1, partition: Partition? = nil, mongoURI: String,
+        oplogSources: [String: String] = [:],
+        sharedSplitPoints: (@Sendable (Int) async throws -> [BSONValue])? = nil,
+        batchSize: Int = ReadRequest.defaultBatchSize
+    ) {
         self.namespace = namespace
         self.csvDirectory = csvDirectory
         self.schemasDirectory = schemasDirectory
@@ -85,7 +87,8 @@ public struct CollectionReader: Sendable {
     public func read(_ request: ReadRequest) async throws -> ReadSummary {
         let startedAt = timestampNow()
         let namespace = request.namespace
-        let schema = try SchemaFile(namespace: namespace, schemasDirectory: request.schemasDirectory, settings: request.settings)
+        let schema = try SchemaFile(
+            namespace: namespace, schemasDirectory: request.schemasDirectory, settings: request.settings)
         let folder = CollectionFolder(csvDirectory: request.csvDirectory, namespace: namespace)
         let manifestName = CollectionFolder.manifestName(partition: request.partition)
         // A missing or unreadable input fails before an earlier run's output is touched.
@@ -133,9 +136,12 @@ public struct CollectionReader: Sendable {
         var positions: [String: UInt64] = [:]
         let results: [JobResult]
         if let inputFile = request.inputFile {
-            guard request.partition == nil else { throw LoadError(.usage, "--partition reads from the server; a dump file is read whole") }
+            guard request.partition == nil else {
+                throw LoadError(.usage, "--partition reads from the server; a dump file is read whole")
+            }
             results = try await readFile(
-                inputFile, schema: schema, folder: folder, jobs: jobs, batchSize: batchSize, partBytes: request.partBytes,
+                inputFile, schema: schema, folder: folder, jobs: jobs, batchSize: batchSize,
+                partBytes: request.partBytes,
                 partSeconds: request.partSeconds)
         } else {
             positions = await oplogPositions(request.oplogSources)
@@ -147,11 +153,15 @@ public struct CollectionReader: Sendable {
         for result in results { report.merge(result.report) }
         let tables = schema.plan.tables.enumerated().map { index, table in
             let parts = results.flatMap { $0.parts[index] }
-            return Manifest.Table(name: table.name, columns: table.columns.map(\.name), rows: parts.reduce(0) { $0 + $1.rows }, parts: parts)
+            return Manifest.Table(
+                name: table.name, columns: table.columns.map(\.name), rows: parts.reduce(0) { $0 + $1.rows },
+                parts: parts)
         }
         let manifest = Manifest(
             collection: namespace.description, schemaHash: schema.hash,
-            source: Manifest.Source(kind: request.inputFile == nil ? "server" : "file", file: request.inputFile, partition: request.partition?.description),
+            source: Manifest.Source(
+                kind: request.inputFile == nil ? "server" : "file", file: request.inputFile,
+                partition: request.partition?.description),
             startedAt: startedAt, finishedAt: timestampNow(), oplogPositions: positions, documents: report.documents,
             tables: tables, report: report.counts)
         try Self.writeDDL(schema.plan, to: folder)
@@ -159,7 +169,8 @@ public struct CollectionReader: Sendable {
         progress?.finish()
         return ReadSummary(
             collection: namespace.description, documents: report.documents, rows: report.rows,
-            bytes: tables.reduce(0) { $0 + $1.parts.reduce(0) { $0 + $1.bytes } }, seconds: (clock.now - started).seconds,
+            bytes: tables.reduce(0) { $0 + $1.parts.reduce(0) { $0 + $1.bytes } },
+            seconds: (clock.now - started).seconds,
             manifest: folder.url.appendingPathComponent(manifestName).path, report: manifest.report)
     }
 
@@ -197,7 +208,9 @@ public struct CollectionReader: Sendable {
         let entries = (try? manager.contentsOfDirectory(atPath: folder.url.path)) ?? []
         // A whole-collection read replaces everything; a partition only its own files.
         let stale = entries.filter { name in
-            partition == nil ? (name.hasSuffix(".tsv") || name.hasSuffix(".tmp") || name.hasPrefix("manifest")) : (name.contains(mine) || name == manifestName || name == manifestName + ".tmp")
+            partition == nil
+                ? (name.hasSuffix(".tsv") || name.hasSuffix(".tmp") || name.hasPrefix("manifest"))
+                : (name.contains(mine) || name == manifestName || name == manifestName + ".tmp")
         }
         for name in stale.sorted(by: Self.removedBefore) {
             unlink(folder.url.appendingPathComponent(name).path)
@@ -256,8 +269,11 @@ public struct CollectionReader: Sendable {
             return offset % partition.count == partition.index - 1
         }.map(\.element)
         // The count only feeds the TTY's ETA, and some servers answer it slowly: ask only when someone watches.
-        if let progress, let estimate = try? await planner.estimatedCount(namespace) { progress.expect(estimate / partitions) }
-        logger.info("reading", metadata: [LogKey.namespace: "\(namespace)", "ranges": "\(mine.count)", "jobs": "\(jobs)"])
+        if let progress, let estimate = try? await planner.estimatedCount(namespace) {
+            progress.expect(estimate / partitions)
+        }
+        logger.info(
+            "reading", metadata: [LogKey.namespace: "\(namespace)", "ranges": "\(mine.count)", "jobs": "\(jobs)"])
 
         return try await withThrowingTaskGroup(of: (Int, JobResult).self) { group in
             for job in 0..<jobs {
@@ -348,7 +364,7 @@ public struct CollectionReader: Sendable {
     /// file, and what `mongo-pg-bench flatten` measures. A document that cannot be decoded is `LoadError.corruptPart`.
     /// Specialised for the benchmark's counting sink as the reads here are for `PartSink`, so that the benchmark runs
     /// the code mongo-reader runs rather than its unspecialised generic form.
-    @_specialize(exported: true, where Sink == CountingCopySink)
+    @_specialize(exported:true,where Sink == CountingCopySink)
     public static func flatten<Sink: CopySink>(
         _ batch: [RawDocument], into stream: inout CopyStream<Sink>, namespace: Namespace
     ) throws {
@@ -387,7 +403,11 @@ enum PartNames {
     /// `sequence` counts a job's parts of one table from 1; the first part keeps the name it had before parts
     /// rotated, the next ones add `.pN`.
     static func name(tableIndex: Int, table: String, partition: Partition?, job: Int, sequence: Int = 1) -> String {
-        let safe = String(table.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") ? Character($0) : "_" }.prefix(60))
+        let safe = String(
+            table.unicodeScalars.map {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
+                    ? Character($0) : "_"
+            }.prefix(60))
         let suffix = sequence == 1 ? "" : ".p\(sequence)"
         return String(format: "%03d", tableIndex) + "-" + safe + prefix(partition: partition)
             + "j\(job + 1)\(suffix).tsv"

@@ -18,8 +18,10 @@ public struct LoadRequest: Sendable {
     /// `--follow-reader`: how long to wait for a reader to start, and for a running one to write anything.
     public var waitSeconds = 300
 
-    public init(namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings,
-                stateSchema: String, conninfo: String, password: String?, jobs: Int = 2, arguments: [String] = []) {
+    public init(
+        namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings,
+        stateSchema: String, conninfo: String, password: String?, jobs: Int = 2, arguments: [String] = []
+    ) {
         self.namespace = namespace
         self.csvDirectory = csvDirectory
         self.schemasDirectory = schemasDirectory
@@ -58,7 +60,8 @@ public struct CopyLoader: Sendable {
         let clock = ContinuousClock(), started = clock.now
         let namespace = request.namespace
         let folder = CollectionFolder(csvDirectory: request.csvDirectory, namespace: namespace)
-        let schema = try SchemaFile(namespace: namespace, schemasDirectory: request.schemasDirectory, settings: request.settings)
+        let schema = try SchemaFile(
+            namespace: namespace, schemasDirectory: request.schemasDirectory, settings: request.settings)
         // Files first: nothing touches PostgreSQL until the folder is known to be whole and of this schema (or, when
         // following a reader, until the reader is found and reads with this schema).
         var followed: ReaderStatus?, verified: Manifest?
@@ -68,7 +71,11 @@ public struct CopyLoader: Sendable {
             let manifest = try folder.finishedManifest()
             try Self.check(manifest, matches: schema, folder: folder)
             try folder.verify(manifest)
-            logger.info("manifest verified", metadata: [LogKey.namespace: "\(namespace)", "parts": "\(manifest.tables.reduce(0) { $0 + $1.parts.count })"])
+            logger.info(
+                "manifest verified",
+                metadata: [
+                    LogKey.namespace: "\(namespace)", "parts": "\(manifest.tables.reduce(0) { $0 + $1.parts.count })",
+                ])
             verified = manifest
         }
 
@@ -79,7 +86,9 @@ public struct CopyLoader: Sendable {
         try await store.takeSyncLock(for: "loading \(namespace)")
         let summary = try await LedgerRun.recording(
             tool: "psql-copy", arguments: request.arguments, in: store,
-            totals: { ["documents": Double($0.documents), "rows": Double($0.rows.values.reduce(0, +)), "seconds": $0.seconds] }
+            totals: {
+                ["documents": Double($0.documents), "rows": Double($0.rows.values.reduce(0, +)), "seconds": $0.seconds]
+            }
         ) { run in
             let (manifest, rows) = try await load(
                 verified, following: followed, schema: schema, folder: folder, request: request, session: session,
@@ -99,8 +108,10 @@ public struct CopyLoader: Sendable {
     /// The manifest was written with `schema`, and names the tables its plan makes.
     static func check(_ manifest: Manifest, matches schema: SchemaFile, folder: CollectionFolder) throws(LoadError) {
         guard manifest.schemaHash == schema.hash else {
-            throw LoadError(.schemaMismatch,
-                "\(schema.path) changed since mongo-reader wrote \(folder.url.path) (hash \(schema.hash), manifest \(manifest.schemaHash)): read the collection again")
+            throw LoadError(
+                .schemaMismatch,
+                "\(schema.path) changed since mongo-reader wrote \(folder.url.path) (hash \(schema.hash), manifest \(manifest.schemaHash)): read the collection again"
+            )
         }
         guard manifest.tables.map(\.name) == schema.plan.tables.map(\.name) else {
             throw LoadError(
@@ -123,9 +134,12 @@ public struct CopyLoader: Sendable {
     private static func buildKey(
         of table: PlannedTable, in staging: String, plan: TablePlan, jobs: Int, on session: PostgresSession
     ) async throws {
-        try await session.execute(raiseMaintenanceMemory(jobs: jobs), purpose: "give the key build of \(table.name) memory to sort in")
-        try await session.execute(plan.primaryKeyStatement(table, inSchema: staging), purpose: "build the primary key of \(table.name)")
-        try await session.execute("ANALYZE \(PostgresSQL.qualifiedName(schema: staging, table.name))", purpose: "analyze \(table.name)")
+        try await session.execute(
+            raiseMaintenanceMemory(jobs: jobs), purpose: "give the key build of \(table.name) memory to sort in")
+        try await session.execute(
+            plan.primaryKeyStatement(table, inSchema: staging), purpose: "build the primary key of \(table.name)")
+        try await session.execute(
+            "ANALYZE \(PostgresSQL.qualifiedName(schema: staging, table.name))", purpose: "analyze \(table.name)")
     }
 
     /// Runs `body` for every item on up to `request.jobs` connections of their own, handing items out one at a time
@@ -188,13 +202,16 @@ public struct CopyLoader: Sendable {
                 }
             }
             try Self.check(manifest, matches: schema, folder: folder)
-            try await run.addStep("follow, copy and analyze", figures: [
-                "rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds,
-            ])
+            try await run.addStep(
+                "follow, copy and analyze",
+                figures: [
+                    "rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds,
+                ])
             step = clock.now
             await TestHooks.hold(at: "swap")
             try await swap(
-                plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts, session: session,
+                plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts,
+                session: session,
                 store: store, run: run.id)
             try await run.addStep("swap", figures: ["seconds": (clock.now - step).seconds])
             return (manifest, counts)
@@ -215,17 +232,23 @@ public struct CopyLoader: Sendable {
                 schema: staging, table: table.name, columns: table.columns.map(\.name),
                 purpose: "load \(item.part.file) into staging table \(table.name)", fromFile: path)
             guard loaded == item.part.rows else {
-                throw LoadError(.rowCountMismatch, "\(item.part.file): PostgreSQL loaded \(loaded) rows, the manifest promises \(item.part.rows)")
+                throw LoadError(
+                    .rowCountMismatch,
+                    "\(item.part.file): PostgreSQL loaded \(loaded) rows, the manifest promises \(item.part.rows)")
             }
             await TestHooks.hold(at: "copy")
-            if await unfinished.finishOne(of: item.table) { try await Self.buildKey(of: table, in: staging, plan: plan, jobs: request.jobs, on: copier) }
+            if await unfinished.finishOne(of: item.table) {
+                try await Self.buildKey(of: table, in: staging, plan: plan, jobs: request.jobs, on: copier)
+            }
             return (table.name, loaded)
         }
         for index in plan.tables.indices where manifest.tables[index].parts.isEmpty {
             try await Self.buildKey(of: plan.tables[index], in: staging, plan: plan, jobs: request.jobs, on: session)
         }
         let counts = Dictionary(perWorker, uniquingKeysWith: +)
-        try await run.addStep("copy and keys", figures: ["rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds])
+        try await run.addStep(
+            "copy and keys",
+            figures: ["rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds])
 
         step = clock.now
         await TestHooks.hold(at: "swap")
@@ -238,19 +261,26 @@ public struct CopyLoader: Sendable {
 
     /// One transaction: drop the live tables (and tables an earlier schema had), move the staging tables in, replace
     /// the catalog rows, record the load. Until COMMIT, readers see the old tables; after it, the new ones.
-    private func swap(plan: TablePlan, staging: String, manifest: Manifest, schemaHash: String, counts: [String: Int],
-                      session: PostgresSession, store: StateStore, run: Int64) async throws {
+    private func swap(
+        plan: TablePlan, staging: String, manifest: Manifest, schemaHash: String, counts: [String: Int],
+        session: PostgresSession, store: StateStore, run: Int64
+    ) async throws {
         let target = plan.settings.targetSchema, stateSchema = store.schema, collection = plan.namespace.description
         let names = plan.tables.map(\.name)
         let namespace = plan.namespace, documents = manifest.documents
         try await session.withTransaction(purpose: "swap the new tables of \(collection) in") { session in
-            try session.execute("SET LOCAL lock_timeout = '60s'", purpose: "bound the wait for readers of the live tables")
-            try session.execute("CREATE SCHEMA IF NOT EXISTS \(PostgresSQL.quoteIdentifier(target))", purpose: "create the target schema")
+            try session.execute(
+                "SET LOCAL lock_timeout = '60s'", purpose: "bound the wait for readers of the live tables")
+            try session.execute(
+                "CREATE SCHEMA IF NOT EXISTS \(PostgresSQL.quoteIdentifier(target))",
+                purpose: "create the target schema")
             let previous = try StateStore.catalogTableNames(on: session, schema: stateSchema, collection: namespace)
             // No foreign keys join the tables, so the order does not matter; a user's view on one makes DROP fail and
             // the whole swap roll back, which is the right answer.
             for name in Set(previous).union(names).sorted() {
-                try session.execute("DROP TABLE IF EXISTS \(PostgresSQL.qualifiedName(schema: target, name))", purpose: "drop the old table \(name)")
+                try session.execute(
+                    "DROP TABLE IF EXISTS \(PostgresSQL.qualifiedName(schema: target, name))",
+                    purpose: "drop the old table \(name)")
             }
             for name in names {
                 try session.execute(
@@ -259,8 +289,10 @@ public struct CopyLoader: Sendable {
             }
             try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan)
             try StateStore.recordCollectionLoad(
-                on: session, schema: stateSchema, collection: namespace, schemaHash: schemaHash, documents: documents, rows: counts, run: run)
-            try session.execute("DROP SCHEMA \(PostgresSQL.quoteIdentifier(staging))", purpose: "drop the empty staging schema")
+                on: session, schema: stateSchema, collection: namespace, schemaHash: schemaHash, documents: documents,
+                rows: counts, run: run)
+            try session.execute(
+                "DROP SCHEMA \(PostgresSQL.quoteIdentifier(staging))", purpose: "drop the empty staging schema")
         }
     }
 }

@@ -6,12 +6,15 @@ enum FileSystem {
     /// crash.
     static func syncAndRename(_ source: URL, to target: URL) throws(LoadError) {
         let descriptor = open(source.path, O_RDONLY)
-        guard descriptor >= 0 else { throw LoadError(.io, "cannot open \(source.path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            throw LoadError(.io, "cannot open \(source.path): \(String(cString: strerror(errno)))")
+        }
         let synced = fsync(descriptor) == 0
         close(descriptor)
         guard synced else { throw LoadError(.io, "cannot sync \(source.path): \(String(cString: strerror(errno)))") }
         guard rename(source.path, target.path) == 0 else {
-            throw LoadError(.io, "cannot rename \(source.path) to \(target.lastPathComponent): \(String(cString: strerror(errno)))")
+            throw LoadError(
+                .io, "cannot rename \(source.path) to \(target.lastPathComponent): \(String(cString: strerror(errno)))")
         }
         let folder = open(target.deletingLastPathComponent().path, O_RDONLY)
         if folder >= 0 {

@@ -63,12 +63,15 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var report: [String: [String: Int]]
 
     enum CodingKeys: String, CodingKey {
-        case format, collection, schemaHash = "schema_hash", source, startedAt = "started_at", finishedAt = "finished_at"
+        case format, collection, schemaHash = "schema_hash", source, startedAt = "started_at", finishedAt =
+            "finished_at"
         case oplogPositions = "oplog_positions", documents, tables, report
     }
 
-    public init(collection: String, schemaHash: String, source: Source, startedAt: String, finishedAt: String,
-                oplogPositions: [String: UInt64], documents: Int, tables: [Table], report: [String: [String: Int]]) {
+    public init(
+        collection: String, schemaHash: String, source: Source, startedAt: String, finishedAt: String,
+        oplogPositions: [String: UInt64], documents: Int, tables: [Table], report: [String: [String: Int]]
+    ) {
         self.collection = collection
         self.schemaHash = schemaHash
         self.source = source
@@ -90,7 +93,8 @@ public struct Manifest: Codable, Sendable, Equatable {
     public static func read(from folder: URL, name: String = fileName) throws(LoadError) -> Manifest {
         let url = folder.appendingPathComponent(name)
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw LoadError(.missingManifest, "no finished \(fileName) in \(folder.path): mongo-reader did not finish there")
+            throw LoadError(
+                .missingManifest, "no finished \(fileName) in \(folder.path): mongo-reader did not finish there")
         }
         do {
             return try JSONDecoder().decode(Manifest.self, from: data)

@@ -48,7 +48,8 @@ final class MongoClient {
         do {
             return try BSONDecoder.decode(LibBSONDocument.bytes(of: reply))
         } catch {
-            throw MongoError(kind: .protocolError, operation: operation, namespace: database, message: error.description)
+            throw MongoError(
+                kind: .protocolError, operation: operation, namespace: database, message: error.description)
         }
     }
 }
@@ -74,7 +75,8 @@ final class MongoCursor {
     private let collection: MongoCollection
     let operation: String
 
-    init(collection: MongoCollection, filter: BSONDocument, options: BSONDocument, operation: String) throws(MongoError) {
+    init(collection: MongoCollection, filter: BSONDocument, options: BSONDocument, operation: String) throws(MongoError)
+    {
         let filterDocument = try libBSON(filter, operation: operation, namespace: collection.namespace.description)
         let optionsDocument = try libBSON(options, operation: operation, namespace: collection.namespace.description)
         // libmongoc copies the filter and options into the cursor.
@@ -88,7 +90,8 @@ final class MongoCursor {
         let namespace = collection.namespace.description
         let pipelineDocument = try libBSON(["pipeline": .array(pipeline)], operation: operation, namespace: namespace)
         let optionsDocument = try libBSON([:], operation: operation, namespace: namespace)
-        raw = mongoc_collection_aggregate(collection.raw, MONGOC_QUERY_NONE, pipelineDocument.raw, optionsDocument.raw, nil)
+        raw = mongoc_collection_aggregate(
+            collection.raw, MONGOC_QUERY_NONE, pipelineDocument.raw, optionsDocument.raw, nil)
         self.collection = collection
         self.operation = operation
     }
@@ -114,7 +117,9 @@ final class MongoCursor {
 }
 
 /// A document handed to libmongoc; one that cannot be encoded (a key holding NUL) fails the operation.
-private func libBSON(_ document: BSONDocument, operation: String, namespace: String) throws(MongoError) -> LibBSONDocument {
+private func libBSON(_ document: BSONDocument, operation: String, namespace: String) throws(MongoError)
+    -> LibBSONDocument
+{
     do {
         return try LibBSONDocument(copying: document)
     } catch {

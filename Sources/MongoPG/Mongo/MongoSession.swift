@@ -6,7 +6,9 @@ public struct FindOptions: Sendable {
     public var sort: BSONDocument? = nil
     public var batchSize: Int32? = nil
     public var limit: Int64? = nil
-    public init(projection: BSONDocument? = nil, sort: BSONDocument? = nil, batchSize: Int32? = nil, limit: Int64? = nil) {
+    public init(
+        projection: BSONDocument? = nil, sort: BSONDocument? = nil, batchSize: Int32? = nil, limit: Int64? = nil
+    ) {
         self.projection = projection
         self.sort = sort
         self.batchSize = batchSize
@@ -62,7 +64,9 @@ public actor MongoSession {
     }
 
     /// Opens a `find` cursor; read it with `nextBatch`, and `close` it when done early.
-    public func find(_ namespace: Namespace, filter: BSONDocument = [:], options: FindOptions = FindOptions()) throws(MongoError) -> MongoCursorID {
+    public func find(_ namespace: Namespace, filter: BSONDocument = [:], options: FindOptions = FindOptions())
+        throws(MongoError) -> MongoCursorID
+    {
         try open(namespace, filter: filter, options: options.document, operation: "find")
     }
 
@@ -85,7 +89,8 @@ public actor MongoSession {
     /// Opens an aggregation cursor; read it with `nextBatch`.
     public func aggregate(_ namespace: Namespace, pipeline: [BSONDocument]) throws(MongoError) -> MongoCursorID {
         let collection = MongoCollection(client: client, namespace: namespace)
-        return register(try MongoCursor(collection: collection, pipeline: pipeline.map { .document($0) }, operation: "aggregate"))
+        return register(
+            try MongoCursor(collection: collection, pipeline: pipeline.map { .document($0) }, operation: "aggregate"))
     }
 
     /// A cursor over `size` random documents (`$sample`), or over the whole collection when `size` is nil.
@@ -108,9 +113,11 @@ public actor MongoSession {
     /// mongod and SecantusDB both answer), sorted; empty for one part or an empty collection.
     public func splitPoints(_ namespace: Namespace, parts: Int) throws -> [BSONValue] {
         guard parts > 1 else { return [] }
-        let cursor = try aggregate(namespace, pipeline: [
-            ["$bucketAuto": .document(["groupBy": .string("$_id"), "buckets": .int32(Int32(parts))])]
-        ])
+        let cursor = try aggregate(
+            namespace,
+            pipeline: [
+                ["$bucketAuto": .document(["groupBy": .string("$_id"), "buckets": .int32(Int32(parts))])]
+            ])
         let buckets = try drain(cursor)
         // Each bucket's `_id.min` starts a slice; the first slice starts at the bottom of the bracket.
         return buckets.dropFirst().compactMap { bucket in
@@ -131,7 +138,9 @@ public actor MongoSession {
     public func close(_ cursorID: MongoCursorID) { cursors[cursorID.value] = nil }
 
     /// Every document a query matches, decoded. For tests and small reads; stream big ones with `find`.
-    public func findAll(_ namespace: Namespace, filter: BSONDocument = [:], options: FindOptions = FindOptions()) throws -> [BSONDocument] {
+    public func findAll(_ namespace: Namespace, filter: BSONDocument = [:], options: FindOptions = FindOptions()) throws
+        -> [BSONDocument]
+    {
         try drain(try find(namespace, filter: filter, options: options))
     }
 
@@ -151,7 +160,10 @@ public actor MongoSession {
     @discardableResult
     public func insert(_ documents: [BSONDocument], into namespace: Namespace) throws(MongoError) -> Int {
         let reply = try client.command(
-            ["insert": .string(namespace.collection), "documents": .array(documents.map { .document($0) }), "ordered": .bool(true)],
+            [
+                "insert": .string(namespace.collection), "documents": .array(documents.map { .document($0) }),
+                "ordered": .bool(true),
+            ],
             database: namespace.database, operation: "insert")
         try Self.checkWriteErrors(reply, operation: "insert", namespace: namespace)
         return Int(reply["n"].flatMap(\.integerValue) ?? 0)
@@ -161,21 +173,28 @@ public actor MongoSession {
         guard case .array(let errors) = reply["writeErrors"], case .document(let first) = errors.first else { return }
         let code = first["code"].flatMap(\.integerValue).map { UInt32(truncatingIfNeeded: $0) }
         let message: String = if case .string(let text) = first["errmsg"] { text } else { "write error" }
-        throw MongoError(kind: .server, operation: operation, namespace: namespace.description, code: code, message: message)
+        throw MongoError(
+            kind: .server, operation: operation, namespace: namespace.description, code: code, message: message)
     }
 
     /// Opens a tailable, awaiting cursor over `local.oplog.rs` from `timestamp` (inclusive, so the entry at a
     /// checkpoint is seen again and a replay can confirm it still exists). Each `nextBatch` waits at most
     /// `maxAwait` milliseconds for new entries. Tail once and keep the cursor: the `ts` query may scan.
-    public func tailOplog(from timestamp: BSONTimestamp, maxAwaitMilliseconds: Int64 = 1000, batchSize: Int32 = 1000) throws(MongoError) -> MongoCursorID {
+    public func tailOplog(from timestamp: BSONTimestamp, maxAwaitMilliseconds: Int64 = 1000, batchSize: Int32 = 1000)
+        throws(MongoError) -> MongoCursorID
+    {
         let options: BSONDocument = [
             "tailable": .bool(true), "awaitData": .bool(true), "maxAwaitTimeMS": .int64(maxAwaitMilliseconds),
             "batchSize": .int32(batchSize), "sort": .document(["$natural": .int32(1)]),
         ]
-        return try open(Self.oplog, filter: ["ts": .document(["$gte": .timestamp(timestamp)])], options: options, operation: "tail the oplog")
+        return try open(
+            Self.oplog, filter: ["ts": .document(["$gte": .timestamp(timestamp)])], options: options,
+            operation: "tail the oplog")
     }
 
-    private func open(_ namespace: Namespace, filter: BSONDocument, options: BSONDocument, operation: String) throws(MongoError) -> MongoCursorID {
+    private func open(_ namespace: Namespace, filter: BSONDocument, options: BSONDocument, operation: String)
+        throws(MongoError) -> MongoCursorID
+    {
         let collection = MongoCollection(client: client, namespace: namespace)
         return register(try MongoCursor(collection: collection, filter: filter, options: options, operation: operation))
     }

@@ -32,7 +32,8 @@ struct BatchWriter {
                 let key = Identifier.quoted(table.columns[0].name)
                 try await session.query(
                     "DELETE FROM \(plan.qualifiedName(table)) WHERE \(key) = ANY($1\(table.columns[0].sqlType.arrayCast))",
-                    values: [.array(keys)], purpose: "remove the old rows of \(outcomes.count) documents from \(table.name)")
+                    values: [.array(keys)],
+                    purpose: "remove the old rows of \(outcomes.count) documents from \(table.name)")
             }
             var stream = CopyStream(plan: plan, sink: MemoryCopySink(tableCount: plan.tables.count))
             for outcome in outcomes {

@@ -12,7 +12,8 @@ public struct ChangeSet: Sendable {
             do {
                 idBytes = try BSONEncoder.encode(["_id": id])
             } catch {
-                throw OplogError(.malformed, "an _id that cannot be encoded: \(error)", namespace: namespace.description)
+                throw OplogError(
+                    .malformed, "an _id that cannot be encoded: \(error)", namespace: namespace.description)
             }
         }
     }
@@ -49,14 +50,18 @@ public struct ChangeSet: Sendable {
         switch change {
         case .dropCollection(let namespace):
             if !emptied.contains(namespace) { emptied.append(namespace) }
-            for key in order where key.namespace == namespace { pending[key] = Pending(id: pending[key]!.id, start: .known(nil)) }
+            for key in order where key.namespace == namespace {
+                pending[key] = Pending(id: pending[key]!.id, start: .known(nil))
+            }
         case .insert(let namespace, let document):
             try set(namespace, id: document["_id"] ?? .null, to: document)
         case .delete(let namespace, let id):
             try set(namespace, id: id, to: nil)
         case .update(let namespace, let id, .replacement(var document)):
             // The replacement may omit or reorder _id; the key in o2 is the document's.
-            if document["_id"] == nil { document = BSONDocument([("_id", id)] + document.elements.map { ($0.key, $0.value) }) }
+            if document["_id"] == nil {
+                document = BSONDocument([("_id", id)] + document.elements.map { ($0.key, $0.value) })
+            }
             try set(namespace, id: id, to: document)
         case .update(let namespace, let id, let update):
             let key = try DocumentKey(namespace, id)

@@ -50,10 +50,14 @@ enum DeltaDiff {
                 for field in try section(element.value, "d").elements { actions.append((field.key, .delete)) }
             case "u":
                 rank = 2
-                for field in try section(element.value, "u").elements { actions.append((field.key, .update(field.value))) }
+                for field in try section(element.value, "u").elements {
+                    actions.append((field.key, .update(field.value)))
+                }
             case "i":
                 rank = 3
-                for field in try section(element.value, "i").elements { actions.append((field.key, .insert(field.value))) }
+                for field in try section(element.value, "i").elements {
+                    actions.append((field.key, .insert(field.value)))
+                }
             case "b":
                 rank = 4
                 for field in try section(element.value, "b").elements {
@@ -101,7 +105,8 @@ enum DeltaDiff {
                 if offset <= binary.data.count { binary.data = Array(binary.data.prefix(offset)) + data }
                 result.append(.init(key: element.key, value: .binary(binary)))
             case .subDiff(let subDiff):
-                result.append(.init(key: element.key, value: try applySubDiff(subDiff, to: element.value, exact: &exact)))
+                result.append(
+                    .init(key: element.key, value: try applySubDiff(subDiff, to: element.value, exact: &exact)))
             }
         }
         for (key, action) in actions {

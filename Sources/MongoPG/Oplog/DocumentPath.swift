@@ -11,7 +11,9 @@ enum DocumentPath {
         case notViable
     }
 
-    static func components(_ dotted: String) -> [Substring] { dotted.split(separator: ".", omittingEmptySubsequences: false) }
+    static func components(_ dotted: String) -> [Substring] {
+        dotted.split(separator: ".", omittingEmptySubsequences: false)
+    }
 
     /// The array index a component names, when it is all digits.
     static func index(_ component: Substring) -> Int? {

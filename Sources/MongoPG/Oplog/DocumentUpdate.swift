@@ -15,7 +15,10 @@ public enum DocumentUpdate: Sendable, Equatable {
         switch (lhs, rhs) {
         case (.replacement(let a), .replacement(let b)), (.delta(let a), .delta(let b)): a == b
         case (.modifier(let setA, let unsetA), .modifier(let setB, let unsetB)): setA == setB && unsetA == unsetB
-        case (.description(let updatedA, let removedA, let truncatedA), .description(let updatedB, let removedB, let truncatedB)):
+        case (
+            .description(let updatedA, let removedA, let truncatedA),
+            .description(let updatedB, let removedB, let truncatedB)
+        ):
             updatedA == updatedB && removedA == removedB && truncatedA.elementsEqual(truncatedB) { $0 == $1 }
         default: false
         }
@@ -40,7 +43,8 @@ public enum DocumentUpdate: Sendable, Equatable {
             return
         }
         guard version == nil || version == 1 else {
-            throw OplogError(.unknownForm, "an update with $v \(object["$v"].map { "\($0)" } ?? "") is not a known form")
+            throw OplogError(
+                .unknownForm, "an update with $v \(object["$v"].map { "\($0)" } ?? "") is not a known form")
         }
         var set: [BSONDocument.Element] = [], unset: [String] = []
         for element in object.elements {
@@ -96,7 +100,9 @@ public enum DocumentUpdate: Sendable, Equatable {
             return (result.document, result.exact)
         case .modifier(let set, let unset):
             var document = document, exact = true
-            for field in set where DocumentPath.set(field.value, at: field.key, in: &document) == .notViable { exact = false }
+            for field in set where DocumentPath.set(field.value, at: field.key, in: &document) == .notViable {
+                exact = false
+            }
             for path in unset where DocumentPath.unset(path, in: &document) == .notViable { exact = false }
             return (document, exact)
         case .description(let updated, let removed, let truncated):
@@ -105,7 +111,8 @@ public enum DocumentUpdate: Sendable, Equatable {
             for field in updated where DocumentPath.set(field.value, at: field.key, in: &document) == .notViable {
                 exact = false
             }
-            for array in truncated where DocumentPath.truncate(array.field, to: array.size, in: &document) == .notViable {
+            for array in truncated where DocumentPath.truncate(array.field, to: array.size, in: &document) == .notViable
+            {
                 exact = false
             }
             return (document, exact)

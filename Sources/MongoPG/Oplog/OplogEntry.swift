@@ -62,7 +62,8 @@ public struct OplogEntry: Sendable, Equatable {
         switch document["o"] {
         case .document(let value)?: object = value
         case nil where op == "n": object = BSONDocument()
-        default: throw OplogError(.malformed, "an entry whose o is not a document", ts: ts, namespace: namespace, op: op)
+        default:
+            throw OplogError(.malformed, "an entry whose o is not a document", ts: ts, namespace: namespace, op: op)
         }
         var object2: BSONDocument?
         if case .document(let value)? = document["o2"] { object2 = value }

@@ -17,7 +17,8 @@ public struct OplogError: ToolError {
     public var namespace: String?
     public var op: String?
 
-    public init(_ kind: Kind, _ message: String, ts: BSONTimestamp? = nil, namespace: String? = nil, op: String? = nil) {
+    public init(_ kind: Kind, _ message: String, ts: BSONTimestamp? = nil, namespace: String? = nil, op: String? = nil)
+    {
         self.kind = kind
         self.message = message
         self.ts = ts

@@ -83,7 +83,9 @@ struct ServerOplogSource: OplogSource {
         }
         var documents: [BSONDocument] = []
         documents.reserveCapacity(batch.count)
-        for raw in batch { documents.append(try BSONDecoder.decode(raw.bytes, wrapperLevels: OplogEntry.wrapperLevels)) }
+        for raw in batch {
+            documents.append(try BSONDecoder.decode(raw.bytes, wrapperLevels: OplogEntry.wrapperLevels))
+        }
         return documents
     }
 }

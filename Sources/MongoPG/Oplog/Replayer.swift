@@ -34,9 +34,11 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             + "\(drops) drops; \(documentsWritten) documents written, \(documentsRemoved) removed"
             + (documentsToVerify > 0 ? ", \(documentsToVerify) to verify" : "")
             + (documentsVerified > 0 ? "; \(documentsVerified) verified, \(documentsRepaired) repaired" : "")
-            + (fields.isEmpty ? "" : "; schema policy: " + absorbed.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+            + (fields.isEmpty
+                ? "" : "; schema policy: " + absorbed.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             + "; skipped: \(skips.isEmpty ? "none" : skips)"
-            + syncPoints.sorted { $0.key < $1.key }.map { "; sync point \($0.key) \(BSONTimestamp(packed: $0.value))" }.joined()
+            + syncPoints.sorted { $0.key < $1.key }.map { "; sync point \($0.key) \(BSONTimestamp(packed: $0.value))" }
+            .joined()
             + (interruptedBy.map { "; stopped by signal \($0) at a batch boundary" } ?? "")
     }
 
@@ -184,9 +186,11 @@ struct Replayer {
                         try rebuilder.rebuild(rows))
                 } catch let error as SchemaError where verifier != nil {
                     // Rows that are no document (damaged behind the tool's back): verification puts MongoDB's back.
-                    logger.warning("stored rows do not rebuild a document: MongoDB's version replaces them", metadata: [
-                        LogKey.namespace: "\(namespace)", LogKey.documentID: "\(id)", LogKey.error: "\(error)",
-                    ])
+                    logger.warning(
+                        "stored rows do not rebuild a document: MongoDB's version replaces them",
+                        metadata: [
+                            LogKey.namespace: "\(namespace)", LogKey.documentID: "\(id)", LogKey.error: "\(error)",
+                        ])
                 }
             }
         }
@@ -194,9 +198,11 @@ struct Replayer {
             (try? ChangeSet.DocumentKey(namespace, id)).flatMap { stored[$0] }
         }
         for outcome in outcomes where !outcome.exact {
-            logger.info("an update did not apply to the stored document as it was: to verify", metadata: [
-                LogKey.namespace: "\(outcome.namespace)", LogKey.documentID: "\(outcome.id)",
-            ])
+            logger.info(
+                "an update did not apply to the stored document as it was: to verify",
+                metadata: [
+                    LogKey.namespace: "\(outcome.namespace)", LogKey.documentID: "\(outcome.id)",
+                ])
         }
         let purpose = "commit a batch of \(entries) oplog entries"
         try await session.begin(purpose: purpose)
@@ -208,12 +214,14 @@ struct Replayer {
                 checked = try await verify(outcomes, end: end, with: verifier, remembered: &remembered)
             }
             if !syncPoints.isEmpty { try await store.moveSyncPoints(syncPoints) }
-            try await run?.addStep("batch", figures: [
-                "entries": Double(entries), "documents_written": Double(written.documentsWritten),
-                "documents_removed": Double(written.documentsRemoved), "rows": Double(written.rows),
-                "documents_verified": Double(checked.verified), "documents_repaired": Double(checked.repaired),
-                "seconds": (clock.now - started).seconds,
-            ])
+            try await run?.addStep(
+                "batch",
+                figures: [
+                    "entries": Double(entries), "documents_written": Double(written.documentsWritten),
+                    "documents_removed": Double(written.documentsRemoved), "rows": Double(written.rows),
+                    "documents_verified": Double(checked.verified), "documents_repaired": Double(checked.repaired),
+                    "seconds": (clock.now - started).seconds,
+                ])
             try await session.commit(purpose: purpose)
             summary.documentsWritten += written.documentsWritten
             summary.documentsRemoved += written.documentsRemoved
@@ -224,10 +232,12 @@ struct Replayer {
             for (kind, paths) in written.report.counts {
                 summary.fields[kind, default: [:]].merge(paths, uniquingKeysWith: +)
             }
-            logger.debug("batch committed", metadata: [
-                "entries": "\(entries)", "documents": "\(outcomes.count)",
-                LogKey.oplogTimestamp: "\(end.map { "\($0)" } ?? "-")",
-            ])
+            logger.debug(
+                "batch committed",
+                metadata: [
+                    "entries": "\(entries)", "documents": "\(outcomes.count)",
+                    LogKey.oplogTimestamp: "\(end.map { "\($0)" } ?? "-")",
+                ])
         } catch {
             try? await session.rollback(purpose: purpose)
             throw error
@@ -270,18 +280,23 @@ struct Replayer {
                     remembered[key] = difference.id
                     continue
                 }
-                repairs.append(.init(
-                    namespace: difference.namespace, id: difference.id, document: difference.mongoDocument, exact: true))
+                repairs.append(
+                    .init(
+                        namespace: difference.namespace, id: difference.id, document: difference.mongoDocument,
+                        exact: true))
                 repaired.insert(key)
-                logger.warning("repaired a document that differed from MongoDB", metadata: [
-                    LogKey.namespace: "\(difference.namespace)", LogKey.documentID: "\(difference.id)",
-                    "path": "\(difference.path)",
-                ])
+                logger.warning(
+                    "repaired a document that differed from MongoDB",
+                    metadata: [
+                        LogKey.namespace: "\(difference.namespace)", LogKey.documentID: "\(difference.id)",
+                        "path": "\(difference.path)",
+                    ])
             }
             if repairs.isEmpty { break }
             guard attempt < Self.repairTries else {
                 throw DivergenceError(
-                    documents: differences.map { "\($0.namespace) _id \($0.id) at \($0.path)" }, tries: Self.repairTries)
+                    documents: differences.map { "\($0.namespace) _id \($0.id) at \($0.path)" }, tries: Self.repairTries
+                )
             }
             _ = try await BatchWriter(session: session, plans: plans).write(emptied: [], outcomes: repairs)
             ids = Dictionary(grouping: repairs, by: \.namespace).mapValues { $0.map(\.id) }

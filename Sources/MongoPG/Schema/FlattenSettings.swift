@@ -9,7 +9,9 @@ public struct FlattenSettings: Sendable, Equatable, Codable {
     /// The PostgreSQL schema holding the tables.
     public var targetSchema: String
 
-    public init(keepExtra: Bool = false, stripNUL: Bool = false, tablePrefix: String = "", targetSchema: String = "public") {
+    public init(
+        keepExtra: Bool = false, stripNUL: Bool = false, tablePrefix: String = "", targetSchema: String = "public"
+    ) {
         self.keepExtra = keepExtra
         self.stripNUL = stripNUL
         self.tablePrefix = tablePrefix

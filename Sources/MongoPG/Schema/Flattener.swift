@@ -70,7 +70,8 @@ public struct Flattener: Sendable {
     /// The rows of every table for `document`; counts what did not fit into `report`.
     /// Throws `SchemaError.badDocument` (exit 65) for a document without a usable `_id`, or holding NUL in a string
     /// while `strip_nul` is off; the error names the `_id` and the dotted path.
-    public func flatten(_ document: BSONDocument, report: inout FlattenReport) throws(SchemaError) -> FlattenedDocument {
+    public func flatten(_ document: BSONDocument, report: inout FlattenReport) throws(SchemaError) -> FlattenedDocument
+    {
         var flattening = Flattening(plan: plan)
         try flattening.flatten(document, fields: &report.fields)
         let cells = flattening.cells
@@ -187,12 +188,13 @@ enum PathSegment: Equatable {
 
     /// The JSON path the report counts under: keys as members, indexes as `[*]`.
     static func reportPath(_ segments: [PathSegment]) -> String {
-        "$" + segments.map { segment in
-            switch segment {
-            case .key(let key): JSONPath.member(key)
-            case .index: JSONPath.anyElement
-            }
-        }.joined()
+        "$"
+            + segments.map { segment in
+                switch segment {
+                case .key(let key): JSONPath.member(key)
+                case .index: JSONPath.anyElement
+                }
+            }.joined()
     }
 }
 

@@ -38,7 +38,8 @@ public struct SchemaError: ToolError, Equatable {
     /// A value at `path` would not read back as itself from its Extended JSON text (`reason` says why).
     static func unstorable(_ reason: String, path: String, documentID: String) -> SchemaError {
         SchemaError(
-            .badDocument, "a value cannot be stored as Extended JSON text: \(reason)", path: path, documentID: documentID)
+            .badDocument, "a value cannot be stored as Extended JSON text: \(reason)", path: path,
+            documentID: documentID)
     }
 
     public var description: String {

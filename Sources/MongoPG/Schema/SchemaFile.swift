@@ -14,7 +14,9 @@ public struct SchemaFile: Sendable {
 
     /// The hash of the schema file's bytes, or nil when there is no file (for `init-load-status`).
     public static func hash(for namespace: Namespace, in schemasDirectory: String) -> String? {
-        FileManager.default.contents(atPath: path(for: namespace, in: schemasDirectory)).map { Checksum.hex(of: Array($0)) }
+        FileManager.default.contents(atPath: path(for: namespace, in: schemasDirectory)).map {
+            Checksum.hex(of: Array($0))
+        }
     }
 
     /// Reads and compiles `<schemasDirectory>/<db>.<coll>.json`; a missing file names the path and the command

@@ -77,11 +77,15 @@ public struct CollectionSchema: Sendable, Equatable {
                 file: file, path: "$")
         }
         guard case .object = json else {
-            throw SchemaError(.badSchemaFile, "the schema must be a JSON object mirroring the document", file: file, path: "$")
+            throw SchemaError(
+                .badSchemaFile, "the schema must be a JSON object mirroring the document", file: file, path: "$")
         }
-        guard case .object(let fields) = try Self.node(json, path: "$", file: file) else { fatalError("object stays object") }
+        guard case .object(let fields) = try Self.node(json, path: "$", file: file) else {
+            fatalError("object stays object")
+        }
         guard let id = fields.first(where: { $0.name == "_id" }) else {
-            throw SchemaError(.badSchemaFile, "the schema has no \"_id\" field; every document has one", file: file, path: "$")
+            throw SchemaError(
+                .badSchemaFile, "the schema has no \"_id\" field; every document has one", file: file, path: "$")
         }
         guard case .scalar = id.node else {
             throw SchemaError(
@@ -96,7 +100,8 @@ public struct CollectionSchema: Sendable, Equatable {
         case .string(let name):
             guard let type = ScalarType(rawValue: name) else {
                 let known = ScalarType.allCases.map(\.rawValue).joined(separator: ", ")
-                throw SchemaError(.badSchemaFile, "unknown type \"\(name)\"; known types: \(known)", file: file, path: path)
+                throw SchemaError(
+                    .badSchemaFile, "unknown type \"\(name)\"; known types: \(known)", file: file, path: path)
             }
             return .scalar(type)
         case .object(let members):
@@ -153,7 +158,8 @@ public enum JSONPath {
     static func member(_ name: String) -> String {
         var plain = !name.isEmpty
         for (offset, scalar) in name.unicodeScalars.enumerated() {
-            let letter = scalar == "_" || (scalar.properties.isAlphabetic && scalar.value < 0x80) || scalar.value >= 0x80
+            let letter =
+                scalar == "_" || (scalar.properties.isAlphabetic && scalar.value < 0x80) || scalar.value >= 0x80
             if !(letter || (offset > 0 && ("0"..."9").contains(scalar))) { plain = false }
         }
         if plain { return "." + name }

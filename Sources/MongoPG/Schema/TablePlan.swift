@@ -34,7 +34,9 @@ public struct TablePlan: Sendable {
             table: 0, fullName: "_id", role: .documentID, sqlType: idType.sqlType, bsonType: idType.rawValue,
             jsonPath: "$._id", scalarType: idType)
         let rest = schema.fields.filter { $0.name != "_id" }
-        guard case .object(let rootPlan) = try builder.object(rest, table: 0, namePrefix: "", jsonPath: "$", ancestors: [])
+        guard
+            case .object(let rootPlan) = try builder.object(
+                rest, table: 0, namePrefix: "", jsonPath: "$", ancestors: [])
         else { fatalError("an object compiles to an object plan") }
         root = rootPlan
         if settings.keepExtra {
@@ -268,7 +270,8 @@ private struct Builder {
         let name = Identifier.sanitised(fullName)
         if let other = tableOwners[FieldName(name)] {
             throw SchemaError(
-                .identifierCollision, "table name \"\(name)\" is claimed by both \(other) and \(jsonPath)", path: jsonPath)
+                .identifierCollision, "table name \"\(name)\" is claimed by both \(other) and \(jsonPath)",
+                path: jsonPath)
         }
         tableOwners[FieldName(name)] = jsonPath
         tables.append(PlannedTable(name: name, jsonPath: jsonPath, parent: parent, arrayDepth: ancestors.count))

@@ -11,12 +11,15 @@ public struct InitLoadStatus: Sendable, Codable, Equatable {
     public var positions: [String: UInt64]
 
     enum CodingKeys: String, CodingKey {
-        case reasons, initLoadID = "init_load_id", state, startedAt = "started_at", finishedAt = "finished_at", positions
+        case reasons, initLoadID = "init_load_id", state, startedAt = "started_at", finishedAt = "finished_at",
+            positions
         case needed
     }
 
-    public init(reasons: [String], initLoadID: Int64? = nil, state: String? = nil, startedAt: String? = nil,
-                finishedAt: String? = nil, positions: [String: UInt64] = [:]) {
+    public init(
+        reasons: [String], initLoadID: Int64? = nil, state: String? = nil, startedAt: String? = nil,
+        finishedAt: String? = nil, positions: [String: UInt64] = [:]
+    ) {
         self.reasons = reasons
         self.initLoadID = initLoadID
         self.state = state
@@ -130,9 +133,11 @@ extension StateStore {
             positions[source] = UInt64(
                 bitPattern: try Self.number(position[1], of: "the oplog position of \(source) in init load \(id)"))
         }
-        var status = InitLoadStatus(reasons: [], initLoadID: id, state: row[1], startedAt: row[2], finishedAt: row[3], positions: positions)
+        var status = InitLoadStatus(
+            reasons: [], initLoadID: id, state: row[1], startedAt: row[2], finishedAt: row[3], positions: positions)
         switch row[1] {
-        case "running": status.reasons.append("still running: init load \(id) started at \(row[2] ?? "?") has not finished")
+        case "running":
+            status.reasons.append("still running: init load \(id) started at \(row[2] ?? "?") has not finished")
         case "error": status.reasons.append("failed: init load \(id) finished with an error")
         default:
             let loads = try await session.query(

@@ -117,7 +117,8 @@ public struct StateStore: Sendable {
             purpose: "lock the state schema for migration")
     }
 
-    private static func version(of schema: String, on session: isolated PostgresSession, forUpdate: Bool) throws -> Int {
+    private static func version(of schema: String, on session: isolated PostgresSession, forUpdate: Bool) throws -> Int
+    {
         let rows = try session.query(
             "SELECT version FROM \(PostgresSQL.quoteIdentifier(schema)).schema_version\(forUpdate ? " FOR UPDATE" : "")",
             purpose: "read the state schema version")

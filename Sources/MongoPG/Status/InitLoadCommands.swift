@@ -41,7 +41,8 @@ public struct InitLoadCommands: Sendable {
     }
 
     public func finish(ok: Bool) async throws -> Finished {
-        let id = try await recording("etlstatus init-load-finish") { store, _ in try await store.finishInitLoad(ok: ok) }
+        let id = try await recording("etlstatus init-load-finish") { store, _ in try await store.finishInitLoad(ok: ok)
+        }
         return Finished(initLoadID: id, status: ok ? "ok" : "error")
     }
 

@@ -16,7 +16,8 @@ enum ByteScan {
             let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
             let equal = word ^ specials
             let equalOther = word ^ others
-            let found = (word &- ones &* UInt64(limit)) & ~word | (equal &- ones) & ~equal
+            let found =
+                (word &- ones &* UInt64(limit)) & ~word | (equal &- ones) & ~equal
                 | (equalOther &- ones) & ~equalOther
             if found & highs != 0 { return true }
             index += 8

@@ -6,7 +6,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     public var meaning: String {
         switch self {
         case .ok: "done, in sync"
-        case .initLoadNeeded: "init load needed: never done, failed, schema changed, or the oplog no longer reaches back"
+        case .initLoadNeeded:
+            "init load needed: never done, failed, schema changed, or the oplog no longer reaches back"
         case .divergent: "verification found divergence that repair could not fix"
         case .usage: "wrong command line"
         case .dataError: "bad input data that the chosen policy does not absorb"
@@ -20,7 +21,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
 
     /// The table that ends every tool's `--help`.
     public static var helpText: String {
-        "EXIT STATUS:\n" + allCases.map { "  \(String($0.rawValue).padding(toLength: 4, withPad: " ", startingAt: 0))\($0.meaning)" }
+        "EXIT STATUS:\n"
+            + allCases.map { "  \(String($0.rawValue).padding(toLength: 4, withPad: " ", startingAt: 0))\($0.meaning)" }
             .joined(separator: "\n")
     }
 }

@@ -21,7 +21,8 @@ public enum DocumentDifference {
                 }
                 if let found = path(element.value, other.value, prefix + [element.key]) { return found }
             }
-            for element in right.elements where !left.elements.contains(where: { FieldName($0.key) == FieldName(element.key) }) {
+            for element in right.elements
+            where !left.elements.contains(where: { FieldName($0.key) == FieldName(element.key) }) {
                 return (prefix + [element.key]).joined(separator: ".")
             }
             return left.elements.map(\.key) == right.elements.map(\.key) ? nil : here()

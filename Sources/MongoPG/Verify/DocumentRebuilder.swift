@@ -81,12 +81,16 @@ private struct RebuildState {
         for (table, planned) in plan.tables.enumerated().dropFirst() {
             for row in rows[table: table] {
                 guard row.count == planned.columns.count else {
-                    throw SchemaError(.badRows, "table \(planned.name): a row has \(row.count) of \(planned.columns.count) columns")
+                    throw SchemaError(
+                        .badRows, "table \(planned.name): a row has \(row.count) of \(planned.columns.count) columns")
                 }
                 var indexes: [Int] = []
                 for column in 1...planned.arrayDepth {
                     guard case .integer(let value) = row[column], value >= 0, value <= Int32.max else {
-                        throw SchemaError(.badRows, "table \(planned.name): index column \(planned.columns[column].name) is not a valid index", documentID: idText)
+                        throw SchemaError(
+                            .badRows,
+                            "table \(planned.name): index column \(planned.columns[column].name) is not a valid index",
+                            documentID: idText)
                     }
                     indexes.append(Int(value))
                 }
@@ -117,7 +121,9 @@ private struct RebuildState {
     }
 
     /// The value at `path`, built from the current row and child tables, or nil when there is none.
-    mutating func build(_ node: PlanNode, row: [SQLValue], indexes: [Int], path: [String]) throws(SchemaError) -> BSONValue? {
+    mutating func build(_ node: PlanNode, row: [SQLValue], indexes: [Int], path: [String]) throws(SchemaError)
+        -> BSONValue?
+    {
         if let kept = extras[path.map(FieldName.init)] {  // a value the schema could not hold, back in its place
             placed.insert(path.map(FieldName.init))
             return kept

@@ -21,7 +21,8 @@ public func normalise(_ document: BSONDocument, plan: TablePlan) throws(SchemaEr
         throw SchemaError(.badDocument, "document has no _id")
     }
     var normaliser = Normaliser(plan: plan, idText: id.description)
-    guard case .some(let normalisedID) = try normaliser.scalar(id, plan.idType, path: ["_id"]), !normaliser.misfit else {
+    guard case .some(let normalisedID) = try normaliser.scalar(id, plan.idType, path: ["_id"]), !normaliser.misfit
+    else {
         throw SchemaError(.badDocument, "_id of type \(id.typeAlias) does not fit the schema's \(plan.idType.rawValue)")
     }
     var result: BSONDocument = ["_id": normalisedID]
@@ -138,7 +139,8 @@ private struct Normaliser {
         case (.binData, .binary(let binary)): return .binary(BSONBinary(subtype: 0, data: binary.data))
         case (.decimal, .decimal128(let number)): return Decimal128(number.plainText).map { .decimal128($0) }
         case (.json, _):
-            guard let text = try? ValueMapping.jsonText(clean), let back = try? ExtendedJSONValue.value(fromText: text) else {
+            guard let text = try? ValueMapping.jsonText(clean), let back = try? ExtendedJSONValue.value(fromText: text)
+            else {
                 return nil
             }
             return ExtendedJSONValue.jsonbOrdered(back)
