@@ -33,16 +33,8 @@ struct OplogSyncTests {
 
     /// The tables hold exactly MongoDB's documents, as the relational model gives them back (`normalise`).
     static func expectInSync(_ scene: InitLoadFixture, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let plan = try scene.plan()
         let mongo = try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).findAll(scene.namespace)
-        let expected = try mongo.map { try normalise($0, plan: plan) }
-        let stored = try await PostgresServer.withSession { session in
-            try await StoredDocuments.all(plan: plan, session: session)
-        }
-        let byID = { (documents: [BSONDocument]) in
-            documents.sorted { "\($0["_id"] ?? .null)" < "\($1["_id"] ?? .null)" }
-        }
-        #expect(byID(Array(stored.values)) == byID(expected), sourceLocation: sourceLocation)
+        try await expectTables(scene, hold: mongo, sourceLocation: sourceLocation)
     }
 
     struct Writer {
