@@ -1,6 +1,8 @@
-/// Writes one batch's outcome to the tables, set-based: per table one `DELETE` of every touched document's rows
-/// (keys sent as one array parameter) and one `COPY` of the rows of the documents as they now are, flattened by the
-/// same code the init load uses. Runs inside the caller's transaction, on the caller's session.
+/// Writes one batch's outcome to the tables, set-based: per table one `DELETE` of the touched documents' rows (keys
+/// sent as one array parameter) and one `COPY` of their rows as they now are, flattened by the same code the init
+/// load uses. A document whose rows in a table were read for this batch (`stored`) and come out the same is left
+/// alone there: an update of a root field rewrites no child table. Runs inside the caller's transaction, on the
+/// caller's session.
 struct BatchWriter {
     let session: PostgresSession
     /// Each synced collection's plan, compiled from the catalog.
@@ -14,7 +16,10 @@ struct BatchWriter {
         var report = FlattenReport()
     }
 
-    func write(emptied: [Namespace], outcomes: [ChangeSet.Outcome]) async throws -> Written {
+    /// `stored`: the rows PostgreSQL holds now for documents the batch read back (nil entries: none known).
+    func write(
+        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [ChangeSet.DocumentKey: DocumentRows] = [:]
+    ) async throws -> Written {
         var written = Written()
         for namespace in emptied {
             let plan = try plan(for: namespace)
@@ -25,28 +30,35 @@ struct BatchWriter {
         for outcome in outcomes { byCollection[outcome.namespace, default: []].append(outcome) }
         for (namespace, outcomes) in byCollection.sorted(by: { $0.key.description < $1.key.description }) {
             let plan = try plan(for: namespace)
-            var keys: [SQLValue] = []
-            keys.reserveCapacity(outcomes.count)
-            for outcome in outcomes { keys.append(try plan.keyValue(ofID: outcome.id)) }
-            for table in plan.tables {
-                let key = Identifier.quoted(table.columns[0].name)
-                try await session.query(
-                    "DELETE FROM \(plan.qualifiedName(table)) WHERE \(key) = ANY($1\(table.columns[0].sqlType.arrayCast))",
-                    values: [.array(keys)],
-                    purpose: "remove the old rows of \(outcomes.count) documents from \(table.name)")
-            }
-            var stream = CopyStream(plan: plan, sink: MemoryCopySink(tableCount: plan.tables.count))
+            let flattener = Flattener(plan: plan)
+            var removals = Array(repeating: [SQLValue](), count: plan.tables.count)
+            var text = Array(repeating: [UInt8](), count: plan.tables.count)
             for outcome in outcomes {
-                guard let document = outcome.document else {
+                let key = try plan.keyValue(ofID: outcome.id)
+                var rows: [[[SQLValue]]] = Array(repeating: [], count: plan.tables.count)
+                if let document = outcome.document {
+                    rows = try flattener.flatten(document, report: &written.report).rows
+                    written.documentsWritten += 1
+                } else {
                     written.documentsRemoved += 1
-                    continue
                 }
-                try stream.append(document)
-                written.documentsWritten += 1
+                let old = stored[try ChangeSet.DocumentKey(namespace, outcome.id)]
+                for table in plan.tables.indices {
+                    if let old, Self.sameRows(old.tables[table], rows[table]) { continue }
+                    removals[table].append(key)
+                    for row in rows[table] { CopyTextEncoder.appendRow(row, to: &text[table]) }
+                }
             }
-            try stream.flush()
-            for (index, table) in plan.tables.enumerated() where !stream.sink.tables[index].isEmpty {
-                var chunk: [UInt8]? = stream.sink.tables[index]
+            for (index, table) in plan.tables.enumerated() {
+                if !removals[index].isEmpty {
+                    let key = Identifier.quoted(table.columns[0].name)
+                    try await session.query(
+                        "DELETE FROM \(plan.qualifiedName(table)) WHERE \(key) = ANY($1\(table.columns[0].sqlType.arrayCast))",
+                        values: [.array(removals[index])],
+                        purpose: "remove the old rows of \(removals[index].count) documents from \(table.name)")
+                }
+                guard !text[index].isEmpty else { continue }
+                var chunk: [UInt8]? = text[index]
                 written.rows += try await session.copyIn(
                     schema: plan.settings.targetSchema, table: table.name, columns: table.columns.map(\.name),
                     purpose: "write the new rows of \(namespace) into \(table.name)"
@@ -55,9 +67,23 @@ struct BatchWriter {
                     return chunk
                 }
             }
-            written.report.merge(stream.report)
         }
         return written
+    }
+
+    /// Whether a table holds a document's rows already: the same rows in any order (PostgreSQL returns them in its
+    /// own), compared by their COPY text. jsonb comes back spelt its own way, so rows holding json are rewritten.
+    static func sameRows(_ old: [[SQLValue]], _ new: [[SQLValue]]) -> Bool {
+        guard old.count == new.count else { return false }
+        if old.isEmpty { return true }
+        func encoded(_ rows: [[SQLValue]]) -> [[UInt8]] {
+            rows.map { row in
+                var bytes: [UInt8] = []
+                CopyTextEncoder.appendRow(row, to: &bytes)
+                return bytes
+            }.sorted { $0.lexicographicallyPrecedes($1) }
+        }
+        return encoded(old) == encoded(new)
     }
 
     private func plan(for namespace: Namespace) throws -> TablePlan {

@@ -173,6 +173,7 @@ struct Replayer {
     ) async throws {
         let clock = ContinuousClock(), started = clock.now
         var stored: [ChangeSet.DocumentKey: BSONDocument] = [:]
+        var storedRows: [ChangeSet.DocumentKey: DocumentRows] = [:]
         for (namespace, ids) in batch.idsNeedingStoredState {
             guard let plan = plans[namespace] else { continue }
             var keys: [SQLValue] = []
@@ -182,8 +183,9 @@ struct Replayer {
             for (id, rows) in zip(ids, try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)) {
                 guard let rows else { continue }
                 do {
-                    stored[try ChangeSet.DocumentKey(namespace, id)] = plan.restoringEmptyContainers(
-                        try rebuilder.rebuild(rows))
+                    let key = try ChangeSet.DocumentKey(namespace, id)
+                    stored[key] = plan.restoringEmptyContainers(try rebuilder.rebuild(rows))
+                    storedRows[key] = rows
                 } catch let error as SchemaError where verifier != nil {
                     // Rows that are no document (damaged behind the tool's back): verification puts MongoDB's back.
                     logger.warning(
@@ -208,7 +210,7 @@ struct Replayer {
         try await session.begin(purpose: purpose)
         do {
             let written = try await BatchWriter(session: session, plans: plans)
-                .write(emptied: batch.emptied, outcomes: outcomes)
+                .write(emptied: batch.emptied, outcomes: outcomes, stored: storedRows)
             var checked = (verified: 0, repaired: 0)
             if let verifier, let end {
                 checked = try await verify(outcomes, end: end, with: verifier, remembered: &remembered)
