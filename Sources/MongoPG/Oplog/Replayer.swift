@@ -103,8 +103,9 @@ struct Replayer {
         var entriesInBatch = 0
         var lastTS: BSONTimestamp?
         var remembered: [ChangeSet.DocumentKey: BSONValue] = [:]
-        func commit() async throws {
-            guard entriesInBatch > 0 else { return }
+        /// `final`: the run's last batch, where documents remembered as differing are settled (see `verify`).
+        func commit(final: Bool = false) async throws {
+            guard entriesInBatch > 0 || (final && !remembered.isEmpty && verifier != nil) else { return }
             // The oldest entry of an open transaction is read again after a restart; so is the last entry read.
             var syncPoints: [String: BSONTimestamp] = [:]
             for (index, name) in names.enumerated() where movingSyncPoints {
@@ -113,8 +114,8 @@ struct Replayer {
                 }
             }
             try await write(
-                batch, syncPoints: syncPoints, end: lastTS, entries: entriesInBatch, remembered: &remembered,
-                summary: &summary)
+                batch, syncPoints: entriesInBatch > 0 ? syncPoints : [:], end: lastTS, final: final,
+                entries: entriesInBatch, remembered: &remembered, summary: &summary)
             summary.syncPoints = syncPoints.mapValues(\.packed)
             batch = ChangeSet()
             entriesInBatch = 0
@@ -160,7 +161,7 @@ struct Replayer {
             lastTS = entry.ts
             lastRead[source] = entry.ts
         }
-        try await commit()
+        try await commit(final: summary.interruptedBy == nil)
         progress?.finish()
         summary.seconds = (clock.now - started).seconds
         return summary
@@ -168,7 +169,7 @@ struct Replayer {
 
     /// One batch: stored states read, changes applied, rows written, sync point and ledger step, one transaction.
     private func write(
-        _ batch: ChangeSet, syncPoints: [String: BSONTimestamp], end: BSONTimestamp?, entries: Int,
+        _ batch: ChangeSet, syncPoints: [String: BSONTimestamp], end: BSONTimestamp?, final: Bool, entries: Int,
         remembered: inout [ChangeSet.DocumentKey: BSONValue], summary: inout ReplaySummary
     ) async throws {
         let clock = ContinuousClock(), started = clock.now
@@ -213,7 +214,7 @@ struct Replayer {
                 .write(emptied: batch.emptied, outcomes: outcomes, stored: storedRows)
             var checked = (verified: 0, repaired: 0)
             if let verifier, let end {
-                checked = try await verify(outcomes, end: end, with: verifier, remembered: &remembered)
+                checked = try await verify(outcomes, end: end, final: final, with: verifier, remembered: &remembered)
             }
             if !syncPoints.isEmpty { try await store.moveSyncPoints(syncPoints) }
             try await run?.addStep(
@@ -247,12 +248,14 @@ struct Replayer {
     }
 
     /// Verification and repair inside the batch's transaction: the touched documents (and those remembered from an
-    /// earlier batch) as their rows now give them back, against MongoDB's. A document MongoDB changed again after
-    /// the batch's `end` is left to the batch that brings that change (and remembered until then); any other
-    /// difference is repaired by replacing the document's rows with MongoDB's version, then checked again, at most
-    /// `repairTries` times before the run ends with exit 3 and nothing of the batch commits.
+    /// earlier batch) as their rows now give them back, against MongoDB's. While a run catches up, a document that
+    /// differs most likely has later changes still to come: it is remembered and checked again in the next batches.
+    /// In the run's `final` batch, a document MongoDB changed after `end` (its `_id` in a later oplog entry, one query)
+    /// is left to the next run; any other difference is repaired by replacing the document's rows with MongoDB's
+    /// version, then checked again, at most `repairTries` times before the run ends with exit 3 and nothing of the
+    /// batch commits.
     private func verify(
-        _ outcomes: [ChangeSet.Outcome], end: BSONTimestamp, with verifier: BatchVerifier,
+        _ outcomes: [ChangeSet.Outcome], end: BSONTimestamp, final: Bool, with verifier: BatchVerifier,
         remembered: inout [ChangeSet.DocumentKey: BSONValue]
     ) async throws -> (verified: Int, repaired: Int) {
         var ids: [Namespace: [BSONValue]] = [:]
@@ -268,6 +271,12 @@ struct Replayer {
         for attempt in 0...Self.repairTries {
             let differences = try await verifier.differences(ids, session: session)
             if differences.isEmpty { break }
+            guard final else {
+                for difference in differences {
+                    remembered[try ChangeSet.DocumentKey(difference.namespace, difference.id)] = difference.id
+                }
+                break
+            }
             let later: Set<ChangeSet.DocumentKey>
             if let known = laterChanged {
                 later = known
