@@ -28,7 +28,7 @@ public struct OplogSyncCommand: Sendable {
                 plans[collection] = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
             }
             // Every source is reached before anything is replayed: one out of reach is 69 and moves no sync point.
-            var sources: [any OplogSource] = []
+            var sources: [any OplogEntrySource] = []
             if let fromFile {
                 sources.append(try FileOplogSource(path: fromFile))
             } else {

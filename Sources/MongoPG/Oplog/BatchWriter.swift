@@ -18,7 +18,7 @@ struct BatchWriter {
 
     /// `stored`: the rows PostgreSQL holds now for documents the batch read back (nil entries: none known).
     func write(
-        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [ChangeSet.DocumentKey: DocumentRows] = [:]
+        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: DocumentRows] = [:]
     ) async throws -> Written {
         var written = Written()
         for namespace in emptied {
@@ -42,7 +42,7 @@ struct BatchWriter {
                 } else {
                     written.documentsRemoved += 1
                 }
-                let old = stored[try ChangeSet.DocumentKey(namespace, outcome.id)]
+                let old = stored[try DocumentKey(namespace, outcome.id)]
                 for table in plan.tables.indices {
                     if let old, Self.sameRows(old.tables[table], rows[table]) { continue }
                     removals[table].append(key)

@@ -2,19 +2,15 @@
 /// first change in the batch is an update needs its current state, rebuilt from PostgreSQL for the whole batch at
 /// once; an insert, a replacement or a delete sets the state outright. Pure: the stored states come in from outside.
 public struct ChangeSet: Sendable {
-    /// A document named by its collection and its `_id`'s BSON bytes (MongoDB compares `_id`s by value).
-    public struct DocumentKey: Hashable, Sendable {
-        public var namespace: Namespace
-        var idBytes: [UInt8]
+    /// A document named by its collection and its `_id`.
+    public typealias DocumentKey = MongoPG.DocumentKey
 
-        init(_ namespace: Namespace, _ id: BSONValue) throws(OplogError) {
-            self.namespace = namespace
-            do {
-                idBytes = try BSONEncoder.encode(["_id": id])
-            } catch {
-                throw OplogError(
-                    .malformed, "an _id that cannot be encoded: \(error)", namespace: namespace.description)
-            }
+    /// The key of a document, refused as a malformed entry when its `_id` cannot be encoded.
+    static func key(_ namespace: Namespace, _ id: BSONValue) throws(OplogError) -> DocumentKey {
+        do {
+            return try DocumentKey(namespace, id)
+        } catch {
+            throw OplogError(.malformed, "an _id that cannot be encoded: \(error)", namespace: namespace.description)
         }
     }
 
@@ -64,14 +60,14 @@ public struct ChangeSet: Sendable {
             }
             try set(namespace, id: id, to: document)
         case .update(let namespace, let id, let update):
-            let key = try DocumentKey(namespace, id)
+            let key = try Self.key(namespace, id)
             if pending[key] == nil { track(key, Pending(id: id, start: start(for: namespace))) }
             pending[key]!.updates.append((update, ts))
         }
     }
 
     private mutating func set(_ namespace: Namespace, id: BSONValue, to document: BSONDocument?) throws(OplogError) {
-        let key = try DocumentKey(namespace, id)
+        let key = try Self.key(namespace, id)
         if pending[key] == nil { order.append(key) }
         pending[key] = Pending(id: id, start: .known(document))
     }

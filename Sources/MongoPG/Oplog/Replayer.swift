@@ -90,7 +90,7 @@ struct Replayer {
     /// `movingSyncPoints`, each batch moves every source's sync point (the ts of the last entry read from it, held back
     /// to the first entry of a transaction still open there); a file moves none. An entry that cannot be replayed
     /// stops the run before it: the batches before it commit, then the error is thrown.
-    func replay(_ sources: [any OplogSource], movingSyncPoints: Bool) async throws -> ReplaySummary {
+    func replay(_ sources: [any OplogEntrySource], movingSyncPoints: Bool) async throws -> ReplaySummary {
         let clock = ContinuousClock(), started = clock.now
         var stream = MergedOplogSources(sources, chunk: batchSize)
         stream.progress = progress
@@ -102,7 +102,7 @@ struct Replayer {
         var batch = ChangeSet()
         var entriesInBatch = 0
         var lastTS: BSONTimestamp?
-        var remembered: [ChangeSet.DocumentKey: BSONValue] = [:]
+        var remembered: [DocumentKey: BSONValue] = [:]
         /// `final`: the run's last batch, where documents remembered as differing are settled (see `verify`).
         func commit(final: Bool = false) async throws {
             guard entriesInBatch > 0 || (final && !remembered.isEmpty && verifier != nil) else { return }
@@ -170,11 +170,11 @@ struct Replayer {
     /// One batch: stored states read, changes applied, rows written, sync point and ledger step, one transaction.
     private func write(
         _ batch: ChangeSet, syncPoints: [String: BSONTimestamp], end: BSONTimestamp?, final: Bool, entries: Int,
-        remembered: inout [ChangeSet.DocumentKey: BSONValue], summary: inout ReplaySummary
+        remembered: inout [DocumentKey: BSONValue], summary: inout ReplaySummary
     ) async throws {
         let clock = ContinuousClock(), started = clock.now
-        var stored: [ChangeSet.DocumentKey: BSONDocument] = [:]
-        var storedRows: [ChangeSet.DocumentKey: DocumentRows] = [:]
+        var stored: [DocumentKey: BSONDocument] = [:]
+        var storedRows: [DocumentKey: DocumentRows] = [:]
         for (namespace, ids) in batch.idsNeedingStoredState {
             guard let plan = plans[namespace] else { continue }
             var keys: [SQLValue] = []
@@ -184,7 +184,7 @@ struct Replayer {
             for (id, rows) in zip(ids, try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)) {
                 guard let rows else { continue }
                 do {
-                    let key = try ChangeSet.DocumentKey(namespace, id)
+                    let key = try DocumentKey(namespace, id)
                     stored[key] = plan.restoringEmptyContainers(try rebuilder.rebuild(rows))
                     storedRows[key] = rows
                 } catch let error as SchemaError where verifier != nil {
@@ -198,7 +198,7 @@ struct Replayer {
             }
         }
         let outcomes = try batch.outcomes { namespace, id in
-            (try? ChangeSet.DocumentKey(namespace, id)).flatMap { stored[$0] }
+            (try? DocumentKey(namespace, id)).flatMap { stored[$0] }
         }
         for outcome in outcomes where !outcome.exact {
             logger.info(
@@ -256,28 +256,28 @@ struct Replayer {
     /// batch commits.
     private func verify(
         _ outcomes: [ChangeSet.Outcome], end: BSONTimestamp, final: Bool, with verifier: BatchVerifier,
-        remembered: inout [ChangeSet.DocumentKey: BSONValue]
+        remembered: inout [DocumentKey: BSONValue]
     ) async throws -> (verified: Int, repaired: Int) {
         var ids: [Namespace: [BSONValue]] = [:]
-        var seen = Set<ChangeSet.DocumentKey>()
-        for outcome in outcomes where seen.insert(try ChangeSet.DocumentKey(outcome.namespace, outcome.id)).inserted {
+        var seen = Set<DocumentKey>()
+        for outcome in outcomes where seen.insert(try DocumentKey(outcome.namespace, outcome.id)).inserted {
             ids[outcome.namespace, default: []].append(outcome.id)
         }
         for (key, id) in remembered where seen.insert(key).inserted { ids[key.namespace, default: []].append(id) }
         remembered = [:]
         let verified = seen.count
-        var repaired = Set<ChangeSet.DocumentKey>()
-        var laterChanged: Set<ChangeSet.DocumentKey>?
+        var repaired = Set<DocumentKey>()
+        var laterChanged: Set<DocumentKey>?
         for attempt in 0...Self.repairTries {
             let differences = try await verifier.differences(ids, session: session)
             if differences.isEmpty { break }
             guard final else {
                 for difference in differences {
-                    remembered[try ChangeSet.DocumentKey(difference.namespace, difference.id)] = difference.id
+                    remembered[try DocumentKey(difference.namespace, difference.id)] = difference.id
                 }
                 break
             }
-            let later: Set<ChangeSet.DocumentKey>
+            let later: Set<DocumentKey>
             if let known = laterChanged {
                 later = known
             } else {
@@ -286,7 +286,7 @@ struct Replayer {
             }
             var repairs: [ChangeSet.Outcome] = []
             for difference in differences {
-                let key = try ChangeSet.DocumentKey(difference.namespace, difference.id)
+                let key = try DocumentKey(difference.namespace, difference.id)
                 if later.contains(key) {
                     remembered[key] = difference.id
                     continue

@@ -21,17 +21,17 @@ struct BatchVerifier {
         var differences: [Difference] = []
         for (namespace, ids) in ids.sorted(by: { $0.key.description < $1.key.description }) where !ids.isEmpty {
             guard let plan = plans[namespace] else { continue }
-            var mongoByID: [ChangeSet.DocumentKey: BSONDocument] = [:]
+            var mongoByID: [DocumentKey: BSONDocument] = [:]
             for raw in try await mongo.documents(namespace, ids: ids) {
                 let document = try raw.decode()
-                mongoByID[try ChangeSet.DocumentKey(namespace, document["_id"] ?? .null)] = document
+                mongoByID[try DocumentKey(namespace, document["_id"] ?? .null)] = document
             }
             var keys: [SQLValue] = []
             keys.reserveCapacity(ids.count)
             for id in ids { keys.append(try plan.keyValue(ofID: id)) }
             let stored = try await StoredDocuments.documents(withIDs: keys, plan: plan, session: session)
             for (id, rows) in zip(ids, stored) {
-                let fromMongo = mongoByID[try ChangeSet.DocumentKey(namespace, id)]
+                let fromMongo = mongoByID[try DocumentKey(namespace, id)]
                 let expected = try fromMongo.map { try normalise($0, plan: plan) }
                 if let path = DocumentDifference.firstPath(expected, rows) {
                     differences.append(Difference(namespace: namespace, id: id, path: path, mongoDocument: fromMongo))
@@ -43,7 +43,7 @@ struct BatchVerifier {
 
     /// Which of `differences` MongoDB changed again after `ts`: their oplog entries come later, so a later batch
     /// brings them. One query on the oplog, made only when a batch found differences.
-    func changedAfter(_ ts: BSONTimestamp, _ differences: [Difference]) async throws -> Set<ChangeSet.DocumentKey> {
+    func changedAfter(_ ts: BSONTimestamp, _ differences: [Difference]) async throws -> Set<DocumentKey> {
         guard !differences.isEmpty else { return [] }
         let ids = BSONValue.array(differences.map(\.id))
         let filter: BSONDocument = [
@@ -55,7 +55,7 @@ struct BatchVerifier {
             ]),
         ]
         let entries = try await mongo.findAll(MongoSession.oplog, filter: filter)
-        var touched: Set<ChangeSet.DocumentKey> = []
+        var touched: Set<DocumentKey> = []
         for entry in entries {
             var operations = [entry]
             if case .document(let object)? = entry["o"], case .array(let inner)? = object["applyOps"] {
@@ -65,7 +65,7 @@ struct BatchVerifier {
                 guard case .string(let ns)? = operation["ns"], let namespace = Namespace(ns) else { continue }
                 for key in ["o", "o2"] {
                     if case .document(let object)? = operation[key], let id = object["_id"] {
-                        touched.insert(try ChangeSet.DocumentKey(namespace, id))
+                        touched.insert(try DocumentKey(namespace, id))
                     }
                 }
             }

@@ -1,6 +1,6 @@
 /// Where replay reads entries from, in oplog order: a replica set's `local.oplog.rs`, or a file of the format
 /// `mongodump --oplog` writes.
-protocol OplogSource {
+protocol OplogEntrySource {
     /// A name for messages and the ledger: the `[oplog:<name>]` source, or the file.
     var name: String { get }
     /// The next entries (at most `maximum`); empty when the source has no more to give in this run.
@@ -8,7 +8,7 @@ protocol OplogSource {
 }
 
 /// The entries of an oplog file (`oplog.bson` from `mongodump --oplog`: BSON documents one after another), in order.
-struct FileOplogSource: OplogSource {
+struct FileOplogSource: OplogEntrySource {
     let name: String
     private let reader: DocumentFileReader
 
@@ -30,7 +30,7 @@ struct FileOplogSource: OplogSource {
 /// applies harmlessly) up to the position that was newest when the run started: a run from crontab catches up and
 /// ends, it does not chase writes that keep coming. One plain cursor over that range (the `ts` query may scan the
 /// oplog: it is asked once per run), which ends by itself at the range's end, with no wait.
-struct ServerOplogSource: OplogSource {
+struct ServerOplogSource: OplogEntrySource {
     let name: String
     private let session: MongoSession
     private let cursor: MongoCursorID
@@ -94,7 +94,7 @@ struct ServerOplogSource: OplogSource {
 /// each tagged with the index of its source; one source passes through as it is. Reads each source in chunks, so
 /// memory holds one chunk per source.
 struct MergedOplogSources {
-    private var sources: [any OplogSource]
+    private var sources: [any OplogEntrySource]
     private var buffers: [[BSONDocument]]
     private var positions: [Int]
     private var exhausted: [Bool]
@@ -102,7 +102,7 @@ struct MergedOplogSources {
     /// Told how many entries each refill brought.
     var progress: Progress?
 
-    init(_ sources: [any OplogSource], chunk: Int) {
+    init(_ sources: [any OplogEntrySource], chunk: Int) {
         self.sources = sources
         buffers = Array(repeating: [], count: sources.count)
         positions = Array(repeating: 0, count: sources.count)
