@@ -220,12 +220,12 @@ struct HostileInputTests {
                 return ["--config", scene.configPath] + arguments
             }
             for run in item.before {
-                let outcome = try BoundedRun.run(run.tool, arguments(run), environment: scene.environment)
+                let outcome = try await Binaries.run(run.tool, arguments(run), environment: scene.environment)
                 try #require(outcome.status == 0, "\(run.tool): \(outcome.stderr)")
             }
-            let outcome = try BoundedRun.run(
+            let outcome = try await Binaries.run(
                 item.run.tool, arguments(item.run), environment: scene.environment,
-                fullStandardOutput: item.fullStandardOutput, killAfter: item.seconds * 2)
+                killAfter: item.seconds * 2, fullStandardOutput: item.fullStandardOutput)
             #expect(outcome.status == item.status, "\(outcome.stderr)")
             #expect(outcome.seconds < item.seconds, "took \(outcome.seconds) s")
             for pattern in item.patterns.map(expand) {
@@ -259,7 +259,7 @@ struct HostileInputTests {
         let conninfo = "postgresql://sync@127.0.0.1:\(listener.port)/postgres"
         try await InitLoadFixture.with(postgresConninfo: conninfo, documentCount: 2) { scene in
             // The default connect timeout (10 s).
-            let status = try BoundedRun.run(
+            let status = try await Binaries.run(
                 "etlstatus", ["--config", scene.configPath, "init-load-status"], environment: scene.environment,
                 killAfter: 60)
             #expect(status.status == 69, "\(status.stderr)")
@@ -271,7 +271,7 @@ struct HostileInputTests {
             try replacing("password_env", with: "password_env = SYNC_TEST_PGPASSWORD\nconnect_timeout = 2")(text)
                 .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
             #expect(try await scene.read().status == 0)
-            let copy = try BoundedRun.run(
+            let copy = try await Binaries.run(
                 "psql-copy",
                 [
                     "--config", scene.configPath, "--collection", scene.namespace.description, "--csv-dir",
@@ -340,49 +340,4 @@ private final class BlackHoleListener: @unchecked Sendable {
     }
 
     func close() { Glibc.close(socket) }
-}
-
-/// Runs a built binary like `Binaries.run`, but kills it after `killAfter` seconds (a hang fails the test instead
-/// of stalling the suite), measures how long it took, and can point its stdout at /dev/full.
-enum BoundedRun {
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var seconds: Double
-    }
-
-    static func run(
-        _ name: String, _ arguments: [String], environment: [String: String] = [:], fullStandardOutput: Bool = false,
-        killAfter: Double = 120
-    ) throws -> Outcome {
-        let process = Process()
-        process.executableURL = Binaries.url(name)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let out = Pipe(), err = Pipe()
-        let full = fullStandardOutput ? FileHandle(forWritingAtPath: "/dev/full") : nil
-        process.standardOutput = full ?? out
-        process.standardError = err
-        let started = Date()
-        try process.run()
-        let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + killAfter, execute: killer)
-        nonisolated(unsafe) var stderrData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            stderrData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        try? out.fileHandleForWriting.close()
-        let outData = full == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
-        group.wait()
-        process.waitUntilExit()
-        killer.cancel()
-        try? full?.close()
-        return Outcome(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: stderrData, as: UTF8.self), seconds: Date().timeIntervalSince(started))
-    }
 }

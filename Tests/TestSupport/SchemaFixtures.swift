@@ -47,32 +47,47 @@ public enum Binaries {
         public var status: Int32
         public var stdout: String
         public var stderr: String
+        /// How long the run took.
+        public var seconds: Double
     }
 
     /// Runs a built binary to completion and collects its exit status and output; `environment` adds to (or
-    /// overrides) the test process's own. The waiting happens on a thread of its own, never on the two threads of
-    /// Swift's cooperative pool: a test waiting for a long run must not stall every other test (and their timings).
+    /// overrides) the test process's own. `killAfter` ends a run that hangs (the test then fails on its status
+    /// instead of stalling the suite); `fullStandardOutput` points stdout at /dev/full. The waiting happens on a
+    /// thread of its own, never on the two threads of Swift's cooperative pool: a test waiting for a long run must not
+    /// stall every other test (and their timings).
     public static func run(
-        _ name: String, _ arguments: [String], environment: [String: String] = [:]
+        _ name: String, _ arguments: [String], environment: [String: String] = [:], killAfter: Double = 600,
+        fullStandardOutput: Bool = false
     ) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try runBlocking(name, arguments, environment: environment) })
+                continuation.resume(
+                    with: Result {
+                        try runBlocking(
+                            name, arguments, environment: environment, killAfter: killAfter,
+                            fullStandardOutput: fullStandardOutput)
+                    })
             }
         }
     }
 
-    private static func runBlocking(_ name: String, _ arguments: [String], environment: [String: String]) throws
-        -> Outcome
-    {
+    private static func runBlocking(
+        _ name: String, _ arguments: [String], environment: [String: String], killAfter: Double,
+        fullStandardOutput: Bool
+    ) throws -> Outcome {
         let process = Process()
         process.executableURL = url(name)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let out = Pipe(), err = Pipe()
-        process.standardOutput = out
+        let full = fullStandardOutput ? FileHandle(forWritingAtPath: "/dev/full") : nil
+        process.standardOutput = full ?? out
         process.standardError = err
+        let started = Date()
         try process.run()
+        let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + killAfter, execute: killer)
         // Drain stderr on another thread while reading stdout, so neither pipe can fill and block the child.
         nonisolated(unsafe) var stderrData = Data()
         let group = DispatchGroup()
@@ -81,11 +96,14 @@ public enum Binaries {
             stderrData = err.fileHandleForReading.readDataToEndOfFile()
             group.leave()
         }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        try? out.fileHandleForWriting.close()
+        let outData = full == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
         group.wait()
         process.waitUntilExit()
+        killer.cancel()
+        try? full?.close()
         return Outcome(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: stderrData, as: UTF8.self))
+            stderr: String(decoding: stderrData, as: UTF8.self), seconds: Date().timeIntervalSince(started))
     }
 }
