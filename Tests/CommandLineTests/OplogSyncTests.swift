@@ -694,6 +694,12 @@ struct OplogSyncTests {
                 #expect(locked.status == 75, "\(locked.stderr)")
                 #expect(locked.stderr.contains("held by another session (backend pid "), "\(locked.stderr)")
             }
+            // A write after the init load, so the run reads an entry and records its sync point (the init load's
+            // position need not be an entry, and a run that reads nothing moves no sync point).
+            try await Writer(
+                session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace
+            )
+            .set(1, ["name": .string("after the load")])
             #expect(try await scene.run("oplog-sync", []).status == 0)
 
             // MongoDB gone: 69, and the sync point stays where it was.

@@ -77,14 +77,18 @@ struct ServerOplogSource: OplogEntrySource {
             throw OplogError(
                 .historyLost, "the oplog of source \(name) rolled past the reader at \(start): an init load is needed")
         }
-        if !checkedAfterFirstBatch {
-            checkedAfterFirstBatch = true
-            try await Self.checkReachesBack(session, name: name, start: start)
-        }
         var documents: [BSONDocument] = []
         documents.reserveCapacity(batch.count)
         for raw in batch {
             documents.append(try BSONDecoder.decode(raw.bytes, wrapperLevels: OplogEntry.wrapperLevels))
+        }
+        if !checkedAfterFirstBatch {
+            checkedAfterFirstBatch = true
+            // Reading the entry at the start itself proves the oplog reached back to it (a sync point is one); a
+            // start that is no entry (an init load's position) is checked again now that the batch is read.
+            if documents.first?["ts"] != .timestamp(start) {
+                try await Self.checkReachesBack(session, name: name, start: start)
+            }
         }
         return documents
     }
