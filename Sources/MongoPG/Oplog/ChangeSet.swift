@@ -34,15 +34,11 @@ public struct ChangeSet: Sendable {
     private(set) var order: [DocumentKey] = []
     /// Collections dropped in this batch, in order: their tables are emptied before the batch's documents are written.
     public private(set) var emptied: [Namespace] = []
-    public private(set) var changeCount = 0
 
     public init() {}
 
-    public var isEmpty: Bool { pending.isEmpty && emptied.isEmpty }
-
     /// Adds one change, from the entry at `ts` (nil in tests).
     public mutating func add(_ change: OplogChange, at ts: BSONTimestamp? = nil) throws(OplogError) {
-        changeCount += 1
         switch change {
         case .dropCollection(let namespace):
             if !emptied.contains(namespace) { emptied.append(namespace) }
@@ -61,7 +57,10 @@ public struct ChangeSet: Sendable {
             try set(namespace, id: id, to: document)
         case .update(let namespace, let id, let update):
             let key = try Self.key(namespace, id)
-            if pending[key] == nil { track(key, Pending(id: id, start: start(for: namespace))) }
+            if pending[key] == nil {
+                order.append(key)
+                pending[key] = Pending(id: id, start: start(for: namespace))
+            }
             pending[key]!.updates.append((update, ts))
         }
     }
@@ -70,11 +69,6 @@ public struct ChangeSet: Sendable {
         let key = try Self.key(namespace, id)
         if pending[key] == nil { order.append(key) }
         pending[key] = Pending(id: id, start: .known(document))
-    }
-
-    private mutating func track(_ key: DocumentKey, _ value: Pending) {
-        order.append(key)
-        pending[key] = value
     }
 
     /// A document first met in this batch starts as stored, unless its collection was emptied earlier in the batch.

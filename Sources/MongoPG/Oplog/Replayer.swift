@@ -177,9 +177,7 @@ struct Replayer {
         var storedRows: [DocumentKey: DocumentRows] = [:]
         for (namespace, ids) in batch.idsNeedingStoredState {
             guard let plan = plans[namespace] else { continue }
-            var keys: [SQLValue] = []
-            keys.reserveCapacity(ids.count)
-            for id in ids { keys.append(try plan.keyValue(ofID: id)) }
+            let keys = try ids.map { try plan.keyValue(ofID: $0) }
             let rebuilder = DocumentRebuilder(plan: plan)
             for (id, rows) in zip(ids, try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)) {
                 guard let rows else { continue }

@@ -26,9 +26,7 @@ struct BatchVerifier {
                 let document = try raw.decode()
                 mongoByID[try DocumentKey(namespace, document["_id"] ?? .null)] = document
             }
-            var keys: [SQLValue] = []
-            keys.reserveCapacity(ids.count)
-            for id in ids { keys.append(try plan.keyValue(ofID: id)) }
+            let keys = try ids.map { try plan.keyValue(ofID: $0) }
             let stored = try await StoredDocuments.documents(withIDs: keys, plan: plan, session: session)
             for (id, rows) in zip(ids, stored) {
                 let fromMongo = mongoByID[try DocumentKey(namespace, id)]
