@@ -16,13 +16,14 @@ struct StateMigrationTests {
         try await session.query("SELECT version FROM \(store.table("schema_version"))", purpose: "test").scalar
     }
 
-    @Test("migration 2 from an empty database creates freshness_checks, at version 2")
+    @Test("migrations 2 and 3 from an empty database create freshness_checks and verifications, at version 3")
     func fromEmpty() async throws {
-        #expect(StateStore.currentVersion == 2)
+        #expect(StateStore.currentVersion == 3)
         try await PostgresServer.withScratchSchema("etl") { session, schema in
             let store = StateStore(session: session, schema: schema)
-            #expect(try await store.migrate() == 2)
-            #expect(try await Self.version(session, store) == "2")
+            #expect(try await store.migrate() == 3)
+            #expect(try await Self.version(session, store) == "3")
+            #expect(try await Self.tables(session, schema).contains("verifications"))
             #expect(try await Self.tables(session, schema).contains("freshness_checks"))
             let columns = try await session.query(
                 """
@@ -47,7 +48,7 @@ struct StateMigrationTests {
             try await run.finish(.ok, figures: ["rows": 3])
             try await store.startInitLoad(run: run.id, positions: ["rs0": BSONTimestamp(seconds: 9, increment: 1)])
 
-            #expect(try await store.migrate() == 2)
+            #expect(try await store.migrate(through: 2) == 2)
             #expect(try await Self.version(session, store) == "2")
             #expect(try await Self.tables(session, schema).contains("freshness_checks"))
             let runs = try await store.runs(RunFilter())
@@ -56,6 +57,31 @@ struct StateMigrationTests {
             #expect(
                 try await store.initLoadStatus(schemaHashes: [:]).positions["rs0"]
                     == BSONTimestamp(seconds: 9, increment: 1).packed)
+        }
+    }
+
+    @Test("migration 3 from version 2 adds verifications and keeps what version 2 held")
+    func verificationsFromPrevious() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            #expect(try await store.migrate(through: 2) == 2)
+            #expect(try await !Self.tables(session, schema).contains("verifications"))
+            let measured = try await store.checkFreshness(
+                [FreshnessRule(table: "nowhere", column: "at", maxAge: TimeSpan(seconds: 60))], targetSchema: schema)
+            #expect(measured.count == 1)
+
+            #expect(try await store.migrate() == 3)
+            #expect(try await Self.version(session, store) == "3")
+            #expect(try await store.freshnessHistory(last: 5).map(\.table) == ["nowhere"])
+            let recorded = try await store.recordVerification(
+                VerificationRecord(
+                    collection: "shop.orders", mode: "all", runID: 7, documentsChecked: 10, different: 1, missing: 0,
+                    extra: 2, unstorable: 0, pending: 1, repaired: 0, divergent: 3),
+                findingsJSON: #"[{"kind":"extra","id":"1"}]"#)
+            #expect(recorded.finishedAt != nil)
+            let newest = try await store.lastVerifications()
+            #expect(newest.count == 1)
+            #expect(newest.first?.divergent == 3 && newest.first?.extra == 2 && newest.first?.runID == 7)
         }
     }
 

@@ -115,4 +115,32 @@ struct CheckReportTests {
         broken.error = "column \"at\" does not exist"
         #expect(report(broken).status == .unknown)
     }
+
+    static func verification(_ collection: String, divergent: Int64, age: Double) -> VerificationRecord {
+        VerificationRecord(
+            collection: collection, mode: "sample", runID: 5, documentsChecked: 100, different: divergent, missing: 0,
+            extra: 0, unstorable: 0, pending: 0, repaired: 0, divergent: divergent, ageSeconds: age)
+    }
+
+    @Test("verification: divergent documents are CRITICAL; with --max-verify-age, old or missing is a WARNING")
+    func verifications() {
+        var inputs = CheckInputs(initLoad: Self.loaded, sources: [])
+        inputs.collections = ["a.x", "a.y"]
+        inputs.verifications = [Self.verification("a.x", divergent: 0, age: 30)]
+        #expect(Self.judge(inputs).status == .ok)
+        #expect(Self.judge(inputs).line.contains("a.x verified 30s ago"), "\(Self.judge(inputs).line)")
+        #expect(Self.judge(inputs).line.contains("a.x_divergent_documents=0;;0;0"), "\(Self.judge(inputs).line)")
+
+        var strict = Self.thresholds
+        strict.maxVerifyAge = TimeSpan(seconds: 20)
+        let late = Self.judge(inputs, strict)
+        #expect(late.status == .warning)
+        #expect(late.line.contains("a.x: last verified 30s ago > 20s"), "\(late.line)")
+        #expect(late.line.contains("a.y: never verified"), "\(late.line)")
+
+        inputs.verifications.append(Self.verification("a.y", divergent: 2, age: 5))
+        let divergent = Self.judge(inputs)
+        #expect(divergent.status == .critical)
+        #expect(divergent.line.contains("a.y: 2 documents differ from MongoDB (verify run 5"), "\(divergent.line)")
+    }
 }

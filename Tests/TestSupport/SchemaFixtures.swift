@@ -49,7 +49,17 @@ public enum Binaries {
         public var stderr: String
         /// How long the run took.
         public var seconds: Double
+        /// The run's peak resident memory in KiB (`measurePeakMemory`), as getrusage(2) gives it.
+        public var peakMemoryKiB: Int? = nil
     }
+
+    /// Runs the binary under a python3 that reports its child's peak RSS (`ru_maxrss`) on the last stderr line.
+    private static let peakMemoryReporter = """
+        import resource, subprocess, sys
+        status = subprocess.call(sys.argv[1:])
+        print("peak-rss-kib:", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+        sys.exit(status if status >= 0 else 128 - status)
+        """
 
     /// Runs a built binary to completion and collects its exit status and output; `environment` adds to (or
     /// overrides) the test process's own. `killAfter` ends a run that hangs (the test then fails on its status
@@ -58,7 +68,7 @@ public enum Binaries {
     /// stall every other test (and their timings).
     public static func run(
         _ name: String, _ arguments: [String], environment: [String: String] = [:], killAfter: Double = 600,
-        fullStandardOutput: Bool = false
+        fullStandardOutput: Bool = false, measurePeakMemory: Bool = false
     ) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
@@ -66,7 +76,7 @@ public enum Binaries {
                     with: Result {
                         try runBlocking(
                             name, arguments, environment: environment, killAfter: killAfter,
-                            fullStandardOutput: fullStandardOutput)
+                            fullStandardOutput: fullStandardOutput, measurePeakMemory: measurePeakMemory)
                     })
             }
         }
@@ -74,11 +84,16 @@ public enum Binaries {
 
     private static func runBlocking(
         _ name: String, _ arguments: [String], environment: [String: String], killAfter: Double,
-        fullStandardOutput: Bool
+        fullStandardOutput: Bool, measurePeakMemory: Bool
     ) throws -> Outcome {
         let process = Process()
-        process.executableURL = url(name)
-        process.arguments = arguments
+        if measurePeakMemory {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", peakMemoryReporter, url(name).path] + arguments
+        } else {
+            process.executableURL = url(name)
+            process.arguments = arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let out = Pipe(), err = Pipe()
         let full = fullStandardOutput ? FileHandle(forWritingAtPath: "/dev/full") : nil
@@ -102,8 +117,14 @@ public enum Binaries {
         process.waitUntilExit()
         killer.cancel()
         try? full?.close()
+        var stderr = String(decoding: stderrData, as: UTF8.self)
+        var peak: Int?
+        if measurePeakMemory, let range = stderr.range(of: "peak-rss-kib: ", options: .backwards) {
+            peak = Int(stderr[range.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines))
+            stderr = String(stderr[..<range.lowerBound])
+        }
         return Outcome(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: stderrData, as: UTF8.self), seconds: Date().timeIntervalSince(started))
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: stderr,
+            seconds: Date().timeIntervalSince(started), peakMemoryKiB: peak)
     }
 }

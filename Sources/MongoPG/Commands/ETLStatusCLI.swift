@@ -141,8 +141,10 @@ public struct ETLStatusCLI: AsyncParsableCommand {
             abstract: "A monitoring check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, one line with perfdata.",
             discussion: """
                 Judges the init load, each oplog source's lag and time left, the last oplog-sync run (its outcome, \
-                and with --max-age its age) and every [freshness] table (measured now and recorded; see \
-                `etlstatus freshness`). Durations: 90s, 5m, 2h, 1d. A server out of reach, or a configuration that \
+                and with --max-age its age), every [freshness] table (measured now and recorded; see \
+                `etlstatus freshness`) and the newest `etlstatus verify` of each collection (documents that differ \
+                and were not repaired are CRITICAL; with --max-verify-age, a verification older than that, or none, \
+                is a WARNING). Durations: 90s, 5m, 2h, 1d. A server out of reach, or a configuration that \
                 cannot be read, is 3 UNKNOWN, never OK.
 
                 EXAMPLES:
@@ -153,7 +155,8 @@ public struct ETLStatusCLI: AsyncParsableCommand {
                 EXIT STATUS:
                   0   OK
                   1   WARNING: a threshold is near (lag above --warn-lag, window left below --warn-window)
-                  2   CRITICAL: init load needed, a sync point fell off, a failed or late sync, a stale table
+                  2   CRITICAL: init load needed, a sync point fell off, a failed or late sync, a stale table,
+                      documents found differing from MongoDB
                   3   UNKNOWN: something could not be read (server down, bad configuration, wrong command line)
                 """)
         @OptionGroup var common: CommonOptions
@@ -164,6 +167,8 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         @Option(help: "CRITICAL when less time than this is left.") var critWindow = CheckThresholds.defaultCritWindow
         @Option(help: "CRITICAL when the last successful oplog-sync run ended longer ago than this.")
         var maxAge: TimeSpan?
+        @Option(help: "WARNING when a collection's newest verification is older than this, or missing.")
+        var maxVerifyAge: TimeSpan?
 
         func validate() throws {
             guard warnLag <= critLag else { throw ValidationError("--warn-lag must not exceed --crit-lag") }
@@ -174,7 +179,8 @@ public struct ETLStatusCLI: AsyncParsableCommand {
 
         func run() async throws {
             let thresholds = CheckThresholds(
-                warnLag: warnLag, critLag: critLag, warnWindow: warnWindow, critWindow: critWindow, maxAge: maxAge)
+                warnLag: warnLag, critLag: critLag, warnWindow: warnWindow, critWindow: critWindow, maxAge: maxAge,
+                maxVerifyAge: maxVerifyAge)
             let status = await ETLStatusCommand(common: common, logger: common.logger(for: "etlstatus"))
                 .check(thresholds)
             if status != .ok { throw ExitCode(status.rawValue) }
@@ -241,19 +247,42 @@ public struct ETLStatusCLI: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Compares documents in MongoDB with the ones rebuilt from PostgreSQL (not implemented yet).",
+            abstract: "Compares documents in MongoDB with the same documents rebuilt from PostgreSQL.",
             discussion: """
+                Reads documents from MongoDB and rebuilds the same documents from their rows through the catalog, \
+                then lists the _ids that differ (with the first differing path), are missing from PostgreSQL or \
+                are extra there. By default a random sample of \(VerifyRequest.defaultSampleSize) documents of \
+                each side; --all reads both sides whole in _id order and merges them, so memory stays flat \
+                whatever the collection's size. A document MongoDB changed after the sync point is not counted: \
+                the next oplog-sync brings it. --repair replaces the rows of the divergent documents with \
+                MongoDB's versions in one transaction (holding the sync lock, so no oplog-sync runs meanwhile). \
+                Each run is recorded in the run ledger and its result in the state schema, where `check` and \
+                `metrics` read it.
+
                 EXAMPLES:
                   etlstatus --config sync.ini verify --collection shop.orders
+                  etlstatus --config sync.ini verify --collection shop.orders --sample 10000
+                  etlstatus --config sync.ini verify --all --repair
 
                 \(ExitStatus.helpText)
                 """)
         @OptionGroup var common: CommonOptions
-        @Option(help: "The namespace, DB.COLL.") var collection: Namespace?
+        @Option(help: "The namespace, DB.COLL (default: every configured collection).") var collection: Namespace?
+        @Option(help: "Documents sampled on each side (default \(VerifyRequest.defaultSampleSize)).") var sample: Int?
+        @Flag(help: "Compare every document of both sides.") var all = false
+        @Flag(help: "Replace the rows of divergent documents with MongoDB's versions.") var repair = false
+
+        func validate() throws {
+            if all, sample != nil { throw ValidationError("--sample and --all exclude each other") }
+            if let sample, sample <= 0 { throw ValidationError("--sample must be positive") }
+        }
 
         func run() async throws {
             try await common.runTool("etlstatus") {
-                try await ETLStatusCommand(common: common, logger: $0).verify(collection: collection)
+                try await ETLStatusCommand(common: common, logger: $0).verify(
+                    VerifyRequest(
+                        collection: collection, sampleSize: all ? nil : sample ?? VerifyRequest.defaultSampleSize,
+                        repair: repair))
             }
         }
     }

@@ -109,7 +109,10 @@ public struct ETLStatusCommand: Sendable {
         return .ok
     }
 
-    public func verify(collection: Namespace?) async throws -> ExitStatus {
-        throw notImplemented("etlstatus verify", issue: "verification through the catalog")
+    /// The divergent documents and a summary per collection; 3 when a document still differs from MongoDB.
+    public func verify(_ request: VerifyRequest) async throws -> ExitStatus {
+        let report = try await Verification(context: try context()).run(request)
+        try common.printResult(report, line: report.text)
+        return report.divergent ? .divergent : .ok
     }
 }

@@ -279,7 +279,7 @@ struct Replayer {
             if let known = laterChanged {
                 later = known
             } else {
-                later = try await verifier.changedAfter(end, differences)
+                later = try await verifier.mongo.documentsChanged(after: end, ids: differences.map(\.id))
                 laterChanged = later
             }
             var repairs: [ChangeSet.Outcome] = []

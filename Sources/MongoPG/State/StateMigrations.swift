@@ -90,5 +90,25 @@ enum StateMigrations {
         );
         CREATE INDEX ON {schema}.freshness_checks (checked_at);
         """,
+        // 3: verification results (`etlstatus verify` records, `check` and `metrics` report the newest per collection).
+        """
+        CREATE TABLE {schema}.verifications (
+            id bigserial PRIMARY KEY,
+            run_id bigint,
+            collection text NOT NULL,
+            mode text NOT NULL,
+            finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            documents_checked bigint NOT NULL,
+            different bigint NOT NULL,
+            missing bigint NOT NULL,
+            extra bigint NOT NULL,
+            unstorable bigint NOT NULL,
+            pending bigint NOT NULL,
+            repaired bigint NOT NULL,
+            divergent bigint NOT NULL,
+            findings jsonb NOT NULL
+        );
+        CREATE INDEX ON {schema}.verifications (collection, id);
+        """,
     ]
 }

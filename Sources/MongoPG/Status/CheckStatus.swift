@@ -37,6 +37,8 @@ public struct CheckThresholds: Sendable, Equatable {
     public var critWindow: TimeSpan
     /// When set, the last successful oplog-sync run must have ended within this long.
     public var maxAge: TimeSpan?
+    /// When set, every collection must have been verified (`etlstatus verify`) within this long.
+    public var maxVerifyAge: TimeSpan?
 
     public static let defaultWarnLag = TimeSpan(seconds: 300), defaultCritLag = TimeSpan(seconds: 900)
     public static let defaultWarnWindow = TimeSpan(seconds: 3_600), defaultCritWindow = TimeSpan(seconds: 900)
@@ -44,13 +46,14 @@ public struct CheckThresholds: Sendable, Equatable {
     public init(
         warnLag: TimeSpan = defaultWarnLag, critLag: TimeSpan = defaultCritLag,
         warnWindow: TimeSpan = defaultWarnWindow,
-        critWindow: TimeSpan = defaultCritWindow, maxAge: TimeSpan? = nil
+        critWindow: TimeSpan = defaultCritWindow, maxAge: TimeSpan? = nil, maxVerifyAge: TimeSpan? = nil
     ) {
         self.warnLag = warnLag
         self.critLag = critLag
         self.warnWindow = warnWindow
         self.critWindow = critWindow
         self.maxAge = maxAge
+        self.maxVerifyAge = maxVerifyAge
     }
 }
 
@@ -64,11 +67,16 @@ public struct CheckInputs: Sendable {
     public var lastSync: RunRecord?
     public var lastSuccessfulSync: RunRecord?
     public var freshness: [FreshnessResult]
+    /// The newest `etlstatus verify` result of each collection.
+    public var verifications: [VerificationRecord]
+    /// The synced collections (`[collections]`), for `maxVerifyAge`.
+    public var collections: [String]
 
     public init(
         initLoad: InitLoadStatus, sources: [SourceLag], sourceErrors: [String: String] = [:],
         lastSync: RunRecord? = nil,
-        lastSuccessfulSync: RunRecord? = nil, freshness: [FreshnessResult] = []
+        lastSuccessfulSync: RunRecord? = nil, freshness: [FreshnessResult] = [],
+        verifications: [VerificationRecord] = [], collections: [String] = []
     ) {
         self.initLoad = initLoad
         self.sources = sources
@@ -76,6 +84,8 @@ public struct CheckInputs: Sendable {
         self.lastSync = lastSync
         self.lastSuccessfulSync = lastSuccessfulSync
         self.freshness = freshness
+        self.verifications = verifications
+        self.collections = collections
     }
 }
 
@@ -250,6 +260,30 @@ public struct CheckReport: Sendable, Codable, Equatable {
             } else {
                 add(.critical, "\(check.name): no rows, so no freshness")
             }
+        }
+
+        let verified = Dictionary(inputs.verifications.map { ($0.collection, $0) }, uniquingKeysWith: { a, _ in a })
+        for collection in Set(inputs.collections).union(verified.keys).sorted() {
+            guard let record = verified[collection] else {
+                if let limit = thresholds.maxVerifyAge {
+                    add(.warning, "\(collection): never verified (--max-verify-age \(limit))")
+                }
+                continue
+            }
+            let age = record.ageSeconds ?? 0
+            if record.divergent > 0 {
+                add(
+                    .critical,
+                    "\(collection): \(record.divergent) documents differ from MongoDB (verify run "
+                        + "\(record.runID.map(String.init) ?? "?"), \(TimeSpan.words(age)) ago)")
+            } else if let limit = thresholds.maxVerifyAge, age > seconds(limit) {
+                add(.warning, "\(collection): last verified \(TimeSpan.words(age)) ago > \(limit)")
+            } else {
+                add(.ok, "\(collection) verified \(TimeSpan.words(age)) ago")
+            }
+            perfdata.append(
+                PerfDatum(
+                    label: "\(collection)_divergent_documents", value: Double(record.divergent), unit: "", crit: 0))
         }
 
         self.init(status: CheckStatus.worst(findings.map(\.status)), findings: findings, perfdata: perfdata)

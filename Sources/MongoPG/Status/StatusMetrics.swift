@@ -78,6 +78,27 @@ public enum StatusMetrics {
         text.gauge(
             "mongo_pg_sync_freshness_ok", "1 when the table is fresh enough, 0 when stale, empty or not measurable.",
             perTable { $0.isFresh ? 1 : 0 })
+
+        func perCollection(_ value: (VerificationRecord) -> Double?) -> [Sample] {
+            inputs.verifications.compactMap { record in
+                value(record).map { Sample([("collection", record.collection)], $0) }
+            }
+        }
+        text.gauge(
+            "mongo_pg_sync_verification_divergent_documents",
+            "Documents the newest `etlstatus verify` of the collection found differing from MongoDB and did not repair.",
+            perCollection { Double($0.divergent) })
+        text.gauge(
+            "mongo_pg_sync_verification_checked_documents",
+            "Documents the newest verification of the collection checked.",
+            perCollection { Double($0.documentsChecked) })
+        text.gauge(
+            "mongo_pg_sync_verification_repaired_documents",
+            "Documents the newest verification of the collection repaired.",
+            perCollection { Double($0.repaired) })
+        text.gauge(
+            "mongo_pg_sync_verification_age_seconds", "Seconds since the newest verification of the collection ended.",
+            perCollection(\.ageSeconds))
         return text
     }
 }

@@ -89,6 +89,8 @@ public struct StatusReports: Sendable {
                 .resolvingDied(hostName: host, isAlive: RunRecord.processIsAlive)
             inputs.lastSuccessfulSync = try await store.lastSuccessfulRun(tool: Self.syncTool)
             inputs.freshness = try await store.checkFreshness(config.freshness, targetSchema: config.targetSchema)
+            inputs.verifications = try await store.lastVerifications()
+            inputs.collections = config.collections.map(\.description)
             try await extra(store)
             return inputs
         }

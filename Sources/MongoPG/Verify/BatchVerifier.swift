@@ -38,38 +38,6 @@ struct BatchVerifier {
         }
         return differences
     }
-
-    /// Which of `differences` MongoDB changed again after `ts`: their oplog entries come later, so a later batch
-    /// brings them. One query on the oplog, made only when a batch found differences.
-    func changedAfter(_ ts: BSONTimestamp, _ differences: [Difference]) async throws -> Set<DocumentKey> {
-        guard !differences.isEmpty else { return [] }
-        let ids = BSONValue.array(differences.map(\.id))
-        let filter: BSONDocument = [
-            "ts": .document(["$gt": .timestamp(ts)]),
-            "$or": .array([
-                .document(["o._id": .document(["$in": ids])]), .document(["o2._id": .document(["$in": ids])]),
-                .document(["o.applyOps.o._id": .document(["$in": ids])]),
-                .document(["o.applyOps.o2._id": .document(["$in": ids])]),
-            ]),
-        ]
-        let entries = try await mongo.findAll(MongoSession.oplog, filter: filter)
-        var touched: Set<DocumentKey> = []
-        for entry in entries {
-            var operations = [entry]
-            if case .document(let object)? = entry["o"], case .array(let inner)? = object["applyOps"] {
-                operations = inner.compactMap { if case .document(let operation) = $0 { operation } else { nil } }
-            }
-            for operation in operations {
-                guard case .string(let ns)? = operation["ns"], let namespace = Namespace(ns) else { continue }
-                for key in ["o", "o2"] {
-                    if case .document(let object)? = operation[key], let id = object["_id"] {
-                        touched.insert(try DocumentKey(namespace, id))
-                    }
-                }
-            }
-        }
-        return touched
-    }
 }
 
 /// Verification found documents whose rows could not be made to give MongoDB's document back: nothing of the batch

@@ -31,6 +31,15 @@ public struct DocumentRebuilder: Sendable {
         return try rebuild(rows)
     }
 
+    /// The document `_id` a root key column value stands for.
+    public func id(ofKey key: SQLValue) throws(SchemaError) -> BSONValue {
+        var state = RebuildState(plan: plan)
+        guard let id = try state.bsonValue(key, plan.idType, path: ["_id"]) else {
+            throw SchemaError(.badRows, "the root row's _id is NULL")
+        }
+        return id
+    }
+
     /// The document from typed rows: for each table in plan order, the rows of this one document, in any order.
     public func rebuild(_ rows: DocumentRows) throws(SchemaError) -> BSONDocument {
         guard rows.tables.count == plan.tables.count else {

@@ -1,0 +1,46 @@
+/// The order in which `etlstatus verify --all` reads both sides: MongoDB sorts `_id`s itself, PostgreSQL is asked
+/// for the same order (`orderBy`), and `precedes` tells which side is behind. For the key types a schema gives
+/// `_id` (text for strings and ObjectIds, numbers, dates, UUIDs, binary) the three agree; where they cannot
+/// (mixed-type `_id`s kept as jsonb, NaN) the merge still finds every document, only with more lookups. Pure.
+public enum KeyOrder {
+    /// The `ORDER BY` expression for a key column of `type`: text and json byte-wise (MongoDB compares strings by
+    /// their UTF-8 bytes, whatever the database's collation), binary by length first (as MongoDB does).
+    public static func orderBy(_ column: String, type: SQLType) -> String {
+        switch type {
+        case .text: "\(column) COLLATE \"C\""
+        case .jsonb: "\(column)::text COLLATE \"C\""
+        case .bytea: "length(\(column)), \(column)"
+        default: column
+        }
+    }
+
+    /// Whether key `a` comes before key `b` in that order. Values of different cases (which one key column never
+    /// holds) are ordered by case, so the answer is total.
+    public static func precedes(_ a: SQLValue, _ b: SQLValue) -> Bool {
+        switch (a, b) {
+        case (.text(let x), .text(let y)), (.json(let x), .json(let y)): x.utf8.lexicographicallyPrecedes(y.utf8)
+        case (.integer(let x), .integer(let y)), (.timestamp(let x), .timestamp(let y)): x < y
+        case (.double(let x), .double(let y)): x < y || (x.isNaN && !y.isNaN)
+        case (.numeric(let x), .numeric(let y)): (Double(x.description) ?? 0) < (Double(y.description) ?? 0)
+        case (.boolean(let x), .boolean(let y)): !x && y
+        case (.bytes(let x), .bytes(let y)): x.count != y.count ? x.count < y.count : x.lexicographicallyPrecedes(y)
+        case (.uuid(let x), .uuid(let y)): x.lexicographicallyPrecedes(y)
+        default: rank(a) < rank(b)
+        }
+    }
+
+    private static func rank(_ value: SQLValue) -> Int {
+        switch value {
+        case .null: 0
+        case .integer: 1
+        case .double: 2
+        case .numeric: 3
+        case .text: 4
+        case .json: 5
+        case .bytes: 6
+        case .uuid: 7
+        case .boolean: 8
+        case .timestamp: 9
+        }
+    }
+}

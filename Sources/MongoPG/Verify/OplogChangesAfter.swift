@@ -1,0 +1,33 @@
+extension MongoSession {
+    /// Which of the documents `ids` names MongoDB changed after `ts`: their oplog entries (or the operations inside
+    /// an `applyOps`) come later, so a later batch brings them and a difference found now is no divergence. One
+    /// query on this server's oplog.
+    public func documentsChanged(after ts: BSONTimestamp, ids: [BSONValue]) throws -> Set<DocumentKey> {
+        guard !ids.isEmpty else { return [] }
+        let ids = BSONValue.array(ids)
+        let filter: BSONDocument = [
+            "ts": .document(["$gt": .timestamp(ts)]),
+            "$or": .array([
+                .document(["o._id": .document(["$in": ids])]), .document(["o2._id": .document(["$in": ids])]),
+                .document(["o.applyOps.o._id": .document(["$in": ids])]),
+                .document(["o.applyOps.o2._id": .document(["$in": ids])]),
+            ]),
+        ]
+        var touched: Set<DocumentKey> = []
+        for entry in try findAll(Self.oplog, filter: filter) {
+            var operations = [entry]
+            if case .document(let object)? = entry["o"], case .array(let inner)? = object["applyOps"] {
+                operations = inner.compactMap { if case .document(let operation) = $0 { operation } else { nil } }
+            }
+            for operation in operations {
+                guard case .string(let ns)? = operation["ns"], let namespace = Namespace(ns) else { continue }
+                for key in ["o", "o2"] {
+                    if case .document(let object)? = operation[key], let id = object["_id"] {
+                        touched.insert(try DocumentKey(namespace, id))
+                    }
+                }
+            }
+        }
+        return touched
+    }
+}

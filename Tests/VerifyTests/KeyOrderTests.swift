@@ -1,0 +1,94 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import MongoPG
+
+/// The order `verify --all` merges in: what `KeyOrder.precedes` says must be what PostgreSQL's `ORDER BY` gives
+/// (checked against the server) and what MongoDB's `_id` order gives for the same values.
+@Suite("Key order of the full verification merge")
+struct KeyOrderTests {
+    @Test("text compares by UTF-8 bytes, as MongoDB compares strings; ObjectId hex as the ObjectIds' bytes")
+    func textByBytes() {
+        #expect(KeyOrder.precedes(.text("B"), .text("a")))
+        #expect(KeyOrder.precedes(.text("z"), .text("é")))
+        #expect(KeyOrder.precedes(.text("a"), .text("ab")))
+        #expect(!KeyOrder.precedes(.text("ab"), .text("ab")))
+        var random = SystemRandomNumberGenerator()
+        let ids = (0..<200).map { _ in ObjectID((0..<12).map { _ in UInt8.random(in: 0...255, using: &random) })! }
+        let byText = ids.sorted { KeyOrder.precedes(.text($0.hex), .text($1.hex)) }
+        #expect(byText == ids.sorted())
+    }
+
+    @Test("numbers, dates, binary (length first, as MongoDB) and booleans")
+    func otherTypes() {
+        #expect(KeyOrder.precedes(.integer(-5), .integer(3)))
+        #expect(KeyOrder.precedes(.double(-0.5), .double(0.25)))
+        #expect(KeyOrder.precedes(.timestamp(1), .timestamp(2)))
+        #expect(KeyOrder.precedes(.bytes([9]), .bytes([0, 0])))
+        #expect(KeyOrder.precedes(.bytes([0, 1]), .bytes([0, 2])))
+        #expect(KeyOrder.precedes(.boolean(false), .boolean(true)))
+        #expect(!KeyOrder.precedes(.integer(4), .integer(4)))
+    }
+
+    @Test("PostgreSQL's ORDER BY for each key type gives the order precedes gives", .tags(.integration))
+    func postgresAgrees() async throws {
+        var random = SystemRandomNumberGenerator()
+        let alphabet = Array("aAzZ09_-é中😀 ~\u{7f}")
+        let texts = (0..<300).map { _ in
+            String((0..<Int.random(in: 0...6, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+        }
+        let blobs = (0..<300).map { _ in
+            (0..<Int.random(in: 0...4, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        }
+        let numbers = (0..<300).map { _ in Int64.random(in: -1_000_000...1_000_000, using: &random) }
+        let cases: [(SQLType, [SQLValue])] = [
+            (.text, Array(Set(texts)).map { .text($0) }), (.bytea, Array(Set(blobs)).map { .bytes($0) }),
+            (.bigint, Array(Set(numbers)).map { .integer($0) }),
+        ]
+        try await PostgresServer.withScratchSchema("keyorder") { session, schema in
+            try await session.execute("CREATE SCHEMA \"\(schema)\"", purpose: "test")
+            for (type, values) in cases {
+                let table = "\"\(schema)\".\"k_\(type.rawValue)\""
+                try await session.execute("CREATE TABLE \(table) (k \(type.rawValue) PRIMARY KEY)", purpose: "test")
+                try await session.query(
+                    "INSERT INTO \(table) SELECT unnest($1\(type.arrayCast))", values: [.array(values)],
+                    purpose: "test")
+                let rows = try await session.query(
+                    "SELECT k FROM \(table) ORDER BY \(KeyOrder.orderBy("k", type: type))", purpose: "test")
+                let fromServer = try rows.rows.map { try CopyTextDecoder.value($0[0].map { Array($0.utf8) }, type) }
+                #expect(fromServer == values.sorted(by: KeyOrder.precedes), "\(type)")
+            }
+        }
+    }
+
+    static func mongoItem(_ id: Int64, name: String) throws -> CollectionVerifier.MongoItem {
+        CollectionVerifier.MongoItem(
+            key: .integer(id), match: try CollectionVerifier.match(.int64(id)), id: .int64(id),
+            document: ["_id": .int64(id), "name": .string(name)])
+    }
+
+    static func storedItem(_ id: Int64, name: String) throws -> CollectionVerifier.StoredItem {
+        CollectionVerifier.StoredItem(
+            key: .integer(id), match: try CollectionVerifier.match(.int64(id)), id: .int64(id),
+            document: .success(["_id": .int64(id), "name": .string(name)]))
+    }
+
+    @Test("the matcher pairs documents from either side in any order, compares them, and keeps the unpaired")
+    func matcher() throws {
+        var matcher = DocumentMatcher()
+        try matcher.offer(Self.storedItem(2, name: "b"))
+        try matcher.offer(Self.mongoItem(1, name: "a"))
+        try matcher.offer(Self.mongoItem(2, name: "changed"))
+        try matcher.offer(Self.storedItem(3, name: "c"))
+        #expect(matcher.tally.checked == 1)
+        #expect(matcher.tally.findings.map(\.kind) == [.different])
+        #expect(matcher.tally.findings.first?.path == "name")
+        #expect(matcher.mongoOnly.count == 1 && matcher.storedOnly.count == 1)
+
+        // A document paired by a lookup is skipped when its own stream brings it later.
+        matcher.skipStored.insert(try CollectionVerifier.match(.int64(9)))
+        try matcher.offer(Self.storedItem(9, name: "i"))
+        #expect(matcher.storedOnly.count == 1 && matcher.skipStored.isEmpty)
+    }
+}
