@@ -9,7 +9,7 @@ public struct PostgresError: ToolError {
     public var table: String? = nil, line: Int? = nil  // line: 1-based COPY input line rejected
     public var description: String {
         let place = table.map { " (table \($0)\(line.map { ", line \($0)" } ?? ""))" } ?? ""
-        let hint = privilegeHint.map { " (\($0))" } ?? ""
+        let hint = (privilegeHint ?? dependentsHint).map { " (\($0))" } ?? ""
         return "PostgreSQL: \(purpose) failed\(place)\(sqlState.map { " [SQLSTATE \($0)]" } ?? ""): \(serverMessage)"
             + hint
     }
@@ -32,7 +32,10 @@ public struct PostgresError: ToolError {
         case "42501": return .unavailable  // insufficient_privilege: the server refused this role
         case "55P03", "40001", "40P01": return .locked  // lock_not_available, serialization_failure, deadlock
         case "54011": return .configError  // too_many_columns: the schema is too wide for one table
-        case "2BP01": return .unavailable  // dependent_objects_still_exist: the server refused to replace a table
+        // dependent_objects_still_exist: a user's object on a table to replace that psql-copy does not carry over
+        // (a foreign key of another table, a function on its row type; views it recreates): the target database's
+        // setup must change, not the data, nor is a server out of reach.
+        case "2BP01": return .configError
         default: break
         }
         switch sqlState.prefix(2) {
@@ -60,6 +63,13 @@ public struct PostgresError: ToolError {
             return "the role lacks a privilege on \(name) (SELECT, INSERT, DELETE or TRUNCATE)"
         }
         return "the role lacks a privilege this step needs"
+    }
+
+    /// For 2BP01 (dependent_objects_still_exist): what to do about the object the server's DETAIL names.
+    var dependentsHint: String? {
+        guard sqlState == "2BP01" else { return nil }
+        return "psql-copy recreates views, materialized views, indexes and grants on the tables it replaces, not "
+            + "the object named: drop it before the reload, or make it depend on something else"
     }
 
     private static func object(after prefix: String, in message: String) -> String? {
