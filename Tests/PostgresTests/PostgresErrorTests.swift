@@ -105,7 +105,6 @@ struct PostgresErrorServerTests {
             #expect(dependents.sqlState == "2BP01")
             #expect(dependents.exitStatus == .configError)
             #expect(dependents.description.contains("report"))
-            #expect(dependents.description.contains("drop it before the reload"))
 
             let columns = (0...TablePlan.maximumColumns).map { "c\($0) int" }.joined(separator: ", ")
             let wide = try await Self.failure("CREATE TABLE \(quoted).wide (\(columns))", on: session)

@@ -110,7 +110,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
                     "unknown section (known: [mongo], [psql], [sync], [oplog:<name>], [collections], [freshness])")
             }
             // [freshness] keys are table names, [collections] keys namespaces: each checks its own.
-            for entry in section.entries where !keys.contains(entry.key) && kind != "freshness" && kind != "collections" {
+            for entry in section.entries where !keys.contains(entry.key) && kind != "freshness" && kind != "collections"
+            {
                 let known =
                     keys.isEmpty
                     ? "it lists namespaces DB.COLL, one per line" : "known: " + keys.sorted().joined(separator: ", ")
@@ -266,7 +267,9 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         var seen: [Namespace: Int] = [:]
         let lines =
             (list.bareLines.map { (text: $0.text, table: String?.none, line: $0.line) }
-            + list.entries.map { (text: $0.key, table: Optional($0.value), line: $0.line) }).sorted { $0.line < $1.line }
+            + list.entries.map { (text: $0.key, table: Optional($0.value), line: $0.line) }).sorted {
+                $0.line < $1.line
+            }
         for line in lines {
             guard let namespace = Namespace(userGiven: line.text) else {
                 throw ConfigError(

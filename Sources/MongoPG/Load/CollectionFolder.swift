@@ -107,7 +107,8 @@ public struct CollectionFolder: Sendable {
                 guard Int(info.st_size) == part.bytes else {
                     throw LoadError(
                         .corruptPart,
-                        "part \(path) does not match the manifest (\(info.st_size) bytes; expected \(part.bytes) bytes)")
+                        "part \(path) does not match the manifest (\(info.st_size) bytes; expected \(part.bytes) bytes)"
+                    )
                 }
                 rows += part.rows
             }

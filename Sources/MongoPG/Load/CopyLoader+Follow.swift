@@ -208,7 +208,8 @@ extension CopyLoader {
         LoadError(
             .readerFailed,
             "mongo-reader (pid \(reader.pid)) failed reading \(namespace)"
-                + "\(reader.exitStatus.map { " with exit status \($0)" } ?? ""): " + (reader.message ?? "no reason given"),
+                + "\(reader.exitStatus.map { " with exit status \($0)" } ?? ""): "
+                + (reader.message ?? "no reason given"),
             readerExitStatus: reader.exitStatus.flatMap(ExitStatus.init(rawValue:)))
     }
 

@@ -118,7 +118,7 @@ public struct CopyLoader: Sendable {
                     verified, following: followed, schema: schema, folder: folder, request: request,
                     session: session, store: store, run: run)
             } cleanUp: {
-                await Self.dropStaging(staging, on: session, logger: logger)
+                await Self.dropStaging(staging, request: request, logger: logger)
             }
             // So that a later --follow-reader waits for a new read rather than loading this one again.
             if let reader = followed ?? ReaderStatus.read(in: folder.url), reader.startedAt == manifest.startedAt {
@@ -382,6 +382,12 @@ public struct CopyLoader: Sendable {
                 error.serverMessage += "; \(holders)"
             }
             throw error
+        } catch var error as PostgresError where error.sqlState == "2BP01" {
+            error.serverMessage +=
+                " (psql-copy recreates views, materialized views, indexes and grants on the tables it replaces, not "
+                + "the object named: drop it before the reload and create it again after; the live tables are "
+                + "unchanged)"
+            throw error
         }
     }
 
@@ -395,33 +401,21 @@ public struct CopyLoader: Sendable {
     ) async throws -> Result {
         guard let stop else { return try await body() }
         let live = live, swapState = swapState
-        let outcome = await withTaskGroup(of: Swift.Result<Result, any Error>?.self) { group in
-            group.addTask {
-                do { return .success(try await body()) } catch { return .failure(error) }
+        let work = Task { try await body() }
+        let watcher = Task {
+            while stop.received == nil, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
+            guard !Task.isCancelled else { return }
+            work.cancel()
+            while !Task.isCancelled, !swapState.isSwapped {
+                live.cancelStatements()
+                try? await Task.sleep(for: .milliseconds(100))
             }
-            group.addTask {
-                while stop.received == nil, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
-                guard !Task.isCancelled else { return nil }
-                while !Task.isCancelled, !swapState.isSwapped {
-                    live.cancelStatements()
-                    try? await Task.sleep(for: .milliseconds(100))
-                }
-                return nil
-            }
-            var outcome: Swift.Result<Result, any Error>?
-            while let next = await group.next() {
-                if let next {
-                    outcome = next
-                    group.cancelAll()
-                } else if outcome == nil, stop.received != nil {
-                    group.cancelAll()
-                }
-            }
-            return outcome
         }
+        let outcome = await work.result
+        watcher.cancel()
         switch outcome {
-        case .success(let result)?: return result
-        case .failure(let error)?:
+        case .success(let result): return result
+        case .failure(let error):
             guard let signal = stop.received, !swapState.isSwapped else { throw error }
             logger.info("stopping on a signal", metadata: ["signal": "\(signal)", LogKey.error: "\(error)"])
             await cleanUp()
@@ -429,14 +423,16 @@ public struct CopyLoader: Sendable {
                 .interrupted,
                 "psql-copy stopped by signal \(signal) (\(signal == SIGINT ? "SIGINT" : "SIGTERM")) before the swap: "
                     + "its staging tables are dropped and the live tables are unchanged; run it again to load")
-        case nil: throw GeneralError(.internalError, "psql-copy: the load ended without an outcome")
         }
     }
 
     /// Drops a load's staging schema on the way out, bounded in time (a lock held elsewhere is not waited for
-    /// long); a failure is only logged, since the next load drops it too.
-    static func dropStaging(_ staging: String, on session: PostgresSession, logger: Logger) async {
+    /// long); a failure is only logged, since the next load drops it too. On a connection of its own: a cancel
+    /// request sent to the load's sessions may still reach their server after the load ended.
+    static func dropStaging(_ staging: String, request: LoadRequest, logger: Logger) async {
+        let session = PostgresSession(name: "clean-up", logger: logger)
         do {
+            try await session.connect(conninfo: request.conninfo, password: request.password)
             try await session.withTransaction(purpose: "drop the staging schema \(staging)") { session in
                 try session.execute(
                     "SET LOCAL lock_timeout = '10s'; SET LOCAL statement_timeout = '30s'",
@@ -450,6 +446,7 @@ public struct CopyLoader: Sendable {
                 "the staging schema is left for the next load to drop",
                 metadata: ["schema": "\(staging)", LogKey.error: "\(error)"])
         }
+        await session.close()
     }
 
     /// A part as COPY streamed it must be the manifest's: same size and checksum, same rows.
@@ -458,7 +455,8 @@ public struct CopyLoader: Sendable {
         guard copied.bytes == part.bytes, copied.checksum == part.checksum else {
             throw LoadError(
                 .corruptPart,
-                "part \(path) changed since mongo-reader wrote it (\(copied.bytes) bytes, checksum "
+                "part \(path) does not match the manifest: it changed since mongo-reader wrote it "
+                    + "(\(copied.bytes) bytes, checksum "
                     + "\(copied.checksum) streamed into COPY; the manifest says \(part.bytes) bytes, checksum "
                     + "\(part.checksum)): nothing was swapped in, read the collection again")
         }
@@ -516,7 +514,8 @@ struct DuplicateKeyError: ToolError {
 
     /// `Key (a, b)=(1, 2) is duplicated.` / `... already exists.`, PostgreSQL's DETAIL of a unique violation.
     static func key(fromDetail message: String) -> (columns: String, values: String)? {
-        guard let start = message.range(of: "Key ("), let equals = message.range(of: ")=(", range: start.upperBound..<message.endIndex)
+        guard let start = message.range(of: "Key ("),
+            let equals = message.range(of: ")=(", range: start.upperBound..<message.endIndex)
         else { return nil }
         let columns = String(message[start.upperBound..<equals.lowerBound])
         let rest = message[equals.upperBound...]

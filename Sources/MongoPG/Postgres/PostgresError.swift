@@ -9,7 +9,7 @@ public struct PostgresError: ToolError {
     public var table: String? = nil, line: Int? = nil  // line: 1-based COPY input line rejected
     public var description: String {
         let place = table.map { " (table \($0)\(line.map { ", line \($0)" } ?? ""))" } ?? ""
-        let hint = (privilegeHint ?? dependentsHint).map { " (\($0))" } ?? ""
+        let hint = privilegeHint.map { " (\($0))" } ?? ""
         return "PostgreSQL: \(purpose) failed\(place)\(sqlState.map { " [SQLSTATE \($0)]" } ?? ""): \(serverMessage)"
             + hint
     }
@@ -63,13 +63,6 @@ public struct PostgresError: ToolError {
             return "the role lacks a privilege on \(name) (SELECT, INSERT, DELETE or TRUNCATE)"
         }
         return "the role lacks a privilege this step needs"
-    }
-
-    /// For 2BP01 (dependent_objects_still_exist): what to do about the object the server's DETAIL names.
-    var dependentsHint: String? {
-        guard sqlState == "2BP01" else { return nil }
-        return "psql-copy recreates views, materialized views, indexes and grants on the tables it replaces, not "
-            + "the object named: drop it before the reload, or make it depend on something else"
     }
 
     private static func object(after prefix: String, in message: String) -> String? {

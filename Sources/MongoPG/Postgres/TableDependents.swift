@@ -123,7 +123,7 @@ struct TableDependents: Sendable {
                 View(
                     schema: viewSchema, name: name, materialized: materialized, definition: String(query),
                     options: row[5].map { $0.split(separator: "\u{1f}").map(String.init) } ?? [], owner: owner,
-                    grants: try grants(of: oid, on: session), comment: row[7], populated: row[8] == "t",
+                    grants: try grants(of: oid, on: session), comment: row[7], populated: row[8] == "true",
                     indexes: materialized ? try indexes(of: oid, on: session) : [], depth: depth))
         }
         return TableDependents(tables: tables, views: views)
@@ -175,7 +175,7 @@ struct TableDependents: Sendable {
             """, parameters: [oid], purpose: "read the grants on a table or view to replace")
         return rows.rows.compactMap { row in
             guard let privilege = row[1] else { return nil }
-            return Grant(grantee: row[0], privilege: privilege, grantable: row[2] == "t", column: row[3])
+            return Grant(grantee: row[0], privilege: privilege, grantable: row[2] == "true", column: row[3])
         }
     }
 

@@ -26,7 +26,9 @@ public struct TableClaims: Sendable {
     public mutating func add(_ plan: TablePlan, source: String) {
         for table in plan.tables {
             add(
-                Claim(table: table.name, collection: plan.namespace.description, jsonPath: table.jsonPath, source: source))
+                Claim(
+                    table: table.name, collection: plan.namespace.description, jsonPath: table.jsonPath, source: source)
+            )
         }
     }
 

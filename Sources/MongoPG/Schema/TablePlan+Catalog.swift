@@ -261,11 +261,11 @@ private struct CatalogCompiler {
         } else if let prefix = Self.tablePrefix(rootTable: rootTable, collection: namespace.collection) {
             derived.tablePrefix = prefix
             derived.rootTableNames[namespace.description] = nil
-        } else {
-            // A name an earlier `[collections] DB.COLL = table` gave; a cut and hashed one cannot name the children
-            // back, which the comparison with the catalog then says.
+        } else if !Self.looksCut(rootTable) {
+            // A name an earlier `[collections] DB.COLL = table` gave (such names are never cut).
             derived.rootTableNames[namespace.description] = rootTable
         }
+        // Else a cut and hashed name the settings do not give: the comparison with the catalog names the root table.
 
         var elements: [SchemaNode?] = Array(repeating: nil, count: catalog.tables.count)
         for index in Self.childrenFirst(root: root, children: children) {
@@ -289,6 +289,15 @@ private struct CatalogCompiler {
             for child in children[table] { stack.append((child.index, false)) }
         }
         return order
+    }
+
+    /// Whether `name` has the form `Identifier.sanitised` gives a name too long for PostgreSQL: cut, `_` and 8 hex.
+    static func looksCut(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard bytes.count > Identifier.maximumBytes - 12, bytes.count <= Identifier.maximumBytes else { return false }
+        let suffix = bytes.suffix(9)
+        return suffix.first == UInt8(ascii: "_")
+            && suffix.dropFirst().allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     /// The prefix the root table's name was made with: the name without the collection's name when that gives the

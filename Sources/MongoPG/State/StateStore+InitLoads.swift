@@ -82,7 +82,10 @@ extension StateStore {
     /// start that the ledger still shows running, each as `(run, tool, host, pid, started)`; nil when no init load
     /// is running. Whether their processes still live is the caller's question (`RunRecord.resolvingDied`).
     public func runningInitLoad() async throws
-        -> (id: Int64, startedAt: String, runs: [(run: Int64, tool: String, host: String, pid: Int32, startedAt: String)])?
+        -> (
+            id: Int64, startedAt: String,
+            runs: [(run: Int64, tool: String, host: String, pid: Int32, startedAt: String)]
+        )?
     {
         let utc = #"'YYYY-MM-DD"T"HH24:MI:SS"Z"'"#
         let initLoad = try await session.query(
@@ -112,7 +115,8 @@ extension StateStore {
     /// The running init load's id; `StateError.noRunningInitLoad` naming `purpose` when none is running.
     public func runningInitLoadID(purpose: String) async throws -> Int64 {
         let rows = try await session.query(
-            "SELECT max(id) FROM \(table("init_loads")) WHERE status = 'running'", purpose: "find the running init load")
+            "SELECT max(id) FROM \(table("init_loads")) WHERE status = 'running'", purpose: "find the running init load"
+        )
         guard let id = rows.scalar.flatMap({ Int64($0) }) else {
             throw StateError(
                 .noRunningInitLoad,

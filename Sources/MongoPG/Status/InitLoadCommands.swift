@@ -39,7 +39,9 @@ public struct InitLoadCommands: Sendable {
                 let host = RunRecord.hostName
                 let alive = running.runs.filter { $0.host != host || RunRecord.processIsAlive($0.pid) }
                 if !alive.isEmpty {
-                    let runs = alive.map { "\($0.tool) run \($0.run) (pid \($0.pid) on \($0.host), since \($0.startedAt))" }
+                    let runs = alive.map {
+                        "\($0.tool) run \($0.run) (pid \($0.pid) on \($0.host), since \($0.startedAt))"
+                    }
                     throw StateError(
                         .initLoadRunning,
                         "init load \(running.id), started at \(running.startedAt), is still at work: "
