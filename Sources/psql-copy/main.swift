@@ -8,9 +8,12 @@ struct PsqlCopy: AsyncParsableCommand {
         abstract:
             "Loads the CSV files mongo-reader wrote into PostgreSQL through COPY, atomically, and writes the catalog.",
         discussion: """
-            Checks the manifest (checksums, schema hash) before touching PostgreSQL, loads every part into staging
-            tables, checks each part's row count, builds the primary keys, then swaps the new tables in place of the
-            live ones in one transaction. A failure at any point leaves the live tables as they were.
+            Checks the manifest (parts present with their sizes, schema hash, table names no other collection
+            claims) before touching PostgreSQL, loads every part into staging tables checking each part's checksum
+            and row count as it streams, builds the primary keys, then swaps the new tables in place of the live ones
+            in one transaction, creating users' views, materialized views, indexes and grants on them again. A
+            failure at any point leaves the live tables as they were; SIGTERM or SIGINT before the swap drops the
+            staging tables and exits 75. A folder a mongo-reader is writing is refused (75).
 
             With --follow-reader it loads while mongo-reader (started first, on this host) still reads: each part is
             copied as soon as the reader finishes it, and the swap waits for the reader's manifest and for every

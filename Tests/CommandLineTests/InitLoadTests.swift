@@ -166,7 +166,7 @@ struct InitLoadFailureTests {
         return scene.collectionFolder.appendingPathComponent(name)
     }
 
-    @Test("a corrupt CSV part is refused before PostgreSQL is touched (65)")
+    @Test("a corrupt CSV part (same size, other bytes) fails the load before the swap (65), caught as it streams")
     func corruptPart() async throws {
         try await InitLoadFixture.with(documentCount: 40) { scene in
             let before = try await Self.load(scene)

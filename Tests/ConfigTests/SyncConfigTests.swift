@@ -43,8 +43,15 @@ let badConfigs: [BadConfig] = [
         name: "an unknown key", text: minimal.replacingOccurrences(of: "[psql]\n", with: "[psql]\npasswrd_env = X\n"),
         kind: .unknownKey, line: 5, names: "passwrd_env"),
     BadConfig(
-        name: "a key = value line in [collections]", text: minimal + "\nbatch_size = 5", kind: .unknownKey, line: 9,
-        names: "batch_size"),
+        name: "a key = value line in [collections] whose key is no namespace", text: minimal + "\nbatch_size = 5",
+        kind: .badValue, line: 9, names: "batch_size"),
+    BadConfig(
+        name: "a root table name longer than PostgreSQL's 63 bytes",
+        text: minimal + "\ndb.c = " + String(repeating: "t", count: 64),
+        kind: .badValue, line: 9, names: "63"),
+    BadConfig(
+        name: "two collections with one root table", text: minimal + "\nother.x = customers", kind: .badValue,
+        line: 9, names: "also the root table of"),
     BadConfig(
         name: "a missing section",
         text: minimal.replacingOccurrences(
@@ -246,6 +253,22 @@ struct SyncConfigTests {
     func schemasDirectory(configPath: String, setting: String, expected: String) throws {
         let config = try SyncConfig.parse(text: minimal + "\n[sync]\nschemas_dir = \(setting)", path: configPath)
         #expect(config.schemasDirectory == expected)
+    }
+
+    @Test("[collections] DB.COLL = table names the root table, as given, and plans name every table after it")
+    func rootTableNames() throws {
+        let config = try SyncConfig.parse(
+            text: minimal + "\nshop.customers = shop_customers\n\n[sync]\ntable_prefix = mg_", path: Self.path)
+        #expect(config.collections.map(\.description) == ["sample_analytics.customers", "shop.customers"])
+        #expect(config.rootTableNames == ["shop.customers": "shop_customers"])
+        let schema = #"{"_id": "objectId", "accounts": ["int"]}"#
+        let own = try SchemaFixtures.plan(schema, namespace: "shop.customers", settings: config.flattenSettings)
+        #expect(own.tables.map(\.name) == ["shop_customers", "shop_customers_accounts"])
+        let prefixed = try SchemaFixtures.plan(
+            schema, namespace: "sample_analytics.customers", settings: config.flattenSettings)
+        #expect(prefixed.tables.map(\.name) == ["mg_customers", "mg_customers_accounts"])
+        let back = try TablePlan(catalog: own.catalog, settings: FlattenSettings())
+        #expect(back.tables.map(\.name) == own.tables.map(\.name), "the catalog alone names them back")
     }
 
     @Test("a configuration path relative to the working folder still yields an absolute schemas folder")

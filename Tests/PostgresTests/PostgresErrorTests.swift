@@ -14,7 +14,7 @@ struct PostgresErrorTests {
             ("23505", MongoPG.ExitStatus.dataError), ("23502", .dataError), ("22P02", .dataError),
             ("22012", .dataError),
             ("42501", .unavailable), ("55P03", .locked), ("40P01", .locked), ("40001", .locked),
-            ("2BP01", .unavailable), ("54011", .configError), ("54000", .dataError), ("57014", .unavailable),
+            ("2BP01", .configError), ("54011", .configError), ("54000", .dataError), ("57014", .unavailable),
             ("57P01", .unavailable), ("08006", .unavailable), ("53100", .unavailable), ("42601", .internalError),
             ("42P01", .internalError), ("XX000", .internalError),
         ])
@@ -94,7 +94,7 @@ struct PostgresErrorServerTests {
         }
     }
 
-    @Test("a view depending on a table to drop (2BP01) is 69, naming the view; too many columns (54011) is 78")
+    @Test("an object depending on a table to drop (2BP01) is 78, naming it; too many columns (54011) is 78")
     func dependentsAndWidth() async throws {
         try await TestServer.withSchema { session, schema in
             let quoted = PostgresSQL.quoteIdentifier(schema)
@@ -103,7 +103,7 @@ struct PostgresErrorServerTests {
                 purpose: "test")
             let dependents = try await Self.failure("DROP TABLE \(quoted).t", on: session)
             #expect(dependents.sqlState == "2BP01")
-            #expect(dependents.exitStatus == .unavailable)
+            #expect(dependents.exitStatus == .configError)
             #expect(dependents.description.contains("report"))
 
             let columns = (0...TablePlan.maximumColumns).map { "c\($0) int" }.joined(separator: ", ")

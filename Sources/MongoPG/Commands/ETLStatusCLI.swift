@@ -50,19 +50,24 @@ public struct ETLStatusCLI: AsyncParsableCommand {
             commandName: "init-load-start",
             abstract: "Records every oplog source's newest position, before any document is read.",
             discussion: """
-                Run it before mongo-reader: oplog-sync later replays from these positions.
+                Run it before mongo-reader: oplog-sync later replays from these positions. An init load still \
+                at work (a mongo-reader or psql-copy of the running one whose process is alive) is not abandoned: \
+                75, naming it, unless --force; a psql-copy or oplog-sync holding the sync lock is 75 even then.
 
                 EXAMPLES:
                   etlstatus init-load-start --config sync.ini
                   etlstatus --config sync.ini init-load-start --json
+                  etlstatus init-load-start --config sync.ini --force   # the other init load's tools are gone
 
                 \(ExitStatus.helpText)
                 """)
         @OptionGroup var common: CommonOptions
+        @Flag(help: "Start even though the running init load's mongo-reader or psql-copy seems alive.")
+        var force = false
 
         func run() async throws {
             try await common.runTool("etlstatus") {
-                try await ETLStatusCommand(common: common, logger: $0).initLoadStart()
+                try await ETLStatusCommand(common: common, logger: $0).initLoadStart(force: force)
             }
         }
     }

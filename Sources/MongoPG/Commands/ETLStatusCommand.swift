@@ -16,8 +16,8 @@ public struct ETLStatusCommand: Sendable {
 
     private func context() throws -> ToolContext { ToolContext(config: try common.loadConfig(), logger: logger) }
 
-    public func initLoadStart() async throws -> ExitStatus {
-        let started = try await InitLoadCommands(context: try context()).start()
+    public func initLoadStart(force: Bool = false) async throws -> ExitStatus {
+        let started = try await InitLoadCommands(context: try context()).start(force: force)
         try common.printResult(started, line: started.line)
         return .ok
     }

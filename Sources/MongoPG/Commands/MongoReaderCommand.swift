@@ -40,12 +40,14 @@ public struct MongoReaderCommand: Sendable {
             mongoURI: config.mongoURI, oplogSources: config.oplogSourceURIs, batchSize: config.batchSize)
         request.partBytes = partBytes
         request.partSeconds = partSeconds
+        request.collections = config.collections
         let summary: ReadSummary
         do {
             if partition != nil {
                 // A partition's split points come from the state schema, so this read needs PostgreSQL throughout.
                 summary = try await StateStore.withOpened(context.openStateStore) { store in
                     var shared = request
+                    shared.initLoadID = try await store.runningInitLoadID(purpose: "a partitioned read")
                     shared.sharedSplitPoints = sharedSplitPoints(store: store, mongoURI: config.mongoURI)
                     return try await read(shared, logger: logger)
                 }

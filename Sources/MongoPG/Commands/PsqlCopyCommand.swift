@@ -29,7 +29,8 @@ public struct PsqlCopyCommand: Sendable {
             password: try config.postgresPassword(), jobs: jobs, arguments: context.arguments)
         request.followReader = followReader
         request.waitSeconds = waitSeconds
-        let summary = try await CopyLoader(logger: logger).load(request)
+        request.collections = config.collections
+        let summary = try await CopyLoader(logger: logger).load(request, stop: StopRequest.listen())
         try common.printResult(summary, line: summary.line)
         return .ok
     }

@@ -1,7 +1,9 @@
 extension SyncConfig {
     /// The `[sync]` settings that shape tables and rows.
     public var flattenSettings: FlattenSettings {
-        FlattenSettings(keepExtra: keepExtra, stripNUL: stripNul, tablePrefix: tablePrefix, targetSchema: targetSchema)
+        FlattenSettings(
+            keepExtra: keepExtra, stripNUL: stripNul, tablePrefix: tablePrefix, targetSchema: targetSchema,
+            rootTableNames: rootTableNames)
     }
 
     /// Oplog sources by name.

@@ -38,6 +38,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public var oplogSources: [OplogSource]
     /// `[collections]`, in file order, at least one.
     public var collections: [Namespace]
+    /// `[collections] DB.COLL = table`: the root table names the file gives, by `DB.COLL`.
+    public var rootTableNames: [String: String]
     /// `[freshness]`, in file order: tables whose newest row `etlstatus check` watches.
     public var freshness: [FreshnessRule]
 
@@ -107,7 +109,9 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
                     .unknownSection, path: path, line: section.line, section: section.name,
                     "unknown section (known: [mongo], [psql], [sync], [oplog:<name>], [collections], [freshness])")
             }
-            for entry in section.entries where !keys.contains(entry.key) && kind != "freshness" {
+            // [freshness] keys are table names, [collections] keys namespaces: each checks its own.
+            for entry in section.entries where !keys.contains(entry.key) && kind != "freshness" && kind != "collections"
+            {
                 let known =
                     keys.isEmpty
                     ? "it lists namespaces DB.COLL, one per line" : "known: " + keys.sorted().joined(separator: ", ")
@@ -256,11 +260,17 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         }
         oplogSources = sources.isEmpty ? [OplogSource(name: Self.defaultOplogSourceName, uri: mongoURI.value)] : sources
 
-        // [collections]
+        // [collections]: `DB.COLL`, or `DB.COLL = table` naming its root table.
         let list = try required("collections")
         var namespaces: [Namespace] = []
+        var names: [String: String] = [:]
         var seen: [Namespace: Int] = [:]
-        for line in list.bareLines {
+        let lines =
+            (list.bareLines.map { (text: $0.text, table: String?.none, line: $0.line) }
+            + list.entries.map { (text: $0.key, table: Optional($0.value), line: $0.line) }).sorted {
+                $0.line < $1.line
+            }
+        for line in lines {
             guard let namespace = Namespace(userGiven: line.text) else {
                 throw ConfigError(
                     .badValue, path: path, line: line.line, section: list.name, key: line.text,
@@ -271,6 +281,14 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
                     .duplicateKey, path: path, line: line.line, section: list.name, key: line.text,
                     "namespace listed twice (first on line \(first))")
             }
+            if let table = line.table {
+                if let problem = Self.problem(withTableName: table) {
+                    throw ConfigError(
+                        .badValue, path: path, line: line.line, section: list.name, key: line.text,
+                        "the table name after `=` \(problem)")
+                }
+                names[namespace.description] = table
+            }
             seen[namespace] = line.line
             namespaces.append(namespace)
         }
@@ -278,6 +296,19 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
             throw ConfigError(
                 .missingKey, path: path, line: list.line, section: list.name,
                 "lists no namespace: give one DB.COLL per line")
+        }
+        rootTableNames = names
+        // Two collections may never share a root table (DESIGN.md): the second load would replace the first's.
+        let settings = FlattenSettings(tablePrefix: tablePrefix, rootTableNames: names)
+        var owners: [FieldName: Namespace] = [:]
+        for namespace in namespaces {
+            let table = Identifier.sanitised(settings.rootTableName(of: namespace))
+            if let other = owners.updateValue(namespace, forKey: FieldName(table)) {
+                throw ConfigError(
+                    .badValue, path: path, line: seen[namespace], section: list.name, key: namespace.description,
+                    "its root table \"\(table)\" is also the root table of \(other) (line \(seen[other] ?? 0)): "
+                        + "give one of them a table of its own, `\(namespace) = <table>`")
+            }
         }
         collections = namespaces
         freshness = try Self.freshnessRules(in: file)
@@ -310,6 +341,17 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
 
     static func isMongoURI(_ text: String) -> Bool {
         (text.hasPrefix("mongodb://") || text.hasPrefix("mongodb+srv://")) && !text.contains(where: \.isWhitespace)
+    }
+
+    /// Why `name` cannot name a root table, or nil: it must fit PostgreSQL's 63 bytes as it is (a cut name could
+    /// not be told from another's) and hold no NUL.
+    static func problem(withTableName name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        if name.utf8.count > Identifier.maximumBytes {
+            return "has \(name.utf8.count) bytes; PostgreSQL allows \(Identifier.maximumBytes)"
+        }
+        if name.contains("\0") { return "holds a NUL byte" }
+        return nil
     }
 
     static func isEnvironmentName(_ text: String) -> Bool {

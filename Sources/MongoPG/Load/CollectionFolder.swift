@@ -1,5 +1,4 @@
 import Foundation
-import SystemPackage
 
 /// `<csv-dir>/<db>.<coll>/`: what mongo-reader writes and psql-copy reads. One worker writes `manifest.json`; N
 /// partitioned workers each write `manifest.part-K-of-N.json`, and psql-copy loads their union once all N are there.
@@ -39,6 +38,18 @@ public struct CollectionFolder: Sendable {
                 "\(url.path) holds \(manifests.count) partition manifest(s) (\(names.joined(separator: ", "))), not all \(max(count, 1)) of \(first): wait for every worker to finish"
             )
         }
+        // Workers of one init load cut the collection at the same _ids; a manifest left by a worker of an earlier
+        // init load would add rows of another cut (and of another time).
+        let initLoads = Dictionary(grouping: zip(names, manifests)) { $0.1.initLoadID }
+        if initLoads.count > 1 || initLoads.keys.contains(nil) {
+            let each = initLoads.sorted { ($0.key ?? 0) < ($1.key ?? 0) }.map { id, members in
+                members.map(\.0).joined(separator: ", ") + " " + (id.map { "of init load \($0)" } ?? "of no init load")
+            }
+            throw LoadError(
+                .stalePartition,
+                "the partition manifests in \(url.path) are not all of one init load (\(each.joined(separator: "; "))): "
+                    + "rerun the workers of the current init load whose manifests are older")
+        }
         return try Self.union(manifests)
     }
 
@@ -76,13 +87,29 @@ public struct CollectionFolder: Sendable {
         return merged
     }
 
-    /// Checks every part against the manifest (present, same size, same checksum) before anything touches PostgreSQL.
-    public func verify(_ manifest: Manifest) throws(LoadError) {
+    /// Checks that every part the manifest names is there, a regular file of the size it promises, and that the
+    /// parts' rows add up, before anything touches PostgreSQL. Checksums are checked as the parts stream into COPY
+    /// (`ChecksummingFile`), so a part rewritten after this check is caught too.
+    public func checkParts(of manifest: Manifest) throws(LoadError) {
         for table in manifest.tables {
             var rows = 0
             for part in table.parts {
                 let path = url.appendingPathComponent(part.file).path
-                try Self.verify(part, at: path)
+                var info = stat()
+                guard lstat(path, &info) == 0 else {
+                    throw LoadError(
+                        .corruptPart,
+                        "part \(path) named by the manifest is missing: \(String(cString: strerror(errno)))")
+                }
+                guard info.st_mode & S_IFMT == S_IFREG else {
+                    throw LoadError(.corruptPart, "part \(path) is not a regular file")
+                }
+                guard Int(info.st_size) == part.bytes else {
+                    throw LoadError(
+                        .corruptPart,
+                        "part \(path) does not match the manifest (\(info.st_size) bytes; expected \(part.bytes) bytes)"
+                    )
+                }
                 rows += part.rows
             }
             guard rows == table.rows else {
@@ -91,28 +118,6 @@ public struct CollectionFolder: Sendable {
                     "manifest of \(manifest.collection) promises \(table.rows) rows for \(table.name) but its parts hold \(rows)"
                 )
             }
-        }
-    }
-
-    static func verify(_ part: Manifest.Part, at path: String) throws(LoadError) {
-        let descriptor = try FileDescriptor.open(path, .readOnly) {
-            LoadError(.corruptPart, "part \(path) named by the manifest is missing: \($0)")
-        }
-        defer { descriptor.closeIgnoringErrors() }
-        var checksum = Checksum()
-        var size = 0
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = try descriptor.read(into: &buffer) { LoadError(.io, "cannot read \(path): \($0)") }
-            if count == 0 { break }
-            buffer.withUnsafeBytes { checksum.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            size += count
-        }
-        guard size == part.bytes, checksum.hex == part.checksum else {
-            throw LoadError(
-                .corruptPart,
-                "part \(path) does not match the manifest (\(size) bytes, checksum \(checksum.hex); expected \(part.bytes) bytes, checksum \(part.checksum))"
-            )
         }
     }
 }

@@ -20,6 +20,10 @@ public struct ReadRequest: Sendable {
     public var sharedSplitPoints: (@Sendable (Int) async throws -> [BSONValue])?
     /// Documents per server round trip (the cursor's `batchSize`) and per flatten batch: `[sync] batch_size`.
     public var batchSize: Int
+    /// The configured collections (`[collections]`), whose tables this collection's must not meet.
+    public var collections: [Namespace] = []
+    /// The running init load a partitioned read belongs to, recorded in its manifest.
+    public var initLoadID: Int64? = nil
 
     public static let defaultBatchSize = 1000
     /// A table's part is finished (renamed from `.tmp`) and the next one begun once it holds `partBytes` bytes or
@@ -89,21 +93,23 @@ public struct CollectionReader: Sendable {
         let namespace = request.namespace
         let schema = try SchemaFile(
             namespace: namespace, schemasDirectory: request.schemasDirectory, settings: request.settings)
+        let claims = TableClaims.fromSchemaFiles(
+            schema, collections: request.collections, schemasDirectory: request.schemasDirectory,
+            settings: request.settings, logger: logger)
+        if let collision = claims.error(for: namespace, targetSchema: request.settings.targetSchema) { throw collision }
         let folder = CollectionFolder(csvDirectory: request.csvDirectory, namespace: namespace)
         let manifestName = CollectionFolder.manifestName(partition: request.partition)
         // A missing or unreadable input fails before an earlier run's output is touched.
         if let inputFile = request.inputFile { _ = try DocumentFileReader(path: inputFile) }
-        // A whole-collection read locks its folder and says what it does in `reader.json`, for a following psql-copy.
-        let lock: ReaderLock?
+        // Every read locks its folder (partitioned workers share the lock); a whole-collection read also says what
+        // it does in `reader.json`, for a following psql-copy.
+        try Self.createFolder(folder)
+        let lock = try ReaderLock(folder: folder.url, shared: request.partition != nil)
         var status: ReaderStatus?
         if request.partition == nil {
-            try Self.createFolder(folder)
-            lock = try ReaderLock(folder: folder.url)
             status = ReaderStatus(
                 run: UUID().uuidString.lowercased(), pid: getpid(), startedAt: startedAt, schemaHash: schema.hash,
                 state: .reading)
-        } else {
-            lock = nil
         }
         try prepare(folder, manifestName: manifestName, partition: request.partition)
         try status?.write(in: folder.url)
@@ -119,6 +125,8 @@ public struct CollectionReader: Sendable {
             status?.exitStatus = error.exitStatus.rawValue
             status?.message = "\(error)"
             try? status?.write(in: folder.url)
+            // A failed read leaves nothing of its own behind: no finished part can be taken for a whole read.
+            Self.removeFiles(in: folder, manifestName: manifestName, partition: request.partition)
             withExtendedLifetime(lock) {}
             throw error
         }
@@ -157,13 +165,14 @@ public struct CollectionReader: Sendable {
                 name: table.name, columns: table.columns.map(\.name), rows: parts.reduce(0) { $0 + $1.rows },
                 parts: parts)
         }
-        let manifest = Manifest(
+        var manifest = Manifest(
             collection: namespace.description, schemaHash: schema.hash,
             source: Manifest.Source(
                 kind: request.inputFile == nil ? "server" : "file", file: request.inputFile,
                 partition: request.partition?.description),
             startedAt: startedAt, finishedAt: timestampNow(), oplogPositions: positions, documents: report.documents,
             tables: tables, report: report.counts)
+        manifest.initLoadID = request.initLoadID
         try Self.writeDDL(schema.plan, to: folder)
         try manifest.write(to: folder.url, name: manifestName)
         progress?.finish()
@@ -198,19 +207,25 @@ public struct CollectionReader: Sendable {
     /// Creates the folder and removes what an earlier run of this worker left: the reader status and its manifest
     /// first (so neither ever describes new parts), then its parts and temporary files.
     private func prepare(_ folder: CollectionFolder, manifestName: String, partition: Partition?) throws(LoadError) {
-        let manager = FileManager.default
         try Self.createFolder(folder)
         if partition == nil {
             unlink(folder.url.appendingPathComponent(ReaderStatus.fileName).path)
             unlink(folder.url.appendingPathComponent(LoadedMark.fileName).path)
         }
+        Self.removeFiles(in: folder, manifestName: manifestName, partition: partition)
+    }
+
+    /// Removes the parts, temporary files and manifests of this worker (of every worker for a whole-collection
+    /// read), manifests first.
+    private static func removeFiles(in folder: CollectionFolder, manifestName: String, partition: Partition?) {
         let mine = PartNames.prefix(partition: partition)
-        let entries = (try? manager.contentsOfDirectory(atPath: folder.url.path)) ?? []
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder.url.path)) ?? []
         // A whole-collection read replaces everything; a partition only its own files.
         let stale = entries.filter { name in
             partition == nil
                 ? (name.hasSuffix(".tsv") || name.hasSuffix(".tmp") || name.hasPrefix("manifest"))
-                : (name.contains(mine) || name == manifestName || name == manifestName + ".tmp")
+                : (name.contains(mine) || name == manifestName || name == manifestName + ".tmp"
+                    || name == "schema.sql.\(getpid()).tmp")
         }
         for name in stale.sorted(by: Self.removedBefore) {
             unlink(folder.url.appendingPathComponent(name).path)
@@ -296,7 +311,7 @@ public struct CollectionReader: Sendable {
                             logger.debug(
                                 "batch flattened", metadata: ["job": "\(job + 1)", "documents": "\(batch.count)"])
                             progress?.add(batch.count)
-                            await TestHooks.hold(at: "read")
+                            try await TestHooks.hold(at: "read")
                         }
                     }
                     return (job, try Self.finish(&stream))

@@ -88,14 +88,17 @@ extension CopyLoader {
             case read(Manifest)
         }
         let queue = PartQueue()
-        let logger = logger
+        let logger = logger, live = live
         let (manifest, parts) = try await withThrowingTaskGroup(of: Outcome.self) { group in
             for worker in 0..<max(1, request.jobs) {
                 group.addTask {
                     let session = PostgresSession(name: "copy\(worker)", logger: logger)
+                    live.add(session)
+                    defer { live.remove(session) }
                     try await session.connect(conninfo: request.conninfo, password: request.password)
                     var copied: [String: LoadedPart] = [:]
                     while let (file, table) = await queue.next() {
+                        try Task.checkCancellation()
                         copied[file] = try await Self.copyPart(
                             file, table: table, plan: plan, folder: folder, staging: staging, on: session)
                     }
@@ -127,6 +130,10 @@ extension CopyLoader {
                 }
             } catch {
                 await queue.close()
+                // A failed reader removes its parts: a copier that lost one says less than the reader's reason.
+                if let final = ReaderStatus.read(in: folder.url), final.run == status.run, final.state == .failed {
+                    throw Self.failure(of: final, namespace: plan.namespace)
+                }
                 throw error
             }
             guard let manifest else {
@@ -174,13 +181,7 @@ extension CopyLoader {
                     for table in manifest.tables { for part in table.parts { try await handOut(part.file) } }
                     return manifest
                 case .failed:
-                    let exitStatus = final.exitStatus.flatMap(ExitStatus.init(rawValue:))
-                    throw LoadError(
-                        .readerFailed,
-                        "mongo-reader (pid \(final.pid)) failed reading \(plan.namespace)"
-                            + "\(final.exitStatus.map { " with exit status \($0)" } ?? ""): "
-                            + (final.message ?? "no reason given"),
-                        readerExitStatus: exitStatus)
+                    throw failure(of: final, namespace: plan.namespace)
                 case .reading:
                     throw LoadError(
                         .readerFailed,
@@ -202,6 +203,16 @@ extension CopyLoader {
         }
     }
 
+    /// The error of a followed reader that failed: its reason and exit status.
+    static func failure(of reader: ReaderStatus, namespace: Namespace) -> LoadError {
+        LoadError(
+            .readerFailed,
+            "mongo-reader (pid \(reader.pid)) failed reading \(namespace)"
+                + "\(reader.exitStatus.map { " with exit status \($0)" } ?? ""): "
+                + (reader.message ?? "no reason given"),
+            readerExitStatus: reader.exitStatus.flatMap(ExitStatus.init(rawValue:)))
+    }
+
     /// The folder's files, and the sizes of the parts being written: what changes while a reader works (finished
     /// parts are not stat'ed, so a poll stays cheap however many there are).
     private static func footprint(of folder: CollectionFolder) -> [String: Int] {
@@ -219,16 +230,22 @@ extension CopyLoader {
     }
 
     /// COPYs one part into its staging table, computing its checksum and size from the bytes streamed.
-    private static func copyPart(
+    static func copyPart(
         _ file: String, table: Int, plan: TablePlan, folder: CollectionFolder, staging: String,
         on session: PostgresSession
     ) async throws -> LoadedPart {
         let path = folder.url.appendingPathComponent(file).path
         let source = try ChecksummingFile(path: path)
         let planned = plan.tables[table]
-        let rows = try await session.copyIn(
-            schema: staging, table: planned.name, columns: planned.columns.map(\.name),
-            purpose: "load \(file) into staging table \(planned.name)", chunks: { try source.next() })
+        let rows: Int
+        do {
+            rows = try await session.copyIn(
+                schema: staging, table: planned.name, columns: planned.columns.map(\.name),
+                purpose: "load \(file) into staging table \(planned.name)", chunks: { try source.next() })
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            // Following a reader, the staging tables have their keys while rows come.
+            throw DuplicateKeyError(error, table: planned, plan: plan)
+        }
         let (bytes, checksum) = source.result
         return LoadedPart(table: table, rows: rows, bytes: bytes, checksum: checksum)
     }

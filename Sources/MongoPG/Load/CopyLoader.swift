@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// What psql-copy needs to load one collection.
 public struct LoadRequest: Sendable {
@@ -17,6 +18,8 @@ public struct LoadRequest: Sendable {
     public var followReader = false
     /// `--follow-reader`: how long to wait for a reader to start, and for a running one to write anything.
     public var waitSeconds = 300
+    /// The configured collections (`[collections]`), whose tables this collection's must not meet.
+    public var collections: [Namespace] = []
 
     public init(
         namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings,
@@ -53,26 +56,39 @@ public struct LoadSummary: Sendable, Codable, Equatable {
 /// rerun drops the staging tables a crashed run left behind.
 public struct CopyLoader: Sendable {
     public let logger: Logger
+    /// Every session of this load, so that a signal can cancel the statements they run.
+    let live = LiveSessions()
+    /// Set once the swap committed: a signal then cancels nothing.
+    let swapState = SwapState()
 
     public init(logger: Logger) { self.logger = logger }
 
-    public func load(_ request: LoadRequest) async throws -> LoadSummary {
+    /// Loads the collection. With `stop`, SIGTERM or SIGINT before the swap cancels the load, drops its staging
+    /// schema and ends with `LoadError.interrupted` (75); the live tables stay as they were.
+    public func load(_ request: LoadRequest, stop: StopRequest? = nil) async throws -> LoadSummary {
         let clock = ContinuousClock(), started = clock.now
         let namespace = request.namespace
         let folder = CollectionFolder(csvDirectory: request.csvDirectory, namespace: namespace)
         let schema = try SchemaFile(
             namespace: namespace, schemasDirectory: request.schemasDirectory, settings: request.settings)
+        let claims = TableClaims.fromSchemaFiles(
+            schema, collections: request.collections, schemasDirectory: request.schemasDirectory,
+            settings: request.settings, logger: logger)
+        let target = request.settings.targetSchema
+        if let collision = claims.error(for: namespace, targetSchema: target) { throw collision }
         // Files first: nothing touches PostgreSQL until the folder is known to be whole and of this schema (or, when
-        // following a reader, until the reader is found and reads with this schema).
+        // following a reader, until the reader is found and reads with this schema). A folder being loaded is
+        // locked against mongo-reader, and one a mongo-reader writes is refused (unless following it).
         var followed: ReaderStatus?, verified: Manifest?
+        let folderLock = request.followReader ? nil : try LoaderLock(folder: folder.url)
         if request.followReader {
             followed = try await readerToFollow(folder, schema: schema, request: request)
         } else {
             let manifest = try folder.finishedManifest()
             try Self.check(manifest, matches: schema, folder: folder)
-            try folder.verify(manifest)
+            try folder.checkParts(of: manifest)
             logger.info(
-                "manifest verified",
+                "manifest checked",
                 metadata: [
                     LogKey.namespace: "\(namespace)", "parts": "\(manifest.tables.reduce(0) { $0 + $1.parts.count })",
                 ])
@@ -80,6 +96,7 @@ public struct CopyLoader: Sendable {
         }
 
         let session = PostgresSession(name: "load", logger: logger)
+        live.add(session)
         try await session.connect(conninfo: request.conninfo, password: request.password)
         let store = StateStore(session: session, schema: request.stateSchema)
         try await store.migrate()
@@ -89,10 +106,20 @@ public struct CopyLoader: Sendable {
             totals: {
                 ["documents": Double($0.documents), "rows": Double($0.rows.values.reduce(0, +)), "seconds": $0.seconds]
             }
-        ) { run in
-            let (manifest, rows) = try await load(
-                verified, following: followed, schema: schema, folder: folder, request: request, session: session,
-                store: store, run: run)
+        ) { (run: LedgerRun) async throws -> LoadSummary in
+            try await Self.checkOwnership(schema.plan, claims: claims, store: store)
+            if let manifest = verified, let initLoad = manifest.initLoadID {
+                try await Self.checkPartitions(of: initLoad, folder: folder, store: store)
+            }
+            let staging = Self.stagingSchema(stateSchema: request.stateSchema, namespace: namespace)
+            let (verified, followed) = (verified, followed)
+            let (manifest, rows) = try await interruptible(stop) {
+                try await load(
+                    verified, following: followed, schema: schema, folder: folder, request: request,
+                    session: session, store: store, run: run)
+            } cleanUp: {
+                await Self.dropStaging(staging, request: request, logger: logger)
+            }
             // So that a later --follow-reader waits for a new read rather than loading this one again.
             if let reader = followed ?? ReaderStatus.read(in: folder.url), reader.startedAt == manifest.startedAt {
                 try? LoadedMark(run: reader.run, loadedAt: timestampNow()).write(in: folder.url)
@@ -102,7 +129,38 @@ public struct CopyLoader: Sendable {
                 seconds: (clock.now - started).seconds, run: run.id)
         }
         try await store.releaseSyncLock()
+        withExtendedLifetime(folderLock) {}
         return summary
+    }
+
+    /// Before anything is replaced: the plan's tables must be neither the tables of collections loaded before
+    /// (the catalog) nor tables no load made (78 either way, naming both sides).
+    static func checkOwnership(_ plan: TablePlan, claims: TableClaims, store: StateStore) async throws {
+        var claims = claims
+        let namespace = plan.namespace, target = plan.settings.targetSchema
+        for claim in try await store.catalogClaims(except: namespace) { claims.add(claim) }
+        if let collision = claims.error(for: namespace, targetSchema: target) { throw collision }
+        let unowned = try await store.unownedTables(plan.tables.map(\.name), in: target)
+        guard !unowned.isEmpty else { return }
+        let them = unowned.count == 1 ? "it" : "them"
+        throw SchemaError(
+            .identifierCollision,
+            "\(target) already holds \(unowned.map { "\"\($0)\"" }.joined(separator: ", ")), which no load of this "
+                + "toolkit made (the catalog in \(store.schema) does not list \(them)), and \(namespace) would "
+                + "replace \(them): psql-copy never drops a table it does not own; rename or drop \(them), or give "
+                + "\(namespace) a root table of its own in [collections] (`\(namespace) = <table>`)")
+    }
+
+    /// Partition manifests (all of one init load, `CollectionFolder.finishedManifest` checked) must be of the
+    /// running init load: a folder left by workers of an earlier one is not this init load's data.
+    static func checkPartitions(of initLoad: Int64, folder: CollectionFolder, store: StateStore) async throws {
+        let running = try? await store.runningInitLoadID(purpose: "loading partitions")
+        guard running != initLoad else { return }
+        throw LoadError(
+            .stalePartition,
+            "the partitions in \(folder.url.path) were read for init load \(initLoad), but "
+                + (running.map { "the running init load is \($0)" } ?? "no init load is running")
+                + ": read every partition again for the current init load")
     }
 
     /// The manifest was written with `schema`, and names the tables its plan makes.
@@ -136,8 +194,13 @@ public struct CopyLoader: Sendable {
     ) async throws {
         try await session.execute(
             raiseMaintenanceMemory(jobs: jobs), purpose: "give the key build of \(table.name) memory to sort in")
-        try await session.execute(
-            plan.primaryKeyStatement(table, inSchema: staging), purpose: "build the primary key of \(table.name)")
+        do {
+            try await session.execute(
+                plan.primaryKeyStatement(table, inSchema: staging), purpose: "build the primary key of \(table.name)")
+        } catch {
+            guard error.sqlState == "23505" else { throw error }
+            throw DuplicateKeyError(error, table: table, plan: plan)
+        }
         try await session.execute(
             "ANALYZE \(PostgresSQL.qualifiedName(schema: staging, table.name))", purpose: "analyze \(table.name)")
     }
@@ -148,14 +211,19 @@ public struct CopyLoader: Sendable {
         _ items: [Item], named name: String, request: LoadRequest,
         _ body: @escaping @Sendable (PostgresSession, Item) async throws -> Result
     ) async throws -> [Result] {
-        let queue = WorkQueue(items), logger = logger
+        let queue = WorkQueue(items), logger = logger, live = live
         return try await withThrowingTaskGroup(of: [Result].self) { group in
             for worker in 0..<max(1, min(request.jobs, items.count)) {
                 group.addTask {
                     let session = PostgresSession(name: "\(name)\(worker)", logger: logger)
+                    live.add(session)
+                    defer { live.remove(session) }
                     try await session.connect(conninfo: request.conninfo, password: request.password)
                     var results: [Result] = []
-                    while let item = await queue.next() { results.append(try await body(session, item)) }
+                    while let item = await queue.next() {
+                        try Task.checkCancellation()
+                        results.append(try await body(session, item))
+                    }
                     await session.close()
                     return results
                 }
@@ -182,6 +250,10 @@ public struct CopyLoader: Sendable {
         let clock = ContinuousClock()
 
         var step = clock.now
+        await TestHooks.pause(at: "checked") {
+            // Lets a test change a part between the manifest check and the copy.
+            FileManager.default.fileExists(atPath: folder.url.appendingPathComponent("continue").path)
+        }
         try await session.execute(
             "DROP SCHEMA IF EXISTS \(quotedStaging) CASCADE; CREATE SCHEMA \(quotedStaging)",
             purpose: "prepare the staging schema for \(namespace) (dropping what a crashed run left)")
@@ -208,7 +280,7 @@ public struct CopyLoader: Sendable {
                     "rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds,
                 ])
             step = clock.now
-            await TestHooks.hold(at: "swap")
+            try await TestHooks.hold(at: "swap")
             try await swap(
                 plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts,
                 session: session,
@@ -225,18 +297,15 @@ public struct CopyLoader: Sendable {
         let bySize = manifest.tables.indices.sorted { manifest.tables[$0].rows > manifest.tables[$1].rows }
         let work = bySize.flatMap { index in manifest.tables[index].parts.map { (table: index, part: $0) } }
         let unfinished = PartsLeft(manifest.tables.map(\.parts.count))
+        // Each part's checksum and size are computed from the bytes COPY streams, so a part changed since the
+        // manifest was checked (another mongo-reader, a hand edit) fails the load before the swap.
         let perWorker = try await onParallelSessions(work, named: "copy", request: request) { copier, item in
             let table = plan.tables[item.table]
-            let path = folder.url.appendingPathComponent(item.part.file).path
-            let loaded = try await copier.copyIn(
-                schema: staging, table: table.name, columns: table.columns.map(\.name),
-                purpose: "load \(item.part.file) into staging table \(table.name)", fromFile: path)
-            guard loaded == item.part.rows else {
-                throw LoadError(
-                    .rowCountMismatch,
-                    "\(item.part.file): PostgreSQL loaded \(loaded) rows, the manifest promises \(item.part.rows)")
-            }
-            await TestHooks.hold(at: "copy")
+            let copied = try await Self.copyPart(
+                item.part.file, table: item.table, plan: plan, folder: folder, staging: staging, on: copier)
+            try Self.check(copied, against: item.part, folder: folder)
+            let loaded = copied.rows
+            try await TestHooks.hold(at: "copy")
             if await unfinished.finishOne(of: item.table) {
                 try await Self.buildKey(of: table, in: staging, plan: plan, jobs: request.jobs, on: copier)
             }
@@ -251,7 +320,7 @@ public struct CopyLoader: Sendable {
             figures: ["rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds])
 
         step = clock.now
-        await TestHooks.hold(at: "swap")
+        try await TestHooks.hold(at: "swap")
         try await swap(
             plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts, session: session,
             store: store, run: run.id)
@@ -260,40 +329,199 @@ public struct CopyLoader: Sendable {
     }
 
     /// One transaction: drop the live tables (and tables an earlier schema had), move the staging tables in, replace
-    /// the catalog rows, record the load. Until COMMIT, readers see the old tables; after it, the new ones.
+    /// the catalog rows, record the load. Users' views, materialized views, indexes and grants on the replaced
+    /// tables are captured first and created again on the new tables in the same transaction (`TableDependents`).
+    /// Until COMMIT, readers see the old tables; after it, the new ones.
     private func swap(
         plan: TablePlan, staging: String, manifest: Manifest, schemaHash: String, counts: [String: Int],
         session: PostgresSession, store: StateStore, run: Int64
     ) async throws {
         let target = plan.settings.targetSchema, stateSchema = store.schema, collection = plan.namespace.description
         let names = plan.tables.map(\.name)
-        let namespace = plan.namespace, documents = manifest.documents
-        try await session.withTransaction(purpose: "swap the new tables of \(collection) in") { session in
-            try session.execute(
-                "SET LOCAL lock_timeout = '60s'", purpose: "bound the wait for readers of the live tables")
-            try session.execute(
-                "CREATE SCHEMA IF NOT EXISTS \(PostgresSQL.quoteIdentifier(target))",
-                purpose: "create the target schema")
-            let previous = try StateStore.catalogTableNames(on: session, schema: stateSchema, collection: namespace)
-            // No foreign keys join the tables, so the order does not matter; a user's view on one makes DROP fail and
-            // the whole swap roll back, which is the right answer.
-            for name in Set(previous).union(names).sorted() {
-                try session.execute(
-                    "DROP TABLE IF EXISTS \(PostgresSQL.qualifiedName(schema: target, name))",
-                    purpose: "drop the old table \(name)")
-            }
-            for name in names {
-                try session.execute(
-                    "ALTER TABLE \(PostgresSQL.qualifiedName(schema: staging, name)) SET SCHEMA \(PostgresSQL.quoteIdentifier(target))",
-                    purpose: "move the new table \(name) in")
-            }
-            try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan)
-            try StateStore.recordCollectionLoad(
-                on: session, schema: stateSchema, collection: namespace, schemaHash: schemaHash, documents: documents,
-                rows: counts, run: run)
-            try session.execute(
-                "DROP SCHEMA \(PostgresSQL.quoteIdentifier(staging))", purpose: "drop the empty staging schema")
+        let namespace = plan.namespace, documents = manifest.documents, logger = logger, swapState = swapState
+        let replaced = try await session.withTransaction(purpose: "read the tables of the previous load") { session in
+            Set(try StateStore.catalogTableNames(on: session, schema: stateSchema, collection: namespace))
+                .union(names).sorted()
         }
+        try Task.checkCancellation()
+        do {
+            try await session.withTransaction(purpose: "swap the new tables of \(collection) in") { session in
+                // A lock_timeout the role or PGOPTIONS sets is kept; else readers of the live tables get 60 s.
+                try session.execute(
+                    "SELECT CASE WHEN current_setting('lock_timeout') = '0' "
+                        + "THEN set_config('lock_timeout', '60s', true) END",
+                    purpose: "bound the wait for readers of the live tables")
+                try session.execute(
+                    "CREATE SCHEMA IF NOT EXISTS \(PostgresSQL.quoteIdentifier(target))",
+                    purpose: "create the target schema")
+                let dependents = try TableDependents.capture(of: replaced, in: target, on: session)
+                try dependents.dropViews(on: session)
+                // No foreign keys join the tables, so the order does not matter.
+                for name in replaced {
+                    try session.execute(
+                        "DROP TABLE IF EXISTS \(PostgresSQL.qualifiedName(schema: target, name))",
+                        purpose: "drop the old table \(name)")
+                }
+                for name in names {
+                    try session.execute(
+                        "ALTER TABLE \(PostgresSQL.qualifiedName(schema: staging, name)) SET SCHEMA \(PostgresSQL.quoteIdentifier(target))",
+                        purpose: "move the new table \(name) in")
+                }
+                try dependents.restore(on: session, logger: logger)
+                try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan)
+                try StateStore.recordCollectionLoad(
+                    on: session, schema: stateSchema, collection: namespace, schemaHash: schemaHash,
+                    documents: documents, rows: counts, run: run)
+                try session.execute(
+                    "DROP SCHEMA \(PostgresSQL.quoteIdentifier(staging))", purpose: "drop the empty staging schema")
+            }
+            swapState.swapped()
+        } catch var error as PostgresError where error.sqlState == "55P03" {
+            // Who holds the tables: the wait is over, but a reader that held them 60 s most likely still does.
+            if let holders = await session.relationLockHolders(schema: target, names: replaced) {
+                error.serverMessage += "; \(holders)"
+            }
+            throw error
+        } catch var error as PostgresError where error.sqlState == "2BP01" {
+            error.serverMessage +=
+                " (psql-copy recreates views, materialized views, indexes and grants on the tables it replaces, not "
+                + "the object named: drop it before the reload and create it again after; the live tables are "
+                + "unchanged)"
+            throw error
+        }
+    }
+
+    /// Runs `body` (the load up to and with the swap); when `stop` reports a signal first, cancels it (and the
+    /// statement each session runs, again every 100 ms until `body` ends, so none started later runs on), then
+    /// runs `cleanUp` and throws `LoadError.interrupted`. A swap that committed before the signal took effect is
+    /// the load's result as usual.
+    private func interruptible<Result: Sendable>(
+        _ stop: StopRequest?, _ body: @escaping @Sendable () async throws -> Result,
+        cleanUp: () async -> Void
+    ) async throws -> Result {
+        guard let stop else { return try await body() }
+        let live = live, swapState = swapState
+        let work = Task { try await body() }
+        let watcher = Task {
+            while stop.received == nil, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
+            guard !Task.isCancelled else { return }
+            work.cancel()
+            while !Task.isCancelled, !swapState.isSwapped {
+                live.cancelStatements()
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let outcome = await work.result
+        watcher.cancel()
+        switch outcome {
+        case .success(let result): return result
+        case .failure(let error):
+            guard let signal = stop.received, !swapState.isSwapped else { throw error }
+            logger.info("stopping on a signal", metadata: ["signal": "\(signal)", LogKey.error: "\(error)"])
+            await cleanUp()
+            throw LoadError(
+                .interrupted,
+                "psql-copy stopped by signal \(signal) (\(signal == SIGINT ? "SIGINT" : "SIGTERM")) before the swap: "
+                    + "its staging tables are dropped and the live tables are unchanged; run it again to load")
+        }
+    }
+
+    /// Drops a load's staging schema on the way out, bounded in time (a lock held elsewhere is not waited for
+    /// long); a failure is only logged, since the next load drops it too. On a connection of its own: a cancel
+    /// request sent to the load's sessions may still reach their server after the load ended.
+    static func dropStaging(_ staging: String, request: LoadRequest, logger: Logger) async {
+        let session = PostgresSession(name: "clean-up", logger: logger)
+        do {
+            try await session.connect(conninfo: request.conninfo, password: request.password)
+            try await session.withTransaction(purpose: "drop the staging schema \(staging)") { session in
+                try session.execute(
+                    "SET LOCAL lock_timeout = '10s'; SET LOCAL statement_timeout = '30s'",
+                    purpose: "bound the clean-up")
+                try session.execute(
+                    "DROP SCHEMA IF EXISTS \(PostgresSQL.quoteIdentifier(staging)) CASCADE",
+                    purpose: "drop the staging schema \(staging)")
+            }
+        } catch {
+            logger.warning(
+                "the staging schema is left for the next load to drop",
+                metadata: ["schema": "\(staging)", LogKey.error: "\(error)"])
+        }
+        await session.close()
+    }
+
+    /// A part as COPY streamed it must be the manifest's: same size and checksum, same rows.
+    static func check(_ copied: LoadedPart, against part: Manifest.Part, folder: CollectionFolder) throws(LoadError) {
+        let path = folder.url.appendingPathComponent(part.file).path
+        guard copied.bytes == part.bytes, copied.checksum == part.checksum else {
+            throw LoadError(
+                .corruptPart,
+                "part \(path) does not match the manifest: it changed since mongo-reader wrote it "
+                    + "(\(copied.bytes) bytes, checksum "
+                    + "\(copied.checksum) streamed into COPY; the manifest says \(part.bytes) bytes, checksum "
+                    + "\(part.checksum)): nothing was swapped in, read the collection again")
+        }
+        guard copied.rows == part.rows else {
+            throw LoadError(
+                .rowCountMismatch,
+                "\(part.file): PostgreSQL loaded \(copied.rows) rows, the manifest promises \(part.rows)")
+        }
+    }
+}
+
+/// The sessions of one load, so that a signal can cancel what each runs (`PQcancel` works from any thread).
+final class LiveSessions: Sendable {
+    private let sessions = Mutex<[ObjectIdentifier: PostgresSession]>([:])
+
+    func add(_ session: PostgresSession) { sessions.withLock { $0[ObjectIdentifier(session)] = session } }
+    func remove(_ session: PostgresSession) { sessions.withLock { $0[ObjectIdentifier(session)] = nil } }
+    func cancelStatements() {
+        for session in sessions.withLock({ Array($0.values) }) { session.cancelRunningStatement() }
+    }
+}
+
+/// Whether the swap committed: from then on a signal no longer cancels anything.
+final class SwapState: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func swapped() { flag.store(true, ordering: .sequentiallyConsistent) }
+    var isSwapped: Bool { flag.load(ordering: .sequentiallyConsistent) }
+}
+
+/// A primary key build (or a keyed COPY) that met one key twice (23505), in the loader's words: which table,
+/// which `_id`. Bad input data (65): the source held a document twice (a dump concatenated twice, two reads in one
+/// folder).
+struct DuplicateKeyError: ToolError {
+    var description: String
+    var exitStatus: ExitStatus { .dataError }
+
+    init(_ error: PostgresError, table: PlannedTable, plan: TablePlan) {
+        let collection = plan.namespace.description
+        let key = Self.key(fromDetail: error.serverMessage)
+        let rootID: String?
+        if table.parent == nil {
+            rootID = key?.values
+        } else {
+            // The child key starts with the root _id; an _id holding ", " cannot be told apart, so the key is named.
+            rootID = key.flatMap { $0.values.components(separatedBy: ", ").first }
+        }
+        var text = "\(collection): two documents share _id \(rootID ?? "(unknown)")"
+        if table.parent == nil {
+            text += " (table \(table.name))"
+        } else {
+            text += " (table \(table.name), key (\(key?.columns ?? "?")) = (\(key?.values ?? "?")))"
+        }
+        description = text + ": the input holds a document twice; the live tables are unchanged [SQLSTATE 23505]"
+    }
+
+    /// `Key (a, b)=(1, 2) is duplicated.` / `... already exists.`, PostgreSQL's DETAIL of a unique violation.
+    static func key(fromDetail message: String) -> (columns: String, values: String)? {
+        guard let start = message.range(of: "Key ("),
+            let equals = message.range(of: ")=(", range: start.upperBound..<message.endIndex)
+        else { return nil }
+        let columns = String(message[start.upperBound..<equals.lowerBound])
+        let rest = message[equals.upperBound...]
+        let end = rest.range(of: ") is duplicated") ?? rest.range(of: ") already exists")
+        guard let end else { return nil }
+        return (columns, String(rest[..<end.lowerBound]))
     }
 }
 

@@ -19,6 +19,12 @@ public struct LoadError: ToolError {
         case readerRunning
         /// The mongo-reader psql-copy follows failed, died, never started or stopped making progress.
         case readerFailed
+        /// Partition manifests of different init loads, or of another init load than the running one.
+        case stalePartition
+        /// psql-copy is loading the folder a mongo-reader wants to write.
+        case loaderRunning
+        /// A signal stopped the run before it finished; nothing was changed.
+        case interrupted
     }
     public var kind: Kind
     public var message: String
@@ -35,10 +41,13 @@ public struct LoadError: ToolError {
 
     public var exitStatus: ExitStatus {
         switch kind {
-        case .missingManifest, .badManifest, .corruptPart, .schemaMismatch, .rowCountMismatch: .dataError
+        case .missingManifest, .badManifest, .corruptPart, .schemaMismatch, .rowCountMismatch, .stalePartition:
+            .dataError
         case .io: .ioError
         case .usage: .usage
-        case .readerRunning: .locked
+        case .readerRunning, .loaderRunning: .locked
+        // Nothing changed and the run may simply be started again: "try later", as for a lock.
+        case .interrupted: .locked
         // The reader's own status says why (69 MongoDB unreachable, 65 bad data, ...); a reader that died or never
         // came left a folder without a finished manifest, which is 65 as for plain psql-copy.
         case .readerFailed: readerExitStatus ?? .dataError

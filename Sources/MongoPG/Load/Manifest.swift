@@ -61,11 +61,14 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var tables: [Table]
     /// Per-field counts of values that did not fit the schema, fields absent from it, NULs stripped.
     public var report: [String: [String: Int]]
+    /// The init load a partitioned read belongs to (its split points are that init load's): psql-copy merges only
+    /// partitions of one init load, the running one. Nil for a whole read.
+    public var initLoadID: Int64? = nil
 
     enum CodingKeys: String, CodingKey {
         case format, collection, schemaHash = "schema_hash", source, startedAt = "started_at", finishedAt =
             "finished_at"
-        case oplogPositions = "oplog_positions", documents, tables, report
+        case oplogPositions = "oplog_positions", documents, tables, report, initLoadID = "init_load_id"
     }
 
     public init(

@@ -53,41 +53,113 @@ public struct ReaderStatus: Codable, Sendable, Equatable {
     }
 }
 
-/// The lock a whole-collection mongo-reader holds on `reader.lock` while it writes a folder: a second reader of
-/// the same folder is refused (exit 75) instead of mixing its parts with the first one's. Released by `deinit`
-/// or by the kernel when the process ends.
+/// The locks on a folder's `reader.lock` (POSIX record locks, dropped by the kernel when their process ends,
+/// however it ends), one byte each: byte 0 is the readers' (a whole-collection mongo-reader holds it alone,
+/// partitioned workers share it), byte 1 psql-copy's (shared). Each side takes its own byte first and then looks
+/// at the other's, so of a reader and a loader starting together at least one sees the other and refuses (exit
+/// 75): a folder is never written while it is loaded, nor loaded while it is written. `psql-copy --follow-reader`
+/// takes no lock: it loads a folder while its reader writes it, checking each part as it streams.
+enum FolderLock {
+    static let readerByte = 0, loaderByte = 1
+
+    /// Opens (creating) the folder's lock file; -1 when it cannot.
+    static func open(_ folder: URL, create: Bool) -> Int32 {
+        Glibc.open(
+            folder.appendingPathComponent(ReaderStatus.lockName).path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0),
+            0o644)
+    }
+
+    /// Takes a lock of `type` (F_RDLCK, F_WRLCK) on `byte` without waiting.
+    static func take(_ descriptor: Int32, type: Int32, byte: Int) -> Bool {
+        var lock = flock()
+        lock.l_type = Int16(type)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = byte
+        lock.l_len = 1
+        return fcntl(descriptor, F_SETLK, &lock) == 0
+    }
+
+    /// The pid of another process holding any lock on `byte`, or nil.
+    static func holder(_ descriptor: Int32, byte: Int) -> Int32? {
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)  // conflicts with every lock, so any holder is reported
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = byte
+        lock.l_len = 1
+        guard fcntl(descriptor, F_GETLK, &lock) == 0, lock.l_type != Int16(F_UNLCK) else { return nil }
+        return lock.l_pid
+    }
+}
+
+/// The lock a mongo-reader holds on its folder while it writes: a second whole-collection reader (or a whole
+/// reader and a partitioned worker) is refused (exit 75) instead of mixing its parts with the first one's, and so
+/// is a reader of a folder psql-copy is loading. Released by `deinit` or by the kernel when the process ends.
 final class ReaderLock {
     private let descriptor: Int32
 
-    init(folder: URL) throws(LoadError) {
+    /// `shared`: a partitioned worker's lock, which other workers of the read share.
+    init(folder: URL, shared: Bool = false) throws(LoadError) {
+        let descriptor = FolderLock.open(folder, create: true)
         let path = folder.appendingPathComponent(ReaderStatus.lockName).path
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw LoadError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
-        var lock = flock()
-        lock.l_type = Int16(F_WRLCK)
-        lock.l_whence = Int16(SEEK_SET)
-        guard fcntl(descriptor, F_SETLK, &lock) == 0 else {
+        guard FolderLock.take(descriptor, type: shared ? F_RDLCK : F_WRLCK, byte: FolderLock.readerByte) else {
             let reason = String(cString: strerror(errno))
+            let holder = FolderLock.holder(descriptor, byte: FolderLock.readerByte).map { " (pid \($0))" } ?? ""
             close(descriptor)
-            let holder = Self.holder(of: folder).map { " (pid \($0))" } ?? ""
             throw LoadError(.readerRunning, "another mongo-reader\(holder) is writing \(folder.path): \(reason)")
         }
+        if let loader = FolderLock.holder(descriptor, byte: FolderLock.loaderByte) {
+            close(descriptor)
+            throw LoadError(
+                .loaderRunning,
+                "psql-copy (pid \(loader)) is loading \(folder.path): read again once it has finished, or into "
+                    + "another --csv-dir")
+        }
+        self.descriptor = descriptor  // only now: `deinit` closes it
     }
 
     deinit { close(descriptor) }
 
-    /// The pid of the process holding `folder`'s reader lock, or nil when no process holds it. Only meaningful on
-    /// the reader's host.
+    /// The pid of a process holding `folder`'s reader lock, or nil when none holds it. Only meaningful on the
+    /// reader's host.
     static func holder(of folder: URL) -> Int32? {
-        let descriptor = open(folder.appendingPathComponent(ReaderStatus.lockName).path, O_RDONLY | O_CLOEXEC)
+        let descriptor = FolderLock.open(folder, create: false)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        var lock = flock()
-        lock.l_type = Int16(F_WRLCK)
-        lock.l_whence = Int16(SEEK_SET)
-        guard fcntl(descriptor, F_GETLK, &lock) == 0, lock.l_type != Int16(F_UNLCK) else { return nil }
-        return lock.l_pid
+        return FolderLock.holder(descriptor, byte: FolderLock.readerByte)
     }
+}
+
+/// The lock psql-copy holds on a folder while it loads it (without `--follow-reader`): a mongo-reader writing it
+/// makes psql-copy refuse (exit 75), and a mongo-reader started during the load refuses in turn.
+final class LoaderLock {
+    private let descriptor: Int32
+
+    /// Nil when the folder does not exist (nothing to load, which the manifest check then says).
+    init?(folder: URL) throws(LoadError) {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+            return nil
+        }
+        let descriptor = FolderLock.open(folder, create: true)
+        let path = folder.appendingPathComponent(ReaderStatus.lockName).path
+        guard descriptor >= 0 else { throw LoadError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard FolderLock.take(descriptor, type: F_RDLCK, byte: FolderLock.loaderByte) else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw LoadError(.io, "cannot lock \(path): \(reason)")
+        }
+        if let reader = FolderLock.holder(descriptor, byte: FolderLock.readerByte) {
+            close(descriptor)
+            throw LoadError(
+                .readerRunning,
+                "mongo-reader (pid \(reader)) is writing \(folder.path): load it once the read has finished, or "
+                    + "follow the read with --follow-reader")
+        }
+        self.descriptor = descriptor  // only now: `deinit` closes it
+    }
+
+    deinit { close(descriptor) }
 }
 
 /// `loaded.json`, written by psql-copy after it swapped a folder's tables in: which reader run it loaded, so a

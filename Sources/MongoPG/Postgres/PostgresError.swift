@@ -32,7 +32,10 @@ public struct PostgresError: ToolError {
         case "42501": return .unavailable  // insufficient_privilege: the server refused this role
         case "55P03", "40001", "40P01": return .locked  // lock_not_available, serialization_failure, deadlock
         case "54011": return .configError  // too_many_columns: the schema is too wide for one table
-        case "2BP01": return .unavailable  // dependent_objects_still_exist: the server refused to replace a table
+        // dependent_objects_still_exist: a user's object on a table to replace that psql-copy does not carry over
+        // (a foreign key of another table, a function on its row type; views it recreates): the target database's
+        // setup must change, not the data, nor is a server out of reach.
+        case "2BP01": return .configError
         default: break
         }
         switch sqlState.prefix(2) {

@@ -32,3 +32,30 @@ extension PostgresSession {
         try query("SELECT pg_advisory_unlock($1::bigint)", parameters: [String(key)], purpose: purpose).scalar == "t"
     }
 }
+
+extension PostgresSession {
+    /// The sessions holding locks on `names` in `schema`, in words (backend pid, application, client, since when
+    /// its transaction began), for a statement that gave up waiting for them (55P03); nil when none holds one now.
+    public func relationLockHolders(schema: String, names: [String]) -> String? {
+        let rows = try? query(
+            """
+            SELECT DISTINCT ON (a.pid) a.pid::text, a.application_name, host(a.client_addr),
+                   to_char(coalesce(a.xact_start, a.backend_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                   c.relname, l.mode
+            FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+            WHERE l.granted AND l.pid <> pg_backend_pid() AND n.nspname = $1 AND c.relname = ANY($2::text[])
+            ORDER BY a.pid, c.relname
+            """,
+            values: [.value(.text(schema)), .array(names.map { .text($0) })],
+            purpose: "find the sessions holding locks on the tables to replace")
+        guard let rows, !rows.isEmpty else { return nil }
+        return rows.rows.map { row in
+            let application = row[1].flatMap { $0.isEmpty ? nil : "application \($0)" }
+            let details = [application, row[2].map { "client \($0)" }, row[3].map { "since \($0)" }].compactMap { $0 }
+            return "\(row[5] ?? "a lock") on \(row[4] ?? "?") held by backend pid \(row[0] ?? "?")"
+                + (details.isEmpty ? "" : " (" + details.joined(separator: ", ") + ")")
+        }.joined(separator: "; ")
+    }
+}

@@ -8,13 +8,24 @@ public struct FlattenSettings: Sendable, Equatable, Codable {
     public var tablePrefix: String
     /// The PostgreSQL schema holding the tables.
     public var targetSchema: String
+    /// `[collections] DB.COLL = table`: root table names given in the configuration, by namespace (`DB.COLL`),
+    /// used as given (without `tablePrefix`). A collection without one gets `tablePrefix` + its collection name.
+    public var rootTableNames: [String: String]
 
     public init(
-        keepExtra: Bool = false, stripNUL: Bool = false, tablePrefix: String = "", targetSchema: String = "public"
+        keepExtra: Bool = false, stripNUL: Bool = false, tablePrefix: String = "", targetSchema: String = "public",
+        rootTableNames: [String: String] = [:]
     ) {
         self.keepExtra = keepExtra
         self.stripNUL = stripNUL
         self.tablePrefix = tablePrefix
         self.targetSchema = targetSchema
+        self.rootTableNames = rootTableNames
+    }
+
+    /// The unsanitised name of `namespace`'s root table: the configured one, else the prefix and the collection
+    /// name. Child tables are named after it (`<root>_<field>`), so every tool derives the same names from it.
+    public func rootTableName(of namespace: Namespace) -> String {
+        rootTableNames[namespace.description] ?? tablePrefix + namespace.collection
     }
 }

@@ -22,8 +22,8 @@ extension TablePlan {
     /// never depends on a schema file edited since the load. Pure.
     ///
     /// The schema comes from the JSON paths and BSON types of the value columns and the JSON paths of the tables;
-    /// `keep_extra` from the root table's `_extra` column; the table prefix from the root table's name (when that
-    /// name was cut and hashed, `settings.tablePrefix` is taken and must give the same name). `settings` gives what
+    /// `keep_extra` from the root table's `_extra` column; the table prefix (or a configured root table name) from the
+    /// root table's name, unless `settings` already names it so. `settings` gives what
     /// the catalog does not record: `strip_nul` and the target schema holding the tables. The compiled plan's catalog
     /// rows must equal the given ones, names, JSON paths, types, positions and parents alike.
     ///
@@ -255,8 +255,17 @@ private struct CatalogCompiler {
         }
         var derived = settings
         derived.keepExtra = columns[root].contains { $0.role == "extra" }
-        derived.tablePrefix = Self.tablePrefix(
-            rootTable: catalog.tables[root].table, collection: namespace.collection, otherwise: settings.tablePrefix)
+        let rootTable = catalog.tables[root].table
+        if FieldName(Identifier.sanitised(settings.rootTableName(of: namespace))) == FieldName(rootTable) {
+            // Named as the configuration names it: the settings stand.
+        } else if let prefix = Self.tablePrefix(rootTable: rootTable, collection: namespace.collection) {
+            derived.tablePrefix = prefix
+            derived.rootTableNames[namespace.description] = nil
+        } else if !Self.looksCut(rootTable) {
+            // A name an earlier `[collections] DB.COLL = table` gave (such names are never cut).
+            derived.rootTableNames[namespace.description] = rootTable
+        }
+        // Else a cut and hashed name the settings do not give: the comparison with the catalog names the root table.
 
         var elements: [SchemaNode?] = Array(repeating: nil, count: catalog.tables.count)
         for index in Self.childrenFirst(root: root, children: children) {
@@ -282,15 +291,24 @@ private struct CatalogCompiler {
         return order
     }
 
+    /// Whether `name` has the form `Identifier.sanitised` gives a name too long for PostgreSQL: cut, `_` and 8 hex.
+    static func looksCut(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard bytes.count > Identifier.maximumBytes - 12, bytes.count <= Identifier.maximumBytes else { return false }
+        let suffix = bytes.suffix(9)
+        return suffix.first == UInt8(ascii: "_")
+            && suffix.dropFirst().allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
     /// The prefix the root table's name was made with: the name without the collection's name when that gives the
-    /// name back, else `otherwise` (a name cut and hashed cannot be split).
-    static func tablePrefix(rootTable: String, collection: String, otherwise: String) -> String {
+    /// name back, else nil (a name cut and hashed cannot be split, a configured one need not end with the collection).
+    static func tablePrefix(rootTable: String, collection: String) -> String? {
         let name = Array(rootTable.utf8)
         let suffix = Array(collection.utf8)
         guard name.count >= suffix.count, Array(name.suffix(suffix.count)) == suffix,
             let prefix = String(validating: name.dropLast(suffix.count), as: UTF8.self),
             FieldName(Identifier.sanitised(prefix + collection)) == FieldName(rootTable)
-        else { return otherwise }
+        else { return nil }
         return prefix
     }
 

@@ -26,7 +26,7 @@ public struct TablePlan: Sendable {
         guard let id = schema.fields.first(where: { $0.name == "_id" }), case .scalar(let idType) = id.node else {
             throw SchemaError(.badSchemaFile, "the schema has no scalar \"_id\" field", path: "$._id")
         }
-        let rootName = settings.tablePrefix + schema.namespace.collection
+        let rootName = settings.rootTableName(of: schema.namespace)
         builder.idSQLType = idType.sqlType
         builder.rootFullName = rootName
         try builder.addTable(fullName: rootName, jsonPath: "$", parent: nil, ancestors: [])

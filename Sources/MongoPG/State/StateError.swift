@@ -7,6 +7,8 @@ public struct StateError: ToolError {
         case noRecord
         /// The command needs an init load to be running (a partitioned read) and none is.
         case noRunningInitLoad
+        /// `init-load-start` while the running init load still has a tool at work (without `--force`).
+        case initLoadRunning
         /// PostgreSQL answered a state statement with something this release cannot read (a bug, or a schema edited
         /// by hand).
         case unexpectedAnswer
@@ -28,6 +30,7 @@ public struct StateError: ToolError {
         case .newerVersion: .configError
         case .noRecord: .initLoadNeeded
         case .noRunningInitLoad: .usage
+        case .initLoadRunning: .locked
         case .unexpectedAnswer, .badFigure: .internalError
         }
     }

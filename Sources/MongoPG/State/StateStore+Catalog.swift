@@ -125,3 +125,33 @@ extension StateStore {
         return plan
     }
 }
+
+extension StateStore {
+    /// Every table the catalog gives to another collection than `collection`, as claims (a loaded collection owns
+    /// its tables whatever its schema file says now).
+    public func catalogClaims(except collection: Namespace) async throws -> [TableClaims.Claim] {
+        let rows = try await session.query(
+            "SELECT collection, table_name, json_path FROM \(table("catalog_tables")) WHERE collection <> $1",
+            parameters: [collection.description], purpose: "read the tables other collections loaded")
+        return rows.rows.compactMap { row in
+            guard let owner = row[0], let name = row[1] else { return nil }
+            return TableClaims.Claim(
+                table: name, collection: owner, jsonPath: row[2] ?? "$", source: "loaded, in \(schema).catalog_tables")
+        }
+    }
+
+    /// Which of `names` exist in `targetSchema` without the catalog listing them for any collection: tables the
+    /// toolkit did not make, which a load must never drop.
+    public func unownedTables(_ names: [String], in targetSchema: String) async throws -> [String] {
+        try await session.query(
+            """
+            SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relname = ANY($2::text[])
+            AND NOT EXISTS (SELECT 1 FROM \(table("catalog_tables")) t WHERE t.table_name = c.relname)
+            ORDER BY c.relname
+            """,
+            values: [.value(.text(targetSchema)), .array(names.map { .text($0) })],
+            purpose: "find tables of \(targetSchema) the toolkit did not load"
+        ).column("relname")?.compactMap { $0 } ?? []
+    }
+}

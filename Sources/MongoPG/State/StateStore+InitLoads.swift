@@ -78,6 +78,54 @@ extension StateStore {
         }
     }
 
+    /// The running init load (the newest one marked running) and the mongo-reader and psql-copy runs since its
+    /// start that the ledger still shows running, each as `(run, tool, host, pid, started)`; nil when no init load
+    /// is running. Whether their processes still live is the caller's question (`RunRecord.resolvingDied`).
+    public func runningInitLoad() async throws
+        -> (
+            id: Int64, startedAt: String,
+            runs: [(run: Int64, tool: String, host: String, pid: Int32, startedAt: String)]
+        )?
+    {
+        let utc = #"'YYYY-MM-DD"T"HH24:MI:SS"Z"'"#
+        let initLoad = try await session.query(
+            """
+            SELECT id, to_char(started_at AT TIME ZONE 'UTC', \(utc)) FROM \(table("init_loads"))
+            WHERE status = 'running' ORDER BY id DESC LIMIT 1
+            """, purpose: "find the running init load")
+        guard let row = initLoad.rows.first, let id = row[0].flatMap({ Int64($0) }) else { return nil }
+        let runs = try await session.query(
+            """
+            SELECT id, tool, host, pid, to_char(started_at AT TIME ZONE 'UTC', \(utc)) FROM \(table("runs"))
+            WHERE status = 'running' AND tool IN ('mongo-reader', 'psql-copy')
+            AND started_at >= (SELECT started_at FROM \(table("init_loads")) WHERE id = $1)
+            ORDER BY id
+            """, parameters: [String(id)], purpose: "find the runs of the running init load")
+        return (
+            id, row[1] ?? "?",
+            runs.rows.compactMap { run in
+                guard let number = run[0].flatMap({ Int64($0) }), let tool = run[1], let host = run[2],
+                    let pid = run[3].flatMap({ Int32($0) })
+                else { return nil }
+                return (number, tool, host, pid, run[4] ?? "?")
+            }
+        )
+    }
+
+    /// The running init load's id; `StateError.noRunningInitLoad` naming `purpose` when none is running.
+    public func runningInitLoadID(purpose: String) async throws -> Int64 {
+        let rows = try await session.query(
+            "SELECT max(id) FROM \(table("init_loads")) WHERE status = 'running'", purpose: "find the running init load"
+        )
+        guard let id = rows.scalar.flatMap({ Int64($0) }) else {
+            throw StateError(
+                .noRunningInitLoad,
+                "\(purpose) needs a running init load, so every worker cuts the collection at the same _ids and "
+                    + "psql-copy merges the workers of one init load only: run `etlstatus init-load-start` first")
+        }
+        return id
+    }
+
     /// Closes the running init load as ok or failed; there must be one.
     @discardableResult
     public func finishInitLoad(ok: Bool) async throws -> Int64 {

@@ -22,14 +22,36 @@ public struct InitLoadCommands: Sendable {
     /// Reads every source's safe oplog position (`MongoSession.safeOplogPosition`, before any document is read),
     /// then opens the init load. A source without one fails the command: a load without a position could never be
     /// caught up.
-    public func start() async throws -> Started {
+    ///
+    /// An init load still at work is not abandoned: when the running one has a mongo-reader or psql-copy run whose
+    /// process is alive (on this host; one of another host cannot be checked and counts as alive), this refuses
+    /// with 75 naming it, unless `force`. A psql-copy or oplog-sync holding the sync lock is refused (75) even then:
+    /// it is at work on the tables right now.
+    public func start(force: Bool = false) async throws -> Started {
         var positions: [String: BSONTimestamp] = [:]
         for source in config.oplogSources {
             let session = try MongoSession(uri: source.uri, name: "oplog-\(source.name)")
             positions[source.name] = try await session.safeOplogPosition(source: source.name)
         }
         let id = try await recording("etlstatus init-load-start") { store, run in
-            try await store.startInitLoad(run: run.id, positions: positions)
+            try await store.takeSyncLock(for: "starting an init load")
+            if !force, let running = try await store.runningInitLoad() {
+                let host = RunRecord.hostName
+                let alive = running.runs.filter { $0.host != host || RunRecord.processIsAlive($0.pid) }
+                if !alive.isEmpty {
+                    let runs = alive.map {
+                        "\($0.tool) run \($0.run) (pid \($0.pid) on \($0.host), since \($0.startedAt))"
+                    }
+                    throw StateError(
+                        .initLoadRunning,
+                        "init load \(running.id), started at \(running.startedAt), is still at work: "
+                            + runs.joined(separator: ", ") + "; let it finish (or stop it), or start a new one anyway "
+                            + "with --force")
+                }
+            }
+            let id = try await store.startInitLoad(run: run.id, positions: positions)
+            try await store.releaseSyncLock()
+            return id
         }
         return Started(initLoadID: id, positions: positions)
     }

@@ -14,7 +14,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .unavailable: "MongoDB or PostgreSQL unreachable or refused"
         case .internalError: "internal error (a bug: never an expected outcome)"
         case .ioError: "file I/O error"
-        case .locked: "another run holds the lock; try later"
+        case .locked: "another run holds the lock, or a signal stopped the run before it changed anything; try later"
         case .configError: "configuration error"
         }
     }

@@ -6,16 +6,19 @@ import Foundation
 enum TestHooks {
     static let holdPoint = ProcessInfo.processInfo.environment["MONGO_PG_SYNC_HOLD_AT"]
 
-    static func hold(at point: String) async {
+    /// Throws `CancellationError` once the task is cancelled (a signal stopping the tool), so a held tool can still
+    /// show how it stops.
+    static func hold(at point: String) async throws {
         guard holdPoint == point else { return }
         FileHandle.standardError.write(Data("holding at \(point)\n".utf8))
-        while true { try? await Task.sleep(for: .seconds(3600)) }
+        while true { try await Task.sleep(for: .seconds(3600)) }
     }
 
-    /// At `point`, waits until `done` answers true (polled): for a test that signals the tool at a known moment.
+    /// At `point`, waits until `done` answers true (polled) or the task is cancelled: for a test that signals the
+    /// tool, or changes its input, at a known moment.
     static func pause(at point: String, until done: () -> Bool) async {
         guard holdPoint == point else { return }
         FileHandle.standardError.write(Data("holding at \(point)\n".utf8))
-        while !done() { try? await Task.sleep(for: .milliseconds(50)) }
+        while !done(), !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
     }
 }
