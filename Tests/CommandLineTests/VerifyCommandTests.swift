@@ -103,11 +103,13 @@ struct VerifyCommandTests {
             #expect(ok.stdout.contains("\(scene.namespace)_divergent_documents=0"), "\(ok.stdout)")
 
             let metrics = try await scene.etlstatus("metrics")
-            #expect(
-                metrics.stdout.contains(
-                    "mongo_pg_sync_verification_divergent_documents{collection=\"\(scene.namespace)\"} 0"),
-                "\(metrics.stdout)")
-            let runs = try await scene.etlstatus("runs", "--tool", "etlstatus-verify", "--json")
+            let families = try PrometheusParser.parse(metrics.stdout)
+            let label = "collection=\(scene.namespace)"
+            #expect(families["mongo_pg_sync_verification_divergent_documents"]?[label] == 0, "\(metrics.stdout)")
+            #expect(families["mongo_pg_sync_verification_checked_documents"]?[label] == 60)
+            #expect(families["mongo_pg_sync_verification_age_seconds"]?[label] != nil)
+            #expect(families["mongo_pg_sync_last_run_figure"]?["figure=documents_verified,tool=etlstatus verify"] == 60)
+            let runs = try await scene.etlstatus("runs", "--tool", "etlstatus verify", "--json")
             let ledger = try #require(try Self.json(runs.stdout)["runs"] as? [[String: Any]])
             #expect(ledger.count == 6, "\(runs.stdout)")
             #expect(ledger.first?["status"] as? String == "ok")

@@ -79,7 +79,7 @@ public struct Verification: Sendable {
     public init(context: ToolContext) { self.context = context }
 
     /// The ledger's name for these runs.
-    static let tool = "etlstatus-verify"
+    static let tool = "etlstatus verify"
 
     public func run(_ request: VerifyRequest) async throws -> VerificationReport {
         let config = context.config
