@@ -79,6 +79,29 @@ enum FolderLock {
         return fcntl(descriptor, F_SETLK, &lock) == 0
     }
 
+    /// Opens (creating) the folder's lock file and takes a lock of `type` on `byte`, then checks that no process
+    /// holds `otherByte`; the descriptor to close when done. `refused` makes the error when the lock is held (the
+    /// holder's pid when known, errno's words), `conflicting` the one when another process holds `otherByte`.
+    static func acquire(
+        _ folder: URL, type: Int32, byte: Int, refused: (Int32?, String) -> LoadError, otherByte: Int,
+        conflicting: (Int32) -> LoadError
+    ) throws(LoadError) -> Int32 {
+        let descriptor = open(folder, create: true)
+        let path = folder.appendingPathComponent(ReaderStatus.lockName).path
+        guard descriptor >= 0 else { throw LoadError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard take(descriptor, type: type, byte: byte) else {
+            let reason = String(cString: strerror(errno))
+            let holder = holder(descriptor, byte: byte)
+            close(descriptor)
+            throw refused(holder, reason)
+        }
+        if let other = holder(descriptor, byte: otherByte) {
+            close(descriptor)
+            throw conflicting(other)
+        }
+        return descriptor
+    }
+
     /// The pid of another process holding any lock on `byte`, or nil.
     static func holder(_ descriptor: Int32, byte: Int) -> Int32? {
         var lock = flock()
@@ -99,23 +122,19 @@ final class ReaderLock {
 
     /// `shared`: a partitioned worker's lock, which other workers of the read share.
     init(folder: URL, shared: Bool = false) throws(LoadError) {
-        let descriptor = FolderLock.open(folder, create: true)
-        let path = folder.appendingPathComponent(ReaderStatus.lockName).path
-        guard descriptor >= 0 else { throw LoadError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard FolderLock.take(descriptor, type: shared ? F_RDLCK : F_WRLCK, byte: FolderLock.readerByte) else {
-            let reason = String(cString: strerror(errno))
-            let holder = FolderLock.holder(descriptor, byte: FolderLock.readerByte).map { " (pid \($0))" } ?? ""
-            close(descriptor)
-            throw LoadError(.readerRunning, "another mongo-reader\(holder) is writing \(folder.path): \(reason)")
-        }
-        if let loader = FolderLock.holder(descriptor, byte: FolderLock.loaderByte) {
-            close(descriptor)
-            throw LoadError(
-                .loaderRunning,
-                "psql-copy (pid \(loader)) is loading \(folder.path): read again once it has finished, or into "
-                    + "another --csv-dir")
-        }
-        self.descriptor = descriptor  // only now: `deinit` closes it
+        descriptor = try FolderLock.acquire(
+            folder, type: shared ? F_RDLCK : F_WRLCK, byte: FolderLock.readerByte,
+            refused: { holder, reason in
+                LoadError(
+                    .readerRunning,
+                    "another mongo-reader\(holder.map { " (pid \($0))" } ?? "") is writing \(folder.path): \(reason)")
+            }, otherByte: FolderLock.loaderByte,
+            conflicting: { loader in
+                LoadError(
+                    .loaderRunning,
+                    "psql-copy (pid \(loader)) is loading \(folder.path): read again once it has finished, or into "
+                        + "another --csv-dir")
+            })
     }
 
     deinit { close(descriptor) }
@@ -141,22 +160,17 @@ final class LoaderLock {
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
             return nil
         }
-        let descriptor = FolderLock.open(folder, create: true)
-        let path = folder.appendingPathComponent(ReaderStatus.lockName).path
-        guard descriptor >= 0 else { throw LoadError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard FolderLock.take(descriptor, type: F_RDLCK, byte: FolderLock.loaderByte) else {
-            let reason = String(cString: strerror(errno))
-            close(descriptor)
-            throw LoadError(.io, "cannot lock \(path): \(reason)")
-        }
-        if let reader = FolderLock.holder(descriptor, byte: FolderLock.readerByte) {
-            close(descriptor)
-            throw LoadError(
-                .readerRunning,
-                "mongo-reader (pid \(reader)) is writing \(folder.path): load it once the read has finished, or "
-                    + "follow the read with --follow-reader")
-        }
-        self.descriptor = descriptor  // only now: `deinit` closes it
+        descriptor = try FolderLock.acquire(
+            folder, type: F_RDLCK, byte: FolderLock.loaderByte,
+            refused: { _, reason in
+                LoadError(.io, "cannot lock \(folder.appendingPathComponent(ReaderStatus.lockName).path): \(reason)")
+            }, otherByte: FolderLock.readerByte,
+            conflicting: { reader in
+                LoadError(
+                    .readerRunning,
+                    "mongo-reader (pid \(reader)) is writing \(folder.path): load it once the read has finished, or "
+                        + "follow the read with --follow-reader")
+            })
     }
 
     deinit { close(descriptor) }
