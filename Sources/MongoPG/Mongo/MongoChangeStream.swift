@@ -135,11 +135,9 @@ final class ChangeStreamHandle {
         raw = made
         self.client = client
         self.place = place
-        // libmongoc sends the aggregate when the stream is created and keeps its error for the caller.
-        if let error = error(operation: operation) {
-            mongoc_change_stream_destroy(raw)
-            throw error
-        }
+        // libmongoc sends the aggregate when the stream is created and keeps its error for the caller. Every property
+        // is set, so throwing now runs `deinit`, which destroys the stream.
+        if let error = error(operation: operation) { throw error }
     }
 
     deinit { mongoc_change_stream_destroy(raw) }
