@@ -75,7 +75,8 @@ struct ChangeStreamSyncTests {
         let process = Process()
         process.executableURL = ServerEnvironment.packageRoot.appendingPathComponent(".venv/bin/python")
         process.arguments =
-            ["-c", workload, uri, String(seed), String(count), shaped ? "shaped" : "any"] + namespaces.map(\.description)
+            ["-c", workload, uri, String(seed), String(count), shaped ? "shaped" : "any"]
+            + namespaces.map(\.description)
         let errors = Pipe()
         process.standardError = errors
         try process.run()
@@ -119,7 +120,8 @@ struct ChangeStreamSyncTests {
                     try Self.configure(oplogScene, uri: uri, "mode = oplog")
                     try Self.configure(streamScene, uri: uri, "mode = changestream")
                     try Self.configure(
-                        lookupScene, uri: uri, "mode = changestream", "scope = database", "full_document = update_lookup")
+                        lookupScene, uri: uri, "mode = changestream", "scope = database",
+                        "full_document = update_lookup")
                     let scenes = [oplogScene, streamScene, lookupScene]
                     for scene in scenes { try await scene.initLoad() }
                     let seed = Int(Date().timeIntervalSince1970) % 1000

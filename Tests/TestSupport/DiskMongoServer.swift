@@ -70,7 +70,8 @@ public final class DiskMongoServer: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(200))
         }
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        throw PrivateMongoServer.NotStarted(description: "SecantusDB did not answer on port \(port): \(output.suffix(2000))")
+        throw PrivateMongoServer.NotStarted(
+            description: "SecantusDB did not answer on port \(port): \(output.suffix(2000))")
     }
 
     /// SIGTERM, then SIGKILL when it is still running 3 s later; waits until it is gone.

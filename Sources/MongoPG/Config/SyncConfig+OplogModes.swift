@@ -16,7 +16,7 @@ public enum OplogSourceScope: String, Sendable, Equatable, CaseIterable {
 
 extension SyncConfig {
     /// `[oplog:<name>]`'s `mode`, `scope` and `full_document`, checked: the last two only mean something for a
-    /// change stream, so they are refused with `mode = oplog` rather than silently ignored.
+    /// change stream, so a value other than their default is refused with `mode = oplog` rather than ignored.
     static func oplogSource(name: String, uri: String, section: INIFile.Section, path: String) throws(ConfigError)
         -> OplogSource
     {
@@ -31,18 +31,22 @@ extension SyncConfig {
             source.mode = mode
         }
         if let entry = section.entry("scope") {
-            guard source.mode == .changeStream else { throw bad(entry, "applies to `mode = changestream` only") }
             guard let scope = OplogSourceScope(rawValue: entry.value.lowercased()) else {
                 throw bad(entry, "must be `cluster` or `database`, not `\(entry.value)`")
+            }
+            guard source.mode == .changeStream || scope == .cluster else {
+                throw bad(entry, "`\(entry.value)` applies to `mode = changestream` only")
             }
             source.scope = scope
         }
         if let entry = section.entry("full_document") {
-            guard source.mode == .changeStream else { throw bad(entry, "applies to `mode = changestream` only") }
             switch entry.value.lowercased() {
             case "off": source.updateLookup = false
             case "update_lookup": source.updateLookup = true
             default: throw bad(entry, "must be `off` or `update_lookup`, not `\(entry.value)`")
+            }
+            guard source.mode == .changeStream || !source.updateLookup else {
+                throw bad(entry, "`\(entry.value)` applies to `mode = changestream` only")
             }
         }
         return source

@@ -64,7 +64,9 @@ public actor MongoChangeStream {
 
     /// Opens the stream: libmongoc runs the `aggregate` at once, so a refused start (privileges, a resume token whose
     /// history is gone: code 286) throws here. `pipeline` is appended after `$changeStream`.
-    public init(uri: String, name: String, scope: ChangeStreamScope, pipeline: [BSONDocument], options: ChangeStreamOptions)
+    public init(
+        uri: String, name: String, scope: ChangeStreamScope, pipeline: [BSONDocument], options: ChangeStreamOptions
+    )
         async throws
     {
         executor = BlockingSerialExecutor(label: "mongo.changestream.\(name)")

@@ -202,7 +202,8 @@ public struct ChangeEventConverter: Sendable {
         }
         clauses.append(
             .document([
-                "operationType": .string("dropDatabase"), "ns.db": .document(["$in": .array(databases.map { .string($0) })]),
+                "operationType": .string("dropDatabase"),
+                "ns.db": .document(["$in": .array(databases.map { .string($0) })]),
             ]))
         clauses.append(.document(["operationType": .string("invalidate")]))
         return ["$match": .document(["$or": .array(clauses)])]

@@ -46,7 +46,8 @@ extension StateStore {
         for row in rows.rows {
             let source = row[0] ?? ""
             guard let bytes = Self.bytes(hex: row[1] ?? ""), let token = try? BSONDecoder.decode(bytes) else {
-                throw StateError(.unexpectedAnswer, "the resume token of \(source) in the state schema is not a BSON document")
+                throw StateError(
+                    .unexpectedAnswer, "the resume token of \(source) in the state schema is not a BSON document")
             }
             tokens[source] = token
         }

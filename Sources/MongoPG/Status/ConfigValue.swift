@@ -42,7 +42,8 @@ extension SyncConfig {
         case (let section, "uri") where section.hasPrefix("oplog:"):
             guard let source = oplogSources.first(where: { "oplog:" + $0.name == section }) else { throw unknown() }
             return try secretFree(source.uri)
-        case (let section, let key) where section.hasPrefix("oplog:") && ["mode", "scope", "full_document"].contains(key):
+        case (let section, let key)
+        where section.hasPrefix("oplog:") && ["mode", "scope", "full_document"].contains(key):
             guard let source = oplogSources.first(where: { "oplog:" + $0.name == section }) else { throw unknown() }
             switch key {
             case "mode": return source.mode.rawValue

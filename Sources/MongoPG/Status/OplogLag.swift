@@ -99,7 +99,9 @@ public struct SourceLag: Sendable, Equatable, Codable {
     /// the last event applied, or where its stream caught up) to the newest position (`hello`, which needs no
     /// privilege); the window, the entries and the time left stay unknown.
     public init(source: String, position: OplogPosition?, newest: BSONTimestamp?, windowUnknown: String) {
-        self.init(source: source, position: position, sample: OplogWindowSample(newest: newest, oldest: nil, entries: 0, entriesAfter: 0))
+        self.init(
+            source: source, position: position,
+            sample: OplogWindowSample(newest: newest, oldest: nil, entries: 0, entriesAfter: 0))
         self.windowUnknown = windowUnknown
         windowSeconds = nil
         lagEntries = nil
@@ -151,7 +153,8 @@ public struct LagReport: Sendable, Codable {
                     TimeSpan.words(lag.timeLeftSeconds),
                     lag.problem != nil
                         ? "no position"
-                        : lag.fallenOff ? "FELL OFF: init load needed" : lag.windowUnknown != nil ? "ok, window unknown" : "ok",
+                        : lag.fallenOff
+                            ? "FELL OFF: init load needed" : lag.windowUnknown != nil ? "ok, window unknown" : "ok",
                 ]
             }, rightAligned: [5]
         ).text
