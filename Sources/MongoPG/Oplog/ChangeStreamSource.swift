@@ -47,22 +47,31 @@ final class ChangeStreamSource: OplogEntrySource {
     private let stream: MongoChangeStream
     private let session: MongoSession
     private var converter = ChangeEventConverter()
+    /// The ts of the last entry handed out.
+    private var lastTS: BSONTimestamp?
     private var finished = false
     private var checkedAfterFirstBatch = false
     /// The source's oplog could be read for the edge check (nil: not asked yet).
     private var oplogReadable: Bool?
     private let logger: Logger
+    /// Keeps waiting on the stream after it caught up, with no end position (for a following run): each call then
+    /// answers what arrived within the await time, and an empty answer means "nothing new yet", never "done".
+    let following: Bool
+    /// The token of the last position entry handed out, so a quiet following stream does not repeat it.
+    private var lastPositionToken: BSONDocument?
 
     /// Checks the start and opens the stream. A stored token whose history is gone (code 286), a start older than a
     /// readable oplog's oldest entry, and a refused token are exit 1 naming the source; missing privileges are 69
     /// naming them.
     init(
         source: SyncConfig.OplogSource, name: String, scope: ChangeStreamScope, collections: [Namespace],
-        start: ChangeStreamStart, batchSize: Int, logger: Logger, maxAwaitMilliseconds: Int64 = 1000
+        start: ChangeStreamStart, batchSize: Int, logger: Logger, maxAwaitMilliseconds: Int64 = 1000,
+        following: Bool = false
     ) async throws {
         self.name = name
         self.start = start
         self.logger = logger
+        self.following = following
         session = try MongoSession(uri: source.uri, name: "changestream-\(name)")
         end = try await session.safeOplogPosition(source: name)
         let synced = collections.filter { namespace in
@@ -178,16 +187,21 @@ final class ChangeStreamSource: OplogEntrySource {
                     return try await finish(entries)
                 }
                 let (ts, entry) = try converter.entry(for: event)
-                if ts > end { return try await finish(entries) }
+                if ts > end, !following { return try await finish(entries) }
                 entries.append(entry)
+                lastTS = ts
             }
             if read.caughtUp {
-                if let token = await stream.resumeToken() {
-                    // Every event up to `end` has been handed out: the position is `end`, at the stream's token.
-                    let last = entries.last.flatMap { entry -> BSONTimestamp? in
-                        if case .timestamp(let ts)? = entry["ts"] { ts } else { nil }
-                    }
-                    entries.append(ChangeEventConverter.positionEntry(at: max(end, last ?? end), token: token))
+                if let token = await stream.resumeToken(), token != lastPositionToken {
+                    // Every event up to `end` has been handed out: the position is `end` (following: the last
+                    // event's, or the start), at the stream's token.
+                    let position = following ? (lastTS ?? start.ts ?? end) : max(end, lastTS ?? end)
+                    entries.append(ChangeEventConverter.positionEntry(at: position, token: token))
+                    lastPositionToken = token
+                }
+                if following {
+                    try await checkAfterFirstBatch()
+                    return entries
                 }
                 return try await finish(entries)
             }
