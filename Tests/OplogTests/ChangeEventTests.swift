@@ -263,3 +263,50 @@ struct ChangeEventTests {
         #expect(stage == expected)
     }
 }
+
+@Suite("A change stream's position from its resume token")
+struct ChangeStreamPositionTests {
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    @Test("SecantusDB's tokens (BSON holding t) and mongod's (KeyString: type 130, then the Timestamp) give their time")
+    func clusterTime() throws {
+        // As SecantusDB sent it: {s: 2, t: Timestamp(1796035870, 7), n: "shop.orders", k: {_id: 1}}.
+        let secantus: BSONDocument = [
+            "_data": .string(
+                "3b00000010730002000000117400070000001e550d6b026e000c00000073686f702e6f726465727300036b000e000000105f696400010000000000"
+            )
+        ]
+        #expect(ChangeStreamPosition.clusterTime(of: secantus) == BSONTimestamp(seconds: 1_796_035_870, increment: 7))
+        let mongod: BSONDocument = [
+            "_data": .string("82" + Self.hex([0x6B, 0x0D, 0x55, 0x1E, 0, 0, 0, 7]) + "2B022C0100296E5A1004")
+        ]
+        #expect(ChangeStreamPosition.clusterTime(of: mongod) == BSONTimestamp(seconds: 1_796_035_870, increment: 7))
+        #expect(ChangeStreamPosition.clusterTime(of: ["_data": .string("zz")]) == nil)
+        #expect(ChangeStreamPosition.clusterTime(of: ["_data": .string("0102")]) == nil)
+        #expect(ChangeStreamPosition.clusterTime(of: [:]) == nil)
+    }
+
+    @Test("an empty getMore is the end only at or past the end position, or when the token stopped moving")
+    func caughtUp() throws {
+        func token(_ seconds: UInt32, _ increment: UInt32) -> BSONDocument {
+            [
+                "_data": .string(
+                    "82"
+                        + ChangeStreamPositionTests.hex(
+                            withUnsafeBytes(of: (UInt64(seconds) << 32 | UInt64(increment)).bigEndian, Array.init)))
+            ]
+        }
+        let end = BSONTimestamp(seconds: 100, increment: 5)
+        #expect(!ChangeStreamPosition.caughtUp(token: token(90, 1), previousEmpty: nil, end: end))
+        #expect(!ChangeStreamPosition.caughtUp(token: token(95, 1), previousEmpty: token(90, 1), end: end))
+        #expect(ChangeStreamPosition.caughtUp(token: token(95, 1), previousEmpty: token(95, 1), end: end))
+        #expect(ChangeStreamPosition.caughtUp(token: token(100, 5), previousEmpty: nil, end: end))
+        #expect(
+            ChangeStreamPosition.caughtUp(
+                token: ["_data": .string("opaque")], previousEmpty: ["_data": .string("opaque")], end: end))
+        #expect(
+            !ChangeStreamPosition.caughtUp(
+                token: ["_data": .string("opaque2")], previousEmpty: ["_data": .string("opaque")], end: end))
+        #expect(ChangeStreamPosition.caughtUp(token: nil, previousEmpty: nil, end: end))
+    }
+}

@@ -30,7 +30,7 @@ struct StateStoreTests {
             #expect(
                 tables.column("table_name")?.compactMap { $0 } == [
                     "catalog_columns", "catalog_tables", "collection_loads", "freshness_checks", "init_load_positions",
-                    "init_loads", "runs", "schema_version", "split_points", "sync_points",
+                    "init_loads", "runs", "schema_version", "split_points", "sync_points", "verifications",
                 ])
         }
     }

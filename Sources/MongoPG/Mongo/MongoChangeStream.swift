@@ -82,7 +82,8 @@ public actor MongoChangeStream {
     }
 
     /// Up to `maximum` events, in stream order. `caughtUp` is true when the server answered a `getMore` with no event
-    /// (after waiting `maxAwaitMilliseconds`): every event committed before this call has been handed out.
+    /// (on mongod after waiting `maxAwaitMilliseconds` at the end of its oplog; SecantusDB also answers so after
+    /// scanning a slice of it): `ChangeStreamPosition.caughtUp` tells whether the stream reached a position.
     public func next(maximum: Int) throws(MongoError) -> (events: [RawDocument], caughtUp: Bool) {
         guard let stream else { return ([], true) }
         var events: [RawDocument] = []

@@ -209,3 +209,55 @@ public struct ChangeEventConverter: Sendable {
         return ["$match": .document(["$or": .array(clauses)])]
     }
 }
+
+/// Where a change stream stands, from its resume token, and whether it has handed out everything up to a position.
+/// Pure.
+public enum ChangeStreamPosition {
+    /// The cluster time a resume token stands at, when its format is known: mongod's (`_data` is a KeyString in hex
+    /// whose first value is the Timestamp: type byte 130, then 8 bytes big-endian) or SecantusDB's (`_data` is a BSON
+    /// document in hex holding the Timestamp as `t`). Nil for any other.
+    public static func clusterTime(of token: BSONDocument) -> BSONTimestamp? {
+        guard case .string(let hex)? = token["_data"], let bytes = Self.bytes(hex: hex), !bytes.isEmpty else {
+            return nil
+        }
+        if bytes.count >= 5,
+            Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16 | Int(bytes[3]) << 24 == bytes.count,
+            let document = try? BSONDecoder.decode(bytes), case .timestamp(let ts)? = document["t"]
+        {
+            return ts
+        }
+        guard bytes[0] == 130, bytes.count >= 9 else { return nil }
+        let packed = bytes[1...8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return BSONTimestamp(packed: packed)
+    }
+
+    /// After a `getMore` that brought no event: the stream has handed out every event up to `end` when its token
+    /// stands at or past `end`, or when it did not move since the last empty `getMore` (nothing more to scan). An
+    /// empty `getMore` alone says neither: SecantusDB answers one after scanning a slice of its oplog, with the token
+    /// moved along.
+    public static func caughtUp(token: BSONDocument?, previousEmpty: BSONDocument?, end: BSONTimestamp) -> Bool {
+        guard let token else { return true }  // a server without tokens: the empty answer is all there is
+        if let ts = clusterTime(of: token), ts >= end { return true }
+        return token == previousEmpty
+    }
+
+    private static func bytes(hex: String) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        func value(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case 48...57: digit - 48
+            case 97...102: digit - 87
+            case 65...70: digit - 55
+            default: nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+}

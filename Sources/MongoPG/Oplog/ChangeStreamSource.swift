@@ -49,6 +49,8 @@ final class ChangeStreamSource: OplogEntrySource {
     private var converter = ChangeEventConverter()
     /// The ts of the last entry handed out.
     private var lastTS: BSONTimestamp?
+    /// The token after the last `getMore` that brought no event.
+    private var lastEmptyToken: BSONDocument?
     private var finished = false
     private var checkedAfterFirstBatch = false
     /// The source's oplog could be read for the edge check (nil: not asked yet).
@@ -192,7 +194,13 @@ final class ChangeStreamSource: OplogEntrySource {
                 lastTS = ts
             }
             if read.caughtUp {
-                if let token = await stream.resumeToken(), token != lastPositionToken {
+                let token = await stream.resumeToken()
+                let previous = lastEmptyToken
+                lastEmptyToken = token
+                if !following, !ChangeStreamPosition.caughtUp(token: token, previousEmpty: previous, end: end) {
+                    continue  // the server answered after a slice of its history: read on
+                }
+                if let token, token != lastPositionToken {
                     // Every event up to `end` has been handed out: the position is `end` (following: the last
                     // event's, or the start), at the stream's token.
                     let position = following ? (lastTS ?? start.ts ?? end) : max(end, lastTS ?? end)

@@ -46,7 +46,10 @@ enum LaterChanges: Sendable {
                 ["$match": .document(["documentKey._id": .document(["$in": .array(ids)])])],
             ],
             options: ChangeStreamOptions(startAtOperationTime: next, maxAwaitMilliseconds: 200))
+        // Up to the newest safe position now: everything MongoDB changed since `ts` that verification could meet.
+        let end = try await MongoSession(uri: uri, name: "verify-end").safeOplogPosition()
         var changed = Set<DocumentKey>()
+        var previousEmpty: BSONDocument?
         while true {
             let read = try await stream.next(maximum: 1000)
             for raw in read.events {
@@ -56,7 +59,11 @@ enum LaterChanges: Sendable {
                 else { continue }
                 changed.insert(try DocumentKey(Namespace(database: database, collection: collection), id))
             }
-            if read.caughtUp { break }
+            if read.caughtUp {
+                let token = await stream.resumeToken()
+                if ChangeStreamPosition.caughtUp(token: token, previousEmpty: previousEmpty, end: end) { break }
+                previousEmpty = token
+            }
         }
         await stream.close()
         return changed
