@@ -1,7 +1,7 @@
 """Drives the oplog-sync benchmark (see scripts/bench-oplog): generates customers-shaped documents and an oplog of
 mongod's forms over them, loads the documents, replays the oplog with `oplog-sync --from-file` (two file sizes), then
 issues the same mix of writes live against SecantusDB and times `oplog-sync` beside a plain read of the same oplog
-range. Prints command lines, entries, seconds, entries/s, peak RSS (GNU time) and ratios; asserts nothing. After each
+range, and (part "modes") `oplog-sync` with `mode = oplog` beside `mode = changestream` on one live workload. Prints command lines, entries, seconds, entries/s, peak RSS (GNU time) and ratios; asserts nothing. After each
 replay it also prints whether the tables hold what they should (row counts and checksums against the model or
 MongoDB), so a fast wrong answer shows."""
 import copy, datetime, hashlib, json, os, random, shlex, shutil, subprocess, sys, tempfile, time, uuid
@@ -19,7 +19,7 @@ START_DOCS = int(os.environ.get("START_DOCS", "20000"))
 ENTRIES = int(os.environ.get("ENTRIES", "200000"))
 ENTRIES_LARGE = int(os.environ.get("ENTRIES_LARGE", str(2 * ENTRIES)))
 LIVE_ENTRIES = int(os.environ.get("LIVE_ENTRIES", "60000"))
-PARTS = os.environ.get("PARTS", "file,live").split(",")
+PARTS = os.environ.get("PARTS", "file,live,modes").split(",")
 SEED = int(os.environ.get("SEED", "1"))
 DB = "bench_oplog"
 NS = f"{DB}.customers"
@@ -192,13 +192,13 @@ def samples():
         return [json_util.loads(line) for line in handle if line.strip()]
 
 
-def write_config(name, target, state, oplog_uri=None):
+def write_config(name, target, state, oplog_uri=None, mode="oplog"):
     config = os.path.join(WORK, f"{name}.ini")
     with open(config, "w") as handle:
         handle.write(f"[mongo]\nuri = {os.environ['MONGO_URI']}\n\n[psql]\nconninfo = {os.environ['PG_URI']}\n\n"
                      f"[sync]\nschemas_dir = schemas\nstate_schema = {state}\ntarget_schema = {target}\n\n")
         if oplog_uri:
-            handle.write(f"[oplog:rs0]\nuri = {oplog_uri}\n\n")
+            handle.write(f"[oplog:rs0]\nuri = {oplog_uri}\nmode = {mode}\n\n")
         handle.write(f"[collections]\n{NS}\n")
     return config
 
@@ -326,18 +326,95 @@ def live_part(env):
     client.close()
 
 
+def modes_part(env):
+    """The two source modes on one live workload: the same 20k documents init-loaded twice at one position (one
+    state and target schema per mode), LIVE_ENTRIES writes of the mix, then `oplog-sync --no-verify` with
+    `mode = oplog` and with `mode = changestream`, each beside a plain pymongo read of what it reads (the oplog range;
+    a change stream from the same position with the same $match). Verification is off in both: it costs the same
+    in both modes (SecantusDB answers its `_id` lookups by scanning), and would hide the difference of the sources."""
+    client = pymongo.MongoClient(os.environ["MONGO_URI"])
+    client.drop_database(DB)
+    rng = random.Random(SEED + 7)
+    model = Model(rng, samples(), START_DOCS)
+    collection = client[DB]["customers"]
+    ids = list(model.ids)
+    for offset in range(0, len(ids), 5000):
+        collection.insert_many([model.docs[_id] for _id in ids[offset:offset + 5000]], ordered=True)
+    uri = os.environ["MONGO_URI"]
+    configs = {}
+    for mode in ("oplog", "changestream"):
+        target, state = f"bench_oplog_mode_{mode}", f"bench_oplog_mode_{mode}_etl"
+        configs[mode] = (write_config(f"mode-{mode}", target, state, uri, mode), target, state)
+    # One position for both: each init load records its own, so the change stream's is copied from the first.
+    for mode, (config, _, state) in configs.items():
+        csv = os.path.join(WORK, f"csv-mode-{mode}")
+        for tool, args in [("etlstatus", ["init-load-start"]), ("mongo-reader", ["--collection", NS, "--csv-dir", csv]),
+                           ("psql-copy", ["--collection", NS, "--csv-dir", csv]), ("etlstatus", ["init-load-finish", "ok"])]:
+            run(f"init load ({mode}): {tool}", [os.path.join(BIN, tool), "--config", config] + args, env)
+    first = configs["oplog"][2]
+    packed = int(psql(f"SELECT oplog_ts FROM {first}.init_load_positions ORDER BY init_load_id DESC LIMIT 1"))
+    psql(f"UPDATE {configs['changestream'][2]}.init_load_positions SET oplog_ts = {packed}")
+    position = bson.Timestamp(packed >> 32, packed & 0xFFFFFFFF)
+    requests = [model.step()[1] for _ in range(LIVE_ENTRIES)]
+    started = time.monotonic()
+    for offset in range(0, len(requests), 1000):
+        collection.bulk_write(requests[offset:offset + 1000], ordered=True)
+    seconds = time.monotonic() - started
+    ROWS.append(("modes", "pymongo bulk_write of the mix (1000 a batch)", LIVE_ENTRIES, seconds, LIVE_ENTRIES / seconds, 0.0, "writes, for scale"))
+
+    raw = bson.CodecOptions(document_class=RawBSONDocument)
+    COMMANDS.append(("plain oplog read", f"pymongo: local.oplog.rs.find({{'ts': {{'$gte': {position}}}}}, batch_size=1000), RawBSONDocument"))
+    start = time.monotonic()
+    oplog_count = sum(1 for _ in client.local.get_collection("oplog.rs", codec_options=raw).find({"ts": {"$gte": position}}, batch_size=1000))
+    oplog_read = time.monotonic() - start
+    ROWS.append(("modes", "(a) plain read of the oplog range", oplog_count, oplog_read, oplog_count / oplog_read, 0.0, ""))
+    match = {"$match": {"$or": [{"ns.db": DB, "ns.coll": {"$in": ["customers"]}}, {"to.db": DB, "to.coll": {"$in": ["customers"]}},
+                                {"operationType": "dropDatabase", "ns.db": {"$in": [DB]}}, {"operationType": "invalidate"}]}}
+    COMMANDS.append(("plain change stream read", f"pymongo: client.watch([{match}], start_at_operation_time={position}, batch_size=1000, max_await_time_ms=1000), RawBSONDocument, until try_next() is None"))
+    start = time.monotonic()
+    events = 0
+    with pymongo.MongoClient(uri, document_class=RawBSONDocument).watch([match], start_at_operation_time=position, batch_size=1000, max_await_time_ms=1000) as stream:
+        while stream.try_next() is not None:
+            events += 1
+    stream_read = time.monotonic() - start
+    ROWS.append(("modes", "(c) plain read of the change stream", events, stream_read, events / stream_read, 0.0, "until the first empty getMore (1 s wait)"))
+
+    rates = {}
+    for label, mode in (("(b) oplog-sync --no-verify, mode = oplog", "oplog"), ("(d) oplog-sync --no-verify, mode = changestream", "changestream")):
+        config, target, state = configs[mode]
+        wall_s, rss, out, status, stderr, cpu = run(f"modes: {mode}", [os.path.join(BIN, "oplog-sync"), "--config", config, "--no-verify", "--json"], env, check=False)
+        if status != 0:
+            ROWS.append(("modes", f"{label} FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
+            continue
+        mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
+        expected = (len(mongo), sum(len(a) for _, _, a in mongo), sum(sum(a) for _, _, a in mongo),
+                    hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
+        summary = sync_row("modes", label, out, wall_s, rss, f"CPU {cpu:.2f} s; in batches {batch_seconds(state):.2f} s; " + verdict(expected, table_checks(target)))
+        rates[mode] = (summary["entries_read"] / summary["seconds"], summary["entries_read"] / wall_s)
+    if len(rates) == 2:
+        ROWS.append(("modes", "(d)/(b) ratio, entries/s", 0, 0, 0, 0,
+                     f"replay {rates['changestream'][0] / rates['oplog'][0]:.2f}x; whole process {rates['changestream'][1] / rates['oplog'][1]:.2f}x"))
+    ROWS.append(("modes", "(c)/(a) ratio, plain reads", 0, 0, 0, 0, f"{(events / stream_read) / (oplog_count / oplog_read):.2f}x"))
+    client.drop_database(DB)
+    client.close()
+
+
 def main():
     os.makedirs(os.path.join(WORK, "schemas"))
     shutil.copy(os.path.join(ROOT, "schemas", "sample_analytics.customers.json"), os.path.join(WORK, "schemas", f"{NS}.json"))
     global LOAD_AT_START
     LOAD_AT_START = " ".join(f"{x:.2f}" for x in os.getloadavg())
     env = dict(os.environ)
-    for schema in ("bench_oplog", "bench_oplog_etl", "bench_oplog_live", "bench_oplog_live_etl"):
+    for schema in ("bench_oplog", "bench_oplog_etl", "bench_oplog_live", "bench_oplog_live_etl",
+                   "bench_oplog_mode_oplog", "bench_oplog_mode_oplog_etl", "bench_oplog_mode_changestream",
+                   "bench_oplog_mode_changestream_etl"):
         psql(f"SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE")
     if "file" in PARTS:
         file_part(env)
     if "live" in PARTS:
         live_part(env)
+    if "modes" in PARTS:
+        modes_part(env)
     print(f"\nload average at the end (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores; at the start: {LOAD_AT_START}")
     print(f"\nstarting documents {START_DOCS}; mix: " + ", ".join(f"{kind} {weight}%" for kind, weight in MIX))
     print("\ncommands:")

@@ -178,11 +178,50 @@ struct SyncConfigTests {
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         let keys = [
             "uri", "conninfo", "password_env", "schemas_dir", "state_schema", "target_schema", "table_prefix",
-            "batch_size", "keep_extra", "strip_nul", "connect_timeout",
+            "batch_size", "keep_extra", "strip_nul", "connect_timeout", "mode", "scope", "full_document",
         ]
         for key in keys {
             let index = try #require(lines.firstIndex { $0.hasPrefix("\(key) =") }, "\(key) is not in the sample")
             #expect(lines[index - 1].hasPrefix("#"), "\(key) has no comment above it")
+        }
+    }
+
+    @Test("[oplog:<name>] mode, scope and full_document: defaults, values, and the keys only a change stream takes")
+    func oplogModes() throws {
+        func sources(_ section: String) throws -> [SyncConfig.OplogSource] {
+            try SyncConfig.parse(text: minimal + "\n\n[oplog:rs0]\nuri = mongodb://h/\n" + section, path: Self.path)
+                .oplogSources
+        }
+        #expect(try sources("") == [.init(name: "rs0", uri: "mongodb://h/")])
+        #expect(try sources("mode = oplog").first?.mode == .oplog)
+        let stream = try #require(try sources("mode = changestream").first)
+        #expect(stream.mode == .changeStream && stream.scope == .cluster && !stream.updateLookup)
+        let narrow = try #require(
+            try sources("mode = ChangeStream\nscope = database\nfull_document = update_lookup").first)
+        #expect(narrow.mode == .changeStream && narrow.scope == .database && narrow.updateLookup)
+
+        // scope = database: one sync point per database of [collections].
+        let config = try SyncConfig.parse(
+            text: minimal + "\nshop.orders\nshop.items\n\n[oplog:rs0]\nuri = mongodb://h/\nmode = changestream\n"
+                + "scope = database\n", path: Self.path)
+        #expect(config.positionNames.map(\.name) == ["rs0/sample_analytics", "rs0/shop"])
+
+        // Defaults are accepted in oplog mode (the sample file spells them out).
+        #expect(try sources("mode = oplog\nscope = cluster\nfull_document = off").first?.mode == .oplog)
+        for (section, key, message) in [
+            ("mode = tail", "mode", "`oplog` or `changestream`"),
+            ("scope = database", "scope", "applies to `mode = changestream` only"),
+            ("full_document = update_lookup", "full_document", "applies to `mode = changestream` only"),
+            ("mode = changestream\nscope = shard", "scope", "`cluster` or `database`"),
+            ("mode = changestream\nfull_document = whenAvailable", "full_document", "`off` or `update_lookup`"),
+        ] {
+            #expect {
+                _ = try sources(section)
+            } throws: { error in
+                guard let error = error as? ConfigError else { return false }
+                return error.kind == .badValue && error.description.contains(key)
+                    && error.description.contains(message) && error.exitStatus == .configError
+            }
         }
     }
 

@@ -16,13 +16,13 @@ struct StateMigrationTests {
         try await session.query("SELECT version FROM \(store.table("schema_version"))", purpose: "test").scalar
     }
 
-    @Test("migrations 2 and 3 from an empty database create freshness_checks and verifications, at version 3")
+    @Test("migrations 2 to 4 from an empty database create freshness_checks, verifications and resume tokens")
     func fromEmpty() async throws {
-        #expect(StateStore.currentVersion == 3)
+        #expect(StateStore.currentVersion == 4)
         try await PostgresServer.withScratchSchema("etl") { session, schema in
             let store = StateStore(session: session, schema: schema)
-            #expect(try await store.migrate() == 3)
-            #expect(try await Self.version(session, store) == "3")
+            #expect(try await store.migrate() == 4)
+            #expect(try await Self.version(session, store) == "4")
             #expect(try await Self.tables(session, schema).contains("verifications"))
             #expect(try await Self.tables(session, schema).contains("freshness_checks"))
             let columns = try await session.query(
@@ -70,7 +70,7 @@ struct StateMigrationTests {
                 [FreshnessRule(table: "nowhere", column: "at", maxAge: TimeSpan(seconds: 60))], targetSchema: schema)
             #expect(measured.count == 1)
 
-            #expect(try await store.migrate() == 3)
+            #expect(try await store.migrate(through: 3) == 3)
             #expect(try await Self.version(session, store) == "3")
             #expect(try await store.freshnessHistory(last: 5).map(\.table) == ["nowhere"])
             let recorded = try await store.recordVerification(
@@ -82,6 +82,39 @@ struct StateMigrationTests {
             let newest = try await store.lastVerifications()
             #expect(newest.count == 1)
             #expect(newest.first?.divergent == 3 && newest.first?.extra == 2 && newest.first?.runID == 7)
+        }
+    }
+
+    @Test(
+        "migration 4 from version 3 keeps the sync points and adds their resume tokens, moved with them and never left behind"
+    )
+    func resumeTokensFromPrevious() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            #expect(try await store.migrate(through: 3) == 3)
+            try await session.query(
+                "INSERT INTO \(store.table("sync_points")) (source, oplog_ts) VALUES ('rs0', 42)", purpose: "test")
+
+            #expect(try await store.migrate() == 4)
+            #expect(try await Self.version(session, store) == "4")
+            #expect(try await store.syncPoints() == ["rs0": BSONTimestamp(packed: 42)])
+            #expect(try await store.resumeTokens().isEmpty)
+
+            // A token moves with its sync point, in the caller's transaction: a rollback keeps neither.
+            let token: BSONDocument = ["_data": .string("82 token"), "nested": .document(["n": .int64(7)])]
+            let moved = BSONTimestamp(seconds: 50, increment: 2)
+            try await session.begin(purpose: "test")
+            try await store.moveSyncPoints(["rs0": moved, "rs0/shop": moved], resumeTokens: ["rs0/shop": token])
+            try await session.rollback(purpose: "test")
+            #expect(try await store.resumeTokens().isEmpty)
+            try await session.begin(purpose: "test")
+            try await store.moveSyncPoints(["rs0": moved, "rs0/shop": moved], resumeTokens: ["rs0/shop": token])
+            try await session.commit(purpose: "test")
+            #expect(try await store.resumeTokens() == ["rs0/shop": token])
+            #expect(try await store.syncPoints() == ["rs0": moved, "rs0/shop": moved])
+            // A move without a token (the source now reads the oplog) leaves none behind.
+            try await store.moveSyncPoints(["rs0/shop": BSONTimestamp(seconds: 51, increment: 0)])
+            #expect(try await store.resumeTokens().isEmpty)
         }
     }
 

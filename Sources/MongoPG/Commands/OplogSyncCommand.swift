@@ -29,17 +29,27 @@ public struct OplogSyncCommand: Sendable {
             }
             // Every source is reached before anything is replayed: one out of reach is 69 and moves no sync point.
             var sources: [any OplogEntrySource] = []
+            var changeStreams: [ChangeStreamSource] = []
             if let fromFile {
                 sources.append(try FileOplogSource(path: fromFile))
             } else {
-                for source in config.oplogSources {
+                let tokens = try await store.resumeTokens()
+                for source in config.oplogSources where source.mode == .changeStream {
+                    changeStreams += try await ChangeStreamSource.opening(
+                        source, collections: config.collections, starts: starts, tokens: tokens,
+                        batchSize: config.batchSize, logger: logger)
+                }
+                for source in config.oplogSources where source.mode == .oplog {
                     let start = starts[source.name]!
-                    let server = try await ServerOplogSource(
-                        name: source.name, uri: source.uri, from: start, batchSize: config.batchSize)
+                    let server = try await ServerOplogSource.explainingPrivileges(source.name) {
+                        try await ServerOplogSource(
+                            name: source.name, uri: source.uri, from: start, batchSize: config.batchSize)
+                    }
                     logger.info(
                         "replaying", metadata: ["source": "\(source.name)", "from": "\(start)", "to": "\(server.end)"])
                     sources.append(server)
                 }
+                sources += changeStreams as [any OplogEntrySource]
             }
             return try await LedgerRun.recording(
                 tool: "oplog-sync", arguments: context.arguments, in: store, totals: { $0.figures }
@@ -49,9 +59,13 @@ public struct OplogSyncCommand: Sendable {
                     progress: Progress.onTerminal(label: "oplog-sync", unit: "entries"), stop: stop)
                 if verify, fromFile == nil {
                     replayer.verifier = BatchVerifier(
-                        mongo: try MongoSession(uri: config.mongoURI, name: "verify"), plans: plans)
+                        mongo: try MongoSession(uri: config.mongoURI, name: "verify"), plans: plans,
+                        laterChanges: config.laterChanges)
                 }
-                return try await replayer.replay(sources, movingSyncPoints: fromFile == nil)
+                let summary = try await replayer.replay(sources, movingSyncPoints: fromFile == nil)
+                // An invalidated change stream ended its source after the batches before it committed.
+                if let invalidation = changeStreams.compactMap(\.invalidation).first { throw invalidation }
+                return summary
             }
         }
         try common.printResult(summary, line: summary.line)

@@ -11,9 +11,22 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public struct OplogSource: Sendable, Equatable {
         public var name: String
         public var uri: String
-        public init(name: String, uri: String) {
+        /// `mode`: how oplog-sync reads the source's changes.
+        public var mode: OplogSourceMode = .oplog
+        /// `scope`, in `changestream` mode: one stream on the cluster, or one per configured database.
+        public var scope: OplogSourceScope = .cluster
+        /// `full_document = update_lookup`, in `changestream` mode: updates apply the document as the server looks it
+        /// up, not the update description.
+        public var updateLookup = false
+        public init(
+            name: String, uri: String, mode: OplogSourceMode = .oplog, scope: OplogSourceScope = .cluster,
+            updateLookup: Bool = false
+        ) {
             self.name = name
             self.uri = uri
+            self.mode = mode
+            self.scope = scope
+            self.updateLookup = updateLookup
         }
     }
 
@@ -62,7 +75,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         "sync": [
             "schemas_dir", "state_schema", "target_schema", "table_prefix", "batch_size", "keep_extra", "strip_nul",
         ],
-        "oplog": ["uri"],
+        "oplog": ["uri", "mode", "scope", "full_document"],
         "collections": [],
         "freshness": [],  // its keys are table names: `freshnessRules(in:)` checks them
     ]
@@ -256,7 +269,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
             } catch {
                 throw bad(section, uri, "libmongoc refuses it: \(error.message)")
             }
-            sources.append(OplogSource(name: name, uri: uri.value))
+            sources.append(try Self.oplogSource(name: name, uri: uri.value, section: section, path: path))
         }
         oplogSources = sources.isEmpty ? [OplogSource(name: Self.defaultOplogSourceName, uri: mongoURI.value)] : sources
 

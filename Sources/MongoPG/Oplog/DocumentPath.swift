@@ -25,7 +25,11 @@ enum DocumentPath {
 
     /// Sets `value` at `path` in `document`.
     static func set(_ value: BSONValue, at path: String, in document: inout BSONDocument) -> Outcome {
-        let parts = components(path)
+        set(value, at: components(path), in: &document)
+    }
+
+    /// Sets `value` at the path of `parts` (a change event's disambiguated path: a part may hold a `.`).
+    static func set(_ value: BSONValue, at parts: [Substring], in document: inout BSONDocument) -> Outcome {
         var root = BSONValue.document(document)
         let outcome = set(value, parts[...], in: &root)
         if case .document(let updated) = root { document = updated }
@@ -34,7 +38,10 @@ enum DocumentPath {
 
     /// Removes the field at `path`; an array element becomes null (its index stays). A missing path is a no-op.
     static func unset(_ path: String, in document: inout BSONDocument) -> Outcome {
-        let parts = components(path)
+        unset(components(path), in: &document)
+    }
+
+    static func unset(_ parts: [Substring], in document: inout BSONDocument) -> Outcome {
         var root = BSONValue.document(document)
         let outcome = unset(parts[...], in: &root)
         if case .document(let updated) = root { document = updated }
@@ -43,16 +50,24 @@ enum DocumentPath {
 
     /// Cuts the array at `path` to `size` elements; a missing path or a shorter array is left alone.
     static func truncate(_ path: String, to size: Int, in document: inout BSONDocument) -> Outcome {
-        guard let current = value(at: path, in: document) else { return .applied }
+        truncate(components(path), to: size, in: &document)
+    }
+
+    static func truncate(_ parts: [Substring], to size: Int, in document: inout BSONDocument) -> Outcome {
+        guard let current = value(at: parts, in: document) else { return .applied }
         guard case .array(let elements) = current else { return .notViable }
         guard elements.count > size else { return .applied }
-        return set(.array(Array(elements.prefix(max(0, size)))), at: path, in: &document)
+        return set(.array(Array(elements.prefix(max(0, size)))), at: parts, in: &document)
     }
 
     /// The value at `path`, nil when there is none.
     static func value(at path: String, in document: BSONDocument) -> BSONValue? {
+        value(at: components(path), in: document)
+    }
+
+    static func value(at parts: [Substring], in document: BSONDocument) -> BSONValue? {
         var current = BSONValue.document(document)
-        for part in components(path) {
+        for part in parts {
             switch current {
             case .document(let object):
                 guard let found = object.elements.first(where: { sameKey($0.key, part) }) else { return nil }

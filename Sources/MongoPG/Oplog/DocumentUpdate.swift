@@ -8,23 +8,29 @@ public enum DocumentUpdate: Sendable, Equatable {
     /// `$v:2` delta (5.0+): `{$v: 2, diff: {...}}`.
     case delta(BSONDocument)
     /// A change stream's `updateDescription` shape, which SecantusDB writes into its oplog:
-    /// `{$v: 2, diff: {updatedFields, removedFields, truncatedArrays}}`.
-    case description(updated: [BSONDocument.Element], removed: [String], truncated: [(field: String, size: Int)])
+    /// `{$v: 2, diff: {updatedFields, removedFields, truncatedArrays}}`. `paths` holds a change event's
+    /// `disambiguatedPaths`: a dotted path's real components, where a field name holds a `.` (or is all digits).
+    case description(
+        updated: [BSONDocument.Element], removed: [String], truncated: [(field: String, size: Int)],
+        paths: [String: [String]] = [:])
 
     public static func == (lhs: DocumentUpdate, rhs: DocumentUpdate) -> Bool {
         switch (lhs, rhs) {
         case (.replacement(let a), .replacement(let b)), (.delta(let a), .delta(let b)): a == b
         case (.modifier(let setA, let unsetA), .modifier(let setB, let unsetB)): setA == setB && unsetA == unsetB
         case (
-            .description(let updatedA, let removedA, let truncatedA),
-            .description(let updatedB, let removedB, let truncatedB)
+            .description(let updatedA, let removedA, let truncatedA, let pathsA),
+            .description(let updatedB, let removedB, let truncatedB, let pathsB)
         ):
             updatedA == updatedB && removedA == removedB && truncatedA.elementsEqual(truncatedB) { $0 == $1 }
+                && pathsA == pathsB
         default: false
         }
     }
 
-    private static let descriptionKeys: Set<String> = ["updatedFields", "removedFields", "truncatedArrays"]
+    private static let descriptionKeys: Set<String> = [
+        "updatedFields", "removedFields", "truncatedArrays", "disambiguatedPaths",
+    ]
 
     /// Tells the forms apart as the server does: `_id` first (a replacement may hold a user field named `$v`), then
     /// `$v: 2` with a `diff` object, else `$v:1` (whose `$v` may be absent).
@@ -63,6 +69,7 @@ public enum DocumentUpdate: Sendable, Equatable {
 
     private static func description(_ diff: BSONDocument) throws(OplogError) -> DocumentUpdate {
         var updated: [BSONDocument.Element] = [], removed: [String] = [], truncated: [(field: String, size: Int)] = []
+        var paths: [String: [String]] = [:]
         for element in diff.elements {
             switch (element.key, element.value) {
             case ("updatedFields", .document(let fields)): updated = fields.elements
@@ -78,10 +85,27 @@ public enum DocumentUpdate: Sendable, Equatable {
                     else { throw malformedDescription("truncatedArrays") }
                     truncated.append((field, Int(size)))
                 }
+            case ("disambiguatedPaths", .document(let entries)):
+                // Each path's components: strings name fields, integers index arrays.
+                for entry in entries.elements {
+                    guard case .array(let parts) = entry.value, !parts.isEmpty else {
+                        throw malformedDescription("disambiguatedPaths")
+                    }
+                    var components: [String] = []
+                    for part in parts {
+                        switch part {
+                        case .string(let name): components.append(name)
+                        case let number where number.integerValue.map({ $0 >= 0 }) == true:
+                            components.append(String(number.integerValue!))
+                        default: throw malformedDescription("disambiguatedPaths")
+                        }
+                    }
+                    paths[entry.key] = components
+                }
             default: throw malformedDescription(element.key)
             }
         }
-        return .description(updated: updated, removed: removed, truncated: truncated)
+        return .description(updated: updated, removed: removed, truncated: truncated, paths: paths)
     }
 
     private static func malformedDescription(_ part: String) -> OplogError {
@@ -105,14 +129,18 @@ public enum DocumentUpdate: Sendable, Equatable {
             }
             for path in unset where DocumentPath.unset(path, in: &document) == .notViable { exact = false }
             return (document, exact)
-        case .description(let updated, let removed, let truncated):
+        case .description(let updated, let removed, let truncated, let paths):
             var document = document, exact = true
-            for path in removed where DocumentPath.unset(path, in: &document) == .notViable { exact = false }
-            for field in updated where DocumentPath.set(field.value, at: field.key, in: &document) == .notViable {
+            func parts(_ path: String) -> [Substring] {
+                paths[path].map { $0.map { Substring($0) } } ?? DocumentPath.components(path)
+            }
+            for path in removed where DocumentPath.unset(parts(path), in: &document) == .notViable { exact = false }
+            for field in updated where DocumentPath.set(field.value, at: parts(field.key), in: &document) == .notViable
+            {
                 exact = false
             }
-            for array in truncated where DocumentPath.truncate(array.field, to: array.size, in: &document) == .notViable
-            {
+            for array in truncated
+            where DocumentPath.truncate(parts(array.field), to: array.size, in: &document) == .notViable {
                 exact = false
             }
             return (document, exact)

@@ -99,6 +99,8 @@ struct Replayer {
         // Transactions are per replica set: each source unwinds its own.
         var unpackers = Array(repeating: OplogUnpacker(synced: Set(plans.keys)), count: sources.count)
         var lastRead = [BSONTimestamp?](repeating: nil, count: sources.count)
+        // A change stream source's entries carry their resume token: it is stored with the sync point it stands for.
+        var lastToken = [BSONDocument?](repeating: nil, count: sources.count)
         var batch = ChangeSet()
         var entriesInBatch = 0
         var lastTS: BSONTimestamp?
@@ -108,14 +110,16 @@ struct Replayer {
             guard entriesInBatch > 0 || (final && !remembered.isEmpty && verifier != nil) else { return }
             // The oldest entry of an open transaction is read again after a restart; so is the last entry read.
             var syncPoints: [String: BSONTimestamp] = [:]
+            var resumeTokens: [String: BSONDocument] = [:]
             for (index, name) in names.enumerated() where movingSyncPoints {
                 if let point = [unpackers[index].oldestOpenTransaction, lastRead[index]].compactMap({ $0 }).min() {
                     syncPoints[name] = point
+                    if point == lastRead[index], let token = lastToken[index] { resumeTokens[name] = token }
                 }
             }
             try await write(
-                batch, syncPoints: entriesInBatch > 0 ? syncPoints : [:], end: lastTS, final: final,
-                entries: entriesInBatch, remembered: &remembered, summary: &summary)
+                batch, syncPoints: entriesInBatch > 0 ? syncPoints : [:], resumeTokens: resumeTokens, end: lastTS,
+                final: final, entries: entriesInBatch, remembered: &remembered, summary: &summary)
             summary.syncPoints = syncPoints.mapValues(\.packed)
             batch = ChangeSet()
             entriesInBatch = 0
@@ -160,6 +164,7 @@ struct Replayer {
             entriesInBatch += 1
             lastTS = entry.ts
             lastRead[source] = entry.ts
+            if case .document(let token)? = document[ChangeEvent.resumeTokenKey] { lastToken[source] = token }
         }
         try await commit(final: summary.interruptedBy == nil)
         progress?.finish()
@@ -169,8 +174,9 @@ struct Replayer {
 
     /// One batch: stored states read, changes applied, rows written, sync point and ledger step, one transaction.
     private func write(
-        _ batch: ChangeSet, syncPoints: [String: BSONTimestamp], end: BSONTimestamp?, final: Bool, entries: Int,
-        remembered: inout [DocumentKey: BSONValue], summary: inout ReplaySummary
+        _ batch: ChangeSet, syncPoints: [String: BSONTimestamp], resumeTokens: [String: BSONDocument],
+        end: BSONTimestamp?, final: Bool, entries: Int, remembered: inout [DocumentKey: BSONValue],
+        summary: inout ReplaySummary
     ) async throws {
         let clock = ContinuousClock(), started = clock.now
         var stored: [DocumentKey: BSONDocument] = [:]
@@ -214,7 +220,7 @@ struct Replayer {
             if let verifier, let end {
                 checked = try await verify(outcomes, end: end, final: final, with: verifier, remembered: &remembered)
             }
-            if !syncPoints.isEmpty { try await store.moveSyncPoints(syncPoints) }
+            if !syncPoints.isEmpty { try await store.moveSyncPoints(syncPoints, resumeTokens: resumeTokens) }
             try await run?.addStep(
                 "batch",
                 figures: [
@@ -279,7 +285,7 @@ struct Replayer {
             if let known = laterChanged {
                 later = known
             } else {
-                later = try await verifier.mongo.documentsChanged(after: end, ids: differences.map(\.id))
+                later = try await verifier.documentsChanged(after: end, ids: differences.map(\.id))
                 laterChanged = later
             }
             var repairs: [ChangeSet.Outcome] = []

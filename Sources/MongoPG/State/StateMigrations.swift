@@ -110,5 +110,9 @@ enum StateMigrations {
         );
         CREATE INDEX ON {schema}.verifications (collection, id);
         """,
+        // 4: a change stream source's resume token (BSON) beside its sync point, moved in the same transaction.
+        """
+        ALTER TABLE {schema}.sync_points ADD COLUMN resume_token bytea;
+        """,
     ]
 }

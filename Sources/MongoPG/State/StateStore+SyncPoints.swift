@@ -16,15 +16,72 @@ extension StateStore {
 extension StateStore {
     /// Moves the sync points of the given sources, inside the transaction the caller opened on the store's session:
     /// the one that commits the data they cover (DESIGN.md: "written in the same transaction as the data it covers").
-    public func moveSyncPoints(_ points: [String: BSONTimestamp]) async throws {
+    /// A change stream source's resume token moves with its sync point; a source given none keeps none, so a token
+    /// never outlives the position it stood for.
+    public func moveSyncPoints(_ points: [String: BSONTimestamp], resumeTokens: [String: BSONDocument] = [:])
+        async throws
+    {
         for (source, ts) in points.sorted(by: { $0.key < $1.key }) {
+            let token = try resumeTokens[source].map { Self.hex(try BSONEncoder.encode($0)) }
             try await session.query(
                 """
-                INSERT INTO \(table("sync_points")) (source, oplog_ts) VALUES ($1, $2)
-                ON CONFLICT (source) DO UPDATE SET oplog_ts = excluded.oplog_ts, updated_at = clock_timestamp()
+                INSERT INTO \(table("sync_points")) (source, oplog_ts, resume_token)
+                VALUES ($1, $2, decode($3, 'hex'))
+                ON CONFLICT (source) DO UPDATE SET oplog_ts = excluded.oplog_ts,
+                    resume_token = excluded.resume_token, updated_at = clock_timestamp()
                 """,
-                parameters: [source, String(Int64(bitPattern: ts.packed))], purpose: "move the sync point of \(source)")
+                parameters: [source, String(Int64(bitPattern: ts.packed)), token],
+                purpose: "move the sync point of \(source)")
         }
+    }
+
+    /// The resume token stored with each change stream source's sync point.
+    public func resumeTokens() async throws -> [String: BSONDocument] {
+        let rows = try await session.query(
+            """
+            SELECT source, encode(resume_token, 'hex') FROM \(table("sync_points"))
+            WHERE resume_token IS NOT NULL ORDER BY source
+            """, purpose: "read the resume tokens")
+        var tokens: [String: BSONDocument] = [:]
+        for row in rows.rows {
+            let source = row[0] ?? ""
+            guard let bytes = Self.bytes(hex: row[1] ?? ""), let token = try? BSONDecoder.decode(bytes) else {
+                throw StateError(
+                    .unexpectedAnswer, "the resume token of \(source) in the state schema is not a BSON document")
+            }
+            tokens[source] = token
+        }
+        return tokens
+    }
+
+    private static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    private static func bytes(hex: String) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        func value(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case 48...57: digit - 48
+            case 97...102: digit - 87
+            default: nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
     }
 
     /// Where replay of each source starts: its sync point, or the position the newest init load recorded.

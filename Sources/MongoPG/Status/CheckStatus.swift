@@ -179,7 +179,9 @@ public struct CheckReport: Sendable, Codable, Equatable {
             if let reason = lag.fallenOffReason {
                 add(.critical, reason + ": init load needed")
             } else if let lagSeconds = lag.lagSeconds {
-                let text = "\(lag.source): lag \(TimeSpan.words(lagSeconds)) (\(lag.lagEntries ?? 0) entries)"
+                let text =
+                    "\(lag.source): lag \(TimeSpan.words(lagSeconds))"
+                    + (lag.lagEntries.map { " (\($0) entries)" } ?? " (window unknown: \(lag.windowUnknown ?? "-"))")
                 if lagSeconds > seconds(thresholds.critLag) {
                     add(.critical, text + " > \(thresholds.critLag)")
                 } else if lagSeconds > seconds(thresholds.warnLag) {

@@ -42,6 +42,14 @@ extension SyncConfig {
         case (let section, "uri") where section.hasPrefix("oplog:"):
             guard let source = oplogSources.first(where: { "oplog:" + $0.name == section }) else { throw unknown() }
             return try secretFree(source.uri)
+        case (let section, let key)
+        where section.hasPrefix("oplog:") && ["mode", "scope", "full_document"].contains(key):
+            guard let source = oplogSources.first(where: { "oplog:" + $0.name == section }) else { throw unknown() }
+            switch key {
+            case "mode": return source.mode.rawValue
+            case "scope": return source.scope.rawValue
+            default: return source.updateLookup ? "update_lookup" : "off"
+            }
         default: throw unknown()
         }
     }

@@ -86,8 +86,13 @@ public struct InitLoadCommands: Sendable {
                     continue
                 }
                 let session = try MongoSession(uri: source.uri, name: "oplog-\(source.name)")
-                let sample = OplogWindowSample(
-                    newest: nil, oldest: try await session.oldestOplogTimestamp(), entries: 0, entriesAfter: 0)
+                let oldest: BSONTimestamp?
+                do {
+                    oldest = try await session.oldestOplogTimestamp()
+                } catch let error as MongoError where source.mode == .changeStream && error.kind == .authentication {
+                    continue  // a change stream user may not read the oplog: oplog-sync learns it from the server
+                }
+                let sample = OplogWindowSample(newest: nil, oldest: oldest, entries: 0, entriesAfter: 0)
                 if let reason = SourceLag(source: source.name, position: position, sample: sample).fallenOffReason {
                     status.reasons.append(reason)
                 }

@@ -63,6 +63,9 @@ public struct SourceLag: Sendable, Equatable, Codable {
     public var fallenOff: Bool
     /// Why there is nothing to measure (no position for the source).
     public var problem: String?
+    /// Why the oplog's window (and the entries past the position) is unknown: a change stream source whose user may
+    /// not read the oplog. Never guessed.
+    public var windowUnknown: String?
 
     public init(source: String, position: OplogPosition?, sample: OplogWindowSample) {
         self.source = source
@@ -89,6 +92,22 @@ public struct SourceLag: Sendable, Equatable, Codable {
         } else if let windowSeconds, windowSeconds > 0, sample.entries > 0 {
             let older = max(0, sample.entries - sample.entriesAfter)
             timeLeftSeconds = Double(older) * windowSeconds / Double(sample.entries)
+        }
+    }
+
+    /// A change stream source whose user may not read the oplog: the lag from its position (the cluster time of
+    /// the last event applied, or where its stream caught up) to the newest position (`hello`, which needs no
+    /// privilege); the window, the entries and the time left stay unknown.
+    public init(source: String, position: OplogPosition?, newest: BSONTimestamp?, windowUnknown: String) {
+        self.init(
+            source: source, position: position,
+            sample: OplogWindowSample(newest: newest, oldest: nil, entries: 0, entriesAfter: 0))
+        self.windowUnknown = windowUnknown
+        windowSeconds = nil
+        lagEntries = nil
+        timeLeftSeconds = nil
+        if let position, let newest {
+            lagSeconds = newest > position.ts ? Double(newest.seconds) - Double(position.ts.seconds) : 0
         }
     }
 
@@ -132,7 +151,10 @@ public struct LagReport: Sendable, Codable {
                     lag.lagEntries.map(String.init) ?? "-",
                     lag.oldest.map { "\($0)" } ?? "-", TimeSpan.words(lag.windowSeconds),
                     TimeSpan.words(lag.timeLeftSeconds),
-                    lag.problem != nil ? "no position" : lag.fallenOff ? "FELL OFF: init load needed" : "ok",
+                    lag.problem != nil
+                        ? "no position"
+                        : lag.fallenOff
+                            ? "FELL OFF: init load needed" : lag.windowUnknown != nil ? "ok, window unknown" : "ok",
                 ]
             }, rightAligned: [5]
         ).text

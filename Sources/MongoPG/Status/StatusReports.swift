@@ -13,10 +13,8 @@ public struct StatusReports: Sendable {
         try await StateStore.withOpened(context.openStateStore) { store in
             let (_, positions) = try await Self.positions(of: config, in: store)
             var sources: [SourceLag] = []
-            for source in config.oplogSources {
-                let position = positions[source.name]
-                let sample = try await Self.sample(source, after: position?.ts)
-                sources.append(SourceLag(source: source.name, position: position, sample: sample))
+            for (name, source) in config.positionNames {
+                sources.append(try await Self.lag(name, source, position: positions[name]))
             }
             return LagReport(sources: sources)
         }
@@ -75,13 +73,11 @@ public struct StatusReports: Sendable {
         return try await StateStore.withOpened(context.openStateStore) { store in
             let (initLoad, positions) = try await Self.positions(of: config, in: store)
             var inputs = CheckInputs(initLoad: initLoad, sources: [])
-            for source in config.oplogSources {
+            for (name, source) in config.positionNames {
                 do {
-                    let position = positions[source.name]
-                    let sample = try await Self.sample(source, after: position?.ts)
-                    inputs.sources.append(SourceLag(source: source.name, position: position, sample: sample))
+                    inputs.sources.append(try await Self.lag(name, source, position: positions[name]))
                 } catch {
-                    inputs.sourceErrors[source.name] = String(describing: error)
+                    inputs.sourceErrors[name] = String(describing: error)
                 }
             }
             let host = RunRecord.hostName
@@ -104,10 +100,30 @@ public struct StatusReports: Sendable {
         of config: SyncConfig, in store: StateStore
     ) async throws -> (InitLoadStatus, [String: OplogPosition]) {
         let initLoad = try await store.initLoadStatus(schemaHashes: config.schemaHashes)
+        var initLoadPositions = initLoad.positions
+        // A change stream of a `scope = database` source starts from its source's position.
+        for (name, source) in config.positionNames where initLoadPositions[name] == nil {
+            initLoadPositions[name] = initLoad.positions[source.name]
+        }
         let positions = OplogPosition.positions(
-            sources: config.oplogSources.map(\.name), syncPoints: try await store.syncPoints(),
-            initLoadPositions: initLoad.positions)
+            sources: config.positionNames.map(\.name), syncPoints: try await store.syncPoints(),
+            initLoadPositions: initLoadPositions)
         return (initLoad, positions)
+    }
+
+    /// One position's lag. A change stream source whose user may not read the oplog gets its lag from `hello` and
+    /// its window reported as unknown.
+    static func lag(_ name: String, _ source: SyncConfig.OplogSource, position: OplogPosition?) async throws
+        -> SourceLag
+    {
+        do {
+            return SourceLag(source: name, position: position, sample: try await sample(source, after: position?.ts))
+        } catch let error as MongoError where source.mode == .changeStream && error.kind == .authentication {
+            let session = try MongoSession(uri: source.uri, name: "oplog-\(name)")
+            return SourceLag(
+                source: name, position: position, newest: try await session.newestOplogPosition(),
+                windowUnknown: "the source's user may not read local.oplog.rs")
+        }
     }
 
     /// Reads one source's oplog ends and the entries after `position` (scans on SecantusDB; see

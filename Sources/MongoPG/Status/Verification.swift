@@ -179,6 +179,17 @@ public struct Verification: Sendable {
         guard !findings.isEmpty else { return [] }
         var changed = Set<DocumentKey>()
         for source in context.config.oplogSources {
+            if source.mode == .changeStream {
+                // Its user may not read the oplog: its change streams say which documents changed since.
+                for (name, scope) in source.changeStreams(for: context.config.collections) {
+                    guard let position = positions[name] ?? positions[source.name] else { continue }
+                    changed.formUnion(
+                        try await LaterChanges.documentsChanged(
+                            uri: source.uri, scope: scope, collections: context.config.collections, after: position,
+                            ids: findings.map(\.idValue)))
+                }
+                continue
+            }
             guard let position = positions[source.name] else { continue }
             let oplog = try MongoSession(uri: source.uri, name: "oplog \(source.name)")
             changed.formUnion(try await oplog.documentsChanged(after: position, ids: findings.map(\.idValue)))

@@ -5,6 +5,8 @@ struct BatchVerifier {
     /// Reads and verification: `[mongo] uri`.
     let mongo: MongoSession
     let plans: [Namespace: TablePlan]
+    /// Where documents changed after a batch are learned: the oplog, or change streams for `changestream` sources.
+    var laterChanges: LaterChanges = .oplog
 
     /// A document whose rows do not give MongoDB's document back.
     struct Difference: Sendable {

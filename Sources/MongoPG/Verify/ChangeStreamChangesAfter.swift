@@ -1,0 +1,78 @@
+/// Where verification learns which documents MongoDB changed after a position ("pending", not divergent): the oplog
+/// of a server, or, for sources read through change streams (whose user may not read the oplog), a change stream
+/// from that position.
+enum LaterChanges: Sendable {
+    /// The oplog of the session that verification reads.
+    case oplog
+    /// Change streams on `uri` (one per scope) over `collections`.
+    case changeStream(uri: String, scopes: [ChangeStreamScope], collections: [Namespace])
+
+    /// The documents of `ids` changed after `ts`.
+    func documentsChanged(after ts: BSONTimestamp, ids: [BSONValue], oplog: MongoSession) async throws
+        -> Set<DocumentKey>
+    {
+        switch self {
+        case .oplog:
+            return try await oplog.documentsChanged(after: ts, ids: ids)
+        case .changeStream(let uri, let scopes, let collections):
+            guard !ids.isEmpty else { return [] }
+            var changed = Set<DocumentKey>()
+            for scope in scopes {
+                changed.formUnion(
+                    try await Self.documentsChanged(
+                        uri: uri, scope: scope, collections: collections, after: ts, ids: ids))
+            }
+            return changed
+        }
+    }
+
+    /// Reads a change stream from just after `ts` to where it has nothing more, keeping the events of `ids` (filtered
+    /// in the server).
+    static func documentsChanged(
+        uri: String, scope: ChangeStreamScope, collections: [Namespace], after ts: BSONTimestamp, ids: [BSONValue]
+    ) async throws -> Set<DocumentKey> {
+        let synced = collections.filter { namespace in
+            if case .database(let database) = scope { namespace.database == database } else { true }
+        }
+        guard !synced.isEmpty else { return [] }
+        let next =
+            ts.increment == .max
+            ? BSONTimestamp(seconds: ts.seconds + 1, increment: 0)
+            : BSONTimestamp(seconds: ts.seconds, increment: ts.increment + 1)
+        let stream = try await MongoChangeStream(
+            uri: uri, name: "verify", scope: scope,
+            pipeline: [
+                ChangeEventConverter.matchStage(for: synced),
+                ["$match": .document(["documentKey._id": .document(["$in": .array(ids)])])],
+            ],
+            options: ChangeStreamOptions(startAtOperationTime: next, maxAwaitMilliseconds: 200))
+        // Up to the newest safe position now: everything MongoDB changed since `ts` that verification could meet.
+        let end = try await MongoSession(uri: uri, name: "verify-end").safeOplogPosition()
+        var changed = Set<DocumentKey>()
+        var previousEmpty: BSONDocument?
+        while true {
+            let read = try await stream.next(maximum: 1000)
+            for raw in read.events {
+                let event = try ChangeEvent(BSONDecoder.decode(raw.bytes, wrapperLevels: OplogEntry.wrapperLevels))
+                guard let database = event.database, let collection = event.collection,
+                    let id = event.documentKey?["_id"]
+                else { continue }
+                changed.insert(try DocumentKey(Namespace(database: database, collection: collection), id))
+            }
+            if read.caughtUp {
+                let token = await stream.resumeToken()
+                if ChangeStreamPosition.caughtUp(token: token, previousEmpty: previousEmpty, end: end) { break }
+                previousEmpty = token
+            }
+        }
+        await stream.close()
+        return changed
+    }
+}
+
+extension BatchVerifier {
+    /// Which of the documents `ids` names MongoDB changed after `ts` (see `LaterChanges`).
+    func documentsChanged(after ts: BSONTimestamp, ids: [BSONValue]) async throws -> Set<DocumentKey> {
+        try await laterChanges.documentsChanged(after: ts, ids: ids, oplog: mongo)
+    }
+}
