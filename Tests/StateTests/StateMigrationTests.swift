@@ -16,13 +16,16 @@ struct StateMigrationTests {
         try await session.query("SELECT version FROM \(store.table("schema_version"))", purpose: "test").scalar
     }
 
-    @Test("migrations 2 to 4 from an empty database create freshness_checks, verifications and resume tokens")
+    @Test(
+        "migrations 2 to 5 from an empty database create freshness_checks, verifications, resume tokens and pending verifications"
+    )
     func fromEmpty() async throws {
-        #expect(StateStore.currentVersion == 4)
+        #expect(StateStore.currentVersion == 5)
         try await PostgresServer.withScratchSchema("etl") { session, schema in
             let store = StateStore(session: session, schema: schema)
-            #expect(try await store.migrate() == 4)
-            #expect(try await Self.version(session, store) == "4")
+            #expect(try await store.migrate() == 5)
+            #expect(try await Self.version(session, store) == "5")
+            #expect(try await Self.tables(session, schema).contains("pending_verifications"))
             #expect(try await Self.tables(session, schema).contains("verifications"))
             #expect(try await Self.tables(session, schema).contains("freshness_checks"))
             let columns = try await session.query(
@@ -95,7 +98,7 @@ struct StateMigrationTests {
             try await session.query(
                 "INSERT INTO \(store.table("sync_points")) (source, oplog_ts) VALUES ('rs0', 42)", purpose: "test")
 
-            #expect(try await store.migrate() == 4)
+            #expect(try await store.migrate(through: 4) == 4)
             #expect(try await Self.version(session, store) == "4")
             #expect(try await store.syncPoints() == ["rs0": BSONTimestamp(packed: 42)])
             #expect(try await store.resumeTokens().isEmpty)
@@ -115,6 +118,42 @@ struct StateMigrationTests {
             // A move without a token (the source now reads the oplog) leaves none behind.
             try await store.moveSyncPoints(["rs0/shop": BSONTimestamp(seconds: 51, increment: 0)])
             #expect(try await store.resumeTokens().isEmpty)
+        }
+    }
+
+    @Test(
+        "migration 5 from version 4 keeps the sync points; documents left to verify commit with their batch or not at all"
+    )
+    func pendingVerificationsFromPrevious() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            #expect(try await store.migrate(through: 4) == 4)
+            try await session.query(
+                "INSERT INTO \(store.table("sync_points")) (source, oplog_ts) VALUES ('rs0', 42)", purpose: "test")
+            #expect(try await store.migrate() == 5)
+            #expect(try await store.syncPoints() == ["rs0": BSONTimestamp(packed: 42)])
+            #expect(try await store.pendingVerifications().isEmpty)
+
+            let orders = Namespace(database: "shop", collection: "orders")
+            let left: [(namespace: Namespace, id: BSONValue)] = [
+                (orders, .int32(7)), (orders, .string("seven")),
+                (Namespace(database: "shop", collection: "x"), .int32(7)),
+                (orders, .document(["a": .int64(1), "b": .string("c")])),
+            ]
+            try await session.begin(purpose: "test")
+            try await store.replacePendingVerifications(left)
+            try await session.rollback(purpose: "test")
+            #expect(try await store.pendingVerifications().isEmpty)
+            try await session.begin(purpose: "test")
+            try await store.replacePendingVerifications(left + [left[0]])
+            try await session.commit(purpose: "test")
+            let read = try await store.pendingVerifications()
+            #expect(read.count == 4)
+            for document in left {
+                #expect(read.contains { $0.namespace == document.namespace && $0.id == document.id }, "\(document)")
+            }
+            try await store.replacePendingVerifications([])
+            #expect(try await store.pendingVerifications().isEmpty)
         }
     }
 

@@ -30,7 +30,8 @@ struct StateStoreTests {
             #expect(
                 tables.column("table_name")?.compactMap { $0 } == [
                     "catalog_columns", "catalog_tables", "collection_loads", "freshness_checks", "init_load_positions",
-                    "init_loads", "runs", "schema_version", "split_points", "sync_points", "verifications",
+                    "init_loads", "pending_verifications", "runs", "schema_version", "split_points", "sync_points",
+                    "verifications",
                 ])
         }
     }

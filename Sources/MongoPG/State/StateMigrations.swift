@@ -114,5 +114,14 @@ enum StateMigrations {
         """
         ALTER TABLE {schema}.sync_points ADD COLUMN resume_token bytea;
         """,
+        // 5: documents oplog-sync still has to verify (they differed while MongoDB held newer changes), written in
+        // the transaction of the batch that left them, so a killed run forgets none.
+        """
+        CREATE TABLE {schema}.pending_verifications (
+            collection text NOT NULL,
+            document_id bytea NOT NULL,
+            PRIMARY KEY (collection, document_id)
+        );
+        """,
     ]
 }

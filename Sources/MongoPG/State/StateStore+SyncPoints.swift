@@ -54,7 +54,7 @@ extension StateStore {
         return tokens
     }
 
-    private static func hex(_ bytes: [UInt8]) -> String {
+    static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         text.reserveCapacity(bytes.count * 2)
@@ -65,7 +65,7 @@ extension StateStore {
         return String(decoding: text, as: UTF8.self)
     }
 
-    private static func bytes(hex: String) -> [UInt8]? {
+    static func bytes(hex: String) -> [UInt8]? {
         let digits = Array(hex.utf8)
         guard digits.count % 2 == 0 else { return nil }
         func value(_ digit: UInt8) -> UInt8? {
