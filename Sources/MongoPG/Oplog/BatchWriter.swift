@@ -14,9 +14,6 @@ struct BatchWriter {
         var documentsRemoved = 0
         var rows = 0
         var report = FlattenReport()
-        /// Each written or removed document's rows as the tables now hold them, per plan table as COPY text (empty
-        /// when removed).
-        var documents: [DocumentKey: [[UInt8]]] = [:]
     }
 
     /// `stored`: the rows PostgreSQL holds now for documents the batch read back (nil entries: none known).
@@ -45,19 +42,12 @@ struct BatchWriter {
                 } else {
                     written.documentsRemoved += 1
                 }
-                let documentKey = try DocumentKey(namespace, outcome.id)
-                let old = stored[documentKey]
-                var encoded: [[UInt8]] = []
-                encoded.reserveCapacity(plan.tables.count)
+                let old = stored[try DocumentKey(namespace, outcome.id)]
                 for table in plan.tables.indices {
-                    var bytes: [UInt8] = []
-                    for row in rows[table] { CopyTextEncoder.appendRow(row, to: &bytes) }
-                    encoded.append(bytes)
                     if let old, Self.sameRows(old.tables[table], rows[table]) { continue }
                     removals[table].append(key)
-                    text[table] += bytes
+                    for row in rows[table] { CopyTextEncoder.appendRow(row, to: &text[table]) }
                 }
-                written.documents[documentKey] = encoded
             }
             for (index, table) in plan.tables.enumerated() {
                 if !removals[index].isEmpty {

@@ -103,7 +103,6 @@ struct Replayer {
         var entriesInBatch = 0
         var lastTS: BSONTimestamp?
         var remembered: [DocumentKey: BSONValue] = [:]
-        var knownRows = WrittenRows()
         /// `final`: the run's last batch, where documents remembered as differing are settled (see `verify`).
         func commit(final: Bool = false) async throws {
             guard entriesInBatch > 0 || (final && !remembered.isEmpty && verifier != nil) else { return }
@@ -116,7 +115,7 @@ struct Replayer {
             }
             try await write(
                 batch, syncPoints: entriesInBatch > 0 ? syncPoints : [:], end: lastTS, final: final,
-                entries: entriesInBatch, remembered: &remembered, known: &knownRows, summary: &summary)
+                entries: entriesInBatch, remembered: &remembered, summary: &summary)
             summary.syncPoints = syncPoints.mapValues(\.packed)
             batch = ChangeSet()
             entriesInBatch = 0
@@ -168,31 +167,19 @@ struct Replayer {
         return summary
     }
 
-    /// One batch: stored states read (or taken from `known`, the rows earlier batches wrote), changes applied, rows
-    /// written, sync point and ledger step, one transaction.
+    /// One batch: stored states read, changes applied, rows written, sync point and ledger step, one transaction.
     private func write(
         _ batch: ChangeSet, syncPoints: [String: BSONTimestamp], end: BSONTimestamp?, final: Bool, entries: Int,
-        remembered: inout [DocumentKey: BSONValue], known: inout WrittenRows, summary: inout ReplaySummary
+        remembered: inout [DocumentKey: BSONValue], summary: inout ReplaySummary
     ) async throws {
         let clock = ContinuousClock(), started = clock.now
         var stored: [DocumentKey: BSONDocument] = [:]
         var storedRows: [DocumentKey: DocumentRows] = [:]
         for (namespace, ids) in batch.idsNeedingStoredState {
             guard let plan = plans[namespace] else { continue }
+            let keys = try ids.map { try plan.keyValue(ofID: $0) }
             let rebuilder = DocumentRebuilder(plan: plan)
-            var unknown: [BSONValue] = []
-            for id in ids {
-                let key = try DocumentKey(namespace, id)
-                guard let rows = try known.rows(of: key, plan: plan) else {
-                    unknown.append(id)
-                    continue
-                }
-                guard !rows.isEmpty else { continue }
-                stored[key] = plan.restoringEmptyContainers(try rebuilder.rebuild(rows))
-                storedRows[key] = rows
-            }
-            let keys = try unknown.map { try plan.keyValue(ofID: $0) }
-            for (id, rows) in zip(unknown, try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)) {
+            for (id, rows) in zip(ids, try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)) {
                 guard let rows else { continue }
                 do {
                     let key = try DocumentKey(namespace, id)
@@ -237,9 +224,6 @@ struct Replayer {
                     "seconds": (clock.now - started).seconds,
                 ])
             try await session.commit(purpose: purpose)
-            for namespace in batch.emptied { known.forget(namespace) }
-            known.remember(written.documents)
-            if checked.repaired > 0 { known.forgetAll() }
             summary.documentsWritten += written.documentsWritten
             summary.documentsRemoved += written.documentsRemoved
             summary.documentsToVerify += outcomes.count { !$0.exact }
