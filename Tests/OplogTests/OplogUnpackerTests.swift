@@ -193,4 +193,26 @@ struct OplogFileTests {
         }
         #expect(read.count == 2)
     }
+
+    @Test("a file read in chunks, each read ahead while the last is used, gives every entry once, in order")
+    func chunksInOrder() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("chunks-\(UUID().uuidString).bson")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let entries: [BSONDocument] = (1...25).map {
+            [
+                "ts": .timestamp(BSONTimestamp(seconds: 1, increment: UInt32($0))), "op": .string("n"),
+                "o": .document([:]),
+            ]
+        }
+        try Data(try entries.flatMap { try BSONEncoder.encode($0) }).write(to: file)
+        var source = try FileOplogSource(path: file.path)
+        var sizes: [Int] = [], read: [BSONDocument] = []
+        for maximum in [10, 10, 3, 10, 10, 10] {
+            let chunk = try await source.next(maximum: maximum)
+            sizes.append(chunk.count)
+            read += chunk
+        }
+        #expect(sizes == [10, 10, 3, 2, 0, 0], "a smaller chunk after a read ahead keeps the rest for the next call")
+        #expect(read == entries)
+    }
 }

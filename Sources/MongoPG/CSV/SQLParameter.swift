@@ -49,21 +49,24 @@ public enum SQLParameter: Sendable, Equatable {
     /// An array literal, `{"a","b",NULL}`: every element double-quoted with `\` and `"` backslash-escaped (so
     /// spaces, commas, braces and the word NULL stay data), NULL unquoted.
     public static func arrayLiteral(_ values: [SQLValue]) throws(SchemaError) -> String {
-        var literal = "{"
+        // Built as UTF-8 bytes: appending to a String one scalar at a time cost more than the query it feeds.
+        var literal: [UInt8] = [UInt8(ascii: "{")]
         for (position, value) in values.enumerated() {
-            if position > 0 { literal += "," }
+            if position > 0 { literal.append(UInt8(ascii: ",")) }
             guard let text = try text(of: value) else {
-                literal += "NULL"
+                literal += "NULL".utf8
                 continue
             }
-            literal += "\""
-            for character in text.unicodeScalars {
-                if character == "\\" || character == "\"" { literal += "\\" }
-                literal.unicodeScalars.append(character)
+            literal.reserveCapacity(literal.count + text.utf8.count + 3)
+            literal.append(UInt8(ascii: "\""))
+            for byte in text.utf8 {
+                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { literal.append(UInt8(ascii: "\\")) }
+                literal.append(byte)
             }
-            literal += "\""
+            literal.append(UInt8(ascii: "\""))
         }
-        return literal + "}"
+        literal.append(UInt8(ascii: "}"))
+        return String(decoding: literal, as: UTF8.self)
     }
 }
 

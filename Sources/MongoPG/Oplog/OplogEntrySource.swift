@@ -8,19 +8,62 @@ protocol OplogEntrySource {
 }
 
 /// The entries of an oplog file (`oplog.bson` from `mongodump --oplog`: BSON documents one after another), in order.
+/// Reads one chunk ahead: while the replayer applies and commits a batch, the next chunk is read and decoded in a task
+/// of its own, so a second core (when there is one) takes the file's decoding off the replay's path. Memory holds at
+/// most two chunks.
 struct FileOplogSource: OplogEntrySource {
     let name: String
-    private let reader: DocumentFileReader
+    private let reader: Reader
+    /// The chunk being read ahead, with the size asked for: fewer entries mean the file ended.
+    private var ahead: (size: Int, chunk: Task<[BSONDocument], any Error>)?
+    /// Entries read but not given yet (only when a call asks for fewer than the chunk read ahead).
+    private var pending: [BSONDocument] = []
+    private var atEnd = false
+
+    /// The file's reader, read by one task at a time: the chunk read ahead starts only once the previous one ended.
+    private final class Reader: @unchecked Sendable {
+        let file: DocumentFileReader
+        init(_ file: DocumentFileReader) { self.file = file }
+
+        func chunk(maximum: Int) throws -> [BSONDocument] {
+            var documents: [BSONDocument] = []
+            documents.reserveCapacity(maximum)
+            while documents.count < maximum, let bytes = try file.next() {
+                documents.append(try BSONDecoder.decode(bytes, wrapperLevels: OplogEntry.wrapperLevels))
+            }
+            return documents
+        }
+    }
 
     init(path: String) throws {
         name = path
-        reader = try DocumentFileReader(path: path, format: .bson)
+        reader = Reader(try DocumentFileReader(path: path, format: .bson))
     }
 
     mutating func next(maximum: Int) async throws -> [BSONDocument] {
-        var documents: [BSONDocument] = []
-        while documents.count < maximum, let bytes = try reader.next() {
-            documents.append(try BSONDecoder.decode(bytes, wrapperLevels: OplogEntry.wrapperLevels))
+        if let ahead {
+            self.ahead = nil
+            let chunk = try await ahead.chunk.value  // a failure reading it is the failure of this call
+            if chunk.count < ahead.size { atEnd = true }
+            pending += chunk
+        }
+        if pending.count < maximum, !atEnd {
+            let wanted = maximum - pending.count
+            let chunk = try reader.chunk(maximum: wanted)
+            if chunk.count < wanted { atEnd = true }
+            pending += chunk
+        }
+        let documents: [BSONDocument]
+        if pending.count <= maximum {
+            documents = pending
+            pending = []
+        } else {
+            documents = Array(pending.prefix(maximum))
+            pending.removeFirst(maximum)
+        }
+        if !atEnd, pending.isEmpty {
+            let reader = reader
+            ahead = (maximum, Task.detached { try reader.chunk(maximum: maximum) })
         }
         return documents
     }

@@ -14,12 +14,21 @@ public struct Namespace: Hashable, Sendable, CustomStringConvertible, Expressibl
     /// either part is empty or the database name holds a character MongoDB forbids. A namespace a user names goes
     /// through `init?(userGiven:)`.
     public init?(_ text: String) {
-        guard let dot = text.firstIndex(of: ".") else { return nil }
-        let database = String(text[..<dot]), collection = String(text[text.index(after: dot)...])
-        guard !database.isEmpty, !collection.isEmpty,
-            !database.contains(where: { "/\\ \"$".contains($0) || $0 == "\0" }), !collection.contains("\0")
+        // Read as UTF-8 bytes (every entry's ns goes through here): the characters looked for are ASCII, whose bytes
+        // never occur inside another character's encoding.
+        let bytes = text.utf8
+        guard let dot = bytes.firstIndex(of: UInt8(ascii: ".")) else { return nil }
+        let database = bytes[..<dot], collection = bytes[bytes.index(after: dot)...]
+        guard !database.isEmpty, !collection.isEmpty, !database.contains(where: Self.forbiddenInServerDatabase),
+            !collection.contains(0)
         else { return nil }
-        self.init(database: database, collection: collection)
+        self.init(database: String(Substring(database)), collection: String(Substring(collection)))
+    }
+
+    /// The bytes `init?(_:)` refuses in a database name: `/`, `\`, space, `"`, `$` and NUL.
+    private static func forbiddenInServerDatabase(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "/") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: " ")
+            || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "$") || byte == 0
     }
 
     /// Parses a namespace a user names (`--collection`, `[collections]`): nil when `problem(with:)` finds one.

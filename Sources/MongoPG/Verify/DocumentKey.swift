@@ -8,4 +8,14 @@ public struct DocumentKey: Hashable, Sendable {
         self.namespace = namespace
         idBytes = try BSONEncoder.encode(["_id": id])
     }
+
+    // The bytes hashed as one block: an array's own hashing feeds the hasher one byte at a time.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(namespace)
+        idBytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    public static func == (left: DocumentKey, right: DocumentKey) -> Bool {
+        left.idBytes == right.idBytes && left.namespace == right.namespace
+    }
 }
