@@ -13,8 +13,9 @@ public struct OplogSyncCommand: Sendable {
     }
 
     public func run(common: CommonOptions, logger: Logger) async throws -> ExitStatus {
-        if follow {
-            throw GeneralError(.usage, "--follow is not available yet: run oplog-sync from crontab")
+        if follow, let fromFile {
+            throw GeneralError(
+                .usage, "--follow tails a server's oplog: it cannot be combined with --from-file \(fromFile)")
         }
         let context = ToolContext(config: try common.loadConfig(), logger: logger)
         let config = context.config
@@ -29,7 +30,18 @@ public struct OplogSyncCommand: Sendable {
             }
             // Every source is reached before anything is replayed: one out of reach is 69 and moves no sync point.
             var sources: [any OplogEntrySource] = []
-            if let fromFile {
+            var tails: [TailingOplogSource] = []
+            let following = follow ? FollowSettings(commitSeconds: config.followCommitSeconds) : nil
+            if let following {
+                for source in config.oplogSources {
+                    let start = starts[source.name]!
+                    tails.append(
+                        try await TailingOplogSource(
+                            name: source.name, uri: source.uri, from: start, batchSize: config.batchSize,
+                            wait: following.wait))
+                    logger.info("following", metadata: ["source": "\(source.name)", "from": "\(start)"])
+                }
+            } else if let fromFile {
                 sources.append(try FileOplogSource(path: fromFile))
             } else {
                 for source in config.oplogSources {
@@ -50,6 +62,11 @@ public struct OplogSyncCommand: Sendable {
                 if verify, fromFile == nil {
                     replayer.verifier = BatchVerifier(
                         mongo: try MongoSession(uri: config.mongoURI, name: "verify"), plans: plans)
+                }
+                if let following {
+                    replayer.keptSteps = 1000
+                    return try await replayer.replay(
+                        FollowedOplogSources(tails, chunk: config.batchSize), movingSyncPoints: true, follow: following)
                 }
                 return try await replayer.replay(sources, movingSyncPoints: fromFile == nil)
             }

@@ -1,0 +1,208 @@
+/// Entries of one or several oplog sources in ts order, each tagged with the index of its source.
+protocol OplogStream {
+    /// The sources' names, in index order.
+    var names: [String] { get }
+    /// Told how many entries each read brought.
+    var progress: Progress? { get set }
+    /// The next entry and its source's index. Nil when none can be given: the end of a catch-up, or, while
+    /// following, nothing new within the sources' await time (asking again waits for more).
+    mutating func next() async throws -> (source: Int, document: BSONDocument)?
+}
+
+extension MergedOplogSources: OplogStream {}
+
+/// How `oplog-sync --follow` tails its sources.
+struct FollowSettings: Sendable {
+    /// A batch commits this long after its first entry was read, unless `batch_size` entries commit it first.
+    var commitAfter: Duration
+    /// How long one read of a source waits for new entries (the cursor's `maxAwaitTimeMS`, and the bound of one read
+    /// of a steady trickle): the most a due commit or a signal waits.
+    var wait: Duration
+
+    init(commitSeconds: Int) {
+        commitAfter = .seconds(commitSeconds)
+        wait = min(.seconds(1), .milliseconds(commitSeconds * 500))
+    }
+}
+
+/// A source that is tailed while it keeps growing, and can say how far it has surely been read.
+protocol TailedOplogSource: OplogEntrySource {
+    /// A position such that every entry at or before it is committed and visible: once a read that started after
+    /// this answer comes back empty, no entry up to it is still to come.
+    func safePosition() async throws -> BSONTimestamp
+}
+
+/// A replica set's oplog from a position on, without end (`oplog-sync --follow`): one tailable, awaiting cursor on
+/// `local.oplog.rs` (the `ts` query may scan the oplog, so it is opened once), each read waiting at most
+/// `FollowSettings.wait` for new entries. An empty read means "nothing new yet". The oplog's edge is checked as a
+/// catch-up run checks it; a cursor that rolled off the oplog (`CappedPositionLost`) is "init load needed", never
+/// "nothing new". A cursor the server ended without an error (mongod may end a tailable cursor whose query first
+/// matched nothing) is opened again from the last entry read, with the edge checked again, so nothing is skipped and
+/// nothing read twice; one the server forgot (`CursorNotFound`: restarted) is 69, as a server out of reach is.
+struct TailingOplogSource: TailedOplogSource {
+    let name: String
+    private let session: MongoSession
+    private var cursor: MongoCursorID
+    /// Where the current cursor started (the run's start, or the last entry read before it was opened again).
+    private var start: BSONTimestamp
+    /// Entries at or before this were read through an earlier cursor: skipped when a new cursor gives them again.
+    private var readThrough: BSONTimestamp?
+    private var checkedAfterFirstBatch = false
+    private let wait: Duration
+    private let batchSize: Int
+
+    init(name: String, uri: String, from start: BSONTimestamp, batchSize: Int, wait: Duration) async throws {
+        self.name = name
+        self.start = start
+        self.wait = wait
+        self.batchSize = batchSize
+        session = try MongoSession(uri: uri, name: "oplog-\(name)")
+        _ = try await session.safeOplogPosition(source: name)  // reached, and a replica set member with an oplog
+        try await ServerOplogSource.checkReachesBack(session, name: name, start: start)
+        cursor = try await Self.open(session, from: start, batchSize: batchSize, wait: wait)
+    }
+
+    private static func open(_ session: MongoSession, from start: BSONTimestamp, batchSize: Int, wait: Duration)
+        async throws -> MongoCursorID
+    {
+        let milliseconds = wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000
+        return try await session.tailOplog(
+            from: start, maxAwaitMilliseconds: max(1, milliseconds), batchSize: Int32(clamping: batchSize))
+    }
+
+    /// `hello`'s majority commit point: one command, whatever the oplog's size.
+    func safePosition() async throws -> BSONTimestamp { try await session.safeOplogPosition(source: name) }
+
+    mutating func next(maximum: Int) async throws -> [BSONDocument] {
+        let batch: [RawDocument]
+        do {
+            batch = try await session.nextBatch(cursor, maximum: maximum, within: wait)
+        } catch {
+            guard error.code == 136 else { throw error }  // CappedPositionLost: the oplog rolled under the reader
+            throw OplogError(
+                .historyLost,
+                "the oplog of source \(name) rolled past the reader at \(readThrough ?? start): an init load is needed")
+        }
+        if batch.isEmpty, !(await session.isOpen(cursor)) {
+            try await reopen()
+            try await Task.sleep(for: wait)  // a server that ends each empty cursor at once is not asked in a loop
+            return []
+        }
+        var documents: [BSONDocument] = []
+        documents.reserveCapacity(batch.count)
+        for raw in batch {
+            documents.append(try BSONDecoder.decode(raw.bytes, wrapperLevels: OplogEntry.wrapperLevels))
+        }
+        if !checkedAfterFirstBatch, !documents.isEmpty || readThrough == nil {
+            checkedAfterFirstBatch = true
+            // Reading the entry at the start proves the oplog reached back to it; otherwise ask again now that the
+            // first batch is read (the oplog only loses entries from its old end).
+            if documents.first?["ts"] != .timestamp(start) {
+                try await ServerOplogSource.checkReachesBack(session, name: name, start: start)
+            }
+        }
+        if let readThrough {
+            documents.removeAll { if case .timestamp(let ts)? = $0["ts"] { ts <= readThrough } else { false } }
+        }
+        if case .timestamp(let last)? = documents.last?["ts"] { readThrough = last }
+        return documents
+    }
+
+    /// A new cursor from the last entry read (inclusive, so finding that entry proves the oplog still reaches it).
+    private mutating func reopen() async throws {
+        await session.close(cursor)
+        start = readThrough ?? start
+        try await ServerOplogSource.checkReachesBack(session, name: name, start: start)
+        cursor = try await Self.open(session, from: start, batchSize: batchSize, wait: wait)
+        checkedAfterFirstBatch = false
+    }
+}
+
+/// The entries of several tailed sources (the shards of a cluster) merged by ts while they keep coming. An entry of
+/// source A at ts T may go out only once every other source has shown it has nothing earlier left to give: either an
+/// entry of its own at or after T is waiting, or its watermark has reached T. A source's watermark is its safe
+/// position (`hello`'s majority commit point, read just before a read that came back empty): SecantusDB and an idle
+/// mongod shard write no entry for a long while (mongod's periodic no-op comes every 10 s), but their safe position
+/// moves with the clock (SecantusDB) or with that no-op (mongod). One source passes through as it is.
+struct FollowedOplogSources<Source: TailedOplogSource>: OplogStream {
+    private var sources: [Source]
+    private var buffers: [[BSONDocument]]
+    private var positions: [Int]
+    private var watermarks: [BSONTimestamp?]
+    private let chunk: Int
+    var progress: Progress?
+
+    init(_ sources: [Source], chunk: Int) {
+        self.sources = sources
+        buffers = Array(repeating: [], count: sources.count)
+        positions = Array(repeating: 0, count: sources.count)
+        watermarks = Array(repeating: nil, count: sources.count)
+        self.chunk = max(1, chunk)
+    }
+
+    var names: [String] { sources.map(\.name) }
+
+    private func head(_ index: Int) -> BSONDocument? {
+        positions[index] < buffers[index].count ? buffers[index][positions[index]] : nil
+    }
+
+    /// An entry without a ts sorts first, so the replayer meets it at once and refuses it.
+    private func headTS(_ index: Int) -> BSONTimestamp? {
+        if case .timestamp(let ts)? = head(index)?["ts"] { ts } else { nil }
+    }
+
+    /// Reads the next chunk of a source whose buffer is used up; with several sources, an empty read raises the
+    /// source's watermark to the safe position asked just before it.
+    private mutating func refill(_ index: Int) async throws {
+        let safe = sources.count > 1 ? try await sources[index].safePosition() : nil
+        buffers[index] = try await sources[index].next(maximum: chunk)
+        positions[index] = 0
+        if buffers[index].isEmpty {
+            if let safe { watermarks[index] = max(watermarks[index] ?? safe, safe) }
+        } else {
+            progress?.add(buffers[index].count)
+        }
+    }
+
+    mutating func next() async throws -> (source: Int, document: BSONDocument)? {
+        for index in sources.indices where head(index) == nil { try await refill(index) }
+        while true {
+            // The earliest waiting entry; an entry without a ts first of all.
+            var best: Int?
+            for index in sources.indices where head(index) != nil {
+                guard let current = best else {
+                    best = index
+                    continue
+                }
+                guard let ts = headTS(index) else {
+                    best = index
+                    break
+                }
+                if let currentTS = headTS(current), ts < currentTS { best = index }
+            }
+            guard let best else { return nil }
+            guard let ts = headTS(best) else { return take(best) }
+            // Sources with nothing waiting whose watermark is short of ts: asked once more, then the entry waits.
+            let blocking = sources.indices.filter { $0 != best && head($0) == nil && !covered($0, through: ts) }
+            if blocking.isEmpty { return take(best) }
+            var refilled = false
+            for index in blocking {
+                try await refill(index)
+                if head(index) != nil { refilled = true }
+            }
+            let stillBlocked = blocking.contains { head($0) == nil && !covered($0, through: ts) }
+            if !refilled && stillBlocked { return nil }
+        }
+    }
+
+    /// Whether a source has given every entry it has up to `ts`.
+    private func covered(_ index: Int, through ts: BSONTimestamp) -> Bool {
+        guard let watermark = watermarks[index] else { return false }
+        return watermark >= ts
+    }
+
+    private mutating func take(_ index: Int) -> (source: Int, document: BSONDocument) {
+        defer { positions[index] += 1 }
+        return (index, buffers[index][positions[index]])
+    }
+}
