@@ -324,6 +324,40 @@ struct OplogFollowTests {
         }
     }
 
+    @Test(
+        "--follow whose oplog rolls past it while it is held mid-batch exits 1, never skipping what it lost; so does the next run"
+    )
+    func followRolledPast() async throws {
+        try await PrivateMongoServer.with(arguments: ["--oplog-max-entries", "40"]) { uri in
+            try await InitLoadFixture.with(
+                mongoURI: uri, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            ) { scene in
+                let mongo = try MongoSession(uri: uri, name: "private")
+                try await mongo.insert(scene.documents, into: scene.namespace)
+                try await scene.initLoad()
+                try Self.setCommitSeconds(1, scene)
+                let writer = Writer(session: mongo, namespace: scene.namespace)
+                let resume = scene.directory.appendingPathComponent("resume")
+                let run = try BackgroundRun(
+                    scene, ["--follow"],
+                    environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
+                #expect(try await run.waitForStderr("following"), "\(run.stderr)")
+                try await writer.set(1, ["name": .string("first")])
+                #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
+                // While the reader is held, the oplog rolls past everything it has read: SecantusDB's cursor would go
+                // on after the pruned entries without a word.
+                for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
+                _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
+                _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
+                #expect(try await run.exitStatus() == 1, "\(run.stderr)")
+                #expect(run.stderr.contains("rolled past the reader"), "\(run.stderr)")
+                let again = try await scene.run("oplog-sync", [])
+                #expect(again.status == 1, "\(again.stderr)")
+                #expect(again.stderr.contains("no longer reaches back"), "\(again.stderr)")
+            }
+        }
+    }
+
     @Test("oplog-sync whose PostgreSQL connection is killed in the middle of a batch exits 69; the next run catches up")
     func postgresKilledMidBatch() async throws {
         try await InitLoadFixture.with(

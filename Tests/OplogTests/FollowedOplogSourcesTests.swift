@@ -27,6 +27,8 @@ struct FollowedOplogSourcesTests {
             return BSONTimestamp(seconds: script.reads.first?.safe ?? 0, increment: 0)
         }
 
+        func confirmReads() async throws {}
+
         mutating func next(maximum: Int) async throws -> [BSONDocument] {
             guard !script.reads.isEmpty else { return [] }
             return script.reads.removeFirst().entries.map {

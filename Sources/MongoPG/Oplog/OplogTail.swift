@@ -7,9 +7,15 @@ protocol OplogStream {
     /// The next entry and its source's index. Nil when none can be given: the end of a catch-up, or, while
     /// following, nothing new within the sources' await time (asking again waits for more).
     mutating func next() async throws -> (source: Int, document: BSONDocument)?
+    /// Called before a batch moves the sync points past what was read: throws (`historyLost`) when a source cannot
+    /// vouch that its reads skipped nothing.
+    mutating func confirmReads() async throws
 }
 
-extension MergedOplogSources: OplogStream {}
+/// A catch-up run checks the oplog's edge at its start and after its first batch (`ServerOplogSource`).
+extension MergedOplogSources: OplogStream {
+    mutating func confirmReads() async throws {}
+}
 
 /// How `oplog-sync --follow` tails its sources.
 struct FollowSettings: Sendable {
@@ -30,6 +36,8 @@ protocol TailedOplogSource: OplogEntrySource {
     /// A position such that every entry at or before it is committed and visible: once a read that started after
     /// this answer comes back empty, no entry up to it is still to come.
     func safePosition() async throws -> BSONTimestamp
+    /// See `OplogStream.confirmReads`.
+    mutating func confirmReads() async throws
 }
 
 /// A replica set's oplog from a position on, without end (`oplog-sync --follow`): one tailable, awaiting cursor on
@@ -48,12 +56,15 @@ struct TailingOplogSource: TailedOplogSource {
     /// Entries at or before this were read through an earlier cursor: skipped when a new cursor gives them again.
     private var readThrough: BSONTimestamp?
     private var checkedAfterFirstBatch = false
+    /// The last entry read when the oplog was last found to reach back far enough (at first, the start).
+    private var confirmedThrough: BSONTimestamp
     private let wait: Duration
     private let batchSize: Int
 
     init(name: String, uri: String, from start: BSONTimestamp, batchSize: Int, wait: Duration) async throws {
         self.name = name
         self.start = start
+        confirmedThrough = start
         self.wait = wait
         self.batchSize = batchSize
         session = try MongoSession(uri: uri, name: "oplog-\(name)")
@@ -106,6 +117,22 @@ struct TailingOplogSource: TailedOplogSource {
         }
         if case .timestamp(let last)? = documents.last?["ts"] { readThrough = last }
         return documents
+    }
+
+    /// SecantusDB's cursors do not fail when the oplog rolls under them (mongod's answer `CappedPositionLost`): they go
+    /// on after the pruned entries. An oldest entry no later than the position confirmed before proves that every
+    /// entry read since was still there when it was read, so none was skipped. One query (a scan on SecantusDB) per
+    /// batch that moves this source's sync point.
+    mutating func confirmReads() async throws {
+        guard let readThrough, readThrough > confirmedThrough else { return }
+        if let oldest = try await session.oldestOplogTimestamp(), oldest > confirmedThrough {
+            throw OplogError(
+                .historyLost,
+                "the oplog of source \(name) rolled past the reader: its oldest entry \(oldest) is later than "
+                    + "\(confirmedThrough), read before, so entries may have gone before they were read: an init load "
+                    + "is needed")
+        }
+        confirmedThrough = readThrough
     }
 
     /// A new cursor from the last entry read (inclusive, so finding that entry proves the oplog still reaches it).
@@ -199,6 +226,10 @@ struct FollowedOplogSources<Source: TailedOplogSource>: OplogStream {
     private func covered(_ index: Int, through ts: BSONTimestamp) -> Bool {
         guard let watermark = watermarks[index] else { return false }
         return watermark >= ts
+    }
+
+    mutating func confirmReads() async throws {
+        for index in sources.indices { try await sources[index].confirmReads() }
     }
 
     private mutating func take(_ index: Int) -> (source: Int, document: BSONDocument) {

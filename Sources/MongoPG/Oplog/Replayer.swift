@@ -122,6 +122,7 @@ struct Replayer {
         func commit(settle: Bool = false) async throws {
             let settling = settle && unsettled && verifier != nil
             guard entriesInBatch > 0 || settling else { return }
+            if entriesInBatch > 0, movingSyncPoints { try await stream.confirmReads() }
             // The oldest entry of an open transaction is read again after a restart; so is the last entry read.
             var syncPoints: [String: BSONTimestamp] = [:]
             for (index, name) in names.enumerated() where movingSyncPoints {
