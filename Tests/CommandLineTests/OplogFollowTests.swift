@@ -90,6 +90,22 @@ struct OplogFollowTests {
         return byID(Array(stored.values)) == byID(expected)
     }
 
+    /// Runs a pymongo script with `uri`, `db` and `coll` set: for writes only a full driver sends (transactions).
+    static func python(_ script: String, uri: String, _ namespace: Namespace) async throws {
+        let process = Process()
+        process.executableURL = ServerEnvironment.packageRoot.appendingPathComponent(".venv/bin/python")
+        process.arguments = [
+            "-c", "import sys, pymongo\nuri, db, coll = sys.argv[1:4]\n" + script, uri, namespace.database,
+            namespace.collection,
+        ]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(message)")
+    }
+
     /// Sets `[sync] follow_commit_seconds`.
     static func setCommitSeconds(_ seconds: Int, _ scene: InitLoadFixture) throws {
         let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
@@ -150,6 +166,17 @@ struct OplogFollowTests {
                     }
                     try await Task.sleep(for: .milliseconds(1500))
                 }
+                // A transaction of 7 entries sharing one ts, more than a read of batch_size 5 takes: it comes in two
+                // reads and commits whole.
+                try await Self.python(
+                    """
+                    client = pymongo.MongoClient(uri)
+                    collection = client[db][coll]
+                    with client.start_session() as session:
+                        with session.start_transaction():
+                            for i in range(7):
+                                collection.insert_one({"_id": 500 + i, "name": "tx", "tags": ["t"]}, session=session)
+                    """, uri: uri, scene.namespace)
                 let synced = try await Self.waitUntil(timeout: 90) {
                     try await Self.tablesHold(scene, try await mongo.findAll(scene.namespace))
                 }

@@ -53,8 +53,11 @@ struct TailingOplogSource: TailedOplogSource {
     private var cursor: MongoCursorID
     /// Where the current cursor started (the run's start, or the last entry read before it was opened again).
     private var start: BSONTimestamp
-    /// Entries at or before this were read through an earlier cursor: skipped when a new cursor gives them again.
+    /// The last entry read.
     private var readThrough: BSONTimestamp?
+    /// After a cursor was opened again: entries at or before this came through the old one, skipped when the new one
+    /// gives them again. (Never otherwise: a transaction's entries share one ts and may come in two reads.)
+    private var skipThrough: BSONTimestamp?
     private var checkedAfterFirstBatch = false
     /// The last entry read when the oplog was last found to reach back far enough (at first, the start).
     private var confirmedThrough: BSONTimestamp
@@ -112,8 +115,9 @@ struct TailingOplogSource: TailedOplogSource {
                 try await ServerOplogSource.checkReachesBack(session, name: name, start: start)
             }
         }
-        if let readThrough {
-            documents.removeAll { if case .timestamp(let ts)? = $0["ts"] { ts <= readThrough } else { false } }
+        if let skip = skipThrough {
+            documents.removeAll { if case .timestamp(let ts)? = $0["ts"] { ts <= skip } else { false } }
+            if !documents.isEmpty { skipThrough = nil }
         }
         if case .timestamp(let last)? = documents.last?["ts"] { readThrough = last }
         return documents
@@ -139,6 +143,7 @@ struct TailingOplogSource: TailedOplogSource {
     private mutating func reopen() async throws {
         await session.close(cursor)
         start = readThrough ?? start
+        skipThrough = readThrough
         try await ServerOplogSource.checkReachesBack(session, name: name, start: start)
         cursor = try await Self.open(session, from: start, batchSize: batchSize, wait: wait)
         checkedAfterFirstBatch = false
