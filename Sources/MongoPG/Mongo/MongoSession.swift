@@ -72,20 +72,12 @@ public actor MongoSession {
 
     /// Up to `maximum` documents from a cursor; an empty array once it is exhausted (the cursor is then closed).
     /// For a tailable cursor an empty array means "nothing new yet"; it is closed only when the server ends it.
-    /// `within` stops collecting once that long has passed since the call (checked between documents): a tailable
-    /// cursor fed by a steady trickle of writes would otherwise keep the call waiting until `maximum` arrived.
-    public func nextBatch(_ cursorID: MongoCursorID, maximum: Int = 1000, within: Duration? = nil) throws(MongoError)
-        -> [RawDocument]
-    {
+    public func nextBatch(_ cursorID: MongoCursorID, maximum: Int = 1000) throws(MongoError) -> [RawDocument] {
         guard let cursor = cursors[cursorID.value] else { return [] }
         var batch: [RawDocument] = []
         batch.reserveCapacity(min(maximum, 1024))
-        let deadline = within.map { ContinuousClock.now + $0 }
         do {
-            while batch.count < maximum, let document = try cursor.next() {
-                batch.append(document)
-                if let deadline, ContinuousClock.now >= deadline { break }
-            }
+            while batch.count < maximum, let document = try cursor.next() { batch.append(document) }
         } catch {
             cursors[cursorID.value] = nil
             throw error
