@@ -1,10 +1,12 @@
 """Drives the oplog-sync benchmark (see scripts/bench-oplog): generates customers-shaped documents and an oplog of
 mongod's forms over them, loads the documents, replays the oplog with `oplog-sync --from-file` (two file sizes), then
 issues the same mix of writes live against SecantusDB and times `oplog-sync` beside a plain read of the same oplog
-range, and (part "modes") `oplog-sync` with `mode = oplog` beside `mode = changestream` on one live workload. Prints command lines, entries, seconds, entries/s, peak RSS (GNU time) and ratios; asserts nothing. After each
+range, and (part "modes") `oplog-sync` with `mode = oplog` beside `mode = changestream` on one live workload; with
+PARTS=follow, a steady writer, a catch-up after a pause and a long `oplog-sync --follow` with its RSS sampled. Prints
+command lines, entries, seconds, entries/s, peak RSS (GNU time) and ratios; asserts nothing. After each
 replay it also prints whether the tables hold what they should (row counts and checksums against the model or
 MongoDB), so a fast wrong answer shows."""
-import copy, datetime, hashlib, json, os, random, shlex, shutil, subprocess, sys, tempfile, time, uuid
+import copy, datetime, hashlib, json, os, random, shlex, shutil, signal, subprocess, sys, tempfile, threading, time, uuid
 
 import bson
 import pymongo
@@ -19,6 +21,13 @@ START_DOCS = int(os.environ.get("START_DOCS", "20000"))
 ENTRIES = int(os.environ.get("ENTRIES", "200000"))
 ENTRIES_LARGE = int(os.environ.get("ENTRIES_LARGE", str(2 * ENTRIES)))
 LIVE_ENTRIES = int(os.environ.get("LIVE_ENTRIES", "60000"))
+# The follow part (scripts/bench-oplog --follow): a steady writer of WRITE_RATE writes/s, PAUSE_MINUTES with no
+# oplog-sync running then one catch-up run, then FOLLOW_MINUTES of `oplog-sync --follow` with its RSS sampled every
+# SAMPLE_SECONDS.
+WRITE_RATE = float(os.environ.get("WRITE_RATE", "10"))
+PAUSE_MINUTES = float(os.environ.get("PAUSE_MINUTES", "10"))
+FOLLOW_MINUTES = float(os.environ.get("FOLLOW_MINUTES", "10"))
+SAMPLE_SECONDS = float(os.environ.get("SAMPLE_SECONDS", "5"))
 PARTS = os.environ.get("PARTS", "file,live,modes").split(",")
 SEED = int(os.environ.get("SEED", "1"))
 DB = "bench_oplog"
@@ -326,6 +335,135 @@ def live_part(env):
     client.close()
 
 
+class SteadyWriter(threading.Thread):
+    """Issues the mix at WRITE_RATE writes a second, in small ordered bulk writes every 100 ms, until stopped."""
+
+    def __init__(self, collection, model):
+        super().__init__(daemon=True)
+        self.collection, self.model = collection, model
+        self.stopping, self.writes, self.error = threading.Event(), 0, None
+
+    def run(self):
+        started = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                due = int((time.monotonic() - started) * WRITE_RATE) - self.writes
+                if due > 0:
+                    self.collection.bulk_write([self.model.step()[1] for _ in range(due)], ordered=True)
+                    self.writes += due
+                self.stopping.wait(0.1)
+        except Exception as error:  # reported with the figures
+            self.error = error
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+
+
+def rss_mb(pid):
+    """(VmRSS, VmHWM) of a live process, in MB, from /proc."""
+    values = {}
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+def follow_part(env):
+    """A steady writer; oplog-sync paused PAUSE_MINUTES, then one catch-up run; then FOLLOW_MINUTES of --follow with
+    its RSS and lag sampled; SIGTERM; the tables checked against MongoDB."""
+    client = pymongo.MongoClient(os.environ["MONGO_URI"])
+    client.drop_database(DB)
+    rng = random.Random(SEED)
+    model = Model(rng, samples(), START_DOCS)
+    collection = client[DB]["customers"]
+    ids = list(model.ids)
+    for offset in range(0, len(ids), 5000):
+        collection.insert_many([model.docs[_id] for _id in ids[offset:offset + 5000]], ordered=True)
+    config = write_config("follow", "bench_oplog_follow", "bench_oplog_follow_etl", os.environ["MONGO_URI"])
+    csv = os.path.join(WORK, "csv-follow")
+    for tool, args in [("etlstatus", ["init-load-start"]), ("mongo-reader", ["--collection", NS, "--csv-dir", csv]),
+                       ("psql-copy", ["--collection", NS, "--csv-dir", csv]), ("etlstatus", ["init-load-finish", "ok"])]:
+        run(f"init load: {tool}", [os.path.join(BIN, tool), "--config", config] + args, env)
+    writer = SteadyWriter(collection, model)
+    writer.start()
+    log(f"steady writer at {WRITE_RATE:.0f} writes/s; oplog-sync paused for {PAUSE_MINUTES} min")
+    time.sleep(PAUSE_MINUTES * 60)
+    written = writer.writes
+    wall_s, rss, out, status, stderr, cpu = run(
+        "catch-up after the pause", [os.path.join(BIN, "oplog-sync"), "--config", config, "--json"], env, check=False)
+    if status != 0:
+        ROWS.append(("follow", f"catch-up FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip()[-200:]))
+    else:
+        sync_row("follow", f"catch-up after a {PAUSE_MINUTES:g}-minute pause of the writer", out, wall_s, rss,
+                 f"CPU {cpu:.2f} s; {written} writes in the pause; the writer kept writing meanwhile")
+    argv = [os.path.join(BIN, "oplog-sync"), "--config", config, "--follow", "--json"] + os.environ.get("FOLLOW_ARGS", "").split()
+    COMMANDS.append(("follow", " ".join(shlex.quote(part) for part in argv)))
+    log(f"$ {COMMANDS[-1][1]}")
+    errors = open(os.path.join(WORK, "follow.stderr"), "wb")
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=errors)
+    samples_taken = []  # (seconds since start, RSS MB, lag seconds)
+    started = time.monotonic()
+    follow_writes = writer.writes
+    while time.monotonic() - started < FOLLOW_MINUTES * 60 and process.poll() is None:
+        time.sleep(SAMPLE_SECONDS)
+        if process.poll() is not None:
+            break
+        rss_now, _ = rss_mb(process.pid)
+        point = psql("SELECT max(oplog_ts) FROM bench_oplog_follow_etl.sync_points")
+        lag = time.time() - (int(point) >> 32) if point else float("nan")
+        samples_taken.append((time.monotonic() - started, rss_now, lag))
+    follow_writes = writer.writes - follow_writes
+    peak = rss_mb(process.pid)[1] if process.poll() is None else float("nan")
+    writer.stop()
+    # The follower catches up with the last write (its sync point reaches the newest entry) before SIGTERM.
+    newest = client.local["oplog.rs"].find_one({}, projection={"ts": 1}, sort=[("$natural", -1)])["ts"]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        point = psql("SELECT max(oplog_ts) FROM bench_oplog_follow_etl.sync_points")
+        if point and int(point) >= (newest.time << 32 | newest.inc):
+            break
+        time.sleep(1)
+    caught_up = time.monotonic() - started - FOLLOW_MINUTES * 60
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=120)
+    errors.close()
+    seconds = time.monotonic() - started
+    mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
+    expected = (len(mongo), sum(len(a) for _, _, a in mongo), sum(sum(a) for _, _, a in mongo),
+                hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
+    note = (f"exit {process.returncode}; caught up {caught_up:.0f} s after the writer stopped; "
+            f"{verdict(expected, table_checks('bench_oplog_follow'))}"
+            + (f"; writer error: {writer.error}" if writer.error else ""))
+    try:
+        summary = json.loads(out)
+        ROWS.append(("follow", f"oplog-sync --follow for {FOLLOW_MINUTES:g} min beside the writer", summary["entries_read"],
+                     seconds, summary["entries_read"] / seconds, peak,
+                     f"{follow_writes} writes; {summary['batches']} batches; {summary['documents_verified']} verified, "
+                     f"{summary['documents_repaired']} repaired; " + note))
+    except (ValueError, KeyError):
+        ROWS.append(("follow", "oplog-sync --follow gave no summary", 0, seconds, 0, peak, note + "; " + open(errors.name).read()[-300:]))
+    if samples_taken:
+        rss_values = [rss for _, rss, _ in samples_taken]
+        lags = [lag for _, _, lag in samples_taken if lag == lag]
+        minute = max(1, int(60 / SAMPLE_SECONDS))
+        FOLLOW_RSS.append(f"RSS of oplog-sync --follow, sampled every {SAMPLE_SECONDS:g} s ({len(samples_taken)} samples): "
+                          f"start {rss_values[0]:.1f} MB, peak {max(rss_values):.1f} MB (VmHWM {peak:.1f} MB), "
+                          f"end {rss_values[-1]:.1f} MB")
+        FOLLOW_RSS.append("  per minute: " + ", ".join(f"{t / 60:.0f}m {rss:.1f}" for t, rss, _ in samples_taken[::minute]))
+        if lags:
+            FOLLOW_RSS.append(f"lag (wall clock minus the sync point's ts): median {sorted(lags)[len(lags) // 2]:.1f} s, "
+                              f"max {max(lags):.1f} s")
+    client.drop_database(DB)
+    client.close()
+
+
+FOLLOW_RSS = []  # lines printed after the table
+
+
+
 def modes_part(env):
     """The two source modes on one live workload: the same 20k documents init-loaded twice at one position (one
     state and target schema per mode), LIVE_ENTRIES writes of the mix, then `oplog-sync --no-verify` with
@@ -399,6 +537,9 @@ def modes_part(env):
     client.close()
 
 
+FOLLOW_RSS = []  # lines printed after the table
+
+
 def main():
     os.makedirs(os.path.join(WORK, "schemas"))
     shutil.copy(os.path.join(ROOT, "schemas", "sample_analytics.customers.json"), os.path.join(WORK, "schemas", f"{NS}.json"))
@@ -407,7 +548,7 @@ def main():
     env = dict(os.environ)
     for schema in ("bench_oplog", "bench_oplog_etl", "bench_oplog_live", "bench_oplog_live_etl",
                    "bench_oplog_mode_oplog", "bench_oplog_mode_oplog_etl", "bench_oplog_mode_changestream",
-                   "bench_oplog_mode_changestream_etl"):
+                   "bench_oplog_mode_changestream_etl", "bench_oplog_follow", "bench_oplog_follow_etl"):
         psql(f"SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE")
     if "file" in PARTS:
         file_part(env)
@@ -415,6 +556,8 @@ def main():
         live_part(env)
     if "modes" in PARTS:
         modes_part(env)
+    if "follow" in PARTS:
+        follow_part(env)
     print(f"\nload average at the end (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores; at the start: {LOAD_AT_START}")
     print(f"\nstarting documents {START_DOCS}; mix: " + ", ".join(f"{kind} {weight}%" for kind, weight in MIX))
     print("\ncommands:")
@@ -426,6 +569,8 @@ def main():
             print(f"{part:<5} {step:<52} {entries:>8} {seconds:>8.2f} {rate:>10.0f} {rss:>7.1f}  {note}")
         else:
             print(f"{part:<5} {step:<52} {'':>8} {'':>8} {'':>10} {'':>7}  {note}")
+    for line in FOLLOW_RSS:
+        print(line)
     shutil.rmtree(WORK, ignore_errors=True)
 
 

@@ -10,6 +10,7 @@ struct OplogSync: AsyncParsableCommand {
         discussion: """
             EXAMPLES:
               oplog-sync --config sync.ini
+              oplog-sync --config sync.ini --follow
               oplog-sync --config sync.ini --from-file oplog.bson --no-verify
 
             \(ExitStatus.helpText)
@@ -18,7 +19,12 @@ struct OplogSync: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     @Option(help: "Replay entries from a file in the format mongodump --oplog writes.") var fromFile: String?
-    @Flag(help: "Keep tailing instead of stopping at the end of the oplog.") var follow = false
+    @Flag(
+        help: """
+            Keep tailing instead of stopping at the end of the oplog: a batch commits at batch_size entries or \
+            [sync] follow_commit_seconds after its first entry; SIGTERM or SIGINT stops at a batch boundary (exit 0).
+            """)
+    var follow = false
     @Flag(help: "Skip reading each batch back for verification.") var noVerify = false
 
     func run() async throws {

@@ -91,6 +91,12 @@ let badConfigs: [BadConfig] = [
         name: "a batch size that is not a number", text: minimal + "\n[sync]\n\n# comment\nbatch_size = 1e3",
         kind: .badValue, line: 12, names: "batch_size"),
     BadConfig(
+        name: "a follow commit time of zero", text: minimal + "\n[sync]\nfollow_commit_seconds = 0", kind: .badValue,
+        line: 10, names: "follow_commit_seconds"),
+    BadConfig(
+        name: "a follow commit time in a unit", text: minimal + "\n[sync]\nfollow_commit_seconds = 5s",
+        kind: .badValue, line: 10, names: "follow_commit_seconds"),
+    BadConfig(
         name: "an empty state schema", text: minimal + "\n[sync]\nstate_schema =", kind: .badValue, line: 10,
         names: "state_schema"),
     BadConfig(
@@ -170,6 +176,7 @@ struct SyncConfigTests {
         #expect(config.schemasDirectory == ServerEnvironment.packageRoot.appendingPathComponent("schemas").path)
         #expect(config.stateSchema == "etl" && config.targetSchema == "public" && config.tablePrefix == "")
         #expect(config.batchSize == 1000 && !config.keepExtra && !config.stripNul)
+        #expect(config.followCommitSeconds == 5)
     }
 
     @Test("sample-config.ini documents every key the parser knows, each with a comment above it")
@@ -233,6 +240,7 @@ struct SyncConfigTests {
         #expect(config.targetSchema == "public")
         #expect(config.tablePrefix == "")
         #expect(config.batchSize == 1000)
+        #expect(config.followCommitSeconds == SyncConfig.defaultFollowCommitSeconds)
         #expect(config.keepExtra == false)
         #expect(config.stripNul == false)
         #expect(config.passwordEnvironmentVariable == nil)
@@ -257,6 +265,7 @@ struct SyncConfigTests {
                 target_schema = mirror
                 table_prefix = mongo_
                 batch_size = 250
+                follow_commit_seconds = 2
                 keep_extra = \(bool)
                 strip_nul = \(bool)
 
@@ -272,6 +281,7 @@ struct SyncConfigTests {
         #expect(config.targetSchema == "mirror")
         #expect(config.tablePrefix == "mongo_")
         #expect(config.batchSize == 250)
+        #expect(config.followCommitSeconds == 2)
         #expect(config.keepExtra == expected)
         #expect(config.stripNul == expected)
         #expect(config.oplogSources.map(\.name) == ["shard-a", "shard_b.2"])

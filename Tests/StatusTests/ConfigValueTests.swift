@@ -53,6 +53,7 @@ struct ConfigValueTests {
             ("mongo.uri", "mongodb://127.0.0.1:1/"), ("psql.conninfo", "host=db dbname=sync user=etl"),
             ("psql.password_env", ""), ("sync.schemas_dir", "/etc/sync/schemas"), ("sync.state_schema", "etl"),
             ("sync.target_schema", "mirror"), ("sync.table_prefix", ""), ("sync.batch_size", "1000"),
+            ("sync.follow_commit_seconds", "5"),
             ("sync.keep_extra", "false"), ("oplog:shard.a.uri", "mongodb://a:1/"), ("oplog:shard.a.mode", "oplog"),
             ("oplog:shard.a.scope", "cluster"), ("oplog:shard.a.full_document", "off"), ("collections", "shop.orders"),
             ("freshness.orders", "updated_at 2h"),

@@ -45,6 +45,81 @@ public enum PrivateMongoServer {
         }
     }
 
+    /// A server whose data lives on disk, so it can be stopped and started again on the same port with its documents
+    /// and oplog kept: for tests of MongoDB going away in the middle of a run.
+    public final class Restartable: @unchecked Sendable {
+        public let uri: String
+        private let folder: URL
+        private let port: Int
+        private let arguments: [String]
+        private var process: Process?
+        private var logHandle: FileHandle?
+
+        init(folder: URL, port: Int, arguments: [String]) {
+            self.folder = folder
+            self.port = port
+            self.arguments = arguments
+            uri = "mongodb://127.0.0.1:\(port)/?directConnection=true&serverSelectionTimeoutMS=2000"
+        }
+
+        func start() async throws {
+            let configFile = folder.appendingPathComponent("secantusd.toml")
+            let process = Process()
+            process.executableURL = ServerEnvironment.packageRoot.appendingPathComponent(".venv/bin/python")
+            process.arguments =
+                [
+                    "-m", "secantus", "--config", configFile.path, "--host", "127.0.0.1", "--port", String(port),
+                    "--storage-path", folder.appendingPathComponent("data").path,
+                ] + arguments
+            process.currentDirectoryURL = folder
+            let log = folder.appendingPathComponent("server.log")
+            if !FileManager.default.fileExists(atPath: log.path) {
+                FileManager.default.createFile(atPath: log.path, contents: nil)
+            }
+            let handle = try FileHandle(forWritingTo: log)
+            handle.seekToEndOfFile()
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+            self.process = process
+            logHandle = handle
+            try await waitUntilAnswering(uri, process: process, log: log)
+        }
+
+        /// Stops the server (SIGTERM, then SIGKILL) and waits for it to exit.
+        public func stop() async {
+            if let process { await PrivateMongoServer.stop(process) }
+            process = nil
+            try? logHandle?.close()
+            logHandle = nil
+        }
+
+        /// Stops the server and starts it again on the same port and data.
+        public func restart() async throws {
+            await stop()
+            try await start()
+        }
+    }
+
+    /// Starts a `Restartable` server, runs `body` with it, then stops it and removes its data.
+    public static func withRestartable<Result>(
+        arguments: [String] = [], _ body: (Restartable) async throws -> Result
+    ) async throws -> Result {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("secantus-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try "# PrivateMongoServer: every setting is a command-line flag\n".write(
+            to: folder.appendingPathComponent("secantusd.toml"), atomically: true, encoding: .utf8)
+        let server = Restartable(folder: folder, port: try freeLoopbackPort(), arguments: arguments)
+        return try await withCleanUp {
+            try await server.start()
+            return try await body(server)
+        } cleanUp: {
+            await server.stop()
+            try? FileManager.default.removeItem(at: folder)
+        }
+    }
+
     /// SIGTERM, and SIGKILL when it is still running 3 s later (SecantusDB may ignore SIGTERM, as
     /// `scripts/services stop` also found); polled, since `waitUntilExit` spins a run loop.
     private static func stop(_ process: Process) async {

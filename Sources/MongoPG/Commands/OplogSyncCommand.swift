@@ -13,11 +13,17 @@ public struct OplogSyncCommand: Sendable {
     }
 
     public func run(common: CommonOptions, logger: Logger) async throws -> ExitStatus {
-        if follow {
-            throw GeneralError(.usage, "--follow is not available yet: run oplog-sync from crontab")
+        if follow, let fromFile {
+            throw GeneralError(
+                .usage, "--follow tails a server's oplog: it cannot be combined with --from-file \(fromFile)")
         }
         let context = ToolContext(config: try common.loadConfig(), logger: logger)
         let config = context.config
+        if follow, let source = config.oplogSources.first(where: { $0.mode == .changeStream }) {
+            throw GeneralError(
+                .usage,
+                "--follow reads oplog sources only; \(source.name) reads change streams: run oplog-sync from crontab")
+        }
         let stop = StopRequest.listen()
         let summary = try await StateStore.withOpened(context.openStateStore) { store in
             // Before anything is read: a second oplog-sync, or an init load, holds it (75).
@@ -30,7 +36,18 @@ public struct OplogSyncCommand: Sendable {
             // Every source is reached before anything is replayed: one out of reach is 69 and moves no sync point.
             var sources: [any OplogEntrySource] = []
             var changeStreams: [ChangeStreamSource] = []
-            if let fromFile {
+            var tails: [TailingOplogSource] = []
+            let following = follow ? FollowSettings(commitSeconds: config.followCommitSeconds) : nil
+            if let following {
+                for source in config.oplogSources {
+                    let start = starts[source.name]!
+                    tails.append(
+                        try await TailingOplogSource(
+                            name: source.name, uri: source.uri, from: start, batchSize: config.batchSize,
+                            wait: following.wait))
+                    logger.info("following", metadata: ["source": "\(source.name)", "from": "\(start)"])
+                }
+            } else if let fromFile {
                 sources.append(try FileOplogSource(path: fromFile))
             } else {
                 let tokens = try await store.resumeTokens()
@@ -61,6 +78,11 @@ public struct OplogSyncCommand: Sendable {
                     replayer.verifier = BatchVerifier(
                         mongo: try MongoSession(uri: config.mongoURI, name: "verify"), plans: plans,
                         laterChanges: config.laterChanges)
+                }
+                if let following {
+                    replayer.keptSteps = 1000
+                    return try await replayer.replay(
+                        FollowedOplogSources(tails, chunk: config.batchSize), movingSyncPoints: true, follow: following)
                 }
                 let summary = try await replayer.replay(sources, movingSyncPoints: fromFile == nil)
                 // An invalidated change stream ended its source after the batches before it committed.

@@ -45,6 +45,9 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public var targetSchema: String
     public var tablePrefix: String
     public var batchSize: Int
+    /// `[sync] follow_commit_seconds`: with `oplog-sync --follow`, a batch commits this long after its first entry
+    /// was read, unless `batch_size` entries commit it first.
+    public var followCommitSeconds: Int
     public var keepExtra: Bool
     public var stripNul: Bool
     /// At least one; in file order.
@@ -64,6 +67,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public static let defaultBatchSize = 1000
     /// A batch is held in memory whole, and a cursor's batchSize is an int32.
     public static let batchSizes = 1...1_000_000
+    public static let defaultFollowCommitSeconds = 5
+    public static let followCommitSecondsRange = 1...3600
     public static let defaultOplogSourceName = "rs0"
     /// `[psql] connect_timeout`, in seconds (libpq waits at least 2); unset, `PostgresConninfo.defaultConnectTimeout`.
     public static let connectTimeouts = 1...3600
@@ -73,7 +78,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         "mongo": ["uri"],
         "psql": ["conninfo", "password_env", "connect_timeout"],
         "sync": [
-            "schemas_dir", "state_schema", "target_schema", "table_prefix", "batch_size", "keep_extra", "strip_nul",
+            "schemas_dir", "state_schema", "target_schema", "table_prefix", "batch_size", "follow_commit_seconds",
+            "keep_extra", "strip_nul",
         ],
         "oplog": ["uri", "mode", "scope", "full_document"],
         "collections": [],
@@ -247,6 +253,14 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         } else {
             batchSize = Self.defaultBatchSize
         }
+        if let entry = setting("follow_commit_seconds"), let sync {
+            guard let seconds = Int(entry.value), Self.followCommitSecondsRange.contains(seconds) else {
+                throw bad(sync, entry, "must be a whole number of seconds from 1 to 3600, not `\(entry.value)`")
+            }
+            followCommitSeconds = seconds
+        } else {
+            followCommitSeconds = Self.defaultFollowCommitSeconds
+        }
         keepExtra = try bool("keep_extra")
         stripNul = try bool("strip_nul")
 
@@ -347,7 +361,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         "configuration \(path): collections \(collections.map(\.description).joined(separator: ", ")); "
             + "oplog sources \(oplogSources.map(\.name).joined(separator: ", ")); schemas \(schemasDirectory); "
             + "state schema \(stateSchema), target schema \(targetSchema), table prefix \"\(tablePrefix)\", "
-            + "batch size \(batchSize), keep_extra \(keepExtra), strip_nul \(stripNul)"
+            + "batch size \(batchSize), follow commit seconds \(followCommitSeconds), keep_extra \(keepExtra), strip_nul \(stripNul)"
     }
 
     // MARK: Checks

@@ -57,10 +57,11 @@ public struct MongoError: ToolError {
         case UInt32(MONGOC_ERROR_SASL.rawValue), UInt32(MONGOC_ERROR_SCRAM.rawValue):
             kind = .authentication
         case UInt32(MONGOC_ERROR_SERVER.rawValue), UInt32(MONGOC_ERROR_WRITE_CONCERN.rawValue):
-            // 13 Unauthorized, 18 AuthenticationFailed; 189/91/11600/11602 are a primary stepping down or shutting down.
+            // 13 Unauthorized, 18 AuthenticationFailed; 189/91/11600/11602 are a primary stepping down or shutting down;
+            // 43 CursorNotFound: the server forgot an open cursor (restarted, or killed it): the next run reads again.
             switch code {
             case 13, 18: kind = .authentication
-            case 91, 189, 10107, 11600, 11602, 13435, 13436: kind = .unavailable
+            case 43, 91, 189, 10107, 11600, 11602, 13435, 13436: kind = .unavailable
             default: kind = .server
             }
         default: kind = .protocolError

@@ -102,7 +102,7 @@ struct ServerOplogSource: OplogEntrySource {
     /// The oplog only loses entries from its old end: when its oldest entry is later than the start, entries replay
     /// needs are gone ("the oplog moved past me", never "nothing happened"). Checked before reading and again after
     /// the first batch, so a position that is no entry itself works too.
-    private static func checkReachesBack(_ session: MongoSession, name: String, start: BSONTimestamp) async throws {
+    static func checkReachesBack(_ session: MongoSession, name: String, start: BSONTimestamp) async throws {
         guard let oldest = try await session.oldestOplogTimestamp(), oldest > start else { return }
         throw OplogError(
             .historyLost,

@@ -83,6 +83,8 @@ struct Replayer {
     var verifier: BatchVerifier? = nil
     /// Repairs of one batch tried before the run gives up with exit 3.
     static let repairTries = 3
+    /// The ledger keeps this many of a run's newest batch steps (nil: all): a following run never ends.
+    var keptSteps: Int? = nil
 
     private var session: PostgresSession { store.session }
 
@@ -91,23 +93,38 @@ struct Replayer {
     /// to the first entry of a transaction still open there); a file moves none. An entry that cannot be replayed
     /// stops the run before it: the batches before it commit, then the error is thrown.
     func replay(_ sources: [any OplogEntrySource], movingSyncPoints: Bool) async throws -> ReplaySummary {
+        try await replay(MergedOplogSources(sources, chunk: batchSize), movingSyncPoints: movingSyncPoints)
+    }
+
+    /// Replays `stream` to its end; with `follow`, without end: a batch also commits `follow.commitAfter` after its
+    /// first entry was read, and only a signal (or an error) ends the run, at a batch boundary.
+    func replay(_ stream: some OplogStream, movingSyncPoints: Bool, follow: FollowSettings? = nil) async throws
+        -> ReplaySummary
+    {
         let clock = ContinuousClock(), started = clock.now
-        var stream = MergedOplogSources(sources, chunk: batchSize)
+        var stream = stream
         stream.progress = progress
         let names = stream.names
         var summary = ReplaySummary(source: names.joined(separator: ", "))
         // Transactions are per replica set: each source unwinds its own.
-        var unpackers = Array(repeating: OplogUnpacker(synced: Set(plans.keys)), count: sources.count)
-        var lastRead = [BSONTimestamp?](repeating: nil, count: sources.count)
+        var unpackers = Array(repeating: OplogUnpacker(synced: Set(plans.keys)), count: names.count)
+        var lastRead = [BSONTimestamp?](repeating: nil, count: names.count)
         // A change stream source's entries carry their resume token: it is stored with the sync point it stands for.
-        var lastToken = [BSONDocument?](repeating: nil, count: sources.count)
+        var lastToken = [BSONDocument?](repeating: nil, count: names.count)
         var batch = ChangeSet()
         var entriesInBatch = 0
+        /// When the batch's first entry was read: `follow.commitAfter` later the batch is due.
+        var batchOpened: ContinuousClock.Instant?
         var lastTS: BSONTimestamp?
         var remembered: [DocumentKey: BSONValue] = [:]
-        /// `final`: the run's last batch, where documents remembered as differing are settled (see `verify`).
-        func commit(final: Bool = false) async throws {
-            guard entriesInBatch > 0 || (final && !remembered.isEmpty && verifier != nil) else { return }
+        /// Documents were remembered as differing by a batch that did not settle them (see `verify`).
+        var unsettled = false
+        /// `settle`: the batch ends where the stream ran dry (the last batch of a catch-up, a following run that
+        /// caught up), so documents that still differ are settled (see `verify`).
+        func commit(settle: Bool = false) async throws {
+            let settling = settle && unsettled && verifier != nil
+            guard entriesInBatch > 0 || settling else { return }
+            if entriesInBatch > 0, movingSyncPoints { try await stream.confirmReads() }
             // The oldest entry of an open transaction is read again after a restart; so is the last entry read.
             var syncPoints: [String: BSONTimestamp] = [:]
             var resumeTokens: [String: BSONDocument] = [:]
@@ -119,13 +136,27 @@ struct Replayer {
             }
             try await write(
                 batch, syncPoints: entriesInBatch > 0 ? syncPoints : [:], resumeTokens: resumeTokens, end: lastTS,
-                final: final, entries: entriesInBatch, remembered: &remembered, summary: &summary)
-            summary.syncPoints = syncPoints.mapValues(\.packed)
+                settle: settle, entries: entriesInBatch, remembered: &remembered, summary: &summary)
+            if entriesInBatch > 0 { summary.syncPoints = syncPoints.mapValues(\.packed) }
+            // After a settling batch, the documents still remembered have later entries, which bring them back.
+            unsettled = !settle && !remembered.isEmpty
             batch = ChangeSet()
             entriesInBatch = 0
+            batchOpened = nil
             await TestHooks.pause(at: "batch-committed") { stop?.received != nil }
         }
-        reading: while let (source, document) = try await stream.next() {
+        /// Following: the batch has waited `commitAfter` since its first entry.
+        func due() -> Bool {
+            guard let follow, let batchOpened else { return false }
+            return clock.now - batchOpened >= follow.commitAfter
+        }
+        reading: while true {
+            guard let (source, document) = try await stream.next() else {
+                // Following, nothing new within the await time: the run has caught up.
+                guard follow != nil, stop?.received == nil else { break reading }
+                if due() || (entriesInBatch == 0 && unsettled) { try await commit(settle: true) }
+                continue reading
+            }
             let entry: OplogEntry
             do {
                 entry = try OplogEntry(document)
@@ -134,9 +165,15 @@ struct Replayer {
                 throw error
             }
             // A boundary never falls between entries sharing a ts (one transaction on SecantusDB).
-            if entriesInBatch >= batchSize || stop?.received != nil, entry.ts != lastTS {
-                try await commit()
-                if let signal = stop?.received {
+            if entry.ts != lastTS {
+                if entriesInBatch >= batchSize {
+                    // Following, too many documents waiting to be settled settle now, so memory stays bounded.
+                    try await commit(settle: follow != nil && remembered.count >= batchSize)
+                } else if due() {
+                    try await commit(settle: true)
+                }
+                if let signal = stop?.received {  // also one that came while the batch above committed
+                    try await commit()
                     summary.interruptedBy = signal
                     break reading
                 }
@@ -162,11 +199,16 @@ struct Replayer {
             for (kind, count) in unpacked.skips { summary.skipped[kind.rawValue, default: 0] += count }
             summary.entriesRead += 1
             entriesInBatch += 1
+            if batchOpened == nil { batchOpened = clock.now }
             lastTS = entry.ts
             lastRead[source] = entry.ts
             if case .document(let token)? = document[ChangeEvent.resumeTokenKey] { lastToken[source] = token }
         }
-        try await commit(final: summary.interruptedBy == nil)
+        // The stream ran dry: the end of a catch-up, or a following run stopped by a signal while caught up. That last
+        // batch settles; a run stopped at a boundary before the end left the rest to the next run.
+        let ranDry = summary.interruptedBy == nil
+        if ranDry, follow != nil { summary.interruptedBy = stop?.received }
+        try await commit(settle: ranDry)
         progress?.finish()
         summary.seconds = (clock.now - started).seconds
         return summary
@@ -175,7 +217,7 @@ struct Replayer {
     /// One batch: stored states read, changes applied, rows written, sync point and ledger step, one transaction.
     private func write(
         _ batch: ChangeSet, syncPoints: [String: BSONTimestamp], resumeTokens: [String: BSONDocument],
-        end: BSONTimestamp?, final: Bool, entries: Int, remembered: inout [DocumentKey: BSONValue],
+        end: BSONTimestamp?, settle: Bool, entries: Int, remembered: inout [DocumentKey: BSONValue],
         summary: inout ReplaySummary
     ) async throws {
         let clock = ContinuousClock(), started = clock.now
@@ -216,9 +258,10 @@ struct Replayer {
         do {
             let written = try await BatchWriter(session: session, plans: plans)
                 .write(emptied: batch.emptied, outcomes: outcomes, stored: storedRows)
+            await TestHooks.pauseUntilResumed(at: "batch-written")  // mid-batch: rows written, nothing committed
             var checked = (verified: 0, repaired: 0)
             if let verifier, let end {
-                checked = try await verify(outcomes, end: end, final: final, with: verifier, remembered: &remembered)
+                checked = try await verify(outcomes, end: end, settle: settle, with: verifier, remembered: &remembered)
             }
             if !syncPoints.isEmpty { try await store.moveSyncPoints(syncPoints, resumeTokens: resumeTokens) }
             try await run?.addStep(
@@ -228,7 +271,7 @@ struct Replayer {
                     "documents_removed": Double(written.documentsRemoved), "rows": Double(written.rows),
                     "documents_verified": Double(checked.verified), "documents_repaired": Double(checked.repaired),
                     "seconds": (clock.now - started).seconds,
-                ])
+                ], keepingLast: keptSteps)
             try await session.commit(purpose: purpose)
             summary.documentsWritten += written.documentsWritten
             summary.documentsRemoved += written.documentsRemoved
@@ -252,14 +295,16 @@ struct Replayer {
     }
 
     /// Verification and repair inside the batch's transaction: the touched documents (and those remembered from an
-    /// earlier batch) as their rows now give them back, against MongoDB's. While a run catches up, a document that
-    /// differs most likely has later changes still to come: it is remembered and checked again in the next batches.
-    /// In the run's `final` batch, a document MongoDB changed after `end` (its `_id` in a later oplog entry, one query)
-    /// is left to the next run; any other difference is repaired by replacing the document's rows with MongoDB's
-    /// version, then checked again, at most `repairTries` times before the run ends with exit 3 and nothing of the
-    /// batch commits.
+    /// earlier batch) as their rows now give them back, against MongoDB's. While a run is behind (a batch full of
+    /// entries), a document that differs most likely has later changes still to come: it is remembered and checked
+    /// again in the next batches. A batch that `settle`s (the stream ran dry: the last of a catch-up, or a following
+    /// run that caught up or commits on time) asks the oplog once which differing documents MongoDB changed after
+    /// `end` (their `_id` in a later entry): those stay remembered for the batch that brings the change (the next run,
+    /// or the tail's next batches) and are never repaired to a state the oplog has not reached; any other difference
+    /// is repaired by replacing the document's rows with MongoDB's version, then checked again, at most `repairTries`
+    /// times before the run ends with exit 3 and nothing of the batch commits.
     private func verify(
-        _ outcomes: [ChangeSet.Outcome], end: BSONTimestamp, final: Bool, with verifier: BatchVerifier,
+        _ outcomes: [ChangeSet.Outcome], end: BSONTimestamp, settle: Bool, with verifier: BatchVerifier,
         remembered: inout [DocumentKey: BSONValue]
     ) async throws -> (verified: Int, repaired: Int) {
         var ids: [Namespace: [BSONValue]] = [:]
@@ -275,7 +320,7 @@ struct Replayer {
         for attempt in 0...Self.repairTries {
             let differences = try await verifier.differences(ids, session: session)
             if differences.isEmpty { break }
-            guard final else {
+            guard settle else {
                 for difference in differences {
                     remembered[try DocumentKey(difference.namespace, difference.id)] = difference.id
                 }

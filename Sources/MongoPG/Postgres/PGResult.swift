@@ -23,8 +23,9 @@ struct PGResult: ~Copyable {  // one PGresult, cleared once; a copy would mean a
     /// libpq's own text when the server never answered (the result then has no fields).
     var message: String {
         guard let primary = field(sk_diag_message_primary) else {
+            // libpq's own text ("server closed the connection unexpectedly\n\tThis probably means ..."): one line.
             let text = PQresultErrorMessage(raw).map { String(cString: $0) } ?? ""
-            return text.trimmingSuffix()
+            return PGConnection.oneLine(text, hiding: nil)
         }
         var parts = [primary]
         if let detail = field(sk_diag_message_detail) { parts.append("DETAIL: \(detail)") }
@@ -58,13 +59,5 @@ struct PGResult: ~Copyable {  // one PGresult, cleared once; a copy would mean a
 
     private func field(_ code: Int) -> String? {  // the shim's enum constants import as Int
         PQresultErrorField(raw, Int32(code)).map { String(cString: $0) }
-    }
-}
-
-extension String {
-    fileprivate func trimmingSuffix() -> String {
-        var text = self
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        return text
     }
 }

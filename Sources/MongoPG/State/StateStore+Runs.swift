@@ -61,10 +61,11 @@ public struct LedgerRun: Sendable {
         }
     }
 
-    /// Appends one step with its figures (rows, documents, seconds, ...).
-    public func addStep(_ step: String, figures: [String: Double]) async throws {
+    /// Appends one step with its figures (rows, documents, seconds, ...). With `keepingLast`, the oldest steps are
+    /// dropped beyond that many: a run that never ends (`oplog-sync --follow`) keeps a row of bounded size.
+    public func addStep(_ step: String, figures: [String: Double], keepingLast limit: Int? = nil) async throws {
         try await write("record step \(step)") { store in
-            try await store.appendStep(run: id, step: step, figures: figures)
+            try await store.appendStep(run: id, step: step, figures: figures, keepingLast: limit)
         }
     }
 
@@ -99,9 +100,11 @@ extension StateStore {
         return try Self.number(rows.scalar, of: "the id of a new run of \(tool)")
     }
 
-    func appendStep(run: Int64, step: String, figures: [String: Double]) async throws {
+    func appendStep(run: Int64, step: String, figures: [String: Double], keepingLast limit: Int? = nil) async throws {
+        // `steps - 0` drops the oldest step.
+        let steps = limit.map { "CASE WHEN jsonb_array_length(steps) >= \(max(1, $0)) THEN steps - 0 ELSE steps END" }
         try await session.query(
-            "UPDATE \(table("runs")) SET steps = steps || jsonb_build_array($2::jsonb) WHERE id = $1",
+            "UPDATE \(table("runs")) SET steps = \(steps ?? "steps") || jsonb_build_array($2::jsonb) WHERE id = $1",
             parameters: [String(run), try Self.figuresJSON(figures, step: step)],
             purpose: "record step \(step) of run \(run)")
     }

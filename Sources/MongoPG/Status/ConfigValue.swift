@@ -37,6 +37,7 @@ extension SyncConfig {
         case ("sync", "target_schema"): return targetSchema
         case ("sync", "table_prefix"): return tablePrefix
         case ("sync", "batch_size"): return String(batchSize)
+        case ("sync", "follow_commit_seconds"): return String(followCommitSeconds)
         case ("sync", "keep_extra"): return String(keepExtra)
         case ("sync", "strip_nul"): return String(stripNul)
         case (let section, "uri") where section.hasPrefix("oplog:"):

@@ -21,4 +21,12 @@ enum TestHooks {
         FileHandle.standardError.write(Data("holding at \(point)\n".utf8))
         while !done(), !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
     }
+
+    /// At `point`, waits until the file that `MONGO_PG_SYNC_RESUME_FILE` names exists: the test does its harm there
+    /// (kills the tool's PostgreSQL connection, restarts MongoDB), then creates the file to let the tool go on.
+    static func pauseUntilResumed(at point: String) async {
+        guard holdPoint == point else { return }
+        let file = ProcessInfo.processInfo.environment["MONGO_PG_SYNC_RESUME_FILE"]
+        await pause(at: point) { file.map { FileManager.default.fileExists(atPath: $0) } ?? false }
+    }
 }

@@ -1,0 +1,238 @@
+/// Entries of one or several oplog sources in ts order, each tagged with the index of its source.
+protocol OplogStream {
+    /// The sources' names, in index order.
+    var names: [String] { get }
+    /// Told how many entries each read brought.
+    var progress: Progress? { get set }
+    /// The next entry and its source's index. Nil when none can be given: the end of a catch-up, or, while
+    /// following, nothing new within the sources' await time (asking again waits for more).
+    mutating func next() async throws -> (source: Int, document: BSONDocument)?
+    /// Called before a batch moves the sync points past what was read: throws (`historyLost`) when a source cannot
+    /// vouch that its reads skipped nothing.
+    mutating func confirmReads() async throws
+}
+
+/// A catch-up run checks the oplog's edge at its start and after its first batch (`ServerOplogSource`).
+extension MergedOplogSources: OplogStream {
+    mutating func confirmReads() async throws {}
+}
+
+/// How `oplog-sync --follow` tails its sources.
+struct FollowSettings: Sendable {
+    /// A batch commits this long after its first entry was read, unless `batch_size` entries commit it first.
+    var commitAfter: Duration
+    /// How long a poll that found nothing waits before it answers: the most a due commit or a signal waits.
+    var wait: Duration
+
+    init(commitSeconds: Int) {
+        commitAfter = .seconds(commitSeconds)
+        wait = min(.seconds(1), .milliseconds(commitSeconds * 500))
+    }
+}
+
+/// A source that is tailed while it keeps growing, and can say how far it has surely been read.
+protocol TailedOplogSource: OplogEntrySource {
+    /// A position such that every entry at or before it is committed and visible: once a read that started after
+    /// this answer comes back empty, no entry up to it is still to come.
+    func safePosition() async throws -> BSONTimestamp
+    /// See `OplogStream.confirmReads`.
+    mutating func confirmReads() async throws
+}
+
+/// A replica set's oplog from a position on, without end (`oplog-sync --follow`), read by polling: each poll asks
+/// the source's safe position (`hello`'s majority commit point: no write at or below it is still committing) and reads
+/// the range from the last entry read up to it with one plain cursor, drained in chunks; a poll that finds nothing
+/// waits `FollowSettings.wait` before answering "nothing new yet". Not a tailable cursor: SecantusDB's tailable await
+/// cursors on `local.oplog.rs` lose entries written while a `getMore` runs (seen: 2 of 370 and 5 of 369 entries of a
+/// steady writer missing, where bounded polls missed none of 760), and a range bounded by the commit point never
+/// passes an entry still to come. The cost is one `hello` and one `find` a poll (the `ts` query scans on SecantusDB;
+/// on mongod it reads from the oplog's end). The oplog's edge is checked as a catch-up run checks it, and again before
+/// each batch moves the sync point (`confirmReads`); `CappedPositionLost` is "init load needed", never "nothing new".
+struct TailingOplogSource: TailedOplogSource {
+    let name: String
+    private let session: MongoSession
+    /// The current poll's range, until drained.
+    private var cursor: MongoCursorID?
+    private let start: BSONTimestamp
+    /// The last entry read.
+    private var readThrough: BSONTimestamp?
+    private var checkedAfterFirstBatch = false
+    /// The last entry read when the oplog was last found to reach back far enough (at first, the start).
+    private var confirmedThrough: BSONTimestamp
+    private let wait: Duration
+    private let batchSize: Int
+
+    init(name: String, uri: String, from start: BSONTimestamp, batchSize: Int, wait: Duration) async throws {
+        self.name = name
+        self.start = start
+        confirmedThrough = start
+        self.wait = wait
+        self.batchSize = batchSize
+        session = try MongoSession(uri: uri, name: "oplog-\(name)")
+        _ = try await session.safeOplogPosition(source: name)  // reached, and a replica set member with an oplog
+        try await ServerOplogSource.checkReachesBack(session, name: name, start: start)
+    }
+
+    /// `hello`'s majority commit point: one command, whatever the oplog's size.
+    func safePosition() async throws -> BSONTimestamp { try await session.safeOplogPosition(source: name) }
+
+    /// The next entries of the current poll; when it is drained, of a new poll up to the safe position asked now (so
+    /// an empty answer means no entry up to a safe position asked during this call is left). Empty after `wait`.
+    mutating func next(maximum: Int) async throws -> [BSONDocument] {
+        var batch: [RawDocument] = []
+        for _ in 0..<2 {
+            let fresh = cursor == nil
+            if fresh {
+                let safe = try await session.safeOplogPosition(source: name)
+                var range: BSONDocument = ["$lte": .timestamp(safe)]
+                if let readThrough { range["$gt"] = .timestamp(readThrough) } else { range["$gte"] = .timestamp(start) }
+                cursor = try await session.find(
+                    MongoSession.oplog, filter: ["ts": .document(range)],
+                    options: FindOptions(sort: ["$natural": .int32(1)], batchSize: Int32(clamping: batchSize)))
+            }
+            do {
+                batch = try await session.nextBatch(cursor!, maximum: maximum)
+            } catch {
+                guard error.code == 136 else { throw error }  // CappedPositionLost: the oplog rolled under the reader
+                throw OplogError(
+                    .historyLost,
+                    "the oplog of source \(name) rolled past the reader at \(readThrough ?? start): an init load is "
+                        + "needed")
+            }
+            if !(await session.isOpen(cursor!)) { cursor = nil }  // drained
+            if !batch.isEmpty || fresh { break }
+        }
+        if batch.isEmpty {
+            if !checkedAfterFirstBatch, readThrough == nil {
+                checkedAfterFirstBatch = true
+                try await ServerOplogSource.checkReachesBack(session, name: name, start: start)
+            }
+            try await Task.sleep(for: wait)
+            return []
+        }
+        var documents: [BSONDocument] = []
+        documents.reserveCapacity(batch.count)
+        for raw in batch {
+            documents.append(try BSONDecoder.decode(raw.bytes, wrapperLevels: OplogEntry.wrapperLevels))
+        }
+        if !checkedAfterFirstBatch {
+            checkedAfterFirstBatch = true
+            // Reading the entry at the start proves the oplog reached back to it; otherwise ask again now that the
+            // first batch is read (the oplog only loses entries from its old end).
+            if documents.first?["ts"] != .timestamp(start) {
+                try await ServerOplogSource.checkReachesBack(session, name: name, start: start)
+            }
+        }
+        if case .timestamp(let last)? = documents.last?["ts"] { readThrough = last }
+        return documents
+    }
+
+    /// SecantusDB's cursors do not fail when the oplog rolls under them (mongod's answer `CappedPositionLost`): they go
+    /// on after the pruned entries. An oldest entry no later than the position confirmed before proves that every
+    /// entry read since was still there when it was read, so none was skipped. One query (a scan on SecantusDB) per
+    /// batch that moves this source's sync point.
+    mutating func confirmReads() async throws {
+        guard let readThrough, readThrough > confirmedThrough else { return }
+        if let oldest = try await session.oldestOplogTimestamp(), oldest > confirmedThrough {
+            throw OplogError(
+                .historyLost,
+                "the oplog of source \(name) rolled past the reader: its oldest entry \(oldest) is later than "
+                    + "\(confirmedThrough), read before, so entries may have gone before they were read: an init load "
+                    + "is needed")
+        }
+        confirmedThrough = readThrough
+    }
+}
+
+/// The entries of several tailed sources (the shards of a cluster) merged by ts while they keep coming. An entry of
+/// source A at ts T may go out only once every other source has shown it has nothing earlier left to give: either an
+/// entry of its own at or after T is waiting, or its watermark has reached T. A source's watermark is its safe
+/// position (`hello`'s majority commit point, read just before a read that came back empty): SecantusDB and an idle
+/// mongod shard write no entry for a long while (mongod's periodic no-op comes every 10 s), but their safe position
+/// moves with the clock (SecantusDB) or with that no-op (mongod). One source passes through as it is.
+struct FollowedOplogSources<Source: TailedOplogSource>: OplogStream {
+    private var sources: [Source]
+    private var buffers: [[BSONDocument]]
+    private var positions: [Int]
+    private var watermarks: [BSONTimestamp?]
+    private let chunk: Int
+    var progress: Progress?
+
+    init(_ sources: [Source], chunk: Int) {
+        self.sources = sources
+        buffers = Array(repeating: [], count: sources.count)
+        positions = Array(repeating: 0, count: sources.count)
+        watermarks = Array(repeating: nil, count: sources.count)
+        self.chunk = max(1, chunk)
+    }
+
+    var names: [String] { sources.map(\.name) }
+
+    private func head(_ index: Int) -> BSONDocument? {
+        positions[index] < buffers[index].count ? buffers[index][positions[index]] : nil
+    }
+
+    /// An entry without a ts sorts first, so the replayer meets it at once and refuses it.
+    private func headTS(_ index: Int) -> BSONTimestamp? {
+        if case .timestamp(let ts)? = head(index)?["ts"] { ts } else { nil }
+    }
+
+    /// Reads the next chunk of a source whose buffer is used up; with several sources, an empty read raises the
+    /// source's watermark to the safe position asked just before it.
+    private mutating func refill(_ index: Int) async throws {
+        let safe = sources.count > 1 ? try await sources[index].safePosition() : nil
+        buffers[index] = try await sources[index].next(maximum: chunk)
+        positions[index] = 0
+        if buffers[index].isEmpty {
+            if let safe { watermarks[index] = max(watermarks[index] ?? safe, safe) }
+        } else {
+            progress?.add(buffers[index].count)
+        }
+    }
+
+    mutating func next() async throws -> (source: Int, document: BSONDocument)? {
+        for index in sources.indices where head(index) == nil { try await refill(index) }
+        while true {
+            // The earliest waiting entry; an entry without a ts first of all.
+            var best: Int?
+            for index in sources.indices where head(index) != nil {
+                guard let current = best else {
+                    best = index
+                    continue
+                }
+                guard let ts = headTS(index) else {
+                    best = index
+                    break
+                }
+                if let currentTS = headTS(current), ts < currentTS { best = index }
+            }
+            guard let best else { return nil }
+            guard let ts = headTS(best) else { return take(best) }
+            // Sources with nothing waiting whose watermark is short of ts: asked once more, then the entry waits.
+            let blocking = sources.indices.filter { $0 != best && head($0) == nil && !covered($0, through: ts) }
+            if blocking.isEmpty { return take(best) }
+            var refilled = false
+            for index in blocking {
+                try await refill(index)
+                if head(index) != nil { refilled = true }
+            }
+            let stillBlocked = blocking.contains { head($0) == nil && !covered($0, through: ts) }
+            if !refilled && stillBlocked { return nil }
+        }
+    }
+
+    /// Whether a source has given every entry it has up to `ts`.
+    private func covered(_ index: Int, through ts: BSONTimestamp) -> Bool {
+        guard let watermark = watermarks[index] else { return false }
+        return watermark >= ts
+    }
+
+    mutating func confirmReads() async throws {
+        for index in sources.indices { try await sources[index].confirmReads() }
+    }
+
+    private mutating func take(_ index: Int) -> (source: Int, document: BSONDocument) {
+        defer { positions[index] += 1 }
+        return (index, buffers[index][positions[index]])
+    }
+}
