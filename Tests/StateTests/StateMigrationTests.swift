@@ -49,7 +49,15 @@ struct StateMigrationTests {
             #expect(try await !Self.tables(session, schema).contains("freshness_checks"))
             let run = try await LedgerRun.start(tool: "psql-copy", arguments: ["a"], in: store)
             try await run.finish(.ok, figures: ["rows": 3])
-            try await store.startInitLoad(run: run.id, positions: ["rs0": BSONTimestamp(seconds: 9, increment: 1)])
+            // As version 1's code recorded an init load (today's also clears tables version 1 lacks).
+            let initLoad = try await session.query(
+                "INSERT INTO \(store.table("init_loads")) (run_id) VALUES ($1) RETURNING id",
+                parameters: [String(run.id)],
+                purpose: "test"
+            ).scalar
+            try await session.query(
+                "INSERT INTO \(store.table("init_load_positions")) (init_load_id, source, oplog_ts) VALUES ($1, 'rs0', $2)",
+                parameters: [initLoad, String(BSONTimestamp(seconds: 9, increment: 1).packed)], purpose: "test")
 
             #expect(try await store.migrate(through: 2) == 2)
             #expect(try await Self.version(session, store) == "2")

@@ -117,8 +117,14 @@ struct Replayer {
         var batchOpened: ContinuousClock.Instant?
         var lastTS: BSONTimestamp?
         var remembered: [DocumentKey: BSONValue] = [:]
+        // Those a committed batch left to verify, kept in the state schema so that a killed run forgets none.
+        if verifier != nil, movingSyncPoints {
+            for (namespace, id) in try await store.pendingVerifications() where plans[namespace] != nil {
+                remembered[try DocumentKey(namespace, id)] = id
+            }
+        }
         /// Documents were remembered as differing by a batch that did not settle them (see `verify`).
-        var unsettled = false
+        var unsettled = !remembered.isEmpty
         /// `settle`: the batch ends where the stream ran dry (the last batch of a catch-up, a following run that
         /// caught up), so documents that still differ are settled (see `verify`).
         func commit(settle: Bool = false) async throws {
@@ -261,7 +267,11 @@ struct Replayer {
             await TestHooks.pauseUntilResumed(at: "batch-written")  // mid-batch: rows written, nothing committed
             var checked = (verified: 0, repaired: 0)
             if let verifier, let end {
+                let hadRemembered = !remembered.isEmpty
                 checked = try await verify(outcomes, end: end, settle: settle, with: verifier, remembered: &remembered)
+                if hadRemembered || !remembered.isEmpty {
+                    try await store.replacePendingVerifications(remembered.map { ($0.key.namespace, $0.value) })
+                }
             }
             if !syncPoints.isEmpty { try await store.moveSyncPoints(syncPoints, resumeTokens: resumeTokens) }
             try await run?.addStep(

@@ -56,13 +56,14 @@ extension StateStore {
     @discardableResult
     public func startInitLoad(run: Int64?, positions: [String: BSONTimestamp]) async throws -> Int64 {
         let initLoads = table("init_loads"), positionsTable = table("init_load_positions")
-        let syncPoints = table("sync_points")
+        let syncPoints = table("sync_points"), pending = table("pending_verifications")
         return try await session.withTransaction(purpose: "record the start of an init load") { session in
             try session.query(
                 "UPDATE \(initLoads) SET status = 'error', finished_at = clock_timestamp() WHERE status = 'running'",
                 purpose: "close abandoned init loads")
             // The new copy is caught up from this load's positions, never from a sync point of the old copy.
             try session.execute("DELETE FROM \(syncPoints)", purpose: "forget the sync points of the previous load")
+            try session.execute("DELETE FROM \(pending)", purpose: "forget the documents the old copy left to verify")
             let id = try Self.number(
                 try session.query(
                     "INSERT INTO \(initLoads) (run_id) VALUES ($1) RETURNING id", parameters: [run.map(String.init)],
