@@ -390,6 +390,34 @@ struct OplogFollowTests {
         }
     }
 
+    @Test(
+        "a catch-up run whose oplog rolls past it while it is held mid-batch exits 1, never skipping what it lost"
+    )
+    func catchUpRolledPast() async throws {
+        try await PrivateMongoServer.with(arguments: ["--oplog-max-entries", "40"]) { uri in
+            try await InitLoadFixture.with(
+                mongoURI: uri, batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            ) { scene in
+                let mongo = try MongoSession(uri: uri, name: "private")
+                try await mongo.insert(scene.documents, into: scene.namespace)
+                try await scene.initLoad()
+                let writer = Writer(session: mongo, namespace: scene.namespace)
+                for id: Int32 in 1...4 { try await writer.set(id, ["name": .string("changed \(id)")]) }
+                let resume = scene.directory.appendingPathComponent("resume")
+                let run = try BackgroundRun(
+                    scene, [],
+                    environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
+                #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
+                // While the reader is held after its first batch, the oplog rolls past what it has not read yet.
+                for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
+                _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
+                _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
+                #expect(try await run.exitStatus() == 1, "\(run.stderr)")
+                #expect(run.stderr.contains("rolled past the reader"), "\(run.stderr)")
+            }
+        }
+    }
+
     @Test("oplog-sync whose PostgreSQL connection is killed in the middle of a batch exits 69; the next run catches up")
     func postgresKilledMidBatch() async throws {
         try await InitLoadFixture.with(

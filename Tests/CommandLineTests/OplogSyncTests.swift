@@ -591,49 +591,56 @@ struct OplogSyncTests {
         "a document a batch left to verify is verified by the next run, even after a SIGKILL and with no new entry for it"
     )
     func leftToVerifySurvivesKill() async throws {
-        try await InitLoadFixture.with(batchSize: 2, schema: Self.schema, documents: Self.documents) { scene in
-            try await scene.initLoad()
-            let root = try scene.plan().qualifiedName(scene.plan().tables[0])
-            try await PostgresServer.withSession { session in
-                try await session.execute("UPDATE \(root) SET name = 'tampered' WHERE _id = 1", purpose: "test")
-            }
-            let writer = Writer(
-                session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
-            // The first batch applies document 1's update on the tampered row: it differs, and a full batch (more
-            // entries follow) only remembers it. The run is killed right after that batch commits.
-            try await writer.set(1, ["score": .double(9)])
-            for id: Int32 in 50..<56 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
-            let process = Process()
-            process.executableURL = Binaries.url("oplog-sync")
-            process.arguments = ["--config", scene.configPath]
-            process.environment = ProcessInfo.processInfo.environment
-                .merging(scene.environment.merging(["MONGO_PG_SYNC_HOLD_AT": "batch-committed"]) { _, new in new }) {
+        // A server of its own: the first batch must hold this test's entries, not other tests' writes.
+        try await PrivateMongoServer.with { uri in
+            try await InitLoadFixture.with(
+                mongoURI: uri, batchSize: 2, schema: Self.schema, documents: Self.documents
+            ) { scene in
+                let mongo = try MongoSession(uri: uri, name: "private")
+                try await mongo.insert(scene.documents, into: scene.namespace)
+                try await scene.initLoad()
+                let root = try scene.plan().qualifiedName(scene.plan().tables[0])
+                try await PostgresServer.withSession { session in
+                    try await session.execute("UPDATE \(root) SET name = 'tampered' WHERE _id = 1", purpose: "test")
+                }
+                let writer = Writer(session: mongo, namespace: scene.namespace)
+                // The first batch applies document 1's update on the tampered row: it differs, and a full batch (more
+                // entries follow) only remembers it. The run is killed right after that batch commits.
+                try await writer.set(1, ["score": .double(9)])
+                for id: Int32 in 50..<56 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
+                let process = Process()
+                process.executableURL = Binaries.url("oplog-sync")
+                process.arguments = ["--config", scene.configPath]
+                process.environment = ProcessInfo.processInfo.environment
+                    .merging(scene.environment.merging(["MONGO_PG_SYNC_HOLD_AT": "batch-committed"]) { _, new in new })
+                {
                     _, new in new
                 }
-            let errors = Pipe()
-            process.standardError = errors
-            try process.run()
-            var seen = Data()
-            while !String(decoding: seen, as: UTF8.self).contains("holding at batch-committed") {
-                let chunk = errors.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                seen.append(chunk)
-            }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            let left = try await PostgresServer.withSession { session in
-                try await session.query(
-                    "SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).pending_verifications",
-                    purpose: "test"
-                ).scalar
-            }
-            #expect(
-                left == "1",
-                "the killed run's batch left document 1 to verify: \(String(decoding: seen, as: UTF8.self))")
+                let errors = Pipe()
+                process.standardError = errors
+                try process.run()
+                var seen = Data()
+                while !String(decoding: seen, as: UTF8.self).contains("holding at batch-committed") {
+                    let chunk = errors.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    seen.append(chunk)
+                }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                let left = try await PostgresServer.withSession { session in
+                    try await session.query(
+                        "SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).pending_verifications",
+                        purpose: "test"
+                    ).scalar
+                }
+                #expect(
+                    left == "1",
+                    "the killed run's batch left document 1 to verify: \(String(decoding: seen, as: UTF8.self))")
 
-            let rerun = try await Self.sync(scene, ["--json"])
-            #expect(rerun.stdout.contains("\"documents_repaired\":1"), "\(rerun.stdout) \(rerun.stderr)")
-            try await Self.expectInSync(scene)
+                let rerun = try await Self.sync(scene, ["--json"])
+                #expect(rerun.stdout.contains("\"documents_repaired\":1"), "\(rerun.stdout) \(rerun.stderr)")
+                try await Self.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+            }
         }
     }
 

@@ -5,6 +5,14 @@ protocol OplogEntrySource {
     var name: String { get }
     /// The next entries (at most `maximum`); empty when the source has no more to give in this run.
     mutating func next(maximum: Int) async throws -> [BSONDocument]
+    /// Called before a batch moves the sync point past what was read: throws (`historyLost`) when the source cannot
+    /// vouch that its reads skipped nothing.
+    mutating func confirmReads() async throws
+}
+
+extension OplogEntrySource {
+    /// A file holds every entry it ever will.
+    mutating func confirmReads() async throws {}
 }
 
 /// The entries of an oplog file (`oplog.bson` from `mongodump --oplog`: BSON documents one after another), in order.
@@ -98,6 +106,9 @@ struct ServerOplogSource: OplogEntrySource {
 
     private let start: BSONTimestamp
     private var checkedAfterFirstBatch = false
+    /// The last entry read, and the last one read when the oplog was last found to reach back far enough.
+    private var readThrough: BSONTimestamp?
+    private lazy var confirmedThrough = start
 
     /// The oplog only loses entries from its old end: when its oldest entry is later than the start, entries replay
     /// needs are gone ("the oplog moved past me", never "nothing happened"). Checked before reading and again after
@@ -108,6 +119,29 @@ struct ServerOplogSource: OplogEntrySource {
             .historyLost,
             "the oplog of source \(name) no longer reaches back to its sync point \(start) (oldest entry \(oldest)): "
                 + "an init load is needed")
+    }
+
+    /// SecantusDB's cursors do not fail when the oplog rolls under them (mongod's answer `CappedPositionLost`): they go
+    /// on after the pruned entries. An oldest entry no later than the position confirmed before proves that every
+    /// entry read since was still there when it was read, so none was skipped. One query (a scan on SecantusDB, an
+    /// index read on mongod) per batch that moves the sync point; answers the new confirmed position.
+    static func confirmReads(
+        _ session: MongoSession, name: String, readThrough: BSONTimestamp?, confirmedThrough: BSONTimestamp
+    ) async throws -> BSONTimestamp {
+        guard let readThrough, readThrough > confirmedThrough else { return confirmedThrough }
+        if let oldest = try await session.oldestOplogTimestamp(), oldest > confirmedThrough {
+            throw OplogError(
+                .historyLost,
+                "the oplog of source \(name) rolled past the reader: its oldest entry \(oldest) is later than "
+                    + "\(confirmedThrough), read before, so entries may have gone before they were read: an init load "
+                    + "is needed")
+        }
+        return readThrough
+    }
+
+    mutating func confirmReads() async throws {
+        confirmedThrough = try await Self.confirmReads(
+            session, name: name, readThrough: readThrough, confirmedThrough: confirmedThrough)
     }
 
     mutating func next(maximum: Int) async throws -> [BSONDocument] {
@@ -124,6 +158,19 @@ struct ServerOplogSource: OplogEntrySource {
         documents.reserveCapacity(batch.count)
         for raw in batch {
             documents.append(try BSONDecoder.decode(raw.bytes, wrapperLevels: OplogEntry.wrapperLevels))
+        }
+        if case .timestamp(let last)? = documents.last?["ts"] { readThrough = last }
+        if documents.isEmpty, let last = readThrough ?? Optional(start), last < end {
+            // The range ended before its end position, which is an entry's ts as a rule: either no entry is left, or
+            // the oplog rolled past entries before they were read (SecantusDB's cursor then goes on without a word).
+            // An oldest entry no later than the last one read says it was the former.
+            if let oldest = try await session.oldestOplogTimestamp(), oldest > last {
+                throw OplogError(
+                    .historyLost,
+                    "the oplog of source \(name) rolled past the reader: its oldest entry \(oldest) is later than "
+                        + "\(last), the last one read, so entries may have gone before they were read: an init load "
+                        + "is needed")
+            }
         }
         if !checkedAfterFirstBatch {
             checkedAfterFirstBatch = true
@@ -158,6 +205,11 @@ struct MergedOplogSources {
     }
 
     var names: [String] { sources.map(\.name) }
+
+    /// See `OplogEntrySource.confirmReads`: every source vouches for its reads.
+    mutating func confirmReads() async throws {
+        for index in sources.indices { try await sources[index].confirmReads() }
+    }
 
     /// The next entry of the stream, with its source's index; nil once every source is exhausted. An entry without
     /// a ts sorts first, so the replayer meets it at once and refuses it.

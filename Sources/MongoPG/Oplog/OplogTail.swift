@@ -12,10 +12,7 @@ protocol OplogStream {
     mutating func confirmReads() async throws
 }
 
-/// A catch-up run checks the oplog's edge at its start and after its first batch (`ServerOplogSource`).
-extension MergedOplogSources: OplogStream {
-    mutating func confirmReads() async throws {}
-}
+extension MergedOplogSources: OplogStream {}
 
 /// How `oplog-sync --follow` tails its sources.
 struct FollowSettings: Sendable {
@@ -127,20 +124,10 @@ struct TailingOplogSource: TailedOplogSource {
         return documents
     }
 
-    /// SecantusDB's cursors do not fail when the oplog rolls under them (mongod's answer `CappedPositionLost`): they go
-    /// on after the pruned entries. An oldest entry no later than the position confirmed before proves that every
-    /// entry read since was still there when it was read, so none was skipped. One query (a scan on SecantusDB) per
-    /// batch that moves this source's sync point.
+    /// See `ServerOplogSource.confirmReads`.
     mutating func confirmReads() async throws {
-        guard let readThrough, readThrough > confirmedThrough else { return }
-        if let oldest = try await session.oldestOplogTimestamp(), oldest > confirmedThrough {
-            throw OplogError(
-                .historyLost,
-                "the oplog of source \(name) rolled past the reader: its oldest entry \(oldest) is later than "
-                    + "\(confirmedThrough), read before, so entries may have gone before they were read: an init load "
-                    + "is needed")
-        }
-        confirmedThrough = readThrough
+        confirmedThrough = try await ServerOplogSource.confirmReads(
+            session, name: name, readThrough: readThrough, confirmedThrough: confirmedThrough)
     }
 }
 
