@@ -27,7 +27,7 @@ struct FollowedOplogSourcesTests {
             return BSONTimestamp(seconds: script.reads.first?.safe ?? 0, increment: 0)
         }
 
-        func confirmReads() async throws {}
+        func confirmReads(force: Bool) async throws -> Bool { true }
 
         mutating func next(maximum: Int) async throws -> [BSONDocument] {
             guard !script.reads.isEmpty else { return [] }

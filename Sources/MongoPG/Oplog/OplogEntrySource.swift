@@ -6,13 +6,14 @@ protocol OplogEntrySource {
     /// The next entries (at most `maximum`); empty when the source has no more to give in this run.
     mutating func next(maximum: Int) async throws -> [BSONDocument]
     /// Called before a batch moves the sync point past what was read: throws (`historyLost`) when the source cannot
-    /// vouch that its reads skipped nothing.
-    mutating func confirmReads() async throws
+    /// vouch that its reads skipped nothing; false when it put the check off (it was checked a moment ago, and
+    /// `force` is not set): the batch then commits without moving the sync point, which a later batch moves.
+    mutating func confirmReads(force: Bool) async throws -> Bool
 }
 
 extension OplogEntrySource {
     /// A file holds every entry it ever will.
-    mutating func confirmReads() async throws {}
+    mutating func confirmReads(force: Bool) async throws -> Bool { true }
 }
 
 /// The entries of an oplog file (`oplog.bson` from `mongodump --oplog`: BSON documents one after another), in order.
@@ -109,6 +110,10 @@ struct ServerOplogSource: OplogEntrySource {
     /// The last entry read, and the last one read when the oplog was last found to reach back far enough.
     private var readThrough: BSONTimestamp?
     private lazy var confirmedThrough = start
+    /// When the oplog's edge was last checked: on SecantusDB each check scans the oplog, so a catch-up of many small
+    /// batches checks at most once per `confirmInterval` (and at its end).
+    private var lastConfirmation: ContinuousClock.Instant?
+    static let confirmInterval: Duration = .seconds(10)
 
     /// The oplog only loses entries from its old end: when its oldest entry is later than the start, entries replay
     /// needs are gone ("the oplog moved past me", never "nothing happened"). Checked before reading and again after
@@ -139,9 +144,13 @@ struct ServerOplogSource: OplogEntrySource {
         return readThrough
     }
 
-    mutating func confirmReads() async throws {
+    mutating func confirmReads(force: Bool) async throws -> Bool {
+        let now = ContinuousClock.now
+        if !force, let lastConfirmation, now - lastConfirmation < Self.confirmInterval { return false }
+        lastConfirmation = now
         confirmedThrough = try await Self.confirmReads(
             session, name: name, readThrough: readThrough, confirmedThrough: confirmedThrough)
+        return true
     }
 
     mutating func next(maximum: Int) async throws -> [BSONDocument] {
@@ -206,9 +215,11 @@ struct MergedOplogSources {
 
     var names: [String] { sources.map(\.name) }
 
-    /// See `OplogEntrySource.confirmReads`: every source vouches for its reads.
-    mutating func confirmReads() async throws {
-        for index in sources.indices { try await sources[index].confirmReads() }
+    /// See `OplogEntrySource.confirmReads`: true when every source vouches for its reads.
+    mutating func confirmReads(force: Bool) async throws -> Bool {
+        var confirmed = true
+        for index in sources.indices where try await !sources[index].confirmReads(force: force) { confirmed = false }
+        return confirmed
     }
 
     /// The next entry of the stream, with its source's index; nil once every source is exhausted. An entry without

@@ -8,8 +8,9 @@ protocol OplogStream {
     /// following, nothing new within the sources' await time (asking again waits for more).
     mutating func next() async throws -> (source: Int, document: BSONDocument)?
     /// Called before a batch moves the sync points past what was read: throws (`historyLost`) when a source cannot
-    /// vouch that its reads skipped nothing.
-    mutating func confirmReads() async throws
+    /// vouch that its reads skipped nothing; false when a source put the check off (see
+    /// `OplogEntrySource.confirmReads`): the batch then moves no sync point. `force`: the batch that ends the run.
+    mutating func confirmReads(force: Bool) async throws -> Bool
 }
 
 extension MergedOplogSources: OplogStream {}
@@ -33,7 +34,7 @@ protocol TailedOplogSource: OplogEntrySource {
     /// this answer comes back empty, no entry up to it is still to come.
     func safePosition() async throws -> BSONTimestamp
     /// See `OplogStream.confirmReads`.
-    mutating func confirmReads() async throws
+    mutating func confirmReads(force: Bool) async throws -> Bool
 }
 
 /// A replica set's oplog from a position on, without end (`oplog-sync --follow`), read by polling: each poll asks
@@ -124,10 +125,11 @@ struct TailingOplogSource: TailedOplogSource {
         return documents
     }
 
-    /// See `ServerOplogSource.confirmReads`.
-    mutating func confirmReads() async throws {
+    /// See `ServerOplogSource.confirmReads`; a following run's batches are seconds apart, so each one checks.
+    mutating func confirmReads(force: Bool) async throws -> Bool {
         confirmedThrough = try await ServerOplogSource.confirmReads(
             session, name: name, readThrough: readThrough, confirmedThrough: confirmedThrough)
+        return true
     }
 }
 
@@ -214,8 +216,9 @@ struct FollowedOplogSources<Source: TailedOplogSource>: OplogStream {
         return watermark >= ts
     }
 
-    mutating func confirmReads() async throws {
-        for index in sources.indices { try await sources[index].confirmReads() }
+    mutating func confirmReads(force: Bool) async throws -> Bool {
+        for index in sources.indices { _ = try await sources[index].confirmReads(force: force) }
+        return true
     }
 
     private mutating func take(_ index: Int) -> (source: Int, document: BSONDocument) {

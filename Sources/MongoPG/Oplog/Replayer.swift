@@ -130,11 +130,13 @@ struct Replayer {
         func commit(settle: Bool = false) async throws {
             let settling = settle && unsettled && verifier != nil
             guard entriesInBatch > 0 || settling else { return }
-            if entriesInBatch > 0, movingSyncPoints { try await stream.confirmReads() }
+            // A sync point moves only past reads the sources vouch for; one left behind is safe (replay is idempotent).
+            var confirmed = true
+            if entriesInBatch > 0, movingSyncPoints { confirmed = try await stream.confirmReads(force: settle) }
             // The oldest entry of an open transaction is read again after a restart; so is the last entry read.
             var syncPoints: [String: BSONTimestamp] = [:]
             var resumeTokens: [String: BSONDocument] = [:]
-            for (index, name) in names.enumerated() where movingSyncPoints {
+            for (index, name) in names.enumerated() where movingSyncPoints && confirmed {
                 if let point = [unpackers[index].oldestOpenTransaction, lastRead[index]].compactMap({ $0 }).min() {
                     syncPoints[name] = point
                     if point == lastRead[index], let token = lastToken[index] { resumeTokens[name] = token }
@@ -143,7 +145,7 @@ struct Replayer {
             try await write(
                 batch, syncPoints: entriesInBatch > 0 ? syncPoints : [:], resumeTokens: resumeTokens, end: lastTS,
                 settle: settle, entries: entriesInBatch, remembered: &remembered, summary: &summary)
-            if entriesInBatch > 0 { summary.syncPoints = syncPoints.mapValues(\.packed) }
+            if !syncPoints.isEmpty { summary.syncPoints = syncPoints.mapValues(\.packed) }
             // After a settling batch, the documents still remembered have later entries, which bring them back.
             unsettled = !settle && !remembered.isEmpty
             batch = ChangeSet()
