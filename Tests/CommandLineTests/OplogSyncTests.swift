@@ -608,34 +608,18 @@ struct OplogSyncTests {
                 // entries follow) only remembers it. The run is killed right after that batch commits.
                 try await writer.set(1, ["score": .double(9)])
                 for id: Int32 in 50..<56 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
-                let process = Process()
-                process.executableURL = Binaries.url("oplog-sync")
-                process.arguments = ["--config", scene.configPath]
-                process.environment = ProcessInfo.processInfo.environment
-                    .merging(scene.environment.merging(["MONGO_PG_SYNC_HOLD_AT": "batch-committed"]) { _, new in new })
-                {
-                    _, new in new
-                }
-                let errors = Pipe()
-                process.standardError = errors
-                try process.run()
-                var seen = Data()
-                while !String(decoding: seen, as: UTF8.self).contains("holding at batch-committed") {
-                    let chunk = errors.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    seen.append(chunk)
-                }
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                let run = try OplogFollowTests.BackgroundRun(
+                    scene, [], environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-committed"])
+                #expect(try await run.waitForStderr("holding at batch-committed"), "\(run.stderr)")
+                kill(run.pid, SIGKILL)
+                _ = try await run.exitStatus()
                 let left = try await PostgresServer.withSession { session in
                     try await session.query(
                         "SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).pending_verifications",
                         purpose: "test"
                     ).scalar
                 }
-                #expect(
-                    left == "1",
-                    "the killed run's batch left document 1 to verify: \(String(decoding: seen, as: UTF8.self))")
+                #expect(left == "1", "the killed run's batch left document 1 to verify: \(run.stderr)")
 
                 let rerun = try await Self.sync(scene, ["--json"])
                 #expect(rerun.stdout.contains("\"documents_repaired\":1"), "\(rerun.stdout) \(rerun.stderr)")

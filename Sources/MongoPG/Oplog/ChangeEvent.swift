@@ -217,7 +217,7 @@ public enum ChangeStreamPosition {
     /// whose first value is the Timestamp: type byte 130, then 8 bytes big-endian) or SecantusDB's (`_data` is a BSON
     /// document in hex holding the Timestamp as `t`). Nil for any other.
     public static func clusterTime(of token: BSONDocument) -> BSONTimestamp? {
-        guard case .string(let hex)? = token["_data"], let bytes = Self.bytes(hex: hex), !bytes.isEmpty else {
+        guard case .string(let hex)? = token["_data"], let bytes = Hex.decode(hex), !bytes.isEmpty else {
             return nil
         }
         if bytes.count >= 5,
@@ -239,25 +239,5 @@ public enum ChangeStreamPosition {
         guard let token else { return true }  // a server without tokens: the empty answer is all there is
         if let ts = clusterTime(of: token), ts >= end { return true }
         return token == previousEmpty
-    }
-
-    private static func bytes(hex: String) -> [UInt8]? {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        func value(_ digit: UInt8) -> UInt8? {
-            switch digit {
-            case 48...57: digit - 48
-            case 97...102: digit - 87
-            case 65...70: digit - 55
-            default: nil
-            }
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-        }
-        return bytes
     }
 }

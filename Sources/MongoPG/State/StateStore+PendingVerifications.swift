@@ -9,7 +9,7 @@ extension StateStore {
             """, purpose: "read the documents left to verify")
         return try rows.rows.map { row in
             let collection = row[0] ?? ""
-            guard let namespace = Namespace(collection), let bytes = Self.bytes(hex: row[1] ?? ""),
+            guard let namespace = Namespace(collection), let bytes = Hex.decode(row[1] ?? ""),
                 let id = (try? BSONDecoder.decode(bytes))?["_id"]
             else {
                 throw StateError(

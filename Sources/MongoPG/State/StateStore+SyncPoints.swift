@@ -22,7 +22,7 @@ extension StateStore {
         async throws
     {
         for (source, ts) in points.sorted(by: { $0.key < $1.key }) {
-            let token = try resumeTokens[source].map { Self.hex(try BSONEncoder.encode($0)) }
+            let token = try resumeTokens[source].map { Hex.encode(try BSONEncoder.encode($0)) }
             try await session.query(
                 """
                 INSERT INTO \(table("sync_points")) (source, oplog_ts, resume_token)
@@ -45,43 +45,13 @@ extension StateStore {
         var tokens: [String: BSONDocument] = [:]
         for row in rows.rows {
             let source = row[0] ?? ""
-            guard let bytes = Self.bytes(hex: row[1] ?? ""), let token = try? BSONDecoder.decode(bytes) else {
+            guard let bytes = Hex.decode(row[1] ?? ""), let token = try? BSONDecoder.decode(bytes) else {
                 throw StateError(
                     .unexpectedAnswer, "the resume token of \(source) in the state schema is not a BSON document")
             }
             tokens[source] = token
         }
         return tokens
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
-
-    static func bytes(hex: String) -> [UInt8]? {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        func value(_ digit: UInt8) -> UInt8? {
-            switch digit {
-            case 48...57: digit - 48
-            case 97...102: digit - 87
-            default: nil
-            }
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-        }
-        return bytes
     }
 
     /// Where replay of each source starts: its sync point, or the position the newest init load recorded.
