@@ -276,7 +276,8 @@ public struct CheckReport: Sendable, Codable, Equatable {
             if record.divergent > 0 {
                 add(
                     .critical,
-                    "\(collection): \(record.divergent) documents differ from MongoDB (verify run "
+                    "\(collection): \(record.divergent) \(record.divergent == 1 ? "document differs" : "documents differ") "
+                        + "from MongoDB (verify run "
                         + "\(record.runID.map(String.init) ?? "?"), \(TimeSpan.words(age)) ago)")
             } else if let limit = thresholds.maxVerifyAge, age > seconds(limit) {
                 add(.warning, "\(collection): last verified \(TimeSpan.words(age)) ago > \(limit)")
