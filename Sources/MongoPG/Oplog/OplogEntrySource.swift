@@ -127,20 +127,23 @@ struct ServerOplogSource: OplogEntrySource {
     }
 
     /// SecantusDB's cursors do not fail when the oplog rolls under them (mongod's answer `CappedPositionLost`): they go
-    /// on after the pruned entries. An oldest entry no later than the position confirmed before proves that every
-    /// entry read since was still there when it was read, so none was skipped. One query (a scan on SecantusDB, an
-    /// index read on mongod) per batch that moves the sync point; answers the new confirmed position.
+    /// on after the pruned entries. An oldest entry no later than `last`, an entry read before, proves that every
+    /// entry read since was still there when it was read, so none was skipped; a later one is `historyLost`.
+    static func checkNotRolledPast(_ session: MongoSession, name: String, last: BSONTimestamp) async throws {
+        guard let oldest = try await session.oldestOplogTimestamp(), oldest > last else { return }
+        throw OplogError(
+            .historyLost,
+            "the oplog of source \(name) rolled past the reader: its oldest entry \(oldest) is later than \(last), "
+                + "read before, so entries may have gone before they were read: an init load is needed")
+    }
+
+    /// `checkNotRolledPast` from the position confirmed before, when entries were read since: one query (a scan on
+    /// SecantusDB, an index read on mongod) per batch that moves the sync point; answers the new confirmed position.
     static func confirmReads(
         _ session: MongoSession, name: String, readThrough: BSONTimestamp?, confirmedThrough: BSONTimestamp
     ) async throws -> BSONTimestamp {
         guard let readThrough, readThrough > confirmedThrough else { return confirmedThrough }
-        if let oldest = try await session.oldestOplogTimestamp(), oldest > confirmedThrough {
-            throw OplogError(
-                .historyLost,
-                "the oplog of source \(name) rolled past the reader: its oldest entry \(oldest) is later than "
-                    + "\(confirmedThrough), read before, so entries may have gone before they were read: an init load "
-                    + "is needed")
-        }
+        try await checkNotRolledPast(session, name: name, last: confirmedThrough)
         return readThrough
     }
 
@@ -169,17 +172,11 @@ struct ServerOplogSource: OplogEntrySource {
             documents.append(try BSONDecoder.decode(raw.bytes, wrapperLevels: OplogEntry.wrapperLevels))
         }
         if case .timestamp(let last)? = documents.last?["ts"] { readThrough = last }
-        if documents.isEmpty, let last = readThrough ?? Optional(start), last < end {
+        if documents.isEmpty, let last = readThrough, last < end {
             // The range ended before its end position, which is an entry's ts as a rule: either no entry is left, or
-            // the oplog rolled past entries before they were read (SecantusDB's cursor then goes on without a word).
-            // An oldest entry no later than the last one read says it was the former.
-            if let oldest = try await session.oldestOplogTimestamp(), oldest > last {
-                throw OplogError(
-                    .historyLost,
-                    "the oplog of source \(name) rolled past the reader: its oldest entry \(oldest) is later than "
-                        + "\(last), the last one read, so entries may have gone before they were read: an init load "
-                        + "is needed")
-            }
+            // the oplog rolled past entries before they were read. (A range that gave nothing at all is covered by the
+            // check after the first batch: an oplog that still reaches back to the start lost nothing after it.)
+            try await Self.checkNotRolledPast(session, name: name, last: last)
         }
         if !checkedAfterFirstBatch {
             checkedAfterFirstBatch = true
