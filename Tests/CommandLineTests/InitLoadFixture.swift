@@ -133,6 +133,15 @@ struct InitLoadFixture {
         ).plan
     }
 
+    /// How many rows a table of the scene's state schema holds, as PostgreSQL prints the count.
+    func stateRowCount(_ table: String) async throws -> String? {
+        try await PostgresServer.withSession { session in
+            try await session.query(
+                "SELECT count(*) FROM \(PostgresSQL.qualifiedName(schema: stateSchema, table))", purpose: "test"
+            ).scalar
+        }
+    }
+
     /// Every table's rows, sorted, as text: for comparing two loads.
     func tableContents(_ session: PostgresSession) async throws -> [String: [[String?]]] {
         var contents: [String: [[String?]]] = [:]

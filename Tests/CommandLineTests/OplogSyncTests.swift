@@ -318,12 +318,7 @@ struct OplogSyncTests {
             try await Self.expectTables(scene, hold: Self.mongodResult)
             _ = try await Self.sync(scene, ["--from-file", oplog.path])
             try await Self.expectTables(scene, hold: Self.mongodResult)
-            let syncPoints = try await PostgresServer.withSession { session in
-                try await session.query(
-                    "SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points",
-                    purpose: "test"
-                ).scalar
-            }
+            let syncPoints = try await scene.stateRowCount("sync_points")
             #expect(syncPoints == "0")
         }
     }
@@ -613,12 +608,7 @@ struct OplogSyncTests {
                 #expect(try await run.waitForStderr("holding at batch-committed"), "\(run.stderr)")
                 kill(run.pid, SIGKILL)
                 _ = try await run.exitStatus()
-                let left = try await PostgresServer.withSession { session in
-                    try await session.query(
-                        "SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).pending_verifications",
-                        purpose: "test"
-                    ).scalar
-                }
+                let left = try await scene.stateRowCount("pending_verifications")
                 #expect(left == "1", "the killed run's batch left document 1 to verify: \(run.stderr)")
 
                 let rerun = try await Self.sync(scene, ["--json"])
@@ -645,12 +635,7 @@ struct OplogSyncTests {
                 let outcome = try await scene.run("oplog-sync", [])
                 #expect(outcome.status == 1, "\(outcome.stderr)")
                 #expect(outcome.stderr.contains("the oplog of source rs0 no longer reaches back"), "\(outcome.stderr)")
-                let points = try await PostgresServer.withSession { session in
-                    try await session.query(
-                        "SELECT count(*) FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points",
-                        purpose: "test"
-                    ).scalar
-                }
+                let points = try await scene.stateRowCount("sync_points")
                 #expect(points == "0", "no sync point moved")
             }
         }
