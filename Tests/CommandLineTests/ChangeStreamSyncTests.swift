@@ -202,8 +202,8 @@ struct ChangeStreamSyncTests {
 
     @Test("a change stream source resumes from its stored token after the server restarted, between runs and mid-run")
     func serverRestart() async throws {
-        try await DiskMongoServer.with { server in
-            let uri = server.uri()
+        try await PrivateMongoServer.withRestartable { server in
+            let uri = server.uri
             try await InitLoadFixture.with(
                 mongoURI: uri, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
             ) { scene in
@@ -294,8 +294,8 @@ struct ChangeStreamSyncTests {
         "a user with find and changeStream on one database only: changestream (scope = database) syncs, oplog mode is 69 naming the privilege"
     )
     func restrictedUser() async throws {
-        try await DiskMongoServer.with { server in
-            let admin = server.uri()
+        try await PrivateMongoServer.withRestartable { server in
+            let admin = server.uri
             try await InitLoadFixture.with(
                 mongoURI: admin, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
             ) { scene in

@@ -45,13 +45,14 @@ public enum PrivateMongoServer {
         }
     }
 
-    /// A server whose data lives on disk, so it can be stopped and started again on the same port with its documents
-    /// and oplog kept: for tests of MongoDB going away in the middle of a run.
+    /// A server whose data lives on disk, so it can be stopped and started again on the same port with its documents,
+    /// users and oplog kept, with other flags if the test asks (`--auth` once users exist): for tests of MongoDB
+    /// going away in the middle of a run.
     public final class Restartable: @unchecked Sendable {
         public let uri: String
         private let folder: URL
         private let port: Int
-        private let arguments: [String]
+        private var arguments: [String]
         private var process: Process?
         private var logHandle: FileHandle?
 
@@ -62,7 +63,16 @@ public enum PrivateMongoServer {
             uri = "mongodb://127.0.0.1:\(port)/?directConnection=true&serverSelectionTimeoutMS=2000"
         }
 
-        func start() async throws {
+        /// The URI of a user of the server (authenticated against `admin`).
+        public func uri(user: String, password: String) -> String {
+            "mongodb://\(user):\(password)@127.0.0.1:\(port)/?directConnection=true&serverSelectionTimeoutMS=2000"
+                + "&authSource=admin"
+        }
+
+        /// Starts the server on its port and data (with `arguments` instead of the earlier flags when given), and
+        /// waits until it answers `hello`.
+        public func start(arguments: [String]? = nil) async throws {
+            if let arguments { self.arguments = arguments }
             let configFile = folder.appendingPathComponent("secantusd.toml")
             let process = Process()
             process.executableURL = ServerEnvironment.packageRoot.appendingPathComponent(".venv/bin/python")
@@ -70,7 +80,7 @@ public enum PrivateMongoServer {
                 [
                     "-m", "secantus", "--config", configFile.path, "--host", "127.0.0.1", "--port", String(port),
                     "--storage-path", folder.appendingPathComponent("data").path,
-                ] + arguments
+                ] + self.arguments
             process.currentDirectoryURL = folder
             let log = folder.appendingPathComponent("server.log")
             if !FileManager.default.fileExists(atPath: log.path) {
