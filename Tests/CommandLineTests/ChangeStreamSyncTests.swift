@@ -366,6 +366,68 @@ struct ChangeStreamSyncTests {
         }
     }
 
+    @Test(
+        "--follow with a change stream source, scope cluster and database: the tables follow a random workload, lag stays in seconds, SIGTERM ends it with 0 and the token is stored; a rename stops it with 1",
+        arguments: ["cluster", "database"])
+    func follow(scope: String) async throws {
+        typealias Follow = OplogFollowTests
+        // A server of its own: the lag measured is this follower's, not that of every other test's writes.
+        try await PrivateMongoServer.with { uri in
+            try await InitLoadFixture.with(
+                mongoURI: uri, batchSize: 5, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            ) { scene in
+                let mongo = try MongoSession(uri: uri, name: "private")
+                try await mongo.insert(scene.documents, into: scene.namespace)
+                try Self.configure(scene, uri: uri, "mode = changestream", "scope = \(scope)")
+                try await scene.initLoad()
+                try Follow.setCommitSeconds(1, scene)
+                let run = try Follow.BackgroundRun(scene, ["--follow", "--json"])
+                #expect(try await run.waitForStderr("following a change stream"), "\(run.stderr)")
+                let seed = Int(Date().timeIntervalSince1970) % 1000
+                for round in 0..<3 {
+                    try await Self.runWorkload(uri: uri, seed: seed + round, count: 40, on: [scene.namespace])
+                    try await Task.sleep(for: .milliseconds(1500))
+                }
+                let synced = try await Follow.waitUntil(timeout: 120) {
+                    try await Follow.tablesHold(scene, try await mongo.findAll(scene.namespace))
+                }
+                #expect(synced, "the tables never caught up: \(run.stderr)")
+                try await Self.expectInSync(scene, uri: uri)
+                #expect(run.process.isRunning, "a following run keeps running: \(run.stderr)")
+                let lag = try await scene.etlstatus("lag", "--json")
+                let sources = Follow.json(lag.stdout)["sources"] as? [[String: Any]] ?? []
+                let seconds = sources.first?["lag_seconds"] as? Double
+                #expect(seconds != nil && seconds! < 10, "\(lag.stdout) \(lag.stderr)")
+
+                kill(run.pid, SIGTERM)
+                #expect(try await run.exitStatus() == 0, "\(run.stderr)")
+                let summary = Follow.json(run.stdout)
+                #expect(summary["interrupted_by"] as? Int == 15, "\(run.stdout)")
+                #expect((summary["documents_verified"] as? Int ?? 0) > 0, "verified as it followed: \(run.stdout)")
+                let points = try await Self.syncPoints(scene)
+                #expect(!points.isEmpty && points.allSatisfy { $0[2] != nil }, "a token per stream: \(points)")
+
+                // The next follower resumes from the stored token: nothing lost, nothing doubled; a rename of the
+                // synced collection stops it with 1 after what came before it committed.
+                let writer = Writer(session: mongo, namespace: scene.namespace)
+                try await writer.set(1, ["name": .string("before the rename")])
+                let again = try Follow.BackgroundRun(scene, ["--follow"])
+                #expect(try await again.waitForStderr("following a change stream"), "\(again.stderr)")
+                try await Self.runWorkload(uri: uri, seed: seed + 10, count: 20, on: [scene.namespace])
+                try await writer.set(1, ["name": .string("before the rename")])
+                let expected = try await mongo.findAll(scene.namespace)
+                _ = try await mongo.runCommand(
+                    [
+                        "renameCollection": .string(scene.namespace.description),
+                        "to": .string("\(scene.namespace.database).renamed_\(scope)"),
+                    ], database: "admin")
+                #expect(try await again.exitStatus(timeout: 90) == 1, "\(again.stderr)")
+                #expect(again.stderr.contains("renameCollection"), "\(again.stderr)")
+                try await OplogSyncTests.expectTables(scene, hold: expected)
+            }
+        }
+    }
+
     @Test("a rename of a synced collection stops with 1 after the changes before it committed, as in oplog mode")
     func renameStops() async throws {
         let uri = try ServerEnvironment.shared.mongoURI()

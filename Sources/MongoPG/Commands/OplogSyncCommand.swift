@@ -19,11 +19,6 @@ public struct OplogSyncCommand: Sendable {
         }
         let context = ToolContext(config: try common.loadConfig(), logger: logger)
         let config = context.config
-        if follow, let source = config.oplogSources.first(where: { $0.mode == .changeStream }) {
-            throw GeneralError(
-                .usage,
-                "--follow reads oplog sources only; \(source.name) reads change streams: run oplog-sync from crontab")
-        }
         let stop = StopRequest.listen()
         let summary = try await StateStore.withOpened(context.openStateStore) { store in
             // Before anything is read: a second oplog-sync, or an init load, holds it (75).
@@ -36,26 +31,31 @@ public struct OplogSyncCommand: Sendable {
             // Every source is reached before anything is replayed: one out of reach is 69 and moves no sync point.
             var sources: [any OplogEntrySource] = []
             var changeStreams: [ChangeStreamSource] = []
-            var tails: [TailingOplogSource] = []
+            var tails: [any TailedOplogSource] = []
             let following = follow ? FollowSettings(commitSeconds: config.followCommitSeconds) : nil
+            if fromFile == nil {
+                let tokens = try await store.resumeTokens()
+                for source in config.oplogSources where source.mode == .changeStream {
+                    changeStreams += try await ChangeStreamSource.opening(
+                        source, collections: config.collections, starts: starts, tokens: tokens,
+                        batchSize: config.batchSize, logger: logger, following: following)
+                }
+            }
             if let following {
-                for source in config.oplogSources {
+                tails += changeStreams as [any TailedOplogSource]
+                for source in config.oplogSources where source.mode == .oplog {
                     let start = starts[source.name]!
                     tails.append(
-                        try await TailingOplogSource(
-                            name: source.name, uri: source.uri, from: start, batchSize: config.batchSize,
-                            wait: following.wait))
+                        try await ServerOplogSource.explainingPrivileges(source.name) {
+                            try await TailingOplogSource(
+                                name: source.name, uri: source.uri, from: start, batchSize: config.batchSize,
+                                wait: following.wait)
+                        })
                     logger.info("following", metadata: ["source": "\(source.name)", "from": "\(start)"])
                 }
             } else if let fromFile {
                 sources.append(try FileOplogSource(path: fromFile))
             } else {
-                let tokens = try await store.resumeTokens()
-                for source in config.oplogSources where source.mode == .changeStream {
-                    changeStreams += try await ChangeStreamSource.opening(
-                        source, collections: config.collections, starts: starts, tokens: tokens,
-                        batchSize: config.batchSize, logger: logger)
-                }
                 for source in config.oplogSources where source.mode == .oplog {
                     let start = starts[source.name]!
                     let server = try await ServerOplogSource.explainingPrivileges(source.name) {
@@ -79,12 +79,14 @@ public struct OplogSyncCommand: Sendable {
                         mongo: try MongoSession(uri: config.mongoURI, name: "verify"), plans: plans,
                         laterChanges: config.laterChanges)
                 }
+                let summary: ReplaySummary
                 if let following {
                     replayer.keptSteps = 1000
-                    return try await replayer.replay(
+                    summary = try await replayer.replay(
                         FollowedOplogSources(tails, chunk: config.batchSize), movingSyncPoints: true, follow: following)
+                } else {
+                    summary = try await replayer.replay(sources, movingSyncPoints: fromFile == nil)
                 }
-                let summary = try await replayer.replay(sources, movingSyncPoints: fromFile == nil)
                 // An invalidated change stream ended its source after the batches before it committed.
                 if let invalidation = changeStreams.compactMap(\.invalidation).first { throw invalidation }
                 return summary

@@ -36,7 +36,7 @@ extension SyncConfig.OplogSource {
 ///
 /// The stream filters in the server: its pipeline's `$match` keeps the synced collections' events. A reference
 /// type, so the caller can ask after the replay why the stream ended (`invalidation`).
-final class ChangeStreamSource: OplogEntrySource {
+final class ChangeStreamSource: TailedOplogSource {
     let name: String
     /// The newest safe position when the run started; later events are left to the next run.
     let end: BSONTimestamp
@@ -61,6 +61,10 @@ final class ChangeStreamSource: OplogEntrySource {
     let following: Bool
     /// The token of the last position entry handed out, so a quiet following stream does not repeat it.
     private var lastPositionToken: BSONDocument?
+    /// When a following stream last handed out a position entry: a quiet stream moves its sync point (and its
+    /// stored token) every `followingPositionInterval`, not with every empty `getMore`, each a commit.
+    private var lastPositionAt: ContinuousClock.Instant?
+    static let followingPositionInterval: Duration = .seconds(30)
 
     /// Checks the start and opens the stream. A stored token whose history is gone (code 286), a start older than a
     /// readable oplog's oldest entry, and a refused token are exit 1 naming the source; missing privileges are 69
@@ -200,12 +204,16 @@ final class ChangeStreamSource: OplogEntrySource {
                 if !following, !ChangeStreamPosition.caughtUp(token: token, previousEmpty: previous, end: end) {
                     continue  // the server answered after a slice of its history: read on
                 }
-                if let token, token != lastPositionToken {
-                    // Every event up to `end` has been handed out: the position is `end` (following: the last
-                    // event's, or the start), at the stream's token.
-                    let position = following ? (lastTS ?? start.ts ?? end) : max(end, lastTS ?? end)
+                if let token, token != lastPositionToken, !following || positionDue() {
+                    // Every event up to `end` has been handed out: the position is `end`, at the stream's token.
+                    // Following, every event up to the token's cluster time (when it can be read) has.
+                    let position =
+                        following
+                        ? [lastTS, start.ts, ChangeStreamPosition.clusterTime(of: token)].compactMap { $0 }.max() ?? end
+                        : max(end, lastTS ?? end)
                     entries.append(ChangeEventConverter.positionEntry(at: position, token: token))
                     lastPositionToken = token
+                    lastPositionAt = .now
                 }
                 if following {
                     try await checkAfterFirstBatch()
@@ -217,6 +225,20 @@ final class ChangeStreamSource: OplogEntrySource {
         try await checkAfterFirstBatch()
         return entries
     }
+
+    /// Following: a quiet stream's first position entry goes out at once, later ones `followingPositionInterval`
+    /// apart.
+    private func positionDue() -> Bool {
+        guard let lastPositionAt else { return true }
+        return ContinuousClock.now - lastPositionAt >= Self.followingPositionInterval
+    }
+
+    /// `hello`'s majority commit point, as for an oplog source (the watermark that merges several followed sources):
+    /// one command, which needs no privilege on the oplog.
+    func safePosition() async throws -> BSONTimestamp { try await session.safeOplogPosition(source: name) }
+
+    /// A stream that ended at an `invalidate` event gives nothing more: a following run stops and commits.
+    var ended: Bool { invalidation != nil }
 
     /// A start that is a cluster time is checked again once the first batch is read (the oplog may have rolled
     /// between the check and the stream's start), as an oplog source does.
@@ -239,7 +261,7 @@ extension ChangeStreamSource {
     /// else from its sync point's (or the source's, or the init load's) position as a cluster time.
     static func opening(
         _ source: SyncConfig.OplogSource, collections: [Namespace], starts: [String: BSONTimestamp],
-        tokens: [String: BSONDocument], batchSize: Int, logger: Logger
+        tokens: [String: BSONDocument], batchSize: Int, logger: Logger, following: FollowSettings? = nil
     ) async throws -> [ChangeStreamSource] {
         var streams: [ChangeStreamSource] = []
         for (name, scope) in source.changeStreams(for: collections) {
@@ -254,13 +276,16 @@ extension ChangeStreamSource {
             }
             let stream = try await ChangeStreamSource(
                 source: source, name: name, scope: scope, collections: collections, start: start,
-                batchSize: batchSize, logger: logger)
+                batchSize: batchSize, logger: logger,
+                maxAwaitMilliseconds: following.map { Int64($0.wait / .milliseconds(1)) } ?? 1000,
+                following: following != nil)
+            var metadata: Logger.Metadata = [
+                "source": "\(name)", "scope": "\(scope)",
+                "from": "\(start.ts.map { "\($0)" } ?? "-")\(tokens[name] != nil ? " (resume token)" : "")",
+            ]
+            if following == nil { metadata["to"] = "\(stream.end)" }
             logger.info(
-                "replaying a change stream",
-                metadata: [
-                    "source": "\(name)", "scope": "\(scope)", "to": "\(stream.end)",
-                    "from": "\(start.ts.map { "\($0)" } ?? "-")\(tokens[name] != nil ? " (resume token)" : "")",
-                ])
+                following == nil ? "replaying a change stream" : "following a change stream", metadata: metadata)
             streams.append(stream)
         }
         return streams

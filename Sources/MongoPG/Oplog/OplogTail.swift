@@ -11,9 +11,14 @@ protocol OplogStream {
     /// vouch that its reads skipped nothing; false when a source put the check off (see
     /// `OplogEntrySource.confirmReads`): the batch then moves no sync point. `force`: the batch that ends the run.
     mutating func confirmReads(force: Bool) async throws -> Bool
+    /// A source will give nothing more, ever (a change stream invalidated): a following run stops at it.
+    var ended: Bool { get }
 }
 
-extension MergedOplogSources: OplogStream {}
+extension MergedOplogSources: OplogStream {
+    /// A catch-up ends where its sources run dry.
+    var ended: Bool { false }
+}
 
 /// How `oplog-sync --follow` tails its sources.
 struct FollowSettings: Sendable {
@@ -35,6 +40,13 @@ protocol TailedOplogSource: OplogEntrySource {
     func safePosition() async throws -> BSONTimestamp
     /// See `OplogStream.confirmReads`.
     mutating func confirmReads(force: Bool) async throws -> Bool
+    /// See `OplogStream.ended`.
+    var ended: Bool { get }
+}
+
+extension TailedOplogSource {
+    /// An oplog never ends: one rolled past its reader throws instead.
+    var ended: Bool { false }
 }
 
 /// A replica set's oplog from a position on, without end (`oplog-sync --follow`), read by polling: each poll asks
@@ -139,15 +151,15 @@ struct TailingOplogSource: TailedOplogSource {
 /// position (`hello`'s majority commit point, read just before a read that came back empty): SecantusDB and an idle
 /// mongod shard write no entry for a long while (mongod's periodic no-op comes every 10 s), but their safe position
 /// moves with the clock (SecantusDB) or with that no-op (mongod). One source passes through as it is.
-struct FollowedOplogSources<Source: TailedOplogSource>: OplogStream {
-    private var sources: [Source]
+struct FollowedOplogSources: OplogStream {
+    private var sources: [any TailedOplogSource]
     private var buffers: [[BSONDocument]]
     private var positions: [Int]
     private var watermarks: [BSONTimestamp?]
     private let chunk: Int
     var progress: Progress?
 
-    init(_ sources: [Source], chunk: Int) {
+    init(_ sources: [any TailedOplogSource], chunk: Int) {
         self.sources = sources
         buffers = Array(repeating: [], count: sources.count)
         positions = Array(repeating: 0, count: sources.count)
@@ -220,6 +232,8 @@ struct FollowedOplogSources<Source: TailedOplogSource>: OplogStream {
         for index in sources.indices { _ = try await sources[index].confirmReads(force: force) }
         return true
     }
+
+    var ended: Bool { sources.contains { $0.ended } }
 
     private mutating func take(_ index: Int) -> (source: Int, document: BSONDocument) {
         defer { positions[index] += 1 }

@@ -160,8 +160,8 @@ struct Replayer {
         }
         reading: while true {
             guard let (source, document) = try await stream.next() else {
-                // Following, nothing new within the await time: the run has caught up.
-                guard follow != nil, stop?.received == nil else { break reading }
+                // Following, nothing new within the await time: the run has caught up (or a source ended for good).
+                guard follow != nil, stop?.received == nil, !stream.ended else { break reading }
                 if due() || (entriesInBatch == 0 && unsettled) { try await commit(settle: true) }
                 continue reading
             }
@@ -328,7 +328,7 @@ struct Replayer {
         remembered = [:]
         let verified = seen.count
         var repaired = Set<DocumentKey>()
-        var laterChanged: Set<DocumentKey>?
+        var laterChanged: ChangedAfter?
         for attempt in 0...Self.repairTries {
             let differences = try await verifier.differences(ids, session: session)
             if differences.isEmpty { break }
@@ -338,7 +338,7 @@ struct Replayer {
                 }
                 break
             }
-            let later: Set<DocumentKey>
+            let later: ChangedAfter
             if let known = laterChanged {
                 later = known
             } else {

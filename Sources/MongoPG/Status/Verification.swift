@@ -175,9 +175,9 @@ public struct Verification: Sendable {
     /// source (a sharded cluster's documents live on one shard each).
     private func changedSinceSyncPoints(
         _ findings: [VerificationFinding], positions: [String: BSONTimestamp]
-    ) async throws -> Set<DocumentKey> {
-        guard !findings.isEmpty else { return [] }
-        var changed = Set<DocumentKey>()
+    ) async throws -> ChangedAfter {
+        guard !findings.isEmpty else { return ChangedAfter() }
+        var changed = ChangedAfter()
         for source in context.config.oplogSources {
             if source.mode == .changeStream {
                 // Its user may not read the oplog: its change streams say which documents changed since.

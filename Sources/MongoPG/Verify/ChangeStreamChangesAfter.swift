@@ -9,14 +9,14 @@ enum LaterChanges: Sendable {
 
     /// The documents of `ids` changed after `ts`.
     func documentsChanged(after ts: BSONTimestamp, ids: [BSONValue], oplog: MongoSession) async throws
-        -> Set<DocumentKey>
+        -> ChangedAfter
     {
         switch self {
         case .oplog:
             return try await oplog.documentsChanged(after: ts, ids: ids)
         case .changeStream(let uri, let scopes, let collections):
-            guard !ids.isEmpty else { return [] }
-            var changed = Set<DocumentKey>()
+            guard !ids.isEmpty else { return ChangedAfter() }
+            var changed = ChangedAfter()
             for scope in scopes {
                 changed.formUnion(
                     try await Self.documentsChanged(
@@ -26,15 +26,15 @@ enum LaterChanges: Sendable {
         }
     }
 
-    /// Reads a change stream from just after `ts` to where it has nothing more, keeping the events of `ids` (filtered
-    /// in the server).
+    /// Reads a change stream from just after `ts` to where it has nothing more, keeping the events of `ids` and
+    /// those that empty a collection (filtered in the server).
     static func documentsChanged(
         uri: String, scope: ChangeStreamScope, collections: [Namespace], after ts: BSONTimestamp, ids: [BSONValue]
-    ) async throws -> Set<DocumentKey> {
+    ) async throws -> ChangedAfter {
         let synced = collections.filter { namespace in
             if case .database(let database) = scope { namespace.database == database } else { true }
         }
-        guard !synced.isEmpty else { return [] }
+        guard !synced.isEmpty else { return ChangedAfter() }
         let next =
             ts.increment == .max
             ? BSONTimestamp(seconds: ts.seconds + 1, increment: 0)
@@ -43,21 +43,45 @@ enum LaterChanges: Sendable {
             uri: uri, name: "verify", scope: scope,
             pipeline: [
                 ChangeEventConverter.matchStage(for: synced),
-                ["$match": .document(["documentKey._id": .document(["$in": .array(ids)])])],
+                [
+                    "$match": .document([
+                        "$or": .array([
+                            .document(["documentKey._id": .document(["$in": .array(ids)])]),
+                            .document([
+                                "operationType": .document([
+                                    "$in": .array(["drop", "dropDatabase", "rename", "invalidate"].map { .string($0) })
+                                ])
+                            ]),
+                        ])
+                    ])
+                ],
             ],
             options: ChangeStreamOptions(startAtOperationTime: next, maxAwaitMilliseconds: 200))
         // Up to the newest safe position now: everything MongoDB changed since `ts` that verification could meet.
         let end = try await MongoSession(uri: uri, name: "verify-end").safeOplogPosition()
-        var changed = Set<DocumentKey>()
+        var changed = ChangedAfter()
         var previousEmpty: BSONDocument?
-        while true {
+        reading: while true {
             let read = try await stream.next(maximum: 1000)
             for raw in read.events {
                 let event = try ChangeEvent(BSONDecoder.decode(raw.bytes, wrapperLevels: OplogEntry.wrapperLevels))
-                guard let database = event.database, let collection = event.collection,
-                    let id = event.documentKey?["_id"]
-                else { continue }
-                changed.insert(try DocumentKey(Namespace(database: database, collection: collection), id))
+                switch (event.operationType, event.database, event.collection) {
+                case ("invalidate", _, _):
+                    // The stream's collections are gone or renamed (the events before it said how): nothing follows.
+                    changed.collections.formUnion(synced)
+                    break reading
+                case ("dropDatabase", let database?, _):
+                    changed.databases.insert(database)
+                case ("drop", let database?, let collection?), ("rename", let database?, let collection?):
+                    changed.collections.insert(Namespace(database: database, collection: collection))
+                case (_, let database?, let collection?):
+                    if let id = event.documentKey?["_id"] {
+                        changed.documents.insert(
+                            try DocumentKey(Namespace(database: database, collection: collection), id))
+                    }
+                default:
+                    continue
+                }
             }
             if read.caughtUp {
                 let token = await stream.resumeToken()
@@ -72,7 +96,7 @@ enum LaterChanges: Sendable {
 
 extension BatchVerifier {
     /// Which of the documents `ids` names MongoDB changed after `ts` (see `LaterChanges`).
-    func documentsChanged(after ts: BSONTimestamp, ids: [BSONValue]) async throws -> Set<DocumentKey> {
+    func documentsChanged(after ts: BSONTimestamp, ids: [BSONValue]) async throws -> ChangedAfter {
         try await laterChanges.documentsChanged(after: ts, ids: ids, oplog: mongo)
     }
 }
