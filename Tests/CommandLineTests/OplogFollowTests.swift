@@ -189,6 +189,23 @@ struct OplogFollowTests {
                 let sources = Self.json(lag.stdout)["sources"] as? [[String: Any]] ?? []
                 let seconds = sources.first?["lag_seconds"] as? Double
                 #expect(seconds != nil && seconds! < 10, "\(lag.stdout) \(lag.stderr)")
+                // --max-age measures a following run from its newest batch, not from the end of an earlier run.
+                let check = try await scene.etlstatus("check", "--json", "--max-age", "1m")
+                let findings = Self.json(check.stdout)["findings"] as? [[String: Any]] ?? []
+                #expect(
+                    findings.contains {
+                        ($0["text"] as? String)?.contains("running, last heard of") == true && $0["status"] as? Int == 0
+                    }, "\(check.stdout) \(check.stderr)")
+
+                // Idle, it still tells the ledger it is alive (every six commit periods), without a batch step.
+                let ledgerRow =
+                    "SELECT last_seen_at::text, jsonb_array_length(steps)::text FROM \(Self.state(scene, "runs")) "
+                    + "WHERE tool = 'oplog-sync' ORDER BY id DESC LIMIT 1"
+                let before = try await Self.query(ledgerRow)
+                try await Task.sleep(for: .seconds(10))
+                let after = try await Self.query(ledgerRow)
+                #expect(after.first?[1] == before.first?[1], "no batch while idle: \(before) \(after)")
+                #expect((after.first?[0] ?? "") > (before.first?[0] ?? "~"), "a heartbeat: \(before) \(after)")
 
                 kill(run.pid, SIGTERM)
                 let status = try await run.exitStatus()

@@ -15,7 +15,7 @@ struct ChangeStreamSourceTests {
         try await ChangeStreamSource(
             source: .init(name: "rs0", uri: uri, mode: .changeStream), name: "rs0", scope: .cluster,
             collections: collections, start: .time(start), batchSize: 100, logger: Logger(label: "test"),
-            maxAwaitMilliseconds: 200, following: following)
+            following: following ? FollowSettings(commitSeconds: 1) : nil)
     }
 
     static func ops(_ entries: [BSONDocument]) -> [String] {

@@ -77,7 +77,9 @@ struct CheckReportTests {
                 == "ETLSTATUS UNKNOWN - PostgreSQL: connect failed second line / x")
     }
 
-    @Test("the last oplog-sync run: failed is CRITICAL, locked out is WARNING, late beyond --max-age is CRITICAL")
+    @Test(
+        "the last oplog-sync run: failed is CRITICAL, locked out is WARNING, late beyond --max-age is CRITICAL; a running one counts from its newest sign of life"
+    )
     func lastSync() {
         var inputs = CheckInputs(initLoad: Self.loaded, sources: [], lastSync: Self.run("error", exit: 65))
         #expect(Self.judge(inputs).status == .critical)
@@ -94,6 +96,12 @@ struct CheckReportTests {
         thresholds.maxAge = TimeSpan(seconds: 300)
         #expect(Self.judge(inputs, thresholds).status == .ok)
         inputs.lastSuccessfulSync = nil
+        #expect(Self.judge(inputs, thresholds).status == .critical)
+        // A following run is measured from its newest batch or heartbeat, not from the end of the last run.
+        inputs.lastSync = Self.run("running", exit: nil, age: 40)
+        #expect(Self.judge(inputs, thresholds).status == .ok)
+        #expect(Self.judge(inputs, thresholds).line.contains("running, last heard of"))
+        inputs.lastSync = Self.run("running", exit: nil, age: 400)
         #expect(Self.judge(inputs, thresholds).status == .critical)
     }
 

@@ -62,22 +62,22 @@ final class ChangeStreamSource: TailedOplogSource {
     /// The token of the last position entry handed out, so a quiet following stream does not repeat it.
     private var lastPositionToken: BSONDocument?
     /// When a following stream last handed out a position entry: a quiet stream moves its sync point (and its
-    /// stored token) every `followingPositionInterval`, not with every empty `getMore`, each a commit.
+    /// stored token) every `positionInterval`, not with every empty `getMore`, each a commit.
     private var lastPositionAt: ContinuousClock.Instant?
-    static let followingPositionInterval: Duration = .seconds(30)
+    private let positionInterval: Duration
 
     /// Checks the start and opens the stream. A stored token whose history is gone (code 286), a start older than a
     /// readable oplog's oldest entry, and a refused token are exit 1 naming the source; missing privileges are 69
     /// naming them.
     init(
         source: SyncConfig.OplogSource, name: String, scope: ChangeStreamScope, collections: [Namespace],
-        start: ChangeStreamStart, batchSize: Int, logger: Logger, maxAwaitMilliseconds: Int64 = 1000,
-        following: Bool = false
+        start: ChangeStreamStart, batchSize: Int, logger: Logger, following: FollowSettings? = nil
     ) async throws {
         self.name = name
         self.start = start
         self.logger = logger
-        self.following = following
+        self.following = following != nil
+        positionInterval = following?.quietInterval ?? .zero
         session = try MongoSession(uri: source.uri, name: "changestream-\(name)")
         end = try await session.safeOplogPosition(source: name)
         let synced = collections.filter { namespace in
@@ -85,7 +85,7 @@ final class ChangeStreamSource: TailedOplogSource {
         }
         var options = ChangeStreamOptions(
             updateLookup: source.updateLookup, batchSize: Int32(clamping: batchSize),
-            maxAwaitMilliseconds: maxAwaitMilliseconds)
+            maxAwaitMilliseconds: following.map { Int64($0.wait / .milliseconds(1)) } ?? 1000)
         switch start {
         case .token(let token, _): options.resumeAfter = token
         case .time(let ts): options.startAtOperationTime = ts
@@ -226,11 +226,10 @@ final class ChangeStreamSource: TailedOplogSource {
         return entries
     }
 
-    /// Following: a quiet stream's first position entry goes out at once, later ones `followingPositionInterval`
-    /// apart.
+    /// Following: a quiet stream's first position entry goes out at once, later ones `positionInterval` apart.
     private func positionDue() -> Bool {
         guard let lastPositionAt else { return true }
-        return ContinuousClock.now - lastPositionAt >= Self.followingPositionInterval
+        return ContinuousClock.now - lastPositionAt >= positionInterval
     }
 
     /// `hello`'s majority commit point, as for an oplog source (the watermark that merges several followed sources):
@@ -276,9 +275,7 @@ extension ChangeStreamSource {
             }
             let stream = try await ChangeStreamSource(
                 source: source, name: name, scope: scope, collections: collections, start: start,
-                batchSize: batchSize, logger: logger,
-                maxAwaitMilliseconds: following.map { Int64($0.wait / .milliseconds(1)) } ?? 1000,
-                following: following != nil)
+                batchSize: batchSize, logger: logger, following: following)
             var metadata: Logger.Metadata = [
                 "source": "\(name)", "scope": "\(scope)",
                 "from": "\(start.ts.map { "\($0)" } ?? "-")\(tokens[name] != nil ? " (resume token)" : "")",

@@ -26,10 +26,14 @@ struct FollowSettings: Sendable {
     var commitAfter: Duration
     /// How long a poll that found nothing waits before it answers: the most a due commit or a signal waits.
     var wait: Duration
+    /// While nothing comes, the run tells the ledger it is alive (`check --max-age`) and a change stream moves its
+    /// stored token this often: six commit periods, at most 30 s.
+    var quietInterval: Duration
 
     init(commitSeconds: Int) {
         commitAfter = .seconds(commitSeconds)
         wait = min(.seconds(1), .milliseconds(commitSeconds * 500))
+        quietInterval = min(.seconds(30), .seconds(6 * commitSeconds))
     }
 }
 

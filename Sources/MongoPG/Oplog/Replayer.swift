@@ -115,6 +115,8 @@ struct Replayer {
         var entriesInBatch = 0
         /// When the batch's first entry was read: `follow.commitAfter` later the batch is due.
         var batchOpened: ContinuousClock.Instant?
+        /// When the ledger last heard of the run: a batch step or a heartbeat.
+        var lastSeen = clock.now
         var lastTS: BSONTimestamp?
         var remembered: [DocumentKey: BSONValue] = [:]
         // Those a committed batch left to verify, kept in the state schema so that a killed run forgets none.
@@ -151,6 +153,7 @@ struct Replayer {
             batch = ChangeSet()
             entriesInBatch = 0
             batchOpened = nil
+            lastSeen = clock.now
             await TestHooks.pause(at: "batch-committed") { stop?.received != nil }
         }
         /// Following: the batch has waited `commitAfter` since its first entry.
@@ -163,6 +166,10 @@ struct Replayer {
                 // Following, nothing new within the await time: the run has caught up (or a source ended for good).
                 guard follow != nil, stop?.received == nil, !stream.ended else { break reading }
                 if due() || (entriesInBatch == 0 && unsettled) { try await commit(settle: true) }
+                if let follow, clock.now - lastSeen >= follow.quietInterval {  // alive, for `check --max-age`
+                    try await run?.heartbeat()
+                    lastSeen = clock.now
+                }
                 continue reading
             }
             let entry: OplogEntry

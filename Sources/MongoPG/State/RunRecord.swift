@@ -17,7 +17,7 @@ public struct RunRecord: Sendable, Equatable, Codable {
     public var figures: [String: Double]
     /// From start to end, or to now while running.
     public var durationSeconds: Double
-    /// Since the end, or since the start while running.
+    /// Since the end; while running, since its newest sign of life (its newest step or heartbeat), else its start.
     public var ageSeconds: Double
 
     public init(

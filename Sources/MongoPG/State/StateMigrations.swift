@@ -123,5 +123,10 @@ enum StateMigrations {
             PRIMARY KEY (collection, document_id)
         );
         """,
+        // 6: a running run's newest sign of life (its newest step, or an idle following run's heartbeat), from which
+        // `check --max-age` measures a run that never ends (`oplog-sync --follow`).
+        """
+        ALTER TABLE {schema}.runs ADD COLUMN last_seen_at timestamptz;
+        """,
     ]
 }

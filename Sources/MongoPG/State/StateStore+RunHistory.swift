@@ -5,7 +5,7 @@ extension StateStore {
         to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), status, exit_code, message,
         figures::text,
         extract(epoch FROM coalesce(finished_at, clock_timestamp()) - started_at)::float8,
-        extract(epoch FROM clock_timestamp() - coalesce(finished_at, started_at))::float8
+        extract(epoch FROM clock_timestamp() - coalesce(finished_at, last_seen_at, started_at))::float8
         """
 
     /// Ledger rows, newest first: at most `filter.last`, of one tool when `filter.tool` is set, only the ones that

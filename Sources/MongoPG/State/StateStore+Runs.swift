@@ -69,6 +69,15 @@ public struct LedgerRun: Sendable {
         }
     }
 
+    /// Says the run is still alive without a step (an idle following run), for `check --max-age`.
+    public func heartbeat() async throws {
+        try await write("record a heartbeat") { store in
+            try await store.session.query(
+                "UPDATE \(store.table("runs")) SET last_seen_at = clock_timestamp() WHERE id = $1",
+                parameters: [String(id)], purpose: "record a heartbeat of run \(id)")
+        }
+    }
+
     /// Closes the run with its exit status, a one-line message for failures, and its totals.
     public func finish(_ status: ExitStatus, message: String? = nil, figures: [String: Double] = [:]) async throws {
         try await write("close the run") { store in
@@ -104,7 +113,10 @@ extension StateStore {
         // `steps - 0` drops the oldest step.
         let steps = limit.map { "CASE WHEN jsonb_array_length(steps) >= \(max(1, $0)) THEN steps - 0 ELSE steps END" }
         try await session.query(
-            "UPDATE \(table("runs")) SET steps = \(steps ?? "steps") || jsonb_build_array($2::jsonb) WHERE id = $1",
+            """
+            UPDATE \(table("runs")) SET steps = \(steps ?? "steps") || jsonb_build_array($2::jsonb),
+                last_seen_at = clock_timestamp() WHERE id = $1
+            """,
             parameters: [String(run), try Self.figuresJSON(figures, step: step)],
             purpose: "record step \(step) of run \(run)")
     }

@@ -232,15 +232,17 @@ public struct CheckReport: Sendable, Codable, Equatable {
             }
         }
         if let maxAge = thresholds.maxAge {
-            if let run = inputs.lastSuccessfulSync {
-                let text = "last successful oplog-sync run \(run.id) ended \(TimeSpan.words(run.ageSeconds)) ago"
-                add(
-                    run.ageSeconds > seconds(maxAge) ? .critical : .ok,
-                    text + (run.ageSeconds > seconds(maxAge) ? " > \(maxAge)" : ""))
+            // A run in progress (`--follow`, or a long catch-up) is as young as its newest batch or heartbeat.
+            let running = inputs.lastSync.flatMap { $0.status == "running" ? $0 : nil }
+            if let run = running ?? inputs.lastSuccessfulSync {
+                let late = run.ageSeconds > seconds(maxAge)
+                let text =
+                    running != nil
+                    ? "oplog-sync run \(run.id) running, last heard of \(TimeSpan.words(run.ageSeconds)) ago"
+                    : "last successful oplog-sync run \(run.id) ended \(TimeSpan.words(run.ageSeconds)) ago"
+                add(late ? .critical : .ok, text + (late ? " > \(maxAge)" : ""))
                 perfdata.append(
-                    PerfDatum(
-                        label: "sync_age_seconds", value: run.ageSeconds, unit: "s",
-                        crit: seconds(maxAge)))
+                    PerfDatum(label: "sync_age_seconds", value: run.ageSeconds, unit: "s", crit: seconds(maxAge)))
             } else {
                 add(.critical, "no successful oplog-sync run recorded (--max-age \(maxAge))")
             }
