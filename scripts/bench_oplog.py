@@ -460,16 +460,24 @@ def follow_part(env):
     client.close()
 
 
+def timed(action):
+    start = time.monotonic()
+    action()
+    return time.monotonic() - start
+
+
 FOLLOW_RSS = []  # lines printed after the table
 
 
 
 def modes_part(env):
-    """The two source modes on one live workload: the same 20k documents init-loaded twice at one position (one
-    state and target schema per mode), LIVE_ENTRIES writes of the mix, then `oplog-sync --no-verify` with
+    """The two source modes on one live workload: the same 20k documents init-loaded three times at one position (one
+    state and target schema each), LIVE_ENTRIES writes of the mix, then `oplog-sync --no-verify` with
     `mode = oplog` and with `mode = changestream`, each beside a plain pymongo read of what it reads (the oplog range;
     a change stream from the same position with the same $match). Verification is off in both: it costs the same
-    in both modes (SecantusDB answers its `_id` lookups by scanning), and would hide the difference of the sources."""
+    in both modes, and would hide the difference of the sources. The third copy is synced with verification on
+    (`mode = oplog`), for its cost: the ratio to the unverified run, and SecantusDB's share of it (its `_id` `$in`
+    lookups, timed alone with pymongo, per document, times the documents verified)."""
     client = pymongo.MongoClient(os.environ["MONGO_URI"])
     client.drop_database(DB)
     rng = random.Random(SEED + 7)
@@ -480,9 +488,9 @@ def modes_part(env):
         collection.insert_many([model.docs[_id] for _id in ids[offset:offset + 5000]], ordered=True)
     uri = os.environ["MONGO_URI"]
     configs = {}
-    for mode in ("oplog", "changestream"):
-        target, state = f"bench_oplog_mode_{mode}", f"bench_oplog_mode_{mode}_etl"
-        configs[mode] = (write_config(f"mode-{mode}", target, state, uri, mode), target, state)
+    for variant, mode in (("oplog", "oplog"), ("changestream", "changestream"), ("verified", "oplog")):
+        target, state = f"bench_oplog_mode_{variant}", f"bench_oplog_mode_{variant}_etl"
+        configs[variant] = (write_config(f"mode-{variant}", target, state, uri, mode), target, state)
     # One position for both: each init load records its own, so the change stream's is copied from the first.
     for mode, (config, _, state) in configs.items():
         csv = os.path.join(WORK, f"csv-mode-{mode}")
@@ -491,7 +499,8 @@ def modes_part(env):
             run(f"init load ({mode}): {tool}", [os.path.join(BIN, tool), "--config", config] + args, env)
     first = configs["oplog"][2]
     packed = int(psql(f"SELECT oplog_ts FROM {first}.init_load_positions ORDER BY init_load_id DESC LIMIT 1"))
-    psql(f"UPDATE {configs['changestream'][2]}.init_load_positions SET oplog_ts = {packed}")
+    for variant in ("changestream", "verified"):
+        psql(f"UPDATE {configs[variant][2]}.init_load_positions SET oplog_ts = {packed}")
     position = bson.Timestamp(packed >> 32, packed & 0xFFFFFFFF)
     requests = [model.step()[1] for _ in range(LIVE_ENTRIES)]
     started = time.monotonic()
@@ -517,10 +526,12 @@ def modes_part(env):
     stream_read = time.monotonic() - start
     ROWS.append(("modes", "(c) plain read of the change stream", events, stream_read, events / stream_read, 0.0, "until the first empty getMore (1 s wait)"))
 
-    rates = {}
-    for label, mode in (("(b) oplog-sync --no-verify, mode = oplog", "oplog"), ("(d) oplog-sync --no-verify, mode = changestream", "changestream")):
+    rates, summaries = {}, {}
+    for label, mode, flags in (("(b) oplog-sync --no-verify, mode = oplog", "oplog", ["--no-verify"]),
+                               ("(d) oplog-sync --no-verify, mode = changestream", "changestream", ["--no-verify"]),
+                               ("(e) oplog-sync (verification on), mode = oplog", "verified", [])):
         config, target, state = configs[mode]
-        wall_s, rss, out, status, stderr, cpu = run(f"modes: {mode}", [os.path.join(BIN, "oplog-sync"), "--config", config, "--no-verify", "--json"], env, check=False)
+        wall_s, rss, out, status, stderr, cpu = run(f"modes: {mode}", [os.path.join(BIN, "oplog-sync"), "--config", config, "--json"] + flags, env, check=False)
         if status != 0:
             ROWS.append(("modes", f"{label} FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
             continue
@@ -529,12 +540,31 @@ def modes_part(env):
                     hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
         summary = sync_row("modes", label, out, wall_s, rss, f"CPU {cpu:.2f} s; in batches {batch_seconds(state):.2f} s; " + verdict(expected, table_checks(target)))
         rates[mode] = (summary["entries_read"] / summary["seconds"], summary["entries_read"] / wall_s)
-    if len(rates) == 2:
+        summaries[mode] = summary
+    if "changestream" in rates and "oplog" in rates:
         ROWS.append(("modes", "(d)/(b) ratio, entries/s", 0, 0, 0, 0,
                      f"replay {rates['changestream'][0] / rates['oplog'][0]:.2f}x; whole process {rates['changestream'][1] / rates['oplog'][1]:.2f}x"))
+    if "verified" in rates and "oplog" in rates:
+        # SecantusDB's share: its `_id` `$in` lookup of 1000 random documents, timed alone, per document.
+        sample = [d["_id"] for d in collection.aggregate([{"$sample": {"size": 1000}}, {"$project": {"_id": 1}}])]
+        COMMANDS.append(("verification lookup probe", "pymongo: find({'_id': {'$in': <1000 random _ids>}}), three times, the fastest"))
+        probe = min(timed(lambda: list(collection.find({"_id": {"$in": sample}}))) for _ in range(3)) / max(1, len(sample))
+        verified = summaries["verified"].get("documents_verified", 0)
+        lookups = probe * verified
+        unverified, checked = summaries["oplog"]["seconds"], summaries["verified"]["seconds"]
+        ROWS.append(("modes", "(e)/(b) ratio, replay seconds: verification's cost", 0, 0, 0, 0,
+                     f"{checked / unverified:.2f}x; {verified} documents verified; SecantusDB's `_id` lookups "
+                     f"{probe * 1000:.2f} ms a document, about {lookups:.1f} s of (e); without them "
+                     f"{max(0.0, checked - lookups) / unverified:.2f}x"))
     ROWS.append(("modes", "(c)/(a) ratio, plain reads", 0, 0, 0, 0, f"{(events / stream_read) / (oplog_count / oplog_read):.2f}x"))
     client.drop_database(DB)
     client.close()
+
+
+def timed(action):
+    start = time.monotonic()
+    action()
+    return time.monotonic() - start
 
 
 FOLLOW_RSS = []  # lines printed after the table

@@ -151,18 +151,22 @@ struct StateMigrationTests {
                 (orders, .document(["a": .int64(1), "b": .string("c")])),
             ]
             try await session.begin(purpose: "test")
-            try await store.replacePendingVerifications(left)
+            try await store.updatePendingVerifications(adding: left, removing: [])
             try await session.rollback(purpose: "test")
             #expect(try await store.pendingVerifications().isEmpty)
             try await session.begin(purpose: "test")
-            try await store.replacePendingVerifications(left + [left[0]])
+            try await store.updatePendingVerifications(adding: left + [left[0]], removing: [])
             try await session.commit(purpose: "test")
             let read = try await store.pendingVerifications()
             #expect(read.count == 4)
             for document in left {
                 #expect(read.contains { $0.namespace == document.namespace && $0.id == document.id }, "\(document)")
             }
-            try await store.replacePendingVerifications([])
+            // Settled ones go, others stay; one settled and left again in the same batch stays.
+            try await store.updatePendingVerifications(adding: [left[3]], removing: [left[0], left[3]])
+            let kept = try await store.pendingVerifications()
+            #expect(kept.count == 3 && !kept.contains { $0.namespace == orders && $0.id == .int32(7) }, "\(kept)")
+            try await store.updatePendingVerifications(adding: [], removing: left)
             #expect(try await store.pendingVerifications().isEmpty)
         }
     }

@@ -276,11 +276,11 @@ struct Replayer {
             await TestHooks.pauseUntilResumed(at: "batch-written")  // mid-batch: rows written, nothing committed
             var checked = (verified: 0, repaired: 0)
             if let verifier, let end {
-                let hadRemembered = !remembered.isEmpty
+                let before = remembered
                 checked = try await verify(outcomes, end: end, settle: settle, with: verifier, remembered: &remembered)
-                if hadRemembered || !remembered.isEmpty {
-                    try await store.replacePendingVerifications(remembered.map { ($0.key.namespace, $0.value) })
-                }
+                try await store.updatePendingVerifications(
+                    adding: remembered.filter { before[$0.key] == nil }.map { ($0.key.namespace, $0.value) },
+                    removing: before.filter { remembered[$0.key] == nil }.map { ($0.key.namespace, $0.value) })
             }
             if !syncPoints.isEmpty { try await store.moveSyncPoints(syncPoints, resumeTokens: resumeTokens) }
             try await run?.addStep(
@@ -313,12 +313,13 @@ struct Replayer {
         }
     }
 
-    /// Verification and repair inside the batch's transaction: the touched documents (and those remembered from an
-    /// earlier batch) as their rows now give them back, against MongoDB's. While a run is behind (a batch full of
-    /// entries), a document that differs most likely has later changes still to come: it is remembered and checked
-    /// again in the next batches. A batch that `settle`s (the stream ran dry: the last of a catch-up, or a following
-    /// run that caught up or commits on time) asks the oplog once which differing documents MongoDB changed after
-    /// `end` (their `_id` in a later entry): those stay remembered for the batch that brings the change (the next run,
+    /// Verification and repair inside the batch's transaction: the touched documents as their rows now give them
+    /// back, against MongoDB's. While a run is behind (a batch full of entries), a document that differs most likely
+    /// has later changes still to come: it is remembered, and checked again by the batch that touches it next or by
+    /// the next batch that settles (never by every batch in between: a catch-up of many batches would check its
+    /// remembered documents once per batch, each a MongoDB lookup that changes nothing). A batch that `settle`s (the
+    /// stream ran dry: the last of a catch-up, or a following run that caught up or commits on time) checks every
+    /// remembered document too, and asks the oplog once which differing documents MongoDB changed after `end` (their `_id` in a later entry): those stay remembered for the batch that brings the change (the next run,
     /// or the tail's next batches) and are never repaired to a state the oplog has not reached; any other difference
     /// is repaired by replacing the document's rows with MongoDB's version, then checked again, at most `repairTries`
     /// times before the run ends with exit 3 and nothing of the batch commits.
@@ -331,8 +332,12 @@ struct Replayer {
         for outcome in outcomes where seen.insert(try DocumentKey(outcome.namespace, outcome.id)).inserted {
             ids[outcome.namespace, default: []].append(outcome.id)
         }
-        for (key, id) in remembered where seen.insert(key).inserted { ids[key.namespace, default: []].append(id) }
-        remembered = [:]
+        if settle {
+            for (key, id) in remembered where seen.insert(key).inserted { ids[key.namespace, default: []].append(id) }
+            remembered = [:]
+        } else {
+            for key in seen { remembered.removeValue(forKey: key) }  // checked now: remembered again if they differ
+        }
         let verified = seen.count
         var repaired = Set<DocumentKey>()
         var laterChanged: ChangedAfter?

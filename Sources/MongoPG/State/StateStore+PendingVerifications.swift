@@ -19,18 +19,32 @@ extension StateStore {
         }
     }
 
-    /// Replaces the documents left to verify, inside the transaction of the batch that leaves them (the caller's,
-    /// on the store's session): committed with the data and the sync point, or not at all.
-    public func replacePendingVerifications(_ documents: [(namespace: Namespace, id: BSONValue)]) async throws {
+    /// Changes the documents left to verify by what a batch added and settled, inside the transaction of that batch
+    /// (the caller's, on the store's session): committed with the data and the sync point, or not at all. A batch
+    /// writes only its changes, so a long catch-up with many documents left pays for them once.
+    public func updatePendingVerifications(
+        adding added: [(namespace: Namespace, id: BSONValue)], removing removed: [(namespace: Namespace, id: BSONValue)]
+    ) async throws {
         let table = table("pending_verifications")
-        try await session.execute("DELETE FROM \(table)", purpose: "forget the documents verified")
-        guard !documents.isEmpty else { return }
-        let collections = documents.map { SQLValue.text($0.namespace.description) }
-        let ids = try documents.map { SQLValue.bytes(try BSONEncoder.encode(["_id": $0.id])) }
-        try await session.query(
-            """
-            INSERT INTO \(table) (collection, document_id)
-            SELECT * FROM unnest($1::text[], $2::bytea[]) ON CONFLICT DO NOTHING
-            """, values: [.array(collections), .array(ids)], purpose: "remember the documents left to verify")
+        func columns(_ documents: [(namespace: Namespace, id: BSONValue)]) throws -> [SQLParameter] {
+            [
+                .array(documents.map { .text($0.namespace.description) }),
+                .array(try documents.map { .bytes(try BSONEncoder.encode(["_id": $0.id])) }),
+            ]
+        }
+        if !removed.isEmpty {
+            try await session.query(
+                """
+                DELETE FROM \(table) t USING unnest($1::text[], $2::bytea[]) AS settled (collection, document_id)
+                WHERE t.collection = settled.collection AND t.document_id = settled.document_id
+                """, values: try columns(removed), purpose: "forget the documents verified")
+        }
+        if !added.isEmpty {
+            try await session.query(
+                """
+                INSERT INTO \(table) (collection, document_id)
+                SELECT * FROM unnest($1::text[], $2::bytea[]) ON CONFLICT DO NOTHING
+                """, values: try columns(added), purpose: "remember the documents left to verify")
+        }
     }
 }
