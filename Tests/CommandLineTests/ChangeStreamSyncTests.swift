@@ -248,45 +248,41 @@ struct ChangeStreamSyncTests {
         "a change stream whose history fell off the oplog is 1 naming the source, from a stored token and from the init load's position"
     )
     func historyLost() async throws {
-        try await PrivateMongoServer.with(arguments: ["--oplog-max-entries", "40"]) { uri in
-            try await InitLoadFixture.with(
-                mongoURI: uri, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-            ) { scene in
-                let mongo = try MongoSession(uri: uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                try Self.configure(scene, uri: uri, "mode = changestream")
-                let writer = Writer(session: mongo, namespace: scene.namespace)
-                func roll() async throws {
-                    for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
-                    try await writer.delete(["_id": .int32(100)], limit: 0)
-                    for id: Int32 in 100..<160 { try await writer.delete(["_id": .int32(id)]) }
-                    _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
-                }
-
-                // No token yet: the init load's position is older than the oplog's oldest entry.
-                try await scene.initLoad()
-                try await writer.set(1, ["name": .string("lost")])
-                try await roll()
-                let fromStart = try await scene.run("oplog-sync", [])
-                #expect(fromStart.status == 1, "\(fromStart.stderr)")
-                #expect(fromStart.stderr.contains("source rs0"), "\(fromStart.stderr)")
-                #expect(try await Self.syncPoints(scene).isEmpty, "no sync point moved")
-
-                // A stored token whose event fell off: the server refuses to resume (286).
-                try await scene.initLoad()
-                _ = try await OplogSyncTests.sync(scene)
-                let stored = try await Self.syncPoints(scene)
-                #expect(stored.first?[2] != nil)
-                try await writer.set(2, ["name": .string("lost too")])
-                try await roll()
-                let fromToken = try await scene.run("oplog-sync", [])
-                #expect(fromToken.status == 1, "\(fromToken.stderr)")
-                #expect(
-                    fromToken.stderr.contains("change stream of source rs0 cannot resume from its stored resume token"),
-                    "\(fromToken.stderr)")
-                #expect(fromToken.stderr.contains("init load is needed"), "\(fromToken.stderr)")
-                #expect(try await Self.syncPoints(scene) == stored, "the sync point and token stay where they were")
+        try await InitLoadFixture.withPrivateServer(
+            arguments: ["--oplog-max-entries", "40"], schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+        ) { scene, mongo, uri in
+            try Self.configure(scene, uri: uri, "mode = changestream")
+            let writer = Writer(session: mongo, namespace: scene.namespace)
+            func roll() async throws {
+                for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
+                try await writer.delete(["_id": .int32(100)], limit: 0)
+                for id: Int32 in 100..<160 { try await writer.delete(["_id": .int32(id)]) }
+                _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
             }
+
+            // No token yet: the init load's position is older than the oplog's oldest entry.
+            try await scene.initLoad()
+            try await writer.set(1, ["name": .string("lost")])
+            try await roll()
+            let fromStart = try await scene.run("oplog-sync", [])
+            #expect(fromStart.status == 1, "\(fromStart.stderr)")
+            #expect(fromStart.stderr.contains("source rs0"), "\(fromStart.stderr)")
+            #expect(try await Self.syncPoints(scene).isEmpty, "no sync point moved")
+
+            // A stored token whose event fell off: the server refuses to resume (286).
+            try await scene.initLoad()
+            _ = try await OplogSyncTests.sync(scene)
+            let stored = try await Self.syncPoints(scene)
+            #expect(stored.first?[2] != nil)
+            try await writer.set(2, ["name": .string("lost too")])
+            try await roll()
+            let fromToken = try await scene.run("oplog-sync", [])
+            #expect(fromToken.status == 1, "\(fromToken.stderr)")
+            #expect(
+                fromToken.stderr.contains("change stream of source rs0 cannot resume from its stored resume token"),
+                "\(fromToken.stderr)")
+            #expect(fromToken.stderr.contains("init load is needed"), "\(fromToken.stderr)")
+            #expect(try await Self.syncPoints(scene) == stored, "the sync point and token stay where they were")
         }
     }
 
@@ -372,75 +368,71 @@ struct ChangeStreamSyncTests {
     func follow(scope: String) async throws {
         typealias Follow = OplogFollowTests
         // A server of its own: the lag measured is this follower's, not that of every other test's writes.
-        try await PrivateMongoServer.with { uri in
-            try await InitLoadFixture.with(
-                mongoURI: uri, batchSize: 5, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-            ) { scene in
-                let mongo = try MongoSession(uri: uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                try Self.configure(scene, uri: uri, "mode = changestream", "scope = \(scope)")
-                try await scene.initLoad()
-                try Follow.setCommitSeconds(1, scene)
-                let run = try Follow.BackgroundRun(scene, ["--follow", "--json"])
-                #expect(try await run.waitForStderr("following a change stream"), "\(run.stderr)")
-                let seed = Int(Date().timeIntervalSince1970) % 1000
-                for round in 0..<3 {
-                    try await Self.runWorkload(uri: uri, seed: seed + round, count: 40, on: [scene.namespace])
-                    try await Task.sleep(for: .milliseconds(1500))
-                }
-                let synced = try await Follow.waitUntil(timeout: 120) {
-                    try await Follow.tablesHold(scene, try await mongo.findAll(scene.namespace))
-                }
-                #expect(synced, "the tables never caught up: \(run.stderr)")
-                try await Self.expectInSync(scene, uri: uri)
-                #expect(run.process.isRunning, "a following run keeps running: \(run.stderr)")
-                let lag = try await scene.etlstatus("lag", "--json")
-                let sources = Follow.json(lag.stdout)["sources"] as? [[String: Any]] ?? []
-                let seconds = sources.first?["lag_seconds"] as? Double
-                #expect(seconds != nil && seconds! < 10, "\(lag.stdout) \(lag.stderr)")
-                // While only collections that are not synced are written, the stream moves its sync point and token
-                // on (every six commit periods), so it never falls out of the oplog's window. (SecantusDB's resume
-                // token stays put while nothing at all is written: then nothing leaves the window either.)
-                let idle = try await Self.syncPoints(scene)
-                let unsynced = Namespace(database: scene.namespace.database, collection: "unsynced_\(scope)")
-                for second in 0..<10 {
-                    try await mongo.insert([["_id": .int32(Int32(second))]], into: unsynced)
-                    try await Task.sleep(for: .seconds(1))
-                }
-                let moved = try await Self.syncPoints(scene)
-                #expect(
-                    moved.count == idle.count
-                        && zip(moved, idle).allSatisfy {
-                            UInt64($0[1] ?? "") ?? 0 > UInt64($1[1] ?? "") ?? 0 && $0[2] != $1[2]
-                        },
-                    "\(idle) \(moved)")
-
-                kill(run.pid, SIGTERM)
-                #expect(try await run.exitStatus() == 0, "\(run.stderr)")
-                let summary = Follow.json(run.stdout)
-                #expect(summary["interrupted_by"] as? Int == 15, "\(run.stdout)")
-                #expect((summary["documents_verified"] as? Int ?? 0) > 0, "verified as it followed: \(run.stdout)")
-                let points = try await Self.syncPoints(scene)
-                #expect(!points.isEmpty && points.allSatisfy { $0[2] != nil }, "a token per stream: \(points)")
-
-                // The next follower resumes from the stored token: nothing lost, nothing doubled; a rename of the
-                // synced collection stops it with 1 after what came before it committed.
-                let writer = Writer(session: mongo, namespace: scene.namespace)
-                try await writer.set(1, ["name": .string("before the rename")])
-                let again = try Follow.BackgroundRun(scene, ["--follow"])
-                #expect(try await again.waitForStderr("following a change stream"), "\(again.stderr)")
-                try await Self.runWorkload(uri: uri, seed: seed + 10, count: 20, on: [scene.namespace])
-                try await writer.set(1, ["name": .string("before the rename")])
-                let expected = try await mongo.findAll(scene.namespace)
-                _ = try await mongo.runCommand(
-                    [
-                        "renameCollection": .string(scene.namespace.description),
-                        "to": .string("\(scene.namespace.database).renamed_\(scope)"),
-                    ], database: "admin")
-                #expect(try await again.exitStatus(timeout: 90) == 1, "\(again.stderr)")
-                #expect(again.stderr.contains("renameCollection"), "\(again.stderr)")
-                try await OplogSyncTests.expectTables(scene, hold: expected)
+        try await InitLoadFixture.withPrivateServer(
+            batchSize: 5, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+        ) { scene, mongo, uri in
+            try Self.configure(scene, uri: uri, "mode = changestream", "scope = \(scope)")
+            try await scene.initLoad()
+            try Follow.setCommitSeconds(1, scene)
+            let run = try Follow.BackgroundRun(scene, ["--follow", "--json"])
+            #expect(try await run.waitForStderr("following a change stream"), "\(run.stderr)")
+            let seed = Int(Date().timeIntervalSince1970) % 1000
+            for round in 0..<3 {
+                try await Self.runWorkload(uri: uri, seed: seed + round, count: 40, on: [scene.namespace])
+                try await Task.sleep(for: .milliseconds(1500))
             }
+            let synced = try await Follow.waitUntil(timeout: 120) {
+                try await Follow.tablesHold(scene, try await mongo.findAll(scene.namespace))
+            }
+            #expect(synced, "the tables never caught up: \(run.stderr)")
+            try await Self.expectInSync(scene, uri: uri)
+            #expect(run.process.isRunning, "a following run keeps running: \(run.stderr)")
+            let lag = try await scene.etlstatus("lag", "--json")
+            let sources = Follow.json(lag.stdout)["sources"] as? [[String: Any]] ?? []
+            let seconds = sources.first?["lag_seconds"] as? Double
+            #expect(seconds != nil && seconds! < 10, "\(lag.stdout) \(lag.stderr)")
+            // While only collections that are not synced are written, the stream moves its sync point and token
+            // on (every six commit periods), so it never falls out of the oplog's window. (SecantusDB's resume
+            // token stays put while nothing at all is written: then nothing leaves the window either.)
+            let idle = try await Self.syncPoints(scene)
+            let unsynced = Namespace(database: scene.namespace.database, collection: "unsynced_\(scope)")
+            for second in 0..<10 {
+                try await mongo.insert([["_id": .int32(Int32(second))]], into: unsynced)
+                try await Task.sleep(for: .seconds(1))
+            }
+            let moved = try await Self.syncPoints(scene)
+            #expect(
+                moved.count == idle.count
+                    && zip(moved, idle).allSatisfy {
+                        UInt64($0[1] ?? "") ?? 0 > UInt64($1[1] ?? "") ?? 0 && $0[2] != $1[2]
+                    },
+                "\(idle) \(moved)")
+
+            kill(run.pid, SIGTERM)
+            #expect(try await run.exitStatus() == 0, "\(run.stderr)")
+            let summary = Follow.json(run.stdout)
+            #expect(summary["interrupted_by"] as? Int == 15, "\(run.stdout)")
+            #expect((summary["documents_verified"] as? Int ?? 0) > 0, "verified as it followed: \(run.stdout)")
+            let points = try await Self.syncPoints(scene)
+            #expect(!points.isEmpty && points.allSatisfy { $0[2] != nil }, "a token per stream: \(points)")
+
+            // The next follower resumes from the stored token: nothing lost, nothing doubled; a rename of the
+            // synced collection stops it with 1 after what came before it committed.
+            let writer = Writer(session: mongo, namespace: scene.namespace)
+            try await writer.set(1, ["name": .string("before the rename")])
+            let again = try Follow.BackgroundRun(scene, ["--follow"])
+            #expect(try await again.waitForStderr("following a change stream"), "\(again.stderr)")
+            try await Self.runWorkload(uri: uri, seed: seed + 10, count: 20, on: [scene.namespace])
+            try await writer.set(1, ["name": .string("before the rename")])
+            let expected = try await mongo.findAll(scene.namespace)
+            _ = try await mongo.runCommand(
+                [
+                    "renameCollection": .string(scene.namespace.description),
+                    "to": .string("\(scene.namespace.database).renamed_\(scope)"),
+                ], database: "admin")
+            #expect(try await again.exitStatus(timeout: 90) == 1, "\(again.stderr)")
+            #expect(again.stderr.contains("renameCollection"), "\(again.stderr)")
+            try await OplogSyncTests.expectTables(scene, hold: expected)
         }
     }
 

@@ -19,6 +19,24 @@ struct InitLoadFixture {
     var schemaPath: String { directory.appendingPathComponent("schemas/\(namespace).json").path }
     var collectionFolder: URL { URL(fileURLWithPath: csvDirectory).appendingPathComponent(namespace.description) }
 
+    /// A scene whose MongoDB is a SecantusDB of its own (started with `arguments`), holding the scene's documents:
+    /// for tests whose oplog must hold only their own entries (small batches, lag, a small oplog). `body` gets the
+    /// scene, a session on that server and its URI.
+    static func withPrivateServer<Result>(
+        arguments: [String] = [], documentCount: Int? = nil, batchSize: Int? = nil, schema: String? = nil,
+        documents: [BSONDocument]? = nil, _ body: (InitLoadFixture, MongoSession, _ uri: String) async throws -> Result
+    ) async throws -> Result {
+        try await PrivateMongoServer.with(arguments: arguments) { uri in
+            try await InitLoadFixture.with(
+                mongoURI: uri, documentCount: documentCount, batchSize: batchSize, schema: schema, documents: documents
+            ) { scene in
+                let mongo = try MongoSession(uri: uri, name: "private")
+                try await mongo.insert(scene.documents, into: scene.namespace)
+                return try await body(scene, mongo, uri)
+            }
+        }
+    }
+
     /// Runs `body` with a scene of its own, cleaned up (schemas, MongoDB database, folder) after `body` returned or
     /// threw, before this returns. `mongoURI` and `postgresConninfo` may be replaced to point at dead servers; the
     /// documents go to MongoDB only when `mongoURI` is the real server's. `schema` and `documents` replace the sample

@@ -130,98 +130,94 @@ struct OplogFollowTests {
     )
     func followBursts() async throws {
         // A server of its own: the lag measured is this follower's, not that of every other test's writes.
-        try await PrivateMongoServer.with { uri in
-            try await InitLoadFixture.with(
-                mongoURI: uri, batchSize: 5, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-            ) { scene in
-                let mongo = try MongoSession(uri: uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                try await scene.initLoad()
-                try Self.setCommitSeconds(1, scene)
-                let fileAndFollow = try await scene.run("oplog-sync", ["--follow", "--from-file", "oplog.bson"])
-                #expect(fileAndFollow.status == 64, "a file has no tail: \(fileAndFollow.stderr)")
-                let writer = Writer(session: mongo, namespace: scene.namespace)
-                let run = try BackgroundRun(scene, ["--follow", "--json"])
-                #expect(try await run.waitForStderr("following"), "\(run.stderr)")
-                var nextID: Int32 = 100
-                for burst in 0..<3 {
-                    for step in 0..<12 {
-                        switch step % 4 {
-                        case 0:
-                            nextID += 1
-                            try await writer.insert([
-                                ["_id": .int32(nextID), "name": .string("b\(burst)"), "tags": .array([.string("t")])]
-                            ])
-                        case 1:
-                            try await writer.update(
-                                ["_id": .int32(nextID)],
-                                .document([
-                                    "$push": .document(["tags": .string("p\(burst)")]),
-                                    "$set": .document(["address.city": .string("c\(step)")]),
-                                ]))
-                        case 2:
-                            try await writer.set(Int32(1 + step % 4), ["score": .double(Double(burst * 100 + step))])
-                        default: try await writer.delete(["_id": .int32(nextID - 1)])
-                        }
+        try await InitLoadFixture.withPrivateServer(
+            batchSize: 5, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+        ) { scene, mongo, uri in
+            try await scene.initLoad()
+            try Self.setCommitSeconds(1, scene)
+            let fileAndFollow = try await scene.run("oplog-sync", ["--follow", "--from-file", "oplog.bson"])
+            #expect(fileAndFollow.status == 64, "a file has no tail: \(fileAndFollow.stderr)")
+            let writer = Writer(session: mongo, namespace: scene.namespace)
+            let run = try BackgroundRun(scene, ["--follow", "--json"])
+            #expect(try await run.waitForStderr("following"), "\(run.stderr)")
+            var nextID: Int32 = 100
+            for burst in 0..<3 {
+                for step in 0..<12 {
+                    switch step % 4 {
+                    case 0:
+                        nextID += 1
+                        try await writer.insert([
+                            ["_id": .int32(nextID), "name": .string("b\(burst)"), "tags": .array([.string("t")])]
+                        ])
+                    case 1:
+                        try await writer.update(
+                            ["_id": .int32(nextID)],
+                            .document([
+                                "$push": .document(["tags": .string("p\(burst)")]),
+                                "$set": .document(["address.city": .string("c\(step)")]),
+                            ]))
+                    case 2:
+                        try await writer.set(Int32(1 + step % 4), ["score": .double(Double(burst * 100 + step))])
+                    default: try await writer.delete(["_id": .int32(nextID - 1)])
                     }
-                    try await Task.sleep(for: .milliseconds(1500))
                 }
-                // A transaction of 7 entries sharing one ts, more than a read of batch_size 5 takes: it comes in two
-                // reads and commits whole.
-                try await Self.python(
-                    """
-                    client = pymongo.MongoClient(uri)
-                    collection = client[db][coll]
-                    with client.start_session() as session:
-                        with session.start_transaction():
-                            for i in range(7):
-                                collection.insert_one({"_id": 500 + i, "name": "tx", "tags": ["t"]}, session=session)
-                    """, uri: uri, scene.namespace)
-                let synced = try await Self.waitUntil(timeout: 90) {
-                    try await Self.tablesHold(scene, try await mongo.findAll(scene.namespace))
-                }
-                #expect(synced, "the tables never caught up: \(run.stderr)")
-                try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
-                #expect(run.process.isRunning, "a following run keeps running: \(run.stderr)")
-
-                // Lag in seconds while it follows.
-                let lag = try await scene.etlstatus("lag", "--json")
-                let sources = Self.json(lag.stdout)["sources"] as? [[String: Any]] ?? []
-                let seconds = sources.first?["lag_seconds"] as? Double
-                #expect(seconds != nil && seconds! < 10, "\(lag.stdout) \(lag.stderr)")
-                // --max-age measures a following run from its newest batch, not from the end of an earlier run.
-                let check = try await scene.etlstatus("check", "--json", "--max-age", "1m")
-                let findings = Self.json(check.stdout)["findings"] as? [[String: Any]] ?? []
-                #expect(
-                    findings.contains {
-                        ($0["text"] as? String)?.contains("running, last heard of") == true && $0["status"] as? Int == 0
-                    }, "\(check.stdout) \(check.stderr)")
-
-                // Idle, it still tells the ledger it is alive (every six commit periods), without a batch step.
-                let ledgerRow =
-                    "SELECT last_seen_at::text, jsonb_array_length(steps)::text FROM \(Self.state(scene, "runs")) "
-                    + "WHERE tool = 'oplog-sync' ORDER BY id DESC LIMIT 1"
-                let before = try await Self.query(ledgerRow)
-                try await Task.sleep(for: .seconds(10))
-                let after = try await Self.query(ledgerRow)
-                #expect(after.first?[1] == before.first?[1], "no batch while idle: \(before) \(after)")
-                #expect((after.first?[0] ?? "") > (before.first?[0] ?? "~"), "a heartbeat: \(before) \(after)")
-
-                kill(run.pid, SIGTERM)
-                let status = try await run.exitStatus()
-                #expect(status == 0, "\(run.stderr)")
-                let summary = Self.json(run.stdout)
-                #expect(summary["interrupted_by"] as? Int == 15, "\(run.stdout)")
-                #expect((summary["documents_verified"] as? Int ?? 0) > 0, "verified as it followed: \(run.stdout)")
-                #expect((summary["batches"] as? Int ?? 0) >= 3, "\(run.stdout)")
-                let ledger = try await Self.query(
-                    "SELECT status, exit_code::text, figures->>'interrupted_by_signal' FROM \(Self.state(scene, "runs")) "
-                        + "WHERE tool = 'oplog-sync' ORDER BY id DESC LIMIT 1")
-                #expect(ledger == [["ok", "0", "15"]])
-                // A run from cron after it: nothing lost, nothing doubled.
-                _ = try await OplogSyncTests.sync(scene)
-                try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+                try await Task.sleep(for: .milliseconds(1500))
             }
+            // A transaction of 7 entries sharing one ts, more than a read of batch_size 5 takes: it comes in two
+            // reads and commits whole.
+            try await Self.python(
+                """
+                client = pymongo.MongoClient(uri)
+                collection = client[db][coll]
+                with client.start_session() as session:
+                    with session.start_transaction():
+                        for i in range(7):
+                            collection.insert_one({"_id": 500 + i, "name": "tx", "tags": ["t"]}, session=session)
+                """, uri: uri, scene.namespace)
+            let synced = try await Self.waitUntil(timeout: 90) {
+                try await Self.tablesHold(scene, try await mongo.findAll(scene.namespace))
+            }
+            #expect(synced, "the tables never caught up: \(run.stderr)")
+            try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+            #expect(run.process.isRunning, "a following run keeps running: \(run.stderr)")
+
+            // Lag in seconds while it follows.
+            let lag = try await scene.etlstatus("lag", "--json")
+            let sources = Self.json(lag.stdout)["sources"] as? [[String: Any]] ?? []
+            let seconds = sources.first?["lag_seconds"] as? Double
+            #expect(seconds != nil && seconds! < 10, "\(lag.stdout) \(lag.stderr)")
+            // --max-age measures a following run from its newest batch, not from the end of an earlier run.
+            let check = try await scene.etlstatus("check", "--json", "--max-age", "1m")
+            let findings = Self.json(check.stdout)["findings"] as? [[String: Any]] ?? []
+            #expect(
+                findings.contains {
+                    ($0["text"] as? String)?.contains("running, last heard of") == true && $0["status"] as? Int == 0
+                }, "\(check.stdout) \(check.stderr)")
+
+            // Idle, it still tells the ledger it is alive (every six commit periods), without a batch step.
+            let ledgerRow =
+                "SELECT last_seen_at::text, jsonb_array_length(steps)::text FROM \(Self.state(scene, "runs")) "
+                + "WHERE tool = 'oplog-sync' ORDER BY id DESC LIMIT 1"
+            let before = try await Self.query(ledgerRow)
+            try await Task.sleep(for: .seconds(10))
+            let after = try await Self.query(ledgerRow)
+            #expect(after.first?[1] == before.first?[1], "no batch while idle: \(before) \(after)")
+            #expect((after.first?[0] ?? "") > (before.first?[0] ?? "~"), "a heartbeat: \(before) \(after)")
+
+            kill(run.pid, SIGTERM)
+            let status = try await run.exitStatus()
+            #expect(status == 0, "\(run.stderr)")
+            let summary = Self.json(run.stdout)
+            #expect(summary["interrupted_by"] as? Int == 15, "\(run.stdout)")
+            #expect((summary["documents_verified"] as? Int ?? 0) > 0, "verified as it followed: \(run.stdout)")
+            #expect((summary["batches"] as? Int ?? 0) >= 3, "\(run.stdout)")
+            let ledger = try await Self.query(
+                "SELECT status, exit_code::text, figures->>'interrupted_by_signal' FROM \(Self.state(scene, "runs")) "
+                    + "WHERE tool = 'oplog-sync' ORDER BY id DESC LIMIT 1")
+            #expect(ledger == [["ok", "0", "15"]])
+            // A run from cron after it: nothing lost, nothing doubled.
+            _ = try await OplogSyncTests.sync(scene)
+            try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
         }
     }
 
@@ -280,42 +276,37 @@ struct OplogFollowTests {
         "--follow defers a document MongoDB changed after the batch (never repaired to a later state) and repairs planted divergence"
     )
     func followVerification() async throws {
-        try await PrivateMongoServer.with { uri in
-            try await InitLoadFixture.with(
-                mongoURI: uri, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-            ) { scene in
-                let mongo = try MongoSession(uri: uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                try await scene.initLoad()
-                try Self.setCommitSeconds(2, scene)
-                let writer = Writer(session: mongo, namespace: scene.namespace)
-                let resume = scene.directory.appendingPathComponent("resume")
-                let run = try BackgroundRun(
-                    scene, ["--follow", "--json"],
-                    environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
-                #expect(try await run.waitForStderr("following"), "\(run.stderr)")
-                let root = try scene.plan().qualifiedName(scene.plan().tables[0])
-                try await PostgresServer.withSession { session in
-                    try await session.execute("UPDATE \(root) SET name = 'tampered' WHERE _id = 3", purpose: "test")
-                }
-                // One batch: document 3 (tampered) and document 4's first change.
-                try await writer.set(3, ["score": .double(3)])
-                try await writer.set(4, ["name": .string("first")])
-                #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
-                // While that batch is written and not verified yet, MongoDB moves document 4 on.
-                try await writer.set(4, ["name": .string("second")])
-                _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
-                let synced = try await Self.waitUntil(timeout: 60) {
-                    try await Self.tablesHold(scene, try await mongo.findAll(scene.namespace))
-                }
-                #expect(synced, "\(run.stderr)")
-                kill(run.pid, SIGTERM)
-                #expect(try await run.exitStatus() == 0, "\(run.stderr)")
-                let summary = Self.json(run.stdout)
-                #expect(summary["documents_repaired"] as? Int == 1, "only the tampered one: \(run.stdout)")
-                #expect(run.stderr.contains("repaired a document"), "\(run.stderr)")
-                try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+        try await InitLoadFixture.withPrivateServer(schema: OplogSyncTests.schema, documents: OplogSyncTests.documents)
+        { scene, mongo, uri in
+            try await scene.initLoad()
+            try Self.setCommitSeconds(2, scene)
+            let writer = Writer(session: mongo, namespace: scene.namespace)
+            let resume = scene.directory.appendingPathComponent("resume")
+            let run = try BackgroundRun(
+                scene, ["--follow", "--json"],
+                environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
+            #expect(try await run.waitForStderr("following"), "\(run.stderr)")
+            let root = try scene.plan().qualifiedName(scene.plan().tables[0])
+            try await PostgresServer.withSession { session in
+                try await session.execute("UPDATE \(root) SET name = 'tampered' WHERE _id = 3", purpose: "test")
             }
+            // One batch: document 3 (tampered) and document 4's first change.
+            try await writer.set(3, ["score": .double(3)])
+            try await writer.set(4, ["name": .string("first")])
+            #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
+            // While that batch is written and not verified yet, MongoDB moves document 4 on.
+            try await writer.set(4, ["name": .string("second")])
+            _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
+            let synced = try await Self.waitUntil(timeout: 60) {
+                try await Self.tablesHold(scene, try await mongo.findAll(scene.namespace))
+            }
+            #expect(synced, "\(run.stderr)")
+            kill(run.pid, SIGTERM)
+            #expect(try await run.exitStatus() == 0, "\(run.stderr)")
+            let summary = Self.json(run.stdout)
+            #expect(summary["documents_repaired"] as? Int == 1, "only the tampered one: \(run.stdout)")
+            #expect(run.stderr.contains("repaired a document"), "\(run.stderr)")
+            try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
         }
     }
 
@@ -377,33 +368,29 @@ struct OplogFollowTests {
         "--follow whose oplog rolls past it while it is held mid-batch exits 1, never skipping what it lost; so does the next run"
     )
     func followRolledPast() async throws {
-        try await PrivateMongoServer.with(arguments: ["--oplog-max-entries", "40"]) { uri in
-            try await InitLoadFixture.with(
-                mongoURI: uri, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-            ) { scene in
-                let mongo = try MongoSession(uri: uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                try await scene.initLoad()
-                try Self.setCommitSeconds(1, scene)
-                let writer = Writer(session: mongo, namespace: scene.namespace)
-                let resume = scene.directory.appendingPathComponent("resume")
-                let run = try BackgroundRun(
-                    scene, ["--follow"],
-                    environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
-                #expect(try await run.waitForStderr("following"), "\(run.stderr)")
-                try await writer.set(1, ["name": .string("first")])
-                #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
-                // While the reader is held, the oplog rolls past everything it has read: SecantusDB's cursor would go
-                // on after the pruned entries without a word.
-                for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
-                _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
-                _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
-                #expect(try await run.exitStatus() == 1, "\(run.stderr)")
-                #expect(run.stderr.contains("rolled past the reader"), "\(run.stderr)")
-                let again = try await scene.run("oplog-sync", [])
-                #expect(again.status == 1, "\(again.stderr)")
-                #expect(again.stderr.contains("no longer reaches back"), "\(again.stderr)")
-            }
+        try await InitLoadFixture.withPrivateServer(
+            arguments: ["--oplog-max-entries", "40"], schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+        ) { scene, mongo, uri in
+            try await scene.initLoad()
+            try Self.setCommitSeconds(1, scene)
+            let writer = Writer(session: mongo, namespace: scene.namespace)
+            let resume = scene.directory.appendingPathComponent("resume")
+            let run = try BackgroundRun(
+                scene, ["--follow"],
+                environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
+            #expect(try await run.waitForStderr("following"), "\(run.stderr)")
+            try await writer.set(1, ["name": .string("first")])
+            #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
+            // While the reader is held, the oplog rolls past everything it has read: SecantusDB's cursor would go
+            // on after the pruned entries without a word.
+            for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
+            _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
+            _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
+            #expect(try await run.exitStatus() == 1, "\(run.stderr)")
+            #expect(run.stderr.contains("rolled past the reader"), "\(run.stderr)")
+            let again = try await scene.run("oplog-sync", [])
+            #expect(again.status == 1, "\(again.stderr)")
+            #expect(again.stderr.contains("no longer reaches back"), "\(again.stderr)")
         }
     }
 
@@ -411,27 +398,24 @@ struct OplogFollowTests {
         "a catch-up run whose oplog rolls past it while it is held mid-batch exits 1, never skipping what it lost"
     )
     func catchUpRolledPast() async throws {
-        try await PrivateMongoServer.with(arguments: ["--oplog-max-entries", "40"]) { uri in
-            try await InitLoadFixture.with(
-                mongoURI: uri, batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-            ) { scene in
-                let mongo = try MongoSession(uri: uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                try await scene.initLoad()
-                let writer = Writer(session: mongo, namespace: scene.namespace)
-                for id: Int32 in 1...4 { try await writer.set(id, ["name": .string("changed \(id)")]) }
-                let resume = scene.directory.appendingPathComponent("resume")
-                let run = try BackgroundRun(
-                    scene, [],
-                    environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
-                #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
-                // While the reader is held after its first batch, the oplog rolls past what it has not read yet.
-                for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
-                _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
-                _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
-                #expect(try await run.exitStatus() == 1, "\(run.stderr)")
-                #expect(run.stderr.contains("rolled past the reader"), "\(run.stderr)")
-            }
+        try await InitLoadFixture.withPrivateServer(
+            arguments: ["--oplog-max-entries", "40"], batchSize: 2, schema: OplogSyncTests.schema,
+            documents: OplogSyncTests.documents
+        ) { scene, mongo, uri in
+            try await scene.initLoad()
+            let writer = Writer(session: mongo, namespace: scene.namespace)
+            for id: Int32 in 1...4 { try await writer.set(id, ["name": .string("changed \(id)")]) }
+            let resume = scene.directory.appendingPathComponent("resume")
+            let run = try BackgroundRun(
+                scene, [],
+                environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
+            #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
+            // While the reader is held after its first batch, the oplog rolls past what it has not read yet.
+            for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
+            _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
+            _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
+            #expect(try await run.exitStatus() == 1, "\(run.stderr)")
+            #expect(run.stderr.contains("rolled past the reader"), "\(run.stderr)")
         }
     }
 

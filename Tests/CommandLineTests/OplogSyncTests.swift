@@ -587,34 +587,29 @@ struct OplogSyncTests {
     )
     func leftToVerifySurvivesKill() async throws {
         // A server of its own: the first batch must hold this test's entries, not other tests' writes.
-        try await PrivateMongoServer.with { uri in
-            try await InitLoadFixture.with(
-                mongoURI: uri, batchSize: 2, schema: Self.schema, documents: Self.documents
-            ) { scene in
-                let mongo = try MongoSession(uri: uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                try await scene.initLoad()
-                let root = try scene.plan().qualifiedName(scene.plan().tables[0])
-                try await PostgresServer.withSession { session in
-                    try await session.execute("UPDATE \(root) SET name = 'tampered' WHERE _id = 1", purpose: "test")
-                }
-                let writer = Writer(session: mongo, namespace: scene.namespace)
-                // The first batch applies document 1's update on the tampered row: it differs, and a full batch (more
-                // entries follow) only remembers it. The run is killed right after that batch commits.
-                try await writer.set(1, ["score": .double(9)])
-                for id: Int32 in 50..<56 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
-                let run = try OplogFollowTests.BackgroundRun(
-                    scene, [], environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-committed"])
-                #expect(try await run.waitForStderr("holding at batch-committed"), "\(run.stderr)")
-                kill(run.pid, SIGKILL)
-                _ = try await run.exitStatus()
-                let left = try await scene.stateRowCount("pending_verifications")
-                #expect(left == "1", "the killed run's batch left document 1 to verify: \(run.stderr)")
-
-                let rerun = try await Self.sync(scene, ["--json"])
-                #expect(rerun.stdout.contains("\"documents_repaired\":1"), "\(rerun.stdout) \(rerun.stderr)")
-                try await Self.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+        try await InitLoadFixture.withPrivateServer(batchSize: 2, schema: Self.schema, documents: Self.documents) {
+            scene, mongo, uri in
+            try await scene.initLoad()
+            let root = try scene.plan().qualifiedName(scene.plan().tables[0])
+            try await PostgresServer.withSession { session in
+                try await session.execute("UPDATE \(root) SET name = 'tampered' WHERE _id = 1", purpose: "test")
             }
+            let writer = Writer(session: mongo, namespace: scene.namespace)
+            // The first batch applies document 1's update on the tampered row: it differs, and a full batch (more
+            // entries follow) only remembers it. The run is killed right after that batch commits.
+            try await writer.set(1, ["score": .double(9)])
+            for id: Int32 in 50..<56 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
+            let run = try OplogFollowTests.BackgroundRun(
+                scene, [], environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-committed"])
+            #expect(try await run.waitForStderr("holding at batch-committed"), "\(run.stderr)")
+            kill(run.pid, SIGKILL)
+            _ = try await run.exitStatus()
+            let left = try await scene.stateRowCount("pending_verifications")
+            #expect(left == "1", "the killed run's batch left document 1 to verify: \(run.stderr)")
+
+            let rerun = try await Self.sync(scene, ["--json"])
+            #expect(rerun.stdout.contains("\"documents_repaired\":1"), "\(rerun.stdout) \(rerun.stderr)")
+            try await Self.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
         }
     }
 
@@ -622,22 +617,20 @@ struct OplogSyncTests {
         "when the oplog has rolled past the sync point, oplog-sync says an init load is needed (1), never 'nothing new'"
     )
     func oplogRolledPast() async throws {
-        try await PrivateMongoServer.with(arguments: ["--oplog-max-entries", "40"]) { uri in
-            try await InitLoadFixture.with(mongoURI: uri, schema: Self.schema, documents: Self.documents) { scene in
-                let mongo = try MongoSession(uri: uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                try await scene.initLoad()
-                let writer = Writer(session: mongo, namespace: scene.namespace)
-                try await writer.delete(["_id": .int32(4)])
-                for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
-                // SecantusDB prunes every 1000 writes; its admin command prunes now, as mongod does on each write.
-                _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
-                let outcome = try await scene.run("oplog-sync", [])
-                #expect(outcome.status == 1, "\(outcome.stderr)")
-                #expect(outcome.stderr.contains("the oplog of source rs0 no longer reaches back"), "\(outcome.stderr)")
-                let points = try await scene.stateRowCount("sync_points")
-                #expect(points == "0", "no sync point moved")
-            }
+        try await InitLoadFixture.withPrivateServer(
+            arguments: ["--oplog-max-entries", "40"], schema: Self.schema, documents: Self.documents
+        ) { scene, mongo, uri in
+            try await scene.initLoad()
+            let writer = Writer(session: mongo, namespace: scene.namespace)
+            try await writer.delete(["_id": .int32(4)])
+            for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
+            // SecantusDB prunes every 1000 writes; its admin command prunes now, as mongod does on each write.
+            _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
+            let outcome = try await scene.run("oplog-sync", [])
+            #expect(outcome.status == 1, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("the oplog of source rs0 no longer reaches back"), "\(outcome.stderr)")
+            let points = try await scene.stateRowCount("sync_points")
+            #expect(points == "0", "no sync point moved")
         }
     }
 

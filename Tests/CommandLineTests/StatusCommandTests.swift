@@ -6,17 +6,11 @@ import Testing
 /// etlstatus's monitoring answers through the real binary, against real servers.
 @Suite("etlstatus: lag, check, freshness, runs, metrics, config", .tags(.integration))
 struct StatusCommandTests {
-    /// A scene whose MongoDB is a private SecantusDB (started with `arguments`), holding the scene's documents.
     static func withPrivateScene<Result>(
-        arguments: [String] = [], documentCount: Int = 20,
-        _ body: (InitLoadFixture, MongoSession) async throws -> Result
+        arguments: [String] = [], _ body: (InitLoadFixture, MongoSession) async throws -> Result
     ) async throws -> Result {
-        try await PrivateMongoServer.with(arguments: arguments) { uri in
-            try await InitLoadFixture.with(mongoURI: uri, documentCount: documentCount) { scene in
-                let mongo = try MongoSession(uri: uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                return try await body(scene, mongo)
-            }
+        try await InitLoadFixture.withPrivateServer(arguments: arguments, documentCount: 20) { scene, mongo, _ in
+            try await body(scene, mongo)
         }
     }
 
