@@ -383,15 +383,21 @@ struct OplogFollowTests {
             #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
             // While the reader is held, the oplog rolls past everything it has read: SecantusDB's cursor would go
             // on after the pruned entries without a word.
-            for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
-            _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
-            _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
-            #expect(try await run.exitStatus() == 1, "\(run.stderr)")
-            #expect(run.stderr.contains("rolled past the reader"), "\(run.stderr)")
+            try await Self.rollPast(run, writer: writer, mongo: mongo, resume: resume)
             let again = try await scene.run("oplog-sync", [])
             #expect(again.status == 1, "\(again.stderr)")
             #expect(again.stderr.contains("no longer reaches back"), "\(again.stderr)")
         }
+    }
+
+    /// Writes past a 40-entry oplog and prunes it while `run` is held at a hold point, then resumes it: it must end
+    /// with 1, saying the oplog rolled past it.
+    static func rollPast(_ run: BackgroundRun, writer: Writer, mongo: MongoSession, resume: URL) async throws {
+        for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
+        _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
+        _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
+        #expect(try await run.exitStatus() == 1, "\(run.stderr)")
+        #expect(run.stderr.contains("rolled past the reader"), "\(run.stderr)")
     }
 
     @Test(
@@ -411,11 +417,7 @@ struct OplogFollowTests {
                 environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
             #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
             // While the reader is held after its first batch, the oplog rolls past what it has not read yet.
-            for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
-            _ = try await mongo.runCommand(["secantusAdmin.pruneOplog": .int32(1)], database: "admin")
-            _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
-            #expect(try await run.exitStatus() == 1, "\(run.stderr)")
-            #expect(run.stderr.contains("rolled past the reader"), "\(run.stderr)")
+            try await Self.rollPast(run, writer: writer, mongo: mongo, resume: resume)
         }
     }
 
