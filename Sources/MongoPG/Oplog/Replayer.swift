@@ -14,6 +14,9 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
     public var documentsToVerify = 0
     /// Documents compared with MongoDB, and those whose rows were replaced by MongoDB's version.
     public var documentsVerified = 0, documentsRepaired = 0
+    /// Time spent verifying inside batches, and the part of it MongoDB took to answer (the documents' lookups, and
+    /// the question which of them changed since).
+    public var verifySeconds = 0.0, verifyMongoSeconds = 0.0
     public var batches = 0
     /// Values the schema policy absorbed, as the init load counts them: by kind, then field path.
     public var fields: [String: [String: Int]] = [:]
@@ -33,7 +36,9 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             + "(\(Int(entriesPerSecond)) entries/s); \(inserts) inserts, \(updates) updates, \(deletes) deletes, "
             + "\(drops) drops; \(documentsWritten) documents written, \(documentsRemoved) removed"
             + (documentsToVerify > 0 ? ", \(documentsToVerify) to verify" : "")
-            + (documentsVerified > 0 ? "; \(documentsVerified) verified, \(documentsRepaired) repaired" : "")
+            + (documentsVerified > 0
+                ? "; \(documentsVerified) verified (\(String(format: "%.2f", verifySeconds)) s, MongoDB's lookups "
+                    + "\(String(format: "%.2f", verifyMongoSeconds)) s of it), \(documentsRepaired) repaired" : "")
             + (fields.isEmpty
                 ? "" : "; schema policy: " + absorbed.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             + "; skipped: \(skips.isEmpty ? "none" : skips)"
@@ -53,6 +58,7 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             "deletes": Double(deletes), "drops": Double(drops), "documents_written": Double(documentsWritten),
             "documents_removed": Double(documentsRemoved), "documents_to_verify": Double(documentsToVerify),
             "documents_verified": Double(documentsVerified), "documents_repaired": Double(documentsRepaired),
+            "verify_seconds": verifySeconds, "verify_mongo_seconds": verifyMongoSeconds,
             "batches": Double(batches), "seconds": seconds,
         ]
         for (kind, count) in skipped { figures["skipped_\(kind)"] = Double(count) }
@@ -274,7 +280,7 @@ struct Replayer {
             let written = try await BatchWriter(session: session, plans: plans)
                 .write(emptied: batch.emptied, outcomes: outcomes, stored: storedRows)
             await TestHooks.pauseUntilResumed(at: "batch-written")  // mid-batch: rows written, nothing committed
-            var checked = (verified: 0, repaired: 0)
+            var checked = VerifyFigures()
             if let verifier, let end {
                 let before = remembered
                 checked = try await verify(outcomes, end: end, settle: settle, with: verifier, remembered: &remembered)
@@ -297,6 +303,8 @@ struct Replayer {
             summary.documentsToVerify += outcomes.count { !$0.exact }
             summary.documentsVerified += checked.verified
             summary.documentsRepaired += checked.repaired
+            summary.verifySeconds += checked.seconds
+            summary.verifyMongoSeconds += checked.mongoSeconds
             summary.batches += 1
             for (kind, paths) in written.report.counts {
                 summary.fields[kind, default: [:]].merge(paths, uniquingKeysWith: +)
@@ -313,6 +321,12 @@ struct Replayer {
         }
     }
 
+    /// What one batch's verification did.
+    struct VerifyFigures {
+        var verified = 0, repaired = 0
+        var seconds = 0.0, mongoSeconds = 0.0
+    }
+
     /// Verification and repair inside the batch's transaction: the touched documents as their rows now give them
     /// back, against MongoDB's. While a run is behind (a batch full of entries), a document that differs most likely
     /// has later changes still to come: it is remembered, and checked again by the batch that touches it next or by
@@ -326,7 +340,9 @@ struct Replayer {
     private func verify(
         _ outcomes: [ChangeSet.Outcome], end: BSONTimestamp, settle: Bool, with verifier: BatchVerifier,
         remembered: inout [DocumentKey: BSONValue]
-    ) async throws -> (verified: Int, repaired: Int) {
+    ) async throws -> VerifyFigures {
+        let started = ContinuousClock.now
+        var figures = VerifyFigures()
         var ids: [Namespace: [BSONValue]] = [:]
         var seen = Set<DocumentKey>()
         for outcome in outcomes where seen.insert(try DocumentKey(outcome.namespace, outcome.id)).inserted {
@@ -342,7 +358,7 @@ struct Replayer {
         var repaired = Set<DocumentKey>()
         var laterChanged: ChangedAfter?
         for attempt in 0...Self.repairTries {
-            let differences = try await verifier.differences(ids, session: session)
+            let differences = try await verifier.differences(ids, session: session, mongoSeconds: &figures.mongoSeconds)
             if differences.isEmpty { break }
             guard settle else {
                 for difference in differences {
@@ -354,7 +370,9 @@ struct Replayer {
             if let known = laterChanged {
                 later = known
             } else {
+                let asked = ContinuousClock.now
                 later = try await verifier.documentsChanged(after: end, ids: differences.map(\.id))
+                figures.mongoSeconds += (ContinuousClock.now - asked).seconds
                 laterChanged = later
             }
             var repairs: [ChangeSet.Outcome] = []
@@ -385,6 +403,9 @@ struct Replayer {
             _ = try await BatchWriter(session: session, plans: plans).write(emptied: [], outcomes: repairs)
             ids = Dictionary(grouping: repairs, by: \.namespace).mapValues { $0.map(\.id) }
         }
-        return (verified, repaired.count)
+        figures.verified = verified
+        figures.repaired = repaired.count
+        figures.seconds = (ContinuousClock.now - started).seconds
+        return figures
     }
 }

@@ -226,8 +226,9 @@ public struct Verification: Sendable {
                 }
             }
             _ = try await BatchWriter(session: session, plans: [namespace: plan]).write(emptied: [], outcomes: outcomes)
+            var mongoSeconds = 0.0
             let left = try await BatchVerifier(mongo: mongo, plans: [namespace: plan])
-                .differences([namespace: findings.map(\.idValue)], session: session)
+                .differences([namespace: findings.map(\.idValue)], session: session, mongoSeconds: &mongoSeconds)
             guard left.isEmpty else {
                 throw DivergenceError(documents: left.map { "\(namespace) _id \($0.id) at \($0.path)" }, tries: 1)
             }

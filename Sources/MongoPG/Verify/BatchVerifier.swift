@@ -19,12 +19,18 @@ struct BatchVerifier {
     }
 
     /// Every document of `ids` whose rows (read on `session`, so inside its transaction) differ from MongoDB's.
-    func differences(_ ids: [Namespace: [BSONValue]], session: PostgresSession) async throws -> [Difference] {
+    /// `mongoSeconds` grows by the time MongoDB took to answer the lookups (the run's summary shows it).
+    func differences(_ ids: [Namespace: [BSONValue]], session: PostgresSession, mongoSeconds: inout Double)
+        async throws -> [Difference]
+    {
         var differences: [Difference] = []
         for (namespace, ids) in ids.sorted(by: { $0.key.description < $1.key.description }) where !ids.isEmpty {
             guard let plan = plans[namespace] else { continue }
             var mongoByID: [DocumentKey: BSONDocument] = [:]
-            for raw in try await mongo.documents(namespace, ids: ids) {
+            let asked = ContinuousClock.now
+            let found = try await mongo.documents(namespace, ids: ids)
+            mongoSeconds += (ContinuousClock.now - asked).seconds
+            for raw in found {
                 let document = try raw.decode()
                 mongoByID[try DocumentKey(namespace, document["_id"] ?? .null)] = document
             }
