@@ -162,7 +162,7 @@ struct ServerOplogSource: OplogEntrySource {
             batch = try await session.nextBatch(cursor, maximum: maximum)
         } catch {
             // CappedPositionLost: the oplog rolled under the reader.
-            guard (error as? MongoError)?.code == 136 else { throw error }
+            guard error.code == 136 else { throw error }
             throw OplogError(
                 .historyLost, "the oplog of source \(name) rolled past the reader at \(start): an init load is needed")
         }
@@ -190,13 +190,59 @@ struct ServerOplogSource: OplogEntrySource {
     }
 }
 
+/// The entries read from each of several sources and not given out yet: one chunk per source, and which source's
+/// next entry comes first in ts order. An entry without a ts comes first, so the replayer meets it at once and
+/// refuses it. Shared by the catch-up merge (`MergedOplogSources`) and the following one (`FollowedOplogSources`).
+struct SourceHeads {
+    private var buffers: [[BSONDocument]]
+    private var positions: [Int]
+
+    init(count: Int) {
+        buffers = Array(repeating: [], count: count)
+        positions = Array(repeating: 0, count: count)
+    }
+
+    /// The next entry of source `index`, nil when its chunk is used up.
+    func head(_ index: Int) -> BSONDocument? {
+        positions[index] < buffers[index].count ? buffers[index][positions[index]] : nil
+    }
+
+    func headTS(_ index: Int) -> BSONTimestamp? {
+        if case .timestamp(let ts)? = head(index)?["ts"] { ts } else { nil }
+    }
+
+    /// Replaces source `index`'s used-up chunk.
+    mutating func fill(_ index: Int, with chunk: [BSONDocument]) {
+        buffers[index] = chunk
+        positions[index] = 0
+    }
+
+    /// The source whose next entry comes first; nil when no source has one waiting.
+    func earliest() -> Int? {
+        var best: Int?
+        for index in buffers.indices where head(index) != nil {
+            guard let current = best else {
+                best = index
+                continue
+            }
+            guard let ts = headTS(index) else { return index }
+            if let currentTS = headTS(current), ts < currentTS { best = index }
+        }
+        return best
+    }
+
+    mutating func take(_ index: Int) -> (source: Int, document: BSONDocument) {
+        defer { positions[index] += 1 }
+        return (index, buffers[index][positions[index]])
+    }
+}
+
 /// The entries of several sources (one replica set each: the shards of a cluster) merged into one stream by ts,
 /// each tagged with the index of its source; one source passes through as it is. Reads each source in chunks, so
 /// memory holds one chunk per source.
 struct MergedOplogSources {
     private var sources: [any OplogEntrySource]
-    private var buffers: [[BSONDocument]]
-    private var positions: [Int]
+    private var heads: SourceHeads
     private var exhausted: [Bool]
     private let chunk: Int
     /// Told how many entries each refill brought.
@@ -204,8 +250,7 @@ struct MergedOplogSources {
 
     init(_ sources: [any OplogEntrySource], chunk: Int) {
         self.sources = sources
-        buffers = Array(repeating: [], count: sources.count)
-        positions = Array(repeating: 0, count: sources.count)
+        heads = SourceHeads(count: sources.count)
         exhausted = Array(repeating: false, count: sources.count)
         self.chunk = max(1, chunk)
     }
@@ -219,26 +264,14 @@ struct MergedOplogSources {
         return confirmed
     }
 
-    /// The next entry of the stream, with its source's index; nil once every source is exhausted. An entry without
-    /// a ts sorts first, so the replayer meets it at once and refuses it.
+    /// The next entry of the stream, with its source's index; nil once every source is exhausted.
     mutating func next() async throws -> (source: Int, document: BSONDocument)? {
-        var best: (source: Int, ts: BSONTimestamp?)?
-        for index in sources.indices {
-            if positions[index] == buffers[index].count, !exhausted[index] {
-                buffers[index] = try await sources[index].next(maximum: chunk)
-                positions[index] = 0
-                if buffers[index].isEmpty { exhausted[index] = true } else { progress?.add(buffers[index].count) }
-            }
-            guard positions[index] < buffers[index].count else { continue }
-            var ts: BSONTimestamp?
-            if case .timestamp(let own)? = buffers[index][positions[index]]["ts"] { ts = own }
-            if let current = best {
-                guard let ts, let currentTS = current.ts, ts < currentTS else { continue }
-            }
-            best = (index, ts)
+        for index in sources.indices where heads.head(index) == nil && !exhausted[index] {
+            let chunk = try await sources[index].next(maximum: chunk)
+            heads.fill(index, with: chunk)
+            if chunk.isEmpty { exhausted[index] = true } else { progress?.add(chunk.count) }
         }
-        guard let best else { return nil }
-        defer { positions[best.source] += 1 }
-        return (best.source, buffers[best.source][positions[best.source]])
+        guard let best = heads.earliest() else { return nil }
+        return heads.take(best)
     }
 }

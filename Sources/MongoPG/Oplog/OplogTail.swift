@@ -157,71 +157,47 @@ struct TailingOplogSource: TailedOplogSource {
 /// moves with the clock (SecantusDB) or with that no-op (mongod). One source passes through as it is.
 struct FollowedOplogSources: OplogStream {
     private var sources: [any TailedOplogSource]
-    private var buffers: [[BSONDocument]]
-    private var positions: [Int]
+    private var heads: SourceHeads
     private var watermarks: [BSONTimestamp?]
     private let chunk: Int
     var progress: Progress?
 
     init(_ sources: [any TailedOplogSource], chunk: Int) {
         self.sources = sources
-        buffers = Array(repeating: [], count: sources.count)
-        positions = Array(repeating: 0, count: sources.count)
+        heads = SourceHeads(count: sources.count)
         watermarks = Array(repeating: nil, count: sources.count)
         self.chunk = max(1, chunk)
     }
 
     var names: [String] { sources.map(\.name) }
 
-    private func head(_ index: Int) -> BSONDocument? {
-        positions[index] < buffers[index].count ? buffers[index][positions[index]] : nil
-    }
-
-    /// An entry without a ts sorts first, so the replayer meets it at once and refuses it.
-    private func headTS(_ index: Int) -> BSONTimestamp? {
-        if case .timestamp(let ts)? = head(index)?["ts"] { ts } else { nil }
-    }
-
     /// Reads the next chunk of a source whose buffer is used up; with several sources, an empty read raises the
     /// source's watermark to the safe position asked just before it.
     private mutating func refill(_ index: Int) async throws {
         let safe = sources.count > 1 ? try await sources[index].safePosition() : nil
-        buffers[index] = try await sources[index].next(maximum: chunk)
-        positions[index] = 0
-        if buffers[index].isEmpty {
+        let chunk = try await sources[index].next(maximum: chunk)
+        heads.fill(index, with: chunk)
+        if chunk.isEmpty {
             if let safe { watermarks[index] = max(watermarks[index] ?? safe, safe) }
         } else {
-            progress?.add(buffers[index].count)
+            progress?.add(chunk.count)
         }
     }
 
     mutating func next() async throws -> (source: Int, document: BSONDocument)? {
-        for index in sources.indices where head(index) == nil { try await refill(index) }
+        for index in sources.indices where heads.head(index) == nil { try await refill(index) }
         while true {
-            // The earliest waiting entry; an entry without a ts first of all.
-            var best: Int?
-            for index in sources.indices where head(index) != nil {
-                guard let current = best else {
-                    best = index
-                    continue
-                }
-                guard let ts = headTS(index) else {
-                    best = index
-                    break
-                }
-                if let currentTS = headTS(current), ts < currentTS { best = index }
-            }
-            guard let best else { return nil }
-            guard let ts = headTS(best) else { return take(best) }
+            guard let best = heads.earliest() else { return nil }
+            guard let ts = heads.headTS(best) else { return heads.take(best) }
             // Sources with nothing waiting whose watermark is short of ts: asked once more, then the entry waits.
-            let blocking = sources.indices.filter { $0 != best && head($0) == nil && !covered($0, through: ts) }
-            if blocking.isEmpty { return take(best) }
+            let blocking = sources.indices.filter { $0 != best && heads.head($0) == nil && !covered($0, through: ts) }
+            if blocking.isEmpty { return heads.take(best) }
             var refilled = false
             for index in blocking {
                 try await refill(index)
-                if head(index) != nil { refilled = true }
+                if heads.head(index) != nil { refilled = true }
             }
-            let stillBlocked = blocking.contains { head($0) == nil && !covered($0, through: ts) }
+            let stillBlocked = blocking.contains { heads.head($0) == nil && !covered($0, through: ts) }
             if !refilled && stillBlocked { return nil }
         }
     }
@@ -238,9 +214,4 @@ struct FollowedOplogSources: OplogStream {
     }
 
     var ended: Bool { sources.contains { $0.ended } }
-
-    private mutating func take(_ index: Int) -> (source: Int, document: BSONDocument) {
-        defer { positions[index] += 1 }
-        return (index, buffers[index][positions[index]])
-    }
 }
