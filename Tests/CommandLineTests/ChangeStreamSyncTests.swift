@@ -180,16 +180,10 @@ struct ChangeStreamSyncTests {
                 // difference that verification remembered for a later batch is forgotten when the process is killed.
                 try await Self.runWorkload(
                     uri: uri, seed: 500 + round, count: 25, shaped: true, on: [scene.namespace])
-                let process = Process()
-                process.executableURL = Binaries.url("oplog-sync")
-                process.arguments = ["--config", scene.configPath]
-                process.environment = ProcessInfo.processInfo.environment.merging(scene.environment) { _, new in new }
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
+                let run = try OplogFollowTests.BackgroundRun(scene, [])
                 try await Task.sleep(for: .milliseconds(Int.random(in: 20...1500, using: &random)))
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                kill(run.pid, SIGKILL)
+                _ = try await run.exitStatus()
                 if round % 4 == 3 {
                     _ = try await OplogSyncTests.sync(scene)
                     try await Self.expectInSync(scene, uri: uri)
@@ -226,17 +220,11 @@ struct ChangeStreamSyncTests {
                 // The server going away under a run: 69 (or a clean end, when the run was already done); the next
                 // run catches up from the token.
                 try await Self.runWorkload(uri: uri, seed: 9, count: 40, on: [scene.namespace])
-                let process = Process()
-                process.executableURL = Binaries.url("oplog-sync")
-                process.arguments = ["--config", scene.configPath]
-                process.environment = ProcessInfo.processInfo.environment.merging(scene.environment) { _, new in new }
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
+                let run = try OplogFollowTests.BackgroundRun(scene, [])
                 try await Task.sleep(for: .milliseconds(300))
                 await server.stop()
-                process.waitUntilExit()
-                #expect([0, 69].contains(process.terminationStatus), "exit \(process.terminationStatus)")
+                let status = try await run.exitStatus(timeout: 120)
+                #expect(status == 0 || status == 69, "exit \(String(describing: status)): \(run.stderr)")
                 try await server.start()
                 _ = try await OplogSyncTests.sync(scene)
                 try await Self.expectInSync(scene, uri: uri)

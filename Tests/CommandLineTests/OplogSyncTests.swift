@@ -525,16 +525,10 @@ struct OplogSyncTests {
                     default: try await writer.delete(["_id": .int32(Int32.random(in: 5...nextID, using: &random))])
                     }
                 }
-                let process = Process()
-                process.executableURL = Binaries.url("oplog-sync")
-                process.arguments = ["--config", scene.configPath]
-                process.environment = ProcessInfo.processInfo.environment.merging(scene.environment) { _, new in new }
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
+                let run = try OplogFollowTests.BackgroundRun(scene, [])
                 try await Task.sleep(for: .milliseconds(Int.random(in: 20...900, using: &random)))
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                kill(run.pid, SIGKILL)
+                _ = try await run.exitStatus()
                 if round % 10 == 9 {
                     _ = try await Self.sync(scene)
                     try await Self.expectInSync(scene)
@@ -554,29 +548,13 @@ struct OplogSyncTests {
             let writer = Writer(
                 session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
             for id: Int32 in 50..<60 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
-            let process = Process()
-            process.executableURL = Binaries.url("oplog-sync")
-            process.arguments = ["--config", scene.configPath, "--json"]
-            process.environment = ProcessInfo.processInfo.environment
-                .merging(scene.environment.merging(["MONGO_PG_SYNC_HOLD_AT": "batch-committed"]) { _, new in new }) {
-                    _, new in new
-                }
-            let output = Pipe(), errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            var seen = Data()
-            while !String(decoding: seen, as: UTF8.self).contains("holding at batch-committed") {
-                let chunk = errors.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                seen.append(chunk)
-            }
-            kill(process.processIdentifier, SIGTERM)
-            let stdout = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "\(String(decoding: seen, as: UTF8.self))")
-            #expect(stdout.contains("\"interrupted_by\":15"), "\(stdout)")
-            #expect(stdout.contains("\"batches\":1,"), "one batch committed before the stop: \(stdout)")
+            let run = try OplogFollowTests.BackgroundRun(
+                scene, ["--json"], environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-committed"])
+            #expect(try await run.waitForStderr("holding at batch-committed"), "\(run.stderr)")
+            kill(run.pid, SIGTERM)
+            #expect(try await run.exitStatus() == 0, "\(run.stderr)")
+            #expect(run.stdout.contains("\"interrupted_by\":15"), "\(run.stdout)")
+            #expect(run.stdout.contains("\"batches\":1,"), "one batch committed before the stop: \(run.stdout)")
             _ = try await Self.sync(scene)
             try await Self.expectInSync(scene)
         }
