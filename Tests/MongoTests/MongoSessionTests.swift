@@ -43,7 +43,7 @@ struct MongoSessionTests {
         }
     }
 
-    @Test("documents are fetched by a list of _ids, absent ones simply missing")
+    @Test("documents are fetched by a list of _ids, absent ones simply missing, many ids in several queries")
     func fetchByIDs() async throws {
         try await MongoServer.withTestDatabase { session, database in
             let namespace = Namespace(database: database, collection: "things")
@@ -53,6 +53,9 @@ struct MongoSessionTests {
             let ids = try fetched.map { try $0.decode()["_id"] }
             #expect(Set(ids.compactMap { $0?.integerValue }) == [3, 17])
             #expect(try await session.documents(namespace, ids: []).isEmpty)
+            // Many ids go in several queries, every document found once.
+            let chunked = try await session.documents(namespace, ids: (0..<25).map { .int32($0) }, perQuery: 4)
+            #expect(try chunked.compactMap { try $0.decode()["_id"]?.integerValue }.sorted() == Array(0..<20))
         }
     }
 

@@ -145,16 +145,23 @@ public actor MongoSession {
     }
 
     /// The documents whose `_id` is in `ids`, raw, in the server's order (missing ones are simply absent).
-    public func documents(_ namespace: Namespace, ids: [BSONValue]) throws(MongoError) -> [RawDocument] {
-        guard !ids.isEmpty else { return [] }
-        let cursor = try find(namespace, filter: ["_id": .document(["$in": .array(ids)])])
+    /// One query per `perQuery` ids: a command stays far below MongoDB's 16 MB whatever the ids' size.
+    public func documents(_ namespace: Namespace, ids: [BSONValue], perQuery: Int = 10_000) throws(MongoError)
+        -> [RawDocument]
+    {
         var documents: [RawDocument] = []
-        while true {
-            let batch = try nextBatch(cursor)
-            if batch.isEmpty { return documents }
-            documents.append(contentsOf: batch)
+        for start in stride(from: 0, to: ids.count, by: max(1, perQuery)) {
+            let chunk = Array(ids[start..<min(start + max(1, perQuery), ids.count)])
+            let cursor = try find(namespace, filter: ["_id": .document(["$in": .array(chunk)])])
+            while true {
+                let batch = try nextBatch(cursor)
+                if batch.isEmpty { break }
+                documents.append(contentsOf: batch)
+            }
         }
+        return documents
     }
+
 
     /// Inserts documents (ordered) and returns how many the server inserted.
     @discardableResult
