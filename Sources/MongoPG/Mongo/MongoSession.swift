@@ -150,8 +150,9 @@ public actor MongoSession {
         -> [RawDocument]
     {
         var documents: [RawDocument] = []
-        for start in stride(from: 0, to: ids.count, by: max(1, perQuery)) {
-            let chunk = Array(ids[start..<min(start + max(1, perQuery), ids.count)])
+        let step = max(1, perQuery)
+        for start in stride(from: 0, to: ids.count, by: step) {
+            let chunk = Array(ids[start..<min(start + step, ids.count)])
             let cursor = try find(namespace, filter: ["_id": .document(["$in": .array(chunk)])])
             while true {
                 let batch = try nextBatch(cursor)

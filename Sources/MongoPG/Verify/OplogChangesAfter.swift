@@ -1,10 +1,21 @@
 extension MongoSession {
     /// Which of the documents `ids` names MongoDB changed after `ts`: their oplog entries (or the operations inside
     /// an `applyOps`) come later, so a later batch brings them and a difference found now is no divergence; and the
-    /// collections dropped or renamed away since (see `ChangedAfter`). One query on this server's oplog.
-    public func documentsChanged(after ts: BSONTimestamp, ids: [BSONValue]) throws -> ChangedAfter {
-        guard !ids.isEmpty else { return ChangedAfter() }
-        let ids = BSONValue.array(ids)
+    /// collections dropped or renamed away since (see `ChangedAfter`). One query on this server's oplog per
+    /// `perQuery` ids.
+    public func documentsChanged(after ts: BSONTimestamp, ids: [BSONValue], perQuery: Int = 10_000) throws
+        -> ChangedAfter
+    {
+        var changed = ChangedAfter()
+        let step = max(1, perQuery)
+        for start in stride(from: 0, to: ids.count, by: step) {
+            changed.formUnion(try documentsChanged(after: ts, chunk: Array(ids[start..<min(start + step, ids.count)])))
+        }
+        return changed
+    }
+
+    private func documentsChanged(after ts: BSONTimestamp, chunk: [BSONValue]) throws -> ChangedAfter {
+        let ids = BSONValue.array(chunk)
         let exists: BSONValue = .document(["$exists": .bool(true)])
         let filter: BSONDocument = [
             "ts": .document(["$gt": .timestamp(ts)]),
