@@ -246,15 +246,15 @@ struct OplogFollowTests {
                     ["_id": .int32(99), "name": .string("alone")]
                 ])
                 var committed: Date?
-                try await Self.waitUntil(timeout: 30) {
+                try await Self.waitUntil(timeout: 90) {
                     let rows = try await Self.query("SELECT name FROM \(root) WHERE _id = 99")
                     if rows == [["alone"]] { committed = Date() }
                     return committed != nil
                 }
                 let seconds = committed.map { $0.timeIntervalSince(written) }
-                // Not before the commit time (the entry is read after the write), well before the 30 s wait ends.
-                #expect(
-                    seconds != nil && seconds! >= 3 && seconds! < 20, "\(String(describing: seconds)) \(run.stderr)")
+                // Not before the commit time (the entry is read after the write), and at all: batch_size entries never
+                // come. (How soon after is the machine's load: 4 to 8 s alone, 25 s seen under a full suite.)
+                #expect(seconds != nil && seconds! >= 3, "\(String(describing: seconds)) \(run.stderr)")
                 let entries = try await mongo.findAll(
                     MongoSession.oplog, filter: ["o._id": .int32(99)],
                     options: FindOptions(projection: ["ts": .int32(1)]))
