@@ -1,82 +1,66 @@
-/// Writes one batch's outcome to the tables, set-based: per table one `DELETE` of the touched documents' rows (keys
-/// sent as one array parameter) and one `COPY` of their rows as they now are, flattened by the same code the init
-/// load uses. A document whose rows in a table were read for this batch (`stored`) and come out the same is left
-/// alone there: an update of a root field rewrites no child table. Runs inside the caller's transaction, on the
-/// caller's session.
-struct BatchWriter {
-    let session: PostgresSession
-    /// Each synced collection's plan, compiled from the catalog.
-    let plans: [Namespace: TablePlan]
-
-    /// What a batch changed in the tables.
-    struct Written: Sendable {
-        var documentsWritten = 0
-        var documentsRemoved = 0
-        var rows = 0
-        var report = FlattenReport()
+/// One batch's writes, computed from its outcomes before any statement runs (pure): per collection and table, the
+/// documents whose rows are replaced and the COPY text of their new rows, flattened by the same code the init load
+/// uses. A document whose rows in a table are known (`stored`) and come out the same is left alone there: an update
+/// of a root field rewrites no child table. Every touched document is also kept as the batch leaves it (`images`), so
+/// that the next batch can be computed while this one commits.
+struct BatchWrite: Sendable {
+    /// One collection's part, per plan table: the key values of the documents whose rows there are deleted, and the
+    /// COPY text of the rows written.
+    struct Collection: Sendable {
+        var namespace: Namespace
+        var removals: [[SQLValue]]
+        var text: [[UInt8]]
     }
 
-    /// `stored`: the rows PostgreSQL holds now for documents the batch read back (nil entries: none known).
-    func write(
-        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: DocumentRows] = [:]
-    ) async throws -> Written {
-        var written = Written()
-        for namespace in emptied {
-            let plan = try plan(for: namespace)
-            let tables = plan.tables.map { plan.qualifiedName($0) }.joined(separator: ", ")
-            try await session.execute("TRUNCATE \(tables)", purpose: "empty the tables of dropped \(namespace)")
-        }
+    /// A touched document as the batch leaves it: the document (nil: none) and its rows, per plan table.
+    struct Image: Sendable {
+        var document: BSONDocument?
+        var rows: DocumentRows
+    }
+
+    /// Collections dropped by the batch: their tables are emptied before anything else is written.
+    var emptied: [Namespace]
+    /// In collection-name order.
+    var collections: [Collection] = []
+    var images: [DocumentKey: Image] = [:]
+    var documentsWritten = 0
+    var documentsRemoved = 0
+    var report = FlattenReport()
+
+    /// `stored`: the rows PostgreSQL holds for documents the batch read back (no entry: not known).
+    init(
+        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: DocumentRows] = [:],
+        plans: [Namespace: TablePlan]
+    ) throws {
+        self.emptied = emptied
         var byCollection: [Namespace: [ChangeSet.Outcome]] = [:]
         for outcome in outcomes { byCollection[outcome.namespace, default: []].append(outcome) }
         for (namespace, outcomes) in byCollection.sorted(by: { $0.key.description < $1.key.description }) {
-            let plan = try plan(for: namespace)
+            let plan = try BatchWriter.plan(for: namespace, in: plans)
             let flattener = Flattener(plan: plan)
-            var removals = Array(repeating: [SQLValue](), count: plan.tables.count)
-            var text = Array(repeating: [UInt8](), count: plan.tables.count)
+            var part = Collection(
+                namespace: namespace, removals: Array(repeating: [], count: plan.tables.count),
+                text: Array(repeating: [], count: plan.tables.count))
             for outcome in outcomes {
                 let key = try plan.keyValue(ofID: outcome.id)
-                var rows: [[[SQLValue]]] = Array(repeating: [], count: plan.tables.count)
+                var rows = DocumentRows(tableCount: plan.tables.count)
                 if let document = outcome.document {
-                    rows = try flattener.flatten(document, report: &written.report).rows
-                    written.documentsWritten += 1
+                    rows.tables = try flattener.flatten(document, report: &report).rows
+                    documentsWritten += 1
                 } else {
-                    written.documentsRemoved += 1
+                    documentsRemoved += 1
                 }
-                let old = stored[try DocumentKey(namespace, outcome.id)]
+                let documentKey = try DocumentKey(namespace, outcome.id)
+                let old = stored[documentKey]
                 for table in plan.tables.indices {
-                    if let old, Self.sameRows(old.tables[table], rows[table]) { continue }
-                    removals[table].append(key)
-                    for row in rows[table] { CopyTextEncoder.appendRow(row, to: &text[table]) }
+                    if let old, Self.sameRows(old.tables[table], rows.tables[table]) { continue }
+                    part.removals[table].append(key)
+                    for row in rows.tables[table] { CopyTextEncoder.appendRow(row, to: &part.text[table]) }
                 }
+                images[documentKey] = Image(document: outcome.document, rows: rows)
             }
-            for (index, table) in plan.tables.enumerated() {
-                if !removals[index].isEmpty {
-                    // `key = ANY($1)` leaves the plan to row estimates: on tables of tens of thousands of rows,
-                    // PostgreSQL's default costs scan the whole table for every batch. One index lookup per document
-                    // (the key leads the primary key), the rows found deleted by their ctid, keeps the cost that of
-                    // the batch; `OFFSET 0` keeps the lateral lookup from being flattened into a join.
-                    let key = Identifier.quoted(table.columns[0].name), name = plan.qualifiedName(table)
-                    try await session.query(
-                        """
-                        DELETE FROM \(name) WHERE ctid = ANY (ARRAY(
-                            SELECT s.ctid FROM unnest($1\(table.columns[0].sqlType.arrayCast)) AS ids (id)
-                            CROSS JOIN LATERAL (SELECT ctid FROM \(name) WHERE \(key) = ids.id OFFSET 0) AS s))
-                        """,
-                        values: [.array(removals[index])],
-                        purpose: "remove the old rows of \(removals[index].count) documents from \(table.name)")
-                }
-                guard !text[index].isEmpty else { continue }
-                var chunk: [UInt8]? = text[index]
-                written.rows += try await session.copyIn(
-                    schema: plan.settings.targetSchema, table: table.name, columns: table.columns.map(\.name),
-                    purpose: "write the new rows of \(namespace) into \(table.name)"
-                ) {
-                    defer { chunk = nil }
-                    return chunk
-                }
-            }
+            collections.append(part)
         }
-        return written
     }
 
     /// Whether a table holds a document's rows already: the same rows in any order (PostgreSQL returns them in its
@@ -93,8 +77,72 @@ struct BatchWriter {
         }
         return encoded(old) == encoded(new)
     }
+}
 
-    private func plan(for namespace: Namespace) throws -> TablePlan {
+/// Writes a batch (`BatchWrite`) to the tables, set-based: per table one `DELETE` of the touched documents' rows (keys
+/// sent as one array parameter) and one `COPY` of their rows as they now are. Runs inside the caller's transaction,
+/// on the caller's session.
+struct BatchWriter {
+    let session: PostgresSession
+    /// Each synced collection's plan, compiled from the catalog.
+    let plans: [Namespace: TablePlan]
+
+    /// What a batch changed in the tables.
+    struct Written: Sendable {
+        var documentsWritten = 0
+        var documentsRemoved = 0
+        var rows = 0
+        var report = FlattenReport()
+    }
+
+    /// Computes the batch's writes (`BatchWrite`) and writes them.
+    func write(
+        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: DocumentRows] = [:]
+    ) async throws -> Written {
+        try await write(BatchWrite(emptied: emptied, outcomes: outcomes, stored: stored, plans: plans))
+    }
+
+    func write(_ batch: BatchWrite) async throws -> Written {
+        var written = Written(
+            documentsWritten: batch.documentsWritten, documentsRemoved: batch.documentsRemoved, report: batch.report)
+        for namespace in batch.emptied {
+            let plan = try Self.plan(for: namespace, in: plans)
+            let tables = plan.tables.map { plan.qualifiedName($0) }.joined(separator: ", ")
+            try await session.execute("TRUNCATE \(tables)", purpose: "empty the tables of dropped \(namespace)")
+        }
+        for part in batch.collections {
+            let plan = try Self.plan(for: part.namespace, in: plans)
+            for (index, table) in plan.tables.enumerated() {
+                if !part.removals[index].isEmpty {
+                    // `key = ANY($1)` leaves the plan to row estimates: on tables of tens of thousands of rows,
+                    // PostgreSQL's default costs scan the whole table for every batch. One index lookup per document
+                    // (the key leads the primary key), the rows found deleted by their ctid, keeps the cost that of
+                    // the batch; `OFFSET 0` keeps the lateral lookup from being flattened into a join.
+                    let key = Identifier.quoted(table.columns[0].name), name = plan.qualifiedName(table)
+                    try await session.query(
+                        """
+                        DELETE FROM \(name) WHERE ctid = ANY (ARRAY(
+                            SELECT s.ctid FROM unnest($1\(table.columns[0].sqlType.arrayCast)) AS ids (id)
+                            CROSS JOIN LATERAL (SELECT ctid FROM \(name) WHERE \(key) = ids.id OFFSET 0) AS s))
+                        """,
+                        values: [.array(part.removals[index])],
+                        purpose: "remove the old rows of \(part.removals[index].count) documents from \(table.name)")
+                }
+                guard !part.text[index].isEmpty else { continue }
+                var chunk: [UInt8]? = part.text[index]
+                written.rows += try await session.copyIn(
+                    schema: plan.settings.targetSchema, table: table.name, columns: table.columns.map(\.name),
+                    purpose: "write the new rows of \(part.namespace) into \(table.name)"
+                ) {
+                    defer { chunk = nil }
+                    return chunk
+                }
+            }
+        }
+        return written
+    }
+
+    static func plan(for namespace: Namespace, in plans: [Namespace: TablePlan]) throws -> TablePlan {
         guard let plan = plans[namespace] else {
             throw GeneralError(.internalError, "no plan for \(namespace), which is not a synced collection")
         }
