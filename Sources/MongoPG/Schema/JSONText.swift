@@ -200,3 +200,34 @@ enum JSONText: Equatable, Sendable {
         }
     }
 }
+
+extension JSONText {
+    /// Whether two values are one value as jsonb holds them: object keys in any order, of duplicate keys only the last
+    /// (PostgreSQL documentation, 8.14 "JSON Types"), keys and strings compared by their bytes as jsonb does. Numbers
+    /// compare by their text, so `1.0` and `1.00` count as different: never the same for values jsonb tells apart.
+    func sameAsJSONB(_ other: JSONText) -> Bool {
+        switch (self, other) {
+        case (.object(let a), .object(let b)):
+            func members(_ pairs: [(key: String, value: JSONText)]) -> [[UInt8]: JSONText] {
+                var members: [[UInt8]: JSONText] = [:]
+                for (key, value) in pairs { members[Array(key.utf8)] = value }
+                return members
+            }
+            let left = members(a), right = members(b)
+            return left.count == right.count
+                && left.allSatisfy { key, value in right[key].map(value.sameAsJSONB) ?? false }
+        case (.array(let a), .array(let b)): return a.count == b.count && zip(a, b).allSatisfy { $0.sameAsJSONB($1) }
+        case (.string(let a), .string(let b)), (.number(let a), .number(let b)): return a.utf8.elementsEqual(b.utf8)
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.null, .null): return true
+        default: return false
+        }
+    }
+
+    /// Whether two jsonb texts hold one value (`sameAsJSONB`); false when either does not parse.
+    static func sameAsJSONB(_ a: String, _ b: String) -> Bool {
+        if a.utf8.elementsEqual(b.utf8) { return true }
+        guard let left = try? parse(a), let right = try? parse(b) else { return false }
+        return left.sameAsJSONB(right)
+    }
+}
