@@ -524,8 +524,10 @@ struct OplogSyncTests {
         }
     }
 
-    @Test("oplog-sync killed at random moments loses nothing and doubles nothing: each rerun catches up exactly")
-    func killedAnywhere() async throws {
+    @Test(
+        "oplog-sync killed at random moments loses nothing and doubles nothing: each rerun catches up exactly (verified, and pipelined with --no-verify)",
+        arguments: [[String](), ["--no-verify"]])
+    func killedAnywhere(arguments: [String]) async throws {
         try await InitLoadFixture.with(batchSize: 7, schema: Self.schema, documents: Self.documents) { scene in
             try await scene.initLoad()
             let writer = Writer(
@@ -556,7 +558,7 @@ struct OplogSyncTests {
                 }
                 let process = Process()
                 process.executableURL = Binaries.url("oplog-sync")
-                process.arguments = ["--config", scene.configPath]
+                process.arguments = ["--config", scene.configPath] + arguments
                 process.environment = ProcessInfo.processInfo.environment.merging(scene.environment) { _, new in new }
                 process.standardOutput = FileHandle.nullDevice
                 process.standardError = FileHandle.nullDevice
@@ -565,11 +567,11 @@ struct OplogSyncTests {
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
                 if round % 10 == 9 {
-                    _ = try await Self.sync(scene)
+                    _ = try await Self.sync(scene, arguments)
                     try await Self.expectInSync(scene)
                 }
             }
-            _ = try await Self.sync(scene)
+            _ = try await Self.sync(scene, arguments)
             try await Self.expectInSync(scene)
         }
     }
