@@ -45,6 +45,22 @@ struct BatchWriteTests {
         #expect(BatchWrite.sameRows(Self.root("a@x", stored), Self.root("a@x", written)))
     }
 
+    @Test("libbson's relaxed Extended JSON, spelt as jsonb, is PostgreSQL's own text for the value")
+    func jsonbSpelling() {
+        // A customers document's tier_and_details as mongo-reader wrote it and as PostgreSQL 15 gave it back.
+        let written =
+            #"{ "55429058eda14f3ebe9cf7b852fbc1d1" : { "tier" : "Bronze", "benefits" : [ "concierge services", "financial planning assistance" ], "active" : true, "id" : "55429058eda14f3ebe9cf7b852fbc1d1" }, "970f0c15c509422e9c0ea73657847354" : { "tier" : "Gold", "benefits" : [ "airline lounge access", "dedicated account representative" ], "active" : true, "id" : "970f0c15c509422e9c0ea73657847354" }, "2b558fe1fa70429ba01e2ac2307ad495" : { "tier" : "Silver", "benefits" : [ "concierge services" ], "active" : true, "id" : "2b558fe1fa70429ba01e2ac2307ad495" } }"#
+        let stored =
+            #"{"2b558fe1fa70429ba01e2ac2307ad495": {"id": "2b558fe1fa70429ba01e2ac2307ad495", "tier": "Silver", "active": true, "benefits": ["concierge services"]}, "55429058eda14f3ebe9cf7b852fbc1d1": {"id": "55429058eda14f3ebe9cf7b852fbc1d1", "tier": "Bronze", "active": true, "benefits": ["concierge services", "financial planning assistance"]}, "970f0c15c509422e9c0ea73657847354": {"id": "970f0c15c509422e9c0ea73657847354", "tier": "Gold", "active": true, "benefits": ["airline lounge access", "dedicated account representative"]}}"#
+        #expect(JSONText.jsonbSpelling(written) == Array(stored.utf8))
+        #expect(
+            JSONText.jsonbSpelling(#"{ "s" : "a\"b\\c\u001f\n\u00e9\/", "n" : [ -1.5e3, null, false ] }"#)
+                == Array(#"{"n": [-1.5e3, null, false], "s": "a\"b\\c\u001f\né/"}"#.utf8))
+        for refused in [#"{"a": "\u0000"}"#, #""\ud800""#, #"{"a" 1}"#, "[1,", "tru", ""] {
+            #expect(JSONText.jsonbSpelling(refused) == nil, "\(refused)")
+        }
+    }
+
     @Test("a json cell against NULL, and rows of tables with several rows, compare as before")
     func otherRows() {
         #expect(!BatchWrite.sameRows([[.text("1"), .json("{}")]], [[.text("1"), .null]]))

@@ -91,7 +91,7 @@ struct BatchWrite: Sendable {
         guard old.count == new.count, withoutJSON(old) == withoutJSON(new) else { return false }
         for (a, b) in zip(old, new) {
             switch (a, b) {
-            case (.json(let x), .json(let y)): if !JSONText.sameAsJSONB(x, y) { return false }
+            case (.json(let x), .json(let y)): if !JSONText.sameAsJSONB(stored: x, written: y) { return false }
             case (.json, _), (_, .json): return false
             default: continue
             }
