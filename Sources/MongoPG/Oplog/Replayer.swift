@@ -151,6 +151,7 @@ struct Replayer: Sendable {
         var unsettled = !remembered.isEmpty
         /// The batch whose statements run in a task of their own while the next one is read and computed.
         var committing: (task: Task<BatchResult, any Error>, prepared: PreparedBatch)?
+        /// A batch has committed: its figures join the summary.
         func committed(_ result: BatchResult) async {
             summary.add(result)
             await TestHooks.pause(at: "batch-committed") { stop?.received != nil }
@@ -179,7 +180,7 @@ struct Replayer: Sendable {
                     if point == lastRead[index], let token = lastToken[index] { resumeTokens[name] = token }
                 }
             }
-            if entriesInBatch == 0 { syncPoints = [:] }
+            if entriesInBatch == 0 { syncPoints = [:] }  // a batch that only settles moves none
             // Computed while the batch before it commits; written only once that one has.
             let prepared = try await prepare(
                 batch, entries: entriesInBatch, end: lastTS, after: committing?.prepared)
