@@ -21,6 +21,10 @@ START_DOCS = int(os.environ.get("START_DOCS", "20000"))
 ENTRIES = int(os.environ.get("ENTRIES", "200000"))
 ENTRIES_LARGE = int(os.environ.get("ENTRIES_LARGE", str(2 * ENTRIES)))
 LIVE_ENTRIES = int(os.environ.get("LIVE_ENTRIES", "60000"))
+# Side by side (file part): OLD_BIN names the directory of an older build's oplog-sync, replayed in turn with this
+# build's on the same file, ROUNDS times. ENTRIES_LARGE=0 skips the larger file.
+OLD_BIN = os.environ.get("OLD_BIN", "")
+ROUNDS = int(os.environ.get("ROUNDS", "1"))
 # The follow part (scripts/bench-oplog --follow): a steady writer of WRITE_RATE writes/s, PAUSE_MINUTES with no
 # oplog-sync running then one catch-up run, then FOLLOW_MINUTES of `oplog-sync --follow` with its RSS sampled every
 # SAMPLE_SECONDS.
@@ -244,7 +248,7 @@ def file_part(env):
     ui = bson.Binary(uuid.UUID(int=rng.getrandbits(128)).bytes, 4)
     start_state = copy.deepcopy(model.docs)
     start_ids = list(model.ids)
-    for count in (ENTRIES, ENTRIES_LARGE):
+    for count in (ENTRIES, ENTRIES_LARGE) if ENTRIES_LARGE else (ENTRIES,):
         # Every file starts from the same 20k documents: a fresh model and a fresh load for each.
         model.docs = copy.deepcopy(start_state)
         model.ids, model.where = list(start_ids), {_id: i for i, _id in enumerate(start_ids)}
@@ -264,12 +268,19 @@ def file_part(env):
                 handle.write(bson.encode(entry))
         size = os.path.getsize(oplog) / 1e6
         log(f"{count} entries written to {oplog} ({size:.1f} MB) in {time.monotonic() - started:.1f} s")
-        run(f"load: psql-copy ({count})", [os.path.join(BIN, "psql-copy"), "--config", config, "--collection", NS, "--csv-dir", csv], env)
-        wall_s, rss, out, _, _, cpu = run(f"replay {count}", [os.path.join(BIN, "oplog-sync"), "--config", config, "--from-file", oplog, "--json"], env)
-        inside = batch_seconds("bench_oplog_etl")
-        summary = sync_row("file", f"oplog-sync --from-file, {count // 1000}k entries ({size:.0f} MB)", out, wall_s, rss,
-                           f"CPU {cpu:.2f} s; in batches {inside:.2f} s; " + verdict(model.checks(), table_checks("bench_oplog")))
-        log(json.dumps(summary))
+        # With OLD_BIN, the older oplog-sync and this one replay the same file in turn, ROUNDS times, each on freshly
+        # loaded tables: side by side in one session, since the shared box's load moves absolute figures by a third.
+        binaries = [("old", OLD_BIN), ("new", BIN)] if OLD_BIN else [("", BIN)]
+        for round_number in range(ROUNDS):
+            for label, binary in binaries:
+                run(f"load: psql-copy ({count})", [os.path.join(BIN, "psql-copy"), "--config", config, "--collection", NS, "--csv-dir", csv], env)
+                wall_s, rss, out, _, _, cpu = run(f"replay {count} {label}".rstrip(), [os.path.join(binary, "oplog-sync"), "--config", config, "--from-file", oplog, "--json"], env)
+                inside = batch_seconds("bench_oplog_etl")
+                step = f"oplog-sync --from-file, {count // 1000}k entries ({size:.0f} MB)" + (f", {label} #{round_number + 1}" if label else "")
+                summary = sync_row("file", step, out, wall_s, rss,
+                                   f"CPU {cpu:.2f} s; in batches {inside:.2f} s; load {os.getloadavg()[0]:.1f}; "
+                                   + verdict(model.checks(), table_checks("bench_oplog")))
+                log(json.dumps(summary))
 
 
 def live_part(env):

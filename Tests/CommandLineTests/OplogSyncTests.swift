@@ -411,23 +411,27 @@ struct OplogSyncTests {
         }
     }
 
+    /// Where each table's rows are (their ctids, by table name): a row rewritten moves.
+    static func rowLocations(_ scene: InitLoadFixture) async throws -> [String: [[String?]]] {
+        let plan = try scene.plan()
+        return try await PostgresServer.withSession { session in
+            var rows: [String: [[String?]]] = [:]
+            for table in plan.tables {
+                rows[table.name] = try await session.query(
+                    "SELECT ctid::text FROM \(plan.qualifiedName(table)) ORDER BY 1", purpose: "test"
+                ).rows
+            }
+            return rows
+        }
+    }
+
     @Test("an update of a root field rewrites the root row only: the document's child rows stay as they were")
     func untouchedChildRows() async throws {
         try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
             try await Self.loadFromDump(scene)
             let ns = scene.namespace.description
             let plan = try scene.plan()
-            func locations() async throws -> [String: [[String?]]] {
-                try await PostgresServer.withSession { session in
-                    var rows: [String: [[String?]]] = [:]
-                    for table in plan.tables {
-                        rows[table.name] = try await session.query(
-                            "SELECT ctid::text FROM \(plan.qualifiedName(table)) ORDER BY 1", purpose: "test"
-                        ).rows
-                    }
-                    return rows
-                }
-            }
+            func locations() async throws -> [String: [[String?]]] { try await Self.rowLocations(scene) }
             let before = try await locations()
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
             try Self.writeEntries(
@@ -445,6 +449,31 @@ struct OplogSyncTests {
             #expect(after[plan.tables[0].name] != before[plan.tables[0].name], "the root row was rewritten")
             var expected = Self.documents
             expected[0]["name"] = .string("renamed")
+            try await Self.expectTables(scene, hold: expected)
+        }
+    }
+
+    @Test("an update of an array element leaves the root row alone, its jsonb included, however PostgreSQL spells it")
+    func untouchedRootRow() async throws {
+        try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
+            try await Self.loadFromDump(scene)
+            let ns = scene.namespace.description
+            let plan = try scene.plan()
+            let before = try await Self.rowLocations(scene)
+            let oplog = scene.directory.appendingPathComponent("oplog.bson")
+            try Self.writeEntries(
+                [
+                    Self.entry(
+                        1,
+                        #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"stags": {"a": true, "u1": "c"}}}, "o2": {"_id": 1}}"#
+                    )
+                ], to: oplog)
+            _ = try await Self.sync(scene, ["--from-file", oplog.path])
+            let after = try await Self.rowLocations(scene)
+            #expect(after[plan.tables[0].name] == before[plan.tables[0].name], "the root row was rewritten")
+            #expect(after != before, "the tags rows were rewritten")
+            var expected = Self.documents
+            expected[0]["tags"] = .array([.string("a"), .string("c")])
             try await Self.expectTables(scene, hold: expected)
         }
     }
@@ -495,8 +524,10 @@ struct OplogSyncTests {
         }
     }
 
-    @Test("oplog-sync killed at random moments loses nothing and doubles nothing: each rerun catches up exactly")
-    func killedAnywhere() async throws {
+    @Test(
+        "oplog-sync killed at random moments loses nothing and doubles nothing: each rerun catches up exactly (verified, and pipelined with --no-verify)",
+        arguments: [[String](), ["--no-verify"]])
+    func killedAnywhere(arguments: [String]) async throws {
         try await InitLoadFixture.with(batchSize: 7, schema: Self.schema, documents: Self.documents) { scene in
             try await scene.initLoad()
             let writer = Writer(
@@ -525,16 +556,16 @@ struct OplogSyncTests {
                     default: try await writer.delete(["_id": .int32(Int32.random(in: 5...nextID, using: &random))])
                     }
                 }
-                let run = try OplogFollowTests.BackgroundRun(scene, [])
+                let run = try OplogFollowTests.BackgroundRun(scene, arguments)
                 try await Task.sleep(for: .milliseconds(Int.random(in: 20...900, using: &random)))
                 kill(run.pid, SIGKILL)
                 _ = try await run.exitStatus()
                 if round % 10 == 9 {
-                    _ = try await Self.sync(scene)
+                    _ = try await Self.sync(scene, arguments)
                     try await Self.expectInSync(scene)
                 }
             }
-            _ = try await Self.sync(scene)
+            _ = try await Self.sync(scene, arguments)
             try await Self.expectInSync(scene)
         }
     }

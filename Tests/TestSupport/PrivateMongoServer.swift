@@ -29,7 +29,7 @@ public enum PrivateMongoServer {
             ] + arguments
         process.currentDirectoryURL = folder
         let log = folder.appendingPathComponent("server.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
         process.standardOutput = logHandle
         process.standardError = logHandle
@@ -84,7 +84,7 @@ public enum PrivateMongoServer {
             process.currentDirectoryURL = folder
             let log = folder.appendingPathComponent("server.log")
             if !FileManager.default.fileExists(atPath: log.path) {
-                FileManager.default.createFile(atPath: log.path, contents: nil)
+                _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             }
             let handle = try FileHandle(forWritingTo: log)
             handle.seekToEndOfFile()

@@ -34,6 +34,12 @@ public enum CopyTextDecoder {
         guard let text = String(validating: field, as: UTF8.self) else {
             throw DecodeError(message: "field is not valid UTF-8")
         }
+        return try value(text: text, type)
+    }
+
+    /// One field as text (a query result's cell; nil for NULL) as a value of `type`.
+    public static func value(text: String?, _ type: SQLType) throws(DecodeError) -> SQLValue {
+        guard let text else { return .null }
         func bad() -> DecodeError { DecodeError(message: "\(type.rawValue) field does not parse: \(text.prefix(60))") }
         switch type {
         case .text: return .text(text)

@@ -78,6 +78,14 @@ public struct OplogSyncCommand: Sendable {
                     replayer.verifier = BatchVerifier(
                         mongo: try MongoSession(uri: config.mongoURI, name: "verify"), plans: plans,
                         laterChanges: config.laterChanges)
+                } else {
+                    // Batches pipelined: the next batch's stored states are read here while one commits. Read only,
+                    // closed when the session is freed.
+                    let reader = try await context.postgresSession(name: "read-ahead")
+                    try await reader.execute(
+                        "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+                        purpose: "make the read-ahead session read only")
+                    replayer.reader = reader
                 }
                 let summary: ReplaySummary
                 if let following {

@@ -1,8 +1,108 @@
-/// Writes one batch's outcome to the tables, set-based: per table one `DELETE` of the touched documents' rows (keys
-/// sent as one array parameter) and one `COPY` of their rows as they now are, flattened by the same code the init
-/// load uses. A document whose rows in a table were read for this batch (`stored`) and come out the same is left
-/// alone there: an update of a root field rewrites no child table. Runs inside the caller's transaction, on the
-/// caller's session.
+/// One batch's writes, computed from its outcomes before any statement runs (pure): per collection and table, the
+/// documents whose rows are replaced and the COPY text of their new rows, flattened by the same code the init load
+/// uses. A document whose rows in a table are known (`stored`) and come out the same is left alone there: an update
+/// of a root field rewrites no child table. Every touched document is also kept as the batch leaves it (`images`), so
+/// that the next batch can be computed while this one commits.
+struct BatchWrite: Sendable {
+    /// One collection's part, per plan table: the key values of the documents whose rows there are deleted, and the
+    /// COPY text of the rows written.
+    struct Collection: Sendable {
+        var namespace: Namespace
+        var removals: [[SQLValue]]
+        var text: [[UInt8]]
+    }
+
+    /// A touched document as the batch leaves it: the document (nil: none) and its rows, per plan table.
+    struct Image: Sendable {
+        var document: BSONDocument?
+        var rows: DocumentRows
+    }
+
+    /// Collections dropped by the batch: their tables are emptied before anything else is written.
+    var emptied: [Namespace]
+    /// In collection-name order.
+    var collections: [Collection] = []
+    var images: [DocumentKey: Image] = [:]
+    var documentsWritten = 0
+    var documentsRemoved = 0
+    var report = FlattenReport()
+
+    /// `stored`: the rows PostgreSQL holds for documents the batch read back (no entry: not known).
+    init(
+        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: DocumentRows] = [:],
+        plans: [Namespace: TablePlan]
+    ) throws {
+        self.emptied = emptied
+        var byCollection: [Namespace: [ChangeSet.Outcome]] = [:]
+        for outcome in outcomes { byCollection[outcome.namespace, default: []].append(outcome) }
+        for (namespace, outcomes) in byCollection.sorted(by: { $0.key.description < $1.key.description }) {
+            let plan = try BatchWriter.plan(for: namespace, in: plans)
+            let flattener = Flattener(plan: plan)
+            var part = Collection(
+                namespace: namespace, removals: Array(repeating: [], count: plan.tables.count),
+                text: Array(repeating: [], count: plan.tables.count))
+            for outcome in outcomes {
+                let key = try plan.keyValue(ofID: outcome.id)
+                var rows = DocumentRows(tableCount: plan.tables.count)
+                if let document = outcome.document {
+                    rows.tables = try flattener.flatten(document, report: &report).rows
+                    documentsWritten += 1
+                } else {
+                    documentsRemoved += 1
+                }
+                let documentKey = try DocumentKey(namespace, outcome.id)
+                let old = stored[documentKey]
+                for table in plan.tables.indices {
+                    if let old, Self.sameRows(old.tables[table], rows.tables[table]) { continue }
+                    part.removals[table].append(key)
+                    for row in rows.tables[table] { CopyTextEncoder.appendRow(row, to: &part.text[table]) }
+                }
+                images[documentKey] = Image(document: outcome.document, rows: rows)
+            }
+            collections.append(part)
+        }
+    }
+
+    /// Whether a table holds a document's rows already: the same rows in any order (PostgreSQL returns them in its
+    /// own), compared by their COPY text. PostgreSQL spells jsonb its own way (keys sorted, its own spacing): a single
+    /// row's json cells (a root row's) compare by the value jsonb holds, so an update of an array leaves the root row
+    /// alone; in tables of several rows, rows holding json that come back spelt differently are rewritten.
+    static func sameRows(_ old: [[SQLValue]], _ new: [[SQLValue]]) -> Bool {
+        guard old.count == new.count else { return false }
+        if old.isEmpty { return true }
+        if old.count == 1 { return sameRow(old[0], new[0]) }
+        func encoded(_ rows: [[SQLValue]]) -> [[UInt8]] {
+            rows.map { row in
+                var bytes: [UInt8] = []
+                CopyTextEncoder.appendRow(row, to: &bytes)
+                return bytes
+            }.sorted { $0.lexicographicallyPrecedes($1) }
+        }
+        return encoded(old) == encoded(new)
+    }
+
+    /// One row against another: the COPY text of every cell but json ones, then json cells by value.
+    private static func sameRow(_ old: [SQLValue], _ new: [SQLValue]) -> Bool {
+        func withoutJSON(_ row: [SQLValue]) -> [UInt8] {
+            var bytes: [UInt8] = []
+            CopyTextEncoder.appendRow(row.map { if case .json = $0 { .null } else { $0 } }, to: &bytes)
+            return bytes
+        }
+        guard old.count == new.count, withoutJSON(old) == withoutJSON(new) else { return false }
+        for (a, b) in zip(old, new) {
+            switch (a, b) {
+            case (.json(let x), .json(let y)): if !JSONText.sameAsJSONB(stored: x, written: y) { return false }
+            case (.json, _), (_, .json): return false
+            default: continue
+            }
+        }
+        return true
+    }
+}
+
+/// Writes a batch (`BatchWrite`) to the tables, set-based: per table one `DELETE` of the touched documents' rows (keys
+/// sent as one array parameter) and one `COPY` of their rows as they now are. Runs inside the caller's transaction,
+/// on the caller's session.
 struct BatchWriter {
     let session: PostgresSession
     /// Each synced collection's plan, compiled from the catalog.
@@ -16,41 +116,25 @@ struct BatchWriter {
         var report = FlattenReport()
     }
 
-    /// `stored`: the rows PostgreSQL holds now for documents the batch read back (nil entries: none known).
+    /// Computes the batch's writes (`BatchWrite`) and writes them.
     func write(
         emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: DocumentRows] = [:]
     ) async throws -> Written {
-        var written = Written()
-        for namespace in emptied {
-            let plan = try plan(for: namespace)
+        try await write(BatchWrite(emptied: emptied, outcomes: outcomes, stored: stored, plans: plans))
+    }
+
+    func write(_ batch: BatchWrite) async throws -> Written {
+        var written = Written(
+            documentsWritten: batch.documentsWritten, documentsRemoved: batch.documentsRemoved, report: batch.report)
+        for namespace in batch.emptied {
+            let plan = try Self.plan(for: namespace, in: plans)
             let tables = plan.tables.map { plan.qualifiedName($0) }.joined(separator: ", ")
             try await session.execute("TRUNCATE \(tables)", purpose: "empty the tables of dropped \(namespace)")
         }
-        var byCollection: [Namespace: [ChangeSet.Outcome]] = [:]
-        for outcome in outcomes { byCollection[outcome.namespace, default: []].append(outcome) }
-        for (namespace, outcomes) in byCollection.sorted(by: { $0.key.description < $1.key.description }) {
-            let plan = try plan(for: namespace)
-            let flattener = Flattener(plan: plan)
-            var removals = Array(repeating: [SQLValue](), count: plan.tables.count)
-            var text = Array(repeating: [UInt8](), count: plan.tables.count)
-            for outcome in outcomes {
-                let key = try plan.keyValue(ofID: outcome.id)
-                var rows: [[[SQLValue]]] = Array(repeating: [], count: plan.tables.count)
-                if let document = outcome.document {
-                    rows = try flattener.flatten(document, report: &written.report).rows
-                    written.documentsWritten += 1
-                } else {
-                    written.documentsRemoved += 1
-                }
-                let old = stored[try DocumentKey(namespace, outcome.id)]
-                for table in plan.tables.indices {
-                    if let old, Self.sameRows(old.tables[table], rows[table]) { continue }
-                    removals[table].append(key)
-                    for row in rows[table] { CopyTextEncoder.appendRow(row, to: &text[table]) }
-                }
-            }
+        for part in batch.collections {
+            let plan = try Self.plan(for: part.namespace, in: plans)
             for (index, table) in plan.tables.enumerated() {
-                if !removals[index].isEmpty {
+                if !part.removals[index].isEmpty {
                     // `key = ANY($1)` leaves the plan to row estimates: on tables of tens of thousands of rows,
                     // PostgreSQL's default costs scan the whole table for every batch. One index lookup per document
                     // (the key leads the primary key), the rows found deleted by their ctid, keeps the cost that of
@@ -62,14 +146,14 @@ struct BatchWriter {
                             SELECT s.ctid FROM unnest($1\(table.columns[0].sqlType.arrayCast)) AS ids (id)
                             CROSS JOIN LATERAL (SELECT ctid FROM \(name) WHERE \(key) = ids.id OFFSET 0) AS s))
                         """,
-                        values: [.array(removals[index])],
-                        purpose: "remove the old rows of \(removals[index].count) documents from \(table.name)")
+                        values: [.array(part.removals[index])],
+                        purpose: "remove the old rows of \(part.removals[index].count) documents from \(table.name)")
                 }
-                guard !text[index].isEmpty else { continue }
-                var chunk: [UInt8]? = text[index]
+                guard !part.text[index].isEmpty else { continue }
+                var chunk: [UInt8]? = part.text[index]
                 written.rows += try await session.copyIn(
                     schema: plan.settings.targetSchema, table: table.name, columns: table.columns.map(\.name),
-                    purpose: "write the new rows of \(namespace) into \(table.name)"
+                    purpose: "write the new rows of \(part.namespace) into \(table.name)"
                 ) {
                     defer { chunk = nil }
                     return chunk
@@ -79,22 +163,7 @@ struct BatchWriter {
         return written
     }
 
-    /// Whether a table holds a document's rows already: the same rows in any order (PostgreSQL returns them in its
-    /// own), compared by their COPY text. jsonb comes back spelt its own way, so rows holding json are rewritten.
-    static func sameRows(_ old: [[SQLValue]], _ new: [[SQLValue]]) -> Bool {
-        guard old.count == new.count else { return false }
-        if old.isEmpty { return true }
-        func encoded(_ rows: [[SQLValue]]) -> [[UInt8]] {
-            rows.map { row in
-                var bytes: [UInt8] = []
-                CopyTextEncoder.appendRow(row, to: &bytes)
-                return bytes
-            }.sorted { $0.lexicographicallyPrecedes($1) }
-        }
-        return encoded(old) == encoded(new)
-    }
-
-    private func plan(for namespace: Namespace) throws -> TablePlan {
+    static func plan(for namespace: Namespace, in plans: [Namespace: TablePlan]) throws -> TablePlan {
         guard let plan = plans[namespace] else {
             throw GeneralError(.internalError, "no plan for \(namespace), which is not a synced collection")
         }

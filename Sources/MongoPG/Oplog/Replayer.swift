@@ -47,6 +47,22 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             + (interruptedBy.map { "; stopped by signal \($0) at a batch boundary" } ?? "")
     }
 
+    /// A committed batch's figures.
+    mutating func add(_ batch: Replayer.BatchResult) {
+        documentsWritten += batch.written.documentsWritten
+        documentsRemoved += batch.written.documentsRemoved
+        documentsToVerify += batch.toVerify
+        documentsVerified += batch.verification.verified
+        documentsRepaired += batch.verification.repaired
+        verifySeconds += batch.verification.seconds
+        verifyMongoSeconds += batch.verification.mongoSeconds
+        batches += 1
+        for (kind, paths) in batch.written.report.counts {
+            fields[kind, default: [:]].merge(paths, uniquingKeysWith: +)
+        }
+        if !batch.syncPoints.isEmpty { syncPoints = batch.syncPoints.mapValues(\.packed) }
+    }
+
     /// Values the schema policy absorbed, totalled by kind.
     var absorbed: [(key: String, value: Int)] {
         fields.mapValues { $0.values.reduce(0, +) }.sorted { $0.key < $1.key }
@@ -74,7 +90,14 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
 /// (`BatchWriter`); the batch's data, its sync point and its ledger figures commit in one transaction. A batch never
 /// ends between entries sharing one ts (SecantusDB's transactions), and the sync point never passes the first entry of
 /// a transaction still open, so a crash anywhere loses nothing and a rerun doubles nothing.
-struct Replayer {
+///
+/// With a `reader` and no verifier, batches are pipelined: while batch N's statements run on the store's session in
+/// a task of their own, batch N+1 is read, its stored states are read on the reader (which sees what committed before
+/// N; the documents N touches are taken from N's images instead) and its writes are computed; N+1 is written only
+/// once N has committed, and an error of N's ends the run with nothing of N+1 written. A batch that empties a
+/// collection, or that ends the run or waits for more (a signal, a stop, a due commit), commits before the next one is
+/// computed.
+struct Replayer: Sendable {
     let store: StateStore
     let plans: [Namespace: TablePlan]
     let batchSize: Int
@@ -91,6 +114,9 @@ struct Replayer {
     static let repairTries = 3
     /// The ledger keeps this many of a run's newest batch steps (nil: all): a following run never ends.
     var keptSteps: Int? = nil
+    /// A second connection, for reading stored states while a batch commits on the store's session; nil: each batch
+    /// is read, computed and committed in turn. Unused with a verifier, whose repairs change rows inside a batch.
+    var reader: PostgresSession? = nil
 
     private var session: PostgresSession { store.session }
 
@@ -133,11 +159,25 @@ struct Replayer {
         }
         /// Documents were remembered as differing by a batch that did not settle them (see `verify`).
         var unsettled = !remembered.isEmpty
+        /// The batch whose statements run in a task of their own while the next one is read and computed.
+        var committing: (task: Task<BatchResult, any Error>, prepared: PreparedBatch)?
+        /// A batch has committed: its figures join the summary.
+        func committed(_ result: BatchResult) async {
+            summary.add(result)
+            await TestHooks.pause(at: "batch-committed") { stop?.received != nil }
+        }
+        /// Waits for the committing batch: its figures join the summary, its error ends the run.
+        func finishCommitting() async throws {
+            guard let (task, _) = committing else { return }
+            committing = nil
+            await committed(try await task.value)
+        }
         /// `settle`: the batch ends where the stream ran dry (the last batch of a catch-up, a following run that
-        /// caught up), so documents that still differ are settled (see `verify`).
-        func commit(settle: Bool = false) async throws {
+        /// caught up), so documents that still differ are settled (see `verify`). `overlapping`: the next batch may be
+        /// read and computed while this one commits (see the type's comment).
+        func commit(settle: Bool = false, overlapping: Bool = false) async throws {
             let settling = settle && unsettled && verifier != nil
-            guard entriesInBatch > 0 || settling else { return }
+            guard entriesInBatch > 0 || settling else { return try await finishCommitting() }
             // A sync point moves only past reads the sources vouch for; one left behind is safe (replay is idempotent).
             var confirmed = true
             if entriesInBatch > 0, movingSyncPoints { confirmed = try await stream.confirmReads(force: settle) }
@@ -150,105 +190,168 @@ struct Replayer {
                     if point == lastRead[index], let token = lastToken[index] { resumeTokens[name] = token }
                 }
             }
-            try await write(
-                batch, syncPoints: entriesInBatch > 0 ? syncPoints : [:], resumeTokens: resumeTokens, end: lastTS,
-                settle: settle, entries: entriesInBatch, remembered: &remembered, summary: &summary)
-            if !syncPoints.isEmpty { summary.syncPoints = syncPoints.mapValues(\.packed) }
+            if entriesInBatch == 0 { syncPoints = [:] }  // a batch that only settles moves none
+            // Computed while the batch before it commits; written only once that one has.
+            let prepared = try await prepare(
+                batch, entries: entriesInBatch, end: lastTS, after: committing?.prepared)
+            try await finishCommitting()
+            if let verifier {
+                let verification = { [end = lastTS] () async throws -> VerifyFigures in
+                    guard let end else { return VerifyFigures() }
+                    let before = remembered
+                    let checked = try await verify(
+                        prepared.outcomes, end: end, settle: settle, with: verifier, remembered: &remembered)
+                    try await store.updatePendingVerifications(
+                        adding: remembered.filter { before[$0.key] == nil }.map { ($0.key.namespace, $0.value) },
+                        removing: before.filter { remembered[$0.key] == nil }.map { ($0.key.namespace, $0.value) })
+                    return checked
+                }
+                await committed(
+                    try await write(
+                        prepared, syncPoints: syncPoints, resumeTokens: resumeTokens, verification: verification))
+            } else {
+                let replayer = self
+                committing = (
+                    Task {
+                        try await replayer.write(prepared, syncPoints: syncPoints, resumeTokens: resumeTokens)
+                    }, prepared
+                )
+            }
+            // A verified batch's repairs change rows its images do not show; an emptied collection, rows of documents
+            // it did not touch.
+            let overlaps = overlapping && reader != nil && verifier == nil && batch.emptied.isEmpty
+            if !overlaps { try await finishCommitting() }
             // After a settling batch, the documents still remembered have later entries, which bring them back.
             unsettled = !settle && !remembered.isEmpty
             batch = ChangeSet()
             entriesInBatch = 0
             batchOpened = nil
             lastSeen = clock.now
-            await TestHooks.pause(at: "batch-committed") { stop?.received != nil }
         }
         /// Following: the batch has waited `commitAfter` since its first entry.
         func due() -> Bool {
             guard let follow, let batchOpened else { return false }
             return clock.now - batchOpened >= follow.commitAfter
         }
-        reading: while true {
-            guard let (source, document) = try await stream.next() else {
-                // Following, nothing new within the await time: the run has caught up (or a source ended for good).
-                guard follow != nil, stop?.received == nil, !stream.ended else { break reading }
-                if due() || (entriesInBatch == 0 && unsettled) { try await commit(settle: true) }
-                if let follow, clock.now - lastSeen >= follow.quietInterval {  // alive, for `check --max-age`
-                    try await run?.heartbeat()
-                    lastSeen = clock.now
+        do {
+            reading: while true {
+                guard let (source, document) = try await stream.next() else {
+                    // Following, nothing new within the await time: the run has caught up (or a source ended for
+                    // good).
+                    guard follow != nil, stop?.received == nil, !stream.ended else { break reading }
+                    if due() || (entriesInBatch == 0 && unsettled) { try await commit(settle: true) }
+                    if let follow, clock.now - lastSeen >= follow.quietInterval {  // alive, for `check --max-age`
+                        try await run?.heartbeat()
+                        lastSeen = clock.now
+                    }
+                    continue reading
                 }
-                continue reading
-            }
-            let entry: OplogEntry
-            do {
-                entry = try OplogEntry(document)
-            } catch {
-                try await commit()
-                throw error
-            }
-            // A boundary never falls between entries sharing a ts (one transaction on SecantusDB).
-            if entry.ts != lastTS {
-                if entriesInBatch >= batchSize {
-                    // Following, too many documents waiting to be settled settle now, so memory stays bounded.
-                    try await commit(settle: follow != nil && remembered.count >= batchSize)
-                } else if due() {
-                    try await commit(settle: true)
-                }
-                if let signal = stop?.received {  // also one that came while the batch above committed
+                let entry: OplogEntry
+                do {
+                    entry = try OplogEntry(document)
+                } catch {
                     try await commit()
-                    summary.interruptedBy = signal
-                    break reading
+                    throw error
                 }
-            }
-            let unpacked: OplogUnpacker.Unpacked
-            do throws(OplogError) {
-                unpacked = try unpackers[source].unpack(entry)
-            } catch {
-                // What came before the entry commits, unless the entry shares its ts with entries of the batch
-                // (one transaction on SecantusDB): a transaction is never split, so the batch waits for a rerun.
-                if error.ts != lastTS { try await commit() }
-                throw error  // its description names the entry's ts, ns and op
-            }
-            for change in unpacked.changes {
-                try batch.add(change, at: entry.ts)
-                switch change {
-                case .insert: summary.inserts += 1
-                case .update: summary.updates += 1
-                case .delete: summary.deletes += 1
-                case .dropCollection: summary.drops += 1
+                // A boundary never falls between entries sharing a ts (one transaction on SecantusDB).
+                if entry.ts != lastTS {
+                    if entriesInBatch >= batchSize {
+                        // Following, too many documents waiting to be settled settle now, so memory stays bounded.
+                        try await commit(settle: follow != nil && remembered.count >= batchSize, overlapping: true)
+                    } else if due() {
+                        try await commit(settle: true)
+                    }
+                    if let signal = stop?.received {  // also one that came while the batch above committed
+                        try await commit()
+                        summary.interruptedBy = signal
+                        break reading
+                    }
                 }
+                let unpacked: OplogUnpacker.Unpacked
+                do throws(OplogError) {
+                    unpacked = try unpackers[source].unpack(entry)
+                } catch {
+                    // What came before the entry commits, unless the entry shares its ts with entries of the batch
+                    // (one transaction on SecantusDB): a transaction is never split, so the batch waits for a rerun.
+                    if error.ts != lastTS { try await commit() }
+                    throw error  // its description names the entry's ts, ns and op
+                }
+                for change in unpacked.changes {
+                    try batch.add(change, at: entry.ts)
+                    switch change {
+                    case .insert: summary.inserts += 1
+                    case .update: summary.updates += 1
+                    case .delete: summary.deletes += 1
+                    case .dropCollection: summary.drops += 1
+                    }
+                }
+                for (kind, count) in unpacked.skips { summary.skipped[kind.rawValue, default: 0] += count }
+                summary.entriesRead += 1
+                entriesInBatch += 1
+                if batchOpened == nil { batchOpened = clock.now }
+                lastTS = entry.ts
+                lastRead[source] = entry.ts
+                if case .document(let token)? = document[ChangeEvent.resumeTokenKey] { lastToken[source] = token }
             }
-            for (kind, count) in unpacked.skips { summary.skipped[kind.rawValue, default: 0] += count }
-            summary.entriesRead += 1
-            entriesInBatch += 1
-            if batchOpened == nil { batchOpened = clock.now }
-            lastTS = entry.ts
-            lastRead[source] = entry.ts
-            if case .document(let token)? = document[ChangeEvent.resumeTokenKey] { lastToken[source] = token }
+            // The stream ran dry: the end of a catch-up, or a following run stopped by a signal while caught up. That last
+            // batch settles; a run stopped at a boundary before the end left the rest to the next run.
+            let ranDry = summary.interruptedBy == nil
+            if ranDry, follow != nil { summary.interruptedBy = stop?.received }
+            try await commit(settle: ranDry)
+        } catch {
+            // The batch still committing ends first; an error of its own is the one reported.
+            try await finishCommitting()
+            throw error
         }
-        // The stream ran dry: the end of a catch-up, or a following run stopped by a signal while caught up. That last
-        // batch settles; a run stopped at a boundary before the end left the rest to the next run.
-        let ranDry = summary.interruptedBy == nil
-        if ranDry, follow != nil { summary.interruptedBy = stop?.received }
-        try await commit(settle: ranDry)
         progress?.finish()
         summary.seconds = (clock.now - started).seconds
         return summary
     }
 
-    /// One batch: stored states read, changes applied, rows written, sync point and ledger step, one transaction.
-    private func write(
-        _ batch: ChangeSet, syncPoints: [String: BSONTimestamp], resumeTokens: [String: BSONDocument],
-        end: BSONTimestamp?, settle: Bool, entries: Int, remembered: inout [DocumentKey: BSONValue],
-        summary: inout ReplaySummary
-    ) async throws {
+    /// A batch computed before anything of it is written: what each touched document becomes, and the writes.
+    struct PreparedBatch: Sendable {
+        var outcomes: [ChangeSet.Outcome]
+        var write: BatchWrite
+        var entries: Int
+        /// The ts of its last entry (nil: none read), for the log.
+        var end: BSONTimestamp?
+        /// Spent computing it, counted in the batch's ledger step.
+        var seconds: Double
+    }
+
+    /// What a committed batch adds to the run's summary.
+    struct BatchResult: Sendable {
+        var written: BatchWriter.Written
+        var toVerify: Int
+        var verification: VerifyFigures
+        var syncPoints: [String: BSONTimestamp]
+    }
+
+    /// Reads the stored state of the documents `batch` updates (on `reader` when there is one), applies the batch's
+    /// changes to it and computes its writes. `committing`: a batch that may not have committed yet, whose images
+    /// stand in for the stored state of the documents it touches: as if both were one batch.
+    private func prepare(_ batch: ChangeSet, entries: Int, end: BSONTimestamp?, after committing: PreparedBatch?)
+        async throws -> PreparedBatch
+    {
         let clock = ContinuousClock(), started = clock.now
         var stored: [DocumentKey: BSONDocument] = [:]
         var storedRows: [DocumentKey: DocumentRows] = [:]
         for (namespace, ids) in batch.idsNeedingStoredState {
             guard let plan = plans[namespace] else { continue }
-            let keys = try ids.map { try plan.keyValue(ofID: $0) }
+            var unread: [BSONValue] = []
+            for id in ids {
+                let key = try DocumentKey(namespace, id)
+                if let image = committing?.write.images[key] {
+                    stored[key] = image.document
+                    storedRows[key] = image.rows
+                } else {
+                    unread.append(id)
+                }
+            }
+            let keys = try unread.map { try plan.keyValue(ofID: $0) }
             let rebuilder = DocumentRebuilder(plan: plan)
-            for (id, rows) in zip(ids, try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)) {
+            let read = try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: reader ?? session)
+            for (id, rows) in zip(unread, read) {
                 guard let rows else { continue }
                 do {
                     let key = try DocumentKey(namespace, id)
@@ -274,47 +377,43 @@ struct Replayer {
                     LogKey.namespace: "\(outcome.namespace)", LogKey.documentID: "\(outcome.id)",
                 ])
         }
-        let purpose = "commit a batch of \(entries) oplog entries"
+        let write = try BatchWrite(emptied: batch.emptied, outcomes: outcomes, stored: storedRows, plans: plans)
+        return PreparedBatch(
+            outcomes: outcomes, write: write, entries: entries, end: end, seconds: (clock.now - started).seconds)
+    }
+
+    /// Writes a prepared batch, moves the sync points and records its ledger step, in one transaction; `verification`
+    /// runs inside it, after the rows are written.
+    private func write(
+        _ batch: PreparedBatch, syncPoints: [String: BSONTimestamp], resumeTokens: [String: BSONDocument],
+        verification: (() async throws -> VerifyFigures)? = nil
+    ) async throws -> BatchResult {
+        let clock = ContinuousClock(), started = clock.now
+        let purpose = "commit a batch of \(batch.entries) oplog entries"
         try await session.begin(purpose: purpose)
         do {
-            let written = try await BatchWriter(session: session, plans: plans)
-                .write(emptied: batch.emptied, outcomes: outcomes, stored: storedRows)
+            let written = try await BatchWriter(session: session, plans: plans).write(batch.write)
             await TestHooks.pauseUntilResumed(at: "batch-written")  // mid-batch: rows written, nothing committed
-            var checked = VerifyFigures()
-            if let verifier, let end {
-                let before = remembered
-                checked = try await verify(outcomes, end: end, settle: settle, with: verifier, remembered: &remembered)
-                try await store.updatePendingVerifications(
-                    adding: remembered.filter { before[$0.key] == nil }.map { ($0.key.namespace, $0.value) },
-                    removing: before.filter { remembered[$0.key] == nil }.map { ($0.key.namespace, $0.value) })
-            }
+            let checked = try await verification?() ?? VerifyFigures()
             if !syncPoints.isEmpty { try await store.moveSyncPoints(syncPoints, resumeTokens: resumeTokens) }
             try await run?.addStep(
                 "batch",
                 figures: [
-                    "entries": Double(entries), "documents_written": Double(written.documentsWritten),
+                    "entries": Double(batch.entries), "documents_written": Double(written.documentsWritten),
                     "documents_removed": Double(written.documentsRemoved), "rows": Double(written.rows),
                     "documents_verified": Double(checked.verified), "documents_repaired": Double(checked.repaired),
-                    "seconds": (clock.now - started).seconds,
+                    "seconds": batch.seconds + (clock.now - started).seconds,
                 ], keepingLast: keptSteps)
             try await session.commit(purpose: purpose)
-            summary.documentsWritten += written.documentsWritten
-            summary.documentsRemoved += written.documentsRemoved
-            summary.documentsToVerify += outcomes.count { !$0.exact }
-            summary.documentsVerified += checked.verified
-            summary.documentsRepaired += checked.repaired
-            summary.verifySeconds += checked.seconds
-            summary.verifyMongoSeconds += checked.mongoSeconds
-            summary.batches += 1
-            for (kind, paths) in written.report.counts {
-                summary.fields[kind, default: [:]].merge(paths, uniquingKeysWith: +)
-            }
             logger.debug(
                 "batch committed",
                 metadata: [
-                    "entries": "\(entries)", "documents": "\(outcomes.count)",
-                    LogKey.oplogTimestamp: "\(end.map { "\($0)" } ?? "-")",
+                    "entries": "\(batch.entries)", "documents": "\(batch.outcomes.count)",
+                    LogKey.oplogTimestamp: "\(batch.end.map { "\($0)" } ?? "-")",
                 ])
+            return BatchResult(
+                written: written, toVerify: batch.outcomes.count { !$0.exact }, verification: checked,
+                syncPoints: syncPoints)
         } catch {
             try? await session.rollback(purpose: purpose)
             throw error
@@ -322,7 +421,7 @@ struct Replayer {
     }
 
     /// What one batch's verification did.
-    struct VerifyFigures {
+    struct VerifyFigures: Sendable {
         var verified = 0, repaired = 0
         var seconds = 0.0, mongoSeconds = 0.0
     }

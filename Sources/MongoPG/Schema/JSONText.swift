@@ -200,3 +200,196 @@ enum JSONText: Equatable, Sendable {
         }
     }
 }
+
+extension JSONText {
+    /// A JSON text spelt as PostgreSQL's jsonb gives it back: object keys shorter first, then by bytes, of duplicate
+    /// keys only the last (PostgreSQL documentation, 8.14 "JSON Types"); `", "` and `": "` between items; strings
+    /// escaped as jsonb's output escapes them; numbers as written (jsonb prints its numeric's own text, so `1e2` or
+    /// `1.0E1` spell differently from PostgreSQL's, never alike for different values). Nil when `text` is no JSON or
+    /// holds what jsonb refuses (`\u0000`, a lone surrogate). Equal to the text of a jsonb value, it holds that value.
+    static func jsonbSpelling(_ text: String) -> [UInt8]? {
+        var speller = JSONBSpeller(bytes: Array(text.utf8))
+        var output: [UInt8] = []
+        output.reserveCapacity(speller.bytes.count)
+        guard speller.value(into: &output, depth: 0) else { return nil }
+        speller.skipSpace()
+        return speller.position == speller.bytes.count ? output : nil
+    }
+
+    /// Whether a jsonb value's text (`stored`, as PostgreSQL gave it back, or as written) and a JSON text hold the
+    /// same value, as far as spelling both as jsonb tells (`jsonbSpelling`).
+    static func sameAsJSONB(stored: String, written: String) -> Bool {
+        if stored.utf8.elementsEqual(written.utf8) { return true }
+        guard let spelt = jsonbSpelling(written) else { return false }
+        if stored.utf8.elementsEqual(spelt) { return true }
+        return jsonbSpelling(stored).map { $0 == spelt } ?? false
+    }
+}
+
+/// The one-pass parser behind `JSONText.jsonbSpelling`: appends each value's jsonb spelling.
+private struct JSONBSpeller {
+    let bytes: [UInt8]
+    var position = 0
+    static let maximumDepth = 256
+
+    mutating func skipSpace() {
+        while position < bytes.count,
+            bytes[position] == 0x20 || bytes[position] == 0x09 || bytes[position] == 0x0A
+                || bytes[position] == 0x0D
+        {
+            position += 1
+        }
+    }
+
+    mutating func take(_ byte: UInt8) -> Bool {
+        skipSpace()
+        guard position < bytes.count, bytes[position] == byte else { return false }
+        position += 1
+        return true
+    }
+
+    mutating func value(into output: inout [UInt8], depth: Int) -> Bool {
+        skipSpace()
+        guard depth < Self.maximumDepth, position < bytes.count else { return false }
+        switch bytes[position] {
+        case UInt8(ascii: "{"):
+            position += 1
+            var members: [(key: [UInt8], value: [UInt8])] = []
+            if !take(UInt8(ascii: "}")) {
+                repeat {
+                    guard take(UInt8(ascii: "\"")), let key = string(), take(UInt8(ascii: ":")) else { return false }
+                    var value: [UInt8] = []
+                    guard self.value(into: &value, depth: depth + 1) else { return false }
+                    members.append((key, value))
+                } while take(UInt8(ascii: ","))
+                guard take(UInt8(ascii: "}")) else { return false }
+            }
+            // Of duplicate keys the last counts; keys are unique after that, so the order is total.
+            var seen = Set<[UInt8]>()
+            let kept = members.reversed().filter { seen.insert($0.key).inserted }.sorted { a, b in
+                a.key.count != b.key.count ? a.key.count < b.key.count : a.key.lexicographicallyPrecedes(b.key)
+            }
+            output.append(UInt8(ascii: "{"))
+            for (index, member) in kept.enumerated() {
+                if index > 0 { output.append(contentsOf: [UInt8(ascii: ","), 0x20]) }
+                Self.appendString(member.key, to: &output)
+                output.append(contentsOf: [UInt8(ascii: ":"), 0x20])
+                output.append(contentsOf: member.value)
+            }
+            output.append(UInt8(ascii: "}"))
+            return true
+        case UInt8(ascii: "["):
+            position += 1
+            output.append(UInt8(ascii: "["))
+            if !take(UInt8(ascii: "]")) {
+                var first = true
+                repeat {
+                    if !first { output.append(contentsOf: [UInt8(ascii: ","), 0x20]) }
+                    first = false
+                    guard value(into: &output, depth: depth + 1) else { return false }
+                } while take(UInt8(ascii: ","))
+                guard take(UInt8(ascii: "]")) else { return false }
+            }
+            output.append(UInt8(ascii: "]"))
+            return true
+        case UInt8(ascii: "\""):
+            position += 1
+            guard let text = string() else { return false }
+            Self.appendString(text, to: &output)
+            return true
+        case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+            for literal in ["true", "false", "null"] {
+                let literal = Array(literal.utf8)
+                if bytes.count - position >= literal.count,
+                    bytes[position..<position + literal.count].elementsEqual(literal)
+                {
+                    output.append(contentsOf: literal)
+                    position += literal.count
+                    return true
+                }
+            }
+            return false
+        default:
+            let start = position
+            while position < bytes.count, Self.isNumberByte(bytes[position]) { position += 1 }
+            guard position > start else { return false }
+            output.append(contentsOf: bytes[start..<position])
+            return true
+        }
+    }
+
+    static func isNumberByte(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")
+            || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
+    }
+
+    /// A string's bytes, escapes resolved, after its opening quote; nil for a bad escape or what jsonb refuses.
+    mutating func string() -> [UInt8]? {
+        var text: [UInt8] = []
+        while position < bytes.count {
+            let byte = bytes[position]
+            position += 1
+            switch byte {
+            case UInt8(ascii: "\""): return text
+            case UInt8(ascii: "\\"):
+                guard position < bytes.count else { return nil }
+                let escape = bytes[position]
+                position += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): text.append(escape)
+                case UInt8(ascii: "b"): text.append(0x08)
+                case UInt8(ascii: "f"): text.append(0x0C)
+                case UInt8(ascii: "n"): text.append(0x0A)
+                case UInt8(ascii: "r"): text.append(0x0D)
+                case UInt8(ascii: "t"): text.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard var scalar = hex4() else { return nil }
+                    if (0xD800..<0xDC00).contains(scalar) {
+                        guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                            bytes[position + 1] == UInt8(ascii: "u")
+                        else { return nil }
+                        position += 2
+                        guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard scalar != 0, let unicode = Unicode.Scalar(scalar) else { return nil }
+                    text.append(contentsOf: Array(String(Character(unicode)).utf8))
+                default: return nil
+                }
+            default: text.append(byte)
+            }
+        }
+        return nil
+    }
+
+    mutating func hex4() -> UInt32? {
+        guard bytes.count - position >= 4 else { return nil }
+        var value: UInt32 = 0
+        for byte in bytes[position..<position + 4] {
+            guard let digit = Character(Unicode.Scalar(byte)).hexDigitValue else { return nil }
+            value = value << 4 | UInt32(digit)
+        }
+        position += 4
+        return value
+    }
+
+    /// jsonb's output escaping (PostgreSQL's `escape_json`): quote, backslash and control characters; the rest as is.
+    static func appendString(_ text: [UInt8], to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        for byte in text {
+            switch byte {
+            case 0x08: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case 0x0A: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), byte])
+            case ..<0x20:
+                let digits = Array("0123456789abcdef".utf8)
+                output.append(contentsOf: Array("\\u00".utf8) + [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+}

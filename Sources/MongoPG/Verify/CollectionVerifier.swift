@@ -167,7 +167,7 @@ struct CollectionVerifier {
     private func storedItems(keyTexts: [String?]) async throws -> [StoredItem] {
         let type = plan.tables[0].columns[0].sqlType
         return try await storedItems(
-            keys: try keyTexts.map { try CopyTextDecoder.value($0.map { Array($0.utf8) }, type) })
+            keys: try keyTexts.map { try CopyTextDecoder.value(text: $0, type) })
     }
 
     /// The stored documents of `keys`, rebuilt, in the same order; keys no table holds are left out.

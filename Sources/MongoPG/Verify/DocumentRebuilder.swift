@@ -33,7 +33,7 @@ public struct DocumentRebuilder: Sendable {
 
     /// The document `_id` a root key column value stands for.
     public func id(ofKey key: SQLValue) throws(SchemaError) -> BSONValue {
-        var state = RebuildState(plan: plan)
+        let state = RebuildState(plan: plan)
         guard let id = try state.bsonValue(key, plan.idType, path: ["_id"]) else {
             throw SchemaError(.badRows, "the root row's _id is NULL")
         }

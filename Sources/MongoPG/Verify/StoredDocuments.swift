@@ -85,7 +85,7 @@ public enum StoredDocuments {
                 typed.reserveCapacity(types.count)
                 for (field, type) in zip(row.dropFirst(), types) {
                     do {
-                        typed.append(try CopyTextDecoder.value(field.map { Array($0.utf8) }, type))
+                        typed.append(try CopyTextDecoder.value(text: field, type))
                     } catch {
                         throw SchemaError(.badRows, "table \(table.name): \(error.message)", documentID: id)
                     }

@@ -1,0 +1,191 @@
+import Foundation
+import MongoPG
+import TestSupport
+import Testing
+
+/// oplog-sync's pipelined batches (`--from-file`, `--no-verify`): the next batch is read and computed while one
+/// commits, from the images of the documents the committing batch touches. Small batches, so that consecutive batches
+/// touch the same documents, and faults while a batch is written and the next one computed.
+@Suite("oplog-sync: pipelined batches", .tags(.integration))
+struct OplogPipelineTests {
+    typealias Writer = OplogSyncTests.Writer
+
+    static func json(_ text: String) -> BSONDocument { OplogSyncTests.json(text) }
+
+    /// Entries over `OplogSyncTests.documents` where every pair of consecutive 2-entry batches shares documents:
+    /// document 1 gets a name and a tag appended (an array diff past the end), document 2 a nested array element and
+    /// the json column, document 10 is inserted, updated and deleted again across boundaries, document 4 replaced,
+    /// then updated in the next batch; and the documents they must leave.
+    static func entries(_ ns: String) -> (entries: [BSONDocument], documents: [BSONDocument]) {
+        var entries: [BSONDocument] = []
+        var documents = OplogSyncTests.documents
+        var tags: [BSONValue] = [.string("a"), .string("b")]
+        var ten: BSONDocument?
+        for k in 1...24 {
+            switch k % 3 {
+            case 1:
+                entries.append(
+                    OplogSyncTests.entry(
+                        k,
+                        #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"name": "one \#(k)"}, "stags": {"a": true, "u\#(tags.count)": "t\#(k)"}}}, "o2": {"_id": 1}}"#
+                    ))
+                tags.append(.string("t\(k)"))
+                documents[0]["name"] = .string("one \(k)")
+                documents[0]["tags"] = .array(tags)
+            case 2:
+                entries.append(
+                    OplogSyncTests.entry(
+                        k,
+                        #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"meta": {"k": \#(k)}}, "sitems": {"a": true, "s0": {"u": {"qty": \#(k)}}}}}, "o2": {"_id": 2}}"#
+                    ))
+                documents[1]["meta"] = .document(["k": .int32(Int32(k))])
+                documents[1]["items"] = .array([
+                    .document(["sku": .string("y"), "qty": .int32(Int32(k))]),
+                    .document(["sku": .string("z"), "qty": .int32(3)]),
+                ])
+            default:
+                switch (k / 3) % 3 {
+                case 1:
+                    entries.append(
+                        OplogSyncTests.entry(
+                            k, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 10, "name": "ten \#(k)", "tags": ["x"]}}"#))
+                    ten = json(#"{"_id": 10, "name": "ten \#(k)", "tags": ["x"]}"#)
+                case 2:
+                    entries.append(
+                        OplogSyncTests.entry(
+                            k,
+                            #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"tags.1": "y\#(k)", "score": 1.5}}, "o2": {"_id": 10}}"#
+                        ))
+                    ten?["tags"] = .array([.string("x"), .string("y\(k)")])
+                    ten?["score"] = .double(1.5)
+                default:
+                    entries.append(OplogSyncTests.entry(k, #"{"op": "d", "ns": "\#(ns)", "o": {"_id": 10}}"#))
+                    ten = nil
+                }
+            }
+        }
+        entries.append(
+            OplogSyncTests.entry(
+                25,
+                #"{"op": "u", "ns": "\#(ns)", "o": {"_id": 4, "name": "four", "matrix": [[7, 8]]}, "o2": {"_id": 4}}"#))
+        entries.append(
+            OplogSyncTests.entry(
+                26, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"matrix.0.2": 9}}, "o2": {"_id": 4}}"#))
+        documents[3] = json(#"{"_id": 4, "name": "four", "matrix": [[7, 8, 9]]}"#)
+        return (entries, documents + (ten.map { [$0] } ?? []))
+    }
+
+    @Test(
+        "batches of 2 entries touching the same documents, inserts and deletes across boundaries, leave what an init load of the result gives"
+    )
+    func consecutiveBatches() async throws {
+        try await InitLoadFixture.with(
+            batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+        ) { scene in
+            try await OplogSyncTests.loadFromDump(scene)
+            let (entries, documents) = Self.entries(scene.namespace.description)
+            #expect(documents.count == 5, "document 10 is inserted again at the end")
+            let oplog = scene.directory.appendingPathComponent("oplog.bson")
+            try OplogSyncTests.writeEntries(entries, to: oplog)
+            let outcome = try await OplogSyncTests.sync(scene, ["--from-file", oplog.path, "--json"])
+            #expect(outcome.stdout.contains("\"batches\":13,"), "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("\"documents_to_verify\":0"), "\(outcome.stdout)")
+            try await OplogSyncTests.expectTables(scene, hold: documents)
+            // The same replay as one batch, on freshly loaded tables: the pipelined run must match it table for table.
+            let plan = try scene.plan()
+            func tables() async throws -> [[[String?]]] {
+                try await PostgresServer.withSession { session in
+                    var contents: [[[String?]]] = []
+                    for table in plan.tables {
+                        contents.append(
+                            try await session.query(
+                                "SELECT t::text FROM \(plan.qualifiedName(table)) AS t ORDER BY 1", purpose: "test"
+                            ).rows)
+                    }
+                    return contents
+                }
+            }
+            let pipelined = try await tables()
+            #expect(try await scene.copy().status == 0)
+            let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
+            try config.replacingOccurrences(of: "batch_size = 2", with: "batch_size = 1000")
+                .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
+            _ = try await OplogSyncTests.sync(scene, ["--from-file", oplog.path])
+            #expect(try await tables() == pipelined)
+        }
+    }
+
+    /// Inserts, then updates of the same two documents, so that consecutive batches of 2 touch the same documents.
+    static func writes(_ writer: Writer) async throws {
+        for id: Int32 in 40..<44 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
+        for round in 0..<4 {
+            try await writer.set(40, ["name": .string("forty \(round)"), "tags": .array([.string("r\(round)")])])
+            try await writer.set(41, ["score": .double(Double(round))])
+        }
+        try await writer.delete(["_id": .int32(42)])
+    }
+
+    @Test(
+        "--no-verify killed (SIGKILL) while a batch is written and the next computed: nothing of either commits, the rerun catches up"
+    )
+    func killedWhileNextComputed() async throws {
+        try await PrivateMongoServer.with { uri in
+            try await InitLoadFixture.with(
+                mongoURI: uri, batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            ) { scene in
+                let mongo = try MongoSession(uri: uri, name: "private")
+                try await mongo.insert(scene.documents, into: scene.namespace)
+                try await scene.initLoad()
+                try await Self.writes(Writer(session: mongo, namespace: scene.namespace))
+                let run = try OplogFollowTests.BackgroundRun(
+                    scene, ["--no-verify"], environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written"])
+                #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
+                try await Task.sleep(for: .seconds(1))  // the next batch is read and computed meanwhile
+                kill(run.pid, SIGKILL)
+                _ = try await run.exitStatus()
+                #expect(try await scene.stateRowCount("sync_points") == "0", "no sync point moved")
+                try await OplogSyncTests.expectTables(scene, hold: scene.documents)
+
+                _ = try await OplogSyncTests.sync(scene, ["--no-verify"])
+                try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+            }
+        }
+    }
+
+    @Test(
+        "--no-verify whose PostgreSQL connections are killed while a batch is written and the next computed exits 69, writes nothing after; the rerun catches up"
+    )
+    func writeFailsWhileNextComputed() async throws {
+        try await PrivateMongoServer.with { uri in
+            try await InitLoadFixture.with(
+                mongoURI: uri, batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            ) { scene in
+                let mongo = try MongoSession(uri: uri, name: "private")
+                try await mongo.insert(scene.documents, into: scene.namespace)
+                try await scene.initLoad()
+                try await Self.writes(Writer(session: mongo, namespace: scene.namespace))
+                let resume = scene.directory.appendingPathComponent("resume")
+                let run = try OplogFollowTests.BackgroundRun(
+                    scene, ["--no-verify"],
+                    environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
+                #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
+                try await Task.sleep(for: .seconds(1))  // the next batch is read and computed meanwhile
+                let killed = try await OplogFollowTests.query(
+                    "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE application_name = 'oplog-sync[\(run.pid)]'"
+                )
+                #expect(!killed.isEmpty && killed.allSatisfy { $0 == ["true"] }, "\(killed)")
+                _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
+                #expect(try await run.exitStatus() == 69, "\(run.stderr)")
+                let after = run.stderr.components(separatedBy: "holding at batch-written\n").last ?? ""
+                #expect(
+                    after.hasPrefix("oplog-sync: PostgreSQL: ") && after.split(separator: "\n").count == 1,
+                    "one line says why: \(run.stderr)")
+                #expect(try await scene.stateRowCount("sync_points") == "0", "no sync point moved")
+                try await OplogSyncTests.expectTables(scene, hold: scene.documents)
+
+                _ = try await OplogSyncTests.sync(scene, ["--no-verify"])
+                try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+            }
+        }
+    }
+}
