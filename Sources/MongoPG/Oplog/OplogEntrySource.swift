@@ -110,9 +110,11 @@ struct ServerOplogSource: OplogEntrySource {
     /// The last entry read, and the last one read when the oplog was last found to reach back far enough.
     private var readThrough: BSONTimestamp?
     private lazy var confirmedThrough = start
-    /// When the oplog's edge was last checked: on SecantusDB each check scans the oplog, so a catch-up of many small
-    /// batches checks at most once per `confirmInterval` (and at its end).
-    private var lastConfirmation: ContinuousClock.Instant?
+    /// When the oplog's edge was last checked, and how long that took: each check is one query (an index read on
+    /// mongod; on SecantusDB a scan of the whole oplog, 2 s at 100k entries), so a catch-up of many small batches
+    /// checks at most once per `confirmInterval`, or twenty times the last check's time when that is longer (so
+    /// checks cost at most a twentieth of the run), and at its end.
+    private var lastConfirmation: (at: ContinuousClock.Instant, took: Duration)?
     static let confirmInterval: Duration = .seconds(10)
 
     /// The oplog only loses entries from its old end: when its oldest entry is later than the start, entries replay
@@ -149,10 +151,12 @@ struct ServerOplogSource: OplogEntrySource {
 
     mutating func confirmReads(force: Bool) async throws -> Bool {
         let now = ContinuousClock.now
-        if !force, let lastConfirmation, now - lastConfirmation < Self.confirmInterval { return false }
-        lastConfirmation = now
+        if !force, let last = lastConfirmation, now - last.at < max(Self.confirmInterval, last.took * 20) {
+            return false
+        }
         confirmedThrough = try await Self.confirmReads(
             session, name: name, readThrough: readThrough, confirmedThrough: confirmedThrough)
+        lastConfirmation = (now, ContinuousClock.now - now)
         return true
     }
 
