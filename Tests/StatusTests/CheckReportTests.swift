@@ -16,9 +16,10 @@ struct CheckReportTests {
         return lag
     }
 
-    static func run(_ status: String, exit: Int32?, age: Double = 60) -> RunRecord {
+    static func run(_ status: String, exit: Int32?, age: Double = 60, arguments: String = "") -> RunRecord {
         RunRecord(
-            id: 9, tool: "oplog-sync", host: "h", pid: 1, arguments: "", startedAt: "", finishedAt: nil, status: status,
+            id: 9, tool: "oplog-sync", host: "h", pid: 1, arguments: arguments, startedAt: "", finishedAt: nil,
+            status: status,
             exitCode: exit, message: status == "error" ? "boom" : nil, figures: [:], durationSeconds: 1,
             ageSeconds: age)
     }
@@ -98,10 +99,14 @@ struct CheckReportTests {
         inputs.lastSuccessfulSync = nil
         #expect(Self.judge(inputs, thresholds).status == .critical)
         // A following run is measured from its newest batch or heartbeat, not from the end of the last run.
-        inputs.lastSync = Self.run("running", exit: nil, age: 40)
+        let follow = "--config sync.ini --follow"
+        inputs.lastSync = Self.run("running", exit: nil, age: 40, arguments: follow)
         #expect(Self.judge(inputs, thresholds).status == .ok)
         #expect(Self.judge(inputs, thresholds).line.contains("running, last heard of"))
-        inputs.lastSync = Self.run("running", exit: nil, age: 400)
+        inputs.lastSync = Self.run("running", exit: nil, age: 400, arguments: follow)
+        #expect(Self.judge(inputs, thresholds).status == .critical)
+        // A catch-up still running is judged by the last run that ended (here none).
+        inputs.lastSync = Self.run("running", exit: nil, age: 5, arguments: "--config sync.ini")
         #expect(Self.judge(inputs, thresholds).status == .critical)
     }
 

@@ -16,8 +16,12 @@ struct ChangedAfterTests {
         var changed = ChangedAfter()
         changed.addCommand(database: "shop", ["createIndexes": .string("orders")])
         changed.addCommand(database: "shop", ["collMod": .string("orders")])
-        changed.addCommand(database: "shop", ["renameCollection": .string("shop.other"), "to": .string("shop.orders")])
-        #expect(!changed.contains(order), "a rename into the collection takes none of its documents away")
+        #expect(!changed.contains(order))
+        var replaced = ChangedAfter()
+        replaced.addCommand(
+            database: "admin",
+            ["renameCollection": .string("shop.tmp"), "to": .string("shop.orders"), "dropTarget": .bool(true)])
+        #expect(replaced.contains(order), "a rename onto the collection replaces its documents")
 
         changed.addCommand(database: "shop", ["drop": .string("orders")])
         #expect(changed.contains(order) && !changed.contains(customer))

@@ -153,9 +153,13 @@ struct Replayer: Sendable {
         var remembered: [DocumentKey: BSONValue] = [:]
         // Those a committed batch left to verify, kept in the state schema so that a killed run forgets none.
         if verifier != nil, movingSyncPoints {
-            for (namespace, id) in try await store.pendingVerifications() where plans[namespace] != nil {
+            let pending = try await store.pendingVerifications()
+            for (namespace, id) in pending where plans[namespace] != nil {
                 remembered[try DocumentKey(namespace, id)] = id
             }
+            // Those of collections no longer synced go: a collection synced again later starts from its init load.
+            let unsynced = pending.filter { plans[$0.namespace] == nil }
+            if !unsynced.isEmpty { try await store.updatePendingVerifications(adding: [], removing: unsynced) }
         }
         /// Documents were remembered as differing by a batch that did not settle them (see `verify`).
         var unsettled = !remembered.isEmpty
@@ -240,7 +244,8 @@ struct Replayer: Sendable {
                     // good).
                     guard follow != nil, stop?.received == nil, !stream.ended else { break reading }
                     if due() || (entriesInBatch == 0 && unsettled) { try await commit(settle: true) }
-                    if let follow, clock.now - lastSeen >= follow.quietInterval {  // alive, for `check --max-age`
+                    // Alive, for `check --max-age`; not while a batch commits on the same session (its transaction).
+                    if let follow, committing == nil, clock.now - lastSeen >= follow.quietInterval {
                         try await run?.heartbeat()
                         lastSeen = clock.now
                     }
@@ -266,6 +271,9 @@ struct Replayer: Sendable {
                         summary.interruptedBy = signal
                         break reading
                     }
+                    // A source that ended for good (an invalidated stream) stops a following run even while the
+                    // others keep it busy.
+                    if follow != nil, stream.ended { break reading }
                 }
                 let unpacked: OplogUnpacker.Unpacked
                 do throws(OplogError) {

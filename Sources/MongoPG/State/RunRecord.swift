@@ -49,6 +49,9 @@ public struct RunRecord: Sendable, Equatable, Codable {
         return run
     }
 
+    /// An `oplog-sync --follow` run, which never ends by itself.
+    public var isFollowing: Bool { arguments.split(separator: " ").contains("--follow") }
+
     /// Whether process `pid` of this host exists (`kill(pid, 0)`; EPERM means it exists under another user).
     public static func processIsAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
 

@@ -232,8 +232,9 @@ public struct CheckReport: Sendable, Codable, Equatable {
             }
         }
         if let maxAge = thresholds.maxAge {
-            // A run in progress (`--follow`, or a long catch-up) is as young as its newest batch or heartbeat.
-            let running = inputs.lastSync.flatMap { $0.status == "running" ? $0 : nil }
+            // A following run is as young as its newest batch or heartbeat (it says it is alive and reading; whether
+            // it keeps up is the lag's to say). A catch-up still running is judged by the last run that ended.
+            let running = inputs.lastSync.flatMap { $0.status == "running" && $0.isFollowing ? $0 : nil }
             if let run = running ?? inputs.lastSuccessfulSync {
                 let late = run.ageSeconds > seconds(maxAge)
                 let text =

@@ -15,12 +15,15 @@ enum LaterChanges: Sendable {
         case .oplog:
             return try await oplog.documentsChanged(after: ts, ids: ids)
         case .changeStream(let uri, let scopes, let collections):
-            guard !ids.isEmpty else { return ChangedAfter() }
             var changed = ChangedAfter()
-            for scope in scopes {
-                changed.formUnion(
-                    try await Self.documentsChanged(
-                        uri: uri, scope: scope, collections: collections, after: ts, ids: ids))
+            // At most 10,000 ids a stream's `$match`, as the oplog's query and the document lookups.
+            for start in stride(from: 0, to: ids.count, by: 10_000) {
+                let chunk = Array(ids[start..<min(start + 10_000, ids.count)])
+                for scope in scopes {
+                    changed.formUnion(
+                        try await Self.documentsChanged(
+                            uri: uri, scope: scope, collections: collections, after: ts, ids: chunk))
+                }
             }
             return changed
         }
@@ -72,8 +75,12 @@ enum LaterChanges: Sendable {
                     break reading
                 case ("dropDatabase", let database?, _):
                     changed.databases.insert(database)
-                case ("drop", let database?, let collection?), ("rename", let database?, let collection?):
+                case ("drop", let database?, let collection?):
                     changed.collections.insert(Namespace(database: database, collection: collection))
+                case ("rename", let database?, let collection?):
+                    // Both sides: the source loses its documents, the target (dropTarget) gets another collection's.
+                    changed.collections.insert(Namespace(database: database, collection: collection))
+                    if let target = event.renamedTo { changed.collections.insert(target) }
                 case (_, let database?, let collection?):
                     if let id = event.documentKey?["_id"] {
                         changed.documents.insert(

@@ -19,15 +19,18 @@ public struct ChangedAfter: Sendable, Equatable {
         databases.formUnion(other.databases)
     }
 
-    /// Records an oplog command entry (`ns` `<db>.$cmd`) that empties collections: `drop`, `dropDatabase`, and the
-    /// source of a `renameCollection`. Other commands change no document.
+    /// Records an oplog command entry (`ns` `<db>.$cmd`) that changes collections wholesale: `drop`, `dropDatabase`,
+    /// and both sides of a `renameCollection` (its source loses every document; its target, with `dropTarget`, gets
+    /// another collection's). Other commands change no document.
     mutating func addCommand(database: String, _ command: BSONDocument) {
         if case .string(let collection)? = command["drop"] {
             collections.insert(Namespace(database: database, collection: collection))
         } else if command["dropDatabase"] != nil {
             databases.insert(database)
-        } else if case .string(let from)? = command["renameCollection"], let namespace = Namespace(from) {
-            collections.insert(namespace)
+        } else if case .string(let from)? = command["renameCollection"] {
+            for case .string(let name)? in [BSONValue.string(from), command["to"]] {
+                if let namespace = Namespace(name) { collections.insert(namespace) }
+            }
         }
     }
 }
