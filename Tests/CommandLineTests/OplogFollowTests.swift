@@ -63,6 +63,21 @@ struct OplogFollowTests {
             return process.terminationStatus
         }
 
+        /// Held at `batch-written`: its PostgreSQL connections are terminated, then it is resumed through `resume`.
+        /// It must end with 69 and one line saying why, after the hold point's.
+        func losesPostgres(resuming resume: URL) async throws {
+            let killed = try await OplogFollowTests.query(
+                "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE application_name = 'oplog-sync[\(pid)]'"
+            )
+            #expect(!killed.isEmpty && killed.allSatisfy { $0 == ["true"] }, "\(killed)")
+            _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
+            #expect(try await exitStatus() == 69, "\(stderr)")
+            let after = stderr.components(separatedBy: "holding at batch-written\n").last ?? ""
+            #expect(
+                after.hasPrefix("oplog-sync: PostgreSQL: ") && after.split(separator: "\n").count == 1,
+                "one line says why: \(stderr)")
+        }
+
         deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
     }
 
@@ -439,16 +454,7 @@ struct OplogFollowTests {
                 scene, [],
                 environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
             #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
-            let killed = try await Self.query(
-                "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE application_name = 'oplog-sync[\(run.pid)]'"
-            )
-            #expect(!killed.isEmpty && killed.allSatisfy { $0 == ["true"] }, "\(killed)")
-            _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
-            #expect(try await run.exitStatus() == 69, "\(run.stderr)")
-            // One line says why: the last, after the hold point's.
-            let after = run.stderr.components(separatedBy: "holding at batch-written\n").last ?? ""
-            #expect(
-                after.hasPrefix("oplog-sync: PostgreSQL: ") && after.split(separator: "\n").count == 1, "\(run.stderr)")
+            try await run.losesPostgres(resuming: resume)
             _ = try await OplogSyncTests.sync(scene)
             try await OplogSyncTests.expectInSync(scene)
         }

@@ -125,30 +125,39 @@ struct OplogPipelineTests {
         try await writer.delete(["_id": .int32(42)])
     }
 
+    /// A `--no-verify` run over `writes` in 2-entry batches, held after its first batch's rows are written while the
+    /// next batch is read and computed; `act` ends it, then nothing of either batch may be in the tables or the sync
+    /// points, and a rerun catches up.
+    static func heldWhileNextComputed(
+        _ act: (InitLoadFixture, OplogFollowTests.BackgroundRun, _ resume: URL) async throws -> Void
+    ) async throws {
+        try await InitLoadFixture.withPrivateServer(
+            batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+        ) { scene, mongo, _ in
+            try await scene.initLoad()
+            try await Self.writes(Writer(session: mongo, namespace: scene.namespace))
+            let resume = scene.directory.appendingPathComponent("resume")
+            let run = try OplogFollowTests.BackgroundRun(
+                scene, ["--no-verify"],
+                environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
+            #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
+            try await Task.sleep(for: .seconds(1))  // the next batch is read and computed meanwhile
+            try await act(scene, run, resume)
+            #expect(try await scene.stateRowCount("sync_points") == "0", "no sync point moved")
+            try await OplogSyncTests.expectTables(scene, hold: scene.documents)
+
+            _ = try await OplogSyncTests.sync(scene, ["--no-verify"])
+            try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+        }
+    }
+
     @Test(
         "--no-verify killed (SIGKILL) while a batch is written and the next computed: nothing of either commits, the rerun catches up"
     )
     func killedWhileNextComputed() async throws {
-        try await PrivateMongoServer.with { uri in
-            try await InitLoadFixture.with(
-                mongoURI: uri, batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-            ) { scene in
-                let mongo = try MongoSession(uri: uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                try await scene.initLoad()
-                try await Self.writes(Writer(session: mongo, namespace: scene.namespace))
-                let run = try OplogFollowTests.BackgroundRun(
-                    scene, ["--no-verify"], environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written"])
-                #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
-                try await Task.sleep(for: .seconds(1))  // the next batch is read and computed meanwhile
-                kill(run.pid, SIGKILL)
-                _ = try await run.exitStatus()
-                #expect(try await scene.stateRowCount("sync_points") == "0", "no sync point moved")
-                try await OplogSyncTests.expectTables(scene, hold: scene.documents)
-
-                _ = try await OplogSyncTests.sync(scene, ["--no-verify"])
-                try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
-            }
+        try await Self.heldWhileNextComputed { _, run, _ in
+            kill(run.pid, SIGKILL)
+            _ = try await run.exitStatus()
         }
     }
 
@@ -156,36 +165,8 @@ struct OplogPipelineTests {
         "--no-verify whose PostgreSQL connections are killed while a batch is written and the next computed exits 69, writes nothing after; the rerun catches up"
     )
     func writeFailsWhileNextComputed() async throws {
-        try await PrivateMongoServer.with { uri in
-            try await InitLoadFixture.with(
-                mongoURI: uri, batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-            ) { scene in
-                let mongo = try MongoSession(uri: uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                try await scene.initLoad()
-                try await Self.writes(Writer(session: mongo, namespace: scene.namespace))
-                let resume = scene.directory.appendingPathComponent("resume")
-                let run = try OplogFollowTests.BackgroundRun(
-                    scene, ["--no-verify"],
-                    environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
-                #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
-                try await Task.sleep(for: .seconds(1))  // the next batch is read and computed meanwhile
-                let killed = try await OplogFollowTests.query(
-                    "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE application_name = 'oplog-sync[\(run.pid)]'"
-                )
-                #expect(!killed.isEmpty && killed.allSatisfy { $0 == ["true"] }, "\(killed)")
-                _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
-                #expect(try await run.exitStatus() == 69, "\(run.stderr)")
-                let after = run.stderr.components(separatedBy: "holding at batch-written\n").last ?? ""
-                #expect(
-                    after.hasPrefix("oplog-sync: PostgreSQL: ") && after.split(separator: "\n").count == 1,
-                    "one line says why: \(run.stderr)")
-                #expect(try await scene.stateRowCount("sync_points") == "0", "no sync point moved")
-                try await OplogSyncTests.expectTables(scene, hold: scene.documents)
-
-                _ = try await OplogSyncTests.sync(scene, ["--no-verify"])
-                try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
-            }
+        try await Self.heldWhileNextComputed { _, run, resume in
+            try await run.losesPostgres(resuming: resume)
         }
     }
 }

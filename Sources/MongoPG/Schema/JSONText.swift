@@ -156,14 +156,9 @@ enum JSONText: Equatable, Sendable {
                     guard position < bytes.count else { throw error("unterminated escape") }
                     let escape = bytes[position]
                     position += 1
-                    switch escape {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): output.append(escape)
-                    case UInt8(ascii: "b"): output.append(0x08)
-                    case UInt8(ascii: "f"): output.append(0x0C)
-                    case UInt8(ascii: "n"): output.append(0x0A)
-                    case UInt8(ascii: "r"): output.append(0x0D)
-                    case UInt8(ascii: "t"): output.append(0x09)
-                    case UInt8(ascii: "u"):
+                    switch (escape, JSONText.escapedByte(escape)) {
+                    case (_, let plain?): output.append(plain)
+                    case (UInt8(ascii: "u"), nil):
                         var scalar = try hex4()
                         if (0xD800..<0xDC00).contains(scalar) {
                             try expect("\\u")
@@ -202,6 +197,19 @@ enum JSONText: Equatable, Sendable {
 }
 
 extension JSONText {
+    /// The byte a one-letter JSON escape stands for (`\n` is 0x0A, `\"` a quote); nil for `u` and any other letter.
+    static func escapedByte(_ letter: UInt8) -> UInt8? {
+        switch letter {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): letter
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        default: nil
+        }
+    }
+
     /// A JSON text spelt as PostgreSQL's jsonb gives it back: object keys shorter first, then by bytes, of duplicate
     /// keys only the last (PostgreSQL documentation, 8.14 "JSON Types"); `", "` and `": "` between items; strings
     /// escaped as jsonb's output escapes them; numbers as written (jsonb prints its numeric's own text, so `1e2` or
@@ -335,14 +343,9 @@ private struct JSONBSpeller {
                 guard position < bytes.count else { return nil }
                 let escape = bytes[position]
                 position += 1
-                switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): text.append(escape)
-                case UInt8(ascii: "b"): text.append(0x08)
-                case UInt8(ascii: "f"): text.append(0x0C)
-                case UInt8(ascii: "n"): text.append(0x0A)
-                case UInt8(ascii: "r"): text.append(0x0D)
-                case UInt8(ascii: "t"): text.append(0x09)
-                case UInt8(ascii: "u"):
+                switch (escape, JSONText.escapedByte(escape)) {
+                case (_, let plain?): text.append(plain)
+                case (UInt8(ascii: "u"), nil):
                     guard var scalar = hex4() else { return nil }
                     if (0xD800..<0xDC00).contains(scalar) {
                         guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
