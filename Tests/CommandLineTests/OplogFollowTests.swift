@@ -94,15 +94,8 @@ struct OplogFollowTests {
 
     /// Whether the tables hold exactly `documents`, as the relational model gives them back.
     static func tablesHold(_ scene: InitLoadFixture, _ documents: [BSONDocument]) async throws -> Bool {
-        let plan = try scene.plan()
-        let expected = try documents.map { try normalise($0, plan: plan) }
-        let stored = try await PostgresServer.withSession { session in
-            try await StoredDocuments.all(plan: plan, session: session)
-        }
-        let byID = { (documents: [BSONDocument]) in
-            documents.sorted { "\($0["_id"] ?? .null)" < "\($1["_id"] ?? .null)" }
-        }
-        return byID(Array(stored.values)) == byID(expected)
+        let (stored, expected) = try await OplogSyncTests.tableContents(scene, documents)
+        return stored == expected
     }
 
     /// Runs a pymongo script with `uri`, `db` and `coll` set: for writes only a full driver sends (transactions).

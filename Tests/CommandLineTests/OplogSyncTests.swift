@@ -283,15 +283,27 @@ struct OplogSyncTests {
     static func expectTables(
         _ scene: InitLoadFixture, hold documents: [BSONDocument], sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
+        let (stored, expected) = try await tableContents(scene, documents)
+        #expect(stored == expected, sourceLocation: sourceLocation)
+    }
+
+    /// The documents the scene's tables give back and `documents` as the relational model keeps them, both in `_id`
+    /// order. The tables are read in one snapshot: a following run may commit between two tables' reads.
+    static func tableContents(_ scene: InitLoadFixture, _ documents: [BSONDocument]) async throws
+        -> (stored: [BSONDocument], expected: [BSONDocument])
+    {
         let plan = try scene.plan()
         let expected = try documents.map { try normalise($0, plan: plan) }
         let stored = try await PostgresServer.withSession { session in
-            try await StoredDocuments.all(plan: plan, session: session)
+            try await session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", purpose: "test")
+            let stored = try await StoredDocuments.all(plan: plan, session: session)
+            try await session.execute("COMMIT", purpose: "test")
+            return stored
         }
         let byID = { (documents: [BSONDocument]) in
             documents.sorted { "\($0["_id"] ?? .null)" < "\($1["_id"] ?? .null)" }
         }
-        #expect(byID(Array(stored.values)) == byID(expected), sourceLocation: sourceLocation)
+        return (byID(Array(stored.values)), byID(expected))
     }
 
     /// The scene's documents loaded from a dump file, with no oplog position: what `--from-file` replays onto.
