@@ -72,17 +72,9 @@ struct ChangeStreamSyncTests {
     static func runWorkload(uri: String, seed: Int, count: Int, shaped: Bool = false, on namespaces: [Namespace])
         async throws
     {
-        let process = Process()
-        process.executableURL = ServerEnvironment.packageRoot.appendingPathComponent(".venv/bin/python")
-        process.arguments =
+        try await OplogSyncTests.runPython(
             ["-c", workload, uri, String(seed), String(count), shaped ? "shaped" : "any"]
-            + namespaces.map(\.description)
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(message)")
+                + namespaces.map(\.description))
     }
 
     /// The tables hold exactly what an init load of the collection on `uri` would give now.
@@ -196,39 +188,36 @@ struct ChangeStreamSyncTests {
 
     @Test("a change stream source resumes from its stored token after the server restarted, between runs and mid-run")
     func serverRestart() async throws {
-        try await PrivateMongoServer.withRestartable { server in
+        try await InitLoadFixture.withRestartableServer(
+            schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+        ) { scene, mongo, server in
             let uri = server.uri
-            try await InitLoadFixture.with(
-                mongoURI: uri, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-            ) { scene in
-                try await MongoSession(uri: uri).insert(scene.documents, into: scene.namespace)
-                try Self.configure(scene, uri: uri, "mode = changestream")
-                try await scene.initLoad()
-                try await Self.runWorkload(uri: uri, seed: 7, count: 40, on: [scene.namespace])
-                _ = try await OplogSyncTests.sync(scene)
-                try await Self.expectInSync(scene, uri: uri)
-                let token = try await Self.syncPoints(scene).first?[2]
-                #expect(token != nil)
+            try Self.configure(scene, uri: uri, "mode = changestream")
+            try await scene.initLoad()
+            try await Self.runWorkload(uri: uri, seed: 7, count: 40, on: [scene.namespace])
+            _ = try await OplogSyncTests.sync(scene)
+            try await Self.expectInSync(scene, uri: uri)
+            let token = try await Self.syncPoints(scene).first?[2]
+            #expect(token != nil)
 
-                await server.stop()
-                try await server.start()
-                try await Self.runWorkload(uri: uri, seed: 8, count: 40, on: [scene.namespace])
-                let resumed = try await OplogSyncTests.sync(scene, ["--log-level", "info"])
-                #expect(resumed.stderr.contains("resume token"), "\(resumed.stderr)")
-                try await Self.expectInSync(scene, uri: uri)
+            await server.stop()
+            try await server.start()
+            try await Self.runWorkload(uri: uri, seed: 8, count: 40, on: [scene.namespace])
+            let resumed = try await OplogSyncTests.sync(scene, ["--log-level", "info"])
+            #expect(resumed.stderr.contains("resume token"), "\(resumed.stderr)")
+            try await Self.expectInSync(scene, uri: uri)
 
-                // The server going away under a run: 69 (or a clean end, when the run was already done); the next
-                // run catches up from the token.
-                try await Self.runWorkload(uri: uri, seed: 9, count: 40, on: [scene.namespace])
-                let run = try OplogFollowTests.BackgroundRun(scene, [])
-                try await Task.sleep(for: .milliseconds(300))
-                await server.stop()
-                let status = try await run.exitStatus(timeout: 120)
-                #expect(status == 0 || status == 69, "exit \(String(describing: status)): \(run.stderr)")
-                try await server.start()
-                _ = try await OplogSyncTests.sync(scene)
-                try await Self.expectInSync(scene, uri: uri)
-            }
+            // The server going away under a run: 69 (or a clean end, when the run was already done); the next
+            // run catches up from the token.
+            try await Self.runWorkload(uri: uri, seed: 9, count: 40, on: [scene.namespace])
+            let run = try OplogFollowTests.BackgroundRun(scene, [])
+            try await Task.sleep(for: .milliseconds(300))
+            await server.stop()
+            let status = try await run.exitStatus(timeout: 120)
+            #expect(status == 0 || status == 69, "exit \(String(describing: status)): \(run.stderr)")
+            try await server.start()
+            _ = try await OplogSyncTests.sync(scene)
+            try await Self.expectInSync(scene, uri: uri)
         }
     }
 
@@ -278,75 +267,71 @@ struct ChangeStreamSyncTests {
         "a user with find and changeStream on one database only: changestream (scope = database) syncs, oplog mode is 69 naming the privilege"
     )
     func restrictedUser() async throws {
-        try await PrivateMongoServer.withRestartable { server in
+        try await InitLoadFixture.withRestartableServer(
+            schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+        ) { scene, root, server in
             let admin = server.uri
-            try await InitLoadFixture.with(
-                mongoURI: admin, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-            ) { scene in
-                let database = scene.namespace.database
-                let root = try MongoSession(uri: admin, name: "admin")
-                try await root.insert(scene.documents, into: scene.namespace)
-                _ = try await root.runCommand(
-                    [
-                        "createRole": .string("syncStreamOnly"),
-                        "privileges": .array([
-                            .document([
-                                "resource": .document(["db": .string(database), "collection": .string("")]),
-                                "actions": .array([.string("find"), .string("changeStream")]),
-                            ])
-                        ]),
-                        "roles": .array([]),
-                    ], database: "admin")
-                _ = try await root.runCommand(
-                    [
-                        "createUser": .string("syncer"), "pwd": .string("s3cret-pw"),
-                        "roles": .array([.document(["role": .string("syncStreamOnly"), "db": .string("admin")])]),
-                    ], database: "admin")
-                _ = try await root.runCommand(
-                    [
-                        "createUser": .string("root"), "pwd": .string("r00t-pw"),
-                        "roles": .array([.document(["role": .string("root"), "db": .string("admin")])]),
-                    ], database: "admin")
-                await server.stop()
-                try await server.start(arguments: ["--auth"])
+            let database = scene.namespace.database
+            _ = try await root.runCommand(
+                [
+                    "createRole": .string("syncStreamOnly"),
+                    "privileges": .array([
+                        .document([
+                            "resource": .document(["db": .string(database), "collection": .string("")]),
+                            "actions": .array([.string("find"), .string("changeStream")]),
+                        ])
+                    ]),
+                    "roles": .array([]),
+                ], database: "admin")
+            _ = try await root.runCommand(
+                [
+                    "createUser": .string("syncer"), "pwd": .string("s3cret-pw"),
+                    "roles": .array([.document(["role": .string("syncStreamOnly"), "db": .string("admin")])]),
+                ], database: "admin")
+            _ = try await root.runCommand(
+                [
+                    "createUser": .string("root"), "pwd": .string("r00t-pw"),
+                    "roles": .array([.document(["role": .string("root"), "db": .string("admin")])]),
+                ], database: "admin")
+            await server.stop()
+            try await server.start(arguments: ["--auth"])
 
-                let syncer = server.uri(user: "syncer", password: "s3cret-pw")
-                let rootURI = server.uri(user: "root", password: "r00t-pw")
-                // The sync's user reads the collection and its database's change stream, never the oplog.
-                let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
-                try config.replacingOccurrences(of: "uri = \(admin)", with: "uri = \(syncer)")
-                    .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
-                try Self.configure(scene, uri: syncer, "mode = changestream", "scope = database")
-                try await scene.initLoad()
+            let syncer = server.uri(user: "syncer", password: "s3cret-pw")
+            let rootURI = server.uri(user: "root", password: "r00t-pw")
+            // The sync's user reads the collection and its database's change stream, never the oplog.
+            let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
+            try config.replacingOccurrences(of: "uri = \(admin)", with: "uri = \(syncer)")
+                .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
+            try Self.configure(scene, uri: syncer, "mode = changestream", "scope = database")
+            try await scene.initLoad()
 
-                let writer = Writer(session: try MongoSession(uri: rootURI, name: "root"), namespace: scene.namespace)
-                try await Self.runWorkload(uri: rootURI, seed: 3, count: 50, on: [scene.namespace])
-                try await writer.set(1, ["name": .string("seen through a change stream")])
-                _ = try await OplogSyncTests.sync(scene)
-                try await Self.expectInSync(scene, uri: rootURI)
-                let lag = try await scene.etlstatus("lag")
-                #expect(lag.status == 0, "\(lag.stderr)")
-                #expect(lag.stdout.contains("window unknown"), "\(lag.stdout)")
+            let writer = Writer(session: try MongoSession(uri: rootURI, name: "root"), namespace: scene.namespace)
+            try await Self.runWorkload(uri: rootURI, seed: 3, count: 50, on: [scene.namespace])
+            try await writer.set(1, ["name": .string("seen through a change stream")])
+            _ = try await OplogSyncTests.sync(scene)
+            try await Self.expectInSync(scene, uri: rootURI)
+            let lag = try await scene.etlstatus("lag")
+            #expect(lag.status == 0, "\(lag.stderr)")
+            #expect(lag.stdout.contains("window unknown"), "\(lag.stdout)")
 
-                // scope = cluster needs find and changeStream on every database: 69, naming them.
-                try Self.reconfigure(scene, uri: syncer, "mode = changestream", "scope = cluster")
-                try await writer.set(2, ["name": .string("cluster")])
-                let cluster = try await scene.run("oplog-sync", [])
-                #expect(cluster.status == 69, "\(cluster.stderr)")
-                #expect(cluster.stderr.contains("find and changeStream actions on every database"), "\(cluster.stderr)")
+            // scope = cluster needs find and changeStream on every database: 69, naming them.
+            try Self.reconfigure(scene, uri: syncer, "mode = changestream", "scope = cluster")
+            try await writer.set(2, ["name": .string("cluster")])
+            let cluster = try await scene.run("oplog-sync", [])
+            #expect(cluster.status == 69, "\(cluster.stderr)")
+            #expect(cluster.stderr.contains("find and changeStream actions on every database"), "\(cluster.stderr)")
 
-                // mode = oplog needs find on local.oplog.rs: 69, naming it.
-                try Self.reconfigure(scene, uri: syncer, "mode = oplog")
-                let oplog = try await scene.run("oplog-sync", [])
-                #expect(oplog.status == 69, "\(oplog.stderr)")
-                #expect(oplog.stderr.contains("needs the find action on local.oplog.rs"), "\(oplog.stderr)")
-                #expect(!oplog.stderr.contains("s3cret-pw"), "no secret in the message")
+            // mode = oplog needs find on local.oplog.rs: 69, naming it.
+            try Self.reconfigure(scene, uri: syncer, "mode = oplog")
+            let oplog = try await scene.run("oplog-sync", [])
+            #expect(oplog.status == 69, "\(oplog.stderr)")
+            #expect(oplog.stderr.contains("needs the find action on local.oplog.rs"), "\(oplog.stderr)")
+            #expect(!oplog.stderr.contains("s3cret-pw"), "no secret in the message")
 
-                // Back to change streams: it catches up from where it stood.
-                try Self.reconfigure(scene, uri: syncer, "mode = changestream", "scope = database")
-                _ = try await OplogSyncTests.sync(scene)
-                try await Self.expectInSync(scene, uri: rootURI)
-            }
+            // Back to change streams: it catches up from where it stood.
+            try Self.reconfigure(scene, uri: syncer, "mode = changestream", "scope = database")
+            _ = try await OplogSyncTests.sync(scene)
+            try await Self.expectInSync(scene, uri: rootURI)
         }
     }
 

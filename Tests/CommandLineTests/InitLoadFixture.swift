@@ -27,13 +27,35 @@ struct InitLoadFixture {
         documents: [BSONDocument]? = nil, _ body: (InitLoadFixture, MongoSession, _ uri: String) async throws -> Result
     ) async throws -> Result {
         try await PrivateMongoServer.with(arguments: arguments) { uri in
-            try await InitLoadFixture.with(
-                mongoURI: uri, documentCount: documentCount, batchSize: batchSize, schema: schema, documents: documents
-            ) { scene in
-                let mongo = try MongoSession(uri: uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                return try await body(scene, mongo, uri)
+            try await withDocuments(
+                on: uri, documentCount: documentCount, batchSize: batchSize, schema: schema, documents: documents
+            ) { scene, mongo in try await body(scene, mongo, uri) }
+        }
+    }
+
+    /// `withPrivateServer` on a server the test can stop, restart and start with other flags.
+    static func withRestartableServer<Result>(
+        batchSize: Int? = nil, schema: String? = nil, documents: [BSONDocument]? = nil,
+        _ body: (InitLoadFixture, MongoSession, PrivateMongoServer.Restartable) async throws -> Result
+    ) async throws -> Result {
+        try await PrivateMongoServer.withRestartable { server in
+            try await withDocuments(on: server.uri, batchSize: batchSize, schema: schema, documents: documents) {
+                scene, mongo in try await body(scene, mongo, server)
             }
+        }
+    }
+
+    /// A scene on the MongoDB at `uri`, its documents inserted there.
+    private static func withDocuments<Result>(
+        on uri: String, documentCount: Int? = nil, batchSize: Int?, schema: String?, documents: [BSONDocument]?,
+        _ body: (InitLoadFixture, MongoSession) async throws -> Result
+    ) async throws -> Result {
+        try await InitLoadFixture.with(
+            mongoURI: uri, documentCount: documentCount, batchSize: batchSize, schema: schema, documents: documents
+        ) { scene in
+            let mongo = try MongoSession(uri: uri, name: "private")
+            try await mongo.insert(scene.documents, into: scene.namespace)
+            return try await body(scene, mongo)
         }
     }
 

@@ -98,22 +98,6 @@ struct OplogFollowTests {
         return stored == expected
     }
 
-    /// Runs a pymongo script with `uri`, `db` and `coll` set: for writes only a full driver sends (transactions).
-    static func python(_ script: String, uri: String, _ namespace: Namespace) async throws {
-        let process = Process()
-        process.executableURL = ServerEnvironment.packageRoot.appendingPathComponent(".venv/bin/python")
-        process.arguments = [
-            "-c", "import sys, pymongo\nuri, db, coll = sys.argv[1:4]\n" + script, uri, namespace.database,
-            namespace.collection,
-        ]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(message)")
-    }
-
     /// Sets `[sync] follow_commit_seconds`.
     static func setCommitSeconds(_ seconds: Int, _ scene: InitLoadFixture) throws {
         let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
@@ -173,7 +157,7 @@ struct OplogFollowTests {
             }
             // A transaction of 7 entries sharing one ts, more than a read of batch_size 5 takes: it comes in two
             // reads and commits whole.
-            try await Self.python(
+            try await OplogSyncTests.python(
                 """
                 client = pymongo.MongoClient(uri)
                 collection = client[db][coll]
@@ -237,50 +221,46 @@ struct OplogFollowTests {
         "--follow commits a lone write follow_commit_seconds after reading it, with no more writes; a source that dies is 69"
     )
     func timedCommit() async throws {
-        try await PrivateMongoServer.withRestartable { server in
-            try await InitLoadFixture.with(
-                mongoURI: server.uri, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-            ) { scene in
-                let mongo = try MongoSession(uri: server.uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                try await scene.initLoad()
-                try Self.setCommitSeconds(3, scene)
-                let run = try BackgroundRun(scene, ["--follow"])
-                #expect(try await run.waitForStderr("following"), "\(run.stderr)")
-                try await Task.sleep(for: .seconds(2))  // past the start's checks: the tail waits for entries
-                let root = try scene.plan().qualifiedName(scene.plan().tables[0])
-                let written = Date()
-                try await Writer(session: mongo, namespace: scene.namespace).insert([
-                    ["_id": .int32(99), "name": .string("alone")]
-                ])
-                var committed: Date?
-                try await Self.waitUntil(timeout: 90) {
-                    let rows = try await Self.query("SELECT name FROM \(root) WHERE _id = 99")
-                    if rows == [["alone"]] { committed = Date() }
-                    return committed != nil
-                }
-                let seconds = committed.map { $0.timeIntervalSince(written) }
-                // Not before the commit time (the entry is read after the write), and at all: batch_size entries never
-                // come. (How soon after is the machine's load: 4 to 8 s alone, 25 s seen under a full suite.)
-                #expect(seconds != nil && seconds! >= 3, "\(String(describing: seconds)) \(run.stderr)")
-                let entries = try await mongo.findAll(
-                    MongoSession.oplog, filter: ["o._id": .int32(99)],
-                    options: FindOptions(projection: ["ts": .int32(1)]))
-                let point = try await Self.query("SELECT oplog_ts::text FROM \(Self.state(scene, "sync_points"))")
-                if case .timestamp(let ts)? = entries.last?["ts"] {
-                    #expect(point == [[String(ts.packed)]], "the sync point is the lone write's entry")
-                }
-                #expect(run.process.isRunning)
-
-                // The source goes away under the tail: 69, the reason on one line.
-                await server.stop()
-                let status = try await run.exitStatus(timeout: 90)
-                #expect(status == 69, "\(run.stderr)")
-                #expect(run.stderr.split(separator: "\n").last?.contains("MongoDB") == true, "\(run.stderr)")
-                try await server.restart()
-                _ = try await OplogSyncTests.sync(scene)
-                try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+        try await InitLoadFixture.withRestartableServer(
+            schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+        ) { scene, mongo, server in
+            try await scene.initLoad()
+            try Self.setCommitSeconds(3, scene)
+            let run = try BackgroundRun(scene, ["--follow"])
+            #expect(try await run.waitForStderr("following"), "\(run.stderr)")
+            try await Task.sleep(for: .seconds(2))  // past the start's checks: the tail waits for entries
+            let root = try scene.plan().qualifiedName(scene.plan().tables[0])
+            let written = Date()
+            try await Writer(session: mongo, namespace: scene.namespace).insert([
+                ["_id": .int32(99), "name": .string("alone")]
+            ])
+            var committed: Date?
+            try await Self.waitUntil(timeout: 90) {
+                let rows = try await Self.query("SELECT name FROM \(root) WHERE _id = 99")
+                if rows == [["alone"]] { committed = Date() }
+                return committed != nil
             }
+            let seconds = committed.map { $0.timeIntervalSince(written) }
+            // Not before the commit time (the entry is read after the write), and at all: batch_size entries never
+            // come. (How soon after is the machine's load: 4 to 8 s alone, 25 s seen under a full suite.)
+            #expect(seconds != nil && seconds! >= 3, "\(String(describing: seconds)) \(run.stderr)")
+            let entries = try await mongo.findAll(
+                MongoSession.oplog, filter: ["o._id": .int32(99)],
+                options: FindOptions(projection: ["ts": .int32(1)]))
+            let point = try await Self.query("SELECT oplog_ts::text FROM \(Self.state(scene, "sync_points"))")
+            if case .timestamp(let ts)? = entries.last?["ts"] {
+                #expect(point == [[String(ts.packed)]], "the sync point is the lone write's entry")
+            }
+            #expect(run.process.isRunning)
+
+            // The source goes away under the tail: 69, the reason on one line.
+            await server.stop()
+            let status = try await run.exitStatus(timeout: 90)
+            #expect(status == 69, "\(run.stderr)")
+            #expect(run.stderr.split(separator: "\n").last?.contains("MongoDB") == true, "\(run.stderr)")
+            try await server.restart()
+            _ = try await OplogSyncTests.sync(scene)
+            try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
         }
     }
 
@@ -455,27 +435,23 @@ struct OplogFollowTests {
 
     @Test("oplog-sync whose MongoDB restarts in the middle of a run exits 69; the next run catches up")
     func mongoRestartedMidRun() async throws {
-        try await PrivateMongoServer.withRestartable { server in
-            try await InitLoadFixture.with(
-                mongoURI: server.uri, batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-            ) { scene in
-                let mongo = try MongoSession(uri: server.uri, name: "private")
-                try await mongo.insert(scene.documents, into: scene.namespace)
-                try await scene.initLoad()
-                let writer = Writer(session: mongo, namespace: scene.namespace)
-                for id: Int32 in 40..<60 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
-                let resume = scene.directory.appendingPathComponent("resume")
-                let run = try BackgroundRun(
-                    scene, [],
-                    environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
-                #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
-                try await server.restart()
-                _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
-                #expect(try await run.exitStatus(timeout: 120) == 69, "\(run.stderr)")
-                #expect(run.stderr.split(separator: "\n").last?.contains("MongoDB") == true, "\(run.stderr)")
-                _ = try await OplogSyncTests.sync(scene)
-                try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
-            }
+        try await InitLoadFixture.withRestartableServer(
+            batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+        ) { scene, mongo, server in
+            try await scene.initLoad()
+            let writer = Writer(session: mongo, namespace: scene.namespace)
+            for id: Int32 in 40..<60 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
+            let resume = scene.directory.appendingPathComponent("resume")
+            let run = try BackgroundRun(
+                scene, [],
+                environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
+            #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
+            try await server.restart()
+            _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
+            #expect(try await run.exitStatus(timeout: 120) == 69, "\(run.stderr)")
+            #expect(run.stderr.split(separator: "\n").last?.contains("MongoDB") == true, "\(run.stderr)")
+            _ = try await OplogSyncTests.sync(scene)
+            try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
         }
     }
 }

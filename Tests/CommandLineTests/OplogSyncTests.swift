@@ -156,12 +156,22 @@ struct OplogSyncTests {
     /// Runs a pymongo script (the project's .venv, which scripts/setup makes) with the MongoDB URI, database and
     /// collection as `uri`, `db` and `coll`: for writes only a full driver sends, such as transactions.
     static func pymongo(_ script: String, _ scene: InitLoadFixture) async throws {
+        try await python(script, uri: try ServerEnvironment.shared.mongoURI(), scene.namespace)
+    }
+
+    /// Runs a pymongo script with `uri`, `db` and `coll` set, against the server at `uri`.
+    static func python(_ script: String, uri: String, _ namespace: Namespace) async throws {
+        try await runPython([
+            "-c", "import sys, pymongo\nuri, db, coll = sys.argv[1:4]\n" + script, uri, namespace.database,
+            namespace.collection,
+        ])
+    }
+
+    /// Runs the project's .venv python with `arguments`; it must exit 0 (its stderr is the failure's message).
+    static func runPython(_ arguments: [String]) async throws {
         let process = Process()
         process.executableURL = ServerEnvironment.packageRoot.appendingPathComponent(".venv/bin/python")
-        process.arguments = [
-            "-c", "import sys, pymongo\nuri, db, coll = sys.argv[1:4]\n" + script,
-            try ServerEnvironment.shared.mongoURI(), scene.namespace.database, scene.namespace.collection,
-        ]
+        process.arguments = arguments
         let errors = Pipe()
         process.standardError = errors
         try process.run()
