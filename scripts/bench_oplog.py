@@ -283,6 +283,39 @@ def file_part(env):
                 log(json.dumps(summary))
 
 
+def insert_starting_documents(collection, model):
+    """The model's starting documents into SecantusDB, 5000 an insert."""
+    ids = list(model.ids)
+    for offset in range(0, len(ids), 5000):
+        collection.insert_many([model.docs[_id] for _id in ids[offset:offset + 5000]], ordered=True)
+
+
+def init_load(label, config, csv, env):
+    """An init load of the collection with the tools (etlstatus init-load-start, mongo-reader, psql-copy,
+    init-load-finish); answers the position it recorded, from the state schema named in `config`."""
+    for tool, args in [("etlstatus", ["init-load-start"]), ("mongo-reader", ["--collection", NS, "--csv-dir", csv]),
+                       ("psql-copy", ["--collection", NS, "--csv-dir", csv]), ("etlstatus", ["init-load-finish", "ok"])]:
+        wall_s, _, _, _, _, _ = run(f"{label}: {tool}", [os.path.join(BIN, tool), "--config", config] + args, env)
+        log(f"  {wall_s:.1f} s")
+
+
+def init_load_position(state):
+    """The newest init load's recorded position in state schema `state`, packed `(t << 32) | i`."""
+    return int(psql(f"SELECT oplog_ts FROM {state}.init_load_positions ORDER BY init_load_id DESC LIMIT 1"))
+
+
+def write_live_mix(part, collection, model):
+    """LIVE_ENTRIES writes of the mix through pymongo (SecantusDB writes its own update form for them), 1000 an
+    ordered bulk write; their rate is a row of `part`, for scale."""
+    requests = [model.step()[1] for _ in range(LIVE_ENTRIES)]
+    started = time.monotonic()
+    for offset in range(0, len(requests), 1000):
+        collection.bulk_write(requests[offset:offset + 1000], ordered=True)
+    seconds = time.monotonic() - started
+    log(f"{LIVE_ENTRIES} writes in {seconds:.1f} s ({LIVE_ENTRIES / seconds:.0f}/s)")
+    ROWS.append((part, "pymongo bulk_write of the mix (1000 a batch)", LIVE_ENTRIES, seconds, LIVE_ENTRIES / seconds, 0.0, "writes, for scale"))
+
+
 def live_part(env):
     client = pymongo.MongoClient(os.environ["MONGO_URI"])
     client.drop_database(DB)
@@ -290,28 +323,13 @@ def live_part(env):
     model = Model(rng, samples(), START_DOCS)
     collection = client[DB]["customers"]
     started = time.monotonic()
-    ids = list(model.ids)
-    for offset in range(0, len(ids), 5000):
-        collection.insert_many([model.docs[_id] for _id in ids[offset:offset + 5000]], ordered=True)
+    insert_starting_documents(collection, model)
     log(f"{START_DOCS} documents inserted into SecantusDB in {time.monotonic() - started:.1f} s")
     config = write_config("live", "bench_oplog_live", "bench_oplog_live_etl", os.environ["MONGO_URI"])
-    csv = os.path.join(WORK, "csv-live")
-    for label, tool, args in [("init load", "etlstatus", ["init-load-start"]),
-                              ("init load", "mongo-reader", ["--collection", NS, "--csv-dir", csv]),
-                              ("init load", "psql-copy", ["--collection", NS, "--csv-dir", csv]),
-                              ("init load", "etlstatus", ["init-load-finish", "ok"])]:
-        wall_s, _, _, _, _, _ = run(f"{label}: {tool}", [os.path.join(BIN, tool), "--config", config] + args, env)
-        log(f"  {wall_s:.1f} s")
-    packed = int(psql("SELECT oplog_ts FROM bench_oplog_live_etl.init_load_positions ORDER BY init_load_id DESC LIMIT 1"))
+    init_load("init load", config, os.path.join(WORK, "csv-live"), env)
+    packed = init_load_position("bench_oplog_live_etl")
     position = bson.Timestamp(packed >> 32, packed & 0xFFFFFFFF)
-    # The same mix, as pymongo writes: SecantusDB writes its own update form for them.
-    requests = [model.step()[1] for _ in range(LIVE_ENTRIES)]
-    started = time.monotonic()
-    for offset in range(0, len(requests), 1000):
-        collection.bulk_write(requests[offset:offset + 1000], ordered=True)
-    seconds = time.monotonic() - started
-    log(f"{LIVE_ENTRIES} writes in {seconds:.1f} s ({LIVE_ENTRIES / seconds:.0f}/s)")
-    ROWS.append(("live", "pymongo bulk_write of the mix (1000 a batch)", LIVE_ENTRIES, seconds, LIVE_ENTRIES / seconds, 0.0, "writes, for scale"))
+    write_live_mix("live", collection, model)
     oplog = client.local.get_collection("oplog.rs", codec_options=bson.CodecOptions(document_class=RawBSONDocument))
     oplog_size = client.local["oplog.rs"].estimated_document_count()
 
@@ -390,14 +408,9 @@ def follow_part(env):
     rng = random.Random(SEED)
     model = Model(rng, samples(), START_DOCS)
     collection = client[DB]["customers"]
-    ids = list(model.ids)
-    for offset in range(0, len(ids), 5000):
-        collection.insert_many([model.docs[_id] for _id in ids[offset:offset + 5000]], ordered=True)
+    insert_starting_documents(collection, model)
     config = write_config("follow", "bench_oplog_follow", "bench_oplog_follow_etl", os.environ["MONGO_URI"])
-    csv = os.path.join(WORK, "csv-follow")
-    for tool, args in [("etlstatus", ["init-load-start"]), ("mongo-reader", ["--collection", NS, "--csv-dir", csv]),
-                       ("psql-copy", ["--collection", NS, "--csv-dir", csv]), ("etlstatus", ["init-load-finish", "ok"])]:
-        run(f"init load: {tool}", [os.path.join(BIN, tool), "--config", config] + args, env)
+    init_load("init load", config, os.path.join(WORK, "csv-follow"), env)
     writer = SteadyWriter(collection, model)
     writer.start()
     log(f"steady writer at {WRITE_RATE:.0f} writes/s; oplog-sync paused for {PAUSE_MINUTES} min")
@@ -488,9 +501,7 @@ def modes_part(env):
     rng = random.Random(SEED + 7)
     model = Model(rng, samples(), START_DOCS)
     collection = client[DB]["customers"]
-    ids = list(model.ids)
-    for offset in range(0, len(ids), 5000):
-        collection.insert_many([model.docs[_id] for _id in ids[offset:offset + 5000]], ordered=True)
+    insert_starting_documents(collection, model)
     uri = os.environ["MONGO_URI"]
     configs = {}
     for variant, mode in (("oplog", "oplog"), ("changestream", "changestream"), ("verified", "oplog")):
@@ -498,21 +509,12 @@ def modes_part(env):
         configs[variant] = (write_config(f"mode-{variant}", target, state, uri, mode), target, state)
     # One position for both: each init load records its own, so the change stream's is copied from the first.
     for mode, (config, _, state) in configs.items():
-        csv = os.path.join(WORK, f"csv-mode-{mode}")
-        for tool, args in [("etlstatus", ["init-load-start"]), ("mongo-reader", ["--collection", NS, "--csv-dir", csv]),
-                           ("psql-copy", ["--collection", NS, "--csv-dir", csv]), ("etlstatus", ["init-load-finish", "ok"])]:
-            run(f"init load ({mode}): {tool}", [os.path.join(BIN, tool), "--config", config] + args, env)
-    first = configs["oplog"][2]
-    packed = int(psql(f"SELECT oplog_ts FROM {first}.init_load_positions ORDER BY init_load_id DESC LIMIT 1"))
+        init_load(f"init load ({mode})", config, os.path.join(WORK, f"csv-mode-{mode}"), env)
+    packed = init_load_position(configs["oplog"][2])
     for variant in ("changestream", "verified"):
         psql(f"UPDATE {configs[variant][2]}.init_load_positions SET oplog_ts = {packed}")
     position = bson.Timestamp(packed >> 32, packed & 0xFFFFFFFF)
-    requests = [model.step()[1] for _ in range(LIVE_ENTRIES)]
-    started = time.monotonic()
-    for offset in range(0, len(requests), 1000):
-        collection.bulk_write(requests[offset:offset + 1000], ordered=True)
-    seconds = time.monotonic() - started
-    ROWS.append(("modes", "pymongo bulk_write of the mix (1000 a batch)", LIVE_ENTRIES, seconds, LIVE_ENTRIES / seconds, 0.0, "writes, for scale"))
+    write_live_mix("modes", collection, model)
 
     raw = bson.CodecOptions(document_class=RawBSONDocument)
     COMMANDS.append(("plain oplog read", f"pymongo: local.oplog.rs.find({{'ts': {{'$gte': {position}}}}}, batch_size=1000), RawBSONDocument"))
