@@ -601,7 +601,10 @@ def main():
             print(f"{part:<5} {step:<52} {'':>8} {'':>8} {'':>10} {'':>7}  {note}")
     for line in FOLLOW_RSS:
         print(line)
-    shutil.rmtree(WORK, ignore_errors=True)
+    if os.environ.get("KEEP_WORK"):
+        print(f"\nwork folder kept: {WORK}")
+    else:
+        shutil.rmtree(WORK, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,84 @@ struct OplogPipelineTests {
         }
     }
 
+    @Test(
+        "one-entry batches over the same document rewrite only the child rows that changed, and leave what an init load of the result gives"
+    )
+    func rowByRow() async throws {
+        try await InitLoadFixture.with(
+            batchSize: 1, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+        ) { scene in
+            try await OplogSyncTests.loadFromDump(scene)
+            let ns = scene.namespace.description
+            let plan = try scene.plan()
+            /// Each child row's ctid, by table and key.
+            func ctids() async throws -> [String: String] {
+                try await PostgresServer.withSession { session in
+                    var ctids: [String: String] = [:]
+                    for table in plan.tables where table.parent != nil {
+                        let key = table.keyColumns.map { Identifier.quoted($0.name) + "::text" }.joined(separator: ", ")
+                        let rows = try await session.query(
+                            "SELECT concat_ws(',', \(key)), ctid::text FROM \(plan.qualifiedName(table))",
+                            purpose: "test"
+                        ).rows
+                        for row in rows { ctids["\(table.jsonPath) \(row[0] ?? "")"] = row[1] }
+                    }
+                    return ctids
+                }
+            }
+            let before = try await ctids()
+            var document = OplogSyncTests.documents[0]
+            let entries = [
+                // One element's field (its child row rewritten, its nested notes row left), one tag, a tag pushed.
+                #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"sitems": {"a": true, "s0": {"u": {"qty": 5}}}}}, "o2": {"_id": 1}}"#,
+                #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"tags.1": "B"}}, "o2": {"_id": 1}}"#,
+                #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"stags": {"a": true, "u2": "c"}}}, "o2": {"_id": 1}}"#,
+                // A nested array's element, then the outer array set past its end (padded with null).
+                #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"matrix.0.1": 20}}, "o2": {"_id": 1}}"#,
+                #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"matrix.3": [7]}}, "o2": {"_id": 1}}"#,
+                // The tags truncated to one, an untouched document in between, then the items unset whole.
+                #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"stags": {"a": true, "l": 1}}}, "o2": {"_id": 1}}"#,
+                #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"name": "TWO"}}, "o2": {"_id": 2}}"#,
+                #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$unset": {"items": true}}, "o2": {"_id": 1}}"#,
+            ].enumerated().map { OplogSyncTests.entry($0.offset + 1, $0.element) }
+            document["tags"] = .array([.string("a")])
+            document["matrix"] = .array([
+                .array([.int32(1), .int32(20)]), .array([.int32(3)]), .null, .array([.int32(7)]),
+            ])
+            document["items"] = nil
+            var documents = OplogSyncTests.documents
+            documents[0] = document
+            documents[1]["name"] = .string("TWO")
+            let oplog = scene.directory.appendingPathComponent("oplog.bson")
+            try OplogSyncTests.writeEntries(entries, to: oplog)
+            let outcome = try await OplogSyncTests.sync(scene, ["--from-file", oplog.path, "--json"])
+            #expect(outcome.stdout.contains("\"batches\":8,"), "\(outcome.stdout)")
+            // Read back: document 1 once, document 2; the other updates of 1 from what the run wrote.
+            #expect(outcome.stdout.contains("\"documents_read_back\":2,"), "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("\"documents_from_cache\":6,"), "\(outcome.stdout)")
+            try await OplogSyncTests.expectTables(scene, hold: documents)
+            let after = try await ctids()
+            // Rows whose values never changed keep their place; changed ones moved.
+            for kept in ["$.tags 1,0", "$.matrix[*] 1,0,0", "$.matrix[*] 1,1,0", "$.items 2,0", "$.items 2,1"] {
+                #expect(before[kept] != nil && before[kept] == after[kept], "\(kept): \(before) \(after)")
+            }
+            #expect(before["$.matrix[*] 1,0,1"] != after["$.matrix[*] 1,0,1"], "changed: rewritten")
+            #expect(after["$.tags 1,1"] == nil && after["$.items[*].notes 1,0,0"] == nil)
+            #expect(after["$.matrix[*] 1,3,0"] != nil)
+
+            // No document cache: the update after document 2's batch reads document 1 back (the batch committing
+            // before each still stands in for its documents), with the same tables.
+            #expect(try await scene.copy().status == 0)
+            let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
+            try config.replacingOccurrences(of: "[sync]\n", with: "[sync]\ndocument_cache_mb = 0\n")
+                .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
+            let uncached = try await OplogSyncTests.sync(scene, ["--from-file", oplog.path, "--json"])
+            #expect(uncached.stdout.contains("\"documents_read_back\":3,"), "\(uncached.stdout)")
+            #expect(uncached.stdout.contains("\"documents_from_cache\":5,"), "\(uncached.stdout)")
+            try await OplogSyncTests.expectTables(scene, hold: documents)
+        }
+    }
+
     /// Inserts, then updates of the same two documents, so that consecutive batches of 2 touch the same documents.
     static func writes(_ writer: Writer) async throws {
         for id: Int32 in 40..<44 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }

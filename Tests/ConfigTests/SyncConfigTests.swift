@@ -94,6 +94,12 @@ let badConfigs: [BadConfig] = [
         name: "a follow commit time of zero", text: minimal + "\n[sync]\nfollow_commit_seconds = 0", kind: .badValue,
         line: 10, names: "follow_commit_seconds"),
     BadConfig(
+        name: "a negative document cache", text: minimal + "\n[sync]\ndocument_cache_mb = -1", kind: .badValue,
+        line: 10, names: "document_cache_mb"),
+    BadConfig(
+        name: "a document cache in GB", text: minimal + "\n[sync]\ndocument_cache_mb = 1GB", kind: .badValue,
+        line: 10, names: "document_cache_mb"),
+    BadConfig(
         name: "a follow commit time in a unit", text: minimal + "\n[sync]\nfollow_commit_seconds = 5s",
         kind: .badValue, line: 10, names: "follow_commit_seconds"),
     BadConfig(
@@ -177,6 +183,7 @@ struct SyncConfigTests {
         #expect(config.stateSchema == "etl" && config.targetSchema == "public" && config.tablePrefix == "")
         #expect(config.batchSize == 1000 && !config.keepExtra && !config.stripNul)
         #expect(config.followCommitSeconds == 5)
+        #expect(config.documentCacheMB == 64)
     }
 
     @Test("sample-config.ini documents every key the parser knows, each with a comment above it")
@@ -266,6 +273,7 @@ struct SyncConfigTests {
                 table_prefix = mongo_
                 batch_size = 250
                 follow_commit_seconds = 2
+                document_cache_mb = 0
                 keep_extra = \(bool)
                 strip_nul = \(bool)
 
@@ -282,6 +290,7 @@ struct SyncConfigTests {
         #expect(config.tablePrefix == "mongo_")
         #expect(config.batchSize == 250)
         #expect(config.followCommitSeconds == 2)
+        #expect(config.documentCacheMB == 0)
         #expect(config.keepExtra == expected)
         #expect(config.stripNul == expected)
         #expect(config.oplogSources.map(\.name) == ["shard-a", "shard_b.2"])

@@ -84,8 +84,13 @@ public enum BSONEncoder {
     }
 
     private static func appendCString(_ string: String, _ what: String, to output: inout [UInt8]) throws(BSONError) {
-        guard !string.utf8.contains(0) else { throw BSONError(.badValue, "\(what) \"\(string)\" contains a NUL byte") }
+        let start = output.count
         output.append(contentsOf: string.utf8)
+        // Scanned where they were copied to: contiguous bytes, not the string's view.
+        guard !output[start...].contains(0) else {
+            output.removeSubrange(start...)
+            throw BSONError(.badValue, "\(what) \"\(string)\" contains a NUL byte")
+        }
         output.append(0)
     }
 

@@ -86,10 +86,10 @@ public struct OplogSyncCommand: Sendable {
                         "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
                         purpose: "make the read-ahead session read only")
                     replayer.reader = reader
+                    replayer.imageCapacity = config.documentCacheMB << 20
                 }
                 let summary: ReplaySummary
                 if let following {
-                    replayer.keptSteps = 1000
                     summary = try await replayer.replay(
                         FollowedOplogSources(tails, chunk: config.batchSize), movingSyncPoints: true, follow: following)
                 } else {

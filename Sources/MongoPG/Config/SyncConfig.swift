@@ -48,6 +48,9 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     /// `[sync] follow_commit_seconds`: with `oplog-sync --follow`, a batch commits this long after its first entry
     /// was read, unless `batch_size` entries commit it first.
     public var followCommitSeconds: Int
+    /// `[sync] document_cache_mb`: MiB of the documents oplog-sync wrote that it keeps between batches without
+    /// verification, so that a later update of one need not read it back (0: none).
+    public var documentCacheMB: Int
     public var keepExtra: Bool
     public var stripNul: Bool
     /// At least one; in file order.
@@ -69,6 +72,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public static let batchSizes = 1...1_000_000
     public static let defaultFollowCommitSeconds = 5
     public static let followCommitSecondsRange = 1...3600
+    public static let defaultDocumentCacheMB = 64
+    public static let documentCacheMBRange = 0...65536
     public static let defaultOplogSourceName = "rs0"
     /// `[psql] connect_timeout`, in seconds (libpq waits at least 2); unset, `PostgresConninfo.defaultConnectTimeout`.
     public static let connectTimeouts = 1...3600
@@ -78,7 +83,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         "mongo": ["uri"],
         "psql": ["conninfo", "password_env", "connect_timeout"],
         "sync": [
-            "schemas_dir", "state_schema", "target_schema", "table_prefix", "batch_size", "follow_commit_seconds",
+            "schemas_dir", "state_schema", "target_schema", "table_prefix", "batch_size", "follow_commit_seconds", "document_cache_mb",
             "keep_extra", "strip_nul",
         ],
         "oplog": ["uri", "mode", "scope", "full_document"],
@@ -261,6 +266,14 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         } else {
             followCommitSeconds = Self.defaultFollowCommitSeconds
         }
+        if let entry = setting("document_cache_mb"), let sync {
+            guard let megabytes = Int(entry.value), Self.documentCacheMBRange.contains(megabytes) else {
+                throw bad(sync, entry, "must be a whole number of MiB from 0 to 65536, not `\(entry.value)`")
+            }
+            documentCacheMB = megabytes
+        } else {
+            documentCacheMB = Self.defaultDocumentCacheMB
+        }
         keepExtra = try bool("keep_extra")
         stripNul = try bool("strip_nul")
 
@@ -361,7 +374,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         "configuration \(path): collections \(collections.map(\.description).joined(separator: ", ")); "
             + "oplog sources \(oplogSources.map(\.name).joined(separator: ", ")); schemas \(schemasDirectory); "
             + "state schema \(stateSchema), target schema \(targetSchema), table prefix \"\(tablePrefix)\", "
-            + "batch size \(batchSize), follow commit seconds \(followCommitSeconds), keep_extra \(keepExtra), strip_nul \(stripNul)"
+            + "batch size \(batchSize), follow commit seconds \(followCommitSeconds), document cache \(documentCacheMB) MiB, keep_extra \(keepExtra), strip_nul \(stripNul)"
     }
 
     // MARK: Checks

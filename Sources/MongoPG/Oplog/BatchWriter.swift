@@ -1,21 +1,69 @@
 /// One batch's writes, computed from its outcomes before any statement runs (pure): per collection and table, the
 /// documents whose rows are replaced and the COPY text of their new rows, flattened by the same code the init load
 /// uses. A document whose rows in a table are known (`stored`) and come out the same is left alone there: an update
-/// of a root field rewrites no child table. Every touched document is also kept as the batch leaves it (`images`), so
-/// that the next batch can be computed while this one commits.
+/// of a root field rewrites no child table; in a child table, only the rows that changed are (`RowDiff`). Every
+/// touched document is also kept as the batch leaves it (`images`), so that later batches need not read it back.
 struct BatchWrite: Sendable {
-    /// One collection's part, per plan table: the key values of the documents whose rows there are deleted, and the
-    /// COPY text of the rows written.
+    /// One collection's part, per plan table: the key values of the documents whose rows there are all deleted, the
+    /// keys of single rows deleted, and the COPY text of the rows written.
     struct Collection: Sendable {
         var namespace: Namespace
         var removals: [[SQLValue]]
+        var rowRemovals: [RowKeys]
         var text: [[UInt8]]
     }
 
-    /// A touched document as the batch leaves it: the document (nil: none) and its rows, per plan table.
+    /// Keys of single rows of a child table, a column each: the documents' key values, then each index column's.
+    struct RowKeys: Sendable {
+        var documents: [SQLValue] = []
+        var indexes: [[SQLValue]] = []
+        var isEmpty: Bool { documents.isEmpty }
+    }
+
+    /// A touched document as the batch leaves it, kept compact (a run may hold many, see `DocumentImages`): the COPY
+    /// text of its rows per plan table, as written, and the document's BSON, in one buffer.
     struct Image: Sendable {
-        var document: BSONDocument?
-        var rows: DocumentRows
+        /// Each table's text length (4 bytes, little-endian), the texts, then the BSON (none: no document).
+        private let bytes: [UInt8]
+        private let tableCount: Int
+
+        init(bson: [UInt8]?, text: [[UInt8]]) {
+            tableCount = text.count
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(4 * text.count + text.reduce(0) { $0 + $1.count } + (bson?.count ?? 0))
+            for table in text { withUnsafeBytes(of: UInt32(table.count).littleEndian) { bytes.append(contentsOf: $0) } }
+            for table in text { bytes.append(contentsOf: table) }
+            if let bson { bytes.append(contentsOf: bson) }
+            self.bytes = bytes
+        }
+
+        private func length(_ table: Int) -> Int {
+            (0..<4).reduce(0) { $0 | Int(bytes[4 * table + $1]) << (8 * $1) }
+        }
+
+        /// The COPY text of the document's rows in the plan table at `index`.
+        func text(_ index: Int) -> ArraySlice<UInt8> {
+            var start = 4 * tableCount
+            for table in 0..<index { start += length(table) }
+            return bytes[start..<(start + length(index))]
+        }
+
+        /// The document (nil: none).
+        func document() throws -> BSONDocument? {
+            let start = tableCount == 0 ? 0 : text(tableCount - 1).endIndex
+            guard start < bytes.count else { return nil }
+            return try bytes[start...].withUnsafeBytes { try BSONDecoder.decode($0) }
+        }
+
+        /// Bytes held, for `DocumentImages`' budget.
+        var size: Int { bytes.count }
+    }
+
+    /// What PostgreSQL holds of a document the batch rewrites, when known: its rows as read back, or the image an
+    /// earlier batch of this run left (its rows' COPY text).
+    enum Stored: Sendable {
+        case rows(DocumentRows)
+        case image(Image)
     }
 
     /// Collections dropped by the batch: their tables are emptied before anything else is written.
@@ -27,9 +75,10 @@ struct BatchWrite: Sendable {
     var documentsRemoved = 0
     var report = FlattenReport()
 
-    /// `stored`: the rows PostgreSQL holds for documents the batch read back (no entry: not known).
+    /// `stored`: what PostgreSQL holds of documents the batch read back or an earlier batch wrote (no entry: not
+    /// known).
     init(
-        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: DocumentRows] = [:],
+        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: Stored] = [:],
         plans: [Namespace: TablePlan]
     ) throws {
         self.emptied = emptied
@@ -40,7 +89,13 @@ struct BatchWrite: Sendable {
             let flattener = Flattener(plan: plan)
             var part = Collection(
                 namespace: namespace, removals: Array(repeating: [], count: plan.tables.count),
+                rowRemovals: Array(repeating: RowKeys(), count: plan.tables.count),
                 text: Array(repeating: [], count: plan.tables.count))
+            // Row by row only where the key cells lead the table's columns (as the plan makes them).
+            let keyCounts = plan.tables.map { table in
+                let count = table.keyColumns.count
+                return table.parent != nil && table.columns.prefix(count).allSatisfy(\.isKey) ? count : nil
+            }
             for outcome in outcomes {
                 let key = try plan.keyValue(ofID: outcome.id)
                 var rows = DocumentRows(tableCount: plan.tables.count)
@@ -52,12 +107,42 @@ struct BatchWrite: Sendable {
                 }
                 let documentKey = try DocumentKey(namespace, outcome.id)
                 let old = stored[documentKey]
+                let bson = try outcome.document.map(BSONEncoder.encode)
+                var texts: [[UInt8]] = []
+                texts.reserveCapacity(plan.tables.count)
                 for table in plan.tables.indices {
-                    if let old, Self.sameRows(old.tables[table], rows.tables[table]) { continue }
+                    let new = RowDiff.Lines(rows: rows.tables[table])
+                    texts.append(Array(new.text))
+                    switch old {
+                    case .image(let earlier)? where earlier.text(table).elementsEqual(new.text): continue
+                    case .rows(let read)? where Self.sameRows(read.tables[table], rows.tables[table]): continue
+                    default: break
+                    }
+                    let earlier: RowDiff.Lines? =
+                        switch old {
+                        case .image(let image)?: RowDiff.Lines(text: image.text(table))
+                        case .rows(let read)?: RowDiff.Lines(rows: read.tables[table])
+                        case nil: nil
+                        }
+                    if let keyCount = keyCounts[table], let earlier,
+                        let diff = RowDiff.diff(old: earlier, new: new, keyCount: keyCount)
+                    {
+                        for indexes in diff.removed {
+                            part.rowRemovals[table].documents.append(key)
+                            if part.rowRemovals[table].indexes.isEmpty {
+                                part.rowRemovals[table].indexes = Array(repeating: [], count: indexes.count)
+                            }
+                            for (column, index) in indexes.enumerated() {
+                                part.rowRemovals[table].indexes[column].append(.integer(index))
+                            }
+                        }
+                        part.text[table].append(contentsOf: diff.added)
+                        continue
+                    }
                     part.removals[table].append(key)
-                    for row in rows.tables[table] { CopyTextEncoder.appendRow(row, to: &part.text[table]) }
+                    part.text[table].append(contentsOf: new.text)
                 }
-                images[documentKey] = Image(document: outcome.document, rows: rows)
+                images[documentKey] = Image(bson: bson, text: texts)
             }
             collections.append(part)
         }
@@ -118,7 +203,7 @@ struct BatchWriter {
 
     /// Computes the batch's writes (`BatchWrite`) and writes them.
     func write(
-        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: DocumentRows] = [:]
+        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: BatchWrite.Stored] = [:]
     ) async throws -> Written {
         try await write(BatchWrite(emptied: emptied, outcomes: outcomes, stored: stored, plans: plans))
     }
@@ -148,6 +233,23 @@ struct BatchWriter {
                         """,
                         values: [.array(part.removals[index])],
                         purpose: "remove the old rows of \(part.removals[index].count) documents from \(table.name)")
+                }
+                let rows = part.rowRemovals[index]
+                if !rows.isEmpty {
+                    // As above, one index lookup per row: by its whole key.
+                    let keys = table.keyColumns, name = plan.qualifiedName(table)
+                    let cells = keys.indices.map { "c\($0)" }.joined(separator: ", ")
+                    let arrays = keys.enumerated().map { "$\($0.offset + 1)\($0.element.sqlType.arrayCast)" }
+                    let match = keys.enumerated().map { "\(Identifier.quoted($0.element.name)) = k.c\($0.offset)" }
+                    try await session.query(
+                        """
+                        DELETE FROM \(name) WHERE ctid = ANY (ARRAY(
+                            SELECT s.ctid FROM unnest(\(arrays.joined(separator: ", "))) AS k (\(cells))
+                            CROSS JOIN LATERAL (
+                                SELECT ctid FROM \(name) WHERE \(match.joined(separator: " AND ")) OFFSET 0) AS s))
+                        """,
+                        values: [.array(rows.documents)] + rows.indexes.map { .array($0) },
+                        purpose: "remove \(rows.documents.count) changed rows from \(table.name)")
                 }
                 guard !part.text[index].isEmpty else { continue }
                 var chunk: [UInt8]? = part.text[index]

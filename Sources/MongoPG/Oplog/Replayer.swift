@@ -12,6 +12,9 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
     public var documentsRemoved = 0
     /// Documents whose update could not apply to the stored state as it was: to verify against MongoDB.
     public var documentsToVerify = 0
+    /// Documents whose stored state an update needed: read back from PostgreSQL, or taken from what the run wrote
+    /// before (`document_cache_mb`, or the batch still committing).
+    public var documentsReadBack = 0, documentsFromCache = 0
     /// Documents compared with MongoDB, and those whose rows were replaced by MongoDB's version.
     public var documentsVerified = 0, documentsRepaired = 0
     /// Time spent verifying inside batches, and the part of it MongoDB took to answer (the documents' lookups, and
@@ -52,6 +55,8 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
         documentsWritten += batch.written.documentsWritten
         documentsRemoved += batch.written.documentsRemoved
         documentsToVerify += batch.toVerify
+        documentsReadBack += batch.readBack
+        documentsFromCache += batch.fromCache
         documentsVerified += batch.verification.verified
         documentsRepaired += batch.verification.repaired
         verifySeconds += batch.verification.seconds
@@ -73,6 +78,7 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             "entries": Double(entriesRead), "inserts": Double(inserts), "updates": Double(updates),
             "deletes": Double(deletes), "drops": Double(drops), "documents_written": Double(documentsWritten),
             "documents_removed": Double(documentsRemoved), "documents_to_verify": Double(documentsToVerify),
+            "documents_read_back": Double(documentsReadBack), "documents_from_cache": Double(documentsFromCache),
             "documents_verified": Double(documentsVerified), "documents_repaired": Double(documentsRepaired),
             "verify_seconds": verifySeconds, "verify_mongo_seconds": verifyMongoSeconds,
             "batches": Double(batches), "seconds": seconds,
@@ -112,8 +118,11 @@ struct Replayer: Sendable {
     var verifier: BatchVerifier? = nil
     /// Repairs of one batch tried before the run gives up with exit 3.
     static let repairTries = 3
-    /// The ledger keeps this many of a run's newest batch steps (nil: all): a following run never ends.
-    var keptSteps: Int? = nil
+    /// The ledger keeps this many of a run's newest batch steps (nil: all): a following run never ends, and a long
+    /// catch-up would rewrite an ever longer list with each batch (its totals count every batch).
+    var keptSteps: Int? = 1000
+    /// Bytes of document images the run keeps between batches (`DocumentImages`; 0: none, each stored state is read).
+    var imageCapacity = DocumentImages.defaultCapacity
     /// A second connection, for reading stored states while a batch commits on the store's session; nil: each batch
     /// is read, computed and committed in turn. Unused with a verifier, whose repairs change rows inside a batch.
     var reader: PostgresSession? = nil
@@ -165,6 +174,8 @@ struct Replayer: Sendable {
         var unsettled = !remembered.isEmpty
         /// The batch whose statements run in a task of their own while the next one is read and computed.
         var committing: (task: Task<BatchResult, any Error>, prepared: PreparedBatch)?
+        /// What committed batches left, when this run is the tables' only writer (no repairs).
+        var images = verifier == nil ? DocumentImages(capacity: imageCapacity) : nil
         /// A batch has committed: its figures join the summary.
         func committed(_ result: BatchResult) async {
             summary.add(result)
@@ -172,9 +183,11 @@ struct Replayer: Sendable {
         }
         /// Waits for the committing batch: its figures join the summary, its error ends the run.
         func finishCommitting() async throws {
-            guard let (task, _) = committing else { return }
+            guard let (task, prepared) = committing else { return }
             committing = nil
-            await committed(try await task.value)
+            let result = try await task.value
+            images?.add(prepared.write)
+            await committed(result)
         }
         /// `settle`: the batch ends where the stream ran dry (the last batch of a catch-up, a following run that
         /// caught up), so documents that still differ are settled (see `verify`). `overlapping`: the next batch may be
@@ -197,7 +210,7 @@ struct Replayer: Sendable {
             if entriesInBatch == 0 { syncPoints = [:] }  // a batch that only settles moves none
             // Computed while the batch before it commits; written only once that one has.
             let prepared = try await prepare(
-                batch, entries: entriesInBatch, end: lastTS, after: committing?.prepared)
+                batch, entries: entriesInBatch, end: lastTS, after: committing?.prepared, images: &images)
             try await finishCommitting()
             if let verifier {
                 let verification = { [end = lastTS] () async throws -> VerifyFigures in
@@ -325,12 +338,15 @@ struct Replayer: Sendable {
         var end: BSONTimestamp?
         /// Spent computing it, counted in the batch's ledger step.
         var seconds: Double
+        /// Stored states read back from PostgreSQL, and those taken from what the run wrote before.
+        var readBack = 0, fromCache = 0
     }
 
     /// What a committed batch adds to the run's summary.
     struct BatchResult: Sendable {
         var written: BatchWriter.Written
         var toVerify: Int
+        var readBack: Int, fromCache: Int
         var verification: VerifyFigures
         var syncPoints: [String: BSONTimestamp]
     }
@@ -338,24 +354,28 @@ struct Replayer: Sendable {
     /// Reads the stored state of the documents `batch` updates (on `reader` when there is one), applies the batch's
     /// changes to it and computes its writes. `committing`: a batch that may not have committed yet, whose images
     /// stand in for the stored state of the documents it touches: as if both were one batch.
-    private func prepare(_ batch: ChangeSet, entries: Int, end: BSONTimestamp?, after committing: PreparedBatch?)
-        async throws -> PreparedBatch
-    {
+    private func prepare(
+        _ batch: ChangeSet, entries: Int, end: BSONTimestamp?, after committing: PreparedBatch?,
+        images: inout DocumentImages?
+    ) async throws -> PreparedBatch {
         let clock = ContinuousClock(), started = clock.now
         var stored: [DocumentKey: BSONDocument] = [:]
-        var storedRows: [DocumentKey: DocumentRows] = [:]
+        var storedRows: [DocumentKey: BatchWrite.Stored] = [:]
+        var readBack = 0, fromCache = 0
         for (namespace, ids) in batch.idsNeedingStoredState {
             guard let plan = plans[namespace] else { continue }
             var unread: [BSONValue] = []
             for id in ids {
                 let key = try DocumentKey(namespace, id)
-                if let image = committing?.write.images[key] {
-                    stored[key] = image.document
-                    storedRows[key] = image.rows
+                if let image = committing?.write.images[key] ?? images?.image(for: key) {
+                    stored[key] = try image.document()
+                    storedRows[key] = .image(image)
+                    fromCache += 1
                 } else {
                     unread.append(id)
                 }
             }
+            readBack += unread.count
             let keys = try unread.map { try plan.keyValue(ofID: $0) }
             let rebuilder = DocumentRebuilder(plan: plan)
             let read = try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: reader ?? session)
@@ -364,7 +384,7 @@ struct Replayer: Sendable {
                 do {
                     let key = try DocumentKey(namespace, id)
                     stored[key] = plan.restoringEmptyContainers(try rebuilder.rebuild(rows))
-                    storedRows[key] = rows
+                    storedRows[key] = .rows(rows)
                 } catch let error as SchemaError where verifier != nil {
                     // Rows that are no document (damaged behind the tool's back): verification puts MongoDB's back.
                     logger.warning(
@@ -387,7 +407,8 @@ struct Replayer: Sendable {
         }
         let write = try BatchWrite(emptied: batch.emptied, outcomes: outcomes, stored: storedRows, plans: plans)
         return PreparedBatch(
-            outcomes: outcomes, write: write, entries: entries, end: end, seconds: (clock.now - started).seconds)
+            outcomes: outcomes, write: write, entries: entries, end: end, seconds: (clock.now - started).seconds,
+            readBack: readBack, fromCache: fromCache)
     }
 
     /// Writes a prepared batch, moves the sync points and records its ledger step, in one transaction; `verification`
@@ -420,8 +441,8 @@ struct Replayer: Sendable {
                     LogKey.oplogTimestamp: "\(batch.end.map { "\($0)" } ?? "-")",
                 ])
             return BatchResult(
-                written: written, toVerify: batch.outcomes.count { !$0.exact }, verification: checked,
-                syncPoints: syncPoints)
+                written: written, toVerify: batch.outcomes.count { !$0.exact }, readBack: batch.readBack,
+                fromCache: batch.fromCache, verification: checked, syncPoints: syncPoints)
         } catch {
             try? await session.rollback(purpose: purpose)
             throw error

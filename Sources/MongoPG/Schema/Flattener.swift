@@ -64,15 +64,20 @@ public struct FlattenReport: Sendable, Equatable, Codable {
 /// documents, so one flattener can serve any number of documents and threads.
 public struct Flattener: Sendable {
     public let plan: TablePlan
+    /// Copied for each document: derived from the plan once, not per document.
+    private let start: Flattening
 
-    public init(plan: TablePlan) { self.plan = plan }
+    public init(plan: TablePlan) {
+        self.plan = plan
+        start = Flattening(plan: plan)
+    }
 
     /// The rows of every table for `document`; counts what did not fit into `report`.
     /// Throws `SchemaError.badDocument` (exit 65) for a document without a usable `_id`, or holding NUL in a string
     /// while `strip_nul` is off; the error names the `_id` and the dotted path.
     public func flatten(_ document: BSONDocument, report: inout FlattenReport) throws(SchemaError) -> FlattenedDocument
     {
-        var flattening = Flattening(plan: plan)
+        var flattening = start
         try flattening.flatten(document, fields: &report.fields)
         let cells = flattening.cells
         report.documents += 1
@@ -88,7 +93,7 @@ public struct Flattener: Sendable {
 /// allocates nothing per row and a stream reuses the storage from one document to the next. Every row starts with
 /// the document's `_id`, but only the root row holds it: `completeRow` fills it in, the COPY stream writes its own
 /// copy, and no child row pays for a copy of the `_id` (often a 24-byte string).
-struct RowCells {
+struct RowCells: Sendable {
     var tables: [[SQLValue]]
     let widths: [Int]
 
@@ -140,7 +145,7 @@ struct RowPosition {
 }
 
 /// One step of a path inside a document.
-enum PathSegment: Equatable {
+enum PathSegment: Equatable, Sendable {
     case key(String)
     case index(Int)
 
@@ -201,7 +206,7 @@ enum PathSegment: Equatable {
 /// One flattening in progress, and the storage it keeps from one document to the next (rows, path, indexes), so
 /// that a stream of documents allocates nothing per row. `Flattener.flatten` uses a fresh one per document; the COPY
 /// stream keeps one and keeps the document and row counts itself.
-struct Flattening {
+struct Flattening: Sendable {
     let plan: TablePlan
     /// Position of `_extra` in the root table, when kept.
     let extraColumn: Int?
