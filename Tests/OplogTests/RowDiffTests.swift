@@ -14,7 +14,8 @@ struct RowDiffTests {
     @Test("an element changed in place rewrites its row only")
     func changedInPlace() {
         let diff = RowDiff.diff(
-            old: Self.lines([(0, "a"), (1, "b"), (2, "c")]), new: Self.lines([(0, "a"), (1, "B"), (2, "c")]), keyCount: 2)
+            old: Self.lines([(0, "a"), (1, "b"), (2, "c")]), new: Self.lines([(0, "a"), (1, "B"), (2, "c")]),
+            keyCount: 2)
         #expect(diff == RowDiff(removed: [[1]], added: Self.text([(1, "B")])))
     }
 
@@ -68,8 +69,12 @@ struct RowDiffTests {
 
     @Test("a key cell that holds a tab or a backslash in its COPY text still splits at the right tab")
     func escapedKey() {
-        let old = RowDiff.Lines(rows: [[.text("a\tb\\"), .integer(0), .text("x")], [.text("a\tb\\"), .integer(1), .text("y")]])
-        let new = RowDiff.Lines(rows: [[.text("a\tb\\"), .integer(0), .text("x")], [.text("a\tb\\"), .integer(1), .text("z")]])
+        let old = RowDiff.Lines(rows: [
+            [.text("a\tb\\"), .integer(0), .text("x")], [.text("a\tb\\"), .integer(1), .text("y")],
+        ])
+        let new = RowDiff.Lines(rows: [
+            [.text("a\tb\\"), .integer(0), .text("x")], [.text("a\tb\\"), .integer(1), .text("z")],
+        ])
         #expect(RowDiff.diff(old: old, new: new, keyCount: 2)?.removed == [[1]])
     }
 }

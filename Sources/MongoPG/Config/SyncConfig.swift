@@ -83,7 +83,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         "mongo": ["uri"],
         "psql": ["conninfo", "password_env", "connect_timeout"],
         "sync": [
-            "schemas_dir", "state_schema", "target_schema", "table_prefix", "batch_size", "follow_commit_seconds", "document_cache_mb",
+            "schemas_dir", "state_schema", "target_schema", "table_prefix", "batch_size", "follow_commit_seconds",
+            "document_cache_mb",
             "keep_extra", "strip_nul",
         ],
         "oplog": ["uri", "mode", "scope", "full_document"],

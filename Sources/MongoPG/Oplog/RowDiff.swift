@@ -70,7 +70,8 @@ struct RowDiff: Equatable {
             } else {
                 if oldByKey == nil {
                     oldByKey = Dictionary(
-                        old.ranges.indices.map { (old.key($0, keyCount: keyCount), $0) }, uniquingKeysWith: { a, _ in a })
+                        old.ranges.indices.map { (old.key($0, keyCount: keyCount), $0) },
+                        uniquingKeysWith: { a, _ in a })
                 }
                 match = oldByKey?[key]
             }
