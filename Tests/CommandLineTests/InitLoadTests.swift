@@ -234,18 +234,19 @@ struct InitLoadFailureTests {
 
     @Test("unreachable PostgreSQL is exit 69, and the password never shows")
     func deadPostgres() async throws {
-        let port = try freeLoopbackPort()
-        try await InitLoadFixture.with(
-            postgresConninfo: "postgresql://sync@127.0.0.1:\(port)/postgres?connect_timeout=3", documentCount: 5
-        ) { scene in
-            let read = try await scene.read()
-            #expect(read.status == 0, "mongo-reader needs no PostgreSQL")
-            #expect(read.stderr.contains("not recorded in the run ledger"))
-            let outcome = try await scene.copy()
-            #expect(outcome.status == 69)
-            let password = scene.environment["SYNC_TEST_PGPASSWORD"] ?? ""
-            #expect(password.isEmpty || !outcome.stderr.contains(password))
-            #expect(try await scene.etlstatus("init-load-status").status == 69)
+        try await withDeadLoopbackPort { port in
+            try await InitLoadFixture.with(
+                postgresConninfo: "postgresql://sync@127.0.0.1:\(port)/postgres?connect_timeout=3", documentCount: 5
+            ) { scene in
+                let read = try await scene.read()
+                #expect(read.status == 0, "mongo-reader needs no PostgreSQL")
+                #expect(read.stderr.contains("not recorded in the run ledger"))
+                let outcome = try await scene.copy()
+                #expect(outcome.status == 69)
+                let password = scene.environment["SYNC_TEST_PGPASSWORD"] ?? ""
+                #expect(password.isEmpty || !outcome.stderr.contains(password))
+                #expect(try await scene.etlstatus("init-load-status").status == 69)
+            }
         }
     }
 
@@ -274,16 +275,17 @@ struct InitLoadFailureTests {
 
     @Test("unreachable MongoDB is exit 69 and leaves no manifest")
     func deadMongo() async throws {
-        let port = try freeLoopbackPort()
-        try await InitLoadFixture.with(
-            mongoURI: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1000", documentCount: 5
-        ) { scene in
-            let outcome = try await scene.read()
-            #expect(outcome.status == 69, "\(outcome.stderr)")
-            #expect(
-                !FileManager.default.fileExists(
-                    atPath: scene.collectionFolder.appendingPathComponent("manifest.json").path))
-            #expect(try await scene.etlstatus("init-load-start").status == 69)
+        try await withDeadLoopbackPort { port in
+            try await InitLoadFixture.with(
+                mongoURI: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1000", documentCount: 5
+            ) { scene in
+                let outcome = try await scene.read()
+                #expect(outcome.status == 69, "\(outcome.stderr)")
+                #expect(
+                    !FileManager.default.fileExists(
+                        atPath: scene.collectionFolder.appendingPathComponent("manifest.json").path))
+                #expect(try await scene.etlstatus("init-load-start").status == 69)
+            }
         }
     }
 

@@ -127,14 +127,15 @@ struct MongoSchemaServerTests {
 
     @Test("unreachable MongoDB is exit 69 with nothing on stdout")
     func deadServer() async throws {
-        let port = try freeLoopbackPort()
-        try await InitLoadFixture.with(
-            mongoURI: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1000", documentCount: 5
-        ) { scene in
-            let outcome = try await scene.run("mongo-schema", ["--collection", scene.namespace.description])
-            #expect(outcome.status == 69, "\(outcome.stderr)")
-            #expect(outcome.stdout.isEmpty)
-            #expect(outcome.stderr.contains("MongoDB"))
+        try await withDeadLoopbackPort { port in
+            try await InitLoadFixture.with(
+                mongoURI: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1000", documentCount: 5
+            ) { scene in
+                let outcome = try await scene.run("mongo-schema", ["--collection", scene.namespace.description])
+                #expect(outcome.status == 69, "\(outcome.stderr)")
+                #expect(outcome.stdout.isEmpty)
+                #expect(outcome.stderr.contains("MongoDB"))
+            }
         }
     }
 }

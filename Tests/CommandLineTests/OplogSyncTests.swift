@@ -711,21 +711,22 @@ struct OplogSyncTests {
 
                     // Shard B out of reach: 69, and neither sync point moves.
                     try await a.set(2, ["name": .string("a2")])
-                    let deadPort = try freeLoopbackPort()
-                    let withDeadShard = try String(contentsOfFile: scene.configPath, encoding: .utf8)
-                        .replacingOccurrences(
-                            of: "uri = \(shardB)",
-                            with: "uri = mongodb://127.0.0.1:\(deadPort)/?serverSelectionTimeoutMS=1000")
-                    try withDeadShard.write(toFile: scene.configPath, atomically: true, encoding: .utf8)
-                    let dead = try await scene.run("oplog-sync", ["--no-verify"])
-                    #expect(dead.status == 69, "\(dead.stderr)")
-                    let after = try await PostgresServer.withSession { session in
-                        try await session.query(
-                            "SELECT source, oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points ORDER BY 1",
-                            purpose: "test"
-                        ).rows
+                    try await withDeadLoopbackPort { deadPort in
+                        let withDeadShard = try String(contentsOfFile: scene.configPath, encoding: .utf8)
+                            .replacingOccurrences(
+                                of: "uri = \(shardB)",
+                                with: "uri = mongodb://127.0.0.1:\(deadPort)/?serverSelectionTimeoutMS=1000")
+                        try withDeadShard.write(toFile: scene.configPath, atomically: true, encoding: .utf8)
+                        let dead = try await scene.run("oplog-sync", ["--no-verify"])
+                        #expect(dead.status == 69, "\(dead.stderr)")
+                        let after = try await PostgresServer.withSession { session in
+                            try await session.query(
+                                "SELECT source, oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points ORDER BY 1",
+                                purpose: "test"
+                            ).rows
+                        }
+                        #expect(after == points)
                     }
-                    #expect(after == points)
                 }
             }
         }
@@ -754,34 +755,36 @@ struct OplogSyncTests {
 
             // MongoDB gone: 69, and the sync point stays where it was.
             let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
-            let deadPort = try freeLoopbackPort()
-            let uriLine = try #require(config.split(separator: "\n").first { $0.hasPrefix("uri = ") })
-            try config.replacingOccurrences(
-                of: String(uriLine), with: "uri = mongodb://127.0.0.1:\(deadPort)/?serverSelectionTimeoutMS=1000"
-            ).write(toFile: scene.configPath, atomically: true, encoding: .utf8)
-            let before = try await PostgresServer.withSession { session in
-                try await session.query(
-                    "SELECT oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points",
-                    purpose: "test"
-                ).rows
+            try await withDeadLoopbackPort { deadPort in
+                let uriLine = try #require(config.split(separator: "\n").first { $0.hasPrefix("uri = ") })
+                try config.replacingOccurrences(
+                    of: String(uriLine), with: "uri = mongodb://127.0.0.1:\(deadPort)/?serverSelectionTimeoutMS=1000"
+                ).write(toFile: scene.configPath, atomically: true, encoding: .utf8)
+                let before = try await PostgresServer.withSession { session in
+                    try await session.query(
+                        "SELECT oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points",
+                        purpose: "test"
+                    ).rows
+                }
+                let dead = try await scene.run("oplog-sync", [])
+                #expect(dead.status == 69, "\(dead.stderr)")
+                #expect(dead.stderr.split(separator: "\n").count == 1, "one line: \(dead.stderr)")
+                let after = try await PostgresServer.withSession { session in
+                    try await session.query(
+                        "SELECT oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points",
+                        purpose: "test"
+                    ).rows
+                }
+                #expect(before == after && !before.isEmpty)
             }
-            let dead = try await scene.run("oplog-sync", [])
-            #expect(dead.status == 69, "\(dead.stderr)")
-            #expect(dead.stderr.split(separator: "\n").count == 1, "one line: \(dead.stderr)")
-            let after = try await PostgresServer.withSession { session in
-                try await session.query(
-                    "SELECT oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points",
-                    purpose: "test"
-                ).rows
-            }
-            #expect(before == after && !before.isEmpty)
         }
-        let port = try freeLoopbackPort()
-        try await InitLoadFixture.with(
-            postgresConninfo: "postgresql://sync@127.0.0.1:\(port)/postgres?connect_timeout=3", documentCount: 1
-        ) { scene in
-            let outcome = try await scene.run("oplog-sync", [])
-            #expect(outcome.status == 69, "\(outcome.stderr)")
+        try await withDeadLoopbackPort { port in
+            try await InitLoadFixture.with(
+                postgresConninfo: "postgresql://sync@127.0.0.1:\(port)/postgres?connect_timeout=3", documentCount: 1
+            ) { scene in
+                let outcome = try await scene.run("oplog-sync", [])
+                #expect(outcome.status == 69, "\(outcome.stderr)")
+            }
         }
     }
 }

@@ -160,44 +160,46 @@ struct StatusCommandTests {
 
     @Test("check is 3 UNKNOWN when MongoDB or PostgreSQL is down or the configuration is bad, never OK")
     func checkUnknown() async throws {
-        let deadPort = try freeLoopbackPort()
-        try await InitLoadFixture.with(documentCount: 5) { scene in
-            try await scene.initLoad()
-            let mongoURI = try ServerEnvironment.shared.mongoURI()
-            try Self.replaceInConfig(
-                scene, "uri = \(mongoURI)", with: "uri = mongodb://127.0.0.1:\(deadPort)/?serverSelectionTimeoutMS=1000"
-            )
-            let check = try await scene.etlstatus("check")
-            #expect(check.status == 3, "\(check.stdout)")
-            #expect(check.stdout.hasPrefix("ETLSTATUS UNKNOWN - rs0: cannot read the oplog"))
-            #expect(try await scene.etlstatus("lag").status == 69)
-            #expect(try await scene.etlstatus("init-load-status").status == 69)
+        try await withDeadLoopbackPort { deadPort in
+            try await InitLoadFixture.with(documentCount: 5) { scene in
+                try await scene.initLoad()
+                let mongoURI = try ServerEnvironment.shared.mongoURI()
+                try Self.replaceInConfig(
+                    scene, "uri = \(mongoURI)",
+                    with: "uri = mongodb://127.0.0.1:\(deadPort)/?serverSelectionTimeoutMS=1000"
+                )
+                let check = try await scene.etlstatus("check")
+                #expect(check.status == 3, "\(check.stdout)")
+                #expect(check.stdout.hasPrefix("ETLSTATUS UNKNOWN - rs0: cannot read the oplog"))
+                #expect(try await scene.etlstatus("lag").status == 69)
+                #expect(try await scene.etlstatus("init-load-status").status == 69)
 
-            let usage = try await scene.etlstatus("check", "--warn-lag", "soon")
-            #expect(usage.status == 3, "\(usage.stdout)\(usage.stderr)")
-            #expect(usage.stdout.hasPrefix("ETLSTATUS UNKNOWN - wrong command line: "))
-            #expect(try await scene.etlstatus("lag", "--bogus").status == 64)
+                let usage = try await scene.etlstatus("check", "--warn-lag", "soon")
+                #expect(usage.status == 3, "\(usage.stdout)\(usage.stderr)")
+                #expect(usage.stdout.hasPrefix("ETLSTATUS UNKNOWN - wrong command line: "))
+                #expect(try await scene.etlstatus("lag", "--bogus").status == 64)
 
-            try Self.appendToConfig(scene, "[freshness]\nseen = at soon")
-            let bad = try await scene.etlstatus("check")
-            #expect(bad.status == 3)
-            #expect(bad.stdout.contains("\(scene.configPath):"))
-            #expect(try await scene.etlstatus("lag").status == 78)
-        }
-        try await InitLoadFixture.with(
-            postgresConninfo: "postgresql://sync@127.0.0.1:\(deadPort)/postgres?connect_timeout=3", documentCount: 1
-        ) { scene in
-            let password = scene.environment["SYNC_TEST_PGPASSWORD"] ?? ""
-            let outcomes = [
-                try await scene.etlstatus("check"), try await scene.etlstatus("runs"),
-                try await scene.etlstatus("metrics"),
-                try await scene.etlstatus("freshness"),
-            ]
-            #expect(outcomes.map(\.status) == [3, 69, 69, 69], "\(outcomes.map(\.stderr))")
-            #expect(outcomes[0].stdout.hasPrefix("ETLSTATUS UNKNOWN - PostgreSQL: "))
-            for outcome in outcomes {
-                #expect(password.isEmpty || !(outcome.stdout + outcome.stderr).contains(password))
-                #expect(outcome.stderr.split(separator: "\n").count <= 1, "\(outcome.stderr)")
+                try Self.appendToConfig(scene, "[freshness]\nseen = at soon")
+                let bad = try await scene.etlstatus("check")
+                #expect(bad.status == 3)
+                #expect(bad.stdout.contains("\(scene.configPath):"))
+                #expect(try await scene.etlstatus("lag").status == 78)
+            }
+            try await InitLoadFixture.with(
+                postgresConninfo: "postgresql://sync@127.0.0.1:\(deadPort)/postgres?connect_timeout=3", documentCount: 1
+            ) { scene in
+                let password = scene.environment["SYNC_TEST_PGPASSWORD"] ?? ""
+                let outcomes = [
+                    try await scene.etlstatus("check"), try await scene.etlstatus("runs"),
+                    try await scene.etlstatus("metrics"),
+                    try await scene.etlstatus("freshness"),
+                ]
+                #expect(outcomes.map(\.status) == [3, 69, 69, 69], "\(outcomes.map(\.stderr))")
+                #expect(outcomes[0].stdout.hasPrefix("ETLSTATUS UNKNOWN - PostgreSQL: "))
+                for outcome in outcomes {
+                    #expect(password.isEmpty || !(outcome.stdout + outcome.stderr).contains(password))
+                    #expect(outcome.stderr.split(separator: "\n").count <= 1, "\(outcome.stderr)")
+                }
             }
         }
     }

@@ -195,21 +195,22 @@ struct MongoSessionTests {
 
     @Test("an unreachable server is reported as unavailable within a bounded time")
     func unreachable() async throws {
-        let port = try freeLoopbackPort()
-        let session = try MongoSession(
-            uri: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1500&connectTimeoutMS=1000")
-        let clock = ContinuousClock()
-        let started = clock.now
-        let error = await #expect(throws: MongoError.self) { _ = try await session.hello() }
-        #expect(error?.kind == .unavailable)
-        #expect(error?.exitStatus == .unavailable)
-        // Bounded by the URI's timeouts, far below libmongoc's default 30 s server selection (margin for a loaded machine).
-        #expect(clock.now - started < .seconds(20))
-        // A find on a dead server is an error too, never an empty result.
-        let findError = await #expect(throws: MongoError.self) {
-            _ = try await session.findAll(Namespace(database: "x", collection: "y"))
+        try await withDeadLoopbackPort { port in
+            let session = try MongoSession(
+                uri: "mongodb://127.0.0.1:\(port)/?serverSelectionTimeoutMS=1500&connectTimeoutMS=1000")
+            let clock = ContinuousClock()
+            let started = clock.now
+            let error = await #expect(throws: MongoError.self) { _ = try await session.hello() }
+            #expect(error?.kind == .unavailable)
+            #expect(error?.exitStatus == .unavailable)
+            // Bounded by the URI's timeouts, far below libmongoc's default 30 s server selection (margin for a loaded machine).
+            #expect(clock.now - started < .seconds(20))
+            // A find on a dead server is an error too, never an empty result.
+            let findError = await #expect(throws: MongoError.self) {
+                _ = try await session.findAll(Namespace(database: "x", collection: "y"))
+            }
+            #expect(findError?.kind == .unavailable)
         }
-        #expect(findError?.kind == .unavailable)
     }
 
     @Test("a malformed URI is a configuration error, and its password never shows")

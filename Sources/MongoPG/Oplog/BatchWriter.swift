@@ -76,10 +76,11 @@ struct BatchWrite: Sendable {
     var report = FlattenReport()
 
     /// `stored`: what PostgreSQL holds of documents the batch read back or an earlier batch wrote (no entry: not
-    /// known).
+    /// known). `keepingImages`: whether `images` are wanted (a run that verifies, whose repairs change rows behind
+    /// them, uses none, and spares their encoding).
     init(
         emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: Stored] = [:],
-        plans: [Namespace: TablePlan]
+        plans: [Namespace: TablePlan], keepingImages: Bool = true
     ) throws {
         self.emptied = emptied
         var byCollection: [Namespace: [ChangeSet.Outcome]] = [:]
@@ -107,12 +108,12 @@ struct BatchWrite: Sendable {
                 }
                 let documentKey = try DocumentKey(namespace, outcome.id)
                 let old = stored[documentKey]
-                let bson = try outcome.document.map(BSONEncoder.encode)
+                let bson = keepingImages ? try outcome.document.map(BSONEncoder.encode) : nil
                 var texts: [[UInt8]] = []
                 texts.reserveCapacity(plan.tables.count)
                 for table in plan.tables.indices {
                     let new = RowDiff.Lines(rows: rows.tables[table])
-                    texts.append(Array(new.text))
+                    if keepingImages { texts.append(Array(new.text)) }
                     switch old {
                     case .image(let earlier)? where earlier.text(table).elementsEqual(new.text): continue
                     case .rows(let read)? where Self.sameRows(read.tables[table], rows.tables[table]): continue
@@ -142,7 +143,7 @@ struct BatchWrite: Sendable {
                     part.removals[table].append(key)
                     part.text[table].append(contentsOf: new.text)
                 }
-                images[documentKey] = Image(bson: bson, text: texts)
+                if keepingImages { images[documentKey] = Image(bson: bson, text: texts) }
             }
             collections.append(part)
         }
@@ -205,7 +206,8 @@ struct BatchWriter {
     func write(
         emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: BatchWrite.Stored] = [:]
     ) async throws -> Written {
-        try await write(BatchWrite(emptied: emptied, outcomes: outcomes, stored: stored, plans: plans))
+        try await write(
+            BatchWrite(emptied: emptied, outcomes: outcomes, stored: stored, plans: plans, keepingImages: false))
     }
 
     func write(_ batch: BatchWrite) async throws -> Written {

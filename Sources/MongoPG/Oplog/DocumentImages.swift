@@ -54,7 +54,12 @@ struct DocumentImages: Sendable {
 
     private mutating func keep(_ image: BatchWrite.Image, for key: DocumentKey) {
         let size = Self.size(key, image)
-        guard 2 * size <= capacity else { return }
+        guard 2 * size <= capacity else {
+            // Too large to keep: an image held from before is stale now, and must not answer for the document.
+            if let stale = newer.removeValue(forKey: key) { newerSize -= Self.size(key, stale) }
+            older.removeValue(forKey: key)
+            return
+        }
         if let replaced = newer.updateValue(image, forKey: key) {
             newerSize += size - Self.size(key, replaced)
         } else {

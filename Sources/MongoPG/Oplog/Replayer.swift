@@ -405,7 +405,9 @@ struct Replayer: Sendable {
                     LogKey.namespace: "\(outcome.namespace)", LogKey.documentID: "\(outcome.id)",
                 ])
         }
-        let write = try BatchWrite(emptied: batch.emptied, outcomes: outcomes, stored: storedRows, plans: plans)
+        let write = try BatchWrite(
+            emptied: batch.emptied, outcomes: outcomes, stored: storedRows, plans: plans, keepingImages: verifier == nil
+        )
         return PreparedBatch(
             outcomes: outcomes, write: write, entries: entries, end: end, seconds: (clock.now - started).seconds,
             readBack: readBack, fromCache: fromCache)
