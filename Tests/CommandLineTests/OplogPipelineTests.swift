@@ -75,14 +75,21 @@ struct OplogPipelineTests {
         return (entries, documents + (ten.map { [$0] } ?? []))
     }
 
+    /// `OplogSyncTests.documents` loaded from a dump, with `batch_size` set, for replays of files.
+    static func withLoadedDump(batchSize: Int, _ body: (InitLoadFixture) async throws -> Void) async throws {
+        try await InitLoadFixture.with(
+            batchSize: batchSize, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+        ) { scene in
+            try await OplogSyncTests.loadFromDump(scene)
+            try await body(scene)
+        }
+    }
+
     @Test(
         "batches of 2 entries touching the same documents, inserts and deletes across boundaries, leave what an init load of the result gives"
     )
     func consecutiveBatches() async throws {
-        try await InitLoadFixture.with(
-            batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-        ) { scene in
-            try await OplogSyncTests.loadFromDump(scene)
+        try await Self.withLoadedDump(batchSize: 2) { scene in
             let (entries, documents) = Self.entries(scene.namespace.description)
             #expect(documents.count == 5, "document 10 is inserted again at the end")
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
@@ -119,10 +126,7 @@ struct OplogPipelineTests {
         "one-entry batches over the same document rewrite only the child rows that changed, and leave what an init load of the result gives"
     )
     func rowByRow() async throws {
-        try await InitLoadFixture.with(
-            batchSize: 1, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-        ) { scene in
-            try await OplogSyncTests.loadFromDump(scene)
+        try await Self.withLoadedDump(batchSize: 1) { scene in
             let ns = scene.namespace.description
             let plan = try scene.plan()
             /// Each child row's ctid, by table and key.

@@ -232,6 +232,19 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
             }
             return entry.value
         }
+        /// `unit` names what is counted in the error ("of seconds ").
+        func wholeNumber(_ key: String, in range: ClosedRange<Int>, default fallback: Int, unit: String = "")
+            throws(ConfigError) -> Int
+        {
+            guard let entry = setting(key), let sync else { return fallback }
+            guard let number = Int(entry.value), range.contains(number) else {
+                throw bad(
+                    sync, entry,
+                    "must be a whole number \(unit)from \(range.lowerBound) to \(range.upperBound), not `\(entry.value)`"
+                )
+            }
+            return number
+        }
         func bool(_ key: String) throws(ConfigError) -> Bool {
             guard let entry = setting(key), let sync else { return false }
             switch entry.value.lowercased() {
@@ -251,30 +264,12 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         stateSchema = try identifier("state_schema", default: Self.defaultStateSchema, allowEmpty: false)
         targetSchema = try identifier("target_schema", default: Self.defaultTargetSchema, allowEmpty: false)
         tablePrefix = try identifier("table_prefix", default: "", allowEmpty: true)
-        if let entry = setting("batch_size"), let sync {
-            guard let size = Int(entry.value), Self.batchSizes.contains(size) else {
-                throw bad(sync, entry, "must be a whole number from 1 to 1000000, not `\(entry.value)`")
-            }
-            batchSize = size
-        } else {
-            batchSize = Self.defaultBatchSize
-        }
-        if let entry = setting("follow_commit_seconds"), let sync {
-            guard let seconds = Int(entry.value), Self.followCommitSecondsRange.contains(seconds) else {
-                throw bad(sync, entry, "must be a whole number of seconds from 1 to 3600, not `\(entry.value)`")
-            }
-            followCommitSeconds = seconds
-        } else {
-            followCommitSeconds = Self.defaultFollowCommitSeconds
-        }
-        if let entry = setting("document_cache_mb"), let sync {
-            guard let megabytes = Int(entry.value), Self.documentCacheMBRange.contains(megabytes) else {
-                throw bad(sync, entry, "must be a whole number of MiB from 0 to 65536, not `\(entry.value)`")
-            }
-            documentCacheMB = megabytes
-        } else {
-            documentCacheMB = Self.defaultDocumentCacheMB
-        }
+        batchSize = try wholeNumber("batch_size", in: Self.batchSizes, default: Self.defaultBatchSize)
+        followCommitSeconds = try wholeNumber(
+            "follow_commit_seconds", in: Self.followCommitSecondsRange, default: Self.defaultFollowCommitSeconds,
+            unit: "of seconds ")
+        documentCacheMB = try wholeNumber(
+            "document_cache_mb", in: Self.documentCacheMBRange, default: Self.defaultDocumentCacheMB, unit: "of MiB ")
         keepExtra = try bool("keep_extra")
         stripNul = try bool("strip_nul")
 
