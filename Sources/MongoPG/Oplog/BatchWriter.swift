@@ -18,6 +18,12 @@ struct BatchWrite: Sendable {
         var documents: [SQLValue] = []
         var indexes: [[SQLValue]] = []
         var isEmpty: Bool { documents.isEmpty }
+
+        mutating func append(document: SQLValue, indexes rowIndexes: [Int64]) {
+            documents.append(document)
+            if indexes.isEmpty { indexes = Array(repeating: [], count: rowIndexes.count) }
+            for (column, index) in rowIndexes.enumerated() { indexes[column].append(.integer(index)) }
+        }
     }
 
     /// A touched document as the batch leaves it, kept compact (a run may hold many, see `DocumentImages`): the COPY
@@ -92,10 +98,11 @@ struct BatchWrite: Sendable {
                 namespace: namespace, removals: Array(repeating: [], count: plan.tables.count),
                 rowRemovals: Array(repeating: RowKeys(), count: plan.tables.count),
                 text: Array(repeating: [], count: plan.tables.count))
-            // Row by row only where the key cells lead the table's columns (as the plan makes them).
+            // Row by row only where the key cells lead the table's columns (as the plan makes them). A root row is
+            // its document's only row: a change to it deletes the document's rows there whole (`RowDiff`'s nil).
             let keyCounts = plan.tables.map { table in
                 let count = table.keyColumns.count
-                return table.parent != nil && table.columns.prefix(count).allSatisfy(\.isKey) ? count : nil
+                return table.columns.prefix(count).allSatisfy(\.isKey) ? count : nil
             }
             for outcome in outcomes {
                 let key = try plan.keyValue(ofID: outcome.id)
@@ -114,29 +121,18 @@ struct BatchWrite: Sendable {
                 for table in plan.tables.indices {
                     let new = RowDiff.Lines(rows: rows.tables[table])
                     if keepingImages { texts.append(Array(new.text)) }
-                    switch old {
-                    case .image(let earlier)? where earlier.text(table).elementsEqual(new.text): continue
-                    case .rows(let read)? where Self.sameRows(read.tables[table], rows.tables[table]): continue
-                    default: break
-                    }
                     let earlier: RowDiff.Lines? =
                         switch old {
                         case .image(let image)?: RowDiff.Lines(text: image.text(table))
                         case .rows(let read)?: RowDiff.Lines(rows: read.tables[table])
                         case nil: nil
                         }
+                    if let earlier, earlier.text.elementsEqual(new.text) { continue }  // the common case, at once
+                    // Rows read back may differ in order and jsonb spelling only: then the diff is empty.
                     if let keyCount = keyCounts[table], let earlier,
                         let diff = RowDiff.diff(old: earlier, new: new, keyCount: keyCount)
                     {
-                        for indexes in diff.removed {
-                            part.rowRemovals[table].documents.append(key)
-                            if part.rowRemovals[table].indexes.isEmpty {
-                                part.rowRemovals[table].indexes = Array(repeating: [], count: indexes.count)
-                            }
-                            for (column, index) in indexes.enumerated() {
-                                part.rowRemovals[table].indexes[column].append(.integer(index))
-                            }
-                        }
+                        for indexes in diff.removed { part.rowRemovals[table].append(document: key, indexes: indexes) }
                         part.text[table].append(contentsOf: diff.added)
                         continue
                     }
@@ -202,12 +198,9 @@ struct BatchWriter {
         var report = FlattenReport()
     }
 
-    /// Computes the batch's writes (`BatchWrite`) and writes them.
-    func write(
-        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: BatchWrite.Stored] = [:]
-    ) async throws -> Written {
-        try await write(
-            BatchWrite(emptied: emptied, outcomes: outcomes, stored: stored, plans: plans, keepingImages: false))
+    /// Computes the writes (`BatchWrite`) of documents whose stored rows are not known (repairs) and writes them.
+    func write(emptied: [Namespace], outcomes: [ChangeSet.Outcome]) async throws -> Written {
+        try await write(BatchWrite(emptied: emptied, outcomes: outcomes, plans: plans, keepingImages: false))
     }
 
     func write(_ batch: BatchWrite) async throws -> Written {
@@ -222,35 +215,14 @@ struct BatchWriter {
             let plan = try Self.plan(for: part.namespace, in: plans)
             for (index, table) in plan.tables.enumerated() {
                 if !part.removals[index].isEmpty {
-                    // `key = ANY($1)` leaves the plan to row estimates: on tables of tens of thousands of rows,
-                    // PostgreSQL's default costs scan the whole table for every batch. One index lookup per document
-                    // (the key leads the primary key), the rows found deleted by their ctid, keeps the cost that of
-                    // the batch; `OFFSET 0` keeps the lateral lookup from being flattened into a join.
-                    let key = Identifier.quoted(table.columns[0].name), name = plan.qualifiedName(table)
-                    try await session.query(
-                        """
-                        DELETE FROM \(name) WHERE ctid = ANY (ARRAY(
-                            SELECT s.ctid FROM unnest($1\(table.columns[0].sqlType.arrayCast)) AS ids (id)
-                            CROSS JOIN LATERAL (SELECT ctid FROM \(name) WHERE \(key) = ids.id OFFSET 0) AS s))
-                        """,
-                        values: [.array(part.removals[index])],
+                    try await delete(
+                        from: table, of: plan, byKey: [part.removals[index]],
                         purpose: "remove the old rows of \(part.removals[index].count) documents from \(table.name)")
                 }
                 let rows = part.rowRemovals[index]
                 if !rows.isEmpty {
-                    // As above, one index lookup per row: by its whole key.
-                    let keys = table.keyColumns, name = plan.qualifiedName(table)
-                    let cells = keys.indices.map { "c\($0)" }.joined(separator: ", ")
-                    let arrays = keys.enumerated().map { "$\($0.offset + 1)\($0.element.sqlType.arrayCast)" }
-                    let match = keys.enumerated().map { "\(Identifier.quoted($0.element.name)) = k.c\($0.offset)" }
-                    try await session.query(
-                        """
-                        DELETE FROM \(name) WHERE ctid = ANY (ARRAY(
-                            SELECT s.ctid FROM unnest(\(arrays.joined(separator: ", "))) AS k (\(cells))
-                            CROSS JOIN LATERAL (
-                                SELECT ctid FROM \(name) WHERE \(match.joined(separator: " AND ")) OFFSET 0) AS s))
-                        """,
-                        values: [.array(rows.documents)] + rows.indexes.map { .array($0) },
+                    try await delete(
+                        from: table, of: plan, byKey: [rows.documents] + rows.indexes,
                         purpose: "remove \(rows.documents.count) changed rows from \(table.name)")
                 }
                 guard !part.text[index].isEmpty else { continue }
@@ -265,6 +237,29 @@ struct BatchWriter {
             }
         }
         return written
+    }
+
+    /// Deletes the rows whose leading key columns hold `key` (one array per column, a row's values at one index): the
+    /// documents' whole rows by their `_id` column alone, single child rows by their whole key. `key = ANY($1)`
+    /// would leave the plan to row estimates: on tables of tens of thousands of rows, PostgreSQL's default costs scan
+    /// the whole table for every batch. One index lookup per key (it leads the primary key), the rows found deleted
+    /// by their ctid, keeps the cost that of the batch; `OFFSET 0` keeps the lateral lookup from being flattened into
+    /// a join.
+    private func delete(from table: PlannedTable, of plan: TablePlan, byKey key: [[SQLValue]], purpose: String)
+        async throws
+    {
+        let columns = table.keyColumns.prefix(key.count), name = plan.qualifiedName(table)
+        let cells = columns.indices.map { "c\($0)" }.joined(separator: ", ")
+        let arrays = columns.enumerated().map { "$\($0.offset + 1)\($0.element.sqlType.arrayCast)" }
+        let match = columns.enumerated().map { "\(Identifier.quoted($0.element.name)) = k.c\($0.offset)" }
+        try await session.query(
+            """
+            DELETE FROM \(name) WHERE ctid = ANY (ARRAY(
+                SELECT s.ctid FROM unnest(\(arrays.joined(separator: ", "))) AS k (\(cells))
+                CROSS JOIN LATERAL (
+                    SELECT ctid FROM \(name) WHERE \(match.joined(separator: " AND ")) OFFSET 0) AS s))
+            """,
+            values: key.map { .array($0) }, purpose: purpose)
     }
 
     static func plan(for namespace: Namespace, in plans: [Namespace: TablePlan]) throws -> TablePlan {

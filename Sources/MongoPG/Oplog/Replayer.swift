@@ -364,7 +364,7 @@ struct Replayer: Sendable {
         var readBack = 0, fromCache = 0
         for (namespace, ids) in batch.idsNeedingStoredState {
             guard let plan = plans[namespace] else { continue }
-            var unread: [BSONValue] = []
+            var unread: [(key: DocumentKey, id: BSONValue)] = []
             for id in ids {
                 let key = try DocumentKey(namespace, id)
                 if let image = committing?.write.images[key] ?? images?.image(for: key) {
@@ -372,27 +372,30 @@ struct Replayer: Sendable {
                     storedRows[key] = .image(image)
                     fromCache += 1
                 } else {
-                    unread.append(id)
+                    unread.append((key, id))
                 }
             }
             readBack += unread.count
-            let keys = try unread.map { try plan.keyValue(ofID: $0) }
+            let keys = try unread.map { try plan.keyValue(ofID: $0.id) }
             let rebuilder = DocumentRebuilder(plan: plan)
             let read = try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: reader ?? session)
-            for (id, rows) in zip(unread, read) {
+            for ((key, id), rows) in zip(unread, read) {
                 guard let rows else { continue }
+                let document: BSONDocument
                 do {
-                    let key = try DocumentKey(namespace, id)
-                    stored[key] = plan.restoringEmptyContainers(try rebuilder.rebuild(rows))
-                    storedRows[key] = .rows(rows)
-                } catch let error as SchemaError where verifier != nil {
+                    document = try rebuilder.rebuild(rows)
+                } catch {
+                    guard verifier != nil else { throw error }
                     // Rows that are no document (damaged behind the tool's back): verification puts MongoDB's back.
                     logger.warning(
                         "stored rows do not rebuild a document: MongoDB's version replaces them",
                         metadata: [
                             LogKey.namespace: "\(namespace)", LogKey.documentID: "\(id)", LogKey.error: "\(error)",
                         ])
+                    continue
                 }
+                stored[key] = plan.restoringEmptyContainers(document)
+                storedRows[key] = .rows(rows)
             }
         }
         let outcomes = try batch.outcomes { namespace, id in
@@ -463,8 +466,9 @@ struct Replayer: Sendable {
     /// the next batch that settles (never by every batch in between: a catch-up of many batches would check its
     /// remembered documents once per batch, each a MongoDB lookup that changes nothing). A batch that `settle`s (the
     /// stream ran dry: the last of a catch-up, or a following run that caught up or commits on time) checks every
-    /// remembered document too, and asks the oplog once which differing documents MongoDB changed after `end` (their `_id` in a later entry): those stay remembered for the batch that brings the change (the next run,
-    /// or the tail's next batches) and are never repaired to a state the oplog has not reached; any other difference
+    /// remembered document too, and asks the oplog once which differing documents MongoDB changed after `end` (their
+    /// `_id` in a later entry): those stay remembered for the batch that brings the change (the next run, or the
+    /// tail's next batches) and are never repaired to a state the oplog has not reached; any other difference
     /// is repaired by replacing the document's rows with MongoDB's version, then checked again, at most `repairTries`
     /// times before the run ends with exit 3 and nothing of the batch commits.
     private func verify(

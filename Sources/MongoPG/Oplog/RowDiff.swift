@@ -1,7 +1,8 @@
-/// How one document's rows in one child table change, row by row (pure): an update of one array element rewrites that
+/// How one document's rows in one table change, row by row (pure): an update of one array element rewrites that
 /// element's row, not the document's whole array. Rows are matched by their key (the leading key cells: the
 /// document's `_id`, the enclosing arrays' indexes, `idx`); a row whose key is gone or now holds another row is
-/// deleted by its key, and the changed and new rows are written.
+/// deleted by its key, and the changed and new rows are written. A root row, its document's only row, is either the
+/// same or all its rows go (nil).
 struct RowDiff: Equatable {
     /// The index cells (the key after the document's `_id`) of each row to delete.
     var removed: [[Int64]] = []
