@@ -75,21 +75,11 @@ struct OplogPipelineTests {
         return (entries, documents + (ten.map { [$0] } ?? []))
     }
 
-    /// `OplogSyncTests.documents` loaded from a dump, with `batch_size` set, for replays of files.
-    static func withLoadedDump(batchSize: Int, _ body: (InitLoadFixture) async throws -> Void) async throws {
-        try await InitLoadFixture.with(
-            batchSize: batchSize, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
-        ) { scene in
-            try await OplogSyncTests.loadFromDump(scene)
-            try await body(scene)
-        }
-    }
-
     @Test(
         "batches of 2 entries touching the same documents, inserts and deletes across boundaries, leave what an init load of the result gives"
     )
     func consecutiveBatches() async throws {
-        try await Self.withLoadedDump(batchSize: 2) { scene in
+        try await OplogSyncTests.withLoadedDump(batchSize: 2) { scene in
             let (entries, documents) = Self.entries(scene.namespace.description)
             #expect(documents.count == 5, "document 10 is inserted again at the end")
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
@@ -126,23 +116,19 @@ struct OplogPipelineTests {
         "one-entry batches over the same document rewrite only the child rows that changed, and leave what an init load of the result gives"
     )
     func rowByRow() async throws {
-        try await Self.withLoadedDump(batchSize: 1) { scene in
+        try await OplogSyncTests.withLoadedDump(batchSize: 1) { scene in
             let ns = scene.namespace.description
             let plan = try scene.plan()
-            /// Each child row's ctid, by table and key.
+            /// Each child row's ctid, by the path of its table and its key.
             func ctids() async throws -> [String: String] {
-                try await PostgresServer.withSession { session in
-                    var ctids: [String: String] = [:]
-                    for table in plan.tables where table.parent != nil {
-                        let key = table.keyColumns.map { Identifier.quoted($0.name) + "::text" }.joined(separator: ", ")
-                        let rows = try await session.query(
-                            "SELECT concat_ws(',', \(key)), ctid::text FROM \(plan.qualifiedName(table))",
-                            purpose: "test"
-                        ).rows
-                        for row in rows { ctids["\(table.jsonPath) \(row[0] ?? "")"] = row[1] }
+                var ctids: [String: String] = [:]
+                for (name, rows) in try await OplogSyncTests.rowLocations(scene) {
+                    guard let table = plan.tables.first(where: { $0.name == name }), table.parent != nil else {
+                        continue
                     }
-                    return ctids
+                    for (key, ctid) in rows { ctids["\(table.jsonPath) \(key)"] = ctid }
                 }
+                return ctids
             }
             let before = try await ctids()
             var document = OplogSyncTests.documents[0]

@@ -324,12 +324,20 @@ struct OplogSyncTests {
         #expect(try await scene.copy().status == 0)
     }
 
+    /// `documents` loaded from a dump (`loadFromDump`) with `Self.schema`, and `batch_size` set when given, for
+    /// replays of files.
+    static func withLoadedDump(batchSize: Int? = nil, _ body: (InitLoadFixture) async throws -> Void) async throws {
+        try await InitLoadFixture.with(batchSize: batchSize, schema: schema, documents: documents) { scene in
+            try await loadFromDump(scene)
+            try await body(scene)
+        }
+    }
+
     @Test(
         "--from-file replays mongod's forms (v1, v2 deltas, transactions, chains, prepared, batched applyOps) over a dump's load, twice alike, moving no sync point"
     )
     func fromFile() async throws {
-        try await InitLoadFixture.with(batchSize: 3, schema: Self.schema, documents: Self.documents) { scene in
-            try await Self.loadFromDump(scene)
+        try await Self.withLoadedDump(batchSize: 3) { scene in
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
             try Self.writeEntries(Self.mongodEntries(scene.namespace.description), to: oplog)
 
@@ -349,8 +357,7 @@ struct OplogSyncTests {
         "an array emptied in one batch and refilled in a later one (as a diff, an index $set or a description) comes back whole"
     )
     func refilledArrays() async throws {
-        try await InitLoadFixture.with(batchSize: 1, schema: Self.schema, documents: Self.documents) { scene in
-            try await Self.loadFromDump(scene)
+        try await Self.withLoadedDump(batchSize: 1) { scene in
             let ns = scene.namespace.description
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
             try Self.writeEntries(
@@ -401,8 +408,7 @@ struct OplogSyncTests {
         "an unknown entry stops the run before it (65) and a rename of a synced collection too (1), after committing what came before"
     )
     func stops() async throws {
-        try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
-            try await Self.loadFromDump(scene)
+        try await Self.withLoadedDump { scene in
             let ns = scene.namespace.description, db = scene.namespace.database
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
             for (stopper, status, words) in [
@@ -434,14 +440,17 @@ struct OplogSyncTests {
     }
 
     /// Where each table's rows are (their ctids, by table name): a row rewritten moves.
-    static func rowLocations(_ scene: InitLoadFixture) async throws -> [String: [[String?]]] {
+    /// Where each row lies (its ctid), by table name, then by its key cells joined with commas ("1,0").
+    static func rowLocations(_ scene: InitLoadFixture) async throws -> [String: [String: String]] {
         let plan = try scene.plan()
         return try await PostgresServer.withSession { session in
-            var rows: [String: [[String?]]] = [:]
+            var rows: [String: [String: String]] = [:]
             for table in plan.tables {
-                rows[table.name] = try await session.query(
-                    "SELECT ctid::text FROM \(plan.qualifiedName(table)) ORDER BY 1", purpose: "test"
+                let key = table.keyColumns.map { Identifier.quoted($0.name) + "::text" }.joined(separator: ", ")
+                let located = try await session.query(
+                    "SELECT concat_ws(',', \(key)), ctid::text FROM \(plan.qualifiedName(table))", purpose: "test"
                 ).rows
+                rows[table.name] = Dictionary(uniqueKeysWithValues: located.map { ($0[0] ?? "", $0[1] ?? "") })
             }
             return rows
         }
@@ -449,11 +458,10 @@ struct OplogSyncTests {
 
     @Test("an update of a root field rewrites the root row only: the document's child rows stay as they were")
     func untouchedChildRows() async throws {
-        try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
-            try await Self.loadFromDump(scene)
+        try await Self.withLoadedDump { scene in
             let ns = scene.namespace.description
             let plan = try scene.plan()
-            func locations() async throws -> [String: [[String?]]] { try await Self.rowLocations(scene) }
+            func locations() async throws -> [String: [String: String]] { try await Self.rowLocations(scene) }
             let before = try await locations()
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
             try Self.writeEntries(
@@ -477,8 +485,7 @@ struct OplogSyncTests {
 
     @Test("an update of an array element leaves the root row alone, its jsonb included, however PostgreSQL spells it")
     func untouchedRootRow() async throws {
-        try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
-            try await Self.loadFromDump(scene)
+        try await Self.withLoadedDump { scene in
             let ns = scene.namespace.description
             let plan = try scene.plan()
             let before = try await Self.rowLocations(scene)
