@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: integrationTestDependencies),
         .testTarget(name: "StateTests", dependencies: integrationTestDependencies),
         .testTarget(name: "SchemaTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "StoredTests", dependencies: integrationTestDependencies),
         .testTarget(name: "VerifyTests", dependencies: integrationTestDependencies),
         .testTarget(name: "CSVTests", dependencies: integrationTestDependencies),
         .testTarget(name: "LoadTests", dependencies: integrationTestDependencies),

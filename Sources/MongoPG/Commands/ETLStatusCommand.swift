@@ -111,7 +111,9 @@ public struct ETLStatusCommand: Sendable {
 
     /// The divergent documents and a summary per collection; 3 when a document still differs from MongoDB.
     public func verify(_ request: VerifyRequest) async throws -> ExitStatus {
-        let report = try await Verification(context: try context()).run(request)
+        let context = try context()
+        let report = try await Verification(context: context, laterChanges: try context.config.laterChangesSources())
+            .run(request)
         try common.printResult(report, line: report.text)
         return report.divergent ? .divergent : .ok
     }

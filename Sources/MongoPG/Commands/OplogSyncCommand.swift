@@ -71,13 +71,11 @@ public struct OplogSyncCommand: Sendable {
             return try await LedgerRun.recording(
                 tool: "oplog-sync", arguments: context.arguments, in: store, totals: { $0.figures }
             ) { run in
-                var replayer = Replayer(
-                    store: store, plans: plans, batchSize: config.batchSize, logger: logger, run: run,
-                    progress: Progress.onTerminal(label: "oplog-sync", unit: "entries"), stop: stop)
+                let mode: Replayer.Mode
                 if verify, fromFile == nil {
-                    replayer.verifier = BatchVerifier(
-                        mongo: try MongoSession(uri: config.mongoURI, name: "verify"), plans: plans,
-                        laterChanges: config.laterChanges)
+                    let mongo = try MongoSession(uri: config.mongoURI, name: "verify")
+                    mode = .verified(
+                        BatchVerifier(mongo: mongo, plans: plans), laterChanges: config.batchLaterChanges(mongo: mongo))
                 } else {
                     // Batches pipelined: the next batch's stored states are read here while one commits. Read only,
                     // closed when the session is freed.
@@ -85,9 +83,11 @@ public struct OplogSyncCommand: Sendable {
                     try await reader.execute(
                         "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
                         purpose: "make the read-ahead session read only")
-                    replayer.reader = reader
-                    replayer.imageCapacity = config.documentCacheMB << 20
+                    mode = .pipelined(reader: reader, imageCapacity: config.documentCacheMB << 20)
                 }
+                let replayer = Replayer(
+                    store: store, plans: plans, batchSize: config.batchSize, logger: logger, mode: mode, run: run,
+                    progress: Progress.onTerminal(label: "oplog-sync", unit: "entries"), stop: stop)
                 let summary: ReplaySummary
                 if let following {
                     summary = try await replayer.replay(

@@ -84,21 +84,10 @@ public struct ChangeSet: Sendable {
         return ids
     }
 
-    /// What one touched document becomes.
-    public struct Outcome: Sendable, Equatable {
-        public var namespace: Namespace
-        public var id: BSONValue
-        /// nil: no such document any more (deleted, dropped, or an update of a document that does not exist).
-        public var document: BSONDocument?
-        /// false when an update could not apply to the document as it was (see `DocumentUpdate.apply`), or found no
-        /// document to apply to: MongoDB must be asked what the document really is.
-        public var exact: Bool
-    }
-
     /// Applies every document's updates, in order, to its starting state; `stored` answers the state PostgreSQL
     /// holds for the documents `idsNeedingStoredState` named (nil: no such document).
-    public func outcomes(stored: (Namespace, BSONValue) -> BSONDocument?) throws(OplogError) -> [Outcome] {
-        var outcomes: [Outcome] = []
+    public func outcomes(stored: (Namespace, BSONValue) -> BSONDocument?) throws(OplogError) -> [DocumentOutcome] {
+        var outcomes: [DocumentOutcome] = []
         outcomes.reserveCapacity(order.count)
         for key in order {
             let document = pending[key]!
@@ -122,7 +111,7 @@ public struct ChangeSet: Sendable {
                 current = applied.document
                 exact = exact && applied.exact
             }
-            outcomes.append(Outcome(namespace: key.namespace, id: document.id, document: current, exact: exact))
+            outcomes.append(DocumentOutcome(namespace: key.namespace, id: document.id, document: current, exact: exact))
         }
         return outcomes
     }

@@ -305,13 +305,35 @@ extension ServerOplogSource {
 
 extension SyncConfig {
     /// How batch verification learns of later changes: through change streams when any source reads them (its user
-    /// may not read the oplog), else the oplog of `[mongo] uri`.
-    var laterChanges: LaterChanges {
+    /// may not read the oplog), else the oplog of `[mongo] uri` (`mongo`, verification's session).
+    func batchLaterChanges(mongo: MongoSession) -> any LaterChanges {
         let streaming = oplogSources.filter { $0.mode == .changeStream }
-        guard let first = streaming.first else { return .oplog }
+        guard let first = streaming.first else { return OplogLaterChanges(oplog: mongo) }
         let scopes =
             first.scope == .cluster
             ? [ChangeStreamScope.cluster] : Set(collections.map(\.database)).sorted().map { .database($0) }
-        return .changeStream(uri: mongoURI, scopes: scopes, collections: collections)
+        return ChangeStreamLaterChanges(uri: mongoURI, scopes: scopes, collections: collections)
+    }
+
+    /// Where `etlstatus verify` learns of each source's later changes: its oplog, or for a change stream source each
+    /// of its streams, starting from that stream's sync point (or its source's).
+    public func laterChangesSources() throws -> [LaterChangesSource] {
+        var sources: [LaterChangesSource] = []
+        for source in oplogSources {
+            if source.mode == .changeStream {
+                for (name, scope) in source.changeStreams(for: collections) {
+                    sources.append(
+                        LaterChangesSource(
+                            positionNames: [name, source.name],
+                            changes: ChangeStreamLaterChanges(
+                                uri: source.uri, scopes: [scope], collections: collections)))
+                }
+            } else {
+                let oplog = try MongoSession(uri: source.uri, name: "oplog \(source.name)")
+                sources.append(
+                    LaterChangesSource(positionNames: [source.name], changes: OplogLaterChanges(oplog: oplog)))
+            }
+        }
+        return sources
     }
 }

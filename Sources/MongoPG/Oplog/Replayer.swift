@@ -93,46 +93,44 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
 /// Replays oplog entries into the tables of synced collections, batch by batch: each batch's entries are unwound
 /// (`OplogUnpacker`), folded per document (`ChangeSet`), the documents that need their current state are rebuilt
 /// from PostgreSQL in one query per table, the changes applied in memory, and the result written set-based
-/// (`BatchWriter`); the batch's data, its sync point and its ledger figures commit in one transaction. A batch never
-/// ends between entries sharing one ts (SecantusDB's transactions), and the sync point never passes the first entry of
-/// a transaction still open, so a crash anywhere loses nothing and a rerun doubles nothing.
-///
-/// With a `reader` and no verifier, batches are pipelined: while batch N's statements run on the store's session in
-/// a task of their own, batch N+1 is read, its stored states are read on the reader (which sees what committed before
-/// N; the documents N touches are taken from N's images instead) and its writes are computed; N+1 is written only
-/// once N has committed, and an error of N's ends the run with nothing of N+1 written. A batch that empties a
-/// collection, or that ends the run or waits for more (a signal, a stop, a due commit), commits before the next one is
-/// computed.
+/// (`BatchWriter`); the batch's data, its sync point and its ledger figures commit in one transaction. Where batches
+/// end, what sync points they move and when they settle is `ReplayBatcher`'s (pure) policy; this type carries out its
+/// actions. A crash anywhere loses nothing and a rerun doubles nothing.
 struct Replayer: Sendable {
+    /// How batches are checked and committed.
+    enum Mode: Sendable {
+        /// Each batch is compared with MongoDB before it commits, and repaired (`DocumentRepairer`); documents that
+        /// differ and that MongoDB changed after the batch (`laterChanges`) wait for the batch that brings the change.
+        case verified(BatchVerifier, laterChanges: any LaterChanges)
+        /// No verification: batches are pipelined. While batch N's statements run on the store's session in a task of
+        /// their own, batch N+1 is read, its stored states are read on `reader` (which sees what committed before N;
+        /// the documents N touches are taken from N's images instead) and its writes are computed; N+1 is written
+        /// only once N has committed, and an error of N's ends the run with nothing of N+1 written. The documents
+        /// committed batches wrote are kept (`imageCapacity` bytes, `DocumentImages`; 0: none), so a later update
+        /// of one needs no read back: this run is the tables' only writer.
+        case pipelined(reader: PostgresSession, imageCapacity: Int)
+    }
+
     let store: StateStore
     let plans: [Namespace: TablePlan]
     let batchSize: Int
     let logger: Logger
+    let mode: Mode
     /// The ledger run whose steps record each batch (in the batch's transaction).
     let run: LedgerRun?
     /// Entries read, on a terminal.
     var progress: Progress? = nil
     /// SIGTERM/SIGINT: the run stops at the next batch boundary, the batch before it committed.
     var stop: StopRequest? = nil
-    /// Compares each batch with MongoDB before it commits, and repairs; nil for `--no-verify` and `--from-file`.
-    var verifier: BatchVerifier? = nil
-    /// Repairs of one batch tried before the run gives up with exit 3.
-    static let repairTries = 3
     /// The ledger keeps this many of a run's newest batch steps (nil: all): a following run never ends, and a long
     /// catch-up would rewrite an ever longer list with each batch (its totals count every batch).
     var keptSteps: Int? = 1000
-    /// Bytes of document images the run keeps between batches (`DocumentImages`; 0: none, each stored state is read).
-    var imageCapacity = DocumentImages.defaultCapacity
-    /// A second connection, for reading stored states while a batch commits on the store's session; nil: each batch
-    /// is read, computed and committed in turn. Unused with a verifier, whose repairs change rows inside a batch.
-    var reader: PostgresSession? = nil
 
     private var session: PostgresSession { store.session }
 
     /// Replays everything `sources` give, merged by ts (one source per replica set; the shards of a cluster). With
-    /// `movingSyncPoints`, each batch moves every source's sync point (the ts of the last entry read from it, held back
-    /// to the first entry of a transaction still open there); a file moves none. An entry that cannot be replayed
-    /// stops the run before it: the batches before it commit, then the error is thrown.
+    /// `movingSyncPoints`, each batch moves every source's sync point (see `ReplayBatcher`); a file moves none. An
+    /// entry that cannot be replayed stops the run before it: the batches before it commit, then the error is thrown.
     func replay(_ sources: [any OplogEntrySource], movingSyncPoints: Bool) async throws -> ReplaySummary {
         try await replay(MergedOplogSources(sources, chunk: batchSize), movingSyncPoints: movingSyncPoints)
     }
@@ -142,26 +140,11 @@ struct Replayer: Sendable {
     func replay(_ stream: some OplogStream, movingSyncPoints: Bool, follow: FollowSettings? = nil) async throws
         -> ReplaySummary
     {
-        let clock = ContinuousClock(), started = clock.now
         var stream = stream
         stream.progress = progress
-        let names = stream.names
-        var summary = ReplaySummary(source: names.joined(separator: ", "))
-        // Transactions are per replica set: each source unwinds its own.
-        var unpackers = Array(repeating: OplogUnpacker(synced: Set(plans.keys)), count: names.count)
-        var lastRead = [BSONTimestamp?](repeating: nil, count: names.count)
-        // A change stream source's entries carry their resume token: it is stored with the sync point it stands for.
-        var lastToken = [BSONDocument?](repeating: nil, count: names.count)
-        var batch = ChangeSet()
-        var entriesInBatch = 0
-        /// When the batch's first entry was read: `follow.commitAfter` later the batch is due.
-        var batchOpened: ContinuousClock.Instant?
-        /// When the ledger last heard of the run: a batch step or a heartbeat.
-        var lastSeen = clock.now
-        var lastTS: BSONTimestamp?
         var remembered: [DocumentKey: BSONValue] = [:]
-        // Those a committed batch left to verify, kept in the state schema so that a killed run forgets none.
-        if verifier != nil, movingSyncPoints {
+        if case .verified = mode, movingSyncPoints {
+            // Those a committed batch left to verify, kept in the state schema so that a killed run forgets none.
             let pending = try await store.pendingVerifications()
             for (namespace, id) in pending where plans[namespace] != nil {
                 remembered[try DocumentKey(namespace, id)] = id
@@ -170,168 +153,173 @@ struct Replayer: Sendable {
             let unsynced = pending.filter { plans[$0.namespace] == nil }
             if !unsynced.isEmpty { try await store.updatePendingVerifications(adding: [], removing: unsynced) }
         }
-        /// Documents were remembered as differing by a batch that did not settle them (see `verify`).
-        var unsettled = !remembered.isEmpty
+        var pipelined = false
+        if case .pipelined = mode { pipelined = true }
+        let settings = ReplayBatcher.Settings(
+            batchSize: batchSize, follow: follow, movingSyncPoints: movingSyncPoints, verified: !pipelined,
+            pipelined: pipelined)
+        var execution = Execution(
+            replayer: self, stream: stream,
+            batcher: ReplayBatcher(
+                names: stream.names, synced: Set(plans.keys), settings: settings, remembered: remembered.count,
+                now: .now),
+            remembered: remembered)
+        return try await execution.run()
+    }
+
+    /// One replay's state while it runs: the batcher's policy, the documents remembered as differing, the batch still
+    /// committing and the images kept.
+    private struct Execution<Stream: OplogStream> {
+        let replayer: Replayer
+        var stream: Stream
+        var batcher: ReplayBatcher
+        var remembered: [DocumentKey: BSONValue]
+        var summary: ReplaySummary
         /// The batch whose statements run in a task of their own while the next one is read and computed.
         var committing: (task: Task<BatchResult, any Error>, prepared: PreparedBatch)?
-        /// What committed batches left, when this run is the tables' only writer (no repairs).
-        var images = verifier == nil ? DocumentImages(capacity: imageCapacity) : nil
-        /// A batch has committed: its figures join the summary.
-        func committed(_ result: BatchResult) async {
-            summary.add(result)
-            await TestHooks.pause(at: "batch-committed") { stop?.received != nil }
+        /// What committed batches left (pipelined runs only: the tables' only writer, no repairs).
+        var images: DocumentImages?
+        let clock = ContinuousClock()
+
+        init(replayer: Replayer, stream: Stream, batcher: ReplayBatcher, remembered: [DocumentKey: BSONValue]) {
+            self.replayer = replayer
+            self.stream = stream
+            self.batcher = batcher
+            self.remembered = remembered
+            summary = ReplaySummary(source: stream.names.joined(separator: ", "))
+            if case .pipelined(_, let capacity) = replayer.mode { images = DocumentImages(capacity: capacity) }
         }
+
+        mutating func run() async throws -> ReplaySummary {
+            let started = clock.now
+            do {
+                reading: while true {
+                    guard let (source, document) = try await stream.next() else {
+                        // Following, nothing new within the await time: the run has caught up (or a source ended for
+                        // good). A catch-up's stream ran dry: its end.
+                        let action = batcher.caughtUp(
+                            now: clock.now, signal: replayer.stop?.received, sourceEnded: stream.ended)
+                        if case .stop = action { break reading }
+                        try await perform(action)
+                        continue reading
+                    }
+                    let entry: OplogEntry
+                    do {
+                        entry = try OplogEntry(document)
+                    } catch {
+                        try await perform(batcher.unreadableEntry())
+                        throw error
+                    }
+                    // What ends before the entry commits first; asked again after each commit (a signal may have come
+                    // while it committed).
+                    while true {
+                        let action = batcher.entryRead(
+                            at: entry.ts, now: clock.now, signal: replayer.stop?.received, sourceEnded: stream.ended)
+                        if case .none = action { break }
+                        if case .stop = action { break reading }
+                        try await perform(action)
+                    }
+                    var token: BSONDocument?
+                    if case .document(let found)? = document[ChangeEvent.resumeTokenKey] { token = found }
+                    do {
+                        try batcher.add(entry, from: source, resumeToken: token, now: clock.now)
+                    } catch let refusal as ReplayBatcher.Refusal {
+                        try await perform(refusal.before)
+                        throw refusal.error  // its description names the entry's ts, ns and op
+                    }
+                }
+                try await perform(batcher.finish(signal: replayer.stop?.received))
+                try await finishCommitting()
+            } catch {
+                // The batch still committing ends first; an error of its own is the one reported.
+                try await finishCommitting()
+                throw error
+            }
+            replayer.progress?.finish()
+            let read = batcher.read
+            summary.entriesRead = read.entries
+            summary.inserts = read.inserts
+            summary.updates = read.updates
+            summary.deletes = read.deletes
+            summary.drops = read.drops
+            summary.skipped = read.skipped
+            summary.interruptedBy = batcher.interruptedBy
+            summary.seconds = (clock.now - started).seconds
+            return summary
+        }
+
+        private mutating func perform(_ action: ReplayBatcher.Action) async throws {
+            switch action {
+            case .none, .stop:
+                return
+            case .heartbeat:
+                try await replayer.run?.heartbeat()
+            case .awaitCommitting:
+                try await finishCommitting()
+                batcher.committingDone()
+            case .commit(let commit):
+                try await execute(commit)
+                batcher.committed(remembered: remembered.count, now: clock.now)
+            }
+        }
+
+        /// A batch has committed: its figures join the summary.
+        private mutating func committed(_ result: BatchResult) async {
+            summary.add(result)
+            await TestHooks.pause(at: "batch-committed") { [stop = replayer.stop] in stop?.received != nil }
+        }
+
         /// Waits for the committing batch: its figures join the summary, its error ends the run.
-        func finishCommitting() async throws {
+        private mutating func finishCommitting() async throws {
             guard let (task, prepared) = committing else { return }
             committing = nil
             let result = try await task.value
             images?.add(prepared.write)
             await committed(result)
         }
-        /// `settle`: the batch ends where the stream ran dry (the last batch of a catch-up, a following run that
-        /// caught up), so documents that still differ are settled (see `verify`). `overlapping`: the next batch may be
-        /// read and computed while this one commits (see the type's comment).
-        func commit(settle: Bool = false, overlapping: Bool = false) async throws {
-            let settling = settle && unsettled && verifier != nil
-            guard entriesInBatch > 0 || settling else { return try await finishCommitting() }
+
+        /// Computes the batch (while the batch before it commits, pipelined), then writes it once that one has:
+        /// verified in its transaction, or in a task of its own that may go on committing.
+        private mutating func execute(_ commit: ReplayBatcher.Commit) async throws {
+            var commit = commit
             // A sync point moves only past reads the sources vouch for; one left behind is safe (replay is idempotent).
-            var confirmed = true
-            if entriesInBatch > 0, movingSyncPoints { confirmed = try await stream.confirmReads(force: settle) }
-            // The oldest entry of an open transaction is read again after a restart; so is the last entry read.
-            var syncPoints: [String: BSONTimestamp] = [:]
-            var resumeTokens: [String: BSONDocument] = [:]
-            for (index, name) in names.enumerated() where movingSyncPoints && confirmed {
-                if let point = [unpackers[index].oldestOpenTransaction, lastRead[index]].compactMap({ $0 }).min() {
-                    syncPoints[name] = point
-                    if point == lastRead[index], let token = lastToken[index] { resumeTokens[name] = token }
-                }
+            if commit.confirmsReads, !(try await stream.confirmReads(force: commit.settle)) {
+                commit.syncPoints = [:]
+                commit.resumeTokens = [:]
             }
-            if entriesInBatch == 0 { syncPoints = [:] }  // a batch that only settles moves none
-            // Computed while the batch before it commits; written only once that one has.
-            let prepared = try await prepare(
-                batch, entries: entriesInBatch, end: lastTS, after: committing?.prepared, images: &images)
+            let prepared = try await replayer.prepare(
+                commit.changes, entries: commit.entries, end: commit.end, after: committing?.prepared,
+                images: &images)
             try await finishCommitting()
-            if let verifier {
-                let verification = { [end = lastTS] () async throws -> VerifyFigures in
+            switch replayer.mode {
+            case .verified(let verifier, let laterChanges):
+                let result = try await replayer.write(
+                    prepared, syncPoints: commit.syncPoints, resumeTokens: commit.resumeTokens
+                ) { [end = commit.end, settle = commit.settle] in
                     guard let end else { return VerifyFigures() }
                     let before = remembered
-                    let checked = try await verify(
-                        prepared.outcomes, end: end, settle: settle, with: verifier, remembered: &remembered)
-                    try await store.updatePendingVerifications(
+                    let checked = try await replayer.verify(
+                        prepared.outcomes, end: end, settle: settle, with: verifier, laterChanges: laterChanges,
+                        remembered: &remembered)
+                    try await replayer.store.updatePendingVerifications(
                         adding: remembered.filter { before[$0.key] == nil }.map { ($0.key.namespace, $0.value) },
                         removing: before.filter { remembered[$0.key] == nil }.map { ($0.key.namespace, $0.value) })
                     return checked
                 }
-                await committed(
-                    try await write(
-                        prepared, syncPoints: syncPoints, resumeTokens: resumeTokens, verification: verification))
-            } else {
-                let replayer = self
-                committing = (
-                    Task {
-                        try await replayer.write(prepared, syncPoints: syncPoints, resumeTokens: resumeTokens)
-                    }, prepared
-                )
+                await committed(result)
+            case .pipelined:
+                let task = Task { [replayer, syncPoints = commit.syncPoints, tokens = commit.resumeTokens] in
+                    try await replayer.write(prepared, syncPoints: syncPoints, resumeTokens: tokens) { VerifyFigures() }
+                }
+                committing = (task, prepared)
+                if !commit.staysCommitting { try await finishCommitting() }
             }
-            // A verified batch's repairs change rows its images do not show; an emptied collection, rows of documents
-            // it did not touch.
-            let overlaps = overlapping && reader != nil && verifier == nil && batch.emptied.isEmpty
-            if !overlaps { try await finishCommitting() }
-            // After a settling batch, the documents still remembered have later entries, which bring them back.
-            unsettled = !settle && !remembered.isEmpty
-            batch = ChangeSet()
-            entriesInBatch = 0
-            batchOpened = nil
-            lastSeen = clock.now
         }
-        /// Following: the batch has waited `commitAfter` since its first entry.
-        func due() -> Bool {
-            guard let follow, let batchOpened else { return false }
-            return clock.now - batchOpened >= follow.commitAfter
-        }
-        do {
-            reading: while true {
-                guard let (source, document) = try await stream.next() else {
-                    // Following, nothing new within the await time: the run has caught up (or a source ended for
-                    // good).
-                    guard follow != nil, stop?.received == nil, !stream.ended else { break reading }
-                    if due() || (entriesInBatch == 0 && unsettled) { try await commit(settle: true) }
-                    // Alive, for `check --max-age`; not while a batch commits on the same session (its transaction).
-                    if let follow, committing == nil, clock.now - lastSeen >= follow.quietInterval {
-                        try await run?.heartbeat()
-                        lastSeen = clock.now
-                    }
-                    continue reading
-                }
-                let entry: OplogEntry
-                do {
-                    entry = try OplogEntry(document)
-                } catch {
-                    try await commit()
-                    throw error
-                }
-                // A boundary never falls between entries sharing a ts (one transaction on SecantusDB).
-                if entry.ts != lastTS {
-                    if entriesInBatch >= batchSize {
-                        // Following, too many documents waiting to be settled settle now, so memory stays bounded.
-                        try await commit(settle: follow != nil && remembered.count >= batchSize, overlapping: true)
-                    } else if due() {
-                        try await commit(settle: true)
-                    }
-                    if let signal = stop?.received {  // also one that came while the batch above committed
-                        try await commit()
-                        summary.interruptedBy = signal
-                        break reading
-                    }
-                    // A source that ended for good (an invalidated stream) stops a following run even while the
-                    // others keep it busy.
-                    if follow != nil, stream.ended { break reading }
-                }
-                let unpacked: OplogUnpacker.Unpacked
-                do throws(OplogError) {
-                    unpacked = try unpackers[source].unpack(entry)
-                } catch {
-                    // What came before the entry commits, unless the entry shares its ts with entries of the batch
-                    // (one transaction on SecantusDB): a transaction is never split, so the batch waits for a rerun.
-                    if error.ts != lastTS { try await commit() }
-                    throw error  // its description names the entry's ts, ns and op
-                }
-                for change in unpacked.changes {
-                    try batch.add(change, at: entry.ts)
-                    switch change {
-                    case .insert: summary.inserts += 1
-                    case .update: summary.updates += 1
-                    case .delete: summary.deletes += 1
-                    case .dropCollection: summary.drops += 1
-                    }
-                }
-                for (kind, count) in unpacked.skips { summary.skipped[kind.rawValue, default: 0] += count }
-                summary.entriesRead += 1
-                entriesInBatch += 1
-                if batchOpened == nil { batchOpened = clock.now }
-                lastTS = entry.ts
-                lastRead[source] = entry.ts
-                if case .document(let token)? = document[ChangeEvent.resumeTokenKey] { lastToken[source] = token }
-            }
-            // The stream ran dry: the end of a catch-up, or a following run stopped by a signal while caught up. That last
-            // batch settles; a run stopped at a boundary before the end left the rest to the next run.
-            let ranDry = summary.interruptedBy == nil
-            if ranDry, follow != nil { summary.interruptedBy = stop?.received }
-            try await commit(settle: ranDry)
-        } catch {
-            // The batch still committing ends first; an error of its own is the one reported.
-            try await finishCommitting()
-            throw error
-        }
-        progress?.finish()
-        summary.seconds = (clock.now - started).seconds
-        return summary
     }
 
     /// A batch computed before anything of it is written: what each touched document becomes, and the writes.
     struct PreparedBatch: Sendable {
-        var outcomes: [ChangeSet.Outcome]
+        var outcomes: [DocumentOutcome]
         var write: BatchWrite
         var entries: Int
         /// The ts of its last entry (nil: none read), for the log.
@@ -351,9 +339,13 @@ struct Replayer: Sendable {
         var syncPoints: [String: BSONTimestamp]
     }
 
-    /// Reads the stored state of the documents `batch` updates (on `reader` when there is one), applies the batch's
+    /// Reads the stored state of the documents `batch` updates (pipelined: on the reader), applies the batch's
     /// changes to it and computes its writes. `committing`: a batch that may not have committed yet, whose images
     /// stand in for the stored state of the documents it touches: as if both were one batch.
+    private var storedStateSession: PostgresSession {
+        if case .pipelined(let reader, _) = mode { reader } else { session }
+    }
+
     private func prepare(
         _ batch: ChangeSet, entries: Int, end: BSONTimestamp?, after committing: PreparedBatch?,
         images: inout DocumentImages?
@@ -378,14 +370,14 @@ struct Replayer: Sendable {
             readBack += unread.count
             let keys = try unread.map { try plan.keyValue(ofID: $0.id) }
             let rebuilder = DocumentRebuilder(plan: plan)
-            let read = try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: reader ?? session)
+            let read = try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: storedStateSession)
             for ((key, id), rows) in zip(unread, read) {
                 guard let rows else { continue }
                 let document: BSONDocument
                 do {
                     document = try rebuilder.rebuild(rows)
                 } catch {
-                    guard verifier != nil else { throw error }
+                    guard case .verified = mode else { throw error }
                     // Rows that are no document (damaged behind the tool's back): verification puts MongoDB's back.
                     logger.warning(
                         "stored rows do not rebuild a document: MongoDB's version replaces them",
@@ -409,8 +401,7 @@ struct Replayer: Sendable {
                 ])
         }
         let write = try BatchWrite(
-            emptied: batch.emptied, outcomes: outcomes, stored: storedRows, plans: plans, keepingImages: verifier == nil
-        )
+            emptied: batch.emptied, outcomes: outcomes, stored: storedRows, plans: plans, keepingImages: images != nil)
         return PreparedBatch(
             outcomes: outcomes, write: write, entries: entries, end: end, seconds: (clock.now - started).seconds,
             readBack: readBack, fromCache: fromCache)
@@ -420,7 +411,7 @@ struct Replayer: Sendable {
     /// runs inside it, after the rows are written.
     private func write(
         _ batch: PreparedBatch, syncPoints: [String: BSONTimestamp], resumeTokens: [String: BSONDocument],
-        verification: (() async throws -> VerifyFigures)? = nil
+        verification: () async throws -> VerifyFigures
     ) async throws -> BatchResult {
         let clock = ContinuousClock(), started = clock.now
         let purpose = "commit a batch of \(batch.entries) oplog entries"
@@ -428,7 +419,7 @@ struct Replayer: Sendable {
         do {
             let written = try await BatchWriter(session: session, plans: plans).write(batch.write)
             await TestHooks.pauseUntilResumed(at: "batch-written")  // mid-batch: rows written, nothing committed
-            let checked = try await verification?() ?? VerifyFigures()
+            let checked = try await verification()
             if !syncPoints.isEmpty { try await store.moveSyncPoints(syncPoints, resumeTokens: resumeTokens) }
             try await run?.addStep(
                 "batch",
@@ -466,14 +457,12 @@ struct Replayer: Sendable {
     /// the next batch that settles (never by every batch in between: a catch-up of many batches would check its
     /// remembered documents once per batch, each a MongoDB lookup that changes nothing). A batch that `settle`s (the
     /// stream ran dry: the last of a catch-up, or a following run that caught up or commits on time) checks every
-    /// remembered document too, and asks the oplog once which differing documents MongoDB changed after `end` (their
-    /// `_id` in a later entry): those stay remembered for the batch that brings the change (the next run, or the
-    /// tail's next batches) and are never repaired to a state the oplog has not reached; any other difference
-    /// is repaired by replacing the document's rows with MongoDB's version, then checked again, at most `repairTries`
-    /// times before the run ends with exit 3 and nothing of the batch commits.
+    /// remembered document too, and repairs what differs (`DocumentRepairer`), asking `laterChanges` once which
+    /// differing documents MongoDB changed after `end`: those stay remembered for the batch that brings the change
+    /// (the next run, or the tail's next batches).
     private func verify(
-        _ outcomes: [ChangeSet.Outcome], end: BSONTimestamp, settle: Bool, with verifier: BatchVerifier,
-        remembered: inout [DocumentKey: BSONValue]
+        _ outcomes: [DocumentOutcome], end: BSONTimestamp, settle: Bool, with verifier: BatchVerifier,
+        laterChanges: any LaterChanges, remembered: inout [DocumentKey: BSONValue]
     ) async throws -> VerifyFigures {
         let started = ContinuousClock.now
         var figures = VerifyFigures()
@@ -488,57 +477,20 @@ struct Replayer: Sendable {
         } else {
             for key in seen { remembered.removeValue(forKey: key) }  // checked now: remembered again if they differ
         }
-        let verified = seen.count
-        var repaired = Set<DocumentKey>()
-        var laterChanged: ChangedAfter?
-        for attempt in 0...Self.repairTries {
-            let differences = try await verifier.differences(ids, session: session, mongoSeconds: &figures.mongoSeconds)
-            if differences.isEmpty { break }
-            guard settle else {
-                for difference in differences {
-                    remembered[try DocumentKey(difference.namespace, difference.id)] = difference.id
-                }
-                break
-            }
-            let later: ChangedAfter
-            if let known = laterChanged {
-                later = known
-            } else {
-                let asked = ContinuousClock.now
-                later = try await verifier.documentsChanged(after: end, ids: differences.map(\.id))
-                figures.mongoSeconds += (ContinuousClock.now - asked).seconds
-                laterChanged = later
-            }
-            var repairs: [ChangeSet.Outcome] = []
+        figures.verified = seen.count
+        let differences = try await verifier.differences(ids, session: session, mongoSeconds: &figures.mongoSeconds)
+        if settle {
+            let repair = try await DocumentRepairer(verifier: verifier, logger: logger).repair(
+                differences, session: session,
+                laterChanges: { try await laterChanges.documentsChanged(after: end, ids: $0) },
+                mongoSeconds: &figures.mongoSeconds)
+            remembered.merge(repair.pending) { _, new in new }
+            figures.repaired = repair.repaired.count
+        } else {
             for difference in differences {
-                let key = try DocumentKey(difference.namespace, difference.id)
-                if later.contains(key) {
-                    remembered[key] = difference.id
-                    continue
-                }
-                repairs.append(
-                    .init(
-                        namespace: difference.namespace, id: difference.id, document: difference.mongoDocument,
-                        exact: true))
-                repaired.insert(key)
-                logger.warning(
-                    "repaired a document that differed from MongoDB",
-                    metadata: [
-                        LogKey.namespace: "\(difference.namespace)", LogKey.documentID: "\(difference.id)",
-                        "path": "\(difference.path)",
-                    ])
+                remembered[try DocumentKey(difference.namespace, difference.id)] = difference.id
             }
-            if repairs.isEmpty { break }
-            guard attempt < Self.repairTries else {
-                throw DivergenceError(
-                    documents: differences.map { "\($0.namespace) _id \($0.id) at \($0.path)" }, tries: Self.repairTries
-                )
-            }
-            _ = try await BatchWriter(session: session, plans: plans).write(emptied: [], outcomes: repairs)
-            ids = Dictionary(grouping: repairs, by: \.namespace).mapValues { $0.map(\.id) }
         }
-        figures.verified = verified
-        figures.repaired = repaired.count
         figures.seconds = (ContinuousClock.now - started).seconds
         return figures
     }

@@ -75,8 +75,13 @@ public struct VerificationReport: Sendable, Encodable {
 /// collection, checked again before it commits. Every run is in the ledger and its results in `verifications`.
 public struct Verification: Sendable {
     public let context: ToolContext
+    /// Where each source's later changes are learned (`SyncConfig.laterChangesSources`).
+    public let laterChanges: [LaterChangesSource]
 
-    public init(context: ToolContext) { self.context = context }
+    public init(context: ToolContext, laterChanges: [LaterChangesSource]) {
+        self.context = context
+        self.laterChanges = laterChanges
+    }
 
     /// The ledger's name for these runs.
     static let tool = "etlstatus verify"
@@ -171,35 +176,24 @@ public struct Verification: Sendable {
         return VerificationReport.Collection(record: recorded, findings: findings)
     }
 
-    /// The documents among `findings` that MongoDB changed after each source's sync point: one oplog query per
-    /// source (a sharded cluster's documents live on one shard each).
+    /// The documents among `findings` that MongoDB changed after each source's sync point: one question per source
+    /// (a sharded cluster's documents live on one shard each).
     private func changedSinceSyncPoints(
         _ findings: [VerificationFinding], positions: [String: BSONTimestamp]
     ) async throws -> ChangedAfter {
         guard !findings.isEmpty else { return ChangedAfter() }
         var changed = ChangedAfter()
-        for source in context.config.oplogSources {
-            if source.mode == .changeStream {
-                // Its user may not read the oplog: its change streams say which documents changed since.
-                for (name, scope) in source.changeStreams(for: context.config.collections) {
-                    guard let position = positions[name] ?? positions[source.name] else { continue }
-                    changed.formUnion(
-                        try await LaterChanges.documentsChanged(
-                            uri: source.uri, scope: scope, collections: context.config.collections, after: position,
-                            ids: findings.map(\.idValue)))
-                }
-                continue
-            }
-            guard let position = positions[source.name] else { continue }
-            let oplog = try MongoSession(uri: source.uri, name: "oplog \(source.name)")
-            changed.formUnion(try await oplog.documentsChanged(after: position, ids: findings.map(\.idValue)))
+        for source in laterChanges {
+            guard let position = source.positionNames.lazy.compactMap({ positions[$0] }).first else { continue }
+            changed.formUnion(
+                try await source.changes.documentsChanged(after: position, ids: findings.map(\.idValue)))
         }
         return changed
     }
 
-    /// Replaces the rows of `findings`' documents with MongoDB's versions (deletes them where MongoDB has none), in
-    /// one transaction, checked again before it commits: a document that still differs is exit 3 with nothing
-    /// committed. Answers how many documents were repaired.
+    /// Replaces the rows of `findings`' documents that still differ with MongoDB's versions (deletes them where
+    /// MongoDB has none), in one transaction, checked again before it commits (`DocumentRepairer`): a document that
+    /// still differs is exit 3 with nothing committed. Answers how many documents were repaired.
     private func repair(
         _ findings: [VerificationFinding], plan: TablePlan, mongo: MongoSession, store: StateStore
     ) async throws -> Int {
@@ -207,44 +201,19 @@ public struct Verification: Sendable {
         let session = store.session
         let namespace = plan.namespace
         let purpose = "repair \(findings.count) documents of \(namespace)"
+        let verifier = BatchVerifier(mongo: mongo, plans: [namespace: plan])
         try await session.begin(purpose: purpose)
         do {
-            var outcomes: [ChangeSet.Outcome] = []
-            for chunk in stride(from: 0, to: findings.count, by: 1000).map({
-                findings[$0..<min($0 + 1000, findings.count)]
-            }) {
-                var byKey: [DocumentKey: BSONDocument] = [:]
-                for raw in try await mongo.documents(namespace, ids: chunk.map(\.idValue)) {
-                    let document = try raw.decode()
-                    byKey[try DocumentKey(namespace, document["_id"] ?? .null)] = document
-                }
-                for finding in chunk {
-                    outcomes.append(
-                        ChangeSet.Outcome(
-                            namespace: namespace, id: finding.idValue,
-                            document: byKey[try DocumentKey(namespace, finding.idValue)], exact: true))
-                }
-            }
-            _ = try await BatchWriter(session: session, plans: [namespace: plan]).write(emptied: [], outcomes: outcomes)
             var mongoSeconds = 0.0
-            let left = try await BatchVerifier(mongo: mongo, plans: [namespace: plan])
-                .differences([namespace: findings.map(\.idValue)], session: session, mongoSeconds: &mongoSeconds)
-            guard left.isEmpty else {
-                throw DivergenceError(documents: left.map { "\(namespace) _id \($0.id) at \($0.path)" }, tries: 1)
-            }
+            let differences = try await verifier.differences(
+                [namespace: findings.map(\.idValue)], session: session, mongoSeconds: &mongoSeconds)
+            let outcome = try await DocumentRepairer(verifier: verifier, logger: context.logger).repair(
+                differences, session: session, laterChanges: nil, mongoSeconds: &mongoSeconds)
             try await session.commit(purpose: purpose)
+            return outcome.repaired.count
         } catch {
             try? await session.rollback(purpose: purpose)
             throw error
         }
-        for finding in findings {
-            context.logger.warning(
-                "repaired a document that differed from MongoDB",
-                metadata: [
-                    LogKey.namespace: "\(namespace)", LogKey.documentID: "\(finding.id)",
-                    "finding": "\(finding.kind.rawValue)", "path": "\(finding.path ?? "-")",
-                ])
-        }
-        return findings.count
     }
 }

@@ -5,8 +5,6 @@ struct BatchVerifier {
     /// Reads and verification: `[mongo] uri`.
     let mongo: MongoSession
     let plans: [Namespace: TablePlan]
-    /// Where documents changed after a batch are learned: the oplog, or change streams for `changestream` sources.
-    var laterChanges: LaterChanges = .oplog
 
     /// A document whose rows do not give MongoDB's document back.
     struct Difference: Sendable {
@@ -35,11 +33,20 @@ struct BatchVerifier {
                 mongoByID[try DocumentKey(namespace, document["_id"] ?? .null)] = document
             }
             let keys = try ids.map { try plan.keyValue(ofID: $0) }
-            let stored = try await StoredDocuments.documents(withIDs: keys, plan: plan, session: session)
+            let rebuilder = DocumentRebuilder(plan: plan)
+            let stored = try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)
             for (id, rows) in zip(ids, stored) {
                 let fromMongo = mongoByID[try DocumentKey(namespace, id)]
                 let expected = try fromMongo.map { try normalise($0, plan: plan) }
-                if let path = DocumentDifference.firstPath(expected, rows) {
+                let path: String?
+                do {
+                    path = DocumentDifference.firstPath(expected, try rows.map(rebuilder.rebuild))
+                } catch {
+                    // Rows damaged behind the tool's back (a child row without its siblings, a bad cell): a repair
+                    // replaces them whole.
+                    path = "(rows that rebuild no document: \(error))"
+                }
+                if let path {
                     differences.append(Difference(namespace: namespace, id: id, path: path, mongoDocument: fromMongo))
                 }
             }

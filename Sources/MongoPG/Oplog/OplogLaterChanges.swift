@@ -1,20 +1,19 @@
-extension MongoSession {
-    /// Which of the documents `ids` names MongoDB changed after `ts`: their oplog entries (or the operations inside
-    /// an `applyOps`) come later, so a later batch brings them and a difference found now is no divergence; and the
-    /// collections dropped or renamed away since (see `ChangedAfter`). One query on this server's oplog per
-    /// `perQuery` ids.
-    public func documentsChanged(after ts: BSONTimestamp, ids: [BSONValue], perQuery: Int = 10_000) throws
-        -> ChangedAfter
-    {
-        var changed = ChangedAfter()
-        let step = max(1, perQuery)
-        for start in stride(from: 0, to: ids.count, by: step) {
-            changed.formUnion(try documentsChanged(after: ts, chunk: Array(ids[start..<min(start + step, ids.count)])))
-        }
-        return changed
-    }
+/// Later changes read from a server's oplog: the entries after a position naming the documents (also inside an
+/// `applyOps`), and the commands that change collections wholesale since (see `ChangedAfter`).
+public struct OplogLaterChanges: LaterChanges {
+    /// A session on the server whose oplog is read (a shard's, or `[mongo] uri`'s).
+    public let oplog: MongoSession
 
-    private func documentsChanged(after ts: BSONTimestamp, chunk: [BSONValue]) throws -> ChangedAfter {
+    public init(oplog: MongoSession) { self.oplog = oplog }
+
+    public func changed(after ts: BSONTimestamp, among ids: [BSONValue]) async throws -> ChangedAfter {
+        try await oplog.documentsChanged(after: ts, chunk: ids)
+    }
+}
+
+extension MongoSession {
+    /// One query on this server's oplog for the documents of `chunk` (see `OplogLaterChanges`).
+    fileprivate func documentsChanged(after ts: BSONTimestamp, chunk: [BSONValue]) throws -> ChangedAfter {
         let ids = BSONValue.array(chunk)
         let exists: BSONValue = .document(["$exists": .bool(true)])
         let filter: BSONDocument = [

@@ -85,11 +85,11 @@ struct BatchWrite: Sendable {
     /// known). `keepingImages`: whether `images` are wanted (a run that verifies, whose repairs change rows behind
     /// them, uses none, and spares their encoding).
     init(
-        emptied: [Namespace], outcomes: [ChangeSet.Outcome], stored: [DocumentKey: Stored] = [:],
+        emptied: [Namespace], outcomes: [DocumentOutcome], stored: [DocumentKey: Stored] = [:],
         plans: [Namespace: TablePlan], keepingImages: Bool = true
     ) throws {
         self.emptied = emptied
-        var byCollection: [Namespace: [ChangeSet.Outcome]] = [:]
+        var byCollection: [Namespace: [DocumentOutcome]] = [:]
         for outcome in outcomes { byCollection[outcome.namespace, default: []].append(outcome) }
         for (namespace, outcomes) in byCollection.sorted(by: { $0.key.description < $1.key.description }) {
             let plan = try BatchWriter.plan(for: namespace, in: plans)
@@ -199,7 +199,7 @@ struct BatchWriter {
     }
 
     /// Computes the writes (`BatchWrite`) of documents whose stored rows are not known (repairs) and writes them.
-    func write(emptied: [Namespace], outcomes: [ChangeSet.Outcome]) async throws -> Written {
+    func write(emptied: [Namespace], outcomes: [DocumentOutcome]) async throws -> Written {
         try await write(BatchWrite(emptied: emptied, outcomes: outcomes, plans: plans, keepingImages: false))
     }
 

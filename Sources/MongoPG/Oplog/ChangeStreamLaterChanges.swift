@@ -1,37 +1,30 @@
-/// Where verification learns which documents MongoDB changed after a position ("pending", not divergent): the oplog
-/// of a server, or, for sources read through change streams (whose user may not read the oplog), a change stream
-/// from that position.
-enum LaterChanges: Sendable {
-    /// The oplog of the session that verification reads.
-    case oplog
-    /// Change streams on `uri` (one per scope) over `collections`.
-    case changeStream(uri: String, scopes: [ChangeStreamScope], collections: [Namespace])
+/// Later changes read from change streams, for sources whose user may not read the oplog: each scope's stream from
+/// just after a position to where it has nothing more.
+public struct ChangeStreamLaterChanges: LaterChanges {
+    public var uri: String
+    /// One stream per scope.
+    public var scopes: [ChangeStreamScope]
+    /// The synced collections: a stream's events are kept only for them.
+    public var collections: [Namespace]
 
-    /// The documents of `ids` changed after `ts`.
-    func documentsChanged(after ts: BSONTimestamp, ids: [BSONValue], oplog: MongoSession) async throws
-        -> ChangedAfter
-    {
-        switch self {
-        case .oplog:
-            return try await oplog.documentsChanged(after: ts, ids: ids)
-        case .changeStream(let uri, let scopes, let collections):
-            var changed = ChangedAfter()
-            // At most 10,000 ids a stream's `$match`, as the oplog's query and the document lookups.
-            for start in stride(from: 0, to: ids.count, by: 10_000) {
-                let chunk = Array(ids[start..<min(start + 10_000, ids.count)])
-                for scope in scopes {
-                    changed.formUnion(
-                        try await Self.documentsChanged(
-                            uri: uri, scope: scope, collections: collections, after: ts, ids: chunk))
-                }
-            }
-            return changed
+    public init(uri: String, scopes: [ChangeStreamScope], collections: [Namespace]) {
+        self.uri = uri
+        self.scopes = scopes
+        self.collections = collections
+    }
+
+    public func changed(after ts: BSONTimestamp, among ids: [BSONValue]) async throws -> ChangedAfter {
+        var changed = ChangedAfter()
+        for scope in scopes {
+            changed.formUnion(
+                try await Self.documentsChanged(uri: uri, scope: scope, collections: collections, after: ts, ids: ids))
         }
+        return changed
     }
 
     /// Reads a change stream from just after `ts` to where it has nothing more, keeping the events of `ids` and
     /// those that empty a collection (filtered in the server).
-    static func documentsChanged(
+    private static func documentsChanged(
         uri: String, scope: ChangeStreamScope, collections: [Namespace], after ts: BSONTimestamp, ids: [BSONValue]
     ) async throws -> ChangedAfter {
         let synced = collections.filter { namespace in
@@ -98,12 +91,5 @@ enum LaterChanges: Sendable {
         }
         await stream.close()
         return changed
-    }
-}
-
-extension BatchVerifier {
-    /// Which of the documents `ids` names MongoDB changed after `ts` (see `LaterChanges`).
-    func documentsChanged(after ts: BSONTimestamp, ids: [BSONValue]) async throws -> ChangedAfter {
-        try await laterChanges.documentsChanged(after: ts, ids: ids, oplog: mongo)
     }
 }

@@ -104,7 +104,7 @@ struct DocumentImagesTests {
             schema: try CollectionSchema(
                 namespace: namespace, jsonText: #"{"_id": "int", "name": "string", "tags": ["string"]}"#, file: "test"))
         let outcomes = ids.map { id in
-            ChangeSet.Outcome(
+            DocumentOutcome(
                 namespace: namespace, id: .int32(id),
                 document: ["_id": .int32(id), "name": .string(name), "tags": .array([.string("t")])], exact: true)
         }

@@ -1,0 +1,236 @@
+/// The batching policy of a replay, with no I/O: where batches end, which sync points and resume tokens a batch may
+/// move, when a batch settles the documents left to verify, when a pipelined batch may stay committing while the next
+/// one is read, and when a quiet following run tells the ledger it is alive. `Replayer` feeds it what happens (an
+/// entry read, the stream running dry, a batch committed), with the time and any signal, and carries out the
+/// `Action` it answers; its rules are tested with scripted entries and clocks, no server.
+///
+/// The rules:
+/// - A batch ends before an entry when it holds `batchSize` entries, or, following, when `commitAfter` has passed
+///   since its first entry; never between entries sharing one ts (one transaction on SecantusDB).
+/// - At such a boundary a signal (SIGTERM, SIGINT) stops the run, the batch before committed; so does, following, a
+///   source that ended for good.
+/// - A batch's sync point for each source is the ts of the last entry read from it, held back to the first entry of
+///   a transaction still open there; a resume token moves only with the entry it belongs to. A batch that only
+///   settles moves none; a file replay (`movingSyncPoints` false) never.
+/// - A verified batch that ends where the stream ran dry (the end of a catch-up, a following run that caught up or is
+///   due) settles: documents still differing are repaired. A full batch settles only while following with
+///   `batchSize` documents or more remembered, so memory stays bounded. A following run that caught up with documents
+///   left unsettled commits a batch of no entries to settle them.
+/// - A pipelined batch stays committing while the next one is read only when it is full and empties no collection.
+struct ReplayBatcher {
+    /// How the run is set up.
+    struct Settings: Sendable {
+        var batchSize: Int
+        /// Following (`--follow`): commit on time, stop at an ended source, heartbeats; nil for a catch-up.
+        var follow: FollowSettings?
+        /// Batches move the sources' sync points (a server's oplog); a file moves none.
+        var movingSyncPoints: Bool
+        /// Batches are verified against MongoDB (`Replayer.Mode.verified`): they settle.
+        var verified: Bool
+        /// A batch may stay committing while the next is read (`Replayer.Mode.pipelined`).
+        var pipelined: Bool
+    }
+
+    /// One batch cut from the entries read: what `Replayer` writes, verifies and commits in one transaction.
+    struct Commit: Sendable {
+        var changes: ChangeSet
+        var entries: Int
+        /// The ts of the batch's last entry (nil: none read yet in the run).
+        var end: BSONTimestamp?
+        /// Documents still differing are repaired (see `Replayer`'s verification), and the sources asked to vouch for
+        /// their reads even where they would put it off.
+        var settle: Bool
+        /// Ask the sources to vouch for their reads (`OplogStream.confirmReads`) before moving `syncPoints`: if they
+        /// put it off, the batch moves none.
+        var confirmsReads = false
+        var syncPoints: [String: BSONTimestamp] = [:]
+        var resumeTokens: [String: BSONDocument] = [:]
+        /// The batch may go on committing while the next one is read and computed.
+        var staysCommitting = false
+    }
+
+    /// What `Replayer` does next.
+    enum Action: Sendable {
+        /// Nothing: read on.
+        case none
+        /// Write and commit the batch (waiting first for one still committing); then report `committed`.
+        case commit(Commit)
+        /// Wait for the batch still committing.
+        case awaitCommitting
+        /// Tell the ledger the run is alive.
+        case heartbeat
+        /// End the run: then ask `finish` for its last batch.
+        case stop
+    }
+
+    /// Entries read and their changes, for the run's summary.
+    struct ReadFigures: Sendable, Equatable {
+        var entries = 0
+        var inserts = 0, updates = 0, deletes = 0, drops = 0
+        var skipped: [String: Int] = [:]
+    }
+
+    let settings: Settings
+    let names: [String]
+    private(set) var read = ReadFigures()
+    /// The signal that stopped the run at a boundary before the end of its stream.
+    private(set) var interruptedBy: Int32?
+
+    private var changes = ChangeSet()
+    private var entriesInBatch = 0
+    /// When the batch's first entry was read: `follow.commitAfter` later it is due.
+    private var batchOpened: ContinuousClock.Instant?
+    /// When the ledger last heard of the run: a batch committed, or a heartbeat.
+    private var lastSeen: ContinuousClock.Instant
+    private var lastTS: BSONTimestamp?
+    /// Transactions are per replica set: each source unwinds its own.
+    private var unpackers: [OplogUnpacker]
+    private var lastRead: [BSONTimestamp?]
+    /// A change stream source's entries carry their resume token: stored with the sync point it stands for.
+    private var lastToken: [BSONDocument?]
+    /// Documents verification remembered as differing.
+    private var remembered: Int
+    /// Some remembered document was left by a batch that did not settle.
+    private var unsettled: Bool
+    /// Whether the batch cut last settles, for `committed`.
+    private var lastCutSettles = false
+    /// A pipelined batch may still be committing.
+    private(set) var committing = false
+
+    /// `remembered`: documents left to verify by an earlier run.
+    init(
+        names: [String], synced: Set<Namespace>, settings: Settings, remembered: Int = 0,
+        now: ContinuousClock.Instant
+    ) {
+        self.names = names
+        self.settings = settings
+        unpackers = Array(repeating: OplogUnpacker(synced: synced), count: names.count)
+        lastRead = Array(repeating: nil, count: names.count)
+        lastToken = Array(repeating: nil, count: names.count)
+        self.remembered = remembered
+        unsettled = remembered > 0
+        lastSeen = now
+    }
+
+    /// An entry at `ts` was read: what comes before it joins the batch. Ask again after carrying out a commit (a
+    /// signal that came while it committed stops the run); `.none` lets the entry be `add`ed.
+    mutating func entryRead(at ts: BSONTimestamp, now: ContinuousClock.Instant, signal: Int32?, sourceEnded: Bool)
+        -> Action
+    {
+        guard ts != lastTS else { return .none }
+        if entriesInBatch >= settings.batchSize {
+            let crowded = settings.follow != nil && remembered >= settings.batchSize
+            return cut(settle: crowded, overlapping: true)
+        }
+        if isDue(now) { return cut(settle: true) }
+        if let signal {
+            if entriesInBatch > 0 || committing { return cut(settle: false) }
+            interruptedBy = signal
+            return .stop
+        }
+        if settings.follow != nil, sourceEnded { return .stop }
+        return .none
+    }
+
+    /// What an entry that cannot be replayed leaves: its error, and the batch before it to commit first.
+    struct Refusal: Error {
+        var error: OplogError
+        var before: Action
+    }
+
+    /// Unwinds `entry` from source `source` into the batch. An entry of an unknown form (or a rename of a synced
+    /// collection) joins nothing: the batch before it commits first, unless the entry shares its ts with entries of
+    /// the batch (one transaction on SecantusDB), which is never split and waits for a rerun.
+    mutating func add(
+        _ entry: OplogEntry, from source: Int, resumeToken: BSONDocument?, now: ContinuousClock.Instant
+    ) throws {
+        let unpacked: OplogUnpacker.Unpacked
+        do throws(OplogError) {
+            unpacked = try unpackers[source].unpack(entry)
+        } catch {
+            throw Refusal(error: error, before: error.ts != lastTS ? cut(settle: false) : .none)
+        }
+        for change in unpacked.changes {
+            try changes.add(change, at: entry.ts)
+            switch change {
+            case .insert: read.inserts += 1
+            case .update: read.updates += 1
+            case .delete: read.deletes += 1
+            case .dropCollection: read.drops += 1
+            }
+        }
+        for (kind, count) in unpacked.skips { read.skipped[kind.rawValue, default: 0] += count }
+        read.entries += 1
+        entriesInBatch += 1
+        if batchOpened == nil { batchOpened = now }
+        lastTS = entry.ts
+        lastRead[source] = entry.ts
+        if let resumeToken { lastToken[source] = resumeToken }
+    }
+
+    /// An entry could not even be read: the batch before it commits, then the run stops with the error.
+    mutating func unreadableEntry() -> Action { cut(settle: false) }
+
+    /// Following, nothing new came within the sources' await time.
+    mutating func caughtUp(now: ContinuousClock.Instant, signal: Int32?, sourceEnded: Bool) -> Action {
+        guard let follow = settings.follow, signal == nil, !sourceEnded else { return .stop }
+        if isDue(now) || (entriesInBatch == 0 && unsettled) { return cut(settle: true) }
+        // Not while a batch commits on the session the heartbeat would use (its transaction).
+        if !committing, now - lastSeen >= follow.quietInterval {
+            lastSeen = now
+            return .heartbeat
+        }
+        return .none
+    }
+
+    /// The run ends (its stream ran dry, or `.stop`): its last batch. One that ran dry settles; a run stopped at a
+    /// boundary before the end left the rest to the next run. A following run stopped while caught up says so.
+    mutating func finish(signal: Int32?) -> Action {
+        let ranDry = interruptedBy == nil
+        if ranDry, settings.follow != nil { interruptedBy = signal }
+        return cut(settle: ranDry)
+    }
+
+    /// The batch `.commit` carried committed (or, pipelined, went on committing); verification left `remembered`
+    /// documents differing.
+    mutating func committed(remembered: Int, now: ContinuousClock.Instant) {
+        self.remembered = remembered
+        // After a settling batch, the documents still remembered have later entries, which bring them back.
+        unsettled = !lastCutSettles && remembered > 0
+        lastSeen = now
+    }
+
+    /// The batch committing was waited for.
+    mutating func committingDone() { committing = false }
+
+    private func isDue(_ now: ContinuousClock.Instant) -> Bool {
+        guard let follow = settings.follow, let batchOpened else { return false }
+        return now - batchOpened >= follow.commitAfter
+    }
+
+    /// Ends the batch here. `overlapping`: a pipelined batch may stay committing while the next one is read.
+    private mutating func cut(settle: Bool, overlapping: Bool = false) -> Action {
+        let settling = settle && unsettled && settings.verified
+        guard entriesInBatch > 0 || settling else { return committing ? .awaitCommitting : .none }
+        var commit = Commit(changes: changes, entries: entriesInBatch, end: lastTS, settle: settle)
+        if entriesInBatch > 0, settings.movingSyncPoints {
+            commit.confirmsReads = true
+            // The oldest entry of an open transaction is read again after a restart; so is the last entry read.
+            for (index, name) in names.enumerated() {
+                guard let point = [unpackers[index].oldestOpenTransaction, lastRead[index]].compactMap({ $0 }).min()
+                else { continue }
+                commit.syncPoints[name] = point
+                if point == lastRead[index], let token = lastToken[index] { commit.resumeTokens[name] = token }
+            }
+        }
+        // A verified batch's repairs change rows the next batch's read-ahead would not see; an emptied collection,
+        // rows of documents the batch did not touch.
+        commit.staysCommitting = overlapping && settings.pipelined && changes.emptied.isEmpty
+        committing = commit.staysCommitting
+        lastCutSettles = settle
+        changes = ChangeSet()
+        entriesInBatch = 0
+        batchOpened = nil
+        return .commit(commit)
+    }
+}

@@ -1,0 +1,71 @@
+import Logging
+
+/// The one repair path, for oplog-sync's verified batches and `etlstatus verify --repair`: documents whose rows do
+/// not give MongoDB's document back get MongoDB's version written in their place (their rows deleted where MongoDB
+/// has none), on the caller's session inside its transaction, and are checked again; after `tries` rounds that still
+/// leave a difference, `DivergenceError` (exit 3) and the caller rolls back. A document MongoDB changed after the
+/// position the rows stand for is never repaired to a state the oplog has not reached: it is left pending, for the
+/// replay that brings its change.
+struct DocumentRepairer {
+    let verifier: BatchVerifier
+    let logger: Logger
+    /// Repair rounds before a document that still differs is divergence.
+    var tries = 3
+
+    /// What a repair did.
+    struct Outcome: Sendable {
+        var repaired: Set<DocumentKey> = []
+        /// Documents that differ and that MongoDB changed after the rows' position.
+        var pending: [DocumentKey: BSONValue] = [:]
+    }
+
+    /// Repairs `differences` (found on `session`, see `BatchVerifier.differences`). `laterChanges` answers which of
+    /// the given ids MongoDB changed since the rows' position (asked once, for the first round's documents); nil: none
+    /// (the caller excluded them). `mongoSeconds` grows by the time MongoDB took to answer.
+    func repair(
+        _ differences: [BatchVerifier.Difference], session: PostgresSession,
+        laterChanges: (([BSONValue]) async throws -> ChangedAfter)?, mongoSeconds: inout Double
+    ) async throws -> Outcome {
+        var outcome = Outcome()
+        var differences = differences
+        var later: ChangedAfter?
+        var rounds = 0
+        while !differences.isEmpty {
+            if later == nil {
+                let asked = ContinuousClock.now
+                later = try await laterChanges?(differences.map(\.id)) ?? ChangedAfter()
+                mongoSeconds += (ContinuousClock.now - asked).seconds
+            }
+            var repairs: [DocumentOutcome] = []
+            for difference in differences {
+                let key = try DocumentKey(difference.namespace, difference.id)
+                if later?.contains(key) == true {
+                    outcome.pending[key] = difference.id
+                    continue
+                }
+                repairs.append(
+                    DocumentOutcome(
+                        namespace: difference.namespace, id: difference.id, document: difference.mongoDocument,
+                        exact: true))
+                outcome.repaired.insert(key)
+                logger.warning(
+                    "repaired a document that differed from MongoDB",
+                    metadata: [
+                        LogKey.namespace: "\(difference.namespace)", LogKey.documentID: "\(difference.id)",
+                        "path": "\(difference.path)",
+                    ])
+            }
+            if repairs.isEmpty { break }
+            guard rounds < tries else {
+                throw DivergenceError(
+                    documents: differences.map { "\($0.namespace) _id \($0.id) at \($0.path)" }, tries: tries)
+            }
+            rounds += 1
+            _ = try await BatchWriter(session: session, plans: verifier.plans).write(emptied: [], outcomes: repairs)
+            differences = try await verifier.differences(
+                Dictionary(grouping: repairs, by: \.namespace).mapValues { $0.map(\.id) }, session: session,
+                mongoSeconds: &mongoSeconds)
+        }
+        return outcome
+    }
+}
