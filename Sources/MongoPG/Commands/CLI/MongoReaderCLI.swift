@@ -3,7 +3,7 @@ import ArgumentParser
 /// `mongo-reader`: a collection or a dump file into COPY-format parts; the work is `MongoReaderCommand`'s.
 public struct MongoReaderCLI: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "mongo-reader",
+        commandName: Tool.mongoReader.rawValue,
         abstract:
             "Reads a collection (or a mongodump .bson / Extended JSON file) into COPY-format CSV files, DDL and a manifest.",
         discussion: """
@@ -18,7 +18,8 @@ public struct MongoReaderCLI: AsyncParsableCommand {
               mongo-reader --config sync.ini --collection db.big --csv-dir /shared/csv --partition 2/3
 
             \(ExitStatus.helpText)
-            """)
+            """,
+        version: ToolVersion.current)
 
     @OptionGroup var common: CommonOptions
     @Option(help: "The namespace to read, DB.COLL.", transform: Namespace.parsingArgument) var collection: Namespace
@@ -50,7 +51,7 @@ public struct MongoReaderCLI: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        try await common.runTool("mongo-reader") { logger in
+        try await common.runTool(.mongoReader) { logger in
             try await MongoReaderCommand(
                 collection: collection, csvDirectory: csvDir, inputFile: inputFile, jobs: jobs,
                 partition: partition?.value, partBytes: partBytes, partSeconds: partSeconds

@@ -3,7 +3,7 @@ import ArgumentParser
 /// `mongo-schema`: a schema file inferred and printed; the work is `MongoSchemaCommand`'s.
 public struct MongoSchemaCLI: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "mongo-schema",
+        commandName: Tool.mongoSchema.rawValue,
         abstract: "Infers a schema file from a live collection or a dump / Extended JSON file and prints it.",
         discussion: """
             Prints the schema on stdout and, on stderr, a report: per field path the types seen with their counts, \
@@ -18,7 +18,8 @@ public struct MongoSchemaCLI: AsyncParsableCommand {
               mongo-schema --collection sample_analytics.customers --input-file customers.json
 
             \(ExitStatus.helpText)
-            """)
+            """,
+        version: ToolVersion.current)
 
     @OptionGroup var common: CommonOptions
 
@@ -34,7 +35,7 @@ public struct MongoSchemaCLI: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        try await common.runTool("mongo-schema") { logger in
+        try await common.runTool(.mongoSchema) { logger in
             try await MongoSchemaCommand(collection: collection, inputFile: inputFile, sample: sample)
                 .run(common: common, logger: logger)
         }

@@ -3,7 +3,7 @@ import ArgumentParser
 /// `oplog-sync`: the oplog replayed into the tables; the work is `OplogSyncCommand`'s.
 public struct OplogSyncCLI: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "oplog-sync",
+        commandName: Tool.oplogSync.rawValue,
         abstract:
             "Replays the MongoDB oplog into PostgreSQL as SQL, verifies each batch and commits data and checkpoint together.",
         discussion: """
@@ -13,7 +13,8 @@ public struct OplogSyncCLI: AsyncParsableCommand {
               oplog-sync --config sync.ini --from-file oplog.bson --no-verify
 
             \(ExitStatus.helpText)
-            """)
+            """,
+        version: ToolVersion.current)
 
     @OptionGroup var common: CommonOptions
 
@@ -29,7 +30,7 @@ public struct OplogSyncCLI: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        try await common.runTool("oplog-sync") { logger in
+        try await common.runTool(.oplogSync) { logger in
             try await OplogSyncCommand(fromFile: fromFile, follow: follow, verify: !noVerify)
                 .run(common: common, logger: logger)
         }

@@ -3,7 +3,7 @@ import ArgumentParser
 /// `psql-copy`: the parts of one collection into PostgreSQL; the work is `PsqlCopyCommand`'s.
 public struct PsqlCopyCLI: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "psql-copy",
+        commandName: Tool.psqlCopy.rawValue,
         abstract:
             "Loads the CSV files mongo-reader wrote into PostgreSQL through COPY, atomically, and writes the catalog.",
         discussion: """
@@ -26,7 +26,8 @@ public struct PsqlCopyCLI: AsyncParsableCommand {
               psql-copy --config sync.ini --collection db.big --csv-dir /var/tmp/csv --follow-reader
 
             \(ExitStatus.helpText)
-            """)
+            """,
+        version: ToolVersion.current)
 
     @OptionGroup var common: CommonOptions
     @Option(help: "The namespace to load, DB.COLL.", transform: Namespace.parsingArgument) var collection: Namespace
@@ -45,7 +46,7 @@ public struct PsqlCopyCLI: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        try await common.runTool("psql-copy") { logger in
+        try await common.runTool(.psqlCopy) { logger in
             try await PsqlCopyCommand(
                 collection: collection, csvDirectory: csvDir, jobs: jobs, followReader: followReader,
                 waitSeconds: waitSeconds
