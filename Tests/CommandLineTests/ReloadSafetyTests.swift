@@ -395,11 +395,7 @@ struct ReloadSafetyTests {
         try await InitLoadFixture.with(documentCount: 20) { scene in
             let before = try await InitLoadFailureTests.load(scene)
             #expect(try await scene.read().status == 0)
-            // Same size, other bytes: the manifest check passes and the load fails while COPY streams the part.
-            let part = try InitLoadFailureTests.partFile(scene)
-            var bytes = try Data(contentsOf: part)
-            bytes[bytes.count / 2] ^= 0x20
-            try bytes.write(to: part)
+            try InitLoadFailureTests.corruptFirstPart(scene)
             let copy = try await scene.copy()
             #expect(copy.status == 65, "\(copy.stderr)")
             #expect(copy.stderr.contains("does not match the manifest"), "\(copy.stderr)")

@@ -169,7 +169,8 @@ extension CopyLoader {
                 guard let final = ReaderStatus.read(in: folder.url), final.run == status.run else {
                     throw LoadError(
                         .readerFailed,
-                        "the \(Tool.mongoReader) writing \(folder.url.path) (pid \(status.pid)) was replaced by another run"
+                        "the \(Tool.mongoReader) writing \(folder.url.path) (pid \(status.pid)) was replaced by "
+                            + "another run"
                     )
                 }
                 switch final.state {

@@ -162,8 +162,8 @@ public struct CopyLoader: Sendable {
             .identifierCollision,
             "\(target) already holds \(unowned.map { "\"\($0)\"" }.joined(separator: ", ")), which no load of this "
                 + "toolkit made (the catalog in \(store.schema) does not list \(them)), and \(namespace) would "
-                + "replace \(them): \(Tool.psqlCopy) never drops a table it does not own; rename or drop \(them), or give "
-                + "\(namespace) a root table of its own in [collections] (`\(namespace) = <table>`)")
+                + "replace \(them): \(Tool.psqlCopy) never drops a table it does not own; rename or drop \(them), or "
+                + "give \(namespace) a root table of its own in [collections] (`\(namespace) = <table>`)")
     }
 
     /// Partition manifests (all of one init load, `CollectionFolder.finishedManifest` checked) must be of the
@@ -400,8 +400,8 @@ public struct CopyLoader: Sendable {
             throw error
         } catch var error as PostgresError where error.sqlState == "2BP01" {
             error.serverMessage +=
-                " (\(Tool.psqlCopy) recreates views, materialized views, indexes and grants on the tables it replaces, not "
-                + "the object named: drop it before the reload and create it again after; the live tables are "
+                " (\(Tool.psqlCopy) recreates views, materialized views, indexes and grants on the tables it replaces, "
+                + "not the object named: drop it before the reload and create it again after; the live tables are "
                 + "unchanged)"
             throw error
         }
@@ -439,8 +439,8 @@ public struct CopyLoader: Sendable {
         await dropStaging(staging)
         throw LoadError(
             .interrupted,
-            "\(Tool.psqlCopy) stopped by signal \(signal) (\(signal == SIGINT ? "SIGINT" : "SIGTERM")) before the swap: "
-                + "its staging tables are dropped and the live tables are unchanged; run it again to load")
+            "\(Tool.psqlCopy) stopped by signal \(signal) (\(signal == SIGINT ? "SIGINT" : "SIGTERM")) before the "
+                + "swap: its staging tables are dropped and the live tables are unchanged; run it again to load")
     }
 
     /// Drops a load's staging schema on the way out, bounded in time (a lock held elsewhere is not waited for

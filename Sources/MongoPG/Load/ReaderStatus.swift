@@ -127,14 +127,15 @@ final class ReaderLock {
             refused: { holder, reason in
                 LoadError(
                     .readerRunning,
-                    "another \(Tool.mongoReader)\(holder.map { " (pid \($0))" } ?? "") is writing \(folder.path): \(reason)"
+                    "another \(Tool.mongoReader)\(holder.map { " (pid \($0))" } ?? "") is writing \(folder.path): "
+                        + reason
                 )
             }, otherByte: FolderLock.loaderByte,
             conflicting: { loader in
                 LoadError(
                     .loaderRunning,
-                    "\(Tool.psqlCopy) (pid \(loader)) is loading \(folder.path): read again once it has finished, or into "
-                        + "another --csv-dir")
+                    "\(Tool.psqlCopy) (pid \(loader)) is loading \(folder.path): read again once it has finished, or "
+                        + "into another --csv-dir")
             })
     }
 
@@ -169,8 +170,8 @@ final class LoaderLock: Sendable {
             conflicting: { reader in
                 LoadError(
                     .readerRunning,
-                    "\(Tool.mongoReader) (pid \(reader)) is writing \(folder.path): load it once the read has finished, or "
-                        + "follow the read with --follow-reader")
+                    "\(Tool.mongoReader) (pid \(reader)) is writing \(folder.path): load it once the read has "
+                        + "finished, or follow the read with --follow-reader")
             })
     }
 

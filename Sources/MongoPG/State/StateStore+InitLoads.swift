@@ -123,7 +123,8 @@ extension StateStore {
             throw StateError(
                 .noRunningInitLoad,
                 "\(purpose) needs a running init load, so every worker cuts the collection at the same _ids and "
-                    + "\(Tool.psqlCopy) merges the workers of one init load only: run `\(Tool.etlstatus) init-load-start` first"
+                    + "\(Tool.psqlCopy) merges the workers of one init load only: run "
+                    + "`\(Tool.etlstatus) init-load-start` first"
             )
         }
         return id

@@ -86,7 +86,7 @@ public enum StatusMetrics {
         }
         text.gauge(
             "mongo_pg_sync_verification_divergent_documents",
-            "Documents the newest `\(Tool.etlstatus) verify` of the collection found differing from MongoDB and did not repair.",
+            "Documents the newest `etlstatus verify` of the collection found differing from MongoDB and did not repair.",
             perCollection { Double($0.divergent) })
         text.gauge(
             "mongo_pg_sync_verification_checked_documents",

@@ -27,6 +27,9 @@ public struct ETLStatusCLI: AsyncParsableCommand {
 
     public init() {}
 
+    /// Runs the process's command line, as `main(arguments:)` does.
+    public static func main() async { await main(arguments: Array(CommandLine.arguments.dropFirst())) }
+
     /// Parses `arguments` (global options moved after the subcommand's name) and runs the subcommand. `check`
     /// speaks monitoring's language even about its command line: a wrong one is 3 UNKNOWN with a status line, not 64.
     public static func main(arguments: [String]) async {
