@@ -22,7 +22,7 @@ public struct OplogSyncCommand: Sendable {
         let stop = StopRequest.listen()
         let summary = try await StateStore.withOpened(context.openStateStore) { store in
             // Before anything is read: a second oplog-sync, or an init load, holds it (75).
-            try await store.takeSyncLock(for: "for oplog-sync")
+            try await store.takeSyncLock(for: "for \(Tool.oplogSync)")
             let starts = fromFile == nil ? try await replayStarts(config: config, store: store) : [:]
             var plans: [Namespace: TablePlan] = [:]
             for collection in config.collections {
@@ -69,7 +69,7 @@ public struct OplogSyncCommand: Sendable {
                 sources += changeStreams as [any OplogEntrySource]
             }
             return try await LedgerRun.recording(
-                tool: "oplog-sync", arguments: context.arguments, in: store, totals: { $0.figures }
+                tool: Tool.oplogSync.rawValue, arguments: context.arguments, in: store, totals: { $0.figures }
             ) { run in
                 let mode: Replayer.Mode
                 if verify, fromFile == nil {
@@ -87,7 +87,7 @@ public struct OplogSyncCommand: Sendable {
                 }
                 let replayer = Replayer(
                     store: store, plans: plans, batchSize: config.batchSize, logger: logger, mode: mode, run: run,
-                    progress: Progress.onTerminal(label: "oplog-sync", unit: "entries"), stop: stop)
+                    progress: Progress.onTerminal(label: Tool.oplogSync.rawValue, unit: "entries"), stop: stop)
                 let summary: ReplaySummary
                 if let following {
                     summary = try await replayer.replay(
