@@ -84,7 +84,7 @@ public struct Verification: Sendable {
     }
 
     /// The ledger's name for these runs.
-    static let tool = "etlstatus verify"
+    static let tool = "\(Tool.etlstatus.rawValue) verify"
 
     public func run(_ request: VerifyRequest) async throws -> VerificationReport {
         let config = context.config
