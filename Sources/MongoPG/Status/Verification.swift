@@ -198,22 +198,12 @@ public struct Verification: Sendable {
         _ findings: [VerificationFinding], plan: TablePlan, mongo: MongoSession, store: StateStore
     ) async throws -> Int {
         guard !findings.isEmpty else { return 0 }
-        let session = store.session
         let namespace = plan.namespace
         let purpose = "repair \(findings.count) documents of \(namespace)"
-        let verifier = BatchVerifier(mongo: mongo, plans: [namespace: plan])
-        try await session.begin(purpose: purpose)
-        do {
-            var mongoSeconds = 0.0
-            let differences = try await verifier.differences(
-                [namespace: findings.map(\.idValue)], session: session, mongoSeconds: &mongoSeconds)
-            let outcome = try await DocumentRepairer(verifier: verifier, logger: context.logger).repair(
-                differences, session: session, laterChanges: nil, mongoSeconds: &mongoSeconds)
-            try await session.commit(purpose: purpose)
-            return outcome.repaired.count
-        } catch {
-            try? await session.rollback(purpose: purpose)
-            throw error
-        }
+        let repairer = DocumentRepairer(
+            verifier: BatchVerifier(mongo: mongo, plans: [namespace: plan]), logger: context.logger)
+        return try await repairer.repairInTransaction(
+            [namespace: findings.map(\.idValue)], session: store.session, purpose: purpose
+        ).repaired.count
     }
 }

@@ -96,9 +96,11 @@ struct CollectionVerifier {
         return matcher.tally
     }
 
-    /// Every document of both sides, merged in `_id` order (see `KeyOrder`).
-    func all() async throws -> Tally {
+    /// Every document of both sides, merged in `_id` order (see `KeyOrder`). `found`, when given, is handed the
+    /// findings as they are made, about `chunk` at a time (the tally counts them too, and keeps the first ones).
+    func all(found: (([VerificationFinding]) async throws -> Void)? = nil) async throws -> Tally {
         var matcher = DocumentMatcher()
+        matcher.keepsFresh = found != nil
         let mongoCursor = try await mongo.find(
             plan.namespace, options: FindOptions(sort: ["_id": .int32(1)], batchSize: Int32(chunk)))
         let root = plan.tables[0]
@@ -137,9 +139,11 @@ struct CollectionVerifier {
                 break
             }
             if matcher.mongoOnly.count >= chunk || matcher.storedOnly.count >= chunk { try await confirm(&matcher) }
+            if let found, matcher.fresh.count >= chunk { try await found(matcher.takeFresh()) }
         }
         try await session.execute("CLOSE \(cursorName)", purpose: "close the cursor over the stored _ids")
         try await confirm(&matcher)
+        if let found, !matcher.fresh.isEmpty { try await found(matcher.takeFresh()) }
         return matcher.tally
     }
 
@@ -227,6 +231,9 @@ struct CollectionVerifier {
 /// lookup. Pure.
 struct DocumentMatcher {
     var tally = CollectionVerifier.Tally()
+    /// Findings made since `takeFresh` last took them, when `keepsFresh`.
+    private(set) var fresh: [VerificationFinding] = []
+    var keepsFresh = false
     var mongoOnly: [[UInt8]: CollectionVerifier.MongoItem] = [:]
     var storedOnly: [[UInt8]: CollectionVerifier.StoredItem] = [:]
     /// Documents already paired by a lookup, to be skipped when their own stream brings them.
@@ -256,16 +263,26 @@ struct DocumentMatcher {
         switch stored.document {
         case .success(let document):
             if let path = DocumentDifference.firstPath(item.document, document) {
-                tally.add(VerificationFinding(.different, id: item.id, path: path))
+                add(VerificationFinding(.different, id: item.id, path: path))
             }
         case .failure(let damage):
             // Rows that cannot be a document (a gap in a child table's idx, a damaged cell) differ at their path.
-            tally.add(VerificationFinding(.different, id: item.id, path: damage.path ?? "(rows: \(damage.message))"))
+            add(VerificationFinding(.different, id: item.id, path: damage.path ?? "(rows: \(damage.message))"))
         }
     }
 
     mutating func record(_ finding: VerificationFinding) {
         tally.checked += 1
+        add(finding)
+    }
+
+    mutating func takeFresh() -> [VerificationFinding] {
+        defer { fresh = [] }
+        return fresh
+    }
+
+    private mutating func add(_ finding: VerificationFinding) {
         tally.add(finding)
+        if keepsFresh { fresh.append(finding) }
     }
 }

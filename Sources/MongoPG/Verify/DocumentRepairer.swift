@@ -11,6 +11,9 @@ struct DocumentRepairer {
     let logger: Logger
     /// Repair rounds before a document that still differs is divergence.
     var tries = 3
+    /// Each repaired document is logged at this level: a warning where a repair means something went wrong, debug
+    /// where rewriting is the job (a resync, a schema change).
+    var logLevel = Logger.Level.warning
 
     /// What a repair did.
     struct Outcome: Sendable {
@@ -48,8 +51,8 @@ struct DocumentRepairer {
                         namespace: difference.namespace, id: difference.id, document: difference.mongoDocument,
                         exact: true))
                 outcome.repaired.insert(key)
-                logger.warning(
-                    "repaired a document that differed from MongoDB",
+                logger.log(
+                    level: logLevel, "repaired a document that differed from MongoDB",
                     metadata: [
                         LogKey.namespace: "\(difference.namespace)", LogKey.documentID: "\(difference.id)",
                         "path": "\(difference.path)",
@@ -67,5 +70,24 @@ struct DocumentRepairer {
                 mongoSeconds: &mongoSeconds)
         }
         return outcome
+    }
+
+    /// Checks the documents of `ids` on `session` and repairs those that differ, in a transaction of its own: a
+    /// document that still differs after `tries` rounds is `DivergenceError` with nothing committed.
+    func repairInTransaction(_ ids: [Namespace: [BSONValue]], session: PostgresSession, purpose: String)
+        async throws -> Outcome
+    {
+        try await session.begin(purpose: purpose)
+        do {
+            var mongoSeconds = 0.0
+            let differences = try await verifier.differences(ids, session: session, mongoSeconds: &mongoSeconds)
+            let outcome = try await repair(
+                differences, session: session, laterChanges: nil, mongoSeconds: &mongoSeconds)
+            try await session.commit(purpose: purpose)
+            return outcome
+        } catch {
+            try? await session.rollback(purpose: purpose)
+            throw error
+        }
     }
 }

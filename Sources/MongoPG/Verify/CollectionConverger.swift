@@ -1,0 +1,63 @@
+import Logging
+
+/// Brings one collection's tables to what MongoDB holds, in place: `verify --all`'s streamed merge of both sides in
+/// `_id` order (read on `reader`, inside a read-only snapshot it opens), and every document that differs, is missing
+/// or is extra rewritten with MongoDB's version on the store's session (`DocumentRepairer`), one transaction per round
+/// of findings. Only differing documents are written; the tables keep their identity (no staging, no swap), so
+/// users' views, grants and indexes stay, and readers wait at most for one round's commit. The caller holds the sync
+/// lock. A run killed anywhere leaves committed rounds that are right and the rest as it was: a rerun finishes.
+/// For `oplog-sync --resync` and schema changes applied in place.
+struct CollectionConverger {
+    let mongo: MongoSession
+    let plan: TablePlan
+    let store: StateStore
+    /// A second session for the merge's snapshot and cursor, while repairs commit on the store's session.
+    let reader: PostgresSession
+    let logger: Logger
+    /// Documents read and compared per round trip on either side.
+    var chunk = 1000
+
+    /// What a convergence did.
+    struct Figures: Sendable, Equatable, Codable {
+        /// Documents compared (either side).
+        var compared = 0
+        /// Documents found differing, missing or extra.
+        var differing = 0
+        /// Documents whose rows were rewritten (or deleted): those that still differed when their round committed.
+        var written = 0
+        /// MongoDB documents no row can hold (their `_id` does not fit the schema): left out, as the load does.
+        var unstorable = 0
+    }
+
+    /// Converges the collection; `progress` counts documents compared.
+    func converge(progress: Progress? = nil) async throws -> Figures {
+        var figures = Figures()
+        let purpose = "read \(plan.namespace) for convergence"
+        try await reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", purpose: purpose)
+        let verifier = BatchVerifier(mongo: mongo, plans: [plan.namespace: plan])
+        var repairer = DocumentRepairer(verifier: verifier, logger: logger)
+        repairer.logLevel = .debug
+        var compared = 0
+        do {
+            let tally = try await CollectionVerifier(mongo: mongo, plan: plan, session: reader, chunk: chunk).all {
+                findings in
+                let ids = findings.filter { $0.kind != .unstorable }.map(\.idValue)
+                figures.differing += ids.count
+                figures.unstorable += findings.count - ids.count
+                guard !ids.isEmpty else { return }
+                let outcome = try await repairer.repairInTransaction(
+                    [plan.namespace: ids], session: store.session,
+                    purpose: "converge \(ids.count) documents of \(plan.namespace)")
+                figures.written += outcome.repaired.count
+            }
+            compared = tally.checked
+            try await reader.commit(purpose: purpose)
+        } catch {
+            try? await reader.rollback(purpose: purpose)
+            throw error
+        }
+        figures.compared = compared
+        progress?.add(compared)
+        return figures
+    }
+}
