@@ -211,7 +211,8 @@ struct ChangeStreamSyncTests {
             // run catches up from the token.
             try await Self.runWorkload(uri: uri, seed: 9, count: 40, on: [scene.namespace])
             let run = try OplogFollowTests.BackgroundRun(scene, [])
-            try await Task.sleep(for: .milliseconds(300))
+            // The stream is open (or the run done already) before its server goes.
+            #expect(try await run.waitForStderr("replaying a change stream"), "\(run.stderr)")
             await server.stop()
             let status = try await run.exitStatus(timeout: 120)
             #expect(status == 0 || status == 69, "exit \(String(describing: status)): \(run.stderr)")

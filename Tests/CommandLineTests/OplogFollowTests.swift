@@ -14,6 +14,8 @@ struct OplogFollowTests {
         let process = Process()
         private let lock = NSLock()
         private var output = Data(), errors = Data()
+        /// How many of stdout and stderr reached their end.
+        private var streamsEnded = 0
 
         init(_ scene: InitLoadFixture, _ arguments: [String], environment: [String: String] = [:]) throws {
             process.executableURL = Binaries.url("oplog-sync")
@@ -25,11 +27,21 @@ struct OplogFollowTests {
             process.standardError = err
             out.fileHandleForReading.readabilityHandler = { [weak self] handle in
                 let data = handle.availableData
-                if data.isEmpty { handle.readabilityHandler = nil } else { self?.append(data, error: false) }
+                if data.isEmpty {
+                    handle.readabilityHandler = nil
+                    self?.endStream()
+                } else {
+                    self?.append(data, error: false)
+                }
             }
             err.fileHandleForReading.readabilityHandler = { [weak self] handle in
                 let data = handle.availableData
-                if data.isEmpty { handle.readabilityHandler = nil } else { self?.append(data, error: true) }
+                if data.isEmpty {
+                    handle.readabilityHandler = nil
+                    self?.endStream()
+                } else {
+                    self?.append(data, error: true)
+                }
             }
             try process.run()
         }
@@ -39,6 +51,8 @@ struct OplogFollowTests {
                 if error { errors.append(data) } else { output.append(data) }
             }
         }
+
+        private func endStream() { lock.withLock { streamsEnded += 1 } }
 
         var stdout: String { lock.withLock { String(decoding: output, as: UTF8.self) } }
         var stderr: String { lock.withLock { String(decoding: errors, as: UTF8.self) } }
@@ -59,7 +73,8 @@ struct OplogFollowTests {
                 kill(pid, SIGKILL)
                 return nil
             }
-            try await Task.sleep(for: .milliseconds(200))  // the last output reaches the handlers
+            // The last output reaches the handlers: both streams read to their end.
+            try await OplogFollowTests.waitUntil(timeout: 10) { self.lock.withLock { self.streamsEnded == 2 } }
             return process.terminationStatus
         }
 
