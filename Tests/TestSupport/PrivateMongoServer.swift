@@ -176,7 +176,11 @@ public enum PrivateMongoServer {
                 else { return nil }
                 return target.dropFirst("socket:[".count).dropLast()
             })
-        guard let table = try? String(contentsOfFile: "/proc/\(pid)/net/tcp", encoding: .utf8) else { return [] }
+        // Read to the end: String(contentsOfFile:) stops after the first page of a /proc file, which has no size.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/net/tcp"), let bytes = try? handle.readToEnd()
+        else { return [] }
+        try? handle.close()
+        let table = String(decoding: bytes, as: UTF8.self)
         // Each line: sl local_address rem_address st ... inode (the 10th field); local "0100007F:A959", st 0A LISTEN.
         return table.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(separator: " ")
