@@ -45,18 +45,6 @@ public actor PostgresSession {
     @discardableResult
     public nonisolated func cancelRunningStatement() -> Bool { canceller.cancel() }
 
-    /// Runs `operation` (calls on this session) so that cancelling the current task cancels the statement running at
-    /// that moment, with `PQcancel`. A task cancelled before `operation` starts throws `CancellationError`.
-    public nonisolated func cancellingOnTaskCancel<Result: Sendable>(
-        _ operation: () async throws -> Result
-    ) async throws -> Result {
-        try Task.checkCancellation()
-        return try await withTaskCancellationHandler(operation: operation) { self.cancelRunningStatement() }
-    }
-
-    /// Whether a connection is open and libpq still considers it usable.
-    public var isConnected: Bool { connection?.isHealthy ?? false }
-
     /// Runs a command without parameters through the simple protocol; `sql` may hold several statements separated by
     /// `;` (they run in one implicit transaction unless `sql` manages its own). `purpose` says in words what it is for
     /// and appears in errors.
