@@ -204,7 +204,9 @@ def render(command, date, source):
     others = ["mongo-schema", "mongo-reader", "psql-copy", "oplog-sync", "etlstatus"]
     out.append(".SH SEE ALSO")
     out.append(",\n".join(f".BR {roff_text(n)} (1)" for n in others if n != name))
-    out.append(".PP\nThe configuration: /usr/share/doc/mongo\\-pg\\-sync/sample\\-config.ini.")
+    out.extend([".PP", roff_text("Every configuration key is described in sample-config.ini, installed in "
+                                 "share/doc/mongo-pg-sync/ under the prefix (/usr/share/doc/mongo-pg-sync/ from the "
+                                 "Debian package).")])
     return "\n".join(out) + "\n"
 
 
