@@ -1,7 +1,7 @@
 import MongoPG
 
-/// `etlstatus`: init-load bookkeeping and monitoring; the subcommands are `ETLStatusCLI`'s.
+/// `etlstatus`: its command line is `ETLStatusCLI`'s.
 @main
 enum ETLStatus {
-    static func main() async { await ETLStatusCLI.main(arguments: Array(CommandLine.arguments.dropFirst())) }
+    static func main() async { await ETLStatusCLI.main() }
 }

@@ -1,41 +1,7 @@
-import ArgumentParser
 import MongoPG
 
+/// `mongo-schema`: its command line is `MongoSchemaCLI`'s.
 @main
-struct MongoSchema: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "mongo-schema",
-        abstract: "Infers a schema file from a live collection or a dump / Extended JSON file and prints it.",
-        discussion: """
-            Prints the schema on stdout and, on stderr, a report: per field path the types seen with their counts, \
-            the type chosen and the values it cannot hold. int + long gives long, int + double gives double, null \
-            joins anything, conflicting types give the most common one; objects keyed by data (ids, dates) become \
-            json. With --input-file no server and no configuration file are needed. With --json stdout holds one \
-            object: the report's fields and the schema file's text under "schema".
-
-            EXAMPLES:
-              mongo-schema --config sync.ini --collection sample_analytics.customers > schemas/sample_analytics.customers.json
-              mongo-schema --config sync.ini --collection sample_analytics.customers --sample 1000
-              mongo-schema --collection sample_analytics.customers --input-file customers.json
-
-            \(ExitStatus.helpText)
-            """)
-
-    @OptionGroup var common: CommonOptions
-
-    @Option(help: "The namespace to sample, DB.COLL.", transform: Namespace.parsingArgument) var collection: Namespace
-    @Option(help: "Read a mongodump .bson file or Extended JSON lines instead of the server.") var inputFile: String?
-    @Option(help: "How many documents to sample ($sample on the server, the first ones of a file); all when absent.")
-    var sample: Int?
-
-    func validate() throws {
-        if let sample, sample < 1 { throw ValidationError("--sample must be at least 1") }
-    }
-
-    func run() async throws {
-        try await common.runTool("mongo-schema") { logger in
-            try await MongoSchemaCommand(collection: collection, inputFile: inputFile, sample: sample)
-                .run(common: common, logger: logger)
-        }
-    }
+enum MongoSchema {
+    static func main() async { await MongoSchemaCLI.main() }
 }

@@ -166,15 +166,21 @@ struct InitLoadFailureTests {
         return scene.collectionFolder.appendingPathComponent(name)
     }
 
+    /// Flips one byte of the first part: same size, same rows, other bytes, so the manifest check passes and only
+    /// the checksum of what COPY streams can tell.
+    static func corruptFirstPart(_ scene: InitLoadFixture) throws {
+        let part = try partFile(scene)
+        var bytes = try Data(contentsOf: part)
+        bytes[bytes.count / 2] ^= 0x20
+        try bytes.write(to: part)
+    }
+
     @Test("a corrupt CSV part (same size, other bytes) fails the load before the swap (65), caught as it streams")
     func corruptPart() async throws {
         try await InitLoadFixture.with(documentCount: 40) { scene in
             let before = try await Self.load(scene)
             #expect(try await scene.read().status == 0)
-            let part = try Self.partFile(scene)
-            var bytes = try Data(contentsOf: part)
-            bytes[bytes.count / 2] ^= 0x20
-            try bytes.write(to: part)
+            try Self.corruptFirstPart(scene)
             let outcome = try await scene.copy()
             #expect(outcome.status == 65)
             #expect(outcome.stderr.contains("does not match the manifest"))

@@ -337,7 +337,7 @@ struct ReloadSafetyTests {
             #expect(copy.stderr.contains(fill(named)), "\(copy.stderr)")
             #expect(!copy.stderr.contains("internal error"))
             #expect(try await InitLoadFailureTests.liveTables(scene) == before)
-            #expect(try await Self.stagingSchemas(scene) == "1", "left for the next load, as after any failure")
+            #expect(try await Self.stagingSchemas(scene) == "0", "a failed load drops its staging schema")
         }
     }
 
@@ -387,6 +387,20 @@ struct ReloadSafetyTests {
                 "SELECT status, exit_code FROM \(scene.stateSchema).runs WHERE tool = 'psql-copy' ORDER BY id DESC LIMIT 1"
             )
             #expect(ledger.rows.first == ["error", "75"])
+        }
+    }
+
+    @Test("a part whose checksum no longer matches fails the load (65) and drops its staging schema; live tables kept")
+    func corruptPartDropsStaging() async throws {
+        try await InitLoadFixture.with(documentCount: 20) { scene in
+            let before = try await InitLoadFailureTests.load(scene)
+            #expect(try await scene.read().status == 0)
+            try InitLoadFailureTests.corruptFirstPart(scene)
+            let copy = try await scene.copy()
+            #expect(copy.status == 65, "\(copy.stderr)")
+            #expect(copy.stderr.contains("does not match the manifest"), "\(copy.stderr)")
+            #expect(try await Self.stagingSchemas(scene) == "0")
+            #expect(try await InitLoadFailureTests.liveTables(scene) == before)
         }
     }
 

@@ -39,10 +39,19 @@ struct LoadedCatalogTests {
                 ReadRequest(
                     namespace: namespace, csvDirectory: csv, schemasDirectory: schemas.path, settings: settings,
                     inputFile: dump.path, mongoURI: "mongodb://127.0.0.1:1"))
-            let loaded = try await CopyLoader(logger: logger).load(
-                LoadRequest(
-                    namespace: namespace, csvDirectory: csv, schemasDirectory: schemas.path, settings: settings,
-                    stateSchema: stateSchema, conninfo: try PostgresServer.conninfo, password: PostgresServer.password))
+            let loader = CopyLoader(logger: logger) { try await PostgresServer.session($0, logger: logger) }
+            let prepared = try await loader.prepare(
+                LoadRequest(namespace: namespace, csvDirectory: csv, schemasDirectory: schemas.path, settings: settings)
+            )
+            let loaded = try await StateStore.withOpened({
+                try await StateStore.open(
+                    conninfo: try PostgresServer.conninfo, password: PostgresServer.password, schema: stateSchema,
+                    logger: logger)
+            }) { store in
+                try await LedgerRun.recording(tool: Tool.psqlCopy.rawValue, arguments: [], in: store) { run in
+                    try await loader.load(prepared, store: store, run: run)
+                }
+            }
             #expect(loaded.documents == documents.count)
             // An edit after the load must not matter: verification reads the catalog, never the file.
             try #"{"_id": "string", "other": "int"}"#.write(to: schemaFile, atomically: true, encoding: .utf8)

@@ -32,7 +32,7 @@ public struct ETLStatusCommand: Sendable {
     public func initLoadStatus() async throws -> ExitStatus {
         let status = try await InitLoadCommands(context: try context()).status()
         for reason in status.reasons {
-            FileHandle.standardError.write(Data("etlstatus: init load needed: \(reason)\n".utf8))
+            FileHandle.standardError.write(Data("\(Tool.etlstatus): init load needed: \(reason)\n".utf8))
         }
         try common.printResult(
             status, line: status.needed ? "init load needed" : "init load \(status.initLoadID ?? 0) ok")
@@ -44,7 +44,7 @@ public struct ETLStatusCommand: Sendable {
         let report = try await StatusReports(context: try context()).lag()
         for lag in report.sources {
             if let reason = lag.fallenOffReason ?? lag.problem.map({ "\(lag.source): \($0)" }) {
-                FileHandle.standardError.write(Data("etlstatus: init load needed: \(reason)\n".utf8))
+                FileHandle.standardError.write(Data("\(Tool.etlstatus): init load needed: \(reason)\n".utf8))
             }
         }
         try common.printResult(report, line: report.table)

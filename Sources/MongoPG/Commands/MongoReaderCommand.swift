@@ -32,7 +32,7 @@ public struct MongoReaderCommand: Sendable {
         // Every run goes into the ledger (DESIGN.md: each run of each tool), but reading needs no PostgreSQL: a
         // dump can be turned into parts on a host that cannot reach it. Then the manifest is the only record.
         let ledger = try await LedgerRun.startDetached(
-            tool: "mongo-reader", arguments: context.arguments, logger: logger, open: context.openStateStore)
+            tool: Tool.mongoReader.rawValue, arguments: context.arguments, logger: logger, open: context.openStateStore)
         var request = ReadRequest(
             namespace: collection, csvDirectory: csvDirectory, schemasDirectory: config.schemasDirectory,
             settings: config.flattenSettings, inputFile: inputFile,

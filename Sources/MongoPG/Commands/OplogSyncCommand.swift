@@ -22,7 +22,7 @@ public struct OplogSyncCommand: Sendable {
         let stop = StopRequest.listen()
         let summary = try await StateStore.withOpened(context.openStateStore) { store in
             // Before anything is read: a second oplog-sync, or an init load, holds it (75).
-            try await store.takeSyncLock(for: "for oplog-sync")
+            try await store.takeSyncLock(for: "for \(Tool.oplogSync)")
             let starts = fromFile == nil ? try await replayStarts(config: config, store: store) : [:]
             var plans: [Namespace: TablePlan] = [:]
             for collection in config.collections {
@@ -69,11 +69,11 @@ public struct OplogSyncCommand: Sendable {
                 sources += changeStreams as [any OplogEntrySource]
             }
             return try await LedgerRun.recording(
-                tool: "oplog-sync", arguments: context.arguments, in: store, totals: { $0.figures }
+                tool: Tool.oplogSync.rawValue, arguments: context.arguments, in: store, totals: { $0.figures }
             ) { run in
                 var replayer = Replayer(
                     store: store, plans: plans, batchSize: config.batchSize, logger: logger, run: run,
-                    progress: Progress.onTerminal(label: "oplog-sync", unit: "entries"), stop: stop)
+                    progress: Progress.onTerminal(label: Tool.oplogSync.rawValue, unit: "entries"), stop: stop)
                 if verify, fromFile == nil {
                     replayer.verifier = BatchVerifier(
                         mongo: try MongoSession(uri: config.mongoURI, name: "verify"), plans: plans,

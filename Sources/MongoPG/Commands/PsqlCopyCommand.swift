@@ -25,12 +25,26 @@ public struct PsqlCopyCommand: Sendable {
         let config = context.config
         var request = LoadRequest(
             namespace: collection, csvDirectory: csvDirectory, schemasDirectory: config.schemasDirectory,
-            settings: config.flattenSettings, stateSchema: config.stateSchema, conninfo: config.postgresConninfo,
-            password: try config.postgresPassword(), jobs: jobs, arguments: context.arguments)
+            settings: config.flattenSettings, jobs: jobs)
         request.followReader = followReader
         request.waitSeconds = waitSeconds
         request.collections = config.collections
-        let summary = try await CopyLoader(logger: logger).load(request, stop: StopRequest.listen())
+        let stop = StopRequest.listen()
+        let loader = CopyLoader(logger: logger) { try await context.postgresSession(name: $0) }
+        // Files first: PostgreSQL is not touched until the folder is known to be whole (or its reader found).
+        let prepared = try await loader.prepare(request)
+        let summary = try await StateStore.withOpened(context.openStateStore) { store in
+            // The load and the swap run on the state store's session, which holds the lock until the end.
+            try await store.takeSyncLock(for: "loading \(collection)")
+            let summary = try await LedgerRun.recording(
+                tool: Tool.psqlCopy.rawValue, arguments: context.arguments, in: store, totals: \.figures
+            ) { run in
+                try await loader.load(prepared, store: store, run: run, stop: stop)
+            }
+            try await store.releaseSyncLock()
+            return summary
+        }
+        withExtendedLifetime(prepared) {}
         try common.printResult(summary, line: summary.line)
         return .ok
     }

@@ -25,7 +25,8 @@ public struct CollectionFolder: Sendable {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? [])
             .filter { $0.hasPrefix("manifest.part-") && $0.hasSuffix(".json") }.sorted()
         guard let first = names.first else {
-            throw LoadError(.missingManifest, "no finished manifest in \(url.path): mongo-reader did not finish there")
+            throw LoadError(
+                .missingManifest, "no finished manifest in \(url.path): \(Tool.mongoReader) did not finish there")
         }
         let manifests = try names.map { name throws(LoadError) in try read(name) }
         let count = manifests[0].source.partition.flatMap { Partition($0)?.count } ?? 0

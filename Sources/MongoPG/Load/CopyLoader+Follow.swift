@@ -35,12 +35,12 @@ extension CopyLoader {
                     guard status.schemaHash == schema.hash else {
                         throw LoadError(
                             .schemaMismatch,
-                            "\(schema.path) (hash \(schema.hash)) is not the schema mongo-reader reads "
+                            "\(schema.path) (hash \(schema.hash)) is not the schema \(Tool.mongoReader) reads "
                                 + "\(folder.url.path) "
                                 + "with (hash \(status.schemaHash)): run both with the same schema file")
                     }
                     logger.info(
-                        "following mongo-reader",
+                        "following \(Tool.mongoReader)",
                         metadata: [
                             LogKey.namespace: "\(folder.namespace)", "pid": "\(status.pid)", "run": "\(status.run)",
                             "state": "\(status.state.rawValue)",
@@ -50,7 +50,7 @@ extension CopyLoader {
                 if holder == nil { last = status }
             }
             guard ContinuousClock.now < deadline else {
-                let waited = "no mongo-reader started writing \(folder.url.path) within \(request.waitSeconds) s"
+                let waited = "no \(Tool.mongoReader) started writing \(folder.url.path) within \(request.waitSeconds) s"
                 switch last?.state {
                 case .failed?:
                     throw LoadError(
@@ -66,7 +66,7 @@ extension CopyLoader {
                 default:
                     throw LoadError(
                         .readerFailed,
-                        "\(waited) (the last read there, if any, was loaded already): start mongo-reader for "
+                        "\(waited) (the last read there, if any, was loaded already): start \(Tool.mongoReader) for "
                             + "\(folder.namespace) with the same --csv-dir")
                 }
             }
@@ -88,14 +88,13 @@ extension CopyLoader {
             case read(Manifest)
         }
         let queue = PartQueue()
-        let logger = logger, live = live
+        let openSession = openSession, live = live
         let (manifest, parts) = try await withThrowingTaskGroup(of: Outcome.self) { group in
             for worker in 0..<max(1, request.jobs) {
                 group.addTask {
-                    let session = PostgresSession(name: "copy\(worker)", logger: logger)
+                    let session = try await openSession("copy\(worker)")
                     live.add(session)
                     defer { live.remove(session) }
-                    try await session.connect(conninfo: request.conninfo, password: request.password)
                     var copied: [String: LoadedPart] = [:]
                     while let (file, table) = await queue.next() {
                         try Task.checkCancellation()
@@ -137,7 +136,7 @@ extension CopyLoader {
                 throw error
             }
             guard let manifest else {
-                throw GeneralError(.internalError, "psql-copy: the reader watch ended without a manifest")
+                throw GeneralError(.internalError, "\(Tool.psqlCopy): the reader watch ended without a manifest")
             }
             return (manifest, parts)
         }
@@ -170,7 +169,9 @@ extension CopyLoader {
                 guard let final = ReaderStatus.read(in: folder.url), final.run == status.run else {
                     throw LoadError(
                         .readerFailed,
-                        "the mongo-reader writing \(folder.url.path) (pid \(status.pid)) was replaced by another run")
+                        "the \(Tool.mongoReader) writing \(folder.url.path) (pid \(status.pid)) was replaced by "
+                            + "another run"
+                    )
                 }
                 switch final.state {
                 case .finished:
@@ -185,7 +186,7 @@ extension CopyLoader {
                 case .reading:
                     throw LoadError(
                         .readerFailed,
-                        "mongo-reader (pid \(final.pid)) ended without finishing \(folder.url.path) "
+                        "\(Tool.mongoReader) (pid \(final.pid)) ended without finishing \(folder.url.path) "
                             + "(killed or crashed): "
                             + "no manifest, the live tables are unchanged")
                 }
@@ -197,7 +198,7 @@ extension CopyLoader {
             } else if ContinuousClock.now - lastChange > .seconds(waitSeconds) {
                 throw LoadError(
                     .readerFailed,
-                    "mongo-reader (pid \(status.pid)) wrote nothing in \(folder.url.path) for \(waitSeconds) s")
+                    "\(Tool.mongoReader) (pid \(status.pid)) wrote nothing in \(folder.url.path) for \(waitSeconds) s")
             }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -207,7 +208,7 @@ extension CopyLoader {
     static func failure(of reader: ReaderStatus, namespace: Namespace) -> LoadError {
         LoadError(
             .readerFailed,
-            "mongo-reader (pid \(reader.pid)) failed reading \(namespace)"
+            "\(Tool.mongoReader) (pid \(reader.pid)) failed reading \(namespace)"
                 + "\(reader.exitStatus.map { " with exit status \($0)" } ?? ""): "
                 + (reader.message ?? "no reason given"),
             readerExitStatus: reader.exitStatus.flatMap(ExitStatus.init(rawValue:)))

@@ -2,18 +2,15 @@ import Foundation
 import Logging
 import Synchronization
 
-/// What psql-copy needs to load one collection.
+/// What psql-copy needs to load one collection. PostgreSQL is reached through the sessions the caller hands
+/// `CopyLoader`, never from here.
 public struct LoadRequest: Sendable {
     public var namespace: Namespace
     public var csvDirectory: String
     public var schemasDirectory: String
     public var settings: FlattenSettings
-    public var stateSchema: String
-    public var conninfo: String
-    public var password: String?
     /// Parallel COPY sessions.
     public var jobs: Int
-    public var arguments: [String]
     /// Load the parts while mongo-reader still writes them (`--follow-reader`).
     public var followReader = false
     /// `--follow-reader`: how long to wait for a reader to start, and for a running one to write anything.
@@ -22,18 +19,13 @@ public struct LoadRequest: Sendable {
     public var collections: [Namespace] = []
 
     public init(
-        namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings,
-        stateSchema: String, conninfo: String, password: String?, jobs: Int = 2, arguments: [String] = []
+        namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings, jobs: Int = 2
     ) {
         self.namespace = namespace
         self.csvDirectory = csvDirectory
         self.schemasDirectory = schemasDirectory
         self.settings = settings
-        self.stateSchema = stateSchema
-        self.conninfo = conninfo
-        self.password = password
         self.jobs = jobs
-        self.arguments = arguments
     }
 }
 
@@ -48,25 +40,59 @@ public struct LoadSummary: Sendable, Codable, Equatable {
     public var line: String {
         "\(collection): \(documents) documents, \(rows.values.reduce(0, +)) rows in \(rows.count) tables loaded in \(String(format: "%.2f", seconds)) s (run \(run))"
     }
+
+    /// The run's totals in the run ledger.
+    public var figures: [String: Double] {
+        ["documents": Double(documents), "rows": Double(rows.values.reduce(0, +)), "seconds": seconds]
+    }
+}
+
+/// A load whose files were checked (or whose reader was found) before PostgreSQL is touched: `CopyLoader.prepare`'s
+/// answer, which `CopyLoader.load` takes. Holding it keeps mongo-reader out of the folder (the loader's lock on it,
+/// without `--follow-reader`) until it is released.
+public struct PreparedLoad: Sendable {
+    let request: LoadRequest
+    let schema: SchemaFile
+    let claims: TableClaims
+    let folder: CollectionFolder
+    /// The checked manifest; nil when following a reader.
+    let manifest: Manifest?
+    /// The reader followed (`--follow-reader`).
+    let reader: ReaderStatus?
+    let folderLock: LoaderLock?
+    let started: ContinuousClock.Instant
 }
 
 /// psql-copy: loads the parts mongo-reader wrote into staging tables with COPY (in parallel), checks each part's
 /// row count, builds primary keys, then in one transaction swaps the staging tables in place of the live ones and
-/// writes the catalog and the load record. Any failure before the commit leaves the live tables as they were; a
-/// rerun drops the staging tables a crashed run left behind.
+/// writes the catalog and the load record. Any failure before the commit drops the staging tables and leaves the live
+/// tables as they were; a rerun drops the staging tables a killed run left behind.
+///
+/// The caller wires it (`PsqlCopyCommand`): it opens the state store whose session the load and swap run on, takes
+/// the sync lock, opens the ledger run, and hands over `openSession`, which opens the other sessions of the load
+/// (the `--jobs` COPY and ANALYZE sessions, and the clean-up's), connected.
 public struct CopyLoader: Sendable {
+    /// Opens one connected PostgreSQL session named `name`.
+    public typealias SessionOpener = @Sendable (_ name: String) async throws -> PostgresSession
+
     public let logger: Logger
+    let openSession: SessionOpener
     /// Every session of this load, so that a signal can cancel the statements they run.
     let live = LiveSessions()
     /// Set once the swap committed: a signal then cancels nothing.
     let swapState = SwapState()
 
-    public init(logger: Logger) { self.logger = logger }
+    public init(logger: Logger, openSession: @escaping SessionOpener) {
+        self.logger = logger
+        self.openSession = openSession
+    }
 
-    /// Loads the collection. With `stop`, SIGTERM or SIGINT before the swap cancels the load, drops its staging
-    /// schema and ends with `LoadError.interrupted` (75); the live tables stay as they were.
-    public func load(_ request: LoadRequest, stop: StopRequest? = nil) async throws -> LoadSummary {
-        let clock = ContinuousClock(), started = clock.now
+    /// Files first: nothing touches PostgreSQL until the folder is known to be whole and of this schema (or, when
+    /// following a reader, until the reader is found and reads with this schema). A folder being loaded is locked
+    /// against mongo-reader for as long as the answer is held, and one a mongo-reader writes is refused (unless
+    /// following it).
+    public func prepare(_ request: LoadRequest) async throws -> PreparedLoad {
+        let started = ContinuousClock.now
         let namespace = request.namespace
         let folder = CollectionFolder(csvDirectory: request.csvDirectory, namespace: namespace)
         let schema = try SchemaFile(
@@ -74,63 +100,52 @@ public struct CopyLoader: Sendable {
         let claims = TableClaims.fromSchemaFiles(
             schema, collections: request.collections, schemasDirectory: request.schemasDirectory,
             settings: request.settings, logger: logger)
-        let target = request.settings.targetSchema
-        if let collision = claims.error(for: namespace, targetSchema: target) { throw collision }
-        // Files first: nothing touches PostgreSQL until the folder is known to be whole and of this schema (or, when
-        // following a reader, until the reader is found and reads with this schema). A folder being loaded is
-        // locked against mongo-reader, and one a mongo-reader writes is refused (unless following it).
-        var followed: ReaderStatus?, verified: Manifest?
-        let folderLock = request.followReader ? nil : try LoaderLock(folder: folder.url)
+        if let collision = claims.error(for: namespace, targetSchema: request.settings.targetSchema) { throw collision }
         if request.followReader {
-            followed = try await readerToFollow(folder, schema: schema, request: request)
-        } else {
-            let manifest = try folder.finishedManifest()
-            try Self.check(manifest, matches: schema, folder: folder)
-            try folder.checkParts(of: manifest)
-            logger.info(
-                "manifest checked",
-                metadata: [
-                    LogKey.namespace: "\(namespace)", "parts": "\(manifest.tables.reduce(0) { $0 + $1.parts.count })",
-                ])
-            verified = manifest
+            let reader = try await readerToFollow(folder, schema: schema, request: request)
+            return PreparedLoad(
+                request: request, schema: schema, claims: claims, folder: folder, manifest: nil, reader: reader,
+                folderLock: nil, started: started)
         }
+        let folderLock = try LoaderLock(folder: folder.url)
+        let manifest = try folder.finishedManifest()
+        try Self.check(manifest, matches: schema, folder: folder)
+        try folder.checkParts(of: manifest)
+        logger.info(
+            "manifest checked",
+            metadata: [
+                LogKey.namespace: "\(namespace)", "parts": "\(manifest.tables.reduce(0) { $0 + $1.parts.count })",
+            ])
+        return PreparedLoad(
+            request: request, schema: schema, claims: claims, folder: folder, manifest: manifest, reader: nil,
+            folderLock: folderLock, started: started)
+    }
 
-        let session = PostgresSession(name: "load", logger: logger)
-        live.add(session)
-        try await session.connect(conninfo: request.conninfo, password: request.password)
-        let store = StateStore(session: session, schema: request.stateSchema)
-        try await store.migrate()
-        try await store.takeSyncLock(for: "loading \(namespace)")
-        let summary = try await LedgerRun.recording(
-            tool: "psql-copy", arguments: request.arguments, in: store,
-            totals: {
-                ["documents": Double($0.documents), "rows": Double($0.rows.values.reduce(0, +)), "seconds": $0.seconds]
-            }
-        ) { (run: LedgerRun) async throws -> LoadSummary in
-            try await Self.checkOwnership(schema.plan, claims: claims, store: store)
-            if let manifest = verified, let initLoad = manifest.initLoadID {
-                try await Self.checkPartitions(of: initLoad, folder: folder, store: store)
-            }
-            let staging = Self.stagingSchema(stateSchema: request.stateSchema, namespace: namespace)
-            let (verified, followed) = (verified, followed)
-            let (manifest, rows) = try await interruptible(stop) {
-                try await load(
-                    verified, following: followed, schema: schema, folder: folder, request: request,
-                    session: session, store: store, run: run)
-            } cleanUp: {
-                await Self.dropStaging(staging, request: request, logger: logger)
-            }
-            // So that a later --follow-reader waits for a new read rather than loading this one again.
-            if let reader = followed ?? ReaderStatus.read(in: folder.url), reader.startedAt == manifest.startedAt {
-                try? LoadedMark(run: reader.run, loadedAt: timestampNow()).write(in: folder.url)
-            }
-            return LoadSummary(
-                collection: namespace.description, documents: manifest.documents, rows: rows,
-                seconds: (clock.now - started).seconds, run: run.id)
+    /// Loads a prepared collection on `store`'s session (the caller holds the sync lock on it) as the ledger run
+    /// `run`. Any failure before the swap committed drops the staging schema and leaves the live tables as they
+    /// were. With `stop`, SIGTERM or SIGINT before the swap cancels the load, drops its staging schema and ends with
+    /// `LoadError.interrupted` (75).
+    public func load(
+        _ prepared: PreparedLoad, store: StateStore, run: LedgerRun, stop: StopRequest? = nil
+    ) async throws -> LoadSummary {
+        live.add(store.session)
+        defer { live.remove(store.session) }
+        let namespace = prepared.request.namespace, folder = prepared.folder
+        try await Self.checkOwnership(prepared.schema.plan, claims: prepared.claims, store: store)
+        if let initLoad = prepared.manifest?.initLoadID {
+            try await Self.checkPartitions(of: initLoad, folder: folder, store: store)
         }
-        try await store.releaseSyncLock()
-        withExtendedLifetime(folderLock) {}
-        return summary
+        let staging = Self.stagingSchema(stateSchema: store.schema, namespace: namespace)
+        let (manifest, rows) = try await dropStagingOnFailure(staging, stop: stop) {
+            try await copyAndSwap(prepared, staging: staging, store: store, run: run)
+        }
+        // So that a later --follow-reader waits for a new read rather than loading this one again.
+        if let reader = prepared.reader ?? ReaderStatus.read(in: folder.url), reader.startedAt == manifest.startedAt {
+            try? LoadedMark(run: reader.run, loadedAt: timestampNow()).write(in: folder.url)
+        }
+        return LoadSummary(
+            collection: namespace.description, documents: manifest.documents, rows: rows,
+            seconds: (ContinuousClock.now - prepared.started).seconds, run: run.id)
     }
 
     /// Before anything is replaced: the plan's tables must be neither the tables of collections loaded before
@@ -147,8 +162,8 @@ public struct CopyLoader: Sendable {
             .identifierCollision,
             "\(target) already holds \(unowned.map { "\"\($0)\"" }.joined(separator: ", ")), which no load of this "
                 + "toolkit made (the catalog in \(store.schema) does not list \(them)), and \(namespace) would "
-                + "replace \(them): psql-copy never drops a table it does not own; rename or drop \(them), or give "
-                + "\(namespace) a root table of its own in [collections] (`\(namespace) = <table>`)")
+                + "replace \(them): \(Tool.psqlCopy) never drops a table it does not own; rename or drop \(them), or "
+                + "give \(namespace) a root table of its own in [collections] (`\(namespace) = <table>`)")
     }
 
     /// Partition manifests (all of one init load, `CollectionFolder.finishedManifest` checked) must be of the
@@ -168,7 +183,7 @@ public struct CopyLoader: Sendable {
         guard manifest.schemaHash == schema.hash else {
             throw LoadError(
                 .schemaMismatch,
-                "\(schema.path) changed since mongo-reader wrote \(folder.url.path) (hash \(schema.hash), manifest \(manifest.schemaHash)): read the collection again"
+                "\(schema.path) changed since \(Tool.mongoReader) wrote \(folder.url.path) (hash \(schema.hash), manifest \(manifest.schemaHash)): read the collection again"
             )
         }
         guard manifest.tables.map(\.name) == schema.plan.tables.map(\.name) else {
@@ -205,20 +220,19 @@ public struct CopyLoader: Sendable {
             "ANALYZE \(PostgresSQL.qualifiedName(schema: staging, table.name))", purpose: "analyze \(table.name)")
     }
 
-    /// Runs `body` for every item on up to `request.jobs` connections of their own, handing items out one at a time
-    /// in order; returns every result. The first failure cancels the rest and is rethrown.
+    /// Runs `body` for every item on up to `jobs` sessions of their own, handing items out one at a time in order;
+    /// returns every result. The first failure cancels the rest and is rethrown.
     private func onParallelSessions<Item: Sendable, Result: Sendable>(
-        _ items: [Item], named name: String, request: LoadRequest,
+        _ items: [Item], named name: String, jobs: Int,
         _ body: @escaping @Sendable (PostgresSession, Item) async throws -> Result
     ) async throws -> [Result] {
-        let queue = WorkQueue(items), logger = logger, live = live
+        let queue = WorkQueue(items), openSession = openSession, live = live
         return try await withThrowingTaskGroup(of: [Result].self) { group in
-            for worker in 0..<max(1, min(request.jobs, items.count)) {
+            for worker in 0..<max(1, min(jobs, items.count)) {
                 group.addTask {
-                    let session = PostgresSession(name: "\(name)\(worker)", logger: logger)
+                    let session = try await openSession("\(name)\(worker)")
                     live.add(session)
                     defer { live.remove(session) }
-                    try await session.connect(conninfo: request.conninfo, password: request.password)
                     var results: [Result] = []
                     while let item = await queue.next() {
                         try Task.checkCancellation()
@@ -239,13 +253,13 @@ public struct CopyLoader: Sendable {
         Identifier.sanitised("\(stateSchema)_load_\(String(format: "%08x", FNV1a.hash32(namespace.description.utf8)))")
     }
 
-    /// Loads `verified` (a manifest whose parts were checked), or the read of the reader `following`; then swaps.
-    private func load(
-        _ verified: Manifest?, following reader: ReaderStatus?, schema: SchemaFile, folder: CollectionFolder,
-        request: LoadRequest, session: PostgresSession, store: StateStore, run: LedgerRun
+    /// Loads the prepared manifest (its parts checked), or the read of the reader followed, into `staging` on the
+    /// sessions `openSession` opens; then swaps on `store`'s session.
+    private func copyAndSwap(
+        _ prepared: PreparedLoad, staging: String, store: StateStore, run: LedgerRun
     ) async throws -> (Manifest, [String: Int]) {
-        let plan = schema.plan, namespace = request.namespace
-        let staging = Self.stagingSchema(stateSchema: request.stateSchema, namespace: namespace)
+        let schema = prepared.schema, folder = prepared.folder, reader = prepared.reader, session = store.session
+        let plan = schema.plan, namespace = prepared.request.namespace, jobs = prepared.request.jobs
         let quotedStaging = PostgresSQL.quoteIdentifier(staging)
         let clock = ContinuousClock()
 
@@ -266,9 +280,9 @@ public struct CopyLoader: Sendable {
         }
         if let reader {
             let (manifest, counts) = try await followAndCopy(
-                reader, folder: folder, plan: plan, staging: staging, request: request
+                reader, folder: folder, plan: plan, staging: staging, request: prepared.request
             ) {
-                _ = try await onParallelSessions(plan.tables, named: "analyze", request: request) { session, table in
+                _ = try await onParallelSessions(plan.tables, named: "analyze", jobs: jobs) { session, table in
                     let name = PostgresSQL.qualifiedName(schema: staging, table.name)
                     try await session.execute("ANALYZE \(name)", purpose: "analyze \(table.name)")
                 }
@@ -288,7 +302,9 @@ public struct CopyLoader: Sendable {
             try await run.addStep("swap", figures: ["seconds": (clock.now - step).seconds])
             return (manifest, counts)
         }
-        guard let manifest = verified else { throw GeneralError(.internalError, "psql-copy: no manifest to load") }
+        guard let manifest = prepared.manifest else {
+            throw GeneralError(.internalError, "\(Tool.psqlCopy): no manifest to load")
+        }
 
         // COPY every part on several sessions, the biggest tables first; each part's count must match the manifest.
         // Keys come after the data (one sorted build instead of one insert per row): the session that copies a
@@ -299,7 +315,7 @@ public struct CopyLoader: Sendable {
         let unfinished = PartsLeft(manifest.tables.map(\.parts.count))
         // Each part's checksum and size are computed from the bytes COPY streams, so a part changed since the
         // manifest was checked (another mongo-reader, a hand edit) fails the load before the swap.
-        let perWorker = try await onParallelSessions(work, named: "copy", request: request) { copier, item in
+        let perWorker = try await onParallelSessions(work, named: "copy", jobs: jobs) { copier, item in
             let table = plan.tables[item.table]
             let copied = try await Self.copyPart(
                 item.part.file, table: item.table, plan: plan, folder: folder, staging: staging, on: copier)
@@ -307,12 +323,12 @@ public struct CopyLoader: Sendable {
             let loaded = copied.rows
             try await TestHooks.hold(at: "copy")
             if await unfinished.finishOne(of: item.table) {
-                try await Self.buildKey(of: table, in: staging, plan: plan, jobs: request.jobs, on: copier)
+                try await Self.buildKey(of: table, in: staging, plan: plan, jobs: jobs, on: copier)
             }
             return (table.name, loaded)
         }
         for index in plan.tables.indices where manifest.tables[index].parts.isEmpty {
-            try await Self.buildKey(of: plan.tables[index], in: staging, plan: plan, jobs: request.jobs, on: session)
+            try await Self.buildKey(of: plan.tables[index], in: staging, plan: plan, jobs: jobs, on: session)
         }
         let counts = Dictionary(perWorker, uniquingKeysWith: +)
         try await run.addStep(
@@ -384,25 +400,25 @@ public struct CopyLoader: Sendable {
             throw error
         } catch var error as PostgresError where error.sqlState == "2BP01" {
             error.serverMessage +=
-                " (psql-copy recreates views, materialized views, indexes and grants on the tables it replaces, not "
-                + "the object named: drop it before the reload and create it again after; the live tables are "
+                " (\(Tool.psqlCopy) recreates views, materialized views, indexes and grants on the tables it replaces, "
+                + "not the object named: drop it before the reload and create it again after; the live tables are "
                 + "unchanged)"
             throw error
         }
     }
 
-    /// Runs `body` (the load up to and with the swap); when `stop` reports a signal first, cancels it (and the
-    /// statement each session runs, again every 100 ms until `body` ends, so none started later runs on), then
-    /// runs `cleanUp` and throws `LoadError.interrupted`. A swap that committed before the signal took effect is
-    /// the load's result as usual.
-    private func interruptible<Result: Sendable>(
-        _ stop: StopRequest?, _ body: @escaping @Sendable () async throws -> Result,
-        cleanUp: () async -> Void
+    /// Runs `body` (the load up to and with the swap). When it fails before the swap committed, the staging schema
+    /// is dropped before the error goes on, so a failed load leaves nothing behind (only a killed one leaves it, for
+    /// the next load to drop first). When `stop` reports a signal first, `body` is cancelled (and the statement each
+    /// session runs, again every 100 ms until `body` ends, so none started later runs on) and the error is
+    /// `LoadError.interrupted`. A swap that committed before the signal took effect is the load's result as usual.
+    private func dropStagingOnFailure<Result: Sendable>(
+        _ staging: String, stop: StopRequest?, _ body: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
-        guard let stop else { return try await body() }
         let live = live, swapState = swapState
         let work = Task { try await body() }
         let watcher = Task {
+            guard let stop else { return }
             while stop.received == nil, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
             guard !Task.isCancelled else { return }
             work.cancel()
@@ -413,27 +429,29 @@ public struct CopyLoader: Sendable {
         }
         let outcome = await work.result
         watcher.cancel()
-        switch outcome {
-        case .success(let result): return result
-        case .failure(let error):
-            guard let signal = stop.received, !swapState.isSwapped else { throw error }
-            logger.info("stopping on a signal", metadata: ["signal": "\(signal)", LogKey.error: "\(error)"])
-            await cleanUp()
-            throw LoadError(
-                .interrupted,
-                "psql-copy stopped by signal \(signal) (\(signal == SIGINT ? "SIGINT" : "SIGTERM")) before the swap: "
-                    + "its staging tables are dropped and the live tables are unchanged; run it again to load")
+        guard case .failure(let error) = outcome, !swapState.isSwapped else { return try outcome.get() }
+        guard let signal = stop?.received else {
+            logger.info("the load failed: dropping its staging schema", metadata: ["schema": "\(staging)"])
+            await dropStaging(staging)
+            throw error
         }
+        logger.info("stopping on a signal", metadata: ["signal": "\(signal)", LogKey.error: "\(error)"])
+        await dropStaging(staging)
+        throw LoadError(
+            .interrupted,
+            "\(Tool.psqlCopy) stopped by signal \(signal) (\(signal == SIGINT ? "SIGINT" : "SIGTERM")) before the "
+                + "swap: its staging tables are dropped and the live tables are unchanged; run it again to load")
     }
 
     /// Drops a load's staging schema on the way out, bounded in time (a lock held elsewhere is not waited for
-    /// long); a failure is only logged, since the next load drops it too. On a connection of its own: a cancel
+    /// long); a failure is only logged, since the next load drops it too. On a session of its own: a cancel
     /// request sent to the load's sessions may still reach their server after the load ended.
-    static func dropStaging(_ staging: String, request: LoadRequest, logger: Logger) async {
-        let session = PostgresSession(name: "clean-up", logger: logger)
+    func dropStaging(_ staging: String) async {
+        var session: PostgresSession?
         do {
-            try await session.connect(conninfo: request.conninfo, password: request.password)
-            try await session.withTransaction(purpose: "drop the staging schema \(staging)") { session in
+            let cleanUp = try await openSession("clean-up")
+            session = cleanUp
+            try await cleanUp.withTransaction(purpose: "drop the staging schema \(staging)") { session in
                 try session.execute(
                     "SET LOCAL lock_timeout = '10s'; SET LOCAL statement_timeout = '30s'",
                     purpose: "bound the clean-up")
@@ -446,7 +464,7 @@ public struct CopyLoader: Sendable {
                 "the staging schema is left for the next load to drop",
                 metadata: ["schema": "\(staging)", LogKey.error: "\(error)"])
         }
-        await session.close()
+        await session?.close()
     }
 
     /// A part as COPY streamed it must be the manifest's: same size and checksum, same rows.
@@ -455,7 +473,7 @@ public struct CopyLoader: Sendable {
         guard copied.bytes == part.bytes, copied.checksum == part.checksum else {
             throw LoadError(
                 .corruptPart,
-                "part \(path) does not match the manifest: it changed since mongo-reader wrote it "
+                "part \(path) does not match the manifest: it changed since \(Tool.mongoReader) wrote it "
                     + "(\(copied.bytes) bytes, checksum "
                     + "\(copied.checksum) streamed into COPY; the manifest says \(part.bytes) bytes, checksum "
                     + "\(part.checksum)): nothing was swapped in, read the collection again")

@@ -97,7 +97,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         let url = folder.appendingPathComponent(name)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw LoadError(
-                .missingManifest, "no finished \(fileName) in \(folder.path): mongo-reader did not finish there")
+                .missingManifest, "no finished \(fileName) in \(folder.path): \(Tool.mongoReader) did not finish there")
         }
         do {
             return try JSONDecoder().decode(Manifest.self, from: data)

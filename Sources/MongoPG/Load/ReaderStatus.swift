@@ -127,13 +127,15 @@ final class ReaderLock {
             refused: { holder, reason in
                 LoadError(
                     .readerRunning,
-                    "another mongo-reader\(holder.map { " (pid \($0))" } ?? "") is writing \(folder.path): \(reason)")
+                    "another \(Tool.mongoReader)\(holder.map { " (pid \($0))" } ?? "") is writing \(folder.path): "
+                        + reason
+                )
             }, otherByte: FolderLock.loaderByte,
             conflicting: { loader in
                 LoadError(
                     .loaderRunning,
-                    "psql-copy (pid \(loader)) is loading \(folder.path): read again once it has finished, or into "
-                        + "another --csv-dir")
+                    "\(Tool.psqlCopy) (pid \(loader)) is loading \(folder.path): read again once it has finished, or "
+                        + "into another --csv-dir")
             })
     }
 
@@ -151,7 +153,7 @@ final class ReaderLock {
 
 /// The lock psql-copy holds on a folder while it loads it (without `--follow-reader`): a mongo-reader writing it
 /// makes psql-copy refuse (exit 75), and a mongo-reader started during the load refuses in turn.
-final class LoaderLock {
+final class LoaderLock: Sendable {
     private let descriptor: Int32
 
     /// Nil when the folder does not exist (nothing to load, which the manifest check then says).
@@ -168,8 +170,8 @@ final class LoaderLock {
             conflicting: { reader in
                 LoadError(
                     .readerRunning,
-                    "mongo-reader (pid \(reader)) is writing \(folder.path): load it once the read has finished, or "
-                        + "follow the read with --follow-reader")
+                    "\(Tool.mongoReader) (pid \(reader)) is writing \(folder.path): load it once the read has "
+                        + "finished, or follow the read with --follow-reader")
             })
     }
 

@@ -96,7 +96,9 @@ struct ServerOplogSource: OplogEntrySource {
         guard let newest = try await session.newestOplogPosition() else {
             throw GeneralError(
                 .configError,
-                "oplog source \(name) has no oplog entries: oplog-sync needs a replica set member with local.oplog.rs")
+                "oplog source \(name) has no oplog entries: \(Tool.oplogSync) needs a replica set member with "
+                    + "local.oplog.rs"
+            )
         }
         end = newest
         try await Self.checkReachesBack(session, name: name, start: start)

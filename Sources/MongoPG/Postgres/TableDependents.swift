@@ -151,10 +151,10 @@ struct TableDependents: Sendable {
         let objects = rows.rows.compactMap { $0[0] }
         guard objects.isEmpty else {
             throw DependentObjectError(
-                "\(objects.joined(separator: ", ")) cannot be carried over to the new tables (psql-copy recreates "
-                    + "views, materialized views, indexes and grants, not these): drop \(objects.count == 1 ? "it" : "them") "
-                    + "before the reload and create \(objects.count == 1 ? "it" : "them") again after; the live tables "
-                    + "are unchanged")
+                "\(objects.joined(separator: ", ")) cannot be carried over to the new tables (\(Tool.psqlCopy) "
+                    + "recreates views, materialized views, indexes and grants, not these): drop "
+                    + "\(objects.count == 1 ? "it" : "them") before the reload and create "
+                    + "\(objects.count == 1 ? "it" : "them") again after; the live tables are unchanged")
         }
     }
 
@@ -288,6 +288,6 @@ struct TableDependents: Sendable {
 struct DependentObjectError: ToolError {
     var message: String
     init(_ message: String) { self.message = message }
-    var description: String { "psql-copy: \(message)" }
+    var description: String { "\(Tool.psqlCopy): \(message)" }
     var exitStatus: ExitStatus { .configError }
 }

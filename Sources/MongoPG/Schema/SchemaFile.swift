@@ -33,7 +33,7 @@ public struct SchemaFile: Sendable {
             throw GeneralError(
                 .configError,
                 "no schema file for \(namespace): \(path) is missing or unreadable; write one with "
-                    + "`mongo-schema --collection \(namespace) > \(path)`")
+                    + "`\(Tool.mongoSchema) --collection \(namespace) > \(path)`")
         }
         hash = Checksum.hex(of: Array(data))
         schema = try CollectionSchema(namespace: namespace, jsonText: String(decoding: data, as: UTF8.self), file: path)

@@ -98,10 +98,11 @@ extension StateStore {
         let runs = try await session.query(
             """
             SELECT id, tool, host, pid, to_char(started_at AT TIME ZONE 'UTC', \(utc)) FROM \(table("runs"))
-            WHERE status = 'running' AND tool IN ('mongo-reader', 'psql-copy')
+            WHERE status = 'running' AND tool IN ($2, $3)
             AND started_at >= (SELECT started_at FROM \(table("init_loads")) WHERE id = $1)
             ORDER BY id
-            """, parameters: [String(id)], purpose: "find the runs of the running init load")
+            """, parameters: [String(id), Tool.mongoReader.rawValue, Tool.psqlCopy.rawValue],
+            purpose: "find the runs of the running init load")
         return (
             id, row[1] ?? "?",
             runs.rows.compactMap { run in
@@ -122,7 +123,9 @@ extension StateStore {
             throw StateError(
                 .noRunningInitLoad,
                 "\(purpose) needs a running init load, so every worker cuts the collection at the same _ids and "
-                    + "psql-copy merges the workers of one init load only: run `etlstatus init-load-start` first")
+                    + "\(Tool.psqlCopy) merges the workers of one init load only: run "
+                    + "`\(Tool.etlstatus) init-load-start` first"
+            )
         }
         return id
     }
@@ -136,7 +139,7 @@ extension StateStore {
             WHERE id = (SELECT max(id) FROM \(table("init_loads")) WHERE status = 'running') RETURNING id
             """, parameters: [ok ? "ok" : "error"], purpose: "record the end of the init load")
         guard let id = rows.scalar.flatMap({ Int64($0) }) else {
-            throw StateError(.noRecord, "no init load is running: run `etlstatus init-load-start` first")
+            throw StateError(.noRecord, "no init load is running: run `\(Tool.etlstatus) init-load-start` first")
         }
         return id
     }

@@ -21,7 +21,7 @@ extension StateStore {
                 throw StateError(
                     .noRunningInitLoad,
                     "a partitioned read needs a running init load, so every worker cuts the collection at the same "
-                        + "_ids: run `etlstatus init-load-start` first")
+                        + "_ids: run `\(Tool.etlstatus) init-load-start` first")
             }
             let stored = try await session.query(
                 "SELECT points FROM \(splitPoints) WHERE init_load_id = $1 AND collection = $2 AND slices = $3",

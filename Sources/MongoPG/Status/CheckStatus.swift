@@ -219,14 +219,14 @@ public struct CheckReport: Sendable, Codable, Equatable {
         if let run = inputs.lastSync {
             switch run.status {
             case "error" where run.exitCode == ExitStatus.locked.rawValue:
-                add(.warning, "last oplog-sync run \(run.id) found another run holding the lock")
+                add(.warning, "last \(Tool.oplogSync) run \(run.id) found another run holding the lock")
             case "error":
                 add(
                     .critical,
-                    "last oplog-sync run \(run.id) failed (exit \(run.exitCode.map(String.init) ?? "?"))"
+                    "last \(Tool.oplogSync) run \(run.id) failed (exit \(run.exitCode.map(String.init) ?? "?"))"
                         + (run.message.map { ": \($0)" } ?? ""))
             case "died":
-                add(.critical, "last oplog-sync run \(run.id) died (pid \(run.pid) on \(run.host) is gone)")
+                add(.critical, "last \(Tool.oplogSync) run \(run.id) died (pid \(run.pid) on \(run.host) is gone)")
             default:
                 break
             }
@@ -239,13 +239,13 @@ public struct CheckReport: Sendable, Codable, Equatable {
                 let late = run.ageSeconds > seconds(maxAge)
                 let text =
                     running != nil
-                    ? "oplog-sync run \(run.id) running, last heard of \(TimeSpan.words(run.ageSeconds)) ago"
-                    : "last successful oplog-sync run \(run.id) ended \(TimeSpan.words(run.ageSeconds)) ago"
+                    ? "\(Tool.oplogSync) run \(run.id) running, last heard of \(TimeSpan.words(run.ageSeconds)) ago"
+                    : "last successful \(Tool.oplogSync) run \(run.id) ended \(TimeSpan.words(run.ageSeconds)) ago"
                 add(late ? .critical : .ok, text + (late ? " > \(maxAge)" : ""))
                 perfdata.append(
                     PerfDatum(label: "sync_age_seconds", value: run.ageSeconds, unit: "s", crit: seconds(maxAge)))
             } else {
-                add(.critical, "no successful oplog-sync run recorded (--max-age \(maxAge))")
+                add(.critical, "no successful \(Tool.oplogSync) run recorded (--max-age \(maxAge))")
             }
         }
 

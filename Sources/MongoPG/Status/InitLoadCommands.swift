@@ -33,7 +33,7 @@ public struct InitLoadCommands: Sendable {
             let session = try MongoSession(uri: source.uri, name: "oplog-\(source.name)")
             positions[source.name] = try await session.safeOplogPosition(source: source.name)
         }
-        let id = try await recording("etlstatus init-load-start") { store, run in
+        let id = try await recording("\(Tool.etlstatus) init-load-start") { store, run in
             try await store.takeSyncLock(for: "starting an init load")
             if !force, let running = try await store.runningInitLoad() {
                 let host = RunRecord.hostName
@@ -63,7 +63,8 @@ public struct InitLoadCommands: Sendable {
     }
 
     public func finish(ok: Bool) async throws -> Finished {
-        let id = try await recording("etlstatus init-load-finish") { store, _ in try await store.finishInitLoad(ok: ok)
+        let id = try await recording("\(Tool.etlstatus) init-load-finish") { store, _ in
+            try await store.finishInitLoad(ok: ok)
         }
         return Finished(initLoadID: id, status: ok ? "ok" : "error")
     }

@@ -77,7 +77,7 @@ public struct SourceLag: Sendable, Equatable, Codable {
         }
         guard let position else {
             fallenOff = false
-            problem = "no oplog position: no init load recorded one and no oplog-sync run moved a sync point"
+            problem = "no oplog position: no init load recorded one and no \(Tool.oplogSync) run moved a sync point"
             return
         }
         fallenOff = sample.oldest.map { $0 > position.ts } ?? false

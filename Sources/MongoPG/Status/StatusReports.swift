@@ -93,7 +93,7 @@ public struct StatusReports: Sendable {
     }
 
     /// The tool name oplog-sync's runs carry in the ledger.
-    static let syncTool = "oplog-sync"
+    static let syncTool = Tool.oplogSync.rawValue
 
     /// The newest init load's status and each source's position: its sync point, else the init load's position.
     static func positions(

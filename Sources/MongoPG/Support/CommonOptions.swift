@@ -19,7 +19,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
 
     /// A logger named `sync.<tool>` writing to stderr at the chosen level, which libraries logging on their own
     /// (libmongoc, see `MongoLog`) follow from then on.
-    public func logger(for tool: String) -> Logger {
+    public func logger(for tool: Tool) -> Logger {
         Self.chosenLogLevel = logLevel
         var logger = Logger(label: "sync.\(tool)") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = logLevel
@@ -36,7 +36,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
 
     /// Runs a tool's body and turns its outcome into the exit status: no error escapes, because ArgumentParser would
     /// exit 1, which here means "init load needed". The error's description is printed once to stderr.
-    public func runTool(_ tool: String, _ body: (Logger) async throws -> ExitStatus) async throws {
+    public func runTool(_ tool: Tool, _ body: (Logger) async throws -> ExitStatus) async throws {
         let logger = logger(for: tool)
         let status: ExitStatus
         do {

@@ -5,7 +5,7 @@ import ArgumentParser
 /// (`etlstatus --config F init-load-status`, as crontabs have it): `main(arguments:)` moves them after it.
 public struct ETLStatusCLI: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "etlstatus",
+        commandName: Tool.etlstatus.rawValue,
         abstract: "The sync's state in PostgreSQL and the oplog's, answered in exit codes.",
         discussion: """
             Global options (--config, --log-level, --json) may come before or after the subcommand's name. \
@@ -19,12 +19,16 @@ public struct ETLStatusCLI: AsyncParsableCommand {
 
             \(ExitStatus.helpText)
             """,
+        version: ToolVersion.current,
         subcommands: [
             InitLoadStart.self, InitLoadFinish.self, InitLoadStatus.self, Lag.self, Check.self, Freshness.self,
             Runs.self, Verify.self, Metrics.self, Config.self,
         ])
 
     public init() {}
+
+    /// Runs the process's command line, as `main(arguments:)` does.
+    public static func main() async { await main(arguments: Array(CommandLine.arguments.dropFirst())) }
 
     /// Parses `arguments` (global options moved after the subcommand's name) and runs the subcommand. `check`
     /// speaks monitoring's language even about its command line: a wrong one is 3 UNKNOWN with a status line, not 64.
@@ -66,7 +70,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         var force = false
 
         func run() async throws {
-            try await common.runTool("etlstatus") {
+            try await common.runTool(.etlstatus) {
                 try await ETLStatusCommand(common: common, logger: $0).initLoadStart(force: force)
             }
         }
@@ -88,7 +92,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         @Argument(help: "ok or error: how the init load ended.") var outcome: Outcome
 
         func run() async throws {
-            try await common.runTool("etlstatus") {
+            try await common.runTool(.etlstatus) {
                 try await ETLStatusCommand(common: common, logger: $0).initLoadFinish(ok: outcome == .ok)
             }
         }
@@ -113,7 +117,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            try await common.runTool("etlstatus") {
+            try await common.runTool(.etlstatus) {
                 try await ETLStatusCommand(common: common, logger: $0).initLoadStatus()
             }
         }
@@ -137,7 +141,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            try await common.runTool("etlstatus") { try await ETLStatusCommand(common: common, logger: $0).lag() }
+            try await common.runTool(.etlstatus) { try await ETLStatusCommand(common: common, logger: $0).lag() }
         }
     }
 
@@ -186,7 +190,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
             let thresholds = CheckThresholds(
                 warnLag: warnLag, critLag: critLag, warnWindow: warnWindow, critWindow: critWindow, maxAge: maxAge,
                 maxVerifyAge: maxVerifyAge)
-            let status = await ETLStatusCommand(common: common, logger: common.logger(for: "etlstatus"))
+            let status = await ETLStatusCommand(common: common, logger: common.logger(for: .etlstatus))
                 .check(thresholds)
             if status != .ok { throw ExitCode(status.rawValue) }
         }
@@ -212,7 +216,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         func validate() throws { guard last > 0 else { throw ValidationError("--last must be positive") } }
 
         func run() async throws {
-            try await common.runTool("etlstatus") {
+            try await common.runTool(.etlstatus) {
                 try await ETLStatusCommand(common: common, logger: $0).freshness(last: last, table: table)
             }
         }
@@ -242,7 +246,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         func validate() throws { guard last > 0 else { throw ValidationError("--last must be positive") } }
 
         func run() async throws {
-            try await common.runTool("etlstatus") { logger in
+            try await common.runTool(.etlstatus) { logger in
                 let command = ETLStatusCommand(common: common, logger: logger)
                 if let lastSuccessful { return try await command.lastSuccessfulRun(tool: lastSuccessful) }
                 return try await command.runs(RunFilter(last: last, tool: tool, failed: failed))
@@ -283,7 +287,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try await common.runTool("etlstatus") {
+            try await common.runTool(.etlstatus) {
                 try await ETLStatusCommand(common: common, logger: $0).verify(
                     VerifyRequest(
                         collection: collection, sampleSize: all ? nil : sample ?? VerifyRequest.defaultSampleSize,
@@ -310,7 +314,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         @Option(help: "Write into this file (atomically) instead of stdout.") var textfile: String?
 
         func run() async throws {
-            try await common.runTool("etlstatus") {
+            try await common.runTool(.etlstatus) {
                 try await ETLStatusCommand(common: common, logger: $0).metrics(textfile: textfile)
             }
         }
@@ -335,7 +339,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         @Argument(help: "SECTION.KEY, e.g. sync.schemas_dir.") var key: String
 
         func run() async throws {
-            try await common.runTool("etlstatus") { try ETLStatusCommand(common: common, logger: $0).configValue(key) }
+            try await common.runTool(.etlstatus) { try ETLStatusCommand(common: common, logger: $0).configValue(key) }
         }
     }
 }
