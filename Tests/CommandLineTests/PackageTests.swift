@@ -69,6 +69,8 @@ struct PackageTests {
         #expect(deb.hasPrefix(scratch.path) && deb.hasSuffix(".deb"), "stdout names the package: \(built.stdout)")
 
         #expect(try await Self.controlField("Package", of: deb) == "mongo-pg-sync")
+        // The package's version is the tools' own (`--version`, one number for all five).
+        let packageVersion = try await Self.controlField("Version", of: deb)
         // `libpq5 (>= 9.0~), libc6 (>= 2.34)`: the package names, versions aside.
         let depends = Set(
             try await Self.controlField("Depends", of: deb).split(separator: ",").map {
@@ -102,7 +104,7 @@ struct PackageTests {
             #expect(help.stdout.contains("USAGE: \(tool)"), "\(tool) --help: \(help.stdout)")
             let version = try await Self.run(binary, ["--version"])
             #expect(version.status == 0, "\(tool) --version: \(version.stderr)")
-            #expect(!version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(tool) --version")
+            #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == packageVersion, "\(tool)")
         }
         let etlstatusPage = try await Self.run(
             "/bin/gzip", ["-dc", root.appendingPathComponent("usr/share/man/man1/etlstatus.1.gz").path])
