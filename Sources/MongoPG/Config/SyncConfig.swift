@@ -169,9 +169,9 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         let psql = try required("psql")
         postgresConninfo = try text("conninfo", in: psql)
         if let entry = psql.entry("connect_timeout") {
-            let seconds = try text("connect_timeout", in: psql)
+            let seconds = Int(try text("connect_timeout", in: psql)) ?? PostgresConninfo.defaultConnectTimeout
             do {
-                postgresConninfo = try PostgresConninfo.adding("connect_timeout", seconds, to: postgresConninfo)
+                postgresConninfo = try PostgresConninfo.adding("connect_timeout", String(seconds), to: postgresConninfo)
             } catch {
                 throw bad(psql, entry, "libpq refuses it: \(error.serverMessage)")
             }
