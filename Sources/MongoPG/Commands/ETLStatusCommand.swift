@@ -16,8 +16,9 @@ public struct ETLStatusCommand: Sendable {
 
     private func context() throws -> ToolContext { ToolContext(config: try common.loadConfig(), logger: logger) }
 
-    public func initLoadStart(force: Bool = false) async throws -> ExitStatus {
-        let started = try await InitLoadCommands(context: try context()).start(force: force)
+    /// `collections`: a load of only those; nil: of everything.
+    public func initLoadStart(force: Bool = false, collections: [Namespace]? = nil) async throws -> ExitStatus {
+        let started = try await InitLoadCommands(context: try context()).start(force: force, collections: collections)
         try common.printResult(started, line: started.line)
         return .ok
     }
@@ -33,6 +34,12 @@ public struct ETLStatusCommand: Sendable {
         let status = try await InitLoadCommands(context: try context()).status()
         for reason in status.reasons {
             FileHandle.standardError.write(Data("\(Tool.etlstatus): init load needed: \(reason)\n".utf8))
+        }
+        for collection in status.notConfigured {
+            FileHandle.standardError.write(
+                Data(
+                    "\(Tool.etlstatus): \(collection) is no longer in [collections]: its tables are left as they are\n"
+                        .utf8))
         }
         try common.printResult(
             status, line: status.needed ? "init load needed" : "init load \(status.initLoadID ?? 0) ok")

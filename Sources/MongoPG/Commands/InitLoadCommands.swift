@@ -13,8 +13,11 @@ public struct InitLoadCommands: Sendable {
         public var initLoadID: Int64
         /// Per oplog source: `{"t": seconds, "i": increment}`.
         public var positions: [String: BSONTimestamp]
+        /// The collections it loads; nil: all of them.
+        public var collections: [String]?
         public var line: String {
-            "init load \(initLoadID) started; oplog positions: "
+            "init load \(initLoadID) started\(collections.map { " for " + $0.joined(separator: ", ") } ?? ""); "
+                + "oplog positions: "
                 + positions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         }
     }
@@ -27,7 +30,10 @@ public struct InitLoadCommands: Sendable {
     /// process is alive (on this host; one of another host cannot be checked and counts as alive), this refuses
     /// with 75 naming it, unless `force`. A psql-copy or oplog-sync holding the sync lock is refused (75) even then:
     /// it is at work on the tables right now.
-    public func start(force: Bool = false) async throws -> Started {
+    public func start(force: Bool = false, collections: [Namespace]? = nil) async throws -> Started {
+        for collection in collections ?? [] where !config.collections.contains(collection) {
+            throw GeneralError(.usage, "\(collection) is not a configured collection (see [collections])")
+        }
         var positions: [String: BSONTimestamp] = [:]
         for source in config.oplogSources {
             let session = try MongoSession(uri: source.uri, name: "oplog-\(source.name)")
@@ -49,11 +55,11 @@ public struct InitLoadCommands: Sendable {
                             + "with --force")
                 }
             }
-            let id = try await store.startInitLoad(run: run.id, positions: positions)
+            let id = try await store.startInitLoad(run: run.id, positions: positions, collections: collections)
             try await store.releaseSyncLock()
             return id
         }
-        return Started(initLoadID: id, positions: positions)
+        return Started(initLoadID: id, positions: positions, collections: collections?.map(\.description))
     }
 
     public struct Finished: Sendable, Codable {
@@ -78,7 +84,7 @@ public struct InitLoadCommands: Sendable {
         return try await StateStore.withOpened(context.openStateStore) { store in
             let (initLoad, positions) = try await StatusReports.positions(of: config, in: store)
             var status = initLoad
-            guard !status.needed else { return status }
+            guard status.general.isEmpty else { return status }
             for source in config.oplogSources {
                 guard let position = positions[source.name] else {
                     let initLoad = status.initLoadID ?? 0

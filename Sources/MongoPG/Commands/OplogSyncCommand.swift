@@ -20,12 +20,20 @@ public struct OplogSyncCommand: Sendable {
         let context = ToolContext(config: try common.loadConfig(), logger: logger)
         let config = context.config
         let stop = StopRequest.listen()
-        let summary = try await StateStore.withOpened(context.openStateStore) { store in
+        let (summary, toLoad) = try await StateStore.withOpened(context.openStateStore) { store in
             // Before anything is read: a second oplog-sync, or an init load, holds it (75).
             try await store.takeSyncLock(for: "for \(Tool.oplogSync)")
-            let starts = fromFile == nil ? try await replayStarts(config: config, store: store) : [:]
+            let position = fromFile == nil ? try await replayPosition(config: config, store: store) : nil
+            // Per position name, where reading begins.
+            let starts =
+                position.map { position in
+                    Dictionary(
+                        uniqueKeysWithValues: config.positionNames.compactMap { name, _ in
+                            position.starts.readFrom(name).map { (name, $0) }
+                        })
+                } ?? [:]
             var plans: [Namespace: TablePlan] = [:]
-            for collection in config.collections {
+            for collection in position?.synced ?? config.collections {
                 plans[collection] = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
             }
             // Every source is reached before anything is replayed: one out of reach is 69 and moves no sync point.
@@ -34,7 +42,10 @@ public struct OplogSyncCommand: Sendable {
             var tails: [any TailedOplogSource] = []
             let following = follow ? FollowSettings(commitSeconds: config.followCommitSeconds) : nil
             if fromFile == nil {
-                let tokens = try await store.resumeTokens()
+                // A stream read again from before its sync point (a collection's own start) starts at that time.
+                let tokens = try await store.resumeTokens().filter { name, _ in
+                    starts[name] == position?.starts.base[name]
+                }
                 for source in config.oplogSources where source.mode == .changeStream {
                     changeStreams += try await ChangeStreamSource.opening(
                         source, collections: config.collections, starts: starts, tokens: tokens,
@@ -68,55 +79,87 @@ public struct OplogSyncCommand: Sendable {
                 }
                 sources += changeStreams as [any OplogEntrySource]
             }
-            return try await LedgerRun.recording(
-                tool: Tool.oplogSync.rawValue, arguments: context.arguments, in: store, totals: { $0.figures }
-            ) { run in
-                let mode: Replayer.Mode
-                if verify, fromFile == nil {
-                    let mongo = try MongoSession(uri: config.mongoURI, name: "verify")
-                    mode = .verified(
-                        BatchVerifier(mongo: mongo, plans: plans), laterChanges: config.batchLaterChanges(mongo: mongo))
-                } else {
-                    // Batches pipelined: the next batch's stored states are read here while one commits. Read only,
-                    // closed when the session is freed.
-                    let reader = try await context.postgresSession(name: "read-ahead")
-                    try await reader.execute(
-                        "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
-                        purpose: "make the read-ahead session read only")
-                    mode = .pipelined(reader: reader, imageCapacity: config.documentCacheMB << 20)
-                }
-                let replayer = Replayer(
-                    store: store, plans: plans, batchSize: config.batchSize, logger: logger, mode: mode, run: run,
-                    progress: Progress.onTerminal(label: Tool.oplogSync.rawValue, unit: "entries"), stop: stop)
-                let summary: ReplaySummary
-                if let following {
-                    summary = try await replayer.replay(
-                        FollowedOplogSources(tails, chunk: config.batchSize), movingSyncPoints: true, follow: following)
-                } else {
-                    summary = try await replayer.replay(sources, movingSyncPoints: fromFile == nil)
-                }
-                // An invalidated change stream ended its source after the batches before it committed.
-                if let invalidation = changeStreams.compactMap(\.invalidation).first { throw invalidation }
-                return summary
-            }
+            return (
+                try await LedgerRun.recording(
+                    tool: Tool.oplogSync.rawValue, arguments: context.arguments, in: store, totals: { $0.figures }
+                ) { run in
+                    let mode: Replayer.Mode
+                    if verify, fromFile == nil {
+                        let mongo = try MongoSession(uri: config.mongoURI, name: "verify")
+                        mode = .verified(
+                            BatchVerifier(mongo: mongo, plans: plans),
+                            laterChanges: config.batchLaterChanges(mongo: mongo))
+                    } else {
+                        // Batches pipelined: the next batch's stored states are read here while one commits. Read only,
+                        // closed when the session is freed.
+                        let reader = try await context.postgresSession(name: "read-ahead")
+                        try await reader.execute(
+                            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+                            purpose: "make the read-ahead session read only")
+                        mode = .pipelined(reader: reader, imageCapacity: config.documentCacheMB << 20)
+                    }
+                    let replayer = Replayer(
+                        store: store, plans: plans, batchSize: config.batchSize, logger: logger, mode: mode, run: run,
+                        progress: Progress.onTerminal(label: Tool.oplogSync.rawValue, unit: "entries"), stop: stop)
+                    let summary: ReplaySummary
+                    if let following {
+                        summary = try await replayer.replay(
+                            FollowedOplogSources(tails, chunk: config.batchSize), movingSyncPoints: true,
+                            follow: following,
+                            starts: position?.starts ?? ReplayStarts())
+                    } else {
+                        summary = try await replayer.replay(
+                            sources, movingSyncPoints: fromFile == nil, starts: position?.starts ?? ReplayStarts())
+                    }
+                    // An invalidated change stream ended its source after the batches before it committed.
+                    if let invalidation = changeStreams.compactMap(\.invalidation).first { throw invalidation }
+                    return summary
+                }, position?.toLoad ?? []
+            )
         }
         try common.printResult(summary, line: summary.line)
+        // The loaded collections are in sync; the others wait for their load.
+        guard toLoad.isEmpty else {
+            throw GeneralError(.initLoadNeeded, "init load needed: " + toLoad.joined(separator: "; "))
+        }
         return .ok
     }
 
-    /// Where each oplog source's replay starts: its sync point, or the newest init load's position. An init load that
-    /// is not done, or a schema file changed since, is exit 1 with the reasons `etlstatus init-load-status` gives.
-    private func replayStarts(config: SyncConfig, store: StateStore) async throws -> [String: BSONTimestamp] {
+    /// Where a replay from the server begins, and which collections it keeps in sync.
+    struct ReplayPosition {
+        var starts: ReplayStarts
+        /// The configured collections whose tables hold a load (see `InitLoadStatus.synced`).
+        var synced: [Namespace]
+        /// Those still to load, with why.
+        var toLoad: [String]
+    }
+
+    /// Where each position's replay starts: its sync point, or the position of the newest load of everything, held
+    /// back to the earliest own start of a collection (`ReplayStarts`). A load of everything that is not done, or a
+    /// schema file changed since, is exit 1 with the reasons `etlstatus init-load-status` gives; so is a position with
+    /// nothing recorded. Collections not loaded yet are left out of the replay (the run names them at its end).
+    private func replayPosition(config: SyncConfig, store: StateStore) async throws -> ReplayPosition {
         let status = try await store.initLoadStatus(schemaHashes: config.schemaHashes)
-        guard !status.needed else {
+        let changed = status.collections.filter { $0.value.state == .schemaChanged }.compactMap(\.value.reason)
+        guard status.general.isEmpty, changed.isEmpty, !status.synced.isEmpty else {
             throw GeneralError(.initLoadNeeded, "init load needed: " + status.reasons.joined(separator: "; "))
         }
-        let starts = try await store.replayStart(initLoadPositions: status.positions)
-        for source in config.oplogSources where starts[source.name] == nil {
-            throw GeneralError(
-                .initLoadNeeded,
-                "init load needed: init load \(status.initLoadID ?? 0) recorded no oplog position for \(source.name)")
+        let syncPoints = try await store.syncPoints()
+        var starts = ReplayStarts()
+        let own = try await store.collectionStarts()
+        for (name, source) in config.positionNames {
+            let initLoad = status.positions[name] ?? status.positions[source.name]
+            starts.base[name] = syncPoints[name] ?? initLoad.map { BSONTimestamp(packed: $0) }
+            for collection in status.synced {
+                if let start = own[collection]?[name] { starts.collections[name, default: [:]][collection] = start }
+            }
+            guard starts.readFrom(name) != nil else {
+                throw GeneralError(
+                    .initLoadNeeded,
+                    "init load needed: no oplog position is recorded for \(name) (init load \(status.initLoadID ?? 0))")
+            }
         }
-        return starts
+        let toLoad = status.collections.filter { !$0.value.synced }.compactMap(\.value.reason).sorted()
+        return ReplayPosition(starts: starts, synced: status.synced, toLoad: toLoad)
     }
 }

@@ -29,6 +29,7 @@ public struct PsqlCopyCommand: Sendable {
         request.followReader = followReader
         request.waitSeconds = waitSeconds
         request.collections = config.collections
+        request.positionNames = config.positionNames(for: collection)
         let stop = StopRequest.listen()
         let loader = CopyLoader(logger: logger) { try await context.postgresSession(name: $0) }
         // Files first: PostgreSQL is not touched until the folder is known to be whole (or its reader found).

@@ -105,9 +105,14 @@ public struct StatusReports: Sendable {
         for (name, source) in config.positionNames where initLoadPositions[name] == nil {
             initLoadPositions[name] = initLoad.positions[source.name]
         }
-        let positions = OplogPosition.positions(
+        var positions = OplogPosition.positions(
             sources: config.positionNames.map(\.name), syncPoints: try await store.syncPoints(),
             initLoadPositions: initLoadPositions)
+        for starts in try await store.collectionStarts().values {
+            for (name, start) in starts where positions[name].map({ start < $0.ts }) ?? true {
+                positions[name] = OplogPosition(ts: start, origin: .collectionStart)
+            }
+        }
         return (initLoad, positions)
     }
 

@@ -40,4 +40,13 @@ extension SyncConfig {
             return Set(collections.map(\.database)).sorted().map { ("\(source.name)/\($0)", source) }
         }
     }
+
+    /// Per source name, the position `collection`'s entries are read under (see `positionNames`).
+    public func positionNames(for collection: Namespace) -> [String: String] {
+        Dictionary(
+            uniqueKeysWithValues: oplogSources.map { source in
+                let database = source.mode == .changeStream && source.scope == .database
+                return (source.name, database ? "\(source.name)/\(collection.database)" : source.name)
+            })
+    }
 }

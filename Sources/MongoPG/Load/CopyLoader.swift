@@ -17,6 +17,9 @@ public struct LoadRequest: Sendable {
     public var waitSeconds = 300
     /// The configured collections (`[collections]`), whose tables this collection's must not meet.
     public var collections: [Namespace] = []
+    /// Per oplog source name, the position this collection's entries are read under (`SyncConfig.positionNames`):
+    /// a load of some collections records the collection's own replay start there.
+    public var positionNames: [String: String] = [:]
 
     public init(
         namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings, jobs: Int = 2
@@ -297,8 +300,7 @@ public struct CopyLoader: Sendable {
             try await TestHooks.hold(at: "swap")
             try await swap(
                 plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts,
-                session: session,
-                store: store, run: run.id)
+                positionNames: prepared.request.positionNames, session: session, store: store, run: run.id)
             try await run.addStep("swap", figures: ["seconds": (clock.now - step).seconds])
             return (manifest, counts)
         }
@@ -338,8 +340,8 @@ public struct CopyLoader: Sendable {
         step = clock.now
         try await TestHooks.hold(at: "swap")
         try await swap(
-            plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts, session: session,
-            store: store, run: run.id)
+            plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts,
+            positionNames: prepared.request.positionNames, session: session, store: store, run: run.id)
         try await run.addStep("swap", figures: ["seconds": (clock.now - step).seconds])
         return (manifest, counts)
     }
@@ -350,7 +352,7 @@ public struct CopyLoader: Sendable {
     /// Until COMMIT, readers see the old tables; after it, the new ones.
     private func swap(
         plan: TablePlan, staging: String, manifest: Manifest, schemaHash: String, counts: [String: Int],
-        session: PostgresSession, store: StateStore, run: Int64
+        positionNames: [String: String], session: PostgresSession, store: StateStore, run: Int64
     ) async throws {
         let target = plan.settings.targetSchema, stateSchema = store.schema, collection = plan.namespace.description
         let names = plan.tables.map(\.name)
@@ -387,7 +389,7 @@ public struct CopyLoader: Sendable {
                 try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan)
                 try StateStore.recordCollectionLoad(
                     on: session, schema: stateSchema, collection: namespace, schemaHash: schemaHash,
-                    documents: documents, rows: counts, run: run)
+                    documents: documents, rows: counts, run: run, positionNames: positionNames)
                 try session.execute(
                     "DROP SCHEMA \(PostgresSQL.quoteIdentifier(staging))", purpose: "drop the empty staging schema")
             }

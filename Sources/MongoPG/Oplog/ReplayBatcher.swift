@@ -29,6 +29,8 @@ struct ReplayBatcher {
         var verified: Bool
         /// A batch may stay committing while the next is read (`Replayer.Mode.pipelined`).
         var pipelined: Bool
+        /// From where each collection's entries apply, per source (`ReplayStarts`); empty: all of them.
+        var starts = ReplayStarts()
     }
 
     /// One batch cut from the entries read: what `Replayer` writes, verifies and commits in one transaction.
@@ -88,6 +90,8 @@ struct ReplayBatcher {
     private var lastRead: [BSONTimestamp?]
     /// A change stream source's entries carry their resume token: stored with the sync point it stands for.
     private var lastToken: [BSONDocument?]
+    /// Per source, from where each collection's entries apply.
+    private let starts: [ReplayStarts.Position]
     /// Documents verification remembered as differing.
     private var remembered: Int
     /// Some remembered document was left by a batch that did not settle.
@@ -107,6 +111,7 @@ struct ReplayBatcher {
         unpackers = Array(repeating: OplogUnpacker(synced: synced), count: names.count)
         lastRead = Array(repeating: nil, count: names.count)
         lastToken = Array(repeating: nil, count: names.count)
+        starts = names.map { settings.starts.position($0) }
         self.remembered = remembered
         unsettled = remembered > 0
         lastSeen = now
@@ -151,6 +156,10 @@ struct ReplayBatcher {
             throw Refusal(error: error, before: error.ts != lastTS ? cut(settle: false) : .none)
         }
         for change in unpacked.changes {
+            guard starts[source].applies(change.namespace, at: entry.ts) else {
+                read.skipped[Self.alreadyInTables, default: 0] += 1
+                continue
+            }
             try changes.add(change, at: entry.ts)
             switch change {
             case .insert: read.inserts += 1
@@ -167,6 +176,9 @@ struct ReplayBatcher {
         lastRead[source] = entry.ts
         if let resumeToken { lastToken[source] = resumeToken }
     }
+
+    /// The skip kind of a change its collection's tables hold already (before its own start, see `ReplayStarts`).
+    static let alreadyInTables = "already_in_tables"
 
     /// An entry could not even be read: the batch before it commits, then the run stops with the error.
     mutating func unreadableEntry() -> Action { cut(settle: false) }

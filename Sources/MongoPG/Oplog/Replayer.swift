@@ -131,15 +131,20 @@ struct Replayer: Sendable {
     /// Replays everything `sources` give, merged by ts (one source per replica set; the shards of a cluster). With
     /// `movingSyncPoints`, each batch moves every source's sync point (see `ReplayBatcher`); a file moves none. An
     /// entry that cannot be replayed stops the run before it: the batches before it commit, then the error is thrown.
-    func replay(_ sources: [any OplogEntrySource], movingSyncPoints: Bool) async throws -> ReplaySummary {
-        try await replay(MergedOplogSources(sources, chunk: batchSize), movingSyncPoints: movingSyncPoints)
+    func replay(_ sources: [any OplogEntrySource], movingSyncPoints: Bool, starts: ReplayStarts = ReplayStarts())
+        async throws -> ReplaySummary
+    {
+        try await replay(
+            MergedOplogSources(sources, chunk: batchSize), movingSyncPoints: movingSyncPoints, starts: starts)
     }
 
     /// Replays `stream` to its end; with `follow`, without end: a batch also commits `follow.commitAfter` after its
-    /// first entry was read, and only a signal (or an error) ends the run, at a batch boundary.
-    func replay(_ stream: some OplogStream, movingSyncPoints: Bool, follow: FollowSettings? = nil) async throws
-        -> ReplaySummary
-    {
+    /// first entry was read, and only a signal (or an error) ends the run, at a batch boundary. `starts`: from where
+    /// each collection's entries apply (see `ReplayStarts`).
+    func replay(
+        _ stream: some OplogStream, movingSyncPoints: Bool, follow: FollowSettings? = nil,
+        starts: ReplayStarts = ReplayStarts()
+    ) async throws -> ReplaySummary {
         var stream = stream
         stream.progress = progress
         var remembered: [DocumentKey: BSONValue] = [:]
@@ -157,7 +162,7 @@ struct Replayer: Sendable {
         if case .pipelined = mode { pipelined = true }
         let settings = ReplayBatcher.Settings(
             batchSize: batchSize, follow: follow, movingSyncPoints: movingSyncPoints, verified: !pipelined,
-            pipelined: pipelined)
+            pipelined: pipelined, starts: starts)
         var execution = Execution(
             replayer: self, stream: stream,
             batcher: ReplayBatcher(

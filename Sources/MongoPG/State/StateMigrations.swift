@@ -128,5 +128,17 @@ enum StateMigrations {
         """
         ALTER TABLE {schema}.runs ADD COLUMN last_seen_at timestamptz;
         """,
+        // 7: loads of some collections. Which collections an init load covers (NULL: all of them), and a
+        // collection's own replay start per source where it differs from the sync point (its load's position): its
+        // entries before it are in its tables already, those from it on are replayed even when the sync point is later.
+        """
+        ALTER TABLE {schema}.init_loads ADD COLUMN collections text[];
+        CREATE TABLE {schema}.collection_starts (
+            collection text NOT NULL,
+            source text NOT NULL,
+            oplog_ts bigint NOT NULL,
+            PRIMARY KEY (collection, source)
+        );
+        """,
     ]
 }

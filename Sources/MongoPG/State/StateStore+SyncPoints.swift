@@ -32,6 +32,11 @@ extension StateStore {
                 """,
                 parameters: [source, String(Int64(bitPattern: ts.packed)), token],
                 purpose: "move the sync point of \(source)")
+            // A collection's own start the sync point has passed says nothing more: replay restarts after it anyway.
+            try await session.query(
+                "DELETE FROM \(table("collection_starts")) WHERE source = $1 AND oplog_ts <= $2",
+                parameters: [source, String(Int64(bitPattern: ts.packed))],
+                purpose: "drop the collection starts the sync point of \(source) passed")
         }
     }
 

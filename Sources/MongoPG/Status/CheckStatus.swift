@@ -162,7 +162,13 @@ public struct CheckReport: Sendable, Codable, Equatable {
         }
         func seconds(_ span: TimeSpan) -> Double { Double(span.seconds) }
 
-        if inputs.initLoad.needed {
+        let loading = inputs.initLoad.collections.values.filter { $0.state == .loading || $0.state == .failed }
+        if inputs.initLoad.needed, inputs.initLoad.general.isEmpty,
+            loading.count == inputs.initLoad.collections.values.count { $0.state != .loaded }
+        {
+            // Reloads of some collections whose earlier tables stay in sync: at work, or to try again.
+            add(.warning, "init load of some collections: " + inputs.initLoad.reasons.joined(separator: ", "))
+        } else if inputs.initLoad.needed {
             add(.critical, "init load needed: " + inputs.initLoad.reasons.joined(separator: ", "))
         } else {
             add(.ok, "init load \(inputs.initLoad.initLoadID ?? 0) ok")

@@ -18,7 +18,11 @@ public struct OplogWindowSample: Sendable, Equatable {
 /// Where a source's replay would start: its sync point, or before any oplog-sync run the position the init load
 /// recorded (oplog-sync starts from there).
 public struct OplogPosition: Sendable, Equatable, Codable {
-    public enum Origin: String, Sendable, Codable { case syncPoint = "sync_point", initLoad = "init_load" }
+    /// `collectionStart`: a collection's own start, earlier than the sync point (a load of some collections while
+    /// oplog-sync went on): replay reads again from there.
+    public enum Origin: String, Sendable, Codable {
+        case syncPoint = "sync_point", initLoad = "init_load", collectionStart = "collection_start"
+    }
     public var ts: BSONTimestamp
     public var origin: Origin
 
@@ -114,7 +118,12 @@ public struct SourceLag: Sendable, Equatable, Codable {
     /// For people: why the source needs an init load, or nil.
     public var fallenOffReason: String? {
         guard fallenOff, let position, let oldest else { return nil }
-        let origin = position.origin == .syncPoint ? "sync point" : "init load position"
+        let origin =
+            switch position.origin {
+            case .syncPoint: "sync point"
+            case .initLoad: "init load position"
+            case .collectionStart: "collection load position"
+            }
         return "the oplog of \(source) no longer reaches back to its \(origin) \(position.ts) (oldest entry \(oldest))"
     }
 }

@@ -58,20 +58,30 @@ public struct ETLStatusCLI: AsyncParsableCommand {
                 at work (a mongo-reader or psql-copy of the running one whose process is alive) is not abandoned: \
                 75, naming it, unless --force; a psql-copy or oplog-sync holding the sync lock is 75 even then.
 
+                With --collection, a load of only those collections: the others keep their tables and sync points, \
+                and oplog-sync may go on running from cron (it keeps a reloaded collection's old tables in sync \
+                until psql-copy swaps the new ones in; from then on it replays that collection from these positions).
+
                 EXAMPLES:
                   etlstatus init-load-start --config sync.ini
                   etlstatus --config sync.ini init-load-start --json
                   etlstatus init-load-start --config sync.ini --force   # the other init load's tools are gone
+                  etlstatus init-load-start --config sync.ini --collection shop.orders   # one collection
 
                 \(ExitStatus.helpText)
                 """)
         @OptionGroup var common: CommonOptions
         @Flag(help: "Start even though the running init load's mongo-reader or psql-copy seems alive.")
         var force = false
+        @Option(
+            help: "Load only this configured collection, DB.COLL (repeatable); the others keep syncing.",
+            transform: Namespace.parsingArgument)
+        var collection: [Namespace] = []
 
         func run() async throws {
             try await common.runTool(.etlstatus) {
-                try await ETLStatusCommand(common: common, logger: $0).initLoadStart(force: force)
+                try await ETLStatusCommand(common: common, logger: $0).initLoadStart(
+                    force: force, collections: collection.isEmpty ? nil : collection)
             }
         }
     }
