@@ -53,6 +53,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public var documentCacheMB: Int
     public var keepExtra: Bool
     public var stripNul: Bool
+    /// `[sync] schema_changes`: whether oplog-sync applies a schema file changed since the load in place.
+    public var schemaChanges: SchemaChangePolicy
     /// At least one; in file order.
     public var oplogSources: [OplogSource]
     /// `[collections]`, in file order, at least one.
@@ -85,7 +87,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         "sync": [
             "schemas_dir", "state_schema", "target_schema", "table_prefix", "batch_size", "follow_commit_seconds",
             "document_cache_mb",
-            "keep_extra", "strip_nul",
+            "keep_extra", "strip_nul", "schema_changes",
         ],
         "oplog": ["uri", "mode", "scope", "full_document"],
         "collections": [],
@@ -272,6 +274,13 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
             "document_cache_mb", in: Self.documentCacheMBRange, default: Self.defaultDocumentCacheMB, unit: "of MiB ")
         keepExtra = try bool("keep_extra")
         stripNul = try bool("strip_nul")
+        schemaChanges = .apply
+        if let entry = setting("schema_changes"), let sync {
+            guard let policy = SchemaChangePolicy(rawValue: entry.value.lowercased()) else {
+                throw bad(sync, entry, "must be apply or stop, not `\(entry.value)`")
+            }
+            schemaChanges = policy
+        }
 
         // [oplog:<name>]
         var sources: [OplogSource] = []
@@ -370,7 +379,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         "configuration \(path): collections \(collections.map(\.description).joined(separator: ", ")); "
             + "oplog sources \(oplogSources.map(\.name).joined(separator: ", ")); schemas \(schemasDirectory); "
             + "state schema \(stateSchema), target schema \(targetSchema), table prefix \"\(tablePrefix)\", "
-            + "batch size \(batchSize), follow commit seconds \(followCommitSeconds), document cache \(documentCacheMB) MiB, keep_extra \(keepExtra), strip_nul \(stripNul)"
+            + "batch size \(batchSize), follow commit seconds \(followCommitSeconds), document cache \(documentCacheMB) MiB, keep_extra \(keepExtra), strip_nul \(stripNul), schema_changes \(schemaChanges.rawValue)"
     }
 
     // MARK: Checks
@@ -468,4 +477,12 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         return base.appendingPathComponent(folder).standardizedFileURL.path
     }
+}
+
+/// `[sync] schema_changes`: what oplog-sync does with a schema file changed since its collection's load.
+public enum SchemaChangePolicy: String, Sendable, Equatable, CaseIterable {
+    /// Additive changes are applied in place; others stop the run with exit 1.
+    case apply
+    /// Every change stops the run with exit 1 (init load needed).
+    case stop
 }
