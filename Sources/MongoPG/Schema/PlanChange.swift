@@ -99,7 +99,7 @@ public struct PlanChange: Sendable {
                 continue
             }
             guard let type = column.scalarType, let newType = replacement.scalarType, column.role == .value else {
-                if replacement.sqlType != column.sqlType {
+                if replacement.sqlType != column.sqlType || replacement.bsonType != column.bsonType {
                     conflicts.append(
                         Conflict(
                             jsonPath: column.jsonPath,
