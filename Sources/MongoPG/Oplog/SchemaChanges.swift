@@ -155,6 +155,7 @@ struct SchemaChanges {
                 try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan)
             }
         }
+        try await TestHooks.hold(at: "schema-changed")
         // The plan replay uses: compiled back from the catalog just written.
         let plan = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
         let mongo = try MongoSession(uri: config.mongoURI, name: "converge")
