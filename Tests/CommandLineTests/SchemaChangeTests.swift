@@ -129,7 +129,8 @@ struct SchemaChangeTests {
             #expect(caughtUp.status == 0, "\(caughtUp.stderr)")
             #expect(!caughtUp.stdout.contains("schema change"), "applied once: \(caughtUp.stdout)")
             #expect(try await Self.query("SELECT '\(root)'::regclass::oid::text") == oid, "the root table is kept")
-            #expect(try await Self.query("SELECT has_table_privilege('public', '\(root)', 'SELECT')::text") == [["true"]])
+            #expect(
+                try await Self.query("SELECT has_table_privilege('public', '\(root)', 'SELECT')::text") == [["true"]])
             #expect(
                 try await Self.query(
                     "SELECT count(*)::text FROM \(PostgresSQL.qualifiedName(schema: scene.targetSchema, "names"))")
@@ -137,6 +138,31 @@ struct SchemaChangeTests {
             let inPlace = try await Self.contents(scene)
             #expect(inPlace["customers_tags"] != nil)
             #expect(inPlace == (try await Self.freshLoadContents(scene)))
+        }
+    }
+
+    @Test(
+        "mongo-schema --diff shows what a sample would add, with the values oplog-sync could not place; 0 once applied")
+    func diff() async throws {
+        try await Self.withLoadedScene(keepExtra: false, count: 30) { scene, writer in
+            for i in 0..<5 { try await writer.set(Int32(i), ["note": .string("later \(i)")]) }
+            #expect(try await Self.sync(scene).status == 0)
+            let arguments = ["--collection", scene.namespace.description, "--diff", "--json"]
+            let before = try await scene.run("mongo-schema", arguments)
+            #expect(before.status == 3, "\(before.stderr)")
+            let report = try #require(
+                try JSONSerialization.jsonObject(with: Data(before.stdout.utf8)) as? [String: Any], "\(before.stdout)")
+            let additions = report["additions"] as? [String] ?? []
+            for expected in ["new column customers.note", "new table customers_tags", "column customers.age widened"] {
+                #expect(additions.contains { $0.hasPrefix(expected) }, "\(expected): \(additions)")
+            }
+            let absorbed = report["absorbed"] as? [String: [String: Int]]
+            #expect(absorbed?["$.note"]?["unknown"] == 5, "\(report)")
+
+            try Self.writeSchema(Self.newSchema, scene)
+            #expect(try await Self.sync(scene).status == 0)
+            let after = try await scene.run("mongo-schema", arguments)
+            #expect(after.status == 0, "\(after.stdout)\n\(after.stderr)")
         }
     }
 

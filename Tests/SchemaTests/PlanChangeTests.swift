@@ -88,7 +88,8 @@ struct PlanChangeTests {
 
     @Test("keep_extra turned on since the load is no schema change; a plan loaded with it keeps _extra")
     func extraColumnFollowsTheLoad() throws {
-        let new = Self.base.replacingOccurrences(of: "\"name\": \"string\"", with: "\"name\": \"string\", \"x\": \"int\"")
+        let new = Self.base.replacingOccurrences(
+            of: "\"name\": \"string\"", with: "\"name\": \"string\", \"x\": \"int\"")
         let change = try Self.change(Self.base, new, keepExtra: true)
         #expect(change.additions.map(\.description) == ["new column edge.x ($.x, int)"])
         #expect(change.new.rootTable.columns.last?.name == "_extra")
@@ -118,7 +119,8 @@ struct PlanChangeTests {
     func widenings() {
         for from in ScalarType.allCases {
             for to in ScalarType.allCases where to != from {
-                let expected = [(.int, .long), (.int, .double), (.long, .double)].contains { $0 == (from, to) }
+                let expected =
+                    [(.int, .long), (.int, .double), (.long, .double)].contains { $0 == (from, to) }
                     || (to == .json)
                 #expect(PlanChange.widens(from, to: to) == expected, "\(from) -> \(to)")
             }
@@ -141,7 +143,8 @@ struct PlanChangeTests {
             let change = PlanChange(from: catalogPlan, to: new)
             #expect(change.isAdditive, "seed \(seed): \(change.conflicts.map(\.description))")
             #expect(change.additions.filter { $0.kind == .widening }.count == widened, "seed \(seed)")
-            let oldTables = Set(old.tables.map(\.name)), oldColumns = Set(old.catalogColumns.map { [$0.table, $0.column] })
+            let oldTables = Set(old.tables.map(\.name)),
+                oldColumns = Set(old.catalogColumns.map { [$0.table, $0.column] })
             let created = Set(change.additions.filter { $0.kind == .table }.map(\.table))
             #expect(created == Set(new.tables.map(\.name)).subtracting(oldTables), "seed \(seed)")
             let added = Set(change.additions.filter { $0.kind == .column }.map { [$0.table, $0.column ?? ""] })

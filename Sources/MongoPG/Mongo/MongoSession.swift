@@ -163,7 +163,6 @@ public actor MongoSession {
         return documents
     }
 
-
     /// Inserts documents (ordered) and returns how many the server inserted.
     @discardableResult
     public func insert(_ documents: [BSONDocument], into namespace: Namespace) throws(MongoError) -> Int {

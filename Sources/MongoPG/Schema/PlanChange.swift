@@ -31,6 +31,17 @@ public struct PlanChange: Sendable {
 
     /// A difference no in-place change brings about.
     public struct Conflict: Sendable, Equatable, Codable {
+        public enum Kind: String, Sendable, Codable {
+            /// A column or table the new plan does not give.
+            case absent
+            /// A field become an array or the reverse.
+            case shape
+            /// A value column's type narrowed (the new type widens into the old one), or changed otherwise.
+            case narrowed, retyped
+            /// A key column's type or a column's place changed.
+            case key
+        }
+        public var kind: Kind
         public var jsonPath: String
         public var reason: String
 
@@ -56,7 +67,7 @@ public struct PlanChange: Sendable {
         var kept: Set<Int> = []
         for table in old.tables {
             guard let index = newTables[FieldName(table.jsonPath)] else {
-                conflicts.append(Conflict(jsonPath: table.jsonPath, reason: vanishedArray(table)))
+                conflicts.append(vanishedArray(table))
                 continue
             }
             kept.insert(index)
@@ -76,11 +87,16 @@ public struct PlanChange: Sendable {
         }
     }
 
-    private func vanishedArray(_ table: PlannedTable) -> String {
-        if let column = new.tables.lazy.flatMap(\.columns).first(where: { FieldName($0.jsonPath) == FieldName(table.jsonPath) }) {
-            return "an array (table \(table.name)) that the schema file now gives as \(column.bsonType)"
+    private func vanishedArray(_ table: PlannedTable) -> Conflict {
+        let path = FieldName(table.jsonPath)
+        if let column = new.tables.lazy.flatMap(\.columns).first(where: { FieldName($0.jsonPath) == path }) {
+            return Conflict(
+                kind: .shape, jsonPath: table.jsonPath,
+                reason: "an array (table \(table.name)) that the schema file now gives as \(column.bsonType)")
         }
-        return "an array (table \(table.name)) that the schema file no longer gives"
+        return Conflict(
+            kind: .absent, jsonPath: table.jsonPath,
+            reason: "an array (table \(table.name)) that the schema file no longer gives")
     }
 
     private mutating func compareColumns(of table: PlannedTable, with newTable: PlannedTable) {
@@ -88,13 +104,13 @@ public struct PlanChange: Sendable {
         for column in newTable.columns { newColumns[FieldName(column.name)] = column }
         for column in table.columns {
             guard let replacement = newColumns.removeValue(forKey: FieldName(column.name)) else {
-                conflicts.append(Conflict(jsonPath: column.jsonPath, reason: vanishedColumn(column, of: table)))
+                conflicts.append(vanishedColumn(column, of: table))
                 continue
             }
             guard FieldName(replacement.jsonPath) == FieldName(column.jsonPath), replacement.role == column.role else {
                 conflicts.append(
                     Conflict(
-                        jsonPath: column.jsonPath,
+                        kind: .key, jsonPath: column.jsonPath,
                         reason: "column \(table.name).\(column.name) would hold \(replacement.jsonPath) instead"))
                 continue
             }
@@ -102,7 +118,7 @@ public struct PlanChange: Sendable {
                 if replacement.sqlType != column.sqlType || replacement.bsonType != column.bsonType {
                     conflicts.append(
                         Conflict(
-                            jsonPath: column.jsonPath,
+                            kind: .key, jsonPath: column.jsonPath,
                             reason: "key column \(table.name).\(column.name) would change from \(column.bsonType) "
                                 + "to \(replacement.bsonType)"))
                 }
@@ -112,7 +128,7 @@ public struct PlanChange: Sendable {
             guard Self.widens(type, to: newType) else {
                 conflicts.append(
                     Conflict(
-                        jsonPath: column.jsonPath,
+                        kind: Self.widens(newType, to: type) ? .narrowed : .retyped, jsonPath: column.jsonPath,
                         reason: "type changed from \(type.rawValue) to \(newType.rawValue), which is not a widening"))
                 continue
             }
@@ -129,11 +145,15 @@ public struct PlanChange: Sendable {
         }
     }
 
-    private func vanishedColumn(_ column: PlannedColumn, of table: PlannedTable) -> String {
+    private func vanishedColumn(_ column: PlannedColumn, of table: PlannedTable) -> Conflict {
         if new.tables.contains(where: { FieldName($0.jsonPath) == FieldName(column.jsonPath) }) {
-            return "a field (column \(table.name).\(column.name)) that the schema file now gives as an array"
+            return Conflict(
+                kind: .shape, jsonPath: column.jsonPath,
+                reason: "a field (column \(table.name).\(column.name)) that the schema file now gives as an array")
         }
-        return "a field (column \(table.name).\(column.name)) that the schema file no longer gives"
+        return Conflict(
+            kind: .absent, jsonPath: column.jsonPath,
+            reason: "a field (column \(table.name).\(column.name)) that the schema file no longer gives")
     }
 
     /// The DDL of the additions, in the target schema, parents before children: `CREATE TABLE` with the primary key
@@ -150,12 +170,14 @@ public struct PlanChange: Sendable {
             case .table:
                 statements.append(new.createStatement(table, inSchema: new.settings.targetSchema, withPrimaryKey: true))
             case .column:
-                guard let column = table.columns.first(where: { FieldName($0.name) == FieldName(addition.column ?? "") })
+                guard
+                    let column = table.columns.first(where: { FieldName($0.name) == FieldName(addition.column ?? "") })
                 else { continue }
                 statements.append(
                     "ALTER TABLE \(name) ADD COLUMN \(Identifier.quoted(column.name)) \(column.sqlType.rawValue)")
             case .widening:
-                guard let column = table.columns.first(where: { FieldName($0.name) == FieldName(addition.column ?? "") })
+                guard
+                    let column = table.columns.first(where: { FieldName($0.name) == FieldName(addition.column ?? "") })
                 else { continue }
                 let quoted = Identifier.quoted(column.name)
                 let using =
