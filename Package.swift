@@ -64,6 +64,7 @@ let package = Package(
         .testTarget(name: "LoadTests", dependencies: integrationTestDependencies),
         .testTarget(name: "OplogTests", dependencies: integrationTestDependencies),
         .testTarget(name: "StatusTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "SupportTests", dependencies: integrationTestDependencies),
         .testTarget(
             name: "CommandLineTests",
             dependencies: integrationTestDependencies + [

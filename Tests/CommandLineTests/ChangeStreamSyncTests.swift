@@ -7,7 +7,7 @@ import Testing
 /// change stream instead of `local.oplog.rs`, on SecantusDB.
 @Suite("oplog-sync: change streams as the source", .tags(.integration))
 struct ChangeStreamSyncTests {
-    typealias Writer = OplogSyncTests.Writer
+    typealias Writer = OplogSyncFixture.Writer
 
     /// Makes the scene's one source (`rs0`, on `uri`) read as `lines` say (`mode = changestream`, ...).
     static func configure(_ scene: InitLoadFixture, uri: String, _ lines: String...) throws {
@@ -72,7 +72,7 @@ struct ChangeStreamSyncTests {
     static func runWorkload(uri: String, seed: Int, count: Int, shaped: Bool = false, on namespaces: [Namespace])
         async throws
     {
-        try await OplogSyncTests.runPython(
+        try await OplogSyncFixture.runPython(
             ["-c", workload, uri, String(seed), String(count), shaped ? "shaped" : "any"]
                 + namespaces.map(\.description))
     }
@@ -82,7 +82,7 @@ struct ChangeStreamSyncTests {
         async throws
     {
         let mongo = try await MongoSession(uri: uri, name: "check").findAll(scene.namespace)
-        try await OplogSyncTests.expectTables(scene, hold: mongo, sourceLocation: sourceLocation)
+        try await OplogSyncFixture.expectTables(scene, hold: mongo, sourceLocation: sourceLocation)
     }
 
     static func syncPoints(_ scene: InitLoadFixture) async throws -> [[String?]] {
@@ -105,7 +105,7 @@ struct ChangeStreamSyncTests {
     )
     func bothModes() async throws {
         let uri = try ServerEnvironment.shared.mongoURI()
-        let schema = OplogSyncTests.schema, documents = OplogSyncTests.documents
+        let schema = OplogSyncFixture.schema, documents = OplogSyncFixture.documents
         try await InitLoadFixture.with(batchSize: 5, schema: schema, documents: documents) { oplogScene in
             try await InitLoadFixture.with(batchSize: 5, schema: schema, documents: documents) { streamScene in
                 try await InitLoadFixture.with(batchSize: 5, schema: schema, documents: documents) { lookupScene in
@@ -121,7 +121,7 @@ struct ChangeStreamSyncTests {
                         try await Self.runWorkload(
                             uri: uri, seed: seed + round, count: 60, on: scenes.map(\.namespace))
                         for scene in scenes {
-                            let run = try Self.figures(try await OplogSyncTests.sync(scene, ["--json"]))
+                            let run = try Self.figures(try await OplogSyncFixture.sync(scene, ["--json"]))
                             // Every mode read the round's writes and verified the documents they touched.
                             #expect((run["updates"] as? Int ?? 0) > 0, "\(run)")
                             #expect((run["documents_verified"] as? Int ?? 0) > 0, "\(run)")
@@ -139,7 +139,7 @@ struct ChangeStreamSyncTests {
                     // A quiet run (other tests may write elsewhere: filtered in the server) still moves the token and
                     // applies nothing.
                     let before = try await Self.syncPoints(streamScene)
-                    let quiet = try Self.figures(try await OplogSyncTests.sync(streamScene, ["--json"]))
+                    let quiet = try Self.figures(try await OplogSyncFixture.sync(streamScene, ["--json"]))
                     #expect((quiet["inserts"] as? Int) == 0 && (quiet["updates"] as? Int) == 0, "\(quiet)")
                     #expect((quiet["skipped"] as? [String: Int])?["noop"] == 1, "\(quiet)")
                     let after = try await Self.syncPoints(streamScene)
@@ -162,7 +162,7 @@ struct ChangeStreamSyncTests {
     func killedAnywhere(mode: String) async throws {
         let uri = try ServerEnvironment.shared.mongoURI()
         try await InitLoadFixture.with(
-            batchSize: 7, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            batchSize: 7, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
         ) { scene in
             try Self.configure(scene, uri: uri, "mode = \(mode)")
             try await scene.initLoad()
@@ -177,11 +177,11 @@ struct ChangeStreamSyncTests {
                 kill(run.pid, SIGKILL)
                 _ = try await run.exitStatus()
                 if round % 4 == 3 {
-                    _ = try await OplogSyncTests.sync(scene)
+                    _ = try await OplogSyncFixture.sync(scene)
                     try await Self.expectInSync(scene, uri: uri)
                 }
             }
-            _ = try await OplogSyncTests.sync(scene)
+            _ = try await OplogSyncFixture.sync(scene)
             try await Self.expectInSync(scene, uri: uri)
         }
     }
@@ -189,13 +189,13 @@ struct ChangeStreamSyncTests {
     @Test("a change stream source resumes from its stored token after the server restarted, between runs and mid-run")
     func serverRestart() async throws {
         try await InitLoadFixture.withRestartableServer(
-            schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
         ) { scene, mongo, server in
             let uri = server.uri
             try Self.configure(scene, uri: uri, "mode = changestream")
             try await scene.initLoad()
             try await Self.runWorkload(uri: uri, seed: 7, count: 40, on: [scene.namespace])
-            _ = try await OplogSyncTests.sync(scene)
+            _ = try await OplogSyncFixture.sync(scene)
             try await Self.expectInSync(scene, uri: uri)
             let token = try await Self.syncPoints(scene).first?[2]
             #expect(token != nil)
@@ -203,7 +203,7 @@ struct ChangeStreamSyncTests {
             await server.stop()
             try await server.start()
             try await Self.runWorkload(uri: uri, seed: 8, count: 40, on: [scene.namespace])
-            let resumed = try await OplogSyncTests.sync(scene, ["--log-level", "info"])
+            let resumed = try await OplogSyncFixture.sync(scene, ["--log-level", "info"])
             #expect(resumed.stderr.contains("resume token"), "\(resumed.stderr)")
             try await Self.expectInSync(scene, uri: uri)
 
@@ -211,12 +211,13 @@ struct ChangeStreamSyncTests {
             // run catches up from the token.
             try await Self.runWorkload(uri: uri, seed: 9, count: 40, on: [scene.namespace])
             let run = try OplogFollowTests.BackgroundRun(scene, [])
-            try await Task.sleep(for: .milliseconds(300))
+            // The stream is open (or the run done already) before its server goes.
+            #expect(try await run.waitForStderr("replaying a change stream"), "\(run.stderr)")
             await server.stop()
             let status = try await run.exitStatus(timeout: 120)
             #expect(status == 0 || status == 69, "exit \(String(describing: status)): \(run.stderr)")
             try await server.start()
-            _ = try await OplogSyncTests.sync(scene)
+            _ = try await OplogSyncFixture.sync(scene)
             try await Self.expectInSync(scene, uri: uri)
         }
     }
@@ -226,7 +227,8 @@ struct ChangeStreamSyncTests {
     )
     func historyLost() async throws {
         try await InitLoadFixture.withPrivateServer(
-            arguments: ["--oplog-max-entries", "40"], schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            arguments: ["--oplog-max-entries", "40"], schema: OplogSyncFixture.schema,
+            documents: OplogSyncFixture.documents
         ) { scene, mongo, uri in
             try Self.configure(scene, uri: uri, "mode = changestream")
             let writer = Writer(session: mongo, namespace: scene.namespace)
@@ -248,7 +250,7 @@ struct ChangeStreamSyncTests {
 
             // A stored token whose event fell off: the server refuses to resume (286).
             try await scene.initLoad()
-            _ = try await OplogSyncTests.sync(scene)
+            _ = try await OplogSyncFixture.sync(scene)
             let stored = try await Self.syncPoints(scene)
             #expect(stored.first?[2] != nil)
             try await writer.set(2, ["name": .string("lost too")])
@@ -268,7 +270,7 @@ struct ChangeStreamSyncTests {
     )
     func restrictedUser() async throws {
         try await InitLoadFixture.withRestartableServer(
-            schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
         ) { scene, root, server in
             let admin = server.uri
             let database = scene.namespace.database
@@ -308,7 +310,7 @@ struct ChangeStreamSyncTests {
             let writer = Writer(session: try MongoSession(uri: rootURI, name: "root"), namespace: scene.namespace)
             try await Self.runWorkload(uri: rootURI, seed: 3, count: 50, on: [scene.namespace])
             try await writer.set(1, ["name": .string("seen through a change stream")])
-            _ = try await OplogSyncTests.sync(scene)
+            _ = try await OplogSyncFixture.sync(scene)
             try await Self.expectInSync(scene, uri: rootURI)
             let lag = try await scene.etlstatus("lag")
             #expect(lag.status == 0, "\(lag.stderr)")
@@ -330,7 +332,7 @@ struct ChangeStreamSyncTests {
 
             // Back to change streams: it catches up from where it stood.
             try Self.reconfigure(scene, uri: syncer, "mode = changestream", "scope = database")
-            _ = try await OplogSyncTests.sync(scene)
+            _ = try await OplogSyncFixture.sync(scene)
             try await Self.expectInSync(scene, uri: rootURI)
         }
     }
@@ -342,7 +344,7 @@ struct ChangeStreamSyncTests {
         typealias Follow = OplogFollowTests
         // A server of its own: the lag measured is this follower's, not that of every other test's writes.
         try await InitLoadFixture.withPrivateServer(
-            batchSize: 5, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            batchSize: 5, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
         ) { scene, mongo, uri in
             try Self.configure(scene, uri: uri, "mode = changestream", "scope = \(scope)")
             try await scene.initLoad()
@@ -405,14 +407,15 @@ struct ChangeStreamSyncTests {
                 ], database: "admin")
             #expect(try await again.exitStatus(timeout: 90) == 1, "\(again.stderr)")
             #expect(again.stderr.contains("renameCollection"), "\(again.stderr)")
-            try await OplogSyncTests.expectTables(scene, hold: expected)
+            try await OplogSyncFixture.expectTables(scene, hold: expected)
         }
     }
 
     @Test("a rename of a synced collection stops with 1 after the changes before it committed, as in oplog mode")
     func renameStops() async throws {
         let uri = try ServerEnvironment.shared.mongoURI()
-        try await InitLoadFixture.with(schema: OplogSyncTests.schema, documents: OplogSyncTests.documents) { scene in
+        try await InitLoadFixture.with(schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents) {
+            scene in
             try Self.configure(scene, uri: uri, "mode = changestream")
             try await scene.initLoad()
             let mongo = try MongoSession(uri: uri, name: "rename")

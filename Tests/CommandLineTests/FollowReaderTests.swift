@@ -137,7 +137,7 @@ struct FollowReaderTests {
                 .filter { $0.hasSuffix(".tsv") }
             #expect(finished.count > 1, "parts were finished before the kill")
             let follower = try startFollower(scene)
-            try await Task.sleep(for: .seconds(1))
+            #expect(follower.waitForStderr("following mongo-reader"), "it follows the held reader before the kill")
             kill(reader.process.processIdentifier, SIGKILL)
             _ = reader.finish()
             let outcome = follower.finish()

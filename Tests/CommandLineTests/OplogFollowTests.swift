@@ -7,13 +7,15 @@ import Testing
 /// faults: its PostgreSQL connection killed in the middle of a batch, MongoDB restarted in the middle of a run.
 @Suite("oplog-sync: following the oplog, and faults", .tags(.integration))
 struct OplogFollowTests {
-    typealias Writer = OplogSyncTests.Writer
+    typealias Writer = OplogSyncFixture.Writer
 
     /// An oplog-sync process running beside the test, its output collected as it comes.
     final class BackgroundRun: @unchecked Sendable {
         let process = Process()
         private let lock = NSLock()
         private var output = Data(), errors = Data()
+        /// How many of stdout and stderr reached their end.
+        private var streamsEnded = 0
 
         init(_ scene: InitLoadFixture, _ arguments: [String], environment: [String: String] = [:]) throws {
             process.executableURL = Binaries.url("oplog-sync")
@@ -25,11 +27,21 @@ struct OplogFollowTests {
             process.standardError = err
             out.fileHandleForReading.readabilityHandler = { [weak self] handle in
                 let data = handle.availableData
-                if data.isEmpty { handle.readabilityHandler = nil } else { self?.append(data, error: false) }
+                if data.isEmpty {
+                    handle.readabilityHandler = nil
+                    self?.endStream()
+                } else {
+                    self?.append(data, error: false)
+                }
             }
             err.fileHandleForReading.readabilityHandler = { [weak self] handle in
                 let data = handle.availableData
-                if data.isEmpty { handle.readabilityHandler = nil } else { self?.append(data, error: true) }
+                if data.isEmpty {
+                    handle.readabilityHandler = nil
+                    self?.endStream()
+                } else {
+                    self?.append(data, error: true)
+                }
             }
             try process.run()
         }
@@ -39,6 +51,8 @@ struct OplogFollowTests {
                 if error { errors.append(data) } else { output.append(data) }
             }
         }
+
+        private func endStream() { lock.withLock { streamsEnded += 1 } }
 
         var stdout: String { lock.withLock { String(decoding: output, as: UTF8.self) } }
         var stderr: String { lock.withLock { String(decoding: errors, as: UTF8.self) } }
@@ -59,7 +73,8 @@ struct OplogFollowTests {
                 kill(pid, SIGKILL)
                 return nil
             }
-            try await Task.sleep(for: .milliseconds(200))  // the last output reaches the handlers
+            // The last output reaches the handlers: both streams read to their end.
+            try await OplogFollowTests.waitUntil(timeout: 10) { self.lock.withLock { self.streamsEnded == 2 } }
             return process.terminationStatus
         }
 
@@ -94,7 +109,7 @@ struct OplogFollowTests {
 
     /// Whether the tables hold exactly `documents`, as the relational model gives them back.
     static func tablesHold(_ scene: InitLoadFixture, _ documents: [BSONDocument]) async throws -> Bool {
-        let (stored, expected) = try await OplogSyncTests.tableContents(scene, documents)
+        let (stored, expected) = try await OplogSyncFixture.tableContents(scene, documents)
         return stored == expected
     }
 
@@ -123,7 +138,7 @@ struct OplogFollowTests {
     func followBursts() async throws {
         // A server of its own: the lag measured is this follower's, not that of every other test's writes.
         try await InitLoadFixture.withPrivateServer(
-            batchSize: 5, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            batchSize: 5, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
         ) { scene, mongo, uri in
             try await scene.initLoad()
             try Self.setCommitSeconds(1, scene)
@@ -157,7 +172,7 @@ struct OplogFollowTests {
             }
             // A transaction of 7 entries sharing one ts, more than a read of batch_size 5 takes: it comes in two
             // reads and commits whole.
-            try await OplogSyncTests.python(
+            try await OplogSyncFixture.python(
                 """
                 client = pymongo.MongoClient(uri)
                 collection = client[db][coll]
@@ -170,7 +185,7 @@ struct OplogFollowTests {
                 try await Self.tablesHold(scene, try await mongo.findAll(scene.namespace))
             }
             #expect(synced, "the tables never caught up: \(run.stderr)")
-            try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+            try await OplogSyncFixture.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
             #expect(run.process.isRunning, "a following run keeps running: \(run.stderr)")
 
             // Lag in seconds while it follows.
@@ -212,8 +227,8 @@ struct OplogFollowTests {
                     + "WHERE tool = 'oplog-sync' ORDER BY id DESC LIMIT 1")
             #expect(ledger == [["ok", "0", "15"]])
             // A run from cron after it: nothing lost, nothing doubled.
-            _ = try await OplogSyncTests.sync(scene)
-            try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+            _ = try await OplogSyncFixture.sync(scene)
+            try await OplogSyncFixture.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
         }
     }
 
@@ -222,7 +237,7 @@ struct OplogFollowTests {
     )
     func timedCommit() async throws {
         try await InitLoadFixture.withRestartableServer(
-            schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
         ) { scene, mongo, server in
             try await scene.initLoad()
             try Self.setCommitSeconds(3, scene)
@@ -259,8 +274,8 @@ struct OplogFollowTests {
             #expect(status == 69, "\(run.stderr)")
             #expect(run.stderr.split(separator: "\n").last?.contains("MongoDB") == true, "\(run.stderr)")
             try await server.restart()
-            _ = try await OplogSyncTests.sync(scene)
-            try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+            _ = try await OplogSyncFixture.sync(scene)
+            try await OplogSyncFixture.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
         }
     }
 
@@ -268,8 +283,9 @@ struct OplogFollowTests {
         "--follow defers a document MongoDB changed after the batch (never repaired to a later state) and repairs planted divergence"
     )
     func followVerification() async throws {
-        try await InitLoadFixture.withPrivateServer(schema: OplogSyncTests.schema, documents: OplogSyncTests.documents)
-        { scene, mongo, uri in
+        try await InitLoadFixture.withPrivateServer(
+            schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
+        ) { scene, mongo, uri in
             try await scene.initLoad()
             try Self.setCommitSeconds(2, scene)
             let writer = Writer(session: mongo, namespace: scene.namespace)
@@ -298,7 +314,7 @@ struct OplogFollowTests {
             let summary = Self.json(run.stdout)
             #expect(summary["documents_repaired"] as? Int == 1, "only the tampered one: \(run.stdout)")
             #expect(run.stderr.contains("repaired a document"), "\(run.stderr)")
-            try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+            try await OplogSyncFixture.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
         }
     }
 
@@ -309,18 +325,18 @@ struct OplogFollowTests {
         try await PrivateMongoServer.with { shardA in
             try await PrivateMongoServer.with { shardB in
                 try await InitLoadFixture.with(
-                    mongoURI: shardA, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+                    mongoURI: shardA, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
                 ) { scene in
                     let a = Writer(session: try MongoSession(uri: shardA, name: "a"), namespace: scene.namespace)
                     let b = Writer(session: try MongoSession(uri: shardB, name: "b"), namespace: scene.namespace)
-                    try await a.insert(Array(OplogSyncTests.documents[0..<2]))
-                    try await b.insert(Array(OplogSyncTests.documents[2...]))
+                    try await a.insert(Array(OplogSyncFixture.documents[0..<2]))
+                    try await b.insert(Array(OplogSyncFixture.documents[2...]))
                     let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
                     try (config + "\n[oplog:shardA]\nuri = \(shardA)\n\n[oplog:shardB]\nuri = \(shardB)\n")
                         .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
                     try Self.setCommitSeconds(1, scene)
                     #expect(try await scene.etlstatus("init-load-start").status == 0)
-                    try await OplogSyncTests.loadFromDump(scene)
+                    try await OplogSyncFixture.loadFromDump(scene)
                     #expect(try await scene.etlstatus("init-load-finish", "ok").status == 0)
 
                     // [mongo] uri is one shard here (a mongos in production): verification is off.
@@ -347,7 +363,7 @@ struct OplogFollowTests {
                     kill(run.pid, SIGINT)
                     #expect(try await run.exitStatus() == 0, "\(run.stderr)")
                     #expect(Self.json(run.stdout)["interrupted_by"] as? Int == 2, "\(run.stdout)")
-                    try await OplogSyncTests.expectTables(scene, hold: try await union())
+                    try await OplogSyncFixture.expectTables(scene, hold: try await union())
                     let points = try await Self.query(
                         "SELECT source FROM \(Self.state(scene, "sync_points")) ORDER BY 1")
                     #expect(points == [["shardA"], ["shardB"]])
@@ -361,7 +377,8 @@ struct OplogFollowTests {
     )
     func followRolledPast() async throws {
         try await InitLoadFixture.withPrivateServer(
-            arguments: ["--oplog-max-entries", "40"], schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            arguments: ["--oplog-max-entries", "40"], schema: OplogSyncFixture.schema,
+            documents: OplogSyncFixture.documents
         ) { scene, mongo, uri in
             try await scene.initLoad()
             try Self.setCommitSeconds(1, scene)
@@ -397,8 +414,8 @@ struct OplogFollowTests {
     )
     func catchUpRolledPast() async throws {
         try await InitLoadFixture.withPrivateServer(
-            arguments: ["--oplog-max-entries", "40"], batchSize: 2, schema: OplogSyncTests.schema,
-            documents: OplogSyncTests.documents
+            arguments: ["--oplog-max-entries", "40"], batchSize: 2, schema: OplogSyncFixture.schema,
+            documents: OplogSyncFixture.documents
         ) { scene, mongo, uri in
             try await scene.initLoad()
             let writer = Writer(session: mongo, namespace: scene.namespace)
@@ -416,7 +433,7 @@ struct OplogFollowTests {
     @Test("oplog-sync whose PostgreSQL connection is killed in the middle of a batch exits 69; the next run catches up")
     func postgresKilledMidBatch() async throws {
         try await InitLoadFixture.with(
-            batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            batchSize: 2, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
         ) { scene in
             try await scene.initLoad()
             let writer = Writer(
@@ -428,15 +445,15 @@ struct OplogFollowTests {
                 environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
             #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
             try await run.losesPostgres(resuming: resume)
-            _ = try await OplogSyncTests.sync(scene)
-            try await OplogSyncTests.expectInSync(scene)
+            _ = try await OplogSyncFixture.sync(scene)
+            try await OplogSyncFixture.expectInSync(scene)
         }
     }
 
     @Test("oplog-sync whose MongoDB restarts in the middle of a run exits 69; the next run catches up")
     func mongoRestartedMidRun() async throws {
         try await InitLoadFixture.withRestartableServer(
-            batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            batchSize: 2, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
         ) { scene, mongo, server in
             try await scene.initLoad()
             let writer = Writer(session: mongo, namespace: scene.namespace)
@@ -450,8 +467,8 @@ struct OplogFollowTests {
             _ = FileManager.default.createFile(atPath: resume.path, contents: nil)
             #expect(try await run.exitStatus(timeout: 120) == 69, "\(run.stderr)")
             #expect(run.stderr.split(separator: "\n").last?.contains("MongoDB") == true, "\(run.stderr)")
-            _ = try await OplogSyncTests.sync(scene)
-            try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+            _ = try await OplogSyncFixture.sync(scene)
+            try await OplogSyncFixture.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
         }
     }
 }

@@ -8,24 +8,24 @@ import Testing
 /// touch the same documents, and faults while a batch is written and the next one computed.
 @Suite("oplog-sync: pipelined batches", .tags(.integration))
 struct OplogPipelineTests {
-    typealias Writer = OplogSyncTests.Writer
+    typealias Writer = OplogSyncFixture.Writer
 
-    static func json(_ text: String) -> BSONDocument { OplogSyncTests.json(text) }
+    static func json(_ text: String) -> BSONDocument { OplogSyncFixture.json(text) }
 
-    /// Entries over `OplogSyncTests.documents` where every pair of consecutive 2-entry batches shares documents:
+    /// Entries over `OplogSyncFixture.documents` where every pair of consecutive 2-entry batches shares documents:
     /// document 1 gets a name and a tag appended (an array diff past the end), document 2 a nested array element and
     /// the json column, document 10 is inserted, updated and deleted again across boundaries, document 4 replaced,
     /// then updated in the next batch; and the documents they must leave.
     static func entries(_ ns: String) -> (entries: [BSONDocument], documents: [BSONDocument]) {
         var entries: [BSONDocument] = []
-        var documents = OplogSyncTests.documents
+        var documents = OplogSyncFixture.documents
         var tags: [BSONValue] = [.string("a"), .string("b")]
         var ten: BSONDocument?
         for k in 1...24 {
             switch k % 3 {
             case 1:
                 entries.append(
-                    OplogSyncTests.entry(
+                    OplogSyncFixture.entry(
                         k,
                         #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"name": "one \#(k)"}, "stags": {"a": true, "u\#(tags.count)": "t\#(k)"}}}, "o2": {"_id": 1}}"#
                     ))
@@ -34,7 +34,7 @@ struct OplogPipelineTests {
                 documents[0]["tags"] = .array(tags)
             case 2:
                 entries.append(
-                    OplogSyncTests.entry(
+                    OplogSyncFixture.entry(
                         k,
                         #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"meta": {"k": \#(k)}}, "sitems": {"a": true, "s0": {"u": {"qty": \#(k)}}}}}, "o2": {"_id": 2}}"#
                     ))
@@ -47,29 +47,29 @@ struct OplogPipelineTests {
                 switch (k / 3) % 3 {
                 case 1:
                     entries.append(
-                        OplogSyncTests.entry(
+                        OplogSyncFixture.entry(
                             k, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 10, "name": "ten \#(k)", "tags": ["x"]}}"#))
                     ten = json(#"{"_id": 10, "name": "ten \#(k)", "tags": ["x"]}"#)
                 case 2:
                     entries.append(
-                        OplogSyncTests.entry(
+                        OplogSyncFixture.entry(
                             k,
                             #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"tags.1": "y\#(k)", "score": 1.5}}, "o2": {"_id": 10}}"#
                         ))
                     ten?["tags"] = .array([.string("x"), .string("y\(k)")])
                     ten?["score"] = .double(1.5)
                 default:
-                    entries.append(OplogSyncTests.entry(k, #"{"op": "d", "ns": "\#(ns)", "o": {"_id": 10}}"#))
+                    entries.append(OplogSyncFixture.entry(k, #"{"op": "d", "ns": "\#(ns)", "o": {"_id": 10}}"#))
                     ten = nil
                 }
             }
         }
         entries.append(
-            OplogSyncTests.entry(
+            OplogSyncFixture.entry(
                 25,
                 #"{"op": "u", "ns": "\#(ns)", "o": {"_id": 4, "name": "four", "matrix": [[7, 8]]}, "o2": {"_id": 4}}"#))
         entries.append(
-            OplogSyncTests.entry(
+            OplogSyncFixture.entry(
                 26, #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"matrix.0.2": 9}}, "o2": {"_id": 4}}"#))
         documents[3] = json(#"{"_id": 4, "name": "four", "matrix": [[7, 8, 9]]}"#)
         return (entries, documents + (ten.map { [$0] } ?? []))
@@ -79,15 +79,15 @@ struct OplogPipelineTests {
         "batches of 2 entries touching the same documents, inserts and deletes across boundaries, leave what an init load of the result gives"
     )
     func consecutiveBatches() async throws {
-        try await OplogSyncTests.withLoadedDump(batchSize: 2) { scene in
+        try await OplogSyncFixture.withLoadedDump(batchSize: 2) { scene in
             let (entries, documents) = Self.entries(scene.namespace.description)
             #expect(documents.count == 5, "document 10 is inserted again at the end")
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
-            try OplogSyncTests.writeEntries(entries, to: oplog)
-            let outcome = try await OplogSyncTests.sync(scene, ["--from-file", oplog.path, "--json"])
+            try OplogSyncFixture.writeEntries(entries, to: oplog)
+            let outcome = try await OplogSyncFixture.sync(scene, ["--from-file", oplog.path, "--json"])
             #expect(outcome.stdout.contains("\"batches\":13,"), "\(outcome.stdout)")
             #expect(outcome.stdout.contains("\"documents_to_verify\":0"), "\(outcome.stdout)")
-            try await OplogSyncTests.expectTables(scene, hold: documents)
+            try await OplogSyncFixture.expectTables(scene, hold: documents)
             // The same replay as one batch, on freshly loaded tables: the pipelined run must match it table for table.
             let plan = try scene.plan()
             func tables() async throws -> [[[String?]]] {
@@ -107,7 +107,7 @@ struct OplogPipelineTests {
             let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
             try config.replacingOccurrences(of: "batch_size = 2", with: "batch_size = 1000")
                 .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
-            _ = try await OplogSyncTests.sync(scene, ["--from-file", oplog.path])
+            _ = try await OplogSyncFixture.sync(scene, ["--from-file", oplog.path])
             #expect(try await tables() == pipelined)
         }
     }
@@ -116,13 +116,13 @@ struct OplogPipelineTests {
         "one-entry batches over the same document rewrite only the child rows that changed, and leave what an init load of the result gives"
     )
     func rowByRow() async throws {
-        try await OplogSyncTests.withLoadedDump(batchSize: 1) { scene in
+        try await OplogSyncFixture.withLoadedDump(batchSize: 1) { scene in
             let ns = scene.namespace.description
             let plan = try scene.plan()
             /// Each child row's ctid, by the path of its table and its key.
             func ctids() async throws -> [String: String] {
                 var ctids: [String: String] = [:]
-                for (name, rows) in try await OplogSyncTests.rowLocations(scene) {
+                for (name, rows) in try await OplogSyncFixture.rowLocations(scene) {
                     guard let table = plan.tables.first(where: { $0.name == name }), table.parent != nil else {
                         continue
                     }
@@ -131,7 +131,7 @@ struct OplogPipelineTests {
                 return ctids
             }
             let before = try await ctids()
-            var document = OplogSyncTests.documents[0]
+            var document = OplogSyncFixture.documents[0]
             let entries = [
                 // One element's field (its child row rewritten, its nested notes row left), one tag, a tag pushed.
                 #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"sitems": {"a": true, "s0": {"u": {"qty": 5}}}}}, "o2": {"_id": 1}}"#,
@@ -144,23 +144,23 @@ struct OplogPipelineTests {
                 #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"stags": {"a": true, "l": 1}}}, "o2": {"_id": 1}}"#,
                 #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"name": "TWO"}}, "o2": {"_id": 2}}"#,
                 #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$unset": {"items": true}}, "o2": {"_id": 1}}"#,
-            ].enumerated().map { OplogSyncTests.entry($0.offset + 1, $0.element) }
+            ].enumerated().map { OplogSyncFixture.entry($0.offset + 1, $0.element) }
             document["tags"] = .array([.string("a")])
             document["matrix"] = .array([
                 .array([.int32(1), .int32(20)]), .array([.int32(3)]), .null, .array([.int32(7)]),
             ])
             document["items"] = nil
-            var documents = OplogSyncTests.documents
+            var documents = OplogSyncFixture.documents
             documents[0] = document
             documents[1]["name"] = .string("TWO")
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
-            try OplogSyncTests.writeEntries(entries, to: oplog)
-            let outcome = try await OplogSyncTests.sync(scene, ["--from-file", oplog.path, "--json"])
+            try OplogSyncFixture.writeEntries(entries, to: oplog)
+            let outcome = try await OplogSyncFixture.sync(scene, ["--from-file", oplog.path, "--json"])
             #expect(outcome.stdout.contains("\"batches\":8,"), "\(outcome.stdout)")
             // Read back: document 1 once, document 2; the other updates of 1 from what the run wrote.
             #expect(outcome.stdout.contains("\"documents_read_back\":2,"), "\(outcome.stdout)")
             #expect(outcome.stdout.contains("\"documents_from_cache\":6,"), "\(outcome.stdout)")
-            try await OplogSyncTests.expectTables(scene, hold: documents)
+            try await OplogSyncFixture.expectTables(scene, hold: documents)
             let after = try await ctids()
             // Rows whose values never changed keep their place; changed ones moved.
             for kept in ["$.tags 1,0", "$.matrix[*] 1,0,0", "$.matrix[*] 1,1,0", "$.items 2,0", "$.items 2,1"] {
@@ -178,10 +178,10 @@ struct OplogPipelineTests {
             let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
             try config.replacingOccurrences(of: "[sync]\n", with: "[sync]\ndocument_cache_mb = 0\n")
                 .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
-            let uncached = try await OplogSyncTests.sync(scene, ["--from-file", oplog.path, "--json"])
+            let uncached = try await OplogSyncFixture.sync(scene, ["--from-file", oplog.path, "--json"])
             #expect(uncached.stdout.contains("\"documents_read_back\":3,"), "\(uncached.stdout)")
             #expect(uncached.stdout.contains("\"documents_from_cache\":5,"), "\(uncached.stdout)")
-            try await OplogSyncTests.expectTables(scene, hold: documents)
+            try await OplogSyncFixture.expectTables(scene, hold: documents)
         }
     }
 
@@ -202,7 +202,7 @@ struct OplogPipelineTests {
         _ act: (InitLoadFixture, OplogFollowTests.BackgroundRun, _ resume: URL) async throws -> Void
     ) async throws {
         try await InitLoadFixture.withPrivateServer(
-            batchSize: 2, schema: OplogSyncTests.schema, documents: OplogSyncTests.documents
+            batchSize: 2, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
         ) { scene, mongo, _ in
             try await scene.initLoad()
             try await Self.writes(Writer(session: mongo, namespace: scene.namespace))
@@ -214,10 +214,10 @@ struct OplogPipelineTests {
             try await Task.sleep(for: .seconds(1))  // the next batch is read and computed meanwhile
             try await act(scene, run, resume)
             #expect(try await scene.stateRowCount("sync_points") == "0", "no sync point moved")
-            try await OplogSyncTests.expectTables(scene, hold: scene.documents)
+            try await OplogSyncFixture.expectTables(scene, hold: scene.documents)
 
-            _ = try await OplogSyncTests.sync(scene, ["--no-verify"])
-            try await OplogSyncTests.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+            _ = try await OplogSyncFixture.sync(scene, ["--no-verify"])
+            try await OplogSyncFixture.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
         }
     }
 

@@ -7,78 +7,23 @@ import Testing
 /// replays of the oplog forms SecantusDB never writes.
 @Suite("oplog-sync: replay into the tables", .tags(.integration))
 struct OplogSyncTests {
-    /// Nested objects, arrays of scalars and of objects (with an array inside), an array of arrays, json.
-    static let schema = """
-        {"_id": "int", "name": "string", "address": {"city": "string", "zip": "string"}, "tags": ["string"],
-         "items": [{"sku": "string", "qty": "int", "notes": ["string"]}], "matrix": [["int"]], "meta": "json",
-         "score": "double"}
-        """
-
-    static func json(_ text: String) -> BSONDocument { try! BSONDocument(extendedJSON: text) }
-
-    static let documents: [BSONDocument] = [
-        json(
-            #"{"_id": 1, "name": "one", "address": {"city": "Oslo", "zip": "0150"}, "tags": ["a", "b"], "items": [{"sku": "x", "qty": 1, "notes": ["n1"]}], "matrix": [[1, 2], [3]], "meta": {"k": 1}, "score": 1.5}"#
-        ),
-        json(#"{"_id": 2, "name": "two", "tags": [], "items": [{"sku": "y", "qty": 2}, {"sku": "z", "qty": 3}]}"#),
-        json(#"{"_id": 3, "name": "three", "address": {"city": "Rome"}}"#),
-        json(#"{"_id": 4, "name": "four", "matrix": [[4]]}"#),
-    ]
-
-    static func sync(_ scene: InitLoadFixture, _ arguments: [String] = []) async throws -> Binaries.Outcome {
-        let outcome = try await scene.run("oplog-sync", arguments)
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        return outcome
-    }
-
-    /// The tables hold exactly MongoDB's documents, as the relational model gives them back (`normalise`).
-    static func expectInSync(_ scene: InitLoadFixture, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let mongo = try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).findAll(scene.namespace)
-        try await expectTables(scene, hold: mongo, sourceLocation: sourceLocation)
-    }
-
-    struct Writer {
-        let session: MongoSession
-        let namespace: Namespace
-
-        func command(_ command: BSONDocument) async throws {
-            let reply = try await session.runCommand(command, database: namespace.database)
-            #expect(reply["writeErrors"] == nil, "\(reply)")
-        }
-        func update(_ filter: BSONDocument, _ update: BSONValue, multi: Bool = false) async throws {
-            try await command([
-                "update": .string(namespace.collection),
-                "updates": .array([.document(["q": .document(filter), "u": update, "multi": .bool(multi)])]),
-            ])
-        }
-        func set(_ id: Int32, _ fields: BSONDocument) async throws {
-            try await update(["_id": .int32(id)], .document(["$set": .document(fields)]))
-        }
-        func insert(_ documents: [BSONDocument]) async throws { try await session.insert(documents, into: namespace) }
-        func delete(_ filter: BSONDocument, limit: Int32 = 1) async throws {
-            try await command([
-                "delete": .string(namespace.collection),
-                "deletes": .array([.document(["q": .document(filter), "limit": .int32(limit)])]),
-            ])
-        }
-    }
-
     @Test("after an init load, bursts of every kind of write are caught up exactly, run after run")
     func liveBursts() async throws {
-        try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
+        try await InitLoadFixture.with(schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents) {
+            scene in
             try await scene.initLoad()
-            let writer = Writer(
+            let writer = OplogSyncFixture.Writer(
                 session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
 
             // Inserts, nested and array updates, type changes, unknown fields, deletes.
             try await writer.insert([
-                Self.json(
+                OplogSyncFixture.json(
                     #"{"_id": 5, "name": "five", "tags": ["t"], "items": [{"sku": "q", "qty": 9, "notes": ["a", "b"]}]}"#
                 )
             ])
             try await writer.insert([
-                Self.json(#"{"_id": 6, "name": "six"}"#),
-                Self.json(#"{"_id": 7, "name": "seven", "matrix": [[7, 7]]}"#),
+                OplogSyncFixture.json(#"{"_id": 6, "name": "six"}"#),
+                OplogSyncFixture.json(#"{"_id": 7, "name": "seven", "matrix": [[7, 7]]}"#),
             ])
             try await writer.set(
                 1, ["address.city": .string("Bergen"), "items.0.qty": .int32(5), "items.0.notes.1": .string("n2")])
@@ -101,10 +46,10 @@ struct OplogSyncTests {
             try await writer.delete(["_id": .int32(2)])
             // The schema policy counts what it absorbs, as the init load does: the renamed field is unknown, the
             // name that became a number does not fit its column.
-            let first = try await Self.sync(scene, ["--json"])
+            let first = try await OplogSyncFixture.sync(scene, ["--json"])
             #expect(first.stdout.contains(#""unknown":{"$.title":"#), "\(first.stdout)")
             #expect(first.stdout.contains(#""mismatched":{"$.name":"#), "\(first.stdout)")
-            try await Self.expectInSync(scene)
+            try await OplogSyncFixture.expectInSync(scene)
 
             // A second burst: array operators, $[] , update_many, upsert, delete_many, and a no-op run after it.
             try await writer.update(["_id": .int32(1)], .document(["$set": .document(["items.$[].qty": .int32(0)])]))
@@ -132,59 +77,34 @@ struct OplogSyncTests {
                 ]))
             try await writer.update(["_id": .int32(4)], .document(["$set": .document(["matrix": .array([])])]))
             try await writer.delete(["name": .string("six")], limit: 0)
-            let second = try await Self.sync(scene, ["--json"])
+            let second = try await OplogSyncFixture.sync(scene, ["--json"])
             #expect(second.stdout.contains("\"documents_written\""))
-            try await Self.expectInSync(scene)
+            try await OplogSyncFixture.expectInSync(scene)
             // Nothing new here (other tests write elsewhere on the server): only the entry at the sync point is read
             // (and applied, harmlessly) again.
-            let quiet = try await Self.sync(scene, ["--json"])
+            let quiet = try await OplogSyncFixture.sync(scene, ["--json"])
             let figures = try JSONSerialization.jsonObject(with: Data(quiet.stdout.utf8)) as? [String: Any]
             #expect((figures?["inserts"] as? Int) == 0 && (figures?["deletes"] as? Int) == 0, "\(quiet.stdout)")
             #expect((figures?["updates"] as? Int ?? 99) <= 1, "\(quiet.stdout)")
-            try await Self.expectInSync(scene)
+            try await OplogSyncFixture.expectInSync(scene)
 
             // Replaying again from the init load's position (older than needed) changes nothing.
             try await PostgresServer.withSession { session in
                 try await session.execute(
                     "DELETE FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points", purpose: "test")
             }
-            _ = try await Self.sync(scene)
-            try await Self.expectInSync(scene)
+            _ = try await OplogSyncFixture.sync(scene)
+            try await OplogSyncFixture.expectInSync(scene)
         }
-    }
-
-    /// Runs a pymongo script (the project's .venv, which scripts/setup makes) with the MongoDB URI, database and
-    /// collection as `uri`, `db` and `coll`: for writes only a full driver sends, such as transactions.
-    static func pymongo(_ script: String, _ scene: InitLoadFixture) async throws {
-        try await python(script, uri: try ServerEnvironment.shared.mongoURI(), scene.namespace)
-    }
-
-    /// Runs a pymongo script with `uri`, `db` and `coll` set, against the server at `uri`.
-    static func python(_ script: String, uri: String, _ namespace: Namespace) async throws {
-        try await runPython([
-            "-c", "import sys, pymongo\nuri, db, coll = sys.argv[1:4]\n" + script, uri, namespace.database,
-            namespace.collection,
-        ])
-    }
-
-    /// Runs the project's .venv python with `arguments`; it must exit 0 (its stderr is the failure's message).
-    static func runPython(_ arguments: [String]) async throws {
-        let process = Process()
-        process.executableURL = ServerEnvironment.packageRoot.appendingPathComponent(".venv/bin/python")
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(message)")
     }
 
     @Test("a transaction, whose entries share one ts on SecantusDB, commits whole in one batch even with batch_size 1")
     func liveTransaction() async throws {
-        try await InitLoadFixture.with(batchSize: 1, schema: Self.schema, documents: Self.documents) { scene in
+        try await InitLoadFixture.with(
+            batchSize: 1, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
+        ) { scene in
             try await scene.initLoad()
-            try await Self.pymongo(
+            try await OplogSyncFixture.pymongo(
                 """
                 client = pymongo.MongoClient(uri)
                 collection = client[db][coll]
@@ -195,8 +115,8 @@ struct OplogSyncTests {
                         collection.delete_one({"_id": 2}, session=session)
                 collection.update_one({"_id": 3}, {"$set": {"name": "after"}})
                 """, scene)
-            let outcome = try await Self.sync(scene, ["--json"])
-            try await Self.expectInSync(scene)
+            let outcome = try await OplogSyncFixture.sync(scene, ["--json"])
+            try await OplogSyncFixture.expectInSync(scene)
             // The ledger's batch steps: the transaction's three entries in one, never cut by batch_size 1.
             let steps = try await PostgresServer.withSession { session in
                 try await session.query(
@@ -210,144 +130,92 @@ struct OplogSyncTests {
         }
     }
 
-    static func entry(_ seconds: Int, _ body: String) -> BSONDocument {
-        json(#"{"ts": {"$timestamp": {"t": \#(seconds), "i": 1}}, "#.appending(body.dropFirst()))
-    }
-
     static let lsid = #""lsid": {"id": {"$binary": {"base64": "EjRWeBI0VniQEjRWeBI0Vg==", "subType": "04"}}}"#
 
     /// Oplog entries of the forms mongod writes and SecantusDB never does, for `ns`.
     static func mongodEntries(_ ns: String) -> [BSONDocument] {
         let db = ns.split(separator: ".")[0]
         return [
-            entry(
+            OplogSyncFixture.entry(
                 1,
                 #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"address.city": "Paris", "items.0.notes.2": "n3"}, "$unset": {"score": true}}, "o2": {"_id": 1}}"#
             ),
-            entry(
+            OplogSyncFixture.entry(
                 2,
                 #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"i": {"tags": ["x"]}, "sitems": {"a": true, "l": 1, "s0": {"u": {"qty": 7}}}}}, "o2": {"_id": 2}}"#
             ),
-            entry(
+            OplogSyncFixture.entry(
                 3,
                 #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "1"}, "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 10, "name": "ten"}}, {"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"name": "tx"}}}, "o2": {"_id": 3}}]}}"#
             ),
-            entry(
+            OplogSyncFixture.entry(
                 4,
                 #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "2"}, "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 11, "name": "eleven"}}], "partialTxn": true}}"#
             ),
-            entry(5, #"{"op": "n", "ns": "", "o": {"msg": "periodic noop"}}"#),
-            entry(
+            OplogSyncFixture.entry(5, #"{"op": "n", "ns": "", "o": {"msg": "periodic noop"}}"#),
+            OplogSyncFixture.entry(
                 6,
                 #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "2"}, "o": {"applyOps": [{"op": "d", "ns": "\#(ns)", "o": {"_id": 4}}], "count": 2}}"#
             ),
-            entry(
+            OplogSyncFixture.entry(
                 7,
                 #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "3"}, "o": {"applyOps": [{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"i": {"tags": ["p"]}}}, "o2": {"_id": 10}}], "prepare": true}}"#
             ),
-            entry(
+            OplogSyncFixture.entry(
                 8,
                 #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "4"}, "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 12}}], "prepare": true}}"#
             ),
-            entry(
+            OplogSyncFixture.entry(
                 9,
                 #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "3"}, "o": {"commitTransaction": 1, "commitTimestamp": {"$timestamp": {"t": 8, "i": 5}}}}"#
             ),
-            entry(
+            OplogSyncFixture.entry(
                 10,
                 #"{"op": "c", "ns": "admin.$cmd", \#(lsid), "txnNumber": {"$numberLong": "4"}, "o": {"abortTransaction": 1}}"#
             ),
-            entry(11, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 13}, "fromMigrate": true}"#),
-            entry(12, #"{"op": "i", "ns": "\#(db).other", "o": {"_id": 1}}"#),
-            entry(
+            OplogSyncFixture.entry(11, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 13}, "fromMigrate": true}"#),
+            OplogSyncFixture.entry(12, #"{"op": "i", "ns": "\#(db).other", "o": {"_id": 1}}"#),
+            OplogSyncFixture.entry(
                 13,
                 #"{"op": "c", "ns": "admin.$cmd", "o": {"applyOps": [{"op": "d", "ns": "\#(ns)", "o": {"_id": 11}}, {"op": "i", "ns": "\#(ns)", "o": {"_id": 14}, "fromMigrate": true}]}}"#
             ),
-            entry(
+            OplogSyncFixture.entry(
                 14,
                 #"{"op": "c", "ns": "\#(db).$cmd", "o": {"createIndexes": "x", "v": 2, "key": {"a": 1}, "name": "a_1"}}"#
             ),
-            entry(15, #"{"op": "c", "ns": "\#(db).$cmd", "o": {"drop": "other"}}"#),
-            entry(
+            OplogSyncFixture.entry(15, #"{"op": "c", "ns": "\#(db).$cmd", "o": {"drop": "other"}}"#),
+            OplogSyncFixture.entry(
                 16,
                 #"{"op": "u", "ns": "\#(ns)", "o": {"_id": 3, "name": "replaced", "matrix": [[9]]}, "o2": {"_id": 3}}"#),
-            entry(
+            OplogSyncFixture.entry(
                 17, #"{"op": "u", "ns": "\#(ns)", "o": {"$set": {"matrix.1.2": 5, "tags.3": "d"}}, "o2": {"_id": 1}}"#),
         ]
     }
 
     static let mongodResult: [BSONDocument] = [
-        json(
+        OplogSyncFixture.json(
             #"{"_id": 1, "name": "one", "address": {"city": "Paris", "zip": "0150"}, "tags": ["a", "b", null, "d"], "items": [{"sku": "x", "qty": 1, "notes": ["n1", null, "n3"]}], "matrix": [[1, 2], [3, null, 5]], "meta": {"k": 1}}"#
         ),
-        json(#"{"_id": 2, "name": "two", "items": [{"sku": "y", "qty": 7}], "tags": ["x"]}"#),
-        json(#"{"_id": 3, "name": "replaced", "matrix": [[9]]}"#),
-        json(#"{"_id": 10, "name": "ten", "tags": ["p"]}"#),
+        OplogSyncFixture.json(#"{"_id": 2, "name": "two", "items": [{"sku": "y", "qty": 7}], "tags": ["x"]}"#),
+        OplogSyncFixture.json(#"{"_id": 3, "name": "replaced", "matrix": [[9]]}"#),
+        OplogSyncFixture.json(#"{"_id": 10, "name": "ten", "tags": ["p"]}"#),
     ]
-
-    static func writeEntries(_ entries: [BSONDocument], to url: URL) throws {
-        try Data(try entries.flatMap { try BSONEncoder.encode($0) }).write(to: url)
-    }
-
-    /// The tables hold exactly `documents`, as the relational model gives them back.
-    static func expectTables(
-        _ scene: InitLoadFixture, hold documents: [BSONDocument], sourceLocation: SourceLocation = #_sourceLocation
-    ) async throws {
-        let (stored, expected) = try await tableContents(scene, documents)
-        #expect(stored == expected, sourceLocation: sourceLocation)
-    }
-
-    /// The documents the scene's tables give back and `documents` as the relational model keeps them, both in `_id`
-    /// order. The tables are read in one snapshot: a following run may commit between two tables' reads.
-    static func tableContents(_ scene: InitLoadFixture, _ documents: [BSONDocument]) async throws
-        -> (stored: [BSONDocument], expected: [BSONDocument])
-    {
-        let plan = try scene.plan()
-        let expected = try documents.map { try normalise($0, plan: plan) }
-        let stored = try await PostgresServer.withSession { session in
-            try await session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", purpose: "test")
-            let stored = try await StoredDocuments.all(plan: plan, session: session)
-            try await session.execute("COMMIT", purpose: "test")
-            return stored
-        }
-        let byID = { (documents: [BSONDocument]) in
-            documents.sorted { "\($0["_id"] ?? .null)" < "\($1["_id"] ?? .null)" }
-        }
-        return (byID(Array(stored.values)), byID(expected))
-    }
-
-    /// The scene's documents loaded from a dump file, with no oplog position: what `--from-file` replays onto.
-    static func loadFromDump(_ scene: InitLoadFixture) async throws {
-        let dump = scene.directory.appendingPathComponent("dump.bson")
-        try writeEntries(documents, to: dump)
-        #expect(try await scene.read(["--input-file", dump.path]).status == 0)
-        #expect(try await scene.copy().status == 0)
-    }
-
-    /// `documents` loaded from a dump (`loadFromDump`) with `Self.schema`, and `batch_size` set when given, for
-    /// replays of files.
-    static func withLoadedDump(batchSize: Int? = nil, _ body: (InitLoadFixture) async throws -> Void) async throws {
-        try await InitLoadFixture.with(batchSize: batchSize, schema: schema, documents: documents) { scene in
-            try await loadFromDump(scene)
-            try await body(scene)
-        }
-    }
 
     @Test(
         "--from-file replays mongod's forms (v1, v2 deltas, transactions, chains, prepared, batched applyOps) over a dump's load, twice alike, moving no sync point"
     )
     func fromFile() async throws {
-        try await Self.withLoadedDump(batchSize: 3) { scene in
+        try await OplogSyncFixture.withLoadedDump(batchSize: 3) { scene in
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
-            try Self.writeEntries(Self.mongodEntries(scene.namespace.description), to: oplog)
+            try OplogSyncFixture.writeEntries(Self.mongodEntries(scene.namespace.description), to: oplog)
 
-            let first = try await Self.sync(scene, ["--from-file", oplog.path, "--json"])
+            let first = try await OplogSyncFixture.sync(scene, ["--from-file", oplog.path, "--json"])
             #expect(first.stdout.contains("\"entries_read\":17"), "\(first.stdout)")
             #expect(first.stdout.contains("\"from_migrate\":2"), "\(first.stdout)")
             #expect(first.stdout.contains("\"aborted_transaction\":1"), "\(first.stdout)")
-            try await Self.expectTables(scene, hold: Self.mongodResult)
-            _ = try await Self.sync(scene, ["--from-file", oplog.path])
-            try await Self.expectTables(scene, hold: Self.mongodResult)
+            try await OplogSyncFixture.expectTables(scene, hold: Self.mongodResult)
+            _ = try await OplogSyncFixture.sync(scene, ["--from-file", oplog.path])
+            try await OplogSyncFixture.expectTables(scene, hold: Self.mongodResult)
             let syncPoints = try await scene.stateRowCount("sync_points")
             #expect(syncPoints == "0")
         }
@@ -357,50 +225,51 @@ struct OplogSyncTests {
         "an array emptied in one batch and refilled in a later one (as a diff, an index $set or a description) comes back whole"
     )
     func refilledArrays() async throws {
-        try await Self.withLoadedDump(batchSize: 1) { scene in
+        try await OplogSyncFixture.withLoadedDump(batchSize: 1) { scene in
             let ns = scene.namespace.description
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
-            try Self.writeEntries(
+            try OplogSyncFixture.writeEntries(
                 [
-                    Self.entry(
+                    OplogSyncFixture.entry(
                         1,
                         #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"stags": {"a": true, "l": 0}}}, "o2": {"_id": 1}}"#
                     ),
-                    Self.entry(
+                    OplogSyncFixture.entry(
                         2,
                         #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"stags": {"a": true, "u0": "z"}}}, "o2": {"_id": 1}}"#
                     ),
-                    Self.entry(
+                    OplogSyncFixture.entry(
                         3,
                         #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"items": []}}}, "o2": {"_id": 2}}"#),
-                    Self.entry(
+                    OplogSyncFixture.entry(
                         4,
                         #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 1, "$set": {"items.0.sku": "new", "items.0.notes.1": "n"}}, "o2": {"_id": 2}}"#
                     ),
-                    Self.entry(
+                    OplogSyncFixture.entry(
                         5,
                         #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"updatedFields": {"tags.0": "d"}}}, "o2": {"_id": 3}}"#
                     ),
-                    Self.entry(
+                    OplogSyncFixture.entry(
                         6,
                         #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"address": {}}}}, "o2": {"_id": 1}}"#
                     ),
-                    Self.entry(
+                    OplogSyncFixture.entry(
                         7,
                         #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"saddress": {"i": {"city": "Lima"}}}}, "o2": {"_id": 1}}"#
                     ),
                 ], to: oplog)
-            let outcome = try await Self.sync(scene, ["--from-file", oplog.path, "--json"])
+            let outcome = try await OplogSyncFixture.sync(scene, ["--from-file", oplog.path, "--json"])
             #expect(outcome.stdout.contains("\"documents_to_verify\":0"), "\(outcome.stdout)")
-            var expected = Self.documents
-            expected[0] = Self.json(
+            var expected = OplogSyncFixture.documents
+            expected[0] = OplogSyncFixture.json(
                 #"{"_id": 1, "name": "one", "address": {"city": "Lima"}, "tags": ["z"], "items": [{"sku": "x", "qty": 1, "notes": ["n1"]}], "matrix": [[1, 2], [3]], "meta": {"k": 1}, "score": 1.5}"#
             )
             // notes did not exist: MongoDB creates it as the object {"1": "n"}, which the schema's array cannot hold.
-            expected[1] = Self.json(
+            expected[1] = OplogSyncFixture.json(
                 #"{"_id": 2, "name": "two", "tags": [], "items": [{"sku": "new", "notes": {"1": "n"}}]}"#)
-            expected[2] = Self.json(#"{"_id": 3, "name": "three", "address": {"city": "Rome"}, "tags": ["d"]}"#)
-            try await Self.expectTables(scene, hold: expected)
+            expected[2] = OplogSyncFixture.json(
+                #"{"_id": 3, "name": "three", "address": {"city": "Rome"}, "tags": ["d"]}"#)
+            try await OplogSyncFixture.expectTables(scene, hold: expected)
         }
     }
 
@@ -408,110 +277,99 @@ struct OplogSyncTests {
         "an unknown entry stops the run before it (65) and a rename of a synced collection too (1), after committing what came before"
     )
     func stops() async throws {
-        try await Self.withLoadedDump { scene in
+        try await OplogSyncFixture.withLoadedDump { scene in
             let ns = scene.namespace.description, db = scene.namespace.database
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
             for (stopper, status, words) in [
                 (
-                    Self.entry(
+                    OplogSyncFixture.entry(
                         2, #"{"op": "c", "ns": "\#(db).$cmd", "o": {"convertToCapped": "customers", "size": 1}}"#),
                     Int32(65), "convertToCapped"
                 ),
                 (
-                    Self.entry(
+                    OplogSyncFixture.entry(
                         2,
                         #"{"op": "c", "ns": "\#(db).$cmd", "o": {"renameCollection": "\#(ns)", "to": "\#(db).renamed"}}"#
                     ), 1, "renamed"
                 ),
             ] {
-                try Self.writeEntries(
+                try OplogSyncFixture.writeEntries(
                     [
-                        Self.entry(1, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 20, "name": "before"}}"#), stopper,
-                        Self.entry(3, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 21, "name": "after"}}"#),
+                        OplogSyncFixture.entry(1, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 20, "name": "before"}}"#),
+                        stopper,
+                        OplogSyncFixture.entry(3, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 21, "name": "after"}}"#),
                     ], to: oplog)
                 let outcome = try await scene.run("oplog-sync", ["--from-file", oplog.path])
                 #expect(outcome.status == status, "\(outcome.stderr)")
                 #expect(
                     outcome.stderr.contains("Timestamp(2, 1)") && outcome.stderr.contains(words), "\(outcome.stderr)")
-                try await Self.expectTables(
-                    scene, hold: Self.documents + [Self.json(#"{"_id": 20, "name": "before"}"#)])
+                try await OplogSyncFixture.expectTables(
+                    scene, hold: OplogSyncFixture.documents + [OplogSyncFixture.json(#"{"_id": 20, "name": "before"}"#)]
+                )
             }
-        }
-    }
-
-    /// Where each table's rows are (their ctids, by table name): a row rewritten moves.
-    /// Where each row lies (its ctid), by table name, then by its key cells joined with commas ("1,0").
-    static func rowLocations(_ scene: InitLoadFixture) async throws -> [String: [String: String]] {
-        let plan = try scene.plan()
-        return try await PostgresServer.withSession { session in
-            var rows: [String: [String: String]] = [:]
-            for table in plan.tables {
-                let key = table.keyColumns.map { Identifier.quoted($0.name) + "::text" }.joined(separator: ", ")
-                let located = try await session.query(
-                    "SELECT concat_ws(',', \(key)), ctid::text FROM \(plan.qualifiedName(table))", purpose: "test"
-                ).rows
-                rows[table.name] = Dictionary(uniqueKeysWithValues: located.map { ($0[0] ?? "", $0[1] ?? "") })
-            }
-            return rows
         }
     }
 
     @Test("an update of a root field rewrites the root row only: the document's child rows stay as they were")
     func untouchedChildRows() async throws {
-        try await Self.withLoadedDump { scene in
+        try await OplogSyncFixture.withLoadedDump { scene in
             let ns = scene.namespace.description
             let plan = try scene.plan()
-            func locations() async throws -> [String: [String: String]] { try await Self.rowLocations(scene) }
+            func locations() async throws -> [String: [String: String]] {
+                try await OplogSyncFixture.rowLocations(scene)
+            }
             let before = try await locations()
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
-            try Self.writeEntries(
+            try OplogSyncFixture.writeEntries(
                 [
-                    Self.entry(
+                    OplogSyncFixture.entry(
                         1,
                         #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"name": "renamed"}}}, "o2": {"_id": 1}}"#
                     )
                 ], to: oplog)
-            _ = try await Self.sync(scene, ["--from-file", oplog.path])
+            _ = try await OplogSyncFixture.sync(scene, ["--from-file", oplog.path])
             let after = try await locations()
             for table in plan.tables.dropFirst() {
                 #expect(after[table.name] == before[table.name], "\(table.name) was rewritten")
             }
             #expect(after[plan.tables[0].name] != before[plan.tables[0].name], "the root row was rewritten")
-            var expected = Self.documents
+            var expected = OplogSyncFixture.documents
             expected[0]["name"] = .string("renamed")
-            try await Self.expectTables(scene, hold: expected)
+            try await OplogSyncFixture.expectTables(scene, hold: expected)
         }
     }
 
     @Test("an update of an array element leaves the root row alone, its jsonb included, however PostgreSQL spells it")
     func untouchedRootRow() async throws {
-        try await Self.withLoadedDump { scene in
+        try await OplogSyncFixture.withLoadedDump { scene in
             let ns = scene.namespace.description
             let plan = try scene.plan()
-            let before = try await Self.rowLocations(scene)
+            let before = try await OplogSyncFixture.rowLocations(scene)
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
-            try Self.writeEntries(
+            try OplogSyncFixture.writeEntries(
                 [
-                    Self.entry(
+                    OplogSyncFixture.entry(
                         1,
                         #"{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"stags": {"a": true, "u1": "c"}}}, "o2": {"_id": 1}}"#
                     )
                 ], to: oplog)
-            _ = try await Self.sync(scene, ["--from-file", oplog.path])
-            let after = try await Self.rowLocations(scene)
+            _ = try await OplogSyncFixture.sync(scene, ["--from-file", oplog.path])
+            let after = try await OplogSyncFixture.rowLocations(scene)
             #expect(after[plan.tables[0].name] == before[plan.tables[0].name], "the root row was rewritten")
             #expect(after != before, "the tags rows were rewritten")
-            var expected = Self.documents
+            var expected = OplogSyncFixture.documents
             expected[0]["tags"] = .array([.string("a"), .string("c")])
-            try await Self.expectTables(scene, hold: expected)
+            try await OplogSyncFixture.expectTables(scene, hold: expected)
         }
     }
 
     @Test("divergence planted behind the tool's back is repaired by the next batch touching it, and counted")
     func repairs() async throws {
-        try await InitLoadFixture.with(batchSize: 2, schema: Self.schema, documents: Self.documents) { scene in
+        try await InitLoadFixture.with(
+            batchSize: 2, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
+        ) { scene in
             try await scene.initLoad()
-            _ = try await Self.sync(scene)
+            _ = try await OplogSyncFixture.sync(scene)
             let tables = try scene.plan().tables.map { try scene.plan().qualifiedName($0) }
             try await PostgresServer.withSession { session in
                 // A value changed, a child row deleted (a gap in idx), a document's rows gone, a document MongoDB lacks.
@@ -524,19 +382,19 @@ struct OplogSyncTests {
                     try await session.execute("DELETE FROM \(table) WHERE \(key) = 3", purpose: "test")
                 }
             }
-            let writer = Writer(
+            let writer = OplogSyncFixture.Writer(
                 session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
             for id: Int32 in [1, 2, 3] { try await writer.set(id, ["score": .double(Double(id))]) }
             // Document 4 changes twice, in two batches: after the first, MongoDB already holds the second change,
             // which is no divergence (left to the next batch), never a repair.
             try await writer.set(4, ["name": .string("first")])
             try await writer.set(4, ["name": .string("second")])
-            let outcome = try await Self.sync(scene, ["--json"])
+            let outcome = try await OplogSyncFixture.sync(scene, ["--json"])
             let figures = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
             #expect(figures?["documents_repaired"] as? Int == 3, "\(outcome.stdout) \(outcome.stderr)")
             #expect(outcome.stderr.contains("repaired a document"), "\(outcome.stderr)")
             #expect(outcome.stderr.contains("path=name") || outcome.stderr.contains("path: name"), "\(outcome.stderr)")
-            try await Self.expectInSync(scene)
+            try await OplogSyncFixture.expectInSync(scene)
 
             // --no-verify replays without looking at MongoDB: planted divergence stays.
             try await PostgresServer.withSession { session in
@@ -544,7 +402,7 @@ struct OplogSyncTests {
                     "UPDATE \(tables[0]) SET name = 'tampered again' WHERE _id = 1", purpose: "test")
             }
             try await writer.set(1, ["score": .double(10)])
-            let unverified = try await Self.sync(scene, ["--no-verify", "--json"])
+            let unverified = try await OplogSyncFixture.sync(scene, ["--no-verify", "--json"])
             #expect(unverified.stdout.contains("\"documents_verified\":0"), "\(unverified.stdout)")
             let name = try await PostgresServer.withSession { session in
                 try await session.query("SELECT name FROM \(tables[0]) WHERE _id = 1", purpose: "test").scalar
@@ -557,9 +415,11 @@ struct OplogSyncTests {
         "oplog-sync killed at random moments loses nothing and doubles nothing: each rerun catches up exactly (verified, and pipelined with --no-verify)",
         arguments: [[String](), ["--no-verify"]])
     func killedAnywhere(arguments: [String]) async throws {
-        try await InitLoadFixture.with(batchSize: 7, schema: Self.schema, documents: Self.documents) { scene in
+        try await InitLoadFixture.with(
+            batchSize: 7, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
+        ) { scene in
             try await scene.initLoad()
-            let writer = Writer(
+            let writer = OplogSyncFixture.Writer(
                 session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
             var random = SeededRandom(seed: UInt64(Date().timeIntervalSince1970))
             var nextID: Int32 = 100
@@ -590,12 +450,12 @@ struct OplogSyncTests {
                 kill(run.pid, SIGKILL)
                 _ = try await run.exitStatus()
                 if round % 10 == 9 {
-                    _ = try await Self.sync(scene, arguments)
-                    try await Self.expectInSync(scene)
+                    _ = try await OplogSyncFixture.sync(scene, arguments)
+                    try await OplogSyncFixture.expectInSync(scene)
                 }
             }
-            _ = try await Self.sync(scene, arguments)
-            try await Self.expectInSync(scene)
+            _ = try await OplogSyncFixture.sync(scene, arguments)
+            try await OplogSyncFixture.expectInSync(scene)
         }
     }
 
@@ -603,9 +463,11 @@ struct OplogSyncTests {
         "SIGTERM stops oplog-sync at the next batch boundary: exit 0, the batches before it committed, a rerun catches up"
     )
     func terminated() async throws {
-        try await InitLoadFixture.with(batchSize: 2, schema: Self.schema, documents: Self.documents) { scene in
+        try await InitLoadFixture.with(
+            batchSize: 2, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
+        ) { scene in
             try await scene.initLoad()
-            let writer = Writer(
+            let writer = OplogSyncFixture.Writer(
                 session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
             for id: Int32 in 50..<60 { try await writer.insert([["_id": .int32(id), "name": .string("n\(id)")]]) }
             let run = try OplogFollowTests.BackgroundRun(
@@ -615,8 +477,8 @@ struct OplogSyncTests {
             #expect(try await run.exitStatus() == 0, "\(run.stderr)")
             #expect(run.stdout.contains("\"interrupted_by\":15"), "\(run.stdout)")
             #expect(run.stdout.contains("\"batches\":1,"), "one batch committed before the stop: \(run.stdout)")
-            _ = try await Self.sync(scene)
-            try await Self.expectInSync(scene)
+            _ = try await OplogSyncFixture.sync(scene)
+            try await OplogSyncFixture.expectInSync(scene)
         }
     }
 
@@ -625,14 +487,16 @@ struct OplogSyncTests {
     )
     func leftToVerifySurvivesKill() async throws {
         // A server of its own: the first batch must hold this test's entries, not other tests' writes.
-        try await InitLoadFixture.withPrivateServer(batchSize: 2, schema: Self.schema, documents: Self.documents) {
+        try await InitLoadFixture.withPrivateServer(
+            batchSize: 2, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
+        ) {
             scene, mongo, uri in
             try await scene.initLoad()
             let root = try scene.plan().qualifiedName(scene.plan().tables[0])
             try await PostgresServer.withSession { session in
                 try await session.execute("UPDATE \(root) SET name = 'tampered' WHERE _id = 1", purpose: "test")
             }
-            let writer = Writer(session: mongo, namespace: scene.namespace)
+            let writer = OplogSyncFixture.Writer(session: mongo, namespace: scene.namespace)
             // The first batch applies document 1's update on the tampered row: it differs, and a full batch (more
             // entries follow) only remembers it. The run is killed right after that batch commits.
             try await writer.set(1, ["score": .double(9)])
@@ -645,9 +509,9 @@ struct OplogSyncTests {
             let left = try await scene.stateRowCount("pending_verifications")
             #expect(left == "1", "the killed run's batch left document 1 to verify: \(run.stderr)")
 
-            let rerun = try await Self.sync(scene, ["--json"])
+            let rerun = try await OplogSyncFixture.sync(scene, ["--json"])
             #expect(rerun.stdout.contains("\"documents_repaired\":1"), "\(rerun.stdout) \(rerun.stderr)")
-            try await Self.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
+            try await OplogSyncFixture.expectTables(scene, hold: try await mongo.findAll(scene.namespace))
         }
     }
 
@@ -656,10 +520,11 @@ struct OplogSyncTests {
     )
     func oplogRolledPast() async throws {
         try await InitLoadFixture.withPrivateServer(
-            arguments: ["--oplog-max-entries", "40"], schema: Self.schema, documents: Self.documents
+            arguments: ["--oplog-max-entries", "40"], schema: OplogSyncFixture.schema,
+            documents: OplogSyncFixture.documents
         ) { scene, mongo, uri in
             try await scene.initLoad()
-            let writer = Writer(session: mongo, namespace: scene.namespace)
+            let writer = OplogSyncFixture.Writer(session: mongo, namespace: scene.namespace)
             try await writer.delete(["_id": .int32(4)])
             for id: Int32 in 100..<160 { try await writer.insert([["_id": .int32(id)]]) }
             // SecantusDB prunes every 1000 writes; its admin command prunes now, as mongod does on each write.
@@ -678,18 +543,22 @@ struct OplogSyncTests {
     func shardSources() async throws {
         try await PrivateMongoServer.with { shardA in
             try await PrivateMongoServer.with { shardB in
-                try await InitLoadFixture.with(mongoURI: shardA, schema: Self.schema, documents: Self.documents) {
+                try await InitLoadFixture.with(
+                    mongoURI: shardA, schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents
+                ) {
                     scene in
-                    let a = Writer(session: try MongoSession(uri: shardA, name: "a"), namespace: scene.namespace)
-                    let b = Writer(session: try MongoSession(uri: shardB, name: "b"), namespace: scene.namespace)
+                    let a = OplogSyncFixture.Writer(
+                        session: try MongoSession(uri: shardA, name: "a"), namespace: scene.namespace)
+                    let b = OplogSyncFixture.Writer(
+                        session: try MongoSession(uri: shardB, name: "b"), namespace: scene.namespace)
                     // As shards do, each holds part of the collection.
-                    try await a.insert(Array(Self.documents[0..<2]))
-                    try await b.insert(Array(Self.documents[2...]))
+                    try await a.insert(Array(OplogSyncFixture.documents[0..<2]))
+                    try await b.insert(Array(OplogSyncFixture.documents[2...]))
                     let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
                     try (config + "\n[oplog:shardA]\nuri = \(shardA)\n\n[oplog:shardB]\nuri = \(shardB)\n")
                         .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
                     #expect(try await scene.etlstatus("init-load-start").status == 0)
-                    try await Self.loadFromDump(scene)
+                    try await OplogSyncFixture.loadFromDump(scene)
                     #expect(try await scene.etlstatus("init-load-finish", "ok").status == 0)
 
                     try await a.set(1, ["name": .string("a1")])
@@ -700,14 +569,14 @@ struct OplogSyncTests {
                     try await a.set(5, ["score": .double(5)])
                     // [mongo] uri is one shard here (a mongos in production): verification would take the other
                     // shard's documents for missing ones.
-                    let outcome = try await Self.sync(scene, ["--no-verify", "--json"])
+                    let outcome = try await OplogSyncFixture.sync(scene, ["--no-verify", "--json"])
                     #expect(
                         outcome.stdout.contains("\"shardA\"") && outcome.stdout.contains("\"shardB\""),
                         "\(outcome.stdout)")
                     let union =
                         try await MongoSession(uri: shardA, name: "a").findAll(scene.namespace)
                         + MongoSession(uri: shardB, name: "b").findAll(scene.namespace)
-                    try await Self.expectTables(scene, hold: union)
+                    try await OplogSyncFixture.expectTables(scene, hold: union)
                     let points = try await PostgresServer.withSession { session in
                         try await session.query(
                             "SELECT source, oplog_ts FROM \(PostgresSQL.quoteIdentifier(scene.stateSchema)).sync_points ORDER BY 1",
@@ -741,7 +610,8 @@ struct OplogSyncTests {
 
     @Test("oplog-sync refuses to run before an init load (1), beside another sync (75), and with dead servers (69)")
     func refusals() async throws {
-        try await InitLoadFixture.with(schema: Self.schema, documents: Self.documents) { scene in
+        try await InitLoadFixture.with(schema: OplogSyncFixture.schema, documents: OplogSyncFixture.documents) {
+            scene in
             let early = try await scene.run("oplog-sync", [])
             #expect(early.status == 1, "\(early.stderr)")
             #expect(early.stderr.contains("init load"), "\(early.stderr)")
@@ -754,7 +624,7 @@ struct OplogSyncTests {
             }
             // A write after the init load, so the run reads an entry and records its sync point (the init load's
             // position need not be an entry, and a run that reads nothing moves no sync point).
-            try await Writer(
+            try await OplogSyncFixture.Writer(
                 session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace
             )
             .set(1, ["name": .string("after the load")])

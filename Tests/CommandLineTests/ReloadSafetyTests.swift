@@ -76,9 +76,9 @@ struct ReloadSafetyTests {
 
             // oplog-sync compiles the plan from the catalog with the configured name: an insert lands in customers_b.
             let oplog = scene.directory.appendingPathComponent("oplog.bson")
-            try OplogSyncTests.writeEntries(
+            try OplogSyncFixture.writeEntries(
                 [
-                    OplogSyncTests.entry(
+                    OplogSyncFixture.entry(
                         1,
                         #"{"op": "i", "ns": "\#(other)", "o": {"_id": {"$oid": "5ca4bbcea2dd94ee58162b03"}, "username": "b3", "accounts": [7]}}"#
                     )

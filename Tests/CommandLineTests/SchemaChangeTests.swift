@@ -8,7 +8,7 @@ import Testing
 /// stay, and what cannot be applied in place stops the run before anything changes.
 @Suite("oplog-sync: schema changes applied in place", .tags(.integration))
 struct SchemaChangeTests {
-    typealias Writer = OplogSyncTests.Writer
+    typealias Writer = OplogSyncFixture.Writer
     typealias BackgroundRun = OplogFollowTests.BackgroundRun
 
     static let oldSchema = #"{"_id": "int", "name": "string", "age": "int"}"#

@@ -58,7 +58,7 @@ struct VerifyCommandTests {
                 try await session.execute(
                     "INSERT INTO \(root) (_id, name) VALUES ('\(ghost)', 'ghost')", purpose: "test")
             }
-            let writer = OplogSyncTests.Writer(
+            let writer = OplogSyncFixture.Writer(
                 session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
             try await writer.update(
                 ["_id": scene.documents[1]["_id"]!], .document(["$set": .document(["name": .string("changed")])]))

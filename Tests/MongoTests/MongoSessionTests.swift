@@ -77,60 +77,6 @@ struct MongoSessionTests {
         }
     }
 
-    @Test("tailing the oplog from a timestamp sees inserts, updates and deletes, and waits for new ones")
-    func tailOplog() async throws {
-        try await MongoServer.withTestDatabase { session, database in
-            let namespace = Namespace(database: database, collection: "tailed")
-            try await session.insert([["_id": .string("before")]], into: namespace)
-            let start = try #require(try await oplogTimestamp(of: "before", in: namespace, session: session))
-            try await session.insert([["_id": .string("a"), "n": .int32(1)]], into: namespace)
-            _ = try await session.runCommand(
-                [
-                    "update": .string(namespace.collection),
-                    "updates": .array([
-                        .document([
-                            "q": .document(["_id": .string("a")]),
-                            "u": .document(["$set": .document(["n": .int32(2)])]),
-                        ])
-                    ]),
-                ],
-                database: database)
-            _ = try await session.runCommand(
-                [
-                    "delete": .string(namespace.collection),
-                    "deletes": .array([.document(["q": .document(["_id": .string("a")]), "limit": .int32(1)])]),
-                ],
-                database: database)
-            let tail = try await session.tailOplog(from: start, maxAwaitMilliseconds: 200)
-            var operations: [String] = []
-            var firstTimestamp: BSONTimestamp?
-            func drain() async throws {
-                for _ in 0..<20 {
-                    let batch = try await session.nextBatch(tail, maximum: 500)
-                    for raw in batch {
-                        let entry = try raw.decode()
-                        if firstTimestamp == nil, case .timestamp(let ts) = entry["ts"] { firstTimestamp = ts }
-                        guard entry["ns"] == .string(namespace.description), case .string(let op) = entry["op"] else {
-                            continue
-                        }
-                        operations.append(op)
-                    }
-                    if batch.isEmpty { return }
-                }
-            }
-            try await drain()
-            #expect(firstTimestamp == start, "$gte: the entry at the start timestamp comes first")
-            // The entry at `start` is the insert of "before": $gte replays it, then come the three changes.
-            #expect(operations == ["i", "i", "u", "d"])
-            #expect(await session.isOpen(tail), "a tailable cursor stays open at the end of the oplog")
-            // A write after the tail opened arrives on the same cursor.
-            try await session.insert([["_id": .string("later")]], into: namespace)
-            try await drain()
-            #expect(operations == ["i", "i", "u", "d", "i"])
-            await session.close(tail)
-        }
-    }
-
     @Test("the safe oplog position lies between the write before it and the write after it")
     func safeOplogPosition() async throws {
         try await MongoServer.withTestDatabase { session, database in
@@ -140,9 +86,10 @@ struct MongoSessionTests {
                 let position = try await session.safeOplogPosition()
                 try await session.insert([["_id": .string("after\(round)")]], into: namespace)
                 let before = try #require(
-                    try await oplogTimestamp(of: "before\(round)", in: namespace, session: session))
+                    try await MongoServer.oplogTimestamp(of: .string("before\(round)"), in: namespace, session: session)
+                )
                 let after = try #require(
-                    try await oplogTimestamp(of: "after\(round)", in: namespace, session: session))
+                    try await MongoServer.oplogTimestamp(of: .string("after\(round)"), in: namespace, session: session))
                 #expect(before <= position, "no write committed before the call is skipped")
                 #expect(position <= after, "a replay from the position sees the write made after the call")
             }
@@ -155,7 +102,8 @@ struct MongoSessionTests {
             let session = try MongoSession(uri: uri, name: "test")
             let namespace = Namespace(database: "positions", collection: "c")
             try await session.insert([["_id": .int32(1)]], into: namespace)
-            let before = try #require(try await oplogTimestamp(of: .int32(1), in: namespace, session: session))
+            let before = try #require(
+                try await MongoServer.oplogTimestamp(of: .int32(1), in: namespace, session: session))
             // A position found by reading the oplog (a sort on $natural, a ts range) needs find, aggregate or getMore.
             _ = try await session.runCommand(
                 [
@@ -172,7 +120,8 @@ struct MongoSessionTests {
             _ = try await session.runCommand(
                 ["configureFailPoint": .string("failCommand"), "mode": .string("off")], database: "admin")
             try await session.insert([["_id": .int32(2)]], into: namespace)
-            let after = try #require(try await oplogTimestamp(of: .int32(2), in: namespace, session: session))
+            let after = try #require(
+                try await MongoServer.oplogTimestamp(of: .int32(2), in: namespace, session: session))
             #expect(before <= position && position <= after)
         }
     }
@@ -233,16 +182,4 @@ struct MongoSessionTests {
         #expect(error?.code != nil)
         #expect(error?.description.contains("noSuchCommandAtAll") == true)
     }
-}
-
-/// The `ts` of the oplog entry that inserted `_id` into `namespace` (a test helper: it scans the oplog).
-func oplogTimestamp(of id: BSONValue, in namespace: Namespace, session: MongoSession) async throws -> BSONTimestamp? {
-    let entries = try await session.findAll(
-        MongoSession.oplog, filter: ["ns": .string(namespace.description), "op": .string("i"), "o._id": id])
-    guard case .timestamp(let ts) = entries.first?["ts"] else { return nil }
-    return ts
-}
-
-func oplogTimestamp(of id: String, in namespace: Namespace, session: MongoSession) async throws -> BSONTimestamp? {
-    try await oplogTimestamp(of: .string(id), in: namespace, session: session)
 }

@@ -8,9 +8,9 @@ struct PGConnectionErrorTests {
     @Test("a wrong password is .authentication, exit 69, and the password never appears in the description")
     func wrongPassword() async throws {
         let wrong = "wrong-\(UUID().uuidString)"
-        let session = PostgresSession(name: "auth", logger: TestServer.quietLogger)
+        let session = PostgresSession(name: "auth", logger: PostgresServer.quietLogger)
         let error = try await #require(throws: PostgresError.self) {
-            try await session.connect(conninfo: try TestServer.conninfo, password: wrong)
+            try await session.connect(conninfo: try PostgresServer.conninfo, password: wrong)
         }
         #expect(error.kind == .authentication)
         #expect(error.exitStatus == .unavailable)
@@ -23,10 +23,10 @@ struct PGConnectionErrorTests {
     @Test("a wrong password inside the conninfo itself is not echoed either")
     func wrongPasswordInConninfo() async throws {
         let wrong = "secret-\(UUID().uuidString)"
-        let uri = try #require(URLComponents(string: try TestServer.conninfo))
+        let uri = try #require(URLComponents(string: try PostgresServer.conninfo))
         let conninfo =
             "host=\(uri.host ?? "127.0.0.1") port=\(uri.port ?? 5432) user=\(uri.user ?? "sync") password=\(wrong)"
-        let session = PostgresSession(name: "auth", logger: TestServer.quietLogger)
+        let session = PostgresSession(name: "auth", logger: PostgresServer.quietLogger)
         let error = try await #require(throws: PostgresError.self) {
             try await session.connect(conninfo: conninfo)
         }
@@ -37,7 +37,7 @@ struct PGConnectionErrorTests {
 
     @Test("a port nobody listens on is .connect, exit 69, reported at once")
     func refusedPort() async throws {
-        let session = PostgresSession(name: "refused", logger: TestServer.quietLogger)
+        let session = PostgresSession(name: "refused", logger: PostgresServer.quietLogger)
         let clock = ContinuousClock()
         let start = clock.now
         let error = try await #require(throws: PostgresError.self) {

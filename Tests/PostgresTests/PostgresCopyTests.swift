@@ -7,7 +7,7 @@ import Testing
 struct PostgresCopyTests {
     @Test("100,000 rows streamed in chunks that cut lines anywhere are all loaded and counted")
     func hundredThousandRows() async throws {
-        try await TestServer.withSchema { session, schema in
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, schema in
             try await session.execute(
                 "CREATE TABLE \(PostgresSQL.qualifiedName(schema: schema, "big")) (id int, name text, n bigint)",
                 purpose: "create")
@@ -27,7 +27,7 @@ struct PostgresCopyTests {
 
     @Test("a rejected row is .copy with the table and its 1-based line, and the table keeps its earlier rows")
     func badRow() async throws {
-        try await TestServer.withSchema { session, schema in
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, schema in
             let table = PostgresSQL.qualifiedName(schema: schema, "t")
             try await session.execute("CREATE TABLE \(table) (id int, label text)", purpose: "create")
             try await session.execute(
@@ -56,7 +56,7 @@ struct PostgresCopyTests {
 
     @Test("a file is loaded in chunks, as text or as CSV with a header")
     func fromFile() async throws {
-        try await TestServer.withSchema { session, schema in
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, schema in
             let table = PostgresSQL.qualifiedName(schema: schema, "f")
             try await session.execute("CREATE TABLE \(table) (id int, label text, note text)", purpose: "create")
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pgtest-\(UUID().uuidString)")
@@ -89,7 +89,7 @@ struct PostgresCopyTests {
 
     @Test("a CSV error line counts the header and quoted newlines as the server does")
     func csvErrorLine() async throws {
-        try await TestServer.withSchema { session, schema in
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, schema in
             try await session.execute(
                 "CREATE TABLE \(PostgresSQL.qualifiedName(schema: schema, "c")) (id int, note text)", purpose: "create")
             var data: [UInt8]? = Array("id,note\n1,a\n2,b\nthree,c\n".utf8)
@@ -109,7 +109,7 @@ struct PostgresCopyTests {
 
     @Test("a missing file is an I/O error (exit 74) and the session stays usable")
     func missingFile() async throws {
-        try await TestServer.withSchema { session, schema in
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, schema in
             try await session.execute(
                 "CREATE TABLE \(PostgresSQL.qualifiedName(schema: schema, "m")) (id int)", purpose: "create")
             let error = await #expect(throws: GeneralError.self) {
@@ -125,7 +125,7 @@ struct PostgresCopyTests {
     @Test("an error thrown by the chunk source aborts the COPY, is rethrown, and loads nothing")
     func sourceFailure() async throws {
         struct SourceBroke: Error {}
-        try await TestServer.withSchema { session, schema in
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, schema in
             let table = PostgresSQL.qualifiedName(schema: schema, "s")
             try await session.execute("CREATE TABLE \(table) (id int)", purpose: "create")
             var sent = false
@@ -140,5 +140,30 @@ struct PostgresCopyTests {
             }
             #expect(try await session.query("SELECT count(*) FROM \(table)", purpose: "count").scalar == "0")
         }
+    }
+}
+
+/// Pulls `rows` generated text-format lines in slices of `sliceSize` bytes, cutting lines anywhere, as a large file
+/// read in chunks would; never holds more than one slice plus one line.
+final class GeneratedCopySource {
+    private let rows: Int
+    private let sliceSize: Int
+    private var nextRow = 0
+    private var pending: [UInt8] = []
+
+    init(rows: Int, sliceSize: Int) {
+        self.rows = rows
+        self.sliceSize = sliceSize
+    }
+
+    func next() -> [UInt8]? {
+        while pending.count < sliceSize, nextRow < rows {
+            pending += Array("\(nextRow)\tname \(nextRow)\t\(Int64(nextRow) * 1_000_003)\n".utf8)
+            nextRow += 1
+        }
+        guard !pending.isEmpty else { return nil }
+        let slice = Array(pending.prefix(sliceSize))
+        pending.removeFirst(slice.count)
+        return slice
     }
 }

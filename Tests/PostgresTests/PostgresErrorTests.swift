@@ -56,7 +56,7 @@ struct PostgresErrorServerTests {
 
     @Test("a duplicate key (23505) is bad data, 65, naming the key")
     func uniqueViolation() async throws {
-        try await TestServer.withSchema { session, schema in
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, schema in
             let table = PostgresSQL.quoteIdentifier(schema) + ".t"
             try await session.execute("CREATE TABLE \(table) (_id text PRIMARY KEY)", purpose: "test")
             let error = try await Self.failure("INSERT INTO \(table) VALUES ('a'), ('a')", on: session)
@@ -68,7 +68,7 @@ struct PostgresErrorServerTests {
 
     @Test("bad data (22xxx) stays 65; a cancelled statement (57014) is 69")
     func dataAndCancel() async throws {
-        try await TestServer.withSchema { session, _ in
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, _ in
             #expect(try await Self.failure("SELECT 1 / 0", on: session).exitStatus == .dataError)
             try await session.execute("SET statement_timeout = '50ms'", purpose: "test")
             let cancelled = try await Self.failure("SELECT pg_sleep(5)", on: session)
@@ -80,10 +80,10 @@ struct PostgresErrorServerTests {
 
     @Test("a lock held past lock_timeout (55P03) is 75")
     func lockNotAvailable() async throws {
-        try await TestServer.withSchema { session, schema in
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, schema in
             let table = PostgresSQL.quoteIdentifier(schema) + ".t"
             try await session.execute("CREATE TABLE \(table) (a int)", purpose: "test")
-            let other = try await TestServer.session("holder")
+            let other = try await PostgresServer.session("holder")
             try await other.execute("BEGIN; LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE", purpose: "test")
             let error = try await Self.failure(
                 "BEGIN; SET LOCAL lock_timeout = '100ms'; LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE", on: session)
@@ -96,7 +96,7 @@ struct PostgresErrorServerTests {
 
     @Test("an object depending on a table to drop (2BP01) is 78, naming it; too many columns (54011) is 78")
     func dependentsAndWidth() async throws {
-        try await TestServer.withSchema { session, schema in
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, schema in
             let quoted = PostgresSQL.quoteIdentifier(schema)
             try await session.execute(
                 "CREATE TABLE \(quoted).t (a int); CREATE VIEW \(quoted).report AS SELECT a FROM \(quoted).t",
@@ -115,7 +115,7 @@ struct PostgresErrorServerTests {
 
     @Test("a role lacking a privilege (42501) is 69, naming the privilege")
     func insufficientPrivilege() async throws {
-        try await TestServer.withSchema { session, schema in
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, schema in
             let role = "nopriv_" + UUID().uuidString.prefix(8).lowercased()
             try await session.execute("CREATE ROLE \(role) NOLOGIN", purpose: "test")
             try await session.execute("BEGIN; SET LOCAL ROLE \(role)", purpose: "test")

@@ -10,9 +10,9 @@ struct PostgresLockTests {
         _ body: (_ first: PostgresSession, _ second: PostgresSession, _ key: Int64) async throws -> Void
     ) async throws {
         let key = Int64.random(in: Int64.min...Int64.max)
-        let first = try await TestServer.session("first")
+        let first = try await PostgresServer.session("first")
         try await withCleanUp {
-            let second = try await TestServer.session("second")
+            let second = try await PostgresServer.session("second")
             try await withCleanUp {
                 try await body(first, second, key)
             } cleanUp: {
@@ -45,7 +45,7 @@ struct PostgresLockTests {
         // The holder's connection is named after its process (`<tool>[<pid>]`), here this test process.
         #expect(error.description.contains("[\(getpid())], from "), "\(error)", sourceLocation: sourceLocation)
         #expect(error.description.contains(", since "), "\(error)", sourceLocation: sourceLocation)
-        if let password = TestServer.password, !password.isEmpty {
+        if let password = PostgresServer.password, !password.isEmpty {
             #expect(!error.description.contains(password), sourceLocation: sourceLocation)
         }
     }

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import MongoPG
@@ -49,7 +50,7 @@ struct PostgresSQLTests {
 
     @Test("a table whose name holds \", line \" still gets the right COPY line", .tags(.integration))
     func oddTableName() async throws {
-        try await TestServer.withSchema { session, schema in
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, schema in
             let table = PostgresSQL.qualifiedName(schema: schema, "odd, line 9")
             try await session.execute("CREATE TABLE \(table) (id int)", purpose: "create")
             var data: [UInt8]? = Array("1\n2\n3\n4\n5\nsix\n".utf8)

@@ -87,25 +87,6 @@ struct IdentifierTests {
         }
     }
 
-    @Test("FNV-1a 32 and 64 match their published test vectors, and Checksum is FNV-1a 64")
-    func fnvVectors() {
-        #expect(FNV1a.hash32(Array("".utf8)) == 0x811c_9dc5)
-        #expect(FNV1a.hash32(Array("a".utf8)) == 0xe40c_292c)
-        #expect(FNV1a.hash32(Array("foobar".utf8)) == 0xbf9c_f968)
-        let vectors: [(String, UInt64)] = [
-            ("", 0xcbf2_9ce4_8422_2325), ("a", 0xaf63_dc4c_8601_ec8c), ("foobar", 0x8594_4171_f739_67e8),
-        ]
-        for (text, hash) in vectors {
-            #expect(Array(text.utf8).withUnsafeBytes { FNV1a.hash64($0) } == hash)
-            #expect(Checksum.hex(of: Array(text.utf8)) == String(hash, radix: 16))
-        }
-        // Fed in pieces, the checksum is the hash of the whole.
-        var checksum = Checksum()
-        checksum.update(Array("foo".utf8))
-        checksum.update(Array("bar".utf8))
-        #expect(checksum.value == 0x8594_4171_f739_67e8)
-    }
-
     @Test("quoting doubles inner quotes, also a quote that a combining mark follows")
     func quoting() {
         #expect(Identifier.quoted(#"a"b"#) == #""a""b""#)

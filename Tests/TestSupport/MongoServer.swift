@@ -16,4 +16,14 @@ public enum MongoServer {
             _ = try? await session.runCommand(["dropDatabase": .int32(1)], database: database)
         }
     }
+
+    /// The `ts` of the oplog entry that inserted `_id` into `namespace` (it scans the oplog).
+    public static func oplogTimestamp(of id: BSONValue, in namespace: Namespace, session: MongoSession) async throws
+        -> BSONTimestamp?
+    {
+        let entries = try await session.findAll(
+            MongoSession.oplog, filter: ["ns": .string(namespace.description), "op": .string("i"), "o._id": id])
+        guard case .timestamp(let ts) = entries.first?["ts"] else { return nil }
+        return ts
+    }
 }

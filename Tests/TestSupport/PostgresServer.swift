@@ -31,23 +31,22 @@ public enum PostgresServer {
         prefix + "_" + UUID().uuidString.prefix(8).lowercased()
     }
 
-    /// Runs `body` with a session and the name of a schema reserved for it, dropped (with everything in it) after.
-    public static func withScratchSchema<R>(_ prefix: String = "t", _ body: (PostgresSession, String) async throws -> R)
-        async throws -> R
-    {
-        let session = try await session()
+    /// Runs `body` with a session and the name of a schema of its own (random name, after `prefix`), dropped with
+    /// everything in it after `body` returned or threw, before this returns. `created`: the schema is made before
+    /// `body` runs; otherwise only its name is reserved, for code under test that makes it.
+    public static func withScratchSchema<R>(
+        _ prefix: String = "t", created: Bool = false, logger: Logger = quietLogger,
+        _ body: (PostgresSession, String) async throws -> R
+    ) async throws -> R {
+        let session = try await session(logger: logger)
         let schema = uniqueName(prefix)
-        do {
-            let result = try await body(session, schema)
-            try? await session.execute(
-                "DROP SCHEMA IF EXISTS \(PostgresSQL.quoteIdentifier(schema)) CASCADE", purpose: "drop test schema")
+        let quoted = PostgresSQL.quoteIdentifier(schema)
+        return try await withCleanUp {
+            if created { try await session.execute("CREATE SCHEMA \(quoted)", purpose: "create test schema") }
+            return try await body(session, schema)
+        } cleanUp: {
+            try? await session.execute("DROP SCHEMA IF EXISTS \(quoted) CASCADE", purpose: "drop test schema")
             await session.close()
-            return result
-        } catch {
-            try? await session.execute(
-                "DROP SCHEMA IF EXISTS \(PostgresSQL.quoteIdentifier(schema)) CASCADE", purpose: "drop test schema")
-            await session.close()
-            throw error
         }
     }
 }

@@ -28,6 +28,33 @@ public enum SchemaFixtures {
     public static func documents(_ relativePath: String) throws -> [BSONDocument] {
         try Fixtures.extendedJSONLines(relativePath).map { try BSONDocument(extendedJSON: $0) }
     }
+
+    /// Catalog rows sorted by table name bytes: catalogs compared whatever order PostgreSQL gave them in.
+    public static func sortedTables(_ tables: [CatalogTable]) -> [CatalogTable] {
+        tables.sorted { Array($0.table.utf8).lexicographicallyPrecedes($1.table.utf8) }
+    }
+
+    /// Catalog column rows sorted by table, then column name bytes.
+    public static func sortedColumns(_ columns: [CatalogColumn]) -> [CatalogColumn] {
+        columns.sorted {
+            Array(($0.table + "\0" + $0.column).utf8).lexicographicallyPrecedes(($1.table + "\0" + $1.column).utf8)
+        }
+    }
+
+    /// The fields sorted by name bytes at every level: schemas compared without their field order.
+    public static func unordered(_ fields: [SchemaField]) -> [SchemaField] {
+        fields.map { SchemaField($0.name, unordered($0.node)) }.sorted {
+            Array($0.name.utf8).lexicographicallyPrecedes($1.name.utf8)
+        }
+    }
+
+    public static func unordered(_ node: SchemaNode) -> SchemaNode {
+        switch node {
+        case .scalar: node
+        case .object(let fields): .object(unordered(fields))
+        case .array(let element): .array(unordered(element))
+        }
+    }
 }
 
 /// Locates the package's built executables, next to the test bundle in the build products folder.

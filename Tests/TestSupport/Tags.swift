@@ -6,13 +6,6 @@ extension Tag {
     @Tag public static var integration: Self
 }
 
-/// A loopback port nobody listens on right now (bound, read, released), for a server about to start on it.
-public func freeLoopbackPort() throws -> Int {
-    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    return try bindLoopback(socket)
-}
-
 /// Runs `body` with a loopback port that refuses connections throughout: bound by a socket that never listens, so no
 /// server another test starts meanwhile can take it (a port merely free when asked could be handed out again).
 public func withDeadLoopbackPort<T>(_ body: (Int) async throws -> T) async throws -> T {

@@ -61,8 +61,8 @@ struct LoadedCatalogTests {
             let fromCatalog = try await store.catalogPlan(of: namespace, settings: configured)
             #expect(fromCatalog.settings == settings)
             #expect(
-                CatalogPlanTests.sortedColumns(fromCatalog.catalogColumns)
-                    == CatalogPlanTests.sortedColumns(plan.catalogColumns))
+                SchemaFixtures.sortedColumns(fromCatalog.catalogColumns)
+                    == SchemaFixtures.sortedColumns(plan.catalogColumns))
 
             let ids = try documents.map { try fromCatalog.keyValue(ofID: $0["_id"]!) }
             let batch = Array(ids.enumerated().filter { $0.offset % 3 == 0 }.map(\.element))

@@ -98,15 +98,6 @@ struct CopyTextBuffers {
     }
 }
 
-/// A sink that keeps every table's COPY text in memory: for tests and small collections.
-public struct MemoryCopySink: CopySink {
-    public var tables: [[UInt8]]
-    public init(tableCount: Int) { tables = Array(repeating: [], count: tableCount) }
-    public mutating func write(table: Int, _ bytes: UnsafeRawBufferPointer) throws {
-        tables[table].append(contentsOf: bytes)
-    }
-}
-
 /// A sink that only counts bytes.
 public struct CountingCopySink: CopySink {
     public var bytes = 0

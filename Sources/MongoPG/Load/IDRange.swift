@@ -11,8 +11,6 @@ public struct IDRange: Sendable, Equatable, Codable, CustomStringConvertible {
 
     public static let all = IDRange(lower: nil, upper: nil, otherTypesThan: nil)
 
-    public var isAll: Bool { lower == nil && upper == nil && otherTypesThan == nil }
-
     /// The `find` filter selecting this slice.
     public var filter: BSONDocument {
         if let alias = otherTypesThan { return ["_id": .document(["$not": .document(["$type": .string(alias)])])] }

@@ -184,21 +184,6 @@ public actor MongoSession {
             kind: .server, operation: operation, namespace: namespace.description, code: code, message: message)
     }
 
-    /// Opens a tailable, awaiting cursor over `local.oplog.rs` from `timestamp` (inclusive, so the entry at a
-    /// checkpoint is seen again and a replay can confirm it still exists). Each `nextBatch` waits at most
-    /// `maxAwait` milliseconds for new entries. Tail once and keep the cursor: the `ts` query may scan.
-    public func tailOplog(from timestamp: BSONTimestamp, maxAwaitMilliseconds: Int64 = 1000, batchSize: Int32 = 1000)
-        throws(MongoError) -> MongoCursorID
-    {
-        let options: BSONDocument = [
-            "tailable": .bool(true), "awaitData": .bool(true), "maxAwaitTimeMS": .int64(maxAwaitMilliseconds),
-            "batchSize": .int32(batchSize), "sort": .document(["$natural": .int32(1)]),
-        ]
-        return try open(
-            Self.oplog, filter: ["ts": .document(["$gte": .timestamp(timestamp)])], options: options,
-            operation: "tail the oplog")
-    }
-
     private func open(_ namespace: Namespace, filter: BSONDocument, options: BSONDocument, operation: String)
         throws(MongoError) -> MongoCursorID
     {

@@ -152,26 +152,10 @@ struct BatchWrite: Sendable {
         }
     }
 
-    /// Whether a table holds a document's rows already: the same rows in any order (PostgreSQL returns them in its
-    /// own), compared by their COPY text. PostgreSQL spells jsonb its own way (keys sorted, its own spacing): a single
-    /// row's json cells (a root row's) compare by the value jsonb holds, so an update of an array leaves the root row
-    /// alone; in tables of several rows, rows holding json that come back spelt differently are rewritten.
-    static func sameRows(_ old: [[SQLValue]], _ new: [[SQLValue]]) -> Bool {
-        guard old.count == new.count else { return false }
-        if old.isEmpty { return true }
-        if old.count == 1 { return sameRow(old[0], new[0]) }
-        func encoded(_ rows: [[SQLValue]]) -> [[UInt8]] {
-            rows.map { row in
-                var bytes: [UInt8] = []
-                CopyTextEncoder.appendRow(row, to: &bytes)
-                return bytes
-            }.sorted { $0.lexicographicallyPrecedes($1) }
-        }
-        return encoded(old) == encoded(new)
-    }
-
-    /// One row against another: the COPY text of every cell but json ones, then json cells by value.
-    private static func sameRow(_ old: [SQLValue], _ new: [SQLValue]) -> Bool {
+    /// Whether a row read back from PostgreSQL is the row written: the COPY text of every cell but json ones, then json
+    /// cells by the value jsonb holds. PostgreSQL spells jsonb its own way (keys sorted, its own spacing), so an update
+    /// of an array leaves a root row alone. `RowDiff` asks this of each row whose text differs.
+    static func sameRow(_ old: [SQLValue], _ new: [SQLValue]) -> Bool {
         func withoutJSON(_ row: [SQLValue]) -> [UInt8] {
             var bytes: [UInt8] = []
             CopyTextEncoder.appendRow(row.map { if case .json = $0 { .null } else { $0 } }, to: &bytes)

@@ -95,7 +95,7 @@ struct RowDiff: Equatable {
     private static func same(_ old: Lines, _ oldLine: Int, _ new: Lines, _ newLine: Int) -> Bool {
         if old.text[old.ranges[oldLine]] == new.text[new.ranges[newLine]] { return true }
         guard let oldRows = old.rows, let newRows = new.rows else { return false }
-        return BatchWrite.sameRows([oldRows[oldLine]], [newRows[newLine]])
+        return BatchWrite.sameRow(oldRows[oldLine], newRows[newLine])
     }
 
     /// The integer cells after the first (the document's `_id`) of a key.
