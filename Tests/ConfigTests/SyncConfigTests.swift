@@ -77,6 +77,9 @@ let badConfigs: [BadConfig] = [
         name: "a bad boolean", text: minimal + "\n[sync]\nkeep_extra = maybe", kind: .badValue, line: 10,
         names: "keep_extra"),
     BadConfig(
+        name: "an unknown schema_changes policy", text: minimal + "\n[sync]\nschema_changes = ignore", kind: .badValue,
+        line: 10, names: "schema_changes"),
+    BadConfig(
         name: "a zero batch size", text: minimal + "\n[sync]\nbatch_size = 0", kind: .badValue, line: 10,
         names: "batch_size"),
     BadConfig(
@@ -270,6 +273,7 @@ struct SyncConfigTests {
         #expect(config.followCommitSeconds == SyncConfig.defaultFollowCommitSeconds)
         #expect(config.keepExtra == false)
         #expect(config.stripNul == false)
+        #expect(config.schemaChanges == .apply)
         #expect(config.passwordEnvironmentVariable == nil)
         #expect(try config.postgresPassword(environment: ["PGPASSWORD": "x"]) == nil)
         #expect(config.oplogSources == [.init(name: "rs0", uri: "mongodb://127.0.0.1:27017/?directConnection=true")])
@@ -296,6 +300,7 @@ struct SyncConfigTests {
                 document_cache_mb = 0
                 keep_extra = \(bool)
                 strip_nul = \(bool)
+                schema_changes = Stop
 
                 [oplog:shard-a]
                 uri = mongodb://a.example:27017/?replicaSet=shard-a
@@ -313,6 +318,7 @@ struct SyncConfigTests {
         #expect(config.documentCacheMB == 0)
         #expect(config.keepExtra == expected)
         #expect(config.stripNul == expected)
+        #expect(config.schemaChanges == .stop)
         #expect(config.oplogSources.map(\.name) == ["shard-a", "shard_b.2"])
         #expect(
             config.oplogSources.map(\.uri) == [

@@ -23,6 +23,8 @@ public struct OplogSyncCommand: Sendable {
         let (summary, toLoad) = try await StateStore.withOpened(context.openStateStore) { store in
             // Before anything is read: a second oplog-sync, or an init load, holds it (75).
             try await store.takeSyncLock(for: "for \(Tool.oplogSync)")
+            // Schema files changed since the load, applied in place before the positions are read.
+            let schemaChanges = fromFile == nil ? try await SchemaChanges(context: context, store: store).apply() : []
             let position = fromFile == nil ? try await replayPosition(config: config, store: store) : nil
             // Per position name, where reading begins.
             let starts =
@@ -101,7 +103,7 @@ public struct OplogSyncCommand: Sendable {
                     let replayer = Replayer(
                         store: store, plans: plans, batchSize: config.batchSize, logger: logger, mode: mode, run: run,
                         progress: Progress.onTerminal(label: Tool.oplogSync.rawValue, unit: "entries"), stop: stop)
-                    let summary: ReplaySummary
+                    var summary: ReplaySummary
                     if let following {
                         summary = try await replayer.replay(
                             FollowedOplogSources(tails, chunk: config.batchSize), movingSyncPoints: true,
@@ -111,6 +113,7 @@ public struct OplogSyncCommand: Sendable {
                         summary = try await replayer.replay(
                             sources, movingSyncPoints: fromFile == nil, starts: position?.starts ?? ReplayStarts())
                     }
+                    summary.schemaChanges = schemaChanges
                     // An invalidated change stream ended its source after the batches before it committed.
                     if let invalidation = changeStreams.compactMap(\.invalidation).first { throw invalidation }
                     return summary

@@ -113,6 +113,11 @@ public struct Setting: Sendable {
         Setting(
             .sync, "strip_nul", .boolean, default: "false", "remove NUL bytes from strings instead of failing",
             reader: .config { String($0.stripNul) }),
+        Setting(
+            .sync, "schema_changes", .choice(SchemaChangePolicy.allCases.map(\.rawValue)),
+            default: SchemaChangePolicy.apply.rawValue,
+            "apply a schema file changed since the load in place (additive changes), or stop with exit 1",
+            reader: .config { $0.schemaChanges.rawValue }),
 
         Setting(
             .oplog, "uri", .mongoURI, required: true, "a URI reaching the replica set whose oplog is replayed",

@@ -53,6 +53,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public var documentCacheMB: Int
     public var keepExtra: Bool
     public var stripNul: Bool
+    /// `[sync] schema_changes`: whether oplog-sync applies a schema file changed since the load in place.
+    public var schemaChanges: SchemaChangePolicy
     /// At least one; in file order.
     public var oplogSources: [OplogSource]
     /// `[collections]`, in file order, at least one.
@@ -197,6 +199,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         documentCacheMB = try number("document_cache_mb")
         keepExtra = try flag("keep_extra")
         stripNul = try flag("strip_nul")
+        schemaChanges = SchemaChangePolicy(rawValue: try text("schema_changes", in: sync).lowercased()) ?? .apply
 
         // [oplog:<name>]
         var sources: [OplogSource] = []
@@ -298,7 +301,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         "configuration \(path): collections \(collections.map(\.description).joined(separator: ", ")); "
             + "oplog sources \(oplogSources.map(\.name).joined(separator: ", ")); schemas \(schemasDirectory); "
             + "state schema \(stateSchema), target schema \(targetSchema), table prefix \"\(tablePrefix)\", "
-            + "batch size \(batchSize), follow commit seconds \(followCommitSeconds), document cache \(documentCacheMB) MiB, keep_extra \(keepExtra), strip_nul \(stripNul)"
+            + "batch size \(batchSize), follow commit seconds \(followCommitSeconds), document cache \(documentCacheMB) MiB, keep_extra \(keepExtra), strip_nul \(stripNul), schema_changes \(schemaChanges.rawValue)"
     }
 
     // MARK: Checks
@@ -339,4 +342,12 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         return base.appendingPathComponent(folder).standardizedFileURL.path
     }
+}
+
+/// `[sync] schema_changes`: what oplog-sync does with a schema file changed since its collection's load.
+public enum SchemaChangePolicy: String, Sendable, Equatable, CaseIterable {
+    /// Additive changes are applied in place; others stop the run with exit 1.
+    case apply
+    /// Every change stops the run with exit 1 (init load needed).
+    case stop
 }

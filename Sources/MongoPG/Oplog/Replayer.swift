@@ -23,6 +23,10 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
     public var batches = 0
     /// Values the schema policy absorbed, as the init load counts them: by kind, then field path.
     public var fields: [String: [String: Int]] = [:]
+    /// `fields` by collection (`DB.COLL`), for the ledger (`AbsorbedFieldFigure`) and `mongo-schema --diff`.
+    public var fieldsByCollection: [String: [String: [String: Int]]] = [:]
+    /// Schema changes applied before the replay (`SchemaChanges`).
+    public var schemaChanges: [SchemaChangeReport] = []
     public var seconds = 0.0
     /// The sync point of each source after the run, as `(t << 32) | i`; empty when replaying a file, which moves none.
     public var syncPoints: [String: UInt64] = [:]
@@ -45,6 +49,7 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             + (fields.isEmpty
                 ? "" : "; schema policy: " + absorbed.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             + "; skipped: \(skips.isEmpty ? "none" : skips)"
+            + schemaChanges.map { "; " + $0.line }.joined()
             + syncPoints.sorted { $0.key < $1.key }.map { "; sync point \($0.key) \(BSONTimestamp(packed: $0.value))" }
             .joined()
             + (interruptedBy.map { "; stopped by signal \($0) at a batch boundary" } ?? "")
@@ -64,6 +69,12 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
         batches += 1
         for (kind, paths) in batch.written.report.counts {
             fields[kind, default: [:]].merge(paths, uniquingKeysWith: +)
+        }
+        for (namespace, report) in batch.written.reports {
+            for (kind, paths) in report.counts {
+                fieldsByCollection[namespace.description, default: [:]][kind, default: [:]].merge(
+                    paths, uniquingKeysWith: +)
+            }
         }
         if !batch.syncPoints.isEmpty { syncPoints = batch.syncPoints.mapValues(\.packed) }
     }
@@ -85,6 +96,14 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
         ]
         for (kind, count) in skipped { figures["skipped_\(kind)"] = Double(count) }
         for (kind, count) in absorbed { figures["fields_\(kind)"] = Double(count) }
+        for (collection, kinds) in fieldsByCollection {
+            for (kind, paths) in kinds {
+                for (path, count) in paths {
+                    figures[AbsorbedFieldFigure(kind: kind, collection: collection, jsonPath: path).key] = Double(count)
+                }
+            }
+        }
+        for report in schemaChanges { figures.merge(report.figures, uniquingKeysWith: +) }
         if let interruptedBy { figures["interrupted_by_signal"] = Double(interruptedBy) }
         return figures
     }

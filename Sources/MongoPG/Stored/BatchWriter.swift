@@ -80,6 +80,8 @@ struct BatchWrite: Sendable {
     var documentsWritten = 0
     var documentsRemoved = 0
     var report = FlattenReport()
+    /// `report`, by collection.
+    var reports: [Namespace: FlattenReport] = [:]
 
     /// `stored`: what PostgreSQL holds of documents the batch read back or an earlier batch wrote (no entry: not
     /// known). `keepingImages`: whether `images` are wanted (a run that verifies, whose repairs change rows behind
@@ -94,6 +96,11 @@ struct BatchWrite: Sendable {
         for (namespace, outcomes) in byCollection.sorted(by: { $0.key.description < $1.key.description }) {
             let plan = try BatchWriter.plan(for: namespace, in: plans)
             let flattener = Flattener(plan: plan)
+            var collectionReport = FlattenReport()
+            defer {
+                report.merge(collectionReport)
+                reports[namespace] = collectionReport
+            }
             var part = Collection(
                 namespace: namespace, removals: Array(repeating: [], count: plan.tables.count),
                 rowRemovals: Array(repeating: RowKeys(), count: plan.tables.count),
@@ -108,7 +115,7 @@ struct BatchWrite: Sendable {
                 let key = try plan.keyValue(ofID: outcome.id)
                 var rows = DocumentRows(tableCount: plan.tables.count)
                 if let document = outcome.document {
-                    rows.tables = try flattener.flatten(document, report: &report).rows
+                    rows.tables = try flattener.flatten(document, report: &collectionReport).rows
                     documentsWritten += 1
                 } else {
                     documentsRemoved += 1
@@ -180,6 +187,8 @@ struct BatchWriter {
         var documentsRemoved = 0
         var rows = 0
         var report = FlattenReport()
+        /// `report`, by collection.
+        var reports: [Namespace: FlattenReport] = [:]
     }
 
     /// Computes the writes (`BatchWrite`) of documents whose stored rows are not known (repairs) and writes them.
@@ -189,7 +198,8 @@ struct BatchWriter {
 
     func write(_ batch: BatchWrite) async throws -> Written {
         var written = Written(
-            documentsWritten: batch.documentsWritten, documentsRemoved: batch.documentsRemoved, report: batch.report)
+            documentsWritten: batch.documentsWritten, documentsRemoved: batch.documentsRemoved, report: batch.report,
+            reports: batch.reports)
         for namespace in batch.emptied {
             let plan = try Self.plan(for: namespace, in: plans)
             let tables = plan.tables.map { plan.qualifiedName($0) }.joined(separator: ", ")

@@ -134,6 +134,11 @@ private struct RebuildState {
         -> BSONValue?
     {
         if let kept = extras[path.map(FieldName.init)] {  // a value the schema could not hold, back in its place
+            // Rows written under an older plan (a schema changed in place) may keep what this plan maps: they are
+            // not the rows this plan gives, though the document would come back alike.
+            guard !flattens(kept, into: node) else {
+                throw failure("_extra keeps a value that the schema maps to columns or rows", path)
+            }
             placed.insert(path.map(FieldName.init))
             return kept
         }
@@ -158,6 +163,17 @@ private struct RebuildState {
                     try build(element, row: child, indexes: indexes + [index], path: path + [String(index)]) ?? .null)
             }
             return .array(values)
+        }
+    }
+
+    /// Whether the flattener would map `value` onto `node` rather than keep it in `_extra`.
+    func flattens(_ value: BSONValue, into node: PlanNode) -> Bool {
+        switch (node, value) {
+        case (.column(_, let type), _):
+            if case .fits = ValueMapping.convert(value, to: type, stripNUL: plan.settings.stripNUL) { return true }
+            return false
+        case (.object, .document), (.array, .array): return true
+        default: return false
         }
     }
 

@@ -1,0 +1,178 @@
+import Foundation
+import Logging
+
+/// What one collection's schema change applied in place did, for oplog-sync's summary, `--json` and ledger.
+public struct SchemaChangeReport: Sendable, Codable, Equatable {
+    /// `DB.COLL`.
+    public var collection: String
+    /// `table.column` of each column added, widened; the tables created.
+    public var columnsAdded: [String] = []
+    public var columnsWidened: [String] = []
+    public var tablesCreated: [String] = []
+    /// Documents the convergence compared, and those whose rows it rewrote.
+    public var documentsCompared = 0
+    public var documentsConverged = 0
+    public var seconds = 0.0
+
+    var line: String {
+        "schema change of \(collection): \(columnsAdded.count) columns added, \(tablesCreated.count) tables created, "
+            + "\(columnsWidened.count) columns widened, \(documentsConverged) of \(documentsCompared) documents "
+            + "converged (\(String(format: "%.2f", seconds)) s)"
+    }
+
+    var figures: [String: Double] {
+        [
+            "schema_columns_added": Double(columnsAdded.count), "schema_tables_created": Double(tablesCreated.count),
+            "schema_columns_widened": Double(columnsWidened.count),
+            "schema_documents_compared": Double(documentsCompared),
+            "schema_documents_converged": Double(documentsConverged), "schema_seconds": seconds,
+        ]
+    }
+}
+
+/// Applies the schema files changed since their collections' tables were built (DESIGN.md, "Schema files";
+/// `[sync] schema_changes = apply`), before oplog-sync replays; the caller holds the sync lock.
+///
+/// For each collection whose schema file's hash is not the recorded one: the plan the file gives is compared with the
+/// catalog's (`PlanChange`). A conflict anywhere stops the run before anything changes (exit 1, naming each
+/// collection and field and the one-collection load that resolves it); so does a view on a column to widen (exit 78).
+/// Otherwise, per collection: the DDL and the new catalog rows commit in one transaction; then every document whose
+/// rows differ under the new plan converges (`CollectionConverger`, on a second session); then the new hash is
+/// recorded, so `init-load-status` answers 0 again. A run killed before that last step finds the hash still
+/// different: its rerun finds nothing left to alter and converges again, so it finishes what was begun.
+struct SchemaChanges {
+    let context: ToolContext
+    let store: StateStore
+
+    private var config: SyncConfig { context.config }
+    private var logger: Logger { context.logger }
+
+    /// A collection whose schema file changed, with what the change would do.
+    struct Pending: Sendable {
+        var collection: Namespace
+        var hash: String
+        var change: PlanChange
+        /// The init load that built its tables.
+        var initLoadID: Int64
+    }
+
+    /// The collections whose schema file differs from the recorded one and what their change would do; empty when
+    /// the newest init load is not done (`init-load-status` then says why).
+    func pending() async throws -> [Pending]? {
+        guard let recorded = try await store.recordedSchemaHashes() else { return nil }
+        var changes: [Pending] = []
+        for collection in config.collections {
+            guard let loaded = recorded[collection.description],
+                let hash = SchemaFile.hash(for: collection, in: config.schemasDirectory), hash != loaded.hash
+            else { continue }
+            let file = try SchemaFile(
+                namespace: collection, schemasDirectory: config.schemasDirectory, settings: config.flattenSettings)
+            let old = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
+            let new = try TablePlan(schema: file.schema, settings: old.settings)
+            changes.append(
+                Pending(
+                    collection: collection, hash: hash, change: PlanChange(from: old, to: new),
+                    initLoadID: loaded.initLoadID))
+        }
+        return changes
+    }
+
+    /// Applies every pending change, or none when one conflicts; returns what each did.
+    func apply() async throws -> [SchemaChangeReport] {
+        guard config.schemaChanges == .apply, let changes = try await pending(), !changes.isEmpty
+        else { return [] }
+        let conflicting = changes.filter { !$0.change.isAdditive }
+        if !conflicting.isEmpty {
+            throw GeneralError(.initLoadNeeded, Self.conflictMessage(conflicting))
+        }
+        for pending in changes { try await refuseDependentViews(pending) }
+        var reports: [SchemaChangeReport] = []
+        for pending in changes {
+            reports.append(try await apply(pending))
+        }
+        return reports
+    }
+
+    static func conflictMessage(_ conflicting: [Pending]) -> String {
+        let lines = conflicting.map { pending in
+            let collection = pending.collection
+            return "schema changed for \(collection) in a way no change in place applies: "
+                + pending.change.conflicts.map(\.description).joined(separator: "; ")
+                + ". Load this collection again: `\(Tool.etlstatus) init-load-start --collection \(collection)`, then "
+                + "\(Tool.mongoReader) and \(Tool.psqlCopy) --collection \(collection), then "
+                + "`\(Tool.etlstatus) init-load-finish ok`"
+        }
+        return "init load needed: " + lines.joined(separator: "\n")
+    }
+
+    /// Exit 78 before anything changes when a view depends on a column to widen: PostgreSQL refuses to change the
+    /// type of such a column (SQLSTATE 0A000).
+    private func refuseDependentViews(_ pending: Pending) async throws {
+        let target = pending.change.new.settings.targetSchema
+        for (table, column) in pending.change.widenedColumns {
+            let views = try await store.session.query(
+                """
+                SELECT DISTINCT vn.nspname, v.relname FROM pg_catalog.pg_depend d
+                JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
+                JOIN pg_catalog.pg_class v ON v.oid = r.ev_class
+                JOIN pg_catalog.pg_namespace vn ON vn.oid = v.relnamespace
+                JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
+                JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+                JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+                WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND tn.nspname = $1 AND t.relname = $2
+                AND a.attname = $3 AND v.oid <> t.oid ORDER BY 1, 2
+                """, parameters: [target, table, column],
+                purpose: "find the views on \(table).\(column) of \(pending.collection)")
+            let names = views.rows.map { PostgresSQL.qualifiedName(schema: $0[0] ?? "", $0[1] ?? "") }
+            guard let first = names.first else { continue }
+            throw GeneralError(
+                .configError,
+                "schema change of \(pending.collection): PostgreSQL cannot change the type of column "
+                    + "\(PostgresSQL.qualifiedName(schema: target, table)).\(Identifier.quoted(column)) while "
+                    + "\(names.count == 1 ? "view" : "views") \(names.joined(separator: ", ")) "
+                    + "\(names.count == 1 ? "depends" : "depend") on it (SQLSTATE 0A000); nothing was changed. Save "
+                    + "its definition (`SELECT pg_get_viewdef('\(first)')`), drop it, run \(Tool.oplogSync) again, "
+                    + "then create it again")
+        }
+    }
+
+    private func apply(_ pending: Pending) async throws -> SchemaChangeReport {
+        let started = Date()
+        let change = pending.change, collection = pending.collection
+        var report = SchemaChangeReport(collection: collection.description)
+        for addition in change.additions {
+            let name = "\(addition.table).\(addition.column ?? "")"
+            switch addition.kind {
+            case .column: report.columnsAdded.append(name)
+            case .widening: report.columnsWidened.append(name)
+            case .table: report.tablesCreated.append(addition.table)
+            }
+        }
+        if !change.additions.isEmpty {
+            let statements = change.statements, plan = change.new, stateSchema = store.schema
+            logger.info(
+                "applying a schema change",
+                metadata: ["ns": "\(collection)", "changes": "\(change.additions.map(\.description))"])
+            try await store.session.withTransaction(purpose: "apply the schema change of \(collection)") { session in
+                for statement in statements {
+                    try session.execute(statement, purpose: "change the tables of \(collection)")
+                }
+                try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan)
+            }
+        }
+        try await TestHooks.hold(at: "schema-changed")
+        // The plan replay uses: compiled back from the catalog just written.
+        let plan = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
+        let mongo = try MongoSession(uri: config.mongoURI, name: "converge")
+        let reader = try await context.postgresSession(name: "converge")
+        let figures = try await CollectionConverger(
+            mongo: mongo, plan: plan, store: store, reader: reader, logger: logger
+        ).converge(progress: Progress.onTerminal(label: "converge \(collection)", unit: "documents"))
+        try await store.recordSchemaChange(collection: collection, schemaHash: pending.hash, initLoadID: pending.initLoadID)
+        report.documentsCompared = figures.compared
+        report.documentsConverged = figures.written
+        report.seconds = Date().timeIntervalSince(started)
+        logger.info("schema change applied", metadata: ["ns": "\(collection)", "summary": "\(report.line)"])
+        return report
+    }
+}
