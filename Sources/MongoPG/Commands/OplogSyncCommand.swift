@@ -24,7 +24,11 @@ public struct OplogSyncCommand: Sendable {
             // Before anything is read: a second oplog-sync, or an init load, holds it (75).
             try await store.takeSyncLock(for: "for \(Tool.oplogSync)")
             // Schema files changed since the load, applied in place before the positions are read.
-            let schemaChanges = fromFile == nil ? try await SchemaChanges(context: context, store: store).apply() : []
+            let schemaChanges =
+                fromFile == nil
+                ? try await SchemaChanges(
+                    config: config, store: store, logger: logger, openSession: context.postgresSession
+                ).apply() : []
             let position = fromFile == nil ? try await replayPosition(config: config, store: store) : nil
             // Per position name, where reading begins.
             let starts =

@@ -41,11 +41,11 @@ public struct SchemaChangeReport: Sendable, Codable, Equatable {
 /// recorded, so `init-load-status` answers 0 again. A run killed before that last step finds the hash still
 /// different: its rerun finds nothing left to alter and converges again, so it finishes what was begun.
 struct SchemaChanges {
-    let context: ToolContext
+    let config: SyncConfig
     let store: StateStore
-
-    private var config: SyncConfig { context.config }
-    private var logger: Logger { context.logger }
+    let logger: Logger
+    /// A second PostgreSQL session, for the convergence's reads.
+    let openSession: @Sendable (_ name: String) async throws -> PostgresSession
 
     /// A collection whose schema file changed, with what the change would do.
     struct Pending: Sendable {
@@ -164,7 +164,7 @@ struct SchemaChanges {
         // The plan replay uses: compiled back from the catalog just written.
         let plan = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
         let mongo = try MongoSession(uri: config.mongoURI, name: "converge")
-        let reader = try await context.postgresSession(name: "converge")
+        let reader = try await openSession("converge")
         let figures = try await CollectionConverger(
             mongo: mongo, plan: plan, store: store, reader: reader, logger: logger
         ).converge(progress: Progress.onTerminal(label: "converge \(collection)", unit: "documents"))
