@@ -76,6 +76,9 @@ let badConfigs: [BadConfig] = [
         name: "a bad boolean", text: minimal + "\n[sync]\nkeep_extra = maybe", kind: .badValue, line: 10,
         names: "keep_extra"),
     BadConfig(
+        name: "an unknown on_history_lost", text: minimal + "\n[sync]\non_history_lost = reload", kind: .badValue,
+        line: 10, names: "on_history_lost"),
+    BadConfig(
         name: "a zero batch size", text: minimal + "\n[sync]\nbatch_size = 0", kind: .badValue, line: 10,
         names: "batch_size"),
     BadConfig(
@@ -184,6 +187,7 @@ struct SyncConfigTests {
         #expect(config.batchSize == 1000 && !config.keepExtra && !config.stripNul)
         #expect(config.followCommitSeconds == 5)
         #expect(config.documentCacheMB == 64)
+        #expect(config.onHistoryLost == .stop)
     }
 
     @Test("sample-config.ini documents every key the parser knows, each with a comment above it")
@@ -192,7 +196,8 @@ struct SyncConfigTests {
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         let keys = [
             "uri", "conninfo", "password_env", "schemas_dir", "state_schema", "target_schema", "table_prefix",
-            "batch_size", "keep_extra", "strip_nul", "connect_timeout", "mode", "scope", "full_document",
+            "batch_size", "keep_extra", "strip_nul", "on_history_lost", "connect_timeout", "mode", "scope",
+            "full_document",
         ]
         for key in keys {
             let index = try #require(lines.firstIndex { $0.hasPrefix("\(key) =") }, "\(key) is not in the sample")
@@ -254,6 +259,13 @@ struct SyncConfigTests {
         #expect(try config.postgresPassword(environment: ["PGPASSWORD": "x"]) == nil)
         #expect(config.oplogSources == [.init(name: "rs0", uri: "mongodb://127.0.0.1:27017/?directConnection=true")])
         #expect(config.collections == [Namespace(database: "sample_analytics", collection: "customers")])
+        #expect(config.onHistoryLost == .stop)
+    }
+
+    @Test("[sync] on_history_lost reads stop and resync, in any case", arguments: ["stop", "resync", "Resync"])
+    func onHistoryLost(value: String) throws {
+        let config = try SyncConfig.parse(text: minimal + "\n[sync]\non_history_lost = \(value)", path: Self.path)
+        #expect(config.onHistoryLost.rawValue == value.lowercased())
     }
 
     @Test(

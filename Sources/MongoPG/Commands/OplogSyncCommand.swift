@@ -18,9 +18,24 @@ public struct OplogSyncCommand: Sendable {
                 .usage, "--follow tails a server's oplog: it cannot be combined with --from-file \(fromFile)")
         }
         let context = ToolContext(config: try common.loadConfig(), logger: logger)
-        let config = context.config
         let stop = StopRequest.listen()
-        let summary = try await StateStore.withOpened(context.openStateStore) { store in
+        var summary: ReplaySummary
+        do {
+            summary = try await replay(context: context, stop: stop)
+        } catch let lost as OplogError
+            where lost.kind == .historyLost && context.config.onHistoryLost == .resync && fromFile == nil
+        {
+            let resync = try await ResyncCommand.resyncing(after: lost, context: context)
+            summary = try await replay(context: context, stop: stop)
+            summary.resync = resync
+        }
+        try common.printResult(summary, line: summary.line)
+        return .ok
+    }
+
+    private func replay(context: ToolContext, stop: StopRequest) async throws -> ReplaySummary {
+        let config = context.config, logger = context.logger
+        return try await StateStore.withOpened(context.openStateStore) { store in
             // Before anything is read: a second oplog-sync, or an init load, holds it (75).
             try await store.takeSyncLock(for: "for \(Tool.oplogSync)")
             let starts = fromFile == nil ? try await replayStarts(config: config, store: store) : [:]
@@ -100,8 +115,6 @@ public struct OplogSyncCommand: Sendable {
                 return summary
             }
         }
-        try common.printResult(summary, line: summary.line)
-        return .ok
     }
 
     /// Where each oplog source's replay starts: its sync point, or the newest init load's position. An init load that
@@ -115,7 +128,8 @@ public struct OplogSyncCommand: Sendable {
         for source in config.oplogSources where starts[source.name] == nil {
             throw GeneralError(
                 .initLoadNeeded,
-                "init load needed: init load \(status.initLoadID ?? 0) recorded no oplog position for \(source.name)")
+                "init load needed: init load \(status.initLoadID ?? 0) recorded no oplog position for \(source.name)"
+                    + OplogError.resyncHint)
         }
         return starts
     }

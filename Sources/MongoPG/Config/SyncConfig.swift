@@ -53,6 +53,9 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public var documentCacheMB: Int
     public var keepExtra: Bool
     public var stripNul: Bool
+    /// `[sync] on_history_lost`: what a plain oplog-sync does when a source's history no longer reaches its sync
+    /// point: stop with 1 (default), or resync in place (`oplog-sync --resync`) and replay from there.
+    public var onHistoryLost: HistoryLostAction
     /// At least one; in file order.
     public var oplogSources: [OplogSource]
     /// `[collections]`, in file order, at least one.
@@ -75,6 +78,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public static let defaultDocumentCacheMB = 64
     public static let documentCacheMBRange = 0...65536
     public static let defaultOplogSourceName = "rs0"
+
+    public enum HistoryLostAction: String, Sendable, CaseIterable { case stop, resync }
     /// `[psql] connect_timeout`, in seconds (libpq waits at least 2); unset, `PostgresConninfo.defaultConnectTimeout`.
     public static let connectTimeouts = 1...3600
 
@@ -85,7 +90,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         "sync": [
             "schemas_dir", "state_schema", "target_schema", "table_prefix", "batch_size", "follow_commit_seconds",
             "document_cache_mb",
-            "keep_extra", "strip_nul",
+            "keep_extra", "strip_nul", "on_history_lost",
         ],
         "oplog": ["uri", "mode", "scope", "full_document"],
         "collections": [],
@@ -272,6 +277,13 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
             "document_cache_mb", in: Self.documentCacheMBRange, default: Self.defaultDocumentCacheMB, unit: "of MiB ")
         keepExtra = try bool("keep_extra")
         stripNul = try bool("strip_nul")
+        onHistoryLost = .stop
+        if let entry = setting("on_history_lost"), let sync {
+            guard let action = HistoryLostAction(rawValue: entry.value.lowercased()) else {
+                throw bad(sync, entry, "must be stop or resync, not `\(entry.value)`")
+            }
+            onHistoryLost = action
+        }
 
         // [oplog:<name>]
         var sources: [OplogSource] = []

@@ -40,6 +40,7 @@ extension SyncConfig {
         case ("sync", "follow_commit_seconds"): return String(followCommitSeconds)
         case ("sync", "keep_extra"): return String(keepExtra)
         case ("sync", "strip_nul"): return String(stripNul)
+        case ("sync", "on_history_lost"): return onHistoryLost.rawValue
         case (let section, "uri") where section.hasPrefix("oplog:"):
             guard let source = oplogSources.first(where: { "oplog:" + $0.name == section }) else { throw unknown() }
             return try secretFree(source.uri)
