@@ -27,6 +27,8 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
     var patterns: [String]
     /// None may be in stderr or stdout.
     var forbidden: [String] = []
+    /// stderr holds exactly this many lines (a refusal is one line, the tool's, with nothing logged before it).
+    var stderrLines: Int? = nil
     /// Files written into the scene's folder first, by relative path.
     var files: [String: [UInt8]] = [:]
     /// Symbolic links made in the scene's folder first: relative path -> target.
@@ -147,18 +149,24 @@ let hostileCases: [HostileCase] = [
     HostileCase(
         name: "a MongoDB URI with port 99999 (etlstatus)", run: .init("etlstatus", ["init-load-status"]),
         status: 78, patterns: ["sync.ini:3: [mongo] uri:", "libmongoc"], forbidden: ["hunter2-secret"],
-        config: replacing("uri", with: "uri = mongodb://reader:hunter2-secret@127.0.0.1:99999/")),
+        stderrLines: 1, config: replacing("uri", with: "uri = mongodb://reader:hunter2-secret@127.0.0.1:99999/")),
+    HostileCase(
+        name: "a MongoDB URI with port 99999 (etlstatus lag): one line, ours, with libmongoc's detail",
+        run: .init("etlstatus", ["lag"]), status: 78,
+        patterns: ["sync.ini:3: [mongo] uri: libmongoc refuses it:", "Port could not be parsed"], stderrLines: 1,
+        config: replacing("uri", with: "uri = mongodb://127.0.0.1:99999/")),
     HostileCase(
         name: "a MongoDB URI with port 99999 (mongo-reader)", run: .init("mongo-reader", []), status: 78,
-        patterns: ["sync.ini:3: [mongo] uri:"], forbidden: ["hunter2-secret"],
+        patterns: ["sync.ini:3: [mongo] uri:"], forbidden: ["hunter2-secret"], stderrLines: 1,
         config: replacing("uri", with: "uri = mongodb://reader:hunter2-secret@127.0.0.1:99999/")),
     HostileCase(
         name: "a MongoDB URI with port 99999 (psql-copy)", run: .init("psql-copy", []), status: 78,
-        patterns: ["sync.ini:3: [mongo] uri:"], forbidden: ["hunter2-secret"],
+        patterns: ["sync.ini:3: [mongo] uri:"], forbidden: ["hunter2-secret"], stderrLines: 1,
         config: replacing("uri", with: "uri = mongodb://reader:hunter2-secret@127.0.0.1:99999/")),
     HostileCase(
         name: "an [oplog:<name>] URI with port 99999", run: .init("etlstatus", ["init-load-status"]), status: 78,
-        patterns: ["[oplog:rs9] uri:", "libmongoc"], config: { $0 + "\n[oplog:rs9]\nuri = mongodb://h:99999/\n" }),
+        patterns: ["[oplog:rs9] uri:", "libmongoc"], stderrLines: 1,
+        config: { $0 + "\n[oplog:rs9]\nuri = mongodb://h:99999/\n" }),
     HostileCase(
         name: "a connect_timeout that is no number", run: .init("psql-copy", []), status: 78,
         patterns: ["[psql] connect_timeout:"],
@@ -235,6 +243,9 @@ struct HostileInputTests {
             #expect(outcome.seconds < item.seconds, "took \(outcome.seconds) s")
             for pattern in item.patterns.map(expand) {
                 #expect(outcome.stderr.contains(pattern), "missing \(pattern): \(outcome.stderr)")
+            }
+            if let count = item.stderrLines {
+                #expect(outcome.stderr.split(separator: "\n").count == count, "\(outcome.stderr)")
             }
             for secret in item.forbidden {
                 #expect(!outcome.stderr.contains(secret) && !outcome.stdout.contains(secret))

@@ -1,8 +1,9 @@
 import Foundation
-import MongoPG
 import PropertyBased
 import TestSupport
 import Testing
+
+@testable import MongoPG
 
 /// The smallest valid file: only the required sections.
 private let minimal = """
@@ -187,21 +188,38 @@ struct SyncConfigTests {
         #expect(config.batchSize == 1000 && !config.keepExtra && !config.stripNul)
         #expect(config.followCommitSeconds == 5)
         #expect(config.documentCacheMB == 64)
-        #expect(config.onHistoryLost == .stop)
     }
 
-    @Test("sample-config.ini documents every key the parser knows, each with a comment above it")
+    @Test("sample-config.ini documents every key of the setting table, each with a comment above it, and no other")
     func sampleConfigDocumentsEveryKey() throws {
         let path = ServerEnvironment.packageRoot.appendingPathComponent("sample-config.ini").path
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        let keys = [
-            "uri", "conninfo", "password_env", "schemas_dir", "state_schema", "target_schema", "table_prefix",
-            "batch_size", "keep_extra", "strip_nul", "on_history_lost", "connect_timeout", "mode", "scope",
-            "full_document",
-        ]
-        for key in keys {
-            let index = try #require(lines.firstIndex { $0.hasPrefix("\(key) =") }, "\(key) is not in the sample")
-            #expect(lines[index - 1].hasPrefix("#"), "\(key) has no comment above it")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let file = try INIFile(parsing: text, path: path, bareLineSections: ["collections"])
+        var documented: Set<String> = []
+        for section in file.sections where !SyncConfig.dataSections.contains(section.name) {
+            let kind = try #require(Setting.Section(header: section.name), "[\(section.name)] is no section we know")
+            for entry in section.entries {
+                let name = "\(kind.name).\(entry.key)"
+                #expect(
+                    Setting.named(entry.key, in: kind) != nil, "the sample documents \(name), which the table lacks")
+                #expect(lines[entry.line - 2].hasPrefix("#"), "\(name) has no comment above it")
+                documented.insert(name)
+            }
+        }
+        #expect(Set(Setting.all.map(\.name)).subtracting(documented).isEmpty, "keys the sample does not document")
+        let sections = Set(file.sections.map { Setting.Section(header: $0.name)?.name ?? $0.name })
+        #expect(sections == Set(Setting.Section.allCases.map(\.name) + SyncConfig.dataSections))
+    }
+
+    @Test("the setting table names each key once, and each default is a value its type accepts")
+    func settingTable() {
+        #expect(Set(Setting.all.map(\.name)).count == Setting.all.count)
+        for setting in Setting.all {
+            if let value = setting.defaultValue {
+                #expect(setting.type.problem(with: value) == nil, "\(setting.name) defaults to a value it refuses")
+            }
+            #expect(!(setting.isRequired && setting.defaultValue != nil), "\(setting.name): required with a default")
         }
     }
 

@@ -84,6 +84,52 @@ struct PostgresSessionTests {
         }
     }
 
+    @Test("withAsyncTransaction commits awaited work, and rolls back a throwing body, a failed COMMIT and a cancel")
+    func asyncTransactions() async throws {
+        try await PostgresServer.withScratchSchema("pgtest", created: true) { session, schema in
+            let table = PostgresSQL.qualifiedName(schema: schema, "t")
+            try await session.execute(
+                "CREATE TABLE \(table) (id int PRIMARY KEY, other int UNIQUE DEFERRABLE INITIALLY DEFERRED)",
+                purpose: "create")
+            func ids() async throws -> String? {
+                try await session.query("SELECT string_agg(id::text, ',' ORDER BY id) FROM \(table)", purpose: "ids")
+                    .scalar
+            }
+            let answer = try await session.withAsyncTransaction(purpose: "insert one") {
+                try await session.execute("INSERT INTO \(table) VALUES (1, 1)", purpose: "insert 1")
+                try await Task.sleep(for: .milliseconds(1))
+                return 42
+            }
+            #expect(answer == 42)
+
+            struct Refused: Error {}
+            await #expect(throws: Refused.self) {
+                try await session.withAsyncTransaction(purpose: "insert two") {
+                    try await session.execute("INSERT INTO \(table) VALUES (2, 2)", purpose: "insert 2")
+                    throw Refused()
+                }
+            }
+            // The deferred UNIQUE check fails at COMMIT, after the body returned.
+            await #expect(throws: PostgresError.self) {
+                try await session.withAsyncTransaction(purpose: "insert three") {
+                    try await session.execute("INSERT INTO \(table) VALUES (3, 1)", purpose: "insert 3")
+                }
+            }
+            let (inserted, signal) = AsyncStream<Void>.makeStream()
+            let cancelled = Task {
+                try await session.withAsyncTransaction(purpose: "insert four") {
+                    try await session.execute("INSERT INTO \(table) VALUES (4, 4)", purpose: "insert 4")
+                    signal.yield()
+                    try await Task.sleep(for: .seconds(60))
+                }
+            }
+            for await _ in inserted { break }
+            cancelled.cancel()
+            await #expect(throws: CancellationError.self) { try await cancelled.value }
+            #expect(try await ids() == "1")
+        }
+    }
+
     @Test("server notices and warnings reach the logger")
     func notices() async throws {
         let (logger, record) = RecordingLogHandler.logger()

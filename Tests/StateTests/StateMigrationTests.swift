@@ -267,15 +267,15 @@ struct StatusStateTests {
             #expect(try await store.lastSuccessfulRun(tool: "mongo-reader") == nil)
             #expect(try await store.lastRunPerTool().map(\.id) == [5, 3, 4])
             let failed = try #require(try await store.runs(RunFilter(tool: "oplog-sync")).first)
-            #expect(failed.status == "error" && failed.exitCode == 65 && failed.message == "why")
+            #expect(failed.status == .error && failed.exitCode == 65 && failed.message == "why")
             #expect(failed.figures == ["rows": 2] && failed.finishedAt != nil)
 
             let open = try #require(try await store.runs(RunFilter(last: 1)).first)
-            #expect(open.id == running.id && open.status == "running" && open.finishedAt == nil)
-            #expect(open.resolvingDied(hostName: open.host, isAlive: { _ in false }).status == "died")
-            #expect(open.resolvingDied(hostName: open.host, isAlive: { _ in true }).status == "running")
-            #expect(open.resolvingDied(hostName: "elsewhere", isAlive: { _ in false }).status == "running")
-            #expect(open.resolvingDied(hostName: open.host, isAlive: RunRecord.processIsAlive).status == "running")
+            #expect(open.id == running.id && open.status == .running && open.finishedAt == nil)
+            #expect(open.resolvingDied(hostName: open.host, isAlive: { _ in false }).status == .died)
+            #expect(open.resolvingDied(hostName: open.host, isAlive: { _ in true }).status == .running)
+            #expect(open.resolvingDied(hostName: "elsewhere", isAlive: { _ in false }).status == .running)
+            #expect(open.resolvingDied(hostName: open.host, isAlive: RunRecord.processIsAlive).status == .running)
         }
     }
 }

@@ -3,7 +3,7 @@ import Testing
 
 @Suite("etlstatus check's judging (pure)")
 struct CheckReportTests {
-    static let loaded = InitLoadStatus(reasons: [], initLoadID: 4, state: "ok")
+    static let loaded = InitLoadStatus(reasons: [], initLoadID: 4, state: .ok)
 
     static func lag(_ source: String = "rs0", seconds: Double, left: Double?, fallenOff: Bool = false) -> SourceLag {
         let position = BSONTimestamp(seconds: 1_000, increment: 1)
@@ -16,11 +16,11 @@ struct CheckReportTests {
         return lag
     }
 
-    static func run(_ status: String, exit: Int32?, age: Double = 60, arguments: String = "") -> RunRecord {
+    static func run(_ status: RunStatus, exit: Int32?, age: Double = 60, arguments: String = "") -> RunRecord {
         RunRecord(
             id: 9, tool: "oplog-sync", host: "h", pid: 1, arguments: arguments, startedAt: "", finishedAt: nil,
             status: status,
-            exitCode: exit, message: status == "error" ? "boom" : nil, figures: [:], durationSeconds: 1,
+            exitCode: exit, message: status == .error ? "boom" : nil, figures: [:], durationSeconds: 1,
             ageSeconds: age)
     }
 
@@ -82,13 +82,13 @@ struct CheckReportTests {
         "the last oplog-sync run: failed is CRITICAL, locked out is WARNING, late beyond --max-age is CRITICAL; a running one counts from its newest sign of life"
     )
     func lastSync() {
-        var inputs = CheckInputs(initLoad: Self.loaded, sources: [], lastSync: Self.run("error", exit: 65))
+        var inputs = CheckInputs(initLoad: Self.loaded, sources: [], lastSync: Self.run(.error, exit: 65))
         #expect(Self.judge(inputs).status == .critical)
-        inputs.lastSync = Self.run("error", exit: 75)
+        inputs.lastSync = Self.run(.error, exit: 75)
         #expect(Self.judge(inputs).status == .warning)
-        inputs.lastSync = Self.run("died", exit: nil)
+        inputs.lastSync = Self.run(.died, exit: nil)
         #expect(Self.judge(inputs).status == .critical)
-        inputs.lastSync = Self.run("ok", exit: 0, age: 120)
+        inputs.lastSync = Self.run(.ok, exit: 0, age: 120)
         inputs.lastSuccessfulSync = inputs.lastSync
         var thresholds = Self.thresholds
         #expect(Self.judge(inputs, thresholds).status == .ok)
@@ -100,13 +100,13 @@ struct CheckReportTests {
         #expect(Self.judge(inputs, thresholds).status == .critical)
         // A following run is measured from its newest batch or heartbeat, not from the end of the last run.
         let follow = "--config sync.ini --follow"
-        inputs.lastSync = Self.run("running", exit: nil, age: 40, arguments: follow)
+        inputs.lastSync = Self.run(.running, exit: nil, age: 40, arguments: follow)
         #expect(Self.judge(inputs, thresholds).status == .ok)
         #expect(Self.judge(inputs, thresholds).line.contains("running, last heard of"))
-        inputs.lastSync = Self.run("running", exit: nil, age: 400, arguments: follow)
+        inputs.lastSync = Self.run(.running, exit: nil, age: 400, arguments: follow)
         #expect(Self.judge(inputs, thresholds).status == .critical)
         // A catch-up still running is judged by the last run that ended (here none).
-        inputs.lastSync = Self.run("running", exit: nil, age: 5, arguments: "--config sync.ini")
+        inputs.lastSync = Self.run(.running, exit: nil, age: 5, arguments: "--config sync.ini")
         #expect(Self.judge(inputs, thresholds).status == .critical)
     }
 

@@ -31,6 +31,60 @@ struct KeyOrderTests {
         #expect(!KeyOrder.precedes(.integer(4), .integer(4)))
     }
 
+    static func decimal(_ text: String) -> SQLValue { .numeric(Decimal128(text)!) }
+
+    @Test("int64 keys beyond 2^53 compare exactly, against each other and against doubles")
+    func largeIntegers() {
+        let twoTo53: Int64 = 1 << 53
+        #expect(KeyOrder.precedes(.integer(twoTo53), .integer(twoTo53 + 1)))
+        #expect(KeyOrder.precedes(.double(Double(twoTo53)), .integer(twoTo53 + 1)))
+        #expect(!KeyOrder.precedes(.integer(twoTo53 + 1), .double(Double(twoTo53))))
+        #expect(KeyOrder.precedes(.integer(Int64.max), .double(9_223_372_036_854_775_808.0)))  // 2^63
+        #expect(KeyOrder.precedes(.double(-9_223_372_036_854_775_808.0 * 2), .integer(Int64.min)))
+        #expect(KeyOrder.precedes(.integer(Int64.min), .double((-9_223_372_036_854_775_808.0).nextUp)))
+        #expect(KeyOrder.precedes(.integer(2), .double(2.5)) && KeyOrder.precedes(.double(-2.5), .integer(-2)))
+        #expect(KeyOrder.precedes(.integer(twoTo53 + 1), Self.decimal("9007199254740993.5")))
+    }
+
+    @Test("decimal128 keys compare by exact value, also where doubles cannot tell them apart")
+    func decimals() {
+        let ordered = [
+            "NaN", "-Infinity", "-1E+6000", "-12345678901234567890123456789012.35",
+            "-12345678901234567890123456789012.34", "-0.000000000000000000000000000000001", "0", "1E-6176",
+            "0.1000000000000000000000000000000001", "0.1000000000000000000000000000000002", "9007199254740993",
+            "1E+30", "1000000000000000000000000000000.001", "9.999999999999999999999999999999999E+6144", "Infinity",
+        ].map(Self.decimal)
+        for (index, lower) in ordered.enumerated() {
+            for higher in ordered[(index + 1)...] {
+                #expect(KeyOrder.precedes(lower, higher), "\(lower) < \(higher)")
+                #expect(!KeyOrder.precedes(higher, lower), "not \(higher) < \(lower)")
+            }
+        }
+        #expect(ordered.shuffled().sorted(by: KeyOrder.precedes) == ordered)
+    }
+
+    @Test("numbers of different types but one value precede neither, as one _id in MongoDB")
+    func equalAcrossTypes() {
+        let groups: [[SQLValue]] = [
+            [.integer(1), .double(1), Self.decimal("1"), Self.decimal("1.000"), Self.decimal("0.1E1")],
+            [.integer(0), .double(0), .double(-0.0), Self.decimal("0"), Self.decimal("-0E+3")],
+            [.integer(-(1 << 53) - 1), Self.decimal("-9007199254740993")],
+            [.double(0.0009765625), Self.decimal("0.0009765625000")],
+            [.integer(1 << 60), .double(0x1p60), Self.decimal("1152921504606846976")],
+            [.double(.nan), Self.decimal("NaN")], [.double(.infinity), Self.decimal("Infinity")],
+        ]
+        for group in groups {
+            for a in group {
+                for b in group { #expect(!KeyOrder.precedes(a, b), "\(a) and \(b) are equal") }
+            }
+        }
+        // 0.1 as a double is a little more than the decimal 0.1.
+        #expect(KeyOrder.precedes(Self.decimal("0.1"), .double(0.1)))
+        #expect(KeyOrder.precedes(.double(.nan), .integer(Int64.min)))
+        #expect(KeyOrder.precedes(.double(5e-324), Self.decimal("1E-323")))
+        #expect(KeyOrder.precedes(Self.decimal("1E-324"), .double(5e-324)))
+    }
+
     @Test("PostgreSQL's ORDER BY for each key type gives the order precedes gives", .tags(.integration))
     func postgresAgrees() async throws {
         var random = SystemRandomNumberGenerator()
@@ -42,9 +96,17 @@ struct KeyOrderTests {
             (0..<Int.random(in: 0...4, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
         }
         let numbers = (0..<300).map { _ in Int64.random(in: -1_000_000...1_000_000, using: &random) }
+        // Finite decimals only, some beyond a double's 17 digits: PostgreSQL sorts NaN last, MongoDB first.
+        let decimals = (0..<300).map { index in
+            let cents = Int.random(in: 100...199, using: &random).description.dropFirst()  // two digits
+            return (index % 3 == 0 ? "1234567890123456789012345678901" : "\(numbers[index])") + ".\(cents)"
+        }
+        let doubles = (0..<300).map { _ in Double.random(in: -1e6...1e6, using: &random) }
         let cases: [(SQLType, [SQLValue])] = [
             (.text, Array(Set(texts)).map { .text($0) }), (.bytea, Array(Set(blobs)).map { .bytes($0) }),
             (.bigint, Array(Set(numbers)).map { .integer($0) }),
+            (.numeric, Array(Set(decimals)).map(Self.decimal)),
+            (.doublePrecision, Array(Set(doubles)).map { .double($0) }),
         ]
         try await PostgresServer.withScratchSchema("keyorder") { session, schema in
             try await session.execute("CREATE SCHEMA \"\(schema)\"", purpose: "test")

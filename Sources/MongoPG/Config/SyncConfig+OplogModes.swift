@@ -15,41 +15,19 @@ public enum OplogSourceScope: String, Sendable, Equatable, CaseIterable {
 }
 
 extension SyncConfig {
-    /// `[oplog:<name>]`'s `mode`, `scope` and `full_document`, checked: the last two only mean something for a
-    /// change stream, so a value other than their default is refused with `mode = oplog` rather than ignored.
-    static func oplogSource(name: String, uri: String, section: INIFile.Section, path: String) throws(ConfigError)
-        -> OplogSource
+    /// `[oplog:<name>]`'s `scope` and `full_document` only mean something for a change stream, so a value other than
+    /// their default is refused with `mode = oplog` rather than ignored.
+    static func checkChangeStreamKeys(of source: OplogSource, section: INIFile.Section, path: String)
+        throws(ConfigError)
     {
-        func bad(_ entry: INIFile.Entry, _ message: String) -> ConfigError {
-            ConfigError(.badValue, path: path, line: entry.line, section: section.name, key: entry.key, message)
+        guard source.mode == .oplog else { return }
+        for (key, isDefault) in [("scope", source.scope == .cluster), ("full_document", !source.updateLookup)]
+        where !isDefault {
+            guard let entry = section.entry(key) else { continue }
+            throw ConfigError(
+                .badValue, path: path, line: entry.line, section: section.name, key: key,
+                "`\(entry.value)` applies to `mode = changestream` only")
         }
-        var source = OplogSource(name: name, uri: uri)
-        if let entry = section.entry("mode") {
-            guard let mode = OplogSourceMode(rawValue: entry.value.lowercased()) else {
-                throw bad(entry, "must be `oplog` or `changestream`, not `\(entry.value)`")
-            }
-            source.mode = mode
-        }
-        if let entry = section.entry("scope") {
-            guard let scope = OplogSourceScope(rawValue: entry.value.lowercased()) else {
-                throw bad(entry, "must be `cluster` or `database`, not `\(entry.value)`")
-            }
-            guard source.mode == .changeStream || scope == .cluster else {
-                throw bad(entry, "`\(entry.value)` applies to `mode = changestream` only")
-            }
-            source.scope = scope
-        }
-        if let entry = section.entry("full_document") {
-            switch entry.value.lowercased() {
-            case "off": source.updateLookup = false
-            case "update_lookup": source.updateLookup = true
-            default: throw bad(entry, "must be `off` or `update_lookup`, not `\(entry.value)`")
-            }
-            guard source.mode == .changeStream || !source.updateLookup else {
-                throw bad(entry, "`\(entry.value)` applies to `mode = changestream` only")
-            }
-        }
-        return source
     }
 }
 
@@ -62,4 +40,12 @@ extension SyncConfig {
             return Set(collections.map(\.database)).sorted().map { ("\(source.name)/\($0)", source) }
         }
     }
+}
+
+/// What a plain oplog-sync does when a source's history no longer reaches its sync point (`[sync] on_history_lost`).
+public enum HistoryLostAction: String, Sendable, Equatable, CaseIterable {
+    /// Exit 1, naming `oplog-sync --resync`.
+    case stop
+    /// Resync every collection in place (a warning says so), then replay: cron recovers unattended.
+    case resync
 }

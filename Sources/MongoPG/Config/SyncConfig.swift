@@ -78,24 +78,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public static let defaultDocumentCacheMB = 64
     public static let documentCacheMBRange = 0...65536
     public static let defaultOplogSourceName = "rs0"
-
-    public enum HistoryLostAction: String, Sendable, CaseIterable { case stop, resync }
     /// `[psql] connect_timeout`, in seconds (libpq waits at least 2); unset, `PostgresConninfo.defaultConnectTimeout`.
     public static let connectTimeouts = 1...3600
-
-    /// Every section and its keys; `oplog:<name>` sections share the `oplog` entry. `[collections]` holds bare lines.
-    static let knownKeys: [String: Set<String>] = [
-        "mongo": ["uri"],
-        "psql": ["conninfo", "password_env", "connect_timeout"],
-        "sync": [
-            "schemas_dir", "state_schema", "target_schema", "table_prefix", "batch_size", "follow_commit_seconds",
-            "document_cache_mb",
-            "keep_extra", "strip_nul", "on_history_lost",
-        ],
-        "oplog": ["uri", "mode", "scope", "full_document"],
-        "collections": [],
-        "freshness": [],  // its keys are table names: `freshnessRules(in:)` checks them
-    ]
 
     // MARK: Reading
 
@@ -127,27 +111,27 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         return try SyncConfig(file: file)
     }
 
+    /// The sections whose keys are data, each checked by its own reader: `[collections]` names namespaces,
+    /// `[freshness]` tables.
+    static let dataSections = ["collections", "freshness"]
+
     private init(file: INIFile) throws(ConfigError) {
         let path = file.path
         self.path = path
 
         // Unknown sections and keys first, in file order, so the first error is the first bad line.
-        for section in file.sections {
-            let kind = section.name.hasPrefix("oplog:") ? "oplog" : section.name
-            guard let keys = Self.knownKeys[kind] else {
+        for section in file.sections where !Self.dataSections.contains(section.name) {
+            guard let kind = Setting.Section(header: section.name) else {
+                let known = Setting.Section.allCases.map { "[\($0.name)]" } + Self.dataSections.map { "[\($0)]" }
                 throw ConfigError(
                     .unknownSection, path: path, line: section.line, section: section.name,
-                    "unknown section (known: [mongo], [psql], [sync], [oplog:<name>], [collections], [freshness])")
+                    "unknown section (known: \(known.joined(separator: ", ")))")
             }
-            // [freshness] keys are table names, [collections] keys namespaces: each checks its own.
-            for entry in section.entries where !keys.contains(entry.key) && kind != "freshness" && kind != "collections"
-            {
-                let known =
-                    keys.isEmpty
-                    ? "it lists namespaces DB.COLL, one per line" : "known: " + keys.sorted().joined(separator: ", ")
+            for entry in section.entries where Setting.named(entry.key, in: kind) == nil {
+                let known = Setting.all.filter { $0.section == kind }.map(\.key).sorted()
                 throw ConfigError(
                     .unknownKey, path: path, line: entry.line, section: section.name, key: entry.key,
-                    "unknown key (\(known))")
+                    "unknown key (known: \(known.joined(separator: ", ")))")
             }
         }
 
@@ -157,133 +141,66 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
             }
             return section
         }
-        func value(_ section: INIFile.Section, _ key: String) throws(ConfigError) -> INIFile.Entry {
-            guard let entry = section.entry(key) else {
-                throw ConfigError(
-                    .missingKey, path: path, line: section.line, section: section.name, key: key,
-                    "required key is missing from this section")
-            }
-            guard !entry.value.isEmpty else {
-                throw ConfigError(
-                    .badValue, path: path, line: entry.line, section: section.name, key: key, "must not be empty")
-            }
-            return entry
-        }
         func bad(_ section: INIFile.Section, _ entry: INIFile.Entry, _ message: String) -> ConfigError {
             ConfigError(.badValue, path: path, line: entry.line, section: section.name, key: entry.key, message)
+        }
+        /// The text of `key` in `section` (nil: the section is absent), checked against its type in the table; its
+        /// default when the section does not set it.
+        func text(_ key: String, in section: INIFile.Section?) throws(ConfigError) -> String {
+            let kind = section.flatMap { Setting.Section(header: $0.name) } ?? .sync
+            guard let setting = Setting.named(key, in: kind) else {
+                preconditionFailure("the setting table has no key \(key) in [\(kind.name)]")
+            }
+            guard let section, let entry = section.entry(key) else {
+                if setting.isRequired, let section {
+                    throw ConfigError(
+                        .missingKey, path: path, line: section.line, section: section.name, key: key,
+                        "required key is missing from this section")
+                }
+                return setting.defaultValue ?? ""
+            }
+            if setting.isRequired && entry.value.isEmpty { throw bad(section, entry, "must not be empty") }
+            if let problem = setting.type.problem(with: entry.value) { throw bad(section, entry, problem) }
+            return entry.value
         }
 
         // [mongo]
         let mongo = try required("mongo")
-        let mongoURI = try value(mongo, "uri")
-        guard Self.isMongoURI(mongoURI.value) else {
-            throw bad(mongo, mongoURI, "must be a MongoDB URI starting with mongodb:// or mongodb+srv://")
-        }
-        do {
-            try MongoURI.check(mongoURI.value)
-        } catch {
-            throw bad(mongo, mongoURI, "libmongoc refuses it: \(error.message)")
-        }
-        self.mongoURI = mongoURI.value
+        mongoURI = try text("uri", in: mongo)
 
         // [psql]
         let psql = try required("psql")
-        let conninfo = try value(psql, "conninfo")
-        switch Self.conninfoPassword(conninfo.value) {
-        case nil:
-            throw bad(psql, conninfo, "is neither a libpq URI (postgresql://…) nor `keyword=value` pairs")
-        case true?:
-            throw bad(
-                psql, conninfo,
-                "must not hold a password: use PGPASSWORD, ~/.pgpass or password_env naming an environment variable")
-        case false?:
-            postgresConninfo = conninfo.value
-        }
-        do {
-            _ = try PostgresConninfo.keywords(of: conninfo.value)
-        } catch {
-            throw bad(psql, conninfo, "libpq refuses it: \(error.serverMessage)")
-        }
+        postgresConninfo = try text("conninfo", in: psql)
         if let entry = psql.entry("connect_timeout") {
-            guard let seconds = Int(entry.value), Self.connectTimeouts.contains(seconds) else {
-                throw bad(psql, entry, "must be a whole number of seconds from 1 to 3600, not `\(entry.value)`")
-            }
+            let seconds = Int(try text("connect_timeout", in: psql)) ?? PostgresConninfo.defaultConnectTimeout
             do {
                 postgresConninfo = try PostgresConninfo.adding("connect_timeout", String(seconds), to: postgresConninfo)
             } catch {
-                throw bad(psql, conninfo, "libpq refuses it: \(error.serverMessage)")
+                throw bad(psql, entry, "libpq refuses it: \(error.serverMessage)")
             }
         }
-        if let entry = psql.entry("password_env") {
-            guard Self.isEnvironmentName(entry.value) else {
-                throw bad(
-                    psql, entry, "must name an environment variable (letters, digits and _, not starting with a digit)")
-            }
-            passwordEnvironmentVariable = entry.value
-            passwordEnvironmentLine = entry.line
-        } else {
-            passwordEnvironmentVariable = nil
-            passwordEnvironmentLine = nil
-        }
+        let passwordVariable = try text("password_env", in: psql)
+        passwordEnvironmentVariable = passwordVariable.isEmpty ? nil : passwordVariable
+        passwordEnvironmentLine = psql.entry("password_env")?.line
 
         // [sync], optional: every key has a default.
         let sync = file.section("sync")
-        func setting(_ key: String) -> INIFile.Entry? { sync?.entry(key) }
-        func identifier(_ key: String, default fallback: String, allowEmpty: Bool) throws(ConfigError) -> String {
-            guard let entry = setting(key), let sync else { return fallback }
-            if entry.value.isEmpty && !allowEmpty { throw bad(sync, entry, "must not be empty") }
-            guard entry.value.utf8.count <= 63 else {
-                throw bad(sync, entry, "is longer than PostgreSQL's 63-byte identifier limit")
-            }
-            return entry.value
+        func number(_ key: String) throws(ConfigError) -> Int {
+            Int(try text(key, in: sync)) ?? 0  // the type check accepted only whole numbers
         }
-        /// `unit` names what is counted in the error ("of seconds ").
-        func wholeNumber(_ key: String, in range: ClosedRange<Int>, default fallback: Int, unit: String = "")
-            throws(ConfigError) -> Int
-        {
-            guard let entry = setting(key), let sync else { return fallback }
-            guard let number = Int(entry.value), range.contains(number) else {
-                throw bad(
-                    sync, entry,
-                    "must be a whole number \(unit)from \(range.lowerBound) to \(range.upperBound), not `\(entry.value)`"
-                )
-            }
-            return number
+        func flag(_ key: String) throws(ConfigError) -> Bool {
+            SettingType.boolean(try text(key, in: sync)) ?? false  // the type check accepted only booleans
         }
-        func bool(_ key: String) throws(ConfigError) -> Bool {
-            guard let entry = setting(key), let sync else { return false }
-            switch entry.value.lowercased() {
-            case "true", "yes", "on", "1": return true
-            case "false", "no", "off", "0": return false
-            default:
-                throw bad(sync, entry, "must be a boolean: true/false, yes/no, on/off or 1/0, not `\(entry.value)`")
-            }
-        }
-
-        var schemas = Self.defaultSchemasDirectory
-        if let entry = setting("schemas_dir"), let sync {
-            guard !entry.value.isEmpty else { throw bad(sync, entry, "must not be empty") }
-            schemas = entry.value
-        }
-        schemasDirectory = Self.resolve(schemas, againstFolderOf: path)
-        stateSchema = try identifier("state_schema", default: Self.defaultStateSchema, allowEmpty: false)
-        targetSchema = try identifier("target_schema", default: Self.defaultTargetSchema, allowEmpty: false)
-        tablePrefix = try identifier("table_prefix", default: "", allowEmpty: true)
-        batchSize = try wholeNumber("batch_size", in: Self.batchSizes, default: Self.defaultBatchSize)
-        followCommitSeconds = try wholeNumber(
-            "follow_commit_seconds", in: Self.followCommitSecondsRange, default: Self.defaultFollowCommitSeconds,
-            unit: "of seconds ")
-        documentCacheMB = try wholeNumber(
-            "document_cache_mb", in: Self.documentCacheMBRange, default: Self.defaultDocumentCacheMB, unit: "of MiB ")
-        keepExtra = try bool("keep_extra")
-        stripNul = try bool("strip_nul")
-        onHistoryLost = .stop
-        if let entry = setting("on_history_lost"), let sync {
-            guard let action = HistoryLostAction(rawValue: entry.value.lowercased()) else {
-                throw bad(sync, entry, "must be stop or resync, not `\(entry.value)`")
-            }
-            onHistoryLost = action
-        }
+        schemasDirectory = Self.resolve(try text("schemas_dir", in: sync), againstFolderOf: path)
+        stateSchema = try text("state_schema", in: sync)
+        targetSchema = try text("target_schema", in: sync)
+        tablePrefix = try text("table_prefix", in: sync)
+        batchSize = try number("batch_size")
+        followCommitSeconds = try number("follow_commit_seconds")
+        documentCacheMB = try number("document_cache_mb")
+        keepExtra = try flag("keep_extra")
+        stripNul = try flag("strip_nul")
+        onHistoryLost = HistoryLostAction(rawValue: try text("on_history_lost", in: sync).lowercased()) ?? .stop
 
         // [oplog:<name>]
         var sources: [OplogSource] = []
@@ -295,18 +212,14 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
                     .badValue, path: path, line: section.line, section: section.name,
                     "the replica set name after `oplog:` must be letters, digits, _, - or .")
             }
-            let uri = try value(section, "uri")
-            guard Self.isMongoURI(uri.value) else {
-                throw bad(section, uri, "must be a MongoDB URI starting with mongodb:// or mongodb+srv://")
-            }
-            do {
-                try MongoURI.check(uri.value)
-            } catch {
-                throw bad(section, uri, "libmongoc refuses it: \(error.message)")
-            }
-            sources.append(try Self.oplogSource(name: name, uri: uri.value, section: section, path: path))
+            var source = OplogSource(name: name, uri: try text("uri", in: section))
+            source.mode = OplogSourceMode(rawValue: try text("mode", in: section).lowercased()) ?? .oplog
+            source.scope = OplogSourceScope(rawValue: try text("scope", in: section).lowercased()) ?? .cluster
+            source.updateLookup = try text("full_document", in: section).lowercased() == "update_lookup"
+            try Self.checkChangeStreamKeys(of: source, section: section, path: path)
+            sources.append(source)
         }
-        oplogSources = sources.isEmpty ? [OplogSource(name: Self.defaultOplogSourceName, uri: mongoURI.value)] : sources
+        oplogSources = sources.isEmpty ? [OplogSource(name: Self.defaultOplogSourceName, uri: mongoURI)] : sources
 
         // [collections]: `DB.COLL`, or `DB.COLL = table` naming its root table.
         let list = try required("collections")
@@ -378,6 +291,13 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         return password
     }
 
+    /// The `connect_timeout` every connection uses: the conninfo's own, the one `[psql] connect_timeout` added to it,
+    /// or `PostgresConninfo.defaultConnectTimeout`.
+    public var postgresConnectTimeout: String {
+        (try? PostgresConninfo.keywords(of: postgresConninfo))?["connect_timeout"]
+            ?? String(PostgresConninfo.defaultConnectTimeout)
+    }
+
     public var description: String {
         "configuration \(path): collections \(collections.map(\.description).joined(separator: ", ")); "
             + "oplog sources \(oplogSources.map(\.name).joined(separator: ", ")); schemas \(schemasDirectory); "
@@ -407,71 +327,14 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         return text.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
     }
 
-    /// Whether a libpq connection string holds a password; nil when it is not one (libpq documents both forms in
-    /// "Connection Strings": `keyword = value` pairs, values optionally single-quoted with `\'` and `\\` escapes,
-    /// or a `postgresql://` / `postgres://` URI whose userinfo or query may carry `password`).
-    static func conninfoPassword(_ text: String) -> Bool? {
-        if text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") {
-            let rest = text[text.range(of: "://")!.upperBound...]
-            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
-            let authority = rest[..<authorityEnd]
-            if let at = authority.lastIndex(of: "@"), authority[..<at].contains(":") { return true }
-            if let question = rest.firstIndex(of: "?") {
-                let parameters = rest[rest.index(after: question)...].split(separator: "&")
-                if parameters.contains(where: { $0.split(separator: "=", maxSplits: 1).first == "password" }) {
-                    return true
-                }
-            }
-            return false
+    /// Whether a libpq connection string sets a password (a `password` keyword, a URI's `user:password@` or
+    /// `?password=`), as libpq's own parser reads it; libpq's refusal when it is no connection string.
+    static func conninfoPassword(_ text: String) -> Result<Bool, PostgresError> {
+        do {
+            return .success(try PostgresConninfo.keywords(of: text)["password"] != nil)
+        } catch {
+            return .failure(error)
         }
-        guard let keywords = conninfoKeywords(text) else { return nil }
-        return keywords.contains("password")
-    }
-
-    /// The keywords of a `keyword = value` conninfo string; nil when malformed.
-    static func conninfoKeywords(_ text: String) -> [String]? {
-        var keywords: [String] = []
-        var index = text.startIndex
-        func skipSpaces() { while index < text.endIndex, text[index].isWhitespace { index = text.index(after: index) } }
-        while true {
-            skipSpaces()
-            if index == text.endIndex { break }
-            let keywordStart = index
-            while index < text.endIndex, text[index] != "=", !text[index].isWhitespace {
-                index = text.index(after: index)
-            }
-            let keyword = String(text[keywordStart..<index])
-            skipSpaces()
-            guard !keyword.isEmpty, index < text.endIndex, text[index] == "=" else { return nil }
-            index = text.index(after: index)
-            skipSpaces()
-            if index < text.endIndex, text[index] == "'" {
-                index = text.index(after: index)
-                var closed = false
-                while index < text.endIndex {
-                    if text[index] == "\\" {
-                        index = text.index(after: index)
-                        guard index < text.endIndex else { return nil }
-                    } else if text[index] == "'" {
-                        closed = true
-                        index = text.index(after: index)
-                        break
-                    }
-                    index = text.index(after: index)
-                }
-                guard closed else { return nil }
-            } else {
-                while index < text.endIndex, !text[index].isWhitespace {
-                    if text[index] == "\\" {
-                        index = text.index(after: index)
-                        guard index < text.endIndex else { return nil }
-                    }
-                    index = text.index(after: index)
-                }
-            }
-            keywords.append(keyword)
-        }
-        return keywords.isEmpty ? nil : keywords
     }
 
     /// `folder` as is when absolute; otherwise relative to the folder holding the configuration file at `path`.

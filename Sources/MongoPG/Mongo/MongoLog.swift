@@ -1,4 +1,5 @@
 import CMongoC
+import Foundation
 import Logging
 
 /// libmongoc's own log lines (`Port could not be parsed`, server discovery warnings) through swift-log as
@@ -12,13 +13,54 @@ enum MongoLog {
         mongoc_log_set_handler({ level, domain, message, _ in MongoLog.log(level, domain, message) }, nil)
     }
 
+    /// One line libmongoc logged.
+    struct Line {
+        var level: Logger.Level
+        var domain: String
+        var message: String
+    }
+
+    /// The lines of one thread's `collectingLines` call; a class, so the handler can append through the thread's
+    /// dictionary.
+    private final class Collector {
+        var lines: [Line] = []
+    }
+    private static let collectorKey = "mongo-pg-sync.MongoLog.collector"
+
+    /// Runs `body`, a synchronous libmongoc call that may log while it refuses its input (`mongoc_uri_new_with_error`
+    /// logs "Port could not be parsed" beside its error), and returns the lines libmongoc logged on this thread
+    /// meanwhile instead of printing them: the caller folds them into its own one-line error, or `emit`s them.
+    static func collectingLines<Result>(_ body: () -> Result) -> (result: Result, lines: [Line]) {
+        let collector = Collector()
+        let dictionary = Thread.current.threadDictionary
+        let outer = dictionary[collectorKey]
+        dictionary[collectorKey] = collector
+        defer { dictionary[collectorKey] = outer }
+        return (body(), collector.lines)
+    }
+
+    /// Logs lines `collectingLines` held back.
+    static func emit(_ lines: [Line]) {
+        for line in lines { emit(line) }
+    }
+
     private static func log(
         _ level: mongoc_log_level_t, _ domain: UnsafePointer<CChar>?, _ message: UnsafePointer<CChar>?
     ) {
+        let line = Line(
+            level: loggerLevel(level), domain: domain.map { String(cString: $0) } ?? "",
+            message: message.map { String(cString: $0) } ?? "")
+        if let collector = Thread.current.threadDictionary[collectorKey] as? Collector {
+            collector.lines.append(line)
+        } else {
+            emit(line)
+        }
+    }
+
+    private static func emit(_ line: Line) {
         var logger = Logger(label: "sync.mongoc") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = CommonOptions.chosenLogLevel
-        let text = message.map { String(cString: $0) } ?? "", source = domain.map { String(cString: $0) } ?? ""
-        logger.log(level: loggerLevel(level), "\(text)", metadata: ["domain": "\(source)"])
+        logger.log(level: line.level, "\(line.message)", metadata: ["domain": "\(line.domain)"])
     }
 
     /// libmongoc's seven levels onto swift-log's seven (`MESSAGE` is between warning and info, as `notice` is).

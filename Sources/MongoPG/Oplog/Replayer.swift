@@ -418,8 +418,7 @@ struct Replayer: Sendable {
     ) async throws -> BatchResult {
         let clock = ContinuousClock(), started = clock.now
         let purpose = "commit a batch of \(batch.entries) oplog entries"
-        try await session.begin(purpose: purpose)
-        do {
+        let result = try await session.withAsyncTransaction(purpose: purpose) {
             let written = try await BatchWriter(session: session, plans: plans).write(batch.write)
             await TestHooks.pauseUntilResumed(at: "batch-written")  // mid-batch: rows written, nothing committed
             let checked = try await verification()
@@ -432,20 +431,17 @@ struct Replayer: Sendable {
                     "documents_verified": Double(checked.verified), "documents_repaired": Double(checked.repaired),
                     "seconds": batch.seconds + (clock.now - started).seconds,
                 ], keepingLast: keptSteps)
-            try await session.commit(purpose: purpose)
-            logger.debug(
-                "batch committed",
-                metadata: [
-                    "entries": "\(batch.entries)", "documents": "\(batch.outcomes.count)",
-                    LogKey.oplogTimestamp: "\(batch.end.map { "\($0)" } ?? "-")",
-                ])
             return BatchResult(
                 written: written, toVerify: batch.outcomes.count { !$0.exact }, readBack: batch.readBack,
                 fromCache: batch.fromCache, verification: checked, syncPoints: syncPoints)
-        } catch {
-            try? await session.rollback(purpose: purpose)
-            throw error
         }
+        logger.debug(
+            "batch committed",
+            metadata: [
+                "entries": "\(batch.entries)", "documents": "\(batch.outcomes.count)",
+                LogKey.oplogTimestamp: "\(batch.end.map { "\($0)" } ?? "-")",
+            ])
+        return result
     }
 
     /// What one batch's verification did.

@@ -12,25 +12,11 @@ public enum PostgresConninfo {
         ("keepalives", "1"), ("keepalives_idle", "30"), ("keepalives_interval", "10"), ("keepalives_count", "3"),
     ]
 
-    /// The keywords `text` sets, with their values, as `PQconninfoParse` reads them. Throws libpq's message (an unknown
-    /// keyword, a malformed URI) as `.connect`; libpq quotes keywords and bad option values, never the whole string.
+    /// The keywords `text` sets, with their values, as `PQconninfoParse` reads them (a URI's user information and
+    /// query included). Throws libpq's message (an unknown keyword, a malformed URI) as `.connect`; libpq quotes
+    /// keywords and bad option values, never the whole string.
     public static func keywords(of text: String) throws(PostgresError) -> [String: String] {
-        var errorMessage: UnsafeMutablePointer<CChar>?
-        guard let options = PQconninfoParse(text, &errorMessage) else {
-            let message = errorMessage.map { String(cString: $0) } ?? "libpq could not allocate memory"
-            PQfreemem(errorMessage)
-            throw PostgresError(
-                kind: .connect, purpose: "parse the conninfo",
-                serverMessage: PGConnection.oneLine(message, hiding: nil))
-        }
-        defer { PQconninfoFree(options) }
-        var keywords: [String: String] = [:]
-        var option = options
-        while let keyword = option.pointee.keyword {
-            if let value = option.pointee.val { keywords[String(cString: keyword)] = String(cString: value) }
-            option += 1
-        }
-        return keywords
+        try PGConninfoOptions(parsing: text).values
     }
 
     /// `text` with `keyword=value` added, for a keyword `text` does not set itself (a conninfo's own value wins).

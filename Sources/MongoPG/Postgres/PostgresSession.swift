@@ -62,7 +62,7 @@ public actor PostgresSession {
     }
 
     /// `BEGIN`, `COMMIT` and `ROLLBACK`, for callers that must await other work inside a transaction. Prefer
-    /// `withTransaction`, which cannot forget the rollback.
+    /// `withTransaction` or `withAsyncTransaction`, which cannot forget the rollback.
     public func begin(purpose: String) throws(PostgresError) { try execute("BEGIN", purpose: purpose) }
     public func commit(purpose: String) throws(PostgresError) { try execute("COMMIT", purpose: purpose) }
     public func rollback(purpose: String) throws(PostgresError) { try execute("ROLLBACK", purpose: purpose) }
@@ -81,6 +81,29 @@ public actor PostgresSession {
             return result
         } catch {
             rollbackAfterFailure(purpose: purpose)
+            throw error
+        }
+    }
+
+    /// Runs `body` between `BEGIN` and `COMMIT` for callers that must await other work inside the transaction (a
+    /// MongoDB read, another session). If `body` throws (cancellation included) or `COMMIT` fails, the transaction is
+    /// rolled back and the error rethrown. `body` runs in the caller's isolation, so it may touch the caller's state;
+    /// while it awaits, the caller must not hand this session to other work, whose statements would join the
+    /// transaction.
+    /// `readOnlySnapshot`: one snapshot for every statement, and no writes (REPEATABLE READ READ ONLY).
+    public func withAsyncTransaction<Result>(
+        purpose: String, readOnlySnapshot: Bool = false, isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws -> Result
+    ) async throws -> Result {
+        try await execute(
+            readOnlySnapshot ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN", purpose: purpose)
+        do {
+            let result = try await body()
+            try await commit(purpose: purpose)
+            return result
+        } catch {
+            // The rollback runs even in a cancelled task: an await on the session does not check cancellation.
+            await rollbackAfterFailure(purpose: purpose)
             throw error
         }
     }

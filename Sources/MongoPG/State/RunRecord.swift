@@ -9,8 +9,7 @@ public struct RunRecord: Sendable, Equatable, Codable {
     public var arguments: String
     public var startedAt: String
     public var finishedAt: String?
-    /// `running`, `ok`, `error`, or `died` for a run recorded as running whose process no longer exists.
-    public var status: String
+    public var status: RunStatus
     public var exitCode: Int32?
     public var message: String?
     /// The run's totals: rows, documents, entries applied, ...
@@ -22,7 +21,7 @@ public struct RunRecord: Sendable, Equatable, Codable {
 
     public init(
         id: Int64, tool: String, host: String, pid: Int32, arguments: String, startedAt: String, finishedAt: String?,
-        status: String, exitCode: Int32?, message: String?, figures: [String: Double], durationSeconds: Double,
+        status: RunStatus, exitCode: Int32?, message: String?, figures: [String: Double], durationSeconds: Double,
         ageSeconds: Double
     ) {
         self.id = id
@@ -43,9 +42,9 @@ public struct RunRecord: Sendable, Equatable, Codable {
     /// The run as it really stands: one recorded as running by a process of `hostName` that `isAlive` says is gone
     /// shows as `died` (a killed process never closes its row). A run of another host cannot be checked from here.
     public func resolvingDied(hostName: String, isAlive: (Int32) -> Bool) -> RunRecord {
-        guard status == "running", host == hostName, !isAlive(pid) else { return self }
+        guard status == .running, host == hostName, !isAlive(pid) else { return self }
         var run = self
-        run.status = "died"
+        run.status = .died
         return run
     }
 

@@ -4,7 +4,7 @@ public struct InitLoadStatus: Sendable, Codable, Equatable {
     public var needed: Bool { !reasons.isEmpty }
     public var reasons: [String]
     public var initLoadID: Int64?
-    public var state: String?
+    public var state: RunStatus?
     public var startedAt: String?
     public var finishedAt: String?
     /// Oplog position recorded at the start, per oplog source, as `(t << 32) | i`.
@@ -17,7 +17,7 @@ public struct InitLoadStatus: Sendable, Codable, Equatable {
     }
 
     public init(
-        reasons: [String], initLoadID: Int64? = nil, state: String? = nil, startedAt: String? = nil,
+        reasons: [String], initLoadID: Int64? = nil, state: RunStatus? = nil, startedAt: String? = nil,
         finishedAt: String? = nil, positions: [String: UInt64] = [:]
     ) {
         self.reasons = reasons
@@ -32,7 +32,7 @@ public struct InitLoadStatus: Sendable, Codable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         reasons = try container.decode([String].self, forKey: .reasons)
         initLoadID = try container.decodeIfPresent(Int64.self, forKey: .initLoadID)
-        state = try container.decodeIfPresent(String.self, forKey: .state)
+        state = try container.decodeIfPresent(RunStatus.self, forKey: .state)
         startedAt = try container.decodeIfPresent(String.self, forKey: .startedAt)
         finishedAt = try container.decodeIfPresent(String.self, forKey: .finishedAt)
         positions = try container.decode([String: UInt64].self, forKey: .positions)
@@ -59,7 +59,7 @@ extension StateStore {
         let syncPoints = table("sync_points"), pending = table("pending_verifications")
         return try await session.withTransaction(purpose: "record the start of an init load") { session in
             try session.query(
-                "UPDATE \(initLoads) SET status = 'error', finished_at = clock_timestamp() WHERE status = 'running'",
+                "UPDATE \(initLoads) SET status = \(RunStatus.error.sqlLiteral), finished_at = clock_timestamp() WHERE status = \(RunStatus.running.sqlLiteral)",
                 purpose: "close abandoned init loads")
             // The new copy is caught up from this load's positions, never from a sync point of the old copy.
             try session.execute("DELETE FROM \(syncPoints)", purpose: "forget the sync points of the previous load")
@@ -92,13 +92,13 @@ extension StateStore {
         let initLoad = try await session.query(
             """
             SELECT id, to_char(started_at AT TIME ZONE 'UTC', \(utc)) FROM \(table("init_loads"))
-            WHERE status = 'running' ORDER BY id DESC LIMIT 1
+            WHERE status = \(RunStatus.running.sqlLiteral) ORDER BY id DESC LIMIT 1
             """, purpose: "find the running init load")
         guard let row = initLoad.rows.first, let id = row[0].flatMap({ Int64($0) }) else { return nil }
         let runs = try await session.query(
             """
             SELECT id, tool, host, pid, to_char(started_at AT TIME ZONE 'UTC', \(utc)) FROM \(table("runs"))
-            WHERE status = 'running' AND tool IN ($2, $3)
+            WHERE status = \(RunStatus.running.sqlLiteral) AND tool IN ($2, $3)
             AND started_at >= (SELECT started_at FROM \(table("init_loads")) WHERE id = $1)
             ORDER BY id
             """, parameters: [String(id), Tool.mongoReader.rawValue, Tool.psqlCopy.rawValue],
@@ -117,7 +117,8 @@ extension StateStore {
     /// The running init load's id; `StateError.noRunningInitLoad` naming `purpose` when none is running.
     public func runningInitLoadID(purpose: String) async throws -> Int64 {
         let rows = try await session.query(
-            "SELECT max(id) FROM \(table("init_loads")) WHERE status = 'running'", purpose: "find the running init load"
+            "SELECT max(id) FROM \(table("init_loads")) WHERE status = \(RunStatus.running.sqlLiteral)",
+            purpose: "find the running init load"
         )
         guard let id = rows.scalar.flatMap({ Int64($0) }) else {
             throw StateError(
@@ -136,8 +137,8 @@ extension StateStore {
         let rows = try await session.query(
             """
             UPDATE \(table("init_loads")) SET status = $1, finished_at = clock_timestamp()
-            WHERE id = (SELECT max(id) FROM \(table("init_loads")) WHERE status = 'running') RETURNING id
-            """, parameters: [ok ? "ok" : "error"], purpose: "record the end of the init load")
+            WHERE id = (SELECT max(id) FROM \(table("init_loads")) WHERE status = \(RunStatus.running.sqlLiteral)) RETURNING id
+            """, parameters: [RunStatus(ended: ok).rawValue], purpose: "record the end of the init load")
         guard let id = rows.scalar.flatMap({ Int64($0) }) else {
             throw StateError(.noRecord, "no init load is running: run `\(Tool.etlstatus) init-load-start` first")
         }
@@ -155,7 +156,7 @@ extension StateStore {
         try session.query(
             """
             INSERT INTO \(loads) (init_load_id, run_id, collection, schema_hash, rows, documents)
-            VALUES ((SELECT max(id) FROM \(initLoads) WHERE status = 'running'), $1, $2, $3, $4::jsonb, $5)
+            VALUES ((SELECT max(id) FROM \(initLoads) WHERE status = \(RunStatus.running.sqlLiteral)), $1, $2, $3, $4::jsonb, $5)
             """,
             parameters: [
                 run.map(String.init), collection.description, schemaHash, try figuresJSON(rows.mapValues(Double.init)),
@@ -185,12 +186,13 @@ extension StateStore {
             positions[source] = UInt64(
                 bitPattern: try Self.number(position[1], of: "the oplog position of \(source) in init load \(id)"))
         }
+        let state = try Self.status(row[1], of: "init load \(id)")
         var status = InitLoadStatus(
-            reasons: [], initLoadID: id, state: row[1], startedAt: row[2], finishedAt: row[3], positions: positions)
-        switch row[1] {
-        case "running":
+            reasons: [], initLoadID: id, state: state, startedAt: row[2], finishedAt: row[3], positions: positions)
+        switch state {
+        case .running:
             status.reasons.append("still running: init load \(id) started at \(row[2] ?? "?") has not finished")
-        case "error": status.reasons.append("failed: init load \(id) finished with an error")
+        case .error: status.reasons.append("failed: init load \(id) finished with an error")
         default:
             let loads = try await session.query(
                 """

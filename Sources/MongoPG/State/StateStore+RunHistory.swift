@@ -15,7 +15,7 @@ extension StateStore {
         let rows = try await session.query(
             """
             SELECT \(Self.runColumns) FROM \(table("runs"))
-            WHERE ($2::text IS NULL OR tool = $2) AND (NOT $3::boolean OR status <> 'ok')
+            WHERE ($2::text IS NULL OR tool = $2) AND (NOT $3::boolean OR status <> \(RunStatus.ok.sqlLiteral))
             ORDER BY id DESC LIMIT $1
             """, parameters: [String(filter.last), filter.tool, filter.failed ? "true" : "false"],
             purpose: "read the run ledger")
@@ -26,7 +26,7 @@ extension StateStore {
     public func lastSuccessfulRun(tool: String) async throws -> RunRecord? {
         let rows = try await session.query(
             """
-            SELECT \(Self.runColumns) FROM \(table("runs")) WHERE tool = $1 AND status = 'ok'
+            SELECT \(Self.runColumns) FROM \(table("runs")) WHERE tool = $1 AND status = \(RunStatus.ok.sqlLiteral)
             ORDER BY id DESC LIMIT 1
             """,
             parameters: [tool], purpose: "read the last successful run of \(tool)")
@@ -47,7 +47,7 @@ extension StateStore {
         return RunRecord(
             id: id, tool: row[1] ?? "", host: row[2] ?? "",
             pid: Int32(truncatingIfNeeded: try number(row[3], of: "the pid of run \(id)")), arguments: row[4] ?? "",
-            startedAt: row[5] ?? "", finishedAt: row[6], status: row[7] ?? "",
+            startedAt: row[5] ?? "", finishedAt: row[6], status: try Self.status(row[7], of: "run \(id)"),
             exitCode: row[8].flatMap { Int32($0) }, message: row[9], figures: figures,
             durationSeconds: row[11].flatMap(Double.init) ?? 0, ageSeconds: row[12].flatMap(Double.init) ?? 0)
     }

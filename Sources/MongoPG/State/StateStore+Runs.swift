@@ -128,7 +128,7 @@ extension StateStore {
                 figures = figures || $5::jsonb WHERE id = $1
             """,
             parameters: [
-                String(run), status == .ok ? "ok" : "error", String(status.rawValue), message,
+                String(run), RunStatus(ended: status == .ok).rawValue, String(status.rawValue), message,
                 try Self.figuresJSON(figures),
             ],
             purpose: "record the end of run \(run)")

@@ -7,15 +7,14 @@ extension StateStore {
         collection: Namespace, slices: Int, compute: () async throws -> [BSONValue]
     ) async throws -> [BSONValue] {
         let initLoads = table("init_loads"), splitPoints = table("split_points")
-        let purpose = "share split points of \(collection)"
-        try await session.begin(purpose: purpose)
-        do {
+        return try await session.withAsyncTransaction(purpose: "share split points of \(collection)") {
             try await session.query(
                 "SELECT pg_advisory_xact_lock(hashtext('mongo-pg-sync split ' || $1))",
                 parameters: [collection.description], purpose: "lock the split points of \(collection)")
             guard
                 let initLoad = try await session.query(
-                    "SELECT max(id) FROM \(initLoads) WHERE status = 'running'", purpose: "find the running init load"
+                    "SELECT max(id) FROM \(initLoads) WHERE status = \(RunStatus.running.sqlLiteral)",
+                    purpose: "find the running init load"
                 ).scalar
             else {
                 throw StateError(
@@ -37,11 +36,7 @@ extension StateStore {
                     parameters: [initLoad, collection.description, String(slices), try JSONDecoderShim.encode(points)],
                     purpose: "store the split points of \(collection)")
             }
-            try await session.commit(purpose: purpose)
             return points
-        } catch {
-            try? await session.rollback(purpose: purpose)
-            throw error
         }
     }
 }

@@ -67,6 +67,15 @@ public struct StateStore: Sendable {
         return value
     }
 
+    /// A run's or init load's stored status; anything else is `.unexpectedAnswer` naming `what`.
+    static func status(_ text: String?, of what: String) throws(StateError) -> RunStatus {
+        guard let text, let status = RunStatus(rawValue: text), status != .died else {
+            throw StateError(
+                .unexpectedAnswer, "PostgreSQL answered \(text.map { "'\($0)'" } ?? "NULL") for the status of \(what)")
+        }
+        return status
+    }
+
     // MARK: Migrations
 
     /// Creates the state schema or brings it to version `last` (`currentVersion`; tests stop earlier), each

@@ -218,14 +218,14 @@ public struct CheckReport: Sendable, Codable, Equatable {
 
         if let run = inputs.lastSync {
             switch run.status {
-            case "error" where run.exitCode == ExitStatus.locked.rawValue:
+            case .error where run.exitCode == ExitStatus.locked.rawValue:
                 add(.warning, "last \(Tool.oplogSync) run \(run.id) found another run holding the lock")
-            case "error":
+            case .error:
                 add(
                     .critical,
                     "last \(Tool.oplogSync) run \(run.id) failed (exit \(run.exitCode.map(String.init) ?? "?"))"
                         + (run.message.map { ": \($0)" } ?? ""))
-            case "died":
+            case .died:
                 add(.critical, "last \(Tool.oplogSync) run \(run.id) died (pid \(run.pid) on \(run.host) is gone)")
             default:
                 break
@@ -234,7 +234,7 @@ public struct CheckReport: Sendable, Codable, Equatable {
         if let maxAge = thresholds.maxAge {
             // A following run is as young as its newest batch or heartbeat (it says it is alive and reading; whether
             // it keeps up is the lag's to say). A catch-up still running is judged by the last run that ended.
-            let running = inputs.lastSync.flatMap { $0.status == "running" && $0.isFollowing ? $0 : nil }
+            let running = inputs.lastSync.flatMap { $0.status == .running && $0.isFollowing ? $0 : nil }
             if let run = running ?? inputs.lastSuccessfulSync {
                 let late = run.ageSeconds > seconds(maxAge)
                 let text =

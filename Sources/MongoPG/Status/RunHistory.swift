@@ -11,7 +11,7 @@ public struct RunHistory: Sendable, Codable {
             headers: ["ID", "TOOL", "STARTED AT", "DURATION", "STATUS", "EXIT", "FIGURES", "MESSAGE"],
             rows: runs.map { run in
                 [
-                    String(run.id), run.tool, run.startedAt, TimeSpan.words(run.durationSeconds), run.status,
+                    String(run.id), run.tool, run.startedAt, TimeSpan.words(run.durationSeconds), run.status.rawValue,
                     run.exitCode.map(String.init) ?? "-",
                     run.figures.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.number($0.value))" }
                         .joined(separator: " "),

@@ -39,13 +39,13 @@ public enum StatusMetrics {
         }
         text.gauge(
             "mongo_pg_sync_last_run_success", "1 when the tool's newest run ended well, 0 when it failed or died.",
-            perTool { $0.status == "running" ? nil : $0.status == "ok" ? 1 : 0 })
+            perTool { $0.status == .running ? nil : $0.status == .ok ? 1 : 0 })
         text.gauge(
             "mongo_pg_sync_last_run_exit_code", "Exit status of the tool's newest finished run.",
             perTool { $0.exitCode.map(Double.init) })
         text.gauge(
             "mongo_pg_sync_last_run_running", "1 while the tool's newest run is still running.",
-            perTool { $0.status == "running" ? 1 : 0 })
+            perTool { $0.status == .running ? 1 : 0 })
         text.gauge(
             "mongo_pg_sync_last_run_duration_seconds", "Duration of the tool's newest run (so far, while running).",
             perTool(\.durationSeconds))

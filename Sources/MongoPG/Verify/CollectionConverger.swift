@@ -33,13 +33,11 @@ struct CollectionConverger {
     func converge(progress: Progress? = nil) async throws -> Figures {
         var figures = Figures()
         let purpose = "read \(plan.namespace) for convergence"
-        try await reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", purpose: purpose)
         let verifier = BatchVerifier(mongo: mongo, plans: [plan.namespace: plan])
         var repairer = DocumentRepairer(verifier: verifier, logger: logger)
         repairer.logLevel = .debug
-        var compared = 0
-        do {
-            let tally = try await CollectionVerifier(mongo: mongo, plan: plan, session: reader, chunk: chunk).all {
+        figures.compared = try await reader.withAsyncTransaction(purpose: purpose, readOnlySnapshot: true) {
+            try await CollectionVerifier(mongo: mongo, plan: plan, session: reader, chunk: chunk).all {
                 findings in
                 let ids = findings.filter { $0.kind != .unstorable }.map(\.idValue)
                 figures.differing += ids.count
@@ -49,15 +47,9 @@ struct CollectionConverger {
                     [plan.namespace: ids], session: store.session,
                     purpose: "converge \(ids.count) documents of \(plan.namespace)")
                 figures.written += outcome.repaired.count
-            }
-            compared = tally.checked
-            try await reader.commit(purpose: purpose)
-        } catch {
-            try? await reader.rollback(purpose: purpose)
-            throw error
+            }.checked
         }
-        figures.compared = compared
-        progress?.add(compared)
+        progress?.add(figures.compared)
         return figures
     }
 }

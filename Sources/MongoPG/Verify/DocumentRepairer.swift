@@ -77,17 +77,10 @@ struct DocumentRepairer {
     func repairInTransaction(_ ids: [Namespace: [BSONValue]], session: PostgresSession, purpose: String)
         async throws -> Outcome
     {
-        try await session.begin(purpose: purpose)
-        do {
+        try await session.withAsyncTransaction(purpose: purpose) {
             var mongoSeconds = 0.0
             let differences = try await verifier.differences(ids, session: session, mongoSeconds: &mongoSeconds)
-            let outcome = try await repair(
-                differences, session: session, laterChanges: nil, mongoSeconds: &mongoSeconds)
-            try await session.commit(purpose: purpose)
-            return outcome
-        } catch {
-            try? await session.rollback(purpose: purpose)
-            throw error
+            return try await repair(differences, session: session, laterChanges: nil, mongoSeconds: &mongoSeconds)
         }
     }
 }

@@ -14,18 +14,21 @@ public enum KeyOrder {
         }
     }
 
-    /// Whether key `a` comes before key `b` in that order. Values of different cases (which one key column never
-    /// holds) are ordered by case, so the answer is total.
+    /// Whether key `a` comes before key `b` in that order. Numbers compare by exact value across their cases (an
+    /// int64 and a double, two decimals), equal values of different types precede neither; values of other different
+    /// cases (which one key column never holds) are ordered by case, so the answer is total.
     public static func precedes(_ a: SQLValue, _ b: SQLValue) -> Bool {
         switch (a, b) {
         case (.text(let x), .text(let y)), (.json(let x), .json(let y)): x.utf8.lexicographicallyPrecedes(y.utf8)
         case (.integer(let x), .integer(let y)), (.timestamp(let x), .timestamp(let y)): x < y
         case (.double(let x), .double(let y)): x < y || (x.isNaN && !y.isNaN)
-        case (.numeric(let x), .numeric(let y)): (Double(x.description) ?? 0) < (Double(y.description) ?? 0)
         case (.boolean(let x), .boolean(let y)): !x && y
         case (.bytes(let x), .bytes(let y)): x.count != y.count ? x.count < y.count : x.lexicographicallyPrecedes(y)
         case (.uuid(let x), .uuid(let y)): x.lexicographicallyPrecedes(y)
-        default: rank(a) < rank(b)
+        default:
+            // Numbers of different types (or decimals) by exact value, as MongoDB compares them: through Double,
+            // 2^53 + 1 would equal 2^53 and decimals differing past 17 digits would tie.
+            if let x = exactNumber(a), let y = exactNumber(b) { x < y } else { rank(a) < rank(b) }
         }
     }
 

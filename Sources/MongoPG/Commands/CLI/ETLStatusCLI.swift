@@ -324,10 +324,8 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Prints one configured value, for shell wrappers.",
             discussion: """
-                SECTION.KEY: mongo.uri, psql.conninfo, psql.password_env, sync.schemas_dir (absolute), \
-                sync.state_schema, sync.target_schema, sync.table_prefix, sync.batch_size, sync.keep_extra, \
-                sync.strip_nul, oplog:<name>.uri, freshness.<table>, or collections (one namespace a line). \
-                Defaults apply. 78 for an unknown key; a value holding a password is never printed (78).
+                Defaults apply. 78 for an unknown key; a value holding a password is never printed (78). SECTION.KEY:
+                \(Setting.helpList)
 
                 EXAMPLES:
                   SCHEMAS=$(etlstatus --config sync.ini config sync.schemas_dir)

@@ -51,7 +51,7 @@ public struct StatusReports: Sendable {
         let host = RunRecord.hostName
         let runs = try await StateStore.withOpened(context.openStateStore) { try await $0.runs(filter) }
             .map { $0.resolvingDied(hostName: host, isAlive: RunRecord.processIsAlive) }
-        return RunHistory(runs: filter.failed ? runs.filter { $0.status != "running" } : runs)
+        return RunHistory(runs: filter.failed ? runs.filter { $0.status != .running } : runs)
     }
 
     /// The newest successful run of `tool`; `StatusError.noSuccessfulRun` (exit 1) when there is none.

@@ -127,21 +127,11 @@ public struct Verification: Sendable {
         let session = store.session
         let purpose = "verify \(plan.namespace)"
         // One snapshot for the rows and the sync points they are at.
-        try await session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", purpose: purpose)
-        let tally: CollectionVerifier.Tally
-        let positions: [String: BSONTimestamp]
-        do {
-            positions = try await store.replayStart(initLoadPositions: initLoadPositions)
+        let (tally, positions) = try await session.withAsyncTransaction(purpose: purpose, readOnlySnapshot: true) {
+            let positions = try await store.replayStart(initLoadPositions: initLoadPositions)
             let verifier = CollectionVerifier(mongo: mongo, plan: plan, session: session)
-            if let size = request.sampleSize {
-                tally = try await verifier.sample(size: size)
-            } else {
-                tally = try await verifier.all()
-            }
-            try await session.commit(purpose: purpose)
-        } catch {
-            try? await session.rollback(purpose: purpose)
-            throw error
+            if let size = request.sampleSize { return (try await verifier.sample(size: size), positions) }
+            return (try await verifier.all(), positions)
         }
         let changed = try await changedSinceSyncPoints(tally.findings, positions: positions)
         var counts = tally.counts

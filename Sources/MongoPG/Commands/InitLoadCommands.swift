@@ -58,7 +58,7 @@ public struct InitLoadCommands: Sendable {
 
     public struct Finished: Sendable, Codable {
         public var initLoadID: Int64
-        public var status: String
+        public var status: RunStatus
         public var line: String { "init load \(initLoadID) finished: \(status)" }
     }
 
@@ -66,7 +66,7 @@ public struct InitLoadCommands: Sendable {
         let id = try await recording("\(Tool.etlstatus) init-load-finish") { store, _ in
             try await store.finishInitLoad(ok: ok)
         }
-        return Finished(initLoadID: id, status: ok ? "ok" : "error")
+        return Finished(initLoadID: id, status: RunStatus(ended: ok))
     }
 
     /// Whether an init load is needed for the configured collections and their current schema files, and whether
