@@ -128,15 +128,11 @@ struct Resync {
                 ])
             summary.add(figures)
         }
-        let purpose = "move the sync points to the positions the resync started at"
-        try await store.session.begin(purpose: purpose)
-        do {
+        try await store.session.withAsyncTransaction(
+            purpose: "move the sync points to the positions the resync started at"
+        ) {
             try await store.moveSyncPoints(positions)
             try await store.forgetPendingVerifications(of: collections)
-            try await store.session.commit(purpose: purpose)
-        } catch {
-            try? await store.session.rollback(purpose: purpose)
-            throw error
         }
         summary.syncPoints = positions.mapValues(\.packed)
         summary.seconds = (ContinuousClock.now - started).seconds
