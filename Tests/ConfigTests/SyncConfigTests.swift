@@ -80,6 +80,9 @@ let badConfigs: [BadConfig] = [
         name: "an unknown schema_changes policy", text: minimal + "\n[sync]\nschema_changes = ignore", kind: .badValue,
         line: 10, names: "schema_changes"),
     BadConfig(
+        name: "an unknown on_history_lost", text: minimal + "\n[sync]\non_history_lost = reload", kind: .badValue,
+        line: 10, names: "on_history_lost"),
+    BadConfig(
         name: "a zero batch size", text: minimal + "\n[sync]\nbatch_size = 0", kind: .badValue, line: 10,
         names: "batch_size"),
     BadConfig(
@@ -278,6 +281,13 @@ struct SyncConfigTests {
         #expect(try config.postgresPassword(environment: ["PGPASSWORD": "x"]) == nil)
         #expect(config.oplogSources == [.init(name: "rs0", uri: "mongodb://127.0.0.1:27017/?directConnection=true")])
         #expect(config.collections == [Namespace(database: "sample_analytics", collection: "customers")])
+        #expect(config.onHistoryLost == .stop)
+    }
+
+    @Test("[sync] on_history_lost reads stop and resync, in any case", arguments: ["stop", "resync", "Resync"])
+    func onHistoryLost(value: String) throws {
+        let config = try SyncConfig.parse(text: minimal + "\n[sync]\non_history_lost = \(value)", path: Self.path)
+        #expect(config.onHistoryLost.rawValue == value.lowercased())
     }
 
     @Test(

@@ -18,9 +18,30 @@ public struct OplogSyncCommand: Sendable {
                 .usage, "--follow tails a server's oplog: it cannot be combined with --from-file \(fromFile)")
         }
         let context = ToolContext(config: try common.loadConfig(), logger: logger)
-        let config = context.config
         let stop = StopRequest.listen()
-        let (summary, toLoad) = try await StateStore.withOpened(context.openStateStore) { store in
+        var summary: ReplaySummary
+        var toLoad: [String]
+        do {
+            (summary, toLoad) = try await replay(context: context, stop: stop)
+        } catch let lost as OplogError
+            where lost.kind == .historyLost && context.config.onHistoryLost == .resync && fromFile == nil
+        {
+            let resync = try await ResyncCommand.resyncing(after: lost, context: context)
+            (summary, toLoad) = try await replay(context: context, stop: stop)
+            summary.resync = resync
+        }
+        try common.printResult(summary, line: summary.line)
+        // The loaded collections are in sync; the others wait for their load.
+        guard toLoad.isEmpty else {
+            throw GeneralError(.initLoadNeeded, "init load needed: " + toLoad.joined(separator: "; "))
+        }
+        return .ok
+    }
+
+    /// One replay, and the collections still to load (see `ReplayPosition.toLoad`).
+    private func replay(context: ToolContext, stop: StopRequest) async throws -> (ReplaySummary, [String]) {
+        let config = context.config, logger = context.logger
+        return try await StateStore.withOpened(context.openStateStore) { store in
             // Before anything is read: a second oplog-sync, or an init load, holds it (75).
             try await store.takeSyncLock(for: "for \(Tool.oplogSync)")
             // Schema files changed since the load, applied in place before the positions are read.
@@ -124,12 +145,6 @@ public struct OplogSyncCommand: Sendable {
                 }, position?.toLoad ?? []
             )
         }
-        try common.printResult(summary, line: summary.line)
-        // The loaded collections are in sync; the others wait for their load.
-        guard toLoad.isEmpty else {
-            throw GeneralError(.initLoadNeeded, "init load needed: " + toLoad.joined(separator: "; "))
-        }
-        return .ok
     }
 
     /// Where a replay from the server begins, and which collections it keeps in sync.
@@ -163,7 +178,8 @@ public struct OplogSyncCommand: Sendable {
             guard starts.readFrom(name) != nil else {
                 throw GeneralError(
                     .initLoadNeeded,
-                    "init load needed: no oplog position is recorded for \(name) (init load \(status.initLoadID ?? 0))")
+                    "init load needed: no oplog position is recorded for \(name) (init load \(status.initLoadID ?? 0))"
+                        + OplogError.resyncHint)
             }
         }
         let toLoad = status.collections.filter { !$0.value.synced }.compactMap(\.value.reason).sorted()

@@ -118,7 +118,11 @@ public struct Setting: Sendable {
             default: SchemaChangePolicy.apply.rawValue,
             "apply a schema file changed since the load in place (additive changes), or stop with exit 1",
             reader: .config { $0.schemaChanges.rawValue }),
-
+        Setting(
+            .sync, "on_history_lost", .choice(HistoryLostAction.allCases.map(\.rawValue)),
+            default: HistoryLostAction.stop.rawValue,
+            "oplog-sync finding its oplog rolled past the sync point: stop (1) or resync in place",
+            reader: .config { $0.onHistoryLost.rawValue }),
         Setting(
             .oplog, "uri", .mongoURI, required: true, "a URI reaching the replica set whose oplog is replayed",
             reader: .source(\.uri)),

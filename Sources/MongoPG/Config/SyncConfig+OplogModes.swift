@@ -50,3 +50,11 @@ extension SyncConfig {
             })
     }
 }
+
+/// What a plain oplog-sync does when a source's history no longer reaches its sync point (`[sync] on_history_lost`).
+public enum HistoryLostAction: String, Sendable, Equatable, CaseIterable {
+    /// Exit 1, naming `oplog-sync --resync`.
+    case stop
+    /// Resync every collection in place (a warning says so), then replay: cron recovers unattended.
+    case resync
+}

@@ -55,6 +55,9 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public var stripNul: Bool
     /// `[sync] schema_changes`: whether oplog-sync applies a schema file changed since the load in place.
     public var schemaChanges: SchemaChangePolicy
+    /// `[sync] on_history_lost`: what a plain oplog-sync does when a source's history no longer reaches its sync
+    /// point: stop with 1 (default), or resync in place (`oplog-sync --resync`) and replay from there.
+    public var onHistoryLost: HistoryLostAction
     /// At least one; in file order.
     public var oplogSources: [OplogSource]
     /// `[collections]`, in file order, at least one.
@@ -200,6 +203,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         keepExtra = try flag("keep_extra")
         stripNul = try flag("strip_nul")
         schemaChanges = SchemaChangePolicy(rawValue: try text("schema_changes", in: sync).lowercased()) ?? .apply
+        onHistoryLost = HistoryLostAction(rawValue: try text("on_history_lost", in: sync).lowercased()) ?? .stop
 
         // [oplog:<name>]
         var sources: [OplogSource] = []

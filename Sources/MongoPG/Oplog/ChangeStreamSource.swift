@@ -271,7 +271,9 @@ extension ChangeStreamSource {
             } else if let ts {
                 start = .time(ts)
             } else {
-                throw GeneralError(.initLoadNeeded, "init load needed: no position recorded for source \(name)")
+                throw GeneralError(
+                    .initLoadNeeded, "init load needed: no position recorded for source \(name)" + OplogError.resyncHint
+                )
             }
             let stream = try await ChangeStreamSource(
                 source: source, name: name, scope: scope, collections: collections, start: start,

@@ -38,7 +38,11 @@ public struct OplogError: ToolError {
     public var description: String {
         let place = [ts.map { "ts \($0)" }, namespace.map { "ns \($0)" }, op.map { "op \($0)" }].compactMap { $0 }
         return "oplog entry\(place.isEmpty ? "" : " (" + place.joined(separator: ", ") + ")"): \(message)"
+            + (kind == .historyLost ? Self.resyncHint : "")
     }
+
+    /// The way back from lost history without a full reload, named wherever a position is lost.
+    static let resyncHint = "; or converge the tables in place with oplog-sync --resync"
 
     public var exitStatus: ExitStatus {
         switch kind {

@@ -129,7 +129,8 @@ public struct OplogUnpacker: Sendable {
                 throw OplogError(
                     .renameOfSyncedCollection,
                     "renameCollection \(from) to \(to) touches a synced collection: the tables cannot follow a "
-                        + "rename; configure the new name and run an init load")
+                        + "rename; configure the new name and load it, then oplog-sync --resync moves the sync points past the "
+                        + "rename")
             }
             unpacked.skips[.notSynced, default: 0] += 1
         case _ where Self.documentNeutralCommands.contains(name):

@@ -32,6 +32,8 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
     public var syncPoints: [String: UInt64] = [:]
     /// The signal (SIGTERM, SIGINT) that stopped the run at a batch boundary before the end of the oplog.
     public var interruptedBy: Int32?
+    /// The resync the run made first, when it found a source's history lost (`[sync] on_history_lost = resync`).
+    public var resync: ResyncSummary?
 
     public init(source: String) { self.source = source }
 
@@ -53,6 +55,7 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             + syncPoints.sorted { $0.key < $1.key }.map { "; sync point \($0.key) \(BSONTimestamp(packed: $0.value))" }
             .joined()
             + (interruptedBy.map { "; stopped by signal \($0) at a batch boundary" } ?? "")
+            + (resync.map { "; history lost, so first \($0.line)" } ?? "")
     }
 
     /// A committed batch's figures.

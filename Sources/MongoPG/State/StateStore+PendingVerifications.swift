@@ -48,3 +48,14 @@ extension StateStore {
         }
     }
 }
+
+extension StateStore {
+    /// Forgets the documents left to verify of `collections`, inside the caller's transaction: once a resync brought
+    /// their tables to what MongoDB holds, nothing is left to settle.
+    public func forgetPendingVerifications(of collections: [Namespace]) async throws {
+        try await session.query(
+            "DELETE FROM \(table("pending_verifications")) WHERE collection = ANY($1::text[])",
+            values: [.array(collections.map { .text($0.description) })],
+            purpose: "forget the documents left to verify of the resynced collections")
+    }
+}
