@@ -117,6 +117,53 @@ struct CollectionLoadTests {
         }
     }
 
+    @Test("a reload of one collection while oplog-sync runs from a loop beside it loses and doubles nothing")
+    func reloadBesideLoop() async throws {
+        try await InitLoadFixture.with(documentCount: 40) { scene in
+            try await scene.initLoad()
+            _ = try await OplogSyncFixture.sync(scene)
+            let writer = OplogSyncFixture.Writer(
+                session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
+            let ids = scene.documents.map { $0["_id"]! }
+            // Cron: oplog-sync again and again; each run syncs, finds the sync lock held (75) or waits for the load.
+            let loop = Task { () -> [Int32] in
+                var statuses: [Int32] = []
+                while !Task.isCancelled {
+                    statuses.append(try await scene.run("oplog-sync", []).status)
+                }
+                return statuses
+            }
+            var round = 0
+            func write() async throws {
+                round += 1
+                try await writer.update(
+                    ["_id": ids[round % ids.count]],
+                    .document(["$set": .document(["name": .string("round \(round)")])]))
+            }
+            try await write()
+            // init-load-start and psql-copy take the sync lock without waiting: a sync run holding it is 75, try again.
+            var start = try await scene.etlstatus("init-load-start", "--collection", scene.namespace.description)
+            while start.status == 75 {
+                start = try await scene.etlstatus("init-load-start", "--collection", scene.namespace.description)
+            }
+            #expect(start.status == 0, "\(start.stderr)")
+            try await write()
+            #expect(try await scene.read().status == 0)
+            try await write()
+            var copy = try await scene.copy()
+            while copy.status == 75 { copy = try await scene.copy() }
+            #expect(copy.status == 0, "\(copy.stderr)")
+            try await write()
+            #expect(try await scene.etlstatus("init-load-finish", "ok").status == 0)
+            try await write()
+            loop.cancel()
+            let statuses = try await loop.value
+            #expect(statuses.allSatisfy { [0, 1, 75].contains($0) }, "\(statuses)")
+            _ = try await OplogSyncFixture.sync(scene)
+            try await OplogSyncFixture.expectInSync(scene)
+        }
+    }
+
     @Test("init-load-start --collection names only configured collections")
     func unknownCollection() async throws {
         try await InitLoadFixture.with(documentCount: 5) { scene in

@@ -20,11 +20,12 @@ struct StateMigrationTests {
         "migrations 2 to 5 from an empty database create freshness_checks, verifications, resume tokens and pending verifications"
     )
     func fromEmpty() async throws {
-        #expect(StateStore.currentVersion == 6)
+        #expect(StateStore.currentVersion == 7)
         try await PostgresServer.withScratchSchema("etl") { session, schema in
             let store = StateStore(session: session, schema: schema)
-            #expect(try await store.migrate() == 6)
-            #expect(try await Self.version(session, store) == "6")
+            #expect(try await store.migrate() == 7)
+            #expect(try await Self.version(session, store) == "7")
+            #expect(try await Self.tables(session, schema).contains("collection_starts"))
             #expect(try await Self.tables(session, schema).contains("pending_verifications"))
             #expect(try await Self.tables(session, schema).contains("verifications"))
             #expect(try await Self.tables(session, schema).contains("freshness_checks"))
@@ -112,6 +113,7 @@ struct StateMigrationTests {
             #expect(try await Self.version(session, store) == "4")
             #expect(try await store.syncPoints() == ["rs0": BSONTimestamp(packed: 42)])
             #expect(try await store.resumeTokens().isEmpty)
+            #expect(try await store.migrate() == StateStore.currentVersion)  // what the tools run on
 
             // A token moves with its sync point, in the caller's transaction: a rollback keeps neither.
             let token: BSONDocument = ["_data": .string("82 token"), "nested": .document(["n": .int64(7)])]
@@ -140,7 +142,7 @@ struct StateMigrationTests {
             #expect(try await store.migrate(through: 4) == 4)
             try await session.query(
                 "INSERT INTO \(store.table("sync_points")) (source, oplog_ts) VALUES ('rs0', 42)", purpose: "test")
-            #expect(try await store.migrate() == 6)
+            #expect(try await store.migrate() == StateStore.currentVersion)
             #expect(try await store.syncPoints() == ["rs0": BSONTimestamp(packed: 42)])
             #expect(try await store.pendingVerifications().isEmpty)
 
@@ -276,6 +278,31 @@ struct StatusStateTests {
             #expect(open.resolvingDied(hostName: open.host, isAlive: { _ in true }).status == .running)
             #expect(open.resolvingDied(hostName: "elsewhere", isAlive: { _ in false }).status == .running)
             #expect(open.resolvingDied(hostName: open.host, isAlive: RunRecord.processIsAlive).status == .running)
+        }
+    }
+
+    @Test("migration 7 from version 6 keeps init loads whole (collections NULL) and starts no collection of its own")
+    func collectionStartsFromPrevious() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            #expect(try await store.migrate(through: 6) == 6)
+            try await session.query(
+                "INSERT INTO \(store.table("init_loads")) (status) VALUES ('ok')", purpose: "test")
+            try await session.query(
+                "INSERT INTO \(store.table("sync_points")) (source, oplog_ts) VALUES ('rs0', 42)", purpose: "test")
+            #expect(try await store.migrate() == 7)
+            #expect(
+                try await session.query(
+                    "SELECT count(*) FROM \(store.table("init_loads")) WHERE collections IS NULL", purpose: "test"
+                ).scalar == "1")
+            #expect(try await store.collectionStarts().isEmpty)
+            // A start passed by its source's sync point goes with the move; a later one stays.
+            let orders = Namespace(database: "shop", collection: "orders")
+            let customers = Namespace(database: "shop", collection: "customers")
+            try await store.setCollectionStarts(orders, positions: ["rs0": BSONTimestamp(packed: 50)])
+            try await store.setCollectionStarts(customers, positions: ["rs0": BSONTimestamp(packed: 70)])
+            try await store.moveSyncPoints(["rs0": BSONTimestamp(packed: 60)])
+            #expect(try await store.collectionStarts() == [customers: ["rs0": BSONTimestamp(packed: 70)]])
         }
     }
 }

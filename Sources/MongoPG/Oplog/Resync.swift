@@ -95,7 +95,8 @@ struct Resync {
         guard unloaded.isEmpty else {
             throw GeneralError(
                 .initLoadNeeded,
-                "init load needed: " + unloaded.compactMap { status.collections[$0.description]?.reason }
+                "init load needed: "
+                    + unloaded.compactMap { status.collections[$0.description]?.reason }
                     .joined(separator: "; "))
         }
         let collections = named.isEmpty ? status.synced : status.synced.filter { named.contains($0) }

@@ -168,7 +168,8 @@ struct SchemaChanges {
         let figures = try await CollectionConverger(
             mongo: mongo, plan: plan, store: store, reader: reader, logger: logger
         ).converge(progress: Progress.onTerminal(label: "converge \(collection)", unit: "documents"))
-        try await store.recordSchemaChange(collection: collection, schemaHash: pending.hash, initLoadID: pending.initLoadID)
+        try await store.recordSchemaChange(
+            collection: collection, schemaHash: pending.hash, initLoadID: pending.initLoadID)
         report.documentsCompared = figures.compared
         report.documentsConverged = figures.written
         report.seconds = Date().timeIntervalSince(started)

@@ -163,9 +163,7 @@ public struct CheckReport: Sendable, Codable, Equatable {
         func seconds(_ span: TimeSpan) -> Double { Double(span.seconds) }
 
         let loading = inputs.initLoad.collections.values.filter { $0.state == .loading || $0.state == .failed }
-        if inputs.initLoad.needed, inputs.initLoad.general.isEmpty,
-            loading.count == inputs.initLoad.collections.values.count { $0.state != .loaded }
-        {
+        if !loading.isEmpty, inputs.initLoad.reasons.count == loading.count {
             // Reloads of some collections whose earlier tables stay in sync: at work, or to try again.
             add(.warning, "init load of some collections: " + inputs.initLoad.reasons.joined(separator: ", "))
         } else if inputs.initLoad.needed {
