@@ -307,17 +307,7 @@ extension StateStore {
             status.reasons = status.general
             return status
         }
-        let first = loads.first?.id ?? 0
-        let loadedRows = try await session.query(
-            """
-            SELECT DISTINCT ON (collection) collection, schema_hash, init_load_id FROM \(table("collection_loads"))
-            WHERE init_load_id >= $1 ORDER BY collection, id DESC
-            """, parameters: [String(first)], purpose: "read the collections' newest loads")
-        var loaded: [String: (hash: String, initLoad: Int64)] = [:]
-        for row in loadedRows.rows {
-            guard let name = row[0], let hash = row[1] else { continue }
-            loaded[name] = (hash, try Self.number(row[2], of: "the init load of \(name)"))
-        }
+        let loaded = try await newestCollectionLoads(since: loads.first?.id ?? 0)
         let how =
             "etlstatus init-load-start --collection DB.COLL, then mongo-reader and psql-copy for it, then "
             + "etlstatus init-load-finish ok"
@@ -326,19 +316,19 @@ extension StateStore {
             let newestLoad = loads.last { $0.covers(collection) }
             var state: CollectionLoadState
             if let tables = loaded[name] {
-                state = CollectionLoadState(state: .loaded, initLoadID: tables.initLoad, synced: true)
-                if let load = newestLoad, load.id > tables.initLoad, load.status != .ok {
+                state = CollectionLoadState(state: .loaded, initLoadID: tables.initLoadID, synced: true)
+                if let load = newestLoad, load.id > tables.initLoadID, load.status != .ok {
                     state.state = load.status == .running ? .loading : .failed
                     state.reason =
                         load.status == .running
                         ? "loading: init load \(load.id) is loading \(name) (its tables of init load "
-                            + "\(tables.initLoad) stay in sync meanwhile)"
+                            + "\(tables.initLoadID) stay in sync meanwhile)"
                         : "failed: init load \(load.id) did not load \(name) (its tables of init load "
-                            + "\(tables.initLoad) stay in sync)"
+                            + "\(tables.initLoadID) stay in sync)"
                 } else if tables.hash != hash {
                     state = CollectionLoadState(
-                        state: .schemaChanged, initLoadID: tables.initLoad, synced: false,
-                        reason: "schema changed for \(name) since init load \(tables.initLoad)")
+                        state: .schemaChanged, initLoadID: tables.initLoadID, synced: false,
+                        reason: "schema changed for \(name) since init load \(tables.initLoadID)")
                 }
             } else if let load = newestLoad, load.status == .running {
                 state = CollectionLoadState(
@@ -354,5 +344,21 @@ extension StateStore {
         let configured = Set(schemaHashes.keys.map(\.description))
         status.notConfigured = loaded.keys.filter { !configured.contains($0) }.sorted()
         return status
+    }
+
+    /// Each collection's newest `collection_loads` row from init load `first` on: the schema hash its tables were
+    /// built or last changed with, and the init load that built them.
+    func newestCollectionLoads(since first: Int64) async throws -> [String: (hash: String, initLoadID: Int64)] {
+        let rows = try await session.query(
+            """
+            SELECT DISTINCT ON (collection) collection, schema_hash, init_load_id FROM \(table("collection_loads"))
+            WHERE init_load_id >= $1 ORDER BY collection, id DESC
+            """, parameters: [String(first)], purpose: "read the collections' newest loads")
+        var loaded: [String: (hash: String, initLoadID: Int64)] = [:]
+        for row in rows.rows {
+            guard let name = row[0], let hash = row[1] else { continue }
+            loaded[name] = (hash, try Self.number(row[2], of: "the init load of \(name)"))
+        }
+        return loaded
     }
 }

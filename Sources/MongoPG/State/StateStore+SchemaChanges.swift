@@ -9,18 +9,7 @@ extension StateStore {
             "SELECT id, status FROM \(table("init_loads")) WHERE collections IS NULL ORDER BY id DESC LIMIT 1",
             purpose: "read the newest load of everything")
         if let row = full.rows.first, row[1] != RunStatus.ok.rawValue { return nil }
-        let first = full.rows.first?[0] ?? "0"
-        let loads = try await session.query(
-            """
-            SELECT DISTINCT ON (collection) collection, schema_hash, init_load_id FROM \(table("collection_loads"))
-            WHERE init_load_id >= $1 ORDER BY collection, id DESC
-            """, parameters: [first], purpose: "read the schema hashes of the loaded collections")
-        var hashes: [String: (hash: String, initLoadID: Int64)] = [:]
-        for load in loads.rows {
-            guard let name = load[0], let hash = load[1] else { continue }
-            hashes[name] = (hash, try Self.number(load[2], of: "the init load of \(name)"))
-        }
-        return hashes
+        return try await newestCollectionLoads(since: full.rows.first?[0].flatMap { Int64($0) } ?? 0)
     }
 
     /// Records that `collection`'s tables now follow the schema file of hash `schemaHash` (a change applied in
