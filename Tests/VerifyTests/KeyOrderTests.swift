@@ -127,7 +127,7 @@ struct KeyOrderTests {
     static func mongoItem(_ id: Int64, name: String) throws -> CollectionVerifier.MongoItem {
         CollectionVerifier.MongoItem(
             key: .integer(id), match: try CollectionVerifier.match(.int64(id)), id: .int64(id),
-            document: ["_id": .int64(id), "name": .string(name)])
+            document: ["_id": .int64(id), "name": .string(name)], original: ["_id": .int64(id), "name": .string(name)])
     }
 
     static func storedItem(_ id: Int64, name: String) throws -> CollectionVerifier.StoredItem {

@@ -39,13 +39,18 @@ struct CollectionConverger {
         figures.compared = try await reader.withAsyncTransaction(purpose: purpose, readOnlySnapshot: true) {
             try await CollectionVerifier(mongo: mongo, plan: plan, session: reader, chunk: chunk).all {
                 findings in
-                let ids = findings.filter { $0.kind != .unstorable }.map(\.idValue)
-                figures.differing += ids.count
-                figures.unstorable += findings.count - ids.count
-                guard !ids.isEmpty else { return }
+                // MongoDB's side as the merge read it: no second lookup before the write (the check after it asks).
+                let differences = findings.filter { $0.kind != .unstorable }.map {
+                    BatchVerifier.Difference(
+                        namespace: plan.namespace, id: $0.idValue, path: $0.path ?? $0.kind.rawValue,
+                        mongoDocument: $0.mongoDocument)
+                }
+                figures.differing += differences.count
+                figures.unstorable += findings.count - differences.count
+                guard !differences.isEmpty else { return }
                 let outcome = try await repairer.repairInTransaction(
-                    [plan.namespace: ids], session: store.session,
-                    purpose: "converge \(ids.count) documents of \(plan.namespace)")
+                    differences, session: store.session,
+                    purpose: "converge \(differences.count) documents of \(plan.namespace)")
                 figures.written += outcome.repaired.count
             }.checked
         }

@@ -20,6 +20,8 @@ public struct VerificationFinding: Sendable, Encodable, Equatable {
     public var path: String?
     /// The `_id` itself, for repair and for the oplog query.
     let idValue: BSONValue
+    /// MongoDB's document as the merge read it (nil: none, or not kept): a convergence writes it without a lookup.
+    var mongoDocument: BSONDocument? = nil
 
     enum CodingKeys: String, CodingKey { case kind, id, path }
 
@@ -56,12 +58,13 @@ struct CollectionVerifier {
         }
     }
 
-    /// A MongoDB document, normalised by the relational model's lossy rules.
+    /// A MongoDB document, normalised by the relational model's lossy rules, and as it was.
     struct MongoItem {
         var key: SQLValue
         var match: [UInt8]
         var id: BSONValue
         var document: BSONDocument
+        var original: BSONDocument
     }
 
     /// A stored document, rebuilt from its rows: a document, or why its rows cannot be one.
@@ -159,7 +162,7 @@ struct CollectionVerifier {
                 items.append(
                     MongoItem(
                         key: try plan.keyValue(ofID: id), match: try Self.match(normalised["_id"] ?? .null), id: id,
-                        document: normalised))
+                        document: normalised, original: document))
             } catch let error as SchemaError {
                 matcher.record(VerificationFinding(.unstorable, id: id, path: error.message))
             }
@@ -200,7 +203,7 @@ struct CollectionVerifier {
                     matcher.skipStored.insert(stored.match)
                     matcher.compare(item, stored)
                 } else {
-                    matcher.record(VerificationFinding(.missing, id: item.id))
+                    matcher.record(VerificationFinding(.missing, id: item.id), mongoDocument: item.original)
                 }
             }
         }
@@ -263,17 +266,19 @@ struct DocumentMatcher {
         switch stored.document {
         case .success(let document):
             if let path = DocumentDifference.firstPath(item.document, document) {
-                add(VerificationFinding(.different, id: item.id, path: path))
+                add(VerificationFinding(.different, id: item.id, path: path), mongoDocument: item.original)
             }
         case .failure(let damage):
             // Rows that cannot be a document (a gap in a child table's idx, a damaged cell) differ at their path.
-            add(VerificationFinding(.different, id: item.id, path: damage.path ?? "(rows: \(damage.message))"))
+            add(
+                VerificationFinding(.different, id: item.id, path: damage.path ?? "(rows: \(damage.message))"),
+                mongoDocument: item.original)
         }
     }
 
-    mutating func record(_ finding: VerificationFinding) {
+    mutating func record(_ finding: VerificationFinding, mongoDocument: BSONDocument? = nil) {
         tally.checked += 1
-        add(finding)
+        add(finding, mongoDocument: mongoDocument)
     }
 
     mutating func takeFresh() -> [VerificationFinding] {
@@ -281,8 +286,13 @@ struct DocumentMatcher {
         return fresh
     }
 
-    private mutating func add(_ finding: VerificationFinding) {
+    /// Counts `finding`; the fresh ones handed on keep MongoDB's document too (the tally's kept list does not: it
+    /// may hold thousands).
+    private mutating func add(_ finding: VerificationFinding, mongoDocument: BSONDocument? = nil) {
         tally.add(finding)
-        if keepsFresh { fresh.append(finding) }
+        guard keepsFresh else { return }
+        var finding = finding
+        finding.mongoDocument = mongoDocument
+        fresh.append(finding)
     }
 }

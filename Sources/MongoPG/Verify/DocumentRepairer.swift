@@ -83,4 +83,15 @@ struct DocumentRepairer {
             return try await repair(differences, session: session, laterChanges: nil, mongoSeconds: &mongoSeconds)
         }
     }
+
+    /// Repairs `differences` known already (MongoDB's documents in hand: a merge just read them), in a transaction of
+    /// its own, checked again before it commits.
+    func repairInTransaction(_ differences: [BatchVerifier.Difference], session: PostgresSession, purpose: String)
+        async throws -> Outcome
+    {
+        try await session.withAsyncTransaction(purpose: purpose) {
+            var mongoSeconds = 0.0
+            return try await repair(differences, session: session, laterChanges: nil, mongoSeconds: &mongoSeconds)
+        }
+    }
 }
