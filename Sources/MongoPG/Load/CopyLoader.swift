@@ -267,6 +267,15 @@ public struct CopyLoader: Sendable {
         let clock = ContinuousClock()
 
         var step = clock.now
+        /// The swap, timed as the run's last step.
+        func swapStep(_ manifest: Manifest, _ counts: [String: Int]) async throws {
+            let started = clock.now
+            try await TestHooks.hold(at: "swap")
+            try await swap(
+                plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts,
+                positionNames: prepared.request.positionNames, session: session, store: store, run: run.id)
+            try await run.addStep("swap", figures: ["seconds": (clock.now - started).seconds])
+        }
         await TestHooks.pause(at: "checked") {
             // Lets a test change a part between the manifest check and the copy.
             FileManager.default.fileExists(atPath: folder.url.appendingPathComponent("continue").path)
@@ -296,12 +305,7 @@ public struct CopyLoader: Sendable {
                 figures: [
                     "rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds,
                 ])
-            step = clock.now
-            try await TestHooks.hold(at: "swap")
-            try await swap(
-                plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts,
-                positionNames: prepared.request.positionNames, session: session, store: store, run: run.id)
-            try await run.addStep("swap", figures: ["seconds": (clock.now - step).seconds])
+            try await swapStep(manifest, counts)
             return (manifest, counts)
         }
         guard let manifest = prepared.manifest else {
@@ -337,12 +341,7 @@ public struct CopyLoader: Sendable {
             "copy and keys",
             figures: ["rows": Double(counts.values.reduce(0, +)), "seconds": (clock.now - step).seconds])
 
-        step = clock.now
-        try await TestHooks.hold(at: "swap")
-        try await swap(
-            plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts,
-            positionNames: prepared.request.positionNames, session: session, store: store, run: run.id)
-        try await run.addStep("swap", figures: ["seconds": (clock.now - step).seconds])
+        try await swapStep(manifest, counts)
         return (manifest, counts)
     }
 
