@@ -111,6 +111,11 @@ def lapse(client, fraction, seed):
     return len(chosen)
 
 
+def write_schema(schema):
+    with open(os.path.join(WORK, "schemas", f"{NS}.json"), "w") as handle:
+        json.dump(schema, handle)
+
+
 def measured(step):
     loop = CountLoop()
     try:
@@ -124,8 +129,10 @@ def main():
     client = pymongo.MongoClient(MONGO_URI)
     client.drop_database(DB)
     os.makedirs(os.path.join(WORK, "schemas"))
-    shutil.copy(os.path.join(ROOT, "schemas", "sample_analytics.customers.json"),
-                os.path.join(WORK, "schemas", f"{NS}.json"))
+    # The schema lacks `birthdate` at first: the last part adds it, one column every document fills.
+    with open(os.path.join(ROOT, "schemas", "sample_analytics.customers.json")) as handle:
+        full_schema = json.load(handle)
+    write_schema({key: value for key, value in full_schema.items() if key != "birthdate"})
     with open(CONFIG, "w") as handle:
         handle.write(f"[mongo]\nuri = {MONGO_URI}\n\n[psql]\nconninfo = {PG_URI}\n\n"
                      f"[sync]\nschemas_dir = schemas\nstate_schema = {STATE}\ntarget_schema = {TARGET}\n\n"
@@ -162,11 +169,30 @@ def main():
         rows.append((fraction, changed, "init load", seconds, table_rows(), CUSTOMERS, wait, queries,
                      count == client[DB][NAME].count_documents({})))
         tool("oplog-sync")
+    # One column added to the schema file: the next plain oplog-sync adds it in place and rewrites the documents,
+    # beside the init load that would reload everything for it.
+    write_schema(full_schema)
+    before = written_rows()
+    (seconds, _, out, _), wait, queries = measured(lambda: tool("oplog-sync", "--json"))
+    changed_rows = written_rows() - before
+    converged = sum(change.get("documents_converged", 0) for change in json.loads(out).get("schema_changes", []))
+    count = int(psql(f"SELECT count(*) FROM {TARGET}.{NAME} WHERE birthdate IS NOT NULL"))
+    rows.append((None, 0, "column added in place", seconds, changed_rows, converged, wait, queries,
+                 count == client[DB][NAME].count_documents({"birthdate": {"$ne": None}})))
+    write_schema({key: value for key, value in full_schema.items() if key != "birthdate"})
+    init_load()
+    tool("oplog-sync")
+    write_schema(full_schema)
+    seconds, wait, queries = measured(init_load)
+    count = int(psql(f"SELECT count(*) FROM {TARGET}.{NAME} WHERE birthdate IS NOT NULL"))
+    rows.append((None, 0, "init load", seconds, table_rows(), CUSTOMERS, wait, queries,
+                 count == client[DB][NAME].count_documents({"birthdate": {"$ne": None}})))
     print(f"\n{CUSTOMERS} customers; oplog kept at {OPLOG_ENTRIES} entries; debug build: {'debug' in BIN}")
     print(f"{'changed':>14} {'method':<20} {'seconds':>8} {'rows written':>13} {'docs written':>13} "
           f"{'longest count(*) wait':>22} {'counts':>7} {'matches':>8}")
     for fraction, changed, method, seconds, written, documents, wait, queries, matches in rows:
-        print(f"{f'{fraction:.0%} ({changed})':>14} {method:<20} {seconds:8.2f} {written:13d} {documents:13d} "
+        label = "new column" if fraction is None else f"{fraction:.0%} ({changed})"
+        print(f"{label:>14} {method:<20} {seconds:8.2f} {written:13d} {documents:13d} "
               f"{wait * 1000:19.1f} ms {queries:7d} {str(matches):>8}")
     shutil.rmtree(WORK, ignore_errors=True)
 

@@ -23,7 +23,7 @@ struct BatchVerifier {
     {
         var differences: [Difference] = []
         for (namespace, ids) in ids.sorted(by: { $0.key.description < $1.key.description }) where !ids.isEmpty {
-            guard let plan = plans[namespace] else { continue }
+            guard plans[namespace] != nil else { continue }
             var mongoByID: [DocumentKey: BSONDocument] = [:]
             let asked = ContinuousClock.now
             let found = try await mongo.documents(namespace, ids: ids)
@@ -32,23 +32,36 @@ struct BatchVerifier {
                 let document = try raw.decode()
                 mongoByID[try DocumentKey(namespace, document["_id"] ?? .null)] = document
             }
-            let keys = try ids.map { try plan.keyValue(ofID: $0) }
-            let rebuilder = DocumentRebuilder(plan: plan)
-            let stored = try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)
-            for (id, rows) in zip(ids, stored) {
-                let fromMongo = mongoByID[try DocumentKey(namespace, id)]
-                let expected = try fromMongo.map { try normalise($0, plan: plan) }
-                let path: String?
-                do {
-                    path = DocumentDifference.firstPath(expected, try rows.map(rebuilder.rebuild))
-                } catch {
-                    // Rows damaged behind the tool's back (a child row without its siblings, a bad cell): a repair
-                    // replaces them whole.
-                    path = "(rows that rebuild no document: \(error))"
-                }
-                if let path {
-                    differences.append(Difference(namespace: namespace, id: id, path: path, mongoDocument: fromMongo))
-                }
+            differences += try await self.differences(
+                namespace, ids: ids, from: { mongoByID[try DocumentKey(namespace, $0)] }, session: session)
+        }
+        return differences
+    }
+
+    /// Every document of `ids` whose rows (read on `session`) do not give back the document `expected` answers for
+    /// its `_id` (nil: none): MongoDB's, or the one a repair just wrote.
+    func differences(
+        _ namespace: Namespace, ids: [BSONValue], from expected: (BSONValue) throws -> BSONDocument?,
+        session: PostgresSession
+    ) async throws -> [Difference] {
+        guard let plan = plans[namespace] else { return [] }
+        var differences: [Difference] = []
+        let keys = try ids.map { try plan.keyValue(ofID: $0) }
+        let rebuilder = DocumentRebuilder(plan: plan)
+        let stored = try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)
+        for (id, rows) in zip(ids, stored) {
+            let document = try expected(id)
+            let normalised = try document.map { try normalise($0, plan: plan) }
+            let path: String?
+            do {
+                path = DocumentDifference.firstPath(normalised, try rows.map(rebuilder.rebuild))
+            } catch {
+                // Rows damaged behind the tool's back (a child row without its siblings, a bad cell): a repair
+                // replaces them whole.
+                path = "(rows that rebuild no document: \(error))"
+            }
+            if let path {
+                differences.append(Difference(namespace: namespace, id: id, path: path, mongoDocument: document))
             }
         }
         return differences

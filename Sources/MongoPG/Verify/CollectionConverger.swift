@@ -36,6 +36,7 @@ struct CollectionConverger {
         let verifier = BatchVerifier(mongo: mongo, plans: [plan.namespace: plan])
         var repairer = DocumentRepairer(verifier: verifier, logger: logger)
         repairer.logLevel = .debug
+        repairer.recheck = .written
         figures.compared = try await reader.withAsyncTransaction(purpose: purpose, readOnlySnapshot: true) {
             try await CollectionVerifier(mongo: mongo, plan: plan, session: reader, chunk: chunk).all {
                 findings in

@@ -14,6 +14,11 @@ struct DocumentRepairer {
     /// Each repaired document is logged at this level: a warning where a repair means something went wrong, debug
     /// where rewriting is the job (a resync, a schema change).
     var logLevel = Logger.Level.warning
+    /// What repaired rows are checked against: MongoDB asked again, or the documents just written (a convergence,
+    /// whose changes after its start position replay later: the check is that the rows give them back).
+    var recheck = Recheck.mongo
+
+    enum Recheck: Sendable { case mongo, written }
 
     /// What a repair did.
     struct Outcome: Sendable {
@@ -65,9 +70,21 @@ struct DocumentRepairer {
             }
             rounds += 1
             _ = try await BatchWriter(session: session, plans: verifier.plans).write(emptied: [], outcomes: repairs)
-            differences = try await verifier.differences(
-                Dictionary(grouping: repairs, by: \.namespace).mapValues { $0.map(\.id) }, session: session,
-                mongoSeconds: &mongoSeconds)
+            switch recheck {
+            case .mongo:
+                differences = try await verifier.differences(
+                    Dictionary(grouping: repairs, by: \.namespace).mapValues { $0.map(\.id) }, session: session,
+                    mongoSeconds: &mongoSeconds)
+            case .written:
+                differences = []
+                for (namespace, written) in Dictionary(grouping: repairs, by: \.namespace) {
+                    let byKey = try Dictionary(
+                        written.map { (try DocumentKey(namespace, $0.id), $0.document) }, uniquingKeysWith: { $1 })
+                    differences += try await verifier.differences(
+                        namespace, ids: written.map(\.id), from: { byKey[try DocumentKey(namespace, $0)] ?? nil },
+                        session: session)
+                }
+            }
         }
         return outcome
     }
