@@ -36,6 +36,8 @@ struct ReplayBatcherTests {
     struct Driver {
         var batcher: ReplayBatcher
         var events: [Event] = []
+        /// Each commit's own starts moved forward.
+        var advancedStarts: [[String: [Namespace: BSONTimestamp]]] = []
         var now = ContinuousClock.now
         /// Documents verification leaves differing after each commit.
         var rememberedAfterCommit = 0
@@ -60,8 +62,9 @@ struct ReplayBatcherTests {
             case .commit(let commit):
                 events.append(
                     .commit(
-                        entries: commit.entries, settle: commit.settle, syncPoints: commit.syncPoints,
+                        entries: commit.entries, settle: commit.settle, syncPoints: commit.positions.syncPoints,
                         staysCommitting: commit.staysCommitting))
+                advancedStarts.append(commit.positions.advancedStarts)
                 batcher.committed(remembered: rememberedAfterCommit, now: now)
             }
         }

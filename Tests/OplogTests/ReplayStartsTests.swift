@@ -42,4 +42,22 @@ struct ReplayStartsTests {
         }
         #expect(driver.batcher.read.inserts == 2 && driver.batcher.read.skipped[ReplayBatcher.alreadyInTables] == 2)
     }
+
+    @Test("read again from a collection's own start, batches leave the sync point where it is and move the start")
+    func catchingUp() throws {
+        var settings = ReplayBatcherTests.settings(batchSize: 2)
+        settings.starts = ReplayStarts(base: ["rs0": Self.ts(3)], collections: ["rs0": [Self.customers: Self.ts(1)]])
+        var driver = ReplayBatcherTests.Driver(settings)
+        for second in UInt32(1)...5 {
+            try driver.read(ReplayBatcherTests.insert(Int32(second), at: Self.ts(second)))
+        }
+        driver.finish()
+        #expect(
+            driver.events == [
+                .commit(entries: 2, settle: false, syncPoints: [:], staysCommitting: false),
+                .commit(entries: 2, settle: false, syncPoints: ["rs0": Self.ts(4)], staysCommitting: false),
+                .commit(entries: 1, settle: true, syncPoints: ["rs0": Self.ts(5)], staysCommitting: false),
+            ])
+        #expect(driver.advancedStarts == [["rs0": [Self.customers: Self.ts(2)]], [:], [:]])
+    }
 }

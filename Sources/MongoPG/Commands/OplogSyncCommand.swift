@@ -45,12 +45,16 @@ public struct OplogSyncCommand: Sendable {
             // Before anything is read: a second oplog-sync, or an init load, holds it (75).
             try await store.takeSyncLock(for: "for \(Tool.oplogSync)")
             // Schema files changed since the load, applied in place before the positions are read.
-            let schemaChanges =
-                fromFile == nil
-                ? try await SchemaChanges(
+            var schemaChanges: [SchemaChangeReport] = []
+            var conflicts: [String: String] = [:]
+            if fromFile == nil {
+                (schemaChanges, conflicts) = try await SchemaChanges(
                     config: config, store: store, logger: logger, openSession: context.postgresSession
-                ).apply() : []
-            let position = fromFile == nil ? try await replayPosition(config: config, store: store) : nil
+                ).apply()
+            }
+            let position =
+                fromFile == nil ? try await replayPosition(config: config, store: store, conflicts: conflicts) : nil
+            let toLoad: [String] = (position?.toLoad ?? [:]).sorted { $0.key < $1.key }.map(\.value)
             // Per position name, where reading begins.
             let starts =
                 position.map { position in
@@ -142,7 +146,7 @@ public struct OplogSyncCommand: Sendable {
                     // An invalidated change stream ended its source after the batches before it committed.
                     if let invalidation = changeStreams.compactMap(\.invalidation).first { throw invalidation }
                     return summary
-                }, position?.toLoad ?? []
+                }, toLoad
             )
         }
     }
@@ -152,27 +156,40 @@ public struct OplogSyncCommand: Sendable {
         var starts: ReplayStarts
         /// The configured collections whose tables hold a load (see `InitLoadStatus.synced`).
         var synced: [Namespace]
-        /// Those still to load, with why.
-        var toLoad: [String]
+        /// Those still to load (`DB.COLL`), with why.
+        var toLoad: [String: String]
     }
 
     /// Where each position's replay starts: its sync point, or the position of the newest load of everything, held
     /// back to the earliest own start of a collection (`ReplayStarts`). A load of everything that is not done, or a
     /// schema file changed since, is exit 1 with the reasons `etlstatus init-load-status` gives; so is a position with
     /// nothing recorded. Collections not loaded yet are left out of the replay (the run names them at its end).
-    private func replayPosition(config: SyncConfig, store: StateStore) async throws -> ReplayPosition {
+    /// `conflicts`: per `DB.COLL`, a schema change no change in place applies; its collection is left out.
+    private func replayPosition(config: SyncConfig, store: StateStore, conflicts: [String: String]) async throws
+        -> ReplayPosition
+    {
         let status = try await store.initLoadStatus(schemaHashes: config.schemaHashes)
-        let changed = status.collections.filter { $0.value.state == .schemaChanged }.compactMap(\.value.reason)
-        guard status.general.isEmpty, changed.isEmpty, !status.synced.isEmpty else {
+        guard status.general.isEmpty else {
             throw GeneralError(.initLoadNeeded, "init load needed: " + status.reasons.joined(separator: "; "))
+        }
+        let toLoad = status.collections.filter { !$0.value.synced }.compactMapValues(\.reason)
+            .merging(conflicts) { _, conflict in conflict }
+        guard !status.synced.isEmpty else {
+            throw GeneralError(
+                .initLoadNeeded,
+                "init load needed: " + toLoad.sorted { $0.key < $1.key }.map(\.value).joined(separator: "; "))
         }
         let syncPoints = try await store.syncPoints()
         var starts = ReplayStarts()
         let own = try await store.collectionStarts()
         for (name, source) in config.positionNames {
-            let initLoad = status.positions[name] ?? status.positions[source.name]
-            starts.base[name] = syncPoints[name] ?? initLoad.map { BSONTimestamp(packed: $0) }
-            for collection in status.synced {
+            // The load of everything's position serves a position only for collections it loaded: a stream of a
+            // database added later (scope = database) starts from its collections' own loads.
+            let covered = status.synced.filter { config.positionNames(for: $0)[source.name] == name }
+            let initLoad = (status.positions[name] ?? status.positions[source.name]).map { BSONTimestamp(packed: $0) }
+            let ownOnly = !covered.isEmpty && covered.allSatisfy { own[$0]?[name] != nil }
+            starts.base[name] = syncPoints[name] ?? (ownOnly ? nil : initLoad)
+            for collection in covered {
                 if let start = own[collection]?[name] { starts.collections[name, default: [:]][collection] = start }
             }
             guard starts.readFrom(name) != nil else {
@@ -182,7 +199,6 @@ public struct OplogSyncCommand: Sendable {
                         + OplogError.resyncHint)
             }
         }
-        let toLoad = status.collections.filter { !$0.value.synced }.compactMap(\.value.reason).sorted()
         return ReplayPosition(starts: starts, synced: status.synced, toLoad: toLoad)
     }
 }

@@ -45,10 +45,20 @@ struct ReplayBatcher {
         /// Ask the sources to vouch for their reads (`OplogStream.confirmReads`) before moving `syncPoints`: if they
         /// put it off, the batch moves none.
         var confirmsReads = false
-        var syncPoints: [String: BSONTimestamp] = [:]
-        var resumeTokens: [String: BSONDocument] = [:]
+        var positions = Positions()
         /// The batch may go on committing while the next one is read and computed.
         var staysCommitting = false
+    }
+
+    /// The positions a batch moves, in its transaction.
+    struct Positions: Sendable, Equatable {
+        var syncPoints: [String: BSONTimestamp] = [:]
+        var resumeTokens: [String: BSONDocument] = [:]
+        /// Collections read again from their own start, earlier than the sync point (a load of some collections
+        /// while oplog-sync went on): the sync point stays, their starts follow the read.
+        var advancedStarts: [String: [Namespace: BSONTimestamp]] = [:]
+
+        var isEmpty: Bool { syncPoints.isEmpty && advancedStarts.isEmpty }
     }
 
     /// What `Replayer` does next.
@@ -231,8 +241,17 @@ struct ReplayBatcher {
             for (index, name) in names.enumerated() {
                 guard let point = [unpackers[index].oldestOpenTransaction, lastRead[index]].compactMap({ $0 }).min()
                 else { continue }
-                commit.syncPoints[name] = point
-                if point == lastRead[index], let token = lastToken[index] { commit.resumeTokens[name] = token }
+                if let base = starts[index].base, point < base {
+                    // Still catching collections up from their own starts: never move the sync point back.
+                    for (collection, start) in starts[index].collections where start < point {
+                        commit.positions.advancedStarts[name, default: [:]][collection] = point
+                    }
+                    continue
+                }
+                commit.positions.syncPoints[name] = point
+                if point == lastRead[index], let token = lastToken[index] {
+                    commit.positions.resumeTokens[name] = token
+                }
             }
         }
         // A verified batch's repairs change rows the next batch's read-ahead would not see; an emptied collection,

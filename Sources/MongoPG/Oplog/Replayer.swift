@@ -311,8 +311,7 @@ struct Replayer: Sendable {
             var commit = commit
             // A sync point moves only past reads the sources vouch for; one left behind is safe (replay is idempotent).
             if commit.confirmsReads, !(try await stream.confirmReads(force: commit.settle)) {
-                commit.syncPoints = [:]
-                commit.resumeTokens = [:]
+                commit.positions = ReplayBatcher.Positions()
             }
             let prepared = try await replayer.prepare(
                 commit.changes, entries: commit.entries, end: commit.end, after: committing?.prepared,
@@ -321,7 +320,7 @@ struct Replayer: Sendable {
             switch replayer.mode {
             case .verified(let verifier, let laterChanges):
                 let result = try await replayer.write(
-                    prepared, syncPoints: commit.syncPoints, resumeTokens: commit.resumeTokens
+                    prepared, positions: commit.positions
                 ) { [end = commit.end, settle = commit.settle] in
                     guard let end else { return VerifyFigures() }
                     let before = remembered
@@ -335,8 +334,8 @@ struct Replayer: Sendable {
                 }
                 await committed(result)
             case .pipelined:
-                let task = Task { [replayer, syncPoints = commit.syncPoints, tokens = commit.resumeTokens] in
-                    try await replayer.write(prepared, syncPoints: syncPoints, resumeTokens: tokens) { VerifyFigures() }
+                let task = Task { [replayer, positions = commit.positions] in
+                    try await replayer.write(prepared, positions: positions) { VerifyFigures() }
                 }
                 committing = (task, prepared)
                 if !commit.staysCommitting { try await finishCommitting() }
@@ -437,7 +436,7 @@ struct Replayer: Sendable {
     /// Writes a prepared batch, moves the sync points and records its ledger step, in one transaction; `verification`
     /// runs inside it, after the rows are written.
     private func write(
-        _ batch: PreparedBatch, syncPoints: [String: BSONTimestamp], resumeTokens: [String: BSONDocument],
+        _ batch: PreparedBatch, positions: ReplayBatcher.Positions,
         verification: () async throws -> VerifyFigures
     ) async throws -> BatchResult {
         let clock = ContinuousClock(), started = clock.now
@@ -446,7 +445,10 @@ struct Replayer: Sendable {
             let written = try await BatchWriter(session: session, plans: plans).write(batch.write)
             await TestHooks.pauseUntilResumed(at: "batch-written")  // mid-batch: rows written, nothing committed
             let checked = try await verification()
-            if !syncPoints.isEmpty { try await store.moveSyncPoints(syncPoints, resumeTokens: resumeTokens) }
+            if !positions.syncPoints.isEmpty {
+                try await store.moveSyncPoints(positions.syncPoints, resumeTokens: positions.resumeTokens)
+            }
+            if !positions.advancedStarts.isEmpty { try await store.advanceCollectionStarts(positions.advancedStarts) }
             try await run?.addStep(
                 "batch",
                 figures: [
@@ -457,7 +459,7 @@ struct Replayer: Sendable {
                 ], keepingLast: keptSteps)
             return BatchResult(
                 written: written, toVerify: batch.outcomes.count { !$0.exact }, readBack: batch.readBack,
-                fromCache: batch.fromCache, verification: checked, syncPoints: syncPoints)
+                fromCache: batch.fromCache, verification: checked, syncPoints: positions.syncPoints)
         }
         logger.debug(
             "batch committed",

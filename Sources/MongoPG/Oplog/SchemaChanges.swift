@@ -77,32 +77,33 @@ struct SchemaChanges {
         return changes
     }
 
-    /// Applies every pending change, or none when one conflicts; returns what each did.
-    func apply() async throws -> [SchemaChangeReport] {
+    /// Applies every additive pending change; returns what each did, and why each other changed collection needs
+    /// a load of its own (it is left out of the replay: "init load needed" for that collection alone).
+    func apply() async throws -> (reports: [SchemaChangeReport], conflicts: [String: String]) {
         guard config.schemaChanges == .apply, let changes = try await pending(), !changes.isEmpty
-        else { return [] }
-        let conflicting = changes.filter { !$0.change.isAdditive }
-        if !conflicting.isEmpty {
-            throw GeneralError(.initLoadNeeded, Self.conflictMessage(conflicting))
-        }
-        for pending in changes { try await refuseDependentViews(pending) }
+        else { return ([], [:]) }
+        let additive = changes.filter(\.change.isAdditive)
+        for pending in additive { try await refuseDependentViews(pending) }
         var reports: [SchemaChangeReport] = []
-        for pending in changes {
+        for pending in additive {
             reports.append(try await apply(pending))
         }
-        return reports
+        return (reports, Self.conflictReasons(changes.filter { !$0.change.isAdditive }))
     }
 
-    static func conflictMessage(_ conflicting: [Pending]) -> String {
-        let lines = conflicting.map { pending in
-            let collection = pending.collection
-            return "schema changed for \(collection) in a way no change in place applies: "
-                + pending.change.conflicts.map(\.description).joined(separator: "; ")
-                + ". Load this collection again: `\(Tool.etlstatus) init-load-start --collection \(collection)`, then "
-                + "\(Tool.mongoReader) and \(Tool.psqlCopy) --collection \(collection), then "
-                + "`\(Tool.etlstatus) init-load-finish ok`"
-        }
-        return "init load needed: " + lines.joined(separator: "\n")
+    /// Per `DB.COLL`, why it needs a load of its own.
+    static func conflictReasons(_ conflicting: [Pending]) -> [String: String] {
+        Dictionary(
+            uniqueKeysWithValues: conflicting.map { pending in
+                let collection = pending.collection
+                let reason =
+                    "schema changed for \(collection) in a way no change in place applies: "
+                    + pending.change.conflicts.map(\.description).joined(separator: "; ")
+                    + ". Load this collection again: `\(Tool.etlstatus) init-load-start --collection \(collection)`, "
+                    + "then \(Tool.mongoReader) and \(Tool.psqlCopy) --collection \(collection), then "
+                    + "`\(Tool.etlstatus) init-load-finish ok`"
+                return (collection.description, reason)
+            })
     }
 
     /// Exit 78 before anything changes when a view depends on a column to widen: PostgreSQL refuses to change the

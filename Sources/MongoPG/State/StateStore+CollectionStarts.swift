@@ -32,4 +32,19 @@ extension StateStore {
             "DELETE FROM \(table("pending_verifications")) WHERE collection = $1",
             parameters: [collection.description], purpose: "forget what the old tables of \(collection) left to verify")
     }
+
+    /// Moves collections' own starts forward to where a batch read them up to (per position name), inside the
+    /// batch's transaction: they were read again from before the sync point, which stays.
+    public func advanceCollectionStarts(_ starts: [String: [Namespace: BSONTimestamp]]) async throws {
+        for (source, collections) in starts.sorted(by: { $0.key < $1.key }) {
+            for (collection, ts) in collections.sorted(by: { $0.key.description < $1.key.description }) {
+                try await session.query(
+                    """
+                    UPDATE \(table("collection_starts")) SET oplog_ts = $3
+                    WHERE collection = $1 AND source = $2 AND oplog_ts < $3
+                    """, parameters: [collection.description, source, String(Int64(bitPattern: ts.packed))],
+                    purpose: "advance the replay start of \(collection) on \(source)")
+            }
+        }
+    }
 }

@@ -214,10 +214,16 @@ struct CollectionVerifier {
             let found = try mongoItems(
                 try await mongo.documents(plan.namespace, ids: storedOnly.map(\.id)), into: &scratch)
             var mongoByMatch = Dictionary(found.map { ($0.match, $0) }, uniquingKeysWith: { first, _ in first })
+            // MongoDB holds these, but no row can hold them now: not extra (their rows must not go), unstorable.
+            let unstorable = Set(try scratch.tally.findings.map { try Self.match($0.idValue) })
             for stored in storedOnly {
                 if let item = mongoByMatch.removeValue(forKey: stored.match) {
                     matcher.skipMongo.insert(item.match)
                     matcher.compare(item, stored)
+                } else if unstorable.contains(stored.match) {
+                    matcher.record(
+                        scratch.tally.findings.first { (try? Self.match($0.idValue)) == stored.match }
+                            ?? VerificationFinding(.unstorable, id: stored.id))
                 } else {
                     matcher.record(VerificationFinding(.extra, id: stored.id))
                 }
