@@ -53,6 +53,7 @@ struct CollectionConverger {
                     differences, session: store.session,
                     purpose: "converge \(differences.count) documents of \(plan.namespace)")
                 figures.written += outcome.repaired.count
+                try await TestHooks.hold(at: "converge-round")  // a round committed, the merge not finished
             }.checked
         }
         progress?.add(figures.compared)
