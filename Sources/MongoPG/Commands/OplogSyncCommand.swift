@@ -179,19 +179,8 @@ public struct OplogSyncCommand: Sendable {
                 .initLoadNeeded,
                 "init load needed: " + toLoad.sorted { $0.key < $1.key }.map(\.value).joined(separator: "; "))
         }
-        let syncPoints = try await store.syncPoints()
-        var starts = ReplayStarts()
-        let own = try await store.collectionStarts()
-        for (name, source) in config.positionNames {
-            // The load of everything's position serves a position only for collections it loaded: a stream of a
-            // database added later (scope = database) starts from its collections' own loads.
-            let covered = status.synced.filter { config.positionNames(for: $0)[source.name] == name }
-            let initLoad = (status.positions[name] ?? status.positions[source.name]).map { BSONTimestamp(packed: $0) }
-            let ownOnly = !covered.isEmpty && covered.allSatisfy { own[$0]?[name] != nil }
-            starts.base[name] = syncPoints[name] ?? (ownOnly ? nil : initLoad)
-            for collection in covered {
-                if let start = own[collection]?[name] { starts.collections[name, default: [:]][collection] = start }
-            }
+        let starts = try await ReplayStarts.recorded(in: store, config: config, status: status)
+        for (name, _) in config.positionNames {
             guard starts.readFrom(name) != nil else {
                 throw GeneralError(
                     .initLoadNeeded,

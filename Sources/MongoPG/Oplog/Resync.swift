@@ -71,9 +71,7 @@ struct Resync {
                 return [Stream(name: source.name, source: source, collections: config.collections)]
             }
             return source.changeStreams(for: config.collections).map { name, scope in
-                let collections = config.collections.filter { namespace in
-                    if case .database(let database) = scope { namespace.database == database } else { true }
-                }
+                let collections = config.collections.filter { config.positionNames(for: $0)[source.name] == name }
                 return Stream(name: name, source: source, scope: scope, collections: collections)
             }
         }
@@ -100,10 +98,12 @@ struct Resync {
                     .joined(separator: "; "))
         }
         let collections = named.isEmpty ? status.synced : status.synced.filter { named.contains($0) }
+        let streams = self.streams
         var moving = streams
         if !named.isEmpty {
-            let starts = try await store.replayStart(initLoadPositions: status.positions)
-            moving = try await lostHistory(starts: starts)
+            // Where replay would read each stream from: its sync point, held back to collections' own starts.
+            let starts = try await ReplayStarts.recorded(in: store, config: config, status: status)
+            moving = try await lostHistory(of: streams, starts: starts)
             let required = Set(moving.flatMap(\.collections))
             let missing = config.collections.filter { required.contains($0) && !collections.contains($0) }
             if !missing.isEmpty {
@@ -157,11 +157,11 @@ struct Resync {
 
     /// The streams whose history no longer reaches back to where replay must start (as replay itself finds out
     /// when it opens them), or that have no start at all (a source added to the configuration).
-    private func lostHistory(starts: [String: BSONTimestamp]) async throws -> [Stream] {
+    private func lostHistory(of streams: [Stream], starts: ReplayStarts) async throws -> [Stream] {
         let tokens = try await store.resumeTokens()
         var lost: [Stream] = []
         for stream in streams {
-            guard let ts = starts[stream.name] ?? starts[stream.source.name] else {
+            guard let ts = starts.readFrom(stream.name) else {
                 lost.append(stream)
                 continue
             }
