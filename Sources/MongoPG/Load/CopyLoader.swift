@@ -266,7 +266,7 @@ public struct CopyLoader: Sendable {
         let quotedStaging = PostgresSQL.quoteIdentifier(staging)
         let clock = ContinuousClock()
 
-        var step = clock.now
+        let step = clock.now
         /// The swap, timed as the run's last step.
         func swapStep(_ manifest: Manifest, _ counts: [String: Int]) async throws {
             let started = clock.now
