@@ -27,4 +27,16 @@ struct ETLStatusArgumentsTests {
     func unchanged(arguments: [String]) {
         #expect(ETLStatusArguments.normalised(arguments) == arguments)
     }
+
+    @Test(
+        "an unknown subcommand is named before any option it is given",
+        arguments: [
+            (["frobnicate", "--config", "x.ini"], "frobnicate"),
+            (ETLStatusArguments.normalised(["--config", "x.ini", "frobnicate"]), "frobnicate"),
+            (["lag", "--config", "x.ini"], nil), (["help", "lag"], nil), (["--help"], nil), (["--version"], nil),
+            ([], nil),
+        ] as [([String], String?)])
+    func unknownSubcommand(arguments: [String], unknown: String?) {
+        #expect(ETLStatusArguments.unknownSubcommand(in: arguments, known: ["lag", "check", "help"]) == unknown)
+    }
 }

@@ -32,6 +32,49 @@ struct PostgresErrorTests {
         #expect(PostgresError(kind: .statement, purpose: "s", serverMessage: "").exitStatus == .internalError)
     }
 
+    @Test("the function a server error arose in is read from its CONTEXT: a user's, since the tools call none")
+    func userFunction() {
+        func error(_ context: String?) -> PostgresError {
+            PostgresError(
+                kind: .statement, purpose: "apply", sqlState: "P0001", serverMessage: "no", context: context)
+        }
+        #expect(error("PL/pgSQL function reject_all() line 3 at RAISE").userFunction == "reject_all")
+        #expect(error("PL/pgSQL function tgt.reject(integer) line 1 at RAISE").userFunction == "tgt.reject")
+        #expect(error("SQL function \"check_it\" statement 1").userFunction == "check_it")
+        #expect(error("COPY customers, line 3").userFunction == nil)
+        #expect(error(nil).userFunction == nil)
+    }
+
+    @Test("a user's trigger that raises, a dropped column or table are 78 naming them; other errors stay as they are")
+    func syncedTableErrors() async {
+        let raised = PostgresError(
+            kind: .statement, purpose: "apply batch", sqlState: "P0001", serverMessage: "no writes here",
+            context: "PL/pgSQL function tgt.reject() line 3 at RAISE")
+        let trigger = await SyncedTableError.explaining(raised, reload: "reload") { function in
+            #expect(function == "tgt.reject")
+            return [("refuse", "tgt.customers")]
+        }
+        #expect(trigger.exitStatus == .configError)
+        #expect("\(trigger)".contains("trigger refuse on table tgt.customers (function tgt.reject) refused a write"))
+        #expect("\(trigger)".contains("ALTER TABLE tgt.customers DISABLE TRIGGER refuse"))
+        struct Unreachable: Error {}
+        let unnamed = await SyncedTableError.explaining(raised, reload: "reload") { _ in throw Unreachable() }
+        #expect("\(unnamed)".contains("a trigger calling function tgt.reject refused a write"))
+
+        let dropped = PostgresError(
+            kind: .statement, purpose: "read back", sqlState: "42703", serverMessage: "column \"name\" does not exist")
+        let missing = await SyncedTableError.explaining(dropped, reload: "the reload steps") { _ in [] }
+        #expect(missing.exitStatus == .configError)
+        #expect("\(missing)".contains("a column of a synced table is missing"))
+        #expect("\(missing)".contains("column \"name\" does not exist"))
+        #expect("\(missing)".contains("the reload steps"))
+
+        let other = PostgresError(kind: .statement, purpose: "p", sqlState: "42601", serverMessage: "syntax")
+        #expect(await SyncedTableError.explaining(other, reload: "") { _ in [] }.exitStatus == .internalError)
+        let lock = PostgresError(kind: .lockHeld, purpose: "p", sqlState: "42703", serverMessage: "")
+        #expect(await SyncedTableError.explaining(lock, reload: "") { _ in [] }.exitStatus == .locked)
+    }
+
     @Test("42501 names the privilege the role lacks")
     func privilegeHint() {
         let database = PostgresError(

@@ -110,6 +110,45 @@ struct CheckReportTests {
         #expect(Self.judge(inputs, thresholds).status == .critical)
     }
 
+    @Test(
+        "failed oplog-sync runs in a row: counted in the line and in metrics, CRITICAL from --max-failures on; lock-held runs alone from 3"
+    )
+    func failuresInARow() {
+        func runs(_ exits: [Int32?]) -> [RunRecord] {
+            exits.map { $0 == 0 ? Self.run(.ok, exit: 0) : Self.run(.error, exit: $0) }
+        }
+        var inputs = CheckInputs(initLoad: Self.loaded, sources: [])
+        inputs.recentSyncs = runs([74, 75, 1, 70, 0, 65])
+        inputs.lastSync = inputs.recentSyncs.first
+        let four = Self.judge(inputs)
+        #expect(four.status == .critical)
+        #expect(four.line.contains("failed (exit 74): boom; the newest 4 runs failed in a row"), "\(four.line)")
+        let metrics = StatusMetrics.metrics(inputs, lastRuns: []).text
+        #expect(metrics.contains("mongo_pg_sync_oplog_sync_failures_in_a_row 4"), "\(metrics)")
+
+        var lenient = Self.thresholds
+        lenient.maxFailures = 5
+        let below = Self.judge(inputs, lenient)
+        #expect(below.status == .warning)
+        #expect(below.line.contains("(CRITICAL from --max-failures 5 in a row)"), "\(below.line)")
+        lenient.maxFailures = 4
+        #expect(Self.judge(inputs, lenient).status == .critical)
+
+        // Runs that found the lock held: try later, until a run holding it looks stuck.
+        inputs.recentSyncs = runs([75, 75, 0])
+        #expect(Self.judge(inputs).status == .warning)
+        inputs.recentSyncs = runs([75, 75, 75, 0])
+        let stuck = Self.judge(inputs)
+        #expect(stuck.status == .critical)
+        #expect(stuck.line.contains("holding the lock; the newest 3 runs failed in a row"), "\(stuck.line)")
+
+        // The newest run ended well: nothing to say, whatever failed before it.
+        inputs.recentSyncs = runs([0, 70, 70])
+        #expect(Self.judge(inputs).status == .ok)
+        #expect(
+            StatusMetrics.metrics(inputs, lastRuns: []).text.contains("mongo_pg_sync_oplog_sync_failures_in_a_row 0"))
+    }
+
     @Test("freshness: young enough is OK, too old or empty is CRITICAL, not measurable is UNKNOWN")
     func freshness() {
         func report(_ result: FreshnessResult) -> CheckReport {

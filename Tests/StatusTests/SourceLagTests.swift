@@ -22,6 +22,31 @@ struct SourceLagTests {
         #expect(lag.fallenOffReason == nil)
     }
 
+    @Test(
+        "a position later than the newest (by a second or more), or negative, is named implausible and measures nothing"
+    )
+    func implausible() {
+        let sample = OplogWindowSample(newest: Self.ts(2_000), oldest: Self.ts(1_000), entries: 10, entriesAfter: 0)
+        let future = SourceLag(
+            source: "rs0", position: OplogPosition(ts: Self.ts(4_000_000_000), origin: .syncPoint), sample: sample)
+        let reason = try? #require(future.implausiblePosition)
+        #expect(reason?.contains("the sync point of rs0, Timestamp(4000000000, 1), is later than") == true)
+        #expect(reason?.contains("oplog-sync --resync") == true)
+        #expect(future.lagSeconds == nil && future.timeLeftSeconds == nil && !future.fallenOff)
+        #expect(LagReport(sources: [future]).table.contains("BAD POSITION"))
+
+        let negative = SourceLag(
+            source: "rs0",
+            position: OplogPosition(ts: BSONTimestamp(packed: UInt64(bitPattern: -5)), origin: .syncPoint),
+            sample: sample)
+        #expect(negative.implausiblePosition?.contains("-5, is not a valid oplog position") == true)
+        // The same second as the newest position is not implausible: positions of one second differ by increment.
+        let sameSecond = SourceLag(
+            source: "rs0", position: OplogPosition(ts: Self.ts(2_000, 9), origin: .syncPoint), sample: sample)
+        #expect(sameSecond.implausiblePosition == nil)
+        #expect(sameSecond.lagSeconds == 0)
+    }
+
     @Test("a position with no entry after it has no lag, even when the newest position moved on")
     func caughtUp() {
         let sample = OplogWindowSample(newest: Self.ts(2_000), oldest: Self.ts(1_000), entries: 10, entriesAfter: 0)

@@ -46,15 +46,20 @@ public struct ETLStatusCommand: Sendable {
         return status.needed ? .initLoadNeeded : .ok
     }
 
-    /// 1 when a source's position fell off its oplog (or it has none), each reason on stderr.
+    /// 1 when a source's position fell off its oplog (or it has none), 65 when a position cannot be one the tools
+    /// wrote (later than the source's newest), each reason on stderr.
     public func lag() async throws -> ExitStatus {
         let report = try await StatusReports(context: try context()).lag()
         for lag in report.sources {
             if let reason = lag.fallenOffReason ?? lag.problem.map({ "\(lag.source): \($0)" }) {
                 FileHandle.standardError.write(Data("\(Tool.etlstatus): init load needed: \(reason)\n".utf8))
             }
+            if let implausible = lag.implausiblePosition {
+                FileHandle.standardError.write(Data("\(Tool.etlstatus): \(implausible)\n".utf8))
+            }
         }
         try common.printResult(report, line: report.table)
+        if report.sources.contains(where: { $0.implausiblePosition != nil }) { return .dataError }
         return report.fallenOff ? .initLoadNeeded : .ok
     }
 

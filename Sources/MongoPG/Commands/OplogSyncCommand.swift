@@ -38,116 +38,155 @@ public struct OplogSyncCommand: Sendable {
         return .ok
     }
 
-    /// One replay, and the collections still to load (see `ReplayPosition.toLoad`).
+    /// One replay, and the collections still to load (see `ReplayPosition.toLoad`), as one run in the ledger: every
+    /// run that reaches PostgreSQL is recorded, a failed one too (a lock held, a bad file, lost history), so that
+    /// `etlstatus check` and `metrics` see a sync that keeps failing.
     private func replay(context: ToolContext, stop: StopRequest) async throws -> (ReplaySummary, [String]) {
+        try await StateStore.withOpened(context.openStateStore) { store in
+            try await LedgerRun.recording(
+                tool: Tool.oplogSync.rawValue, arguments: context.arguments, in: store, totals: { $0.0.figures }
+            ) { run in
+                do {
+                    return try await replay(context: context, store: store, run: run, stop: stop)
+                } catch {
+                    throw await SyncedTableError.explaining(
+                        error, reload: SyncedTableError.reloadSteps,
+                        triggers: { try await context.triggers(calling: $0) })
+                }
+            }
+        }
+    }
+
+    /// The replay itself, under the sync lock.
+    private func replay(context: ToolContext, store: StateStore, run: LedgerRun, stop: StopRequest) async throws
+        -> (ReplaySummary, [String])
+    {
         let config = context.config, logger = context.logger
-        return try await StateStore.withOpened(context.openStateStore) { store in
-            // Before anything is read: a second oplog-sync, or an init load, holds it (75).
-            try await store.takeSyncLock(for: "for \(Tool.oplogSync)")
-            // Schema files changed since the load, applied in place before the positions are read.
-            var schemaChanges: [SchemaChangeReport] = []
-            var conflicts: [String: String] = [:]
-            if fromFile == nil {
-                (schemaChanges, conflicts) = try await SchemaChanges(
-                    config: config, store: store, logger: logger, openSession: context.postgresSession
-                ).apply()
+        // Before anything is read: a second oplog-sync, or an init load, holds it (75).
+        try await store.takeSyncLock(for: "for \(Tool.oplogSync)")
+        // Schema files changed since the load, applied in place before the positions are read.
+        var schemaChanges: [SchemaChangeReport] = []
+        var conflicts: [String: String] = [:]
+        if fromFile == nil {
+            (schemaChanges, conflicts) = try await SchemaChanges(
+                config: config, store: store, logger: logger, openSession: context.postgresSession
+            ).apply()
+        }
+        let position =
+            fromFile == nil ? try await replayPosition(config: config, store: store, conflicts: conflicts) : nil
+        if let position { try await Self.refuseImplausible(position.starts, config: config, store: store) }
+        let toLoad: [String] = (position?.toLoad ?? [:]).sorted { $0.key < $1.key }.map(\.value)
+        // Per position name, where reading begins.
+        let starts =
+            position.map { position in
+                Dictionary(
+                    uniqueKeysWithValues: config.positionNames.compactMap { name, _ in
+                        position.starts.readFrom(name).map { (name, $0) }
+                    })
+            } ?? [:]
+        var plans: [Namespace: TablePlan] = [:]
+        for collection in position?.synced ?? config.collections {
+            plans[collection] = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
+        }
+        // Every source is reached before anything is replayed: one out of reach is 69 and moves no sync point.
+        var sources: [any OplogEntrySource] = []
+        var changeStreams: [ChangeStreamSource] = []
+        var tails: [any TailedOplogSource] = []
+        let following = follow ? FollowSettings(commitSeconds: config.followCommitSeconds) : nil
+        if fromFile == nil {
+            // A stream read again from before its sync point (a collection's own start) starts at that time.
+            let tokens = try await store.resumeTokens().filter { name, _ in
+                starts[name] == position?.starts.base[name]
             }
-            let position =
-                fromFile == nil ? try await replayPosition(config: config, store: store, conflicts: conflicts) : nil
-            let toLoad: [String] = (position?.toLoad ?? [:]).sorted { $0.key < $1.key }.map(\.value)
-            // Per position name, where reading begins.
-            let starts =
-                position.map { position in
-                    Dictionary(
-                        uniqueKeysWithValues: config.positionNames.compactMap { name, _ in
-                            position.starts.readFrom(name).map { (name, $0) }
-                        })
-                } ?? [:]
-            var plans: [Namespace: TablePlan] = [:]
-            for collection in position?.synced ?? config.collections {
-                plans[collection] = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
+            for source in config.oplogSources where source.mode == .changeStream {
+                changeStreams += try await ChangeStreamSource.opening(
+                    source, collections: config.collections, starts: starts, tokens: tokens,
+                    batchSize: config.batchSize, logger: logger, following: following)
             }
-            // Every source is reached before anything is replayed: one out of reach is 69 and moves no sync point.
-            var sources: [any OplogEntrySource] = []
-            var changeStreams: [ChangeStreamSource] = []
-            var tails: [any TailedOplogSource] = []
-            let following = follow ? FollowSettings(commitSeconds: config.followCommitSeconds) : nil
-            if fromFile == nil {
-                // A stream read again from before its sync point (a collection's own start) starts at that time.
-                let tokens = try await store.resumeTokens().filter { name, _ in
-                    starts[name] == position?.starts.base[name]
-                }
-                for source in config.oplogSources where source.mode == .changeStream {
-                    changeStreams += try await ChangeStreamSource.opening(
-                        source, collections: config.collections, starts: starts, tokens: tokens,
-                        batchSize: config.batchSize, logger: logger, following: following)
-                }
+        }
+        if let following {
+            tails += changeStreams as [any TailedOplogSource]
+            for source in config.oplogSources where source.mode == .oplog {
+                let start = starts[source.name]!
+                tails.append(
+                    try await ServerOplogSource.explainingPrivileges(source.name) {
+                        try await TailingOplogSource(
+                            name: source.name, uri: source.uri, from: start, batchSize: config.batchSize,
+                            wait: following.wait)
+                    })
+                logger.info("following", metadata: ["source": "\(source.name)", "from": "\(start)"])
             }
-            if let following {
-                tails += changeStreams as [any TailedOplogSource]
-                for source in config.oplogSources where source.mode == .oplog {
-                    let start = starts[source.name]!
-                    tails.append(
-                        try await ServerOplogSource.explainingPrivileges(source.name) {
-                            try await TailingOplogSource(
-                                name: source.name, uri: source.uri, from: start, batchSize: config.batchSize,
-                                wait: following.wait)
-                        })
-                    logger.info("following", metadata: ["source": "\(source.name)", "from": "\(start)"])
+        } else if let fromFile {
+            sources.append(try FileOplogSource(path: fromFile))
+        } else {
+            for source in config.oplogSources where source.mode == .oplog {
+                let start = starts[source.name]!
+                let server = try await ServerOplogSource.explainingPrivileges(source.name) {
+                    try await ServerOplogSource(
+                        name: source.name, uri: source.uri, from: start, batchSize: config.batchSize)
                 }
-            } else if let fromFile {
-                sources.append(try FileOplogSource(path: fromFile))
-            } else {
-                for source in config.oplogSources where source.mode == .oplog {
-                    let start = starts[source.name]!
-                    let server = try await ServerOplogSource.explainingPrivileges(source.name) {
-                        try await ServerOplogSource(
-                            name: source.name, uri: source.uri, from: start, batchSize: config.batchSize)
+                logger.info(
+                    "replaying", metadata: ["source": "\(source.name)", "from": "\(start)", "to": "\(server.end)"])
+                sources.append(server)
+            }
+            sources += changeStreams as [any OplogEntrySource]
+        }
+        let mode: Replayer.Mode
+        if verify, fromFile == nil {
+            let mongo = try MongoSession(uri: config.mongoURI, name: "verify")
+            mode = .verified(
+                BatchVerifier(mongo: mongo, plans: plans),
+                laterChanges: config.batchLaterChanges(mongo: mongo))
+        } else {
+            // Batches pipelined: the next batch's stored states are read here while one commits. Read only,
+            // closed when the session is freed.
+            let reader = try await context.postgresSession(name: "read-ahead")
+            try await reader.execute(
+                "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+                purpose: "make the read-ahead session read only")
+            mode = .pipelined(reader: reader, imageCapacity: config.documentCacheMB << 20)
+        }
+        let replayer = Replayer(
+            store: store, plans: plans, batchSize: config.batchSize, logger: logger, mode: mode, run: run,
+            progress: Progress.onTerminal(label: Tool.oplogSync.rawValue, unit: "entries"), stop: stop)
+        var summary: ReplaySummary
+        if let following {
+            summary = try await replayer.replay(
+                FollowedOplogSources(tails, chunk: config.batchSize), movingSyncPoints: true,
+                follow: following,
+                starts: position?.starts ?? ReplayStarts())
+        } else {
+            summary = try await replayer.replay(
+                sources, movingSyncPoints: fromFile == nil, starts: position?.starts ?? ReplayStarts())
+        }
+        summary.schemaChanges = schemaChanges
+        // An invalidated change stream ended its source after the batches before it committed.
+        if let invalidation = changeStreams.compactMap(\.invalidation).first { throw invalidation }
+        return (summary, toLoad)
+    }
+
+    /// A position no run of the tools wrote (later than its source's newest position, or negative: set by hand)
+    /// would read nothing, forever, while `lag` said 0 s: 65 naming it, before anything is read.
+    private static func refuseImplausible(_ starts: ReplayStarts, config: SyncConfig, store: StateStore) async throws {
+        let syncPoints = try await store.syncPoints()
+        var newest: [String: BSONTimestamp] = [:]
+        for (name, source) in config.positionNames {
+            var recorded = [(syncPoints[name] != nil ? "sync point" : "init load position", starts.base[name])]
+            recorded += (starts.collections[name] ?? [:]).sorted { $0.key.description < $1.key.description }
+                .map { ("load position of \($0.key)", $0.value) }
+            for case (let what, let ts?) in recorded {
+                if newest[source.name] == nil {
+                    newest[source.name] = try await ServerOplogSource.explainingPrivileges(source.name) {
+                        try await MongoSession(uri: source.uri, name: "position-\(source.name)").safeOplogPosition(
+                            source: source.name)
                     }
-                    logger.info(
-                        "replaying", metadata: ["source": "\(source.name)", "from": "\(start)", "to": "\(server.end)"])
-                    sources.append(server)
                 }
-                sources += changeStreams as [any OplogEntrySource]
+                guard let sourceNewest = newest[source.name],
+                    let implausible = OplogPosition.implausibility(
+                        of: ts, what: what, source: name, newest: sourceNewest)
+                else { continue }
+                throw StateError(.damagedState, implausible + OplogPosition.implausibleRemedy)
             }
-            return (
-                try await LedgerRun.recording(
-                    tool: Tool.oplogSync.rawValue, arguments: context.arguments, in: store, totals: { $0.figures }
-                ) { run in
-                    let mode: Replayer.Mode
-                    if verify, fromFile == nil {
-                        let mongo = try MongoSession(uri: config.mongoURI, name: "verify")
-                        mode = .verified(
-                            BatchVerifier(mongo: mongo, plans: plans),
-                            laterChanges: config.batchLaterChanges(mongo: mongo))
-                    } else {
-                        // Batches pipelined: the next batch's stored states are read here while one commits. Read only,
-                        // closed when the session is freed.
-                        let reader = try await context.postgresSession(name: "read-ahead")
-                        try await reader.execute(
-                            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
-                            purpose: "make the read-ahead session read only")
-                        mode = .pipelined(reader: reader, imageCapacity: config.documentCacheMB << 20)
-                    }
-                    let replayer = Replayer(
-                        store: store, plans: plans, batchSize: config.batchSize, logger: logger, mode: mode, run: run,
-                        progress: Progress.onTerminal(label: Tool.oplogSync.rawValue, unit: "entries"), stop: stop)
-                    var summary: ReplaySummary
-                    if let following {
-                        summary = try await replayer.replay(
-                            FollowedOplogSources(tails, chunk: config.batchSize), movingSyncPoints: true,
-                            follow: following,
-                            starts: position?.starts ?? ReplayStarts())
-                    } else {
-                        summary = try await replayer.replay(
-                            sources, movingSyncPoints: fromFile == nil, starts: position?.starts ?? ReplayStarts())
-                    }
-                    summary.schemaChanges = schemaChanges
-                    // An invalidated change stream ended its source after the batches before it committed.
-                    if let invalidation = changeStreams.compactMap(\.invalidation).first { throw invalidation }
-                    return summary
-                }, toLoad
-            )
         }
     }
 

@@ -81,8 +81,9 @@ public struct StatusReports: Sendable {
                 }
             }
             let host = RunRecord.hostName
-            inputs.lastSync = try await store.runs(RunFilter(last: 1, tool: Self.syncTool)).first?
-                .resolvingDied(hostName: host, isAlive: RunRecord.processIsAlive)
+            inputs.recentSyncs = try await store.runs(RunFilter(last: CheckInputs.recentSyncLimit, tool: Self.syncTool))
+                .map { $0.resolvingDied(hostName: host, isAlive: RunRecord.processIsAlive) }
+            inputs.lastSync = inputs.recentSyncs.first
             inputs.lastSuccessfulSync = try await store.lastSuccessfulRun(tool: Self.syncTool)
             inputs.freshness = try await store.checkFreshness(config.freshness, targetSchema: config.targetSchema)
             inputs.verifications = try await store.lastVerifications()

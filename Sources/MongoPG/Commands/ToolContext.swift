@@ -20,6 +20,14 @@ public struct ToolContext: Sendable {
         return session
     }
 
+    /// The user triggers (name, qualified table) in the target schema that call `function`, on a short session.
+    func triggers(calling function: String) async throws -> [(String, String)] {
+        let session = try await postgresSession(name: "triggers")
+        let found = try await session.triggers(calling: function, in: config.targetSchema)
+        await session.close()
+        return found
+    }
+
     /// The state store on a new session of its own, migrated to the current version.
     public func openStateStore() async throws -> StateStore {
         try await StateStore.open(

@@ -158,10 +158,11 @@ struct Resync {
     /// The streams whose history no longer reaches back to where replay must start (as replay itself finds out
     /// when it opens them), or that have no start at all (a source added to the configuration).
     private func lostHistory(of streams: [Stream], starts: ReplayStarts) async throws -> [Stream] {
-        let tokens = try await store.resumeTokens()
+        // A damaged token (not BSON) cannot be resumed from: its stream starts afresh, as one whose history is lost.
+        let (tokens, damaged) = try await store.storedResumeTokens()
         var lost: [Stream] = []
         for stream in streams {
-            guard let ts = starts.readFrom(stream.name) else {
+            guard let ts = starts.readFrom(stream.name), !damaged.contains(stream.name) else {
                 lost.append(stream)
                 continue
             }

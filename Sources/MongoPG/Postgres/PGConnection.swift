@@ -195,7 +195,8 @@ final class PGConnection {
         return PostgresError(
             kind: lost ? .connect : kind, purpose: purpose, sqlState: result.sqlState,
             serverMessage: result.message.isEmpty
-                ? Self.oneLine(String(cString: PQerrorMessage(raw)), hiding: nil) : result.message)
+                ? Self.oneLine(String(cString: PQerrorMessage(raw)), hiding: nil) : result.message,
+            context: result.context)
     }
 
     /// The input line of `COPY t, line 3, column x: "..."`, the CONTEXT the server sends for a rejected row. The server

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A PostgreSQL failure: what was being done (`purpose`), where (table, COPY line), why (SQLSTATE and the server's
 /// message), and the exit status it means. `description` never holds a password, a conninfo or SQL parameters.
 public struct PostgresError: ToolError {
@@ -7,6 +9,8 @@ public struct PostgresError: ToolError {
     public var sqlState: String? = nil  // nil when libpq failed before the server answered
     public var serverMessage: String
     public var table: String? = nil, line: Int? = nil  // line: 1-based COPY input line rejected
+    /// The server's CONTEXT: where inside a function (a user's trigger) the error arose; not in `description`.
+    public var context: String? = nil
     public var description: String {
         let place = table.map { " (table \($0)\(line.map { ", line \($0)" } ?? ""))" } ?? ""
         let hint = privilegeHint.map { " (\($0))" } ?? ""
@@ -44,6 +48,20 @@ public struct PostgresError: ToolError {
         case "08", "28", "53", "57", "58": return .unavailable  // connection, authorization, resources, shutdown, I/O
         default: return .internalError
         }
+    }
+
+    /// The function of the target database the error arose in (`PL/pgSQL function reject() line 3 at RAISE`):
+    /// the toolkit's own SQL calls none, so it is a user's, a trigger's most likely.
+    public var userFunction: String? {
+        guard let context else { return nil }
+        for line in context.split(separator: "\n") {
+            for prefix in ["PL/pgSQL function ", "SQL function "] where line.hasPrefix(prefix) {
+                let name = line.dropFirst(prefix.count).prefix { $0 != "(" && $0 != " " }
+                    .trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                if !name.isEmpty { return name }
+            }
+        }
+        return nil
     }
 
     /// For 42501 (insufficient_privilege): the privilege the role lacks, read from the server's message.

@@ -126,7 +126,38 @@ struct TableDependents: Sendable {
                     grants: try grants(of: oid, on: session), comment: row[7], populated: row[8] == "true",
                     indexes: materialized ? try indexes(of: oid, on: session) : [], depth: depth))
         }
+        try refuseForeignOwners(
+            tables.map { ("table \($0.schema).\($0.name)", $0.owner) }
+                + views.map { ("\($0.kind) \($0.schema).\($0.name)", $0.owner) }, on: session)
         return TableDependents(tables: tables, views: views)
+    }
+
+    /// Giving an object back to its owner (`ALTER ... OWNER TO`) needs the loading role to be a member of the owner's
+    /// role (superusers are members of every role); without it the swap would fail half way (42501 "must be member
+    /// of role"). Refused before any change, naming each object and the grant that lets the load carry it over.
+    private static func refuseForeignOwners(
+        _ objects: [(label: String, owner: String)], on session: isolated PostgresSession
+    ) throws {
+        let owners = Array(Set(objects.map(\.owner))).sorted()
+        guard !owners.isEmpty else { return }
+        let answer = try session.query(
+            """
+            SELECT current_user::text, r.name FROM pg_catalog.unnest($1::text[]) AS r(name)
+            WHERE NOT pg_catalog.pg_has_role(current_user, r.name, 'MEMBER') ORDER BY r.name
+            """, values: [.array(owners.map { .text($0) })],
+            purpose: "check that the loading role may give the replaced objects back to their owners")
+        let foreign = Set(answer.rows.compactMap { $0[1] })
+        guard let loader = answer.rows.first?[0] ?? nil, !foreign.isEmpty else { return }
+        let refused = objects.filter { foreign.contains($0.owner) }
+        let grants = foreign.sorted().map {
+            "GRANT \(PostgresSQL.quoteIdentifier($0)) TO \(PostgresSQL.quoteIdentifier(loader))"
+        }
+        throw DependentObjectError(
+            refused.map { "\($0.label) is owned by role \($0.owner)" }.joined(separator: ", ")
+                + ", which the loading role \(loader) may not give \(refused.count == 1 ? "it" : "them") back to: "
+                + grants.joined(separator: "; ") + " lets the load carry \(refused.count == 1 ? "it" : "them") "
+                + "over (or drop \(refused.count == 1 ? "it" : "them") before the reload and create "
+                + "\(refused.count == 1 ? "it" : "them") again after); the live tables are unchanged")
     }
 
     /// Triggers, policies and rules on the tables cannot be carried over: refused, naming them, before any change.

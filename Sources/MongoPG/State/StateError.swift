@@ -12,6 +12,9 @@ public struct StateError: ToolError {
         /// PostgreSQL answered a state statement with something this release cannot read (a bug, or a schema edited
         /// by hand).
         case unexpectedAnswer
+        /// State that no run of the tools writes (a sync point later than its source's newest position, a resume
+        /// token that is not BSON): edited by hand or restored wrong. The message names it and the way back.
+        case damagedState
         /// A figure for the run ledger that JSON cannot hold (NaN, infinity): a bug in the tool that measured it.
         case badFigure
     }
@@ -31,6 +34,7 @@ public struct StateError: ToolError {
         case .noRecord: .initLoadNeeded
         case .noRunningInitLoad: .usage
         case .initLoadRunning: .locked
+        case .damagedState: .dataError
         case .unexpectedAnswer, .badFigure: .internalError
         }
     }

@@ -40,23 +40,40 @@ extension StateStore {
         }
     }
 
-    /// The resume token stored with each change stream source's sync point.
+    /// The resume token stored with each change stream source's sync point. A token that is not a BSON document
+    /// is damaged state (edited by hand, or a bad restore): `StateError.damagedState` (65) naming the source, with
+    /// `oplog-sync --resync`, which stores a new position, as the way back.
     public func resumeTokens() async throws -> [String: BSONDocument] {
+        let (tokens, damaged) = try await storedResumeTokens()
+        if let source = damaged.first {
+            throw StateError(
+                .damagedState,
+                "the resume token of change stream source \(source) in \(schema).sync_points is not a BSON "
+                    + "document: the state is damaged; oplog-sync --resync converges the tables in place and stores a "
+                    + "new position")
+        }
+        return tokens
+    }
+
+    /// The stored resume tokens, and the sources whose token is not a BSON document (for `--resync`, which starts
+    /// those streams afresh).
+    func storedResumeTokens() async throws -> (tokens: [String: BSONDocument], damaged: [String]) {
         let rows = try await session.query(
             """
             SELECT source, encode(resume_token, 'hex') FROM \(table("sync_points"))
             WHERE resume_token IS NOT NULL ORDER BY source
             """, purpose: "read the resume tokens")
         var tokens: [String: BSONDocument] = [:]
+        var damaged: [String] = []
         for row in rows.rows {
             let source = row[0] ?? ""
-            guard let bytes = Hex.decode(row[1] ?? ""), let token = try? BSONDecoder.decode(bytes) else {
-                throw StateError(
-                    .unexpectedAnswer, "the resume token of \(source) in the state schema is not a BSON document")
+            if let bytes = Hex.decode(row[1] ?? ""), let token = try? BSONDecoder.decode(bytes) {
+                tokens[source] = token
+            } else {
+                damaged.append(source)
             }
-            tokens[source] = token
         }
-        return tokens
+        return (tokens, damaged)
     }
 
     /// Where replay of each source starts: its sync point, or the position the newest init load recorded.

@@ -39,14 +39,21 @@ public struct CheckThresholds: Sendable, Equatable {
     public var maxAge: TimeSpan?
     /// When set, every collection must have been verified (`etlstatus verify`) within this long.
     public var maxVerifyAge: TimeSpan?
+    /// CRITICAL once this many of the newest oplog-sync runs failed in a row (fewer: WARNING). Runs that found
+    /// the lock held count, but those alone are CRITICAL only from `lockedRunsCritical` in a row on.
+    public var maxFailures: Int
 
     public static let defaultWarnLag = TimeSpan(seconds: 300), defaultCritLag = TimeSpan(seconds: 900)
     public static let defaultWarnWindow = TimeSpan(seconds: 3_600), defaultCritWindow = TimeSpan(seconds: 900)
+    public static let defaultMaxFailures = 1
+    /// Runs in a row that found the lock held (75, "try later") before a run holding it looks stuck: CRITICAL.
+    public static let lockedRunsCritical = 3
 
     public init(
         warnLag: TimeSpan = defaultWarnLag, critLag: TimeSpan = defaultCritLag,
         warnWindow: TimeSpan = defaultWarnWindow,
-        critWindow: TimeSpan = defaultCritWindow, maxAge: TimeSpan? = nil, maxVerifyAge: TimeSpan? = nil
+        critWindow: TimeSpan = defaultCritWindow, maxAge: TimeSpan? = nil, maxVerifyAge: TimeSpan? = nil,
+        maxFailures: Int = defaultMaxFailures
     ) {
         self.warnLag = warnLag
         self.critLag = critLag
@@ -54,6 +61,7 @@ public struct CheckThresholds: Sendable, Equatable {
         self.critWindow = critWindow
         self.maxAge = maxAge
         self.maxVerifyAge = maxVerifyAge
+        self.maxFailures = maxFailures
     }
 }
 
@@ -66,6 +74,16 @@ public struct CheckInputs: Sendable {
     /// The newest oplog-sync run, and the newest that ended well.
     public var lastSync: RunRecord?
     public var lastSuccessfulSync: RunRecord?
+    /// The newest oplog-sync runs, newest first (`lastSync` is the first), up to `recentSyncLimit`: for counting
+    /// the failures in a row. Empty: `lastSync` alone.
+    public var recentSyncs: [RunRecord] = []
+    public static let recentSyncLimit = 100
+
+    /// The newest oplog-sync runs, newest first, and those of them that failed or died in a row.
+    var syncRuns: (recent: [RunRecord], failedInARow: ArraySlice<RunRecord>) {
+        let recent = recentSyncs.isEmpty ? lastSync.map { [$0] } ?? [] : recentSyncs
+        return (recent, recent.prefix { $0.status == .error || $0.status == .died })
+    }
     public var freshness: [FreshnessResult]
     /// The newest `etlstatus verify` result of each collection.
     public var verifications: [VerificationRecord]
@@ -176,7 +194,7 @@ public struct CheckReport: Sendable, Codable, Equatable {
             add(.unknown, "\(source): cannot read the oplog: \(reason)")
         }
         for lag in inputs.sources {
-            if let problem = lag.problem {
+            if let problem = lag.problem ?? lag.implausiblePosition {
                 add(.critical, "\(lag.source): \(problem)")
                 continue
             }
@@ -220,21 +238,7 @@ public struct CheckReport: Sendable, Codable, Equatable {
             }
         }
 
-        if let run = inputs.lastSync {
-            switch run.status {
-            case .error where run.exitCode == ExitStatus.locked.rawValue:
-                add(.warning, "last \(Tool.oplogSync) run \(run.id) found another run holding the lock")
-            case .error:
-                add(
-                    .critical,
-                    "last \(Tool.oplogSync) run \(run.id) failed (exit \(run.exitCode.map(String.init) ?? "?"))"
-                        + (run.message.map { ": \($0)" } ?? ""))
-            case .died:
-                add(.critical, "last \(Tool.oplogSync) run \(run.id) died (pid \(run.pid) on \(run.host) is gone)")
-            default:
-                break
-            }
-        }
+        if let (status, text) = Self.failedSyncs(inputs, maxFailures: thresholds.maxFailures) { add(status, text) }
         if let maxAge = thresholds.maxAge {
             // A following run is as young as its newest batch or heartbeat (it says it is alive and reading; whether
             // it keeps up is the lag's to say). A catch-up still running is judged by the last run that ended.
@@ -297,6 +301,34 @@ public struct CheckReport: Sendable, Codable, Equatable {
         }
 
         self.init(status: CheckStatus.worst(findings.map(\.status)), findings: findings, perfdata: perfdata)
+    }
+}
+
+extension CheckReport {
+    /// The newest oplog-sync runs that failed (or died) in a row, judged: nil when the newest did not fail.
+    static func failedSyncs(_ inputs: CheckInputs, maxFailures: Int) -> (CheckStatus, String)? {
+        let (recent, failed) = inputs.syncRuns
+        guard let run = failed.first else { return nil }
+        let locked = failed.allSatisfy { $0.status == .error && $0.exitCode == ExitStatus.locked.rawValue }
+        var text: String
+        switch run.status {
+        case .died: text = "last \(Tool.oplogSync) run \(run.id) died (pid \(run.pid) on \(run.host) is gone)"
+        case _ where run.exitCode == ExitStatus.locked.rawValue:
+            text = "last \(Tool.oplogSync) run \(run.id) found another run holding the lock"
+        default:
+            text =
+                "last \(Tool.oplogSync) run \(run.id) failed (exit \(run.exitCode.map(String.init) ?? "?"))"
+                + (run.message.map { ": \($0)" } ?? "")
+        }
+        if failed.count > 1 {
+            let more = failed.count == recent.count && recent.count >= CheckInputs.recentSyncLimit ? " or more" : ""
+            text += "; the newest \(failed.count)\(more) runs failed in a row"
+        }
+        let critical =
+            locked
+            ? failed.count >= max(maxFailures, CheckThresholds.lockedRunsCritical) : failed.count >= maxFailures
+        if !critical, !locked { text += " (CRITICAL from --max-failures \(maxFailures) in a row)" }
+        return (critical ? .critical : .warning, text)
     }
 }
 

@@ -22,6 +22,15 @@ public struct OplogPosition: Sendable, Equatable, Codable {
     /// oplog-sync went on): replay reads again from there.
     public enum Origin: String, Sendable, Codable {
         case syncPoint = "sync_point", initLoad = "init_load", collectionStart = "collection_start"
+
+        /// For people.
+        var words: String {
+            switch self {
+            case .syncPoint: "sync point"
+            case .initLoad: "init load position"
+            case .collectionStart: "collection load position"
+            }
+        }
     }
     public var ts: BSONTimestamp
     public var origin: Origin
@@ -30,6 +39,25 @@ public struct OplogPosition: Sendable, Equatable, Codable {
         self.ts = ts
         self.origin = origin
     }
+
+    /// Why `ts`, a position recorded for `source`, cannot be one the tools wrote: later (by a second or more) than
+    /// the source's `newest` position, or negative as the bigint it is stored as. Nil when it is plausible. Such a
+    /// position would read nothing, forever, while everything looked in sync.
+    public static func implausibility(
+        of ts: BSONTimestamp, what: String, source: String, newest: BSONTimestamp
+    ) -> String? {
+        let stored = Int64(bitPattern: ts.packed)
+        if stored < 0 {
+            return "the \(what) of \(source), \(stored), is not a valid oplog position (negative)"
+        }
+        guard ts.seconds > newest.seconds else { return nil }
+        return "the \(what) of \(source), \(ts), is later than the source's newest position \(newest)"
+    }
+
+    /// How an implausible position is put right.
+    static let implausibleRemedy =
+        ": no run of the tools wrote it (set by hand, or state restored from another cluster?); "
+        + "oplog-sync --resync converges the tables in place and records a new position"
 
     /// Each source's position: its sync point when it has one, else the init load's position for it.
     public static func positions(
@@ -67,6 +95,8 @@ public struct SourceLag: Sendable, Equatable, Codable {
     public var fallenOff: Bool
     /// Why there is nothing to measure (no position for the source).
     public var problem: String?
+    /// Why the position cannot be one the tools wrote (`OplogPosition.implausibility`): nothing is measured from it.
+    public var implausiblePosition: String?
     /// Why the oplog's window (and the entries past the position) is unknown: a change stream source whose user may
     /// not read the oplog. Never guessed.
     public var windowUnknown: String?
@@ -82,6 +112,14 @@ public struct SourceLag: Sendable, Equatable, Codable {
         guard let position else {
             fallenOff = false
             problem = "no oplog position: no init load recorded one and no \(Tool.oplogSync) run moved a sync point"
+            return
+        }
+        if let newest = sample.newest,
+            let implausible = OplogPosition.implausibility(
+                of: position.ts, what: position.origin.words, source: source, newest: newest)
+        {
+            fallenOff = false
+            implausiblePosition = implausible + OplogPosition.implausibleRemedy
             return
         }
         fallenOff = sample.oldest.map { $0 > position.ts } ?? false
@@ -110,7 +148,7 @@ public struct SourceLag: Sendable, Equatable, Codable {
         windowSeconds = nil
         lagEntries = nil
         timeLeftSeconds = nil
-        if let position, let newest {
+        if implausiblePosition == nil, let position, let newest {
             lagSeconds = newest > position.ts ? Double(newest.seconds) - Double(position.ts.seconds) : 0
         }
     }
@@ -118,13 +156,8 @@ public struct SourceLag: Sendable, Equatable, Codable {
     /// For people: why the source needs an init load, or nil.
     public var fallenOffReason: String? {
         guard fallenOff, let position, let oldest else { return nil }
-        let origin =
-            switch position.origin {
-            case .syncPoint: "sync point"
-            case .initLoad: "init load position"
-            case .collectionStart: "collection load position"
-            }
-        return "the oplog of \(source) no longer reaches back to its \(origin) \(position.ts) (oldest entry \(oldest))"
+        return "the oplog of \(source) no longer reaches back to its \(position.origin.words) \(position.ts) "
+            + "(oldest entry \(oldest))"
     }
 }
 
@@ -162,8 +195,10 @@ public struct LagReport: Sendable, Codable {
                     TimeSpan.words(lag.timeLeftSeconds),
                     lag.problem != nil
                         ? "no position"
-                        : lag.fallenOff
-                            ? "FELL OFF: init load needed" : lag.windowUnknown != nil ? "ok, window unknown" : "ok",
+                        : lag.implausiblePosition != nil
+                            ? "BAD POSITION"
+                            : lag.fallenOff
+                                ? "FELL OFF: init load needed" : lag.windowUnknown != nil ? "ok, window unknown" : "ok",
                 ]
             }, rightAligned: [5]
         ).text

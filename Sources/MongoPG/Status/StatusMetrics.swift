@@ -62,6 +62,11 @@ public enum StatusMetrics {
                 }
             })
 
+        text.gauge(
+            "mongo_pg_sync_oplog_sync_failures_in_a_row",
+            "The newest oplog-sync runs that failed or died in a row (0 when the newest ended well or is running).",
+            [Sample([], Double(inputs.syncRuns.failedInARow.count))])
+
         func perTable(_ value: (FreshnessResult) -> Double?) -> [Sample] {
             inputs.freshness.compactMap { check in
                 value(check).map {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `etlstatus`'s command line: one subcommand per answer, each calling one `ETLStatusCommand` function. The global
 /// options (`--config`, `--log-level`, `--json`) belong to every subcommand and may also come before its name
@@ -34,6 +35,17 @@ public struct ETLStatusCLI: AsyncParsableCommand {
     /// speaks monitoring's language even about its command line: a wrong one is 3 UNKNOWN with a status line, not 64.
     public static func main(arguments: [String]) async {
         let arguments = ETLStatusArguments.normalised(arguments)
+        // ArgumentParser would answer about the first option it cannot place (`Unknown option '--config'`), hiding
+        // that the subcommand's name is what is wrong.
+        var names = ["help"]
+        for subcommand in configuration.subcommands { names.insert(subcommand._commandName, at: names.count - 1) }
+        if let unknown = ETLStatusArguments.unknownSubcommand(in: arguments, known: names) {
+            FileHandle.standardError.write(
+                Data(
+                    ("\(Tool.etlstatus): unknown subcommand '\(unknown)': it is one of "
+                        + names.dropLast().joined(separator: ", ") + " (etlstatus --help)\n").utf8))
+            exit(withError: ExitCode(ExitStatus.usage.rawValue))
+        }
         guard arguments.first == "check" else { return await main(arguments) }
         do {
             var command = try parseAsRoot(arguments)
@@ -159,8 +171,8 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A monitoring check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, one line with perfdata.",
             discussion: """
-                Judges the init load, each oplog source's lag and time left, the last oplog-sync run (its outcome, \
-                and with --max-age its age), every [freshness] table (measured now and recorded; see \
+                Judges the init load, each oplog source's lag and time left, the last oplog-sync runs (how many \
+                failed in a row, CRITICAL from --max-failures on; with --max-age the last success's age), every [freshness] table (measured now and recorded; see \
                 `etlstatus freshness`) and the newest `etlstatus verify` of each collection (documents that differ \
                 and were not repaired are CRITICAL; with --max-verify-age, a verification older than that, or none, \
                 is a WARNING). Durations: 90s, 5m, 2h, 1d. A server out of reach, or a configuration that \
@@ -188,9 +200,16 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         var maxAge: TimeSpan?
         @Option(help: "WARNING when a collection's newest verification is older than this, or missing.")
         var maxVerifyAge: TimeSpan?
+        @Option(
+            help: """
+                CRITICAL once this many of the newest oplog-sync runs failed in a row; fewer is a WARNING \
+                (runs that found the lock held: CRITICAL from \(CheckThresholds.lockedRunsCritical) in a row).
+                """)
+        var maxFailures = CheckThresholds.defaultMaxFailures
 
         func validate() throws {
             guard warnLag <= critLag else { throw ValidationError("--warn-lag must not exceed --crit-lag") }
+            guard maxFailures > 0 else { throw ValidationError("--max-failures must be positive") }
             guard warnWindow >= critWindow else {
                 throw ValidationError("--warn-window must not be below --crit-window")
             }
@@ -199,7 +218,7 @@ public struct ETLStatusCLI: AsyncParsableCommand {
         func run() async throws {
             let thresholds = CheckThresholds(
                 warnLag: warnLag, critLag: critLag, warnWindow: warnWindow, critWindow: critWindow, maxAge: maxAge,
-                maxVerifyAge: maxVerifyAge)
+                maxVerifyAge: maxVerifyAge, maxFailures: maxFailures)
             let status = await ETLStatusCommand(common: common, logger: common.logger(for: .etlstatus))
                 .check(thresholds)
             if status != .ok { throw ExitCode(status.rawValue) }
@@ -375,5 +394,12 @@ public enum ETLStatusArguments {
         }
         guard !moved.isEmpty, index < arguments.count, !arguments[index].hasPrefix("-") else { return arguments }
         return [arguments[index]] + moved + arguments[(index + 1)...]
+    }
+
+    /// The first argument of normalised `arguments` when it names no subcommand of `known` (nil when it is an option,
+    /// such as `--help` or `--version`, or there is none).
+    public static func unknownSubcommand(in arguments: [String], known: [String]) -> String? {
+        guard let first = arguments.first, !first.hasPrefix("-"), !known.contains(first) else { return nil }
+        return first
     }
 }
