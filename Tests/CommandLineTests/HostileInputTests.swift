@@ -43,6 +43,10 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
     var fullStandardOutput = false
     /// The run must end within this many seconds (it is killed after twice as long).
     var seconds: Double = 60
+    /// Sets the scene up after its files and configuration, before `before` (an init load, state edited by hand).
+    var prepare: (@Sendable (InitLoadFixture) async throws -> Void)? = nil
+    /// Each must be in stdout (`etlstatus check` speaks there).
+    var stdoutPatterns: [String] = []
 
     var testDescription: String { name }
 }
@@ -53,6 +57,50 @@ private func replacing(_ key: String, with line: String) -> @Sendable (String) -
         text.split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.hasPrefix("\(key) =") ? line : String($0) }.joined(separator: "\n")
     }
+}
+
+/// The scene loaded (a whole init load), `syncFirst`: synced once, then each of `statements` run on PostgreSQL
+/// with `{state}` and `{target}` naming the scene's schemas, then `change` made in MongoDB (for the sync to replay).
+private func loaded(
+    syncFirst: Bool = false, _ statements: [String] = [],
+    change: (@Sendable (InitLoadFixture, OplogSyncFixture.Writer) async throws -> Void)? = nil
+) -> @Sendable (InitLoadFixture) async throws -> Void {
+    { scene in
+        try await scene.initLoad()
+        if syncFirst { _ = try await OplogSyncFixture.sync(scene) }
+        try await PostgresServer.withSession { session in
+            for statement in statements {
+                try await session.execute(
+                    statement.replacingOccurrences(of: "{state}", with: PostgresSQL.quoteIdentifier(scene.stateSchema))
+                        .replacingOccurrences(of: "{target}", with: PostgresSQL.quoteIdentifier(scene.targetSchema)),
+                    purpose: "set the hostile case up")
+            }
+        }
+        if let change {
+            let mongo = try MongoSession(uri: try ServerEnvironment.shared.mongoURI())
+            try await change(scene, OplogSyncFixture.Writer(session: mongo, namespace: scene.namespace))
+        }
+    }
+}
+
+/// A new username for the scene's first document: an update for oplog-sync to replay.
+private let renameFirst: @Sendable (InitLoadFixture, OplogSyncFixture.Writer) async throws -> Void = { scene, writer in
+    try await writer.update(
+        ["_id": scene.documents[0]["_id"] ?? .null], .document(["$set": .document(["username": .string("renamed")])]))
+}
+
+/// `rs0`'s sync point set by hand to `packed` (the bigint it is stored as).
+private func syncPointSQL(_ packed: String) -> String {
+    """
+    INSERT INTO {state}.sync_points (source, oplog_ts) VALUES ('rs0', \(packed))
+    ON CONFLICT (source) DO UPDATE SET oplog_ts = excluded.oplog_ts
+    """
+}
+
+/// The scene's MongoDB read as `rs0`, a change stream source.
+private let changeStreamSource: @Sendable (String) -> String = { text in
+    let uri = text.split(separator: "\n").first { $0.hasPrefix("uri = ") } ?? ""
+    return text + "\n[oplog:rs0]\n\(uri)\nmode = changestream\n"
 }
 
 private func lines(_ lines: String...) -> [UInt8] { Array((lines.joined(separator: "\n") + "\n").utf8) }
@@ -197,6 +245,73 @@ let hostileCases: [HostileCase] = [
             "the input holds a document twice",
         ],
         forbidden: ["could not create unique index", "is duplicated"], files: ["dup.json": lines(goodLine, goodLine)]),
+
+    // State, users' objects and operators (issue 21).
+    HostileCase(
+        name: "etlstatus frobnicate --config x.ini names the subcommand, not --config",
+        run: .init("etlstatus", ["frobnicate"]), status: 64,
+        patterns: ["unknown subcommand 'frobnicate'", "init-load-start"], forbidden: ["Unknown option"],
+        stderrLines: 1, seconds: 5),
+    HostileCase(
+        name: "a sync point set by hand far in the future: oplog-sync 65 naming it, before anything is read",
+        run: .init("oplog-sync", []), status: 65,
+        patterns: ["the sync point of rs0, Timestamp(2000000000, 0), is later than", "oplog-sync --resync"],
+        prepare: loaded([syncPointSQL("2000000000::bigint << 32")], change: renameFirst)),
+    HostileCase(
+        name: "a sync point set by hand far in the future: etlstatus lag 65 naming it",
+        run: .init("etlstatus", ["lag"]), status: 65,
+        patterns: ["the sync point of rs0, Timestamp(2000000000, 0), is later than"],
+        prepare: loaded([syncPointSQL("2000000000::bigint << 32")]), stdoutPatterns: ["BAD POSITION"]),
+    HostileCase(
+        name: "a sync point set by hand far in the future: etlstatus check CRITICAL naming it",
+        run: .init("etlstatus", ["check"]), status: 2, patterns: [],
+        prepare: loaded([syncPointSQL("2000000000::bigint << 32")]),
+        stdoutPatterns: ["ETLSTATUS CRITICAL", "the sync point of rs0, Timestamp(2000000000, 0), is later than"]),
+    HostileCase(
+        name: "a negative sync point: oplog-sync 65, not a valid position",
+        run: .init("oplog-sync", []), status: 65,
+        patterns: ["the sync point of rs0, -5, is not a valid oplog position"],
+        prepare: loaded([syncPointSQL("-5")])),
+    HostileCase(
+        name: "a user's trigger on a synced table that raises: 78 naming the trigger and the way out",
+        run: .init("oplog-sync", []), status: 78,
+        patterns: [
+            "trigger refuse_writes on table {target}.customers", "no writes here", "DISABLE TRIGGER refuse_writes",
+        ],
+        prepare: loaded(
+            [
+                """
+                CREATE FUNCTION {target}.refuse() RETURNS trigger LANGUAGE plpgsql
+                AS $$ BEGIN RAISE EXCEPTION 'no writes here'; END $$
+                """,
+                """
+                CREATE TRIGGER refuse_writes BEFORE INSERT OR UPDATE OR DELETE ON {target}.customers
+                FOR EACH ROW EXECUTE FUNCTION {target}.refuse()
+                """,
+            ], change: renameFirst)),
+    HostileCase(
+        name: "a synced column dropped by a user: 78 naming the column and the way out",
+        run: .init("oplog-sync", []), status: 78,
+        patterns: ["a column of a synced table is missing", "username", "etlstatus init-load-start --collection"],
+        prepare: loaded(["ALTER TABLE {target}.customers DROP COLUMN username"], change: renameFirst)),
+    HostileCase(
+        name: "a change stream's resume token that is not BSON: 65 naming the source and --resync",
+        run: .init("oplog-sync", []), status: 65,
+        patterns: ["resume token of change stream source rs0", "is not a BSON document", "oplog-sync --resync"],
+        config: changeStreamSource,
+        prepare: loaded(
+            syncFirst: true, ["UPDATE {state}.sync_points SET resume_token = '\\xdeadbeef'::bytea"],
+            change: renameFirst)),
+    HostileCase(
+        name: "a change stream's resume token the server cannot read: 1 naming the source and --resync",
+        run: .init("oplog-sync", []), status: 1,
+        patterns: ["change stream of source rs0 cannot resume from its stored resume token", "oplog-sync --resync"],
+        config: changeStreamSource,
+        prepare: loaded(
+            syncFirst: true,
+            // {"x": 1} as BSON: a document, but no token.
+            ["UPDATE {state}.sync_points SET resume_token = '\\x0c0000001078000100000000'::bytea"],
+            change: renameFirst)),
 ]
 
 /// Serialized: each case starts tools with PostgreSQL connections of their own, and 25 at once would take more than
@@ -221,10 +336,13 @@ struct HostileInputTests {
                 argument.replacingOccurrences(of: "{dir}", with: folder)
                     .replacingOccurrences(of: "{csv}", with: scene.csvDirectory)
                     .replacingOccurrences(of: "{ns}", with: scene.namespace.description)
+                    .replacingOccurrences(of: "{target}", with: scene.targetSchema)
             }
             func arguments(_ run: HostileCase.Run) -> [String] {
                 var arguments = run.arguments.map(expand)
-                if !arguments.contains("--collection"), run.tool != "etlstatus" {
+                if !arguments.contains("--collection"),
+                    ["mongo-reader", "psql-copy", "mongo-schema"].contains(run.tool)
+                {
                     arguments += ["--collection", scene.namespace.description]
                 }
                 if !arguments.contains("--csv-dir"), ["mongo-reader", "psql-copy"].contains(run.tool) {
@@ -232,6 +350,7 @@ struct HostileInputTests {
                 }
                 return ["--config", scene.configPath] + arguments
             }
+            try await item.prepare?(scene)
             for run in item.before {
                 let outcome = try await Binaries.run(run.tool, arguments(run), environment: scene.environment)
                 try #require(outcome.status == 0, "\(run.tool): \(outcome.stderr)")
@@ -243,6 +362,9 @@ struct HostileInputTests {
             #expect(outcome.seconds < item.seconds, "took \(outcome.seconds) s")
             for pattern in item.patterns.map(expand) {
                 #expect(outcome.stderr.contains(pattern), "missing \(pattern): \(outcome.stderr)")
+            }
+            for pattern in item.stdoutPatterns.map(expand) {
+                #expect(outcome.stdout.contains(pattern), "missing \(pattern): \(outcome.stdout)")
             }
             if let count = item.stderrLines {
                 #expect(outcome.stderr.split(separator: "\n").count == count, "\(outcome.stderr)")

@@ -134,6 +134,9 @@ final class ChangeStreamSource: TailedOplogSource {
         136,  // CappedPositionLost: the oplog rolled under the stream
     ]
 
+    /// FailedToParse: the server's answer to a resume token that is no token (no `_data`, not hex, not one of its).
+    static let failedToParse: UInt32 = 9
+
     /// A MongoDB error with what it means for this source: lost history (exit 1), or missing privileges (69).
     static func explained(
         _ error: MongoError, source: SyncConfig.OplogSource, name: String, scope: ChangeStreamScope,
@@ -149,6 +152,15 @@ final class ChangeStreamSource: TailedOplogSource {
                 .historyLost,
                 "the change stream of source \(name) cannot resume from \(from): \(error.message) [code \(code)]; "
                     + "the events since are gone from the server's history: an init load is needed")
+        }
+        if case .token(_, let ts) = start, error.code == failedToParse {
+            // A token the server cannot read is not lost history but damaged state (edited by hand, restored from
+            // another cluster); the way back is the same (`OplogError.resyncHint`).
+            return OplogError(
+                .historyLost,
+                "the change stream of source \(name) cannot resume from its stored resume token"
+                    + (ts.map { " (sync point \($0))" } ?? "") + ": the server refuses it: \(error.message) "
+                    + "[code \(failedToParse)]; the token in the state schema is damaged: an init load is needed")
         }
         if error.kind == .authentication {
             var explained = error
