@@ -341,6 +341,77 @@ struct ReloadSafetyTests {
         }
     }
 
+    @Test(
+        "a view owned by a role the loading role may not give it back to: 78 naming the view and the grant, the old tables and view kept; after the grant, carried over with its owner"
+    )
+    func viewOfAnotherRole() async throws {
+        let loader = PostgresServer.uniqueName("loader"), viewer = PostgresServer.uniqueName("viewer")
+        let password = try #require(ServerEnvironment.shared.values["PGPASSWORD"])
+        try await PostgresServer.withSession { session in
+            try await session.execute(
+                """
+                CREATE ROLE \(loader) LOGIN PASSWORD \(PostgresSQL.quoteLiteral(password));
+                CREATE ROLE \(viewer);
+                DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO \(loader)', current_database()); END $$
+                """, purpose: "test roles")
+        }
+        var failure: (any Error)?
+        do {
+            var uri = try #require(URLComponents(string: try ServerEnvironment.shared.postgresURI()))
+            uri.user = loader
+            try await InitLoadFixture.with(postgresConninfo: try #require(uri.string), documentCount: 4) { scene in
+                try await scene.initLoad()
+                let t = scene.targetSchema
+                // The loading role owns the target schema, so it could drop the view, but never give it back.
+                try await PostgresServer.withSession { session in
+                    try await session.execute(
+                        """
+                        GRANT USAGE, CREATE ON SCHEMA \(t) TO \(viewer);
+                        GRANT SELECT ON \(t).customers TO \(viewer);
+                        SET ROLE \(viewer);
+                        CREATE VIEW \(t).names AS SELECT username FROM \(t).customers;
+                        RESET ROLE
+                        """, purpose: "test: a view of another role")
+                }
+                func viewOwner() async throws -> String? {
+                    try await Self.query(
+                        "SELECT viewowner FROM pg_views WHERE schemaname = '\(t)' AND viewname = 'names'"
+                    )
+                    .scalar
+                }
+                let before = try await InitLoadFailureTests.liveTables(scene)
+                #expect(try await scene.etlstatus("init-load-start").status == 0)
+                #expect(try await scene.read().status == 0)
+                let refused = try await scene.copy()
+                #expect(refused.status == 78, "\(refused.stderr)")
+                #expect(refused.stderr.contains("view \(t).names is owned by role \(viewer)"), "\(refused.stderr)")
+                #expect(refused.stderr.contains("GRANT \"\(viewer)\" TO \"\(loader)\""), "\(refused.stderr)")
+                #expect(refused.stderr.contains("the live tables are unchanged"), "\(refused.stderr)")
+                #expect(try await InitLoadFailureTests.liveTables(scene) == before)
+                #expect(try await viewOwner() == viewer)
+
+                try await PostgresServer.withSession {
+                    try await $0.execute("GRANT \(viewer) TO \(loader)", purpose: "test: the grant the load needs")
+                }
+                let copied = try await scene.copy()
+                #expect(copied.status == 0, "\(copied.stderr)")
+                #expect(try await viewOwner() == viewer)
+                #expect(try await Self.query("SELECT count(*) FROM \(t).names").scalar == "4")
+            }
+        } catch {
+            failure = error
+        }
+        try await PostgresServer.withSession { session in
+            try await session.execute(
+                """
+                DROP OWNED BY \(loader), \(viewer);
+                DO $$ BEGIN EXECUTE format('REVOKE CREATE ON DATABASE %I FROM \(loader)', current_database()); END $$;
+                DROP ROLE \(viewer); DROP ROLE \(loader)
+                """, purpose: "drop test roles")
+        }
+        if let failure { throw failure }
+    }
+
     // MARK: 6. A failed read's leftovers
 
     @Test("a mongo-reader that fails leaves neither parts nor temporary files nor a manifest")

@@ -286,6 +286,50 @@ struct StatusCommandTests {
         }
     }
 
+    @Test(
+        "every oplog-sync run that reaches PostgreSQL is in the ledger, a failed one too: check is CRITICAL naming how many failed in a row, metrics say so"
+    )
+    func failedSyncs() async throws {
+        try await InitLoadFixture.with(documentCount: 3) { scene in
+            try await scene.initLoad()
+            let badFile = try await scene.run("oplog-sync", ["--from-file", scene.directory.path + "/no-such.bson"])
+            #expect(badFile.status == 74, "\(badFile.stderr)")
+            let locked = try await PostgresServer.withSession { session in
+                try await session.tryAdvisoryLock(
+                    key: SyncLock.key(stateSchema: scene.stateSchema), purpose: "hold the sync lock")
+                return try await scene.run("oplog-sync", [])
+            }
+            #expect(locked.status == 75, "\(locked.stderr)")
+
+            let runs = try Self.json(try await scene.etlstatus("runs", "--tool", "oplog-sync", "--json").stdout)
+            let ledger = try #require(runs["runs"] as? [[String: Any]])
+            #expect(ledger.map { $0["exit_code"] as? Int } == [75, 74])
+            #expect((ledger.last?["message"] as? String)?.contains("no-such.bson") == true)
+
+            // The shared server's oplog is small: its window is not what this judges.
+            let window = ["--warn-window", "0s", "--crit-window", "0s"]
+            let check = try await scene.run("etlstatus", ["check"] + window)
+            #expect(check.status == 2, "\(check.stdout)")
+            #expect(check.stdout.contains("holding the lock; the newest 2 runs failed in a row"), "\(check.stdout)")
+            let lenient = try await scene.run("etlstatus", ["check", "--max-failures", "3"] + window)
+            #expect(lenient.status == 1, "\(lenient.stdout)")
+            #expect(lenient.stdout.contains("(CRITICAL from --max-failures 3 in a row)"), "\(lenient.stdout)")
+            #expect(try await scene.etlstatus("check", "--max-failures", "0").status == 3)
+
+            let failing = try PrometheusParser.parse(try await scene.etlstatus("metrics").stdout)
+            #expect(failing["mongo_pg_sync_last_run_success"]?["tool=oplog-sync"] == 0)
+            #expect(failing["mongo_pg_sync_last_run_exit_code"]?["tool=oplog-sync"] == 75)
+            #expect(failing["mongo_pg_sync_oplog_sync_failures_in_a_row"]?[""] == 2)
+
+            _ = try await OplogSyncFixture.sync(scene)
+            let healthy = try PrometheusParser.parse(try await scene.etlstatus("metrics").stdout)
+            #expect(healthy["mongo_pg_sync_last_run_success"]?["tool=oplog-sync"] == 1)
+            #expect(healthy["mongo_pg_sync_oplog_sync_failures_in_a_row"]?[""] == 0)
+            let healed = try await scene.run("etlstatus", ["check"] + window)
+            #expect(healed.status == 0, "\(healed.stdout)")
+        }
+    }
+
     @Test("config SECTION.KEY prints one value, 78 for an unknown key, never a password")
     func config() async throws {
         try await InitLoadFixture.with(documentCount: 1) { scene in

@@ -319,6 +319,6 @@ struct TableDependents: Sendable {
 struct DependentObjectError: ToolError {
     var message: String
     init(_ message: String) { self.message = message }
-    var description: String { "\(Tool.psqlCopy): \(message)" }
+    var description: String { message }  // runTool puts the tool's name before it
     var exitStatus: ExitStatus { .configError }
 }
