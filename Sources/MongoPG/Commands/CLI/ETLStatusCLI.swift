@@ -152,7 +152,8 @@ public struct ETLStatusCLI: AsyncParsableCommand {
                 Per [oplog:<name>] source: the position (its sync point; before any oplog-sync run the init load's \
                 position), the newest oplog position, the lag in seconds and in entries, the oldest entry, and the \
                 time left before the oplog's tail passes the position at the oplog's average write rate. Exits 1 \
-                (init load needed) when a position has fallen off the oplog, or a source has none.
+                (init load needed) when a position has fallen off the oplog, or a source has none; 65 when a \
+                position is later than the source's newest, or negative (no run of the tools wrote it).
 
                 EXAMPLES:
                   etlstatus --config sync.ini lag
@@ -181,13 +182,14 @@ public struct ETLStatusCLI: AsyncParsableCommand {
                 EXAMPLES:
                   etlstatus --config sync.ini check
                   etlstatus check --config sync.ini --warn-lag 2m --crit-lag 10m --max-age 30m
+                  etlstatus check --config sync.ini --max-failures 3   # a failed cron run or two: WARNING
                   etlstatus check --config sync.ini --json
 
                 EXIT STATUS:
                   0   OK
                   1   WARNING: a threshold is near (lag above --warn-lag, window left below --warn-window)
-                  2   CRITICAL: init load needed, a sync point fell off, a failed or late sync, a stale table,
-                      documents found differing from MongoDB
+                  2   CRITICAL: init load needed, a sync point fell off or no run wrote it, failed syncs in a
+                      row, a late sync, a stale table, documents found differing from MongoDB
                   3   UNKNOWN: something could not be read (server down, bad configuration, wrong command line)
                 """)
         @OptionGroup var common: CommonOptions
