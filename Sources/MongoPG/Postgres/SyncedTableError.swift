@@ -3,15 +3,18 @@
 /// renamed by hand). The message names the object and what to do.
 public struct SyncedTableError: ToolError {
     public var message: String
-    /// The server's answer, for the run ledger and the log.
+    /// The server's answer.
     public var underlying: PostgresError
 
-    public var description: String { "\(message) [\(underlying)]" }
+    /// The message already holds the server's; what was being done and the SQLSTATE follow it.
+    public var description: String {
+        "\(message) (PostgreSQL: \(underlying.purpose) failed\(underlying.sqlState.map { " [SQLSTATE \($0)]" } ?? ""))"
+    }
+    public var exitStatus: ExitStatus { .configError }
 
     /// How a collection is loaded again, its tables made anew from the catalog.
     public static let reloadSteps =
         "etlstatus init-load-start --collection DB.COLL, mongo-reader, psql-copy, etlstatus init-load-finish ok"
-    public var exitStatus: ExitStatus { .configError }
 
     /// `error` explained when it is such a failure; any other error as it is. `triggers` answers the triggers
     /// (`trigger`, `table`) in the target schema that call a function, for naming the one that raised; a failure

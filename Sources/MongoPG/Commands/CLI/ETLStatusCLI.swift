@@ -173,10 +173,11 @@ public struct ETLStatusCLI: AsyncParsableCommand {
             abstract: "A monitoring check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, one line with perfdata.",
             discussion: """
                 Judges the init load, each oplog source's lag and time left, the last oplog-sync runs (how many \
-                failed in a row, CRITICAL from --max-failures on; with --max-age the last success's age), every [freshness] table (measured now and recorded; see \
-                `etlstatus freshness`) and the newest `etlstatus verify` of each collection (documents that differ \
-                and were not repaired are CRITICAL; with --max-verify-age, a verification older than that, or none, \
-                is a WARNING). Durations: 90s, 5m, 2h, 1d. A server out of reach, or a configuration that \
+                failed in a row, CRITICAL from --max-failures on; with --max-age the last success's age), every \
+                [freshness] table (measured now and recorded; see `etlstatus freshness`) and the newest \
+                `etlstatus verify` of each collection (documents that differ and were not repaired are CRITICAL; \
+                with --max-verify-age, a verification older than that, or none, is a WARNING). Durations: 90s, 5m, \
+                2h, 1d. A server out of reach, or a configuration that \
                 cannot be read, is 3 UNKNOWN, never OK.
 
                 EXAMPLES:
