@@ -201,7 +201,8 @@ public struct OplogUnpacker: Sendable {
         guard let previous = entry.previousPart, previous != open.lastTS else { return }
         throw Self.missingPart(
             of: entry, entry.object.elements.first?.key ?? "an entry",
-            earlier: "its entry at \(previous) (after \(open.parts) entries read from \(open.firstTS) to \(open.lastTS))")
+            earlier:
+                "its entry at \(previous) (after \(open.parts) entries read from \(open.firstTS) to \(open.lastTS))")
     }
 
     /// Unwinds a transaction that ended: it stays open unless every operation of it unwinds, so a refused operation
@@ -235,7 +236,9 @@ public struct OplogUnpacker: Sendable {
         }
         let isTransaction = entry.sessionID != nil && entry.transactionNumber != nil && entry.multiOpType != 1
         guard isTransaction else {
-            for operation in operations { try unpack(try OplogEntry(operation, inheritedTS: entry.ts), into: &unpacked) }
+            for operation in operations {
+                try unpack(try OplogEntry(operation, inheritedTS: entry.ts), into: &unpacked)
+            }
             return
         }
         let key = try transactionKey(entry)

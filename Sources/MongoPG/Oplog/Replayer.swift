@@ -299,7 +299,10 @@ struct Replayer: Sendable {
             for open in summary.openTransactions {
                 replayer.logger.warning(
                     "a transaction was left open: its entries wait for its end in the next run",
-                    metadata: ["transaction": "\(open.transaction)", LogKey.oplogTimestamp: "\(BSONTimestamp(packed: open.firstTS))"])
+                    metadata: [
+                        "transaction": "\(open.transaction)",
+                        LogKey.oplogTimestamp: "\(BSONTimestamp(packed: open.firstTS))",
+                    ])
             }
             summary.seconds = (clock.now - started).seconds
             return summary
@@ -317,7 +320,9 @@ struct Replayer: Sendable {
             try batcher.readBack(entries, from: source)
             replayer.logger.info(
                 "a transaction begun before the replay's start was read back from the oplog",
-                metadata: [LogKey.oplogTimestamp: "\(entries.first?.ts.description ?? "-")", "entries": "\(entries.count)"])
+                metadata: [
+                    LogKey.oplogTimestamp: "\(entries.first?.ts.description ?? "-")", "entries": "\(entries.count)",
+                ])
             return true
         }
 
