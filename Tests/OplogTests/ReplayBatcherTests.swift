@@ -201,6 +201,36 @@ struct ReplayBatcherTests {
         #expect(driver.batcher.read.inserts == 3)
     }
 
+    @Test("a commit whose prepare lies before the replay's start is refused, and applies whole once that is read back")
+    func readBack() throws {
+        var settings = Self.settings(batchSize: 10)
+        settings.starts = ReplayStarts(base: ["rs0": Self.ts(15)])
+        var driver = Driver(settings)
+        let prepare = Self.entry(
+            #"{"ts": {"$timestamp": {"t": 10, "i": 1}}, "op": "c", "ns": "admin.$cmd", \#(Self.session), "prevOpTime": {"ts": {"$timestamp": {"t": 0, "i": 0}}, "t": {"$numberLong": "-1"}}, "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 1}}], "prepare": true}}"#
+        )
+        let commit = Self.entry(
+            #"{"ts": {"$timestamp": {"t": 20, "i": 1}}, "op": "c", "ns": "admin.$cmd", \#(Self.session), "prevOpTime": {"ts": {"$timestamp": {"t": 10, "i": 1}}, "t": {"$numberLong": "1"}}, "o": {"commitTransaction": 1}}"#
+        )
+        try driver.read(Self.insert(2, at: Self.ts(15)))
+        do {
+            try driver.read(commit)
+            Issue.record("a commit without its prepare must be refused")
+        } catch let refusal as ReplayBatcher.Refusal {
+            #expect(refusal.error.kind == .transactionPartMissing && refusal.error.missingPart == Self.ts(10))
+            driver.perform(refusal.before)
+            try driver.batcher.readBack([prepare], from: 0)
+            try driver.read(commit)
+        }
+        driver.finish()
+        #expect(driver.batcher.read.inserts == 2)
+        #expect(
+            driver.events == [
+                .commit(entries: 1, settle: false, syncPoints: ["rs0": Self.ts(15)], staysCommitting: false),
+                .commit(entries: 1, settle: true, syncPoints: ["rs0": Self.ts(20)], staysCommitting: false),
+            ])
+    }
+
     @Test("a file replay moves no sync point")
     func fileReplay() throws {
         var driver = Driver(Self.settings(moving: false, verified: false, pipelined: true))

@@ -120,7 +120,7 @@ struct Resync {
         var positions: [String: BSONTimestamp] = [:]
         for stream in named.isEmpty ? moving : streams {
             let session = try MongoSession(uri: stream.source.uri, name: "resync-\(stream.name)")
-            positions[stream.name] = try await session.safeOplogPosition(source: stream.name)
+            positions[stream.name] = try await session.safeStartPosition(source: stream.name)
         }
         var summary = ResyncSummary()
         summary.collections = collections.map(\.description)
