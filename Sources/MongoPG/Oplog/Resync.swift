@@ -143,6 +143,9 @@ struct Resync {
         ) {
             let movingNames = Set(moving.map(\.name))
             try await store.moveSyncPoints(positions.filter { movingNames.contains($0.key) })
+            // Replay from the new positions reads every transaction still open there from its first entry; one kept
+            // from before the lapse may have ended in the history lost.
+            try await store.keepOpenTransactions(Dictionary(uniqueKeysWithValues: movingNames.map { ($0, []) }))
             try await store.forgetPendingVerifications(of: collections)
             for collection in collections where !named.isEmpty {
                 let own = streams.filter { !movingNames.contains($0.name) && $0.collections.contains(collection) }
