@@ -312,7 +312,28 @@ let hostileCases: [HostileCase] = [
             // {"x": 1} as BSON: a document, but no token.
             ["UPDATE {state}.sync_points SET resume_token = '\\x0c0000001078000100000000'::bytea"],
             change: renameFirst)),
+    // Oplog files.
+    HostileCase(
+        name: "an oplog file whose first entry ends a transaction begun in no file read (prevOpTime)",
+        before: [.init("mongo-reader", ["--input-file", "{dir}/dump.json"]), .init("psql-copy", [])],
+        run: .init("oplog-sync", ["--from-file", "{dir}/orphan.bson"]), status: 65,
+        patterns: [
+            "ts Timestamp(9, 1)", "transaction lsid", "txnNumber 3", "its entry at Timestamp(8, 1) was not read",
+            "refused rather than applying part of the transaction",
+        ],
+        stderrLines: 1,
+        files: [
+            "dump.json": lines(goodLine),
+            "orphan.bson": oplogFile(
+                #"{"ts": {"$timestamp": {"t": 9, "i": 1}}, "op": "c", "ns": "admin.$cmd", "lsid": {"id": {"$binary": {"base64": "EjRWeBI0VniQEjRWeBI0Vg==", "subType": "04"}}}, "txnNumber": {"$numberLong": "3"}, "prevOpTime": {"ts": {"$timestamp": {"t": 8, "i": 1}}, "t": {"$numberLong": "1"}}, "o": {"applyOps": [{"op": "i", "ns": "shop.elsewhere", "o": {"_id": 1}}], "count": 2}}"#
+            ),
+        ]),
 ]
+
+/// Oplog entries (Extended JSON) one after another in BSON, as `mongodump --oplog` writes them.
+private func oplogFile(_ entries: String...) -> [UInt8] {
+    entries.flatMap { try! BSONEncoder.encode(try! BSONDocument(extendedJSON: $0)) }
+}
 
 /// Serialized: each case starts tools with PostgreSQL connections of their own, and 25 at once would take more than
 /// the test server's 100 alongside the other suites.

@@ -221,6 +221,76 @@ struct OplogSyncTests {
         }
     }
 
+    /// A transaction entry's `prevOpTime`: its entry before at `seconds` (written by `OplogSyncFixture.entry`), or
+    /// none (0) for its first.
+    static func previous(_ seconds: Int) -> String {
+        #""prevOpTime": {"ts": {"$timestamp": {"t": \#(seconds), "i": \#(seconds == 0 ? 0 : 1)}}, "t": {"$numberLong": "1"}}"#
+    }
+
+    @Test(
+        "a transaction split across two files applies whole with the second, the first run naming it left open; the second alone is refused (65)"
+    )
+    func transactionAcrossFiles() async throws {
+        try await OplogSyncFixture.withLoadedDump(batchSize: 2) { scene in
+            let ns = scene.namespace.description
+            let transaction = #"\#(Self.lsid), "txnNumber": {"$numberLong": "7"}"#
+            let first = scene.directory.appendingPathComponent("oplog-1.bson")
+            let second = scene.directory.appendingPathComponent("oplog-2.bson")
+            try OplogSyncFixture.writeEntries(
+                [
+                    OplogSyncFixture.entry(1, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 20, "name": "before"}}"#),
+                    OplogSyncFixture.entry(
+                        2,
+                        #"{"op": "c", "ns": "admin.$cmd", \#(transaction), \#(Self.previous(0)), "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 21, "name": "part one"}}], "partialTxn": true}}"#
+                    ),
+                    OplogSyncFixture.entry(
+                        3,
+                        #"{"op": "c", "ns": "admin.$cmd", \#(transaction), \#(Self.previous(2)), "o": {"applyOps": [{"op": "u", "ns": "\#(ns)", "o": {"$v": 2, "diff": {"u": {"name": "part two"}}}, "o2": {"_id": 1}}], "partialTxn": true}}"#
+                    ),
+                ], to: first)
+            try OplogSyncFixture.writeEntries(
+                [
+                    OplogSyncFixture.entry(
+                        4,
+                        #"{"op": "c", "ns": "admin.$cmd", \#(transaction), \#(Self.previous(3)), "o": {"applyOps": [{"op": "i", "ns": "\#(ns)", "o": {"_id": 22, "name": "part three"}}], "count": 3}}"#
+                    ),
+                    OplogSyncFixture.entry(5, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 23, "name": "after"}}"#),
+                ], to: second)
+
+            // The second file alone: its first entry ends a transaction whose earlier entries were never read.
+            let orphan = try await scene.run("oplog-sync", ["--from-file", second.path])
+            #expect(orphan.status == 65, "\(orphan.stderr)")
+            for words in ["txnNumber 7", "Timestamp(4, 1)", "Timestamp(3, 1)", "refused"] {
+                #expect(orphan.stderr.contains(words), "\(orphan.stderr)")
+            }
+            try await OplogSyncFixture.expectTables(scene, hold: OplogSyncFixture.documents)
+
+            // The first file: the transaction is left open, and said so; nothing of it applied.
+            let cut = try await OplogSyncFixture.sync(scene, ["--from-file", first.path, "--json"])
+            #expect(cut.stdout.contains(#""transaction_left_open":2"#), "\(cut.stdout)")
+            #expect(cut.stdout.contains(#""open_transactions":[{"#), "\(cut.stdout)")
+            #expect(cut.stdout.contains("txnNumber 7"), "\(cut.stdout)")
+            let line = try await OplogSyncFixture.sync(scene, ["--from-file", first.path])
+            #expect(line.stdout.contains("left open, carried to the next run: lsid"), "\(line.stdout)")
+            let before = OplogSyncFixture.json(#"{"_id": 20, "name": "before"}"#)
+            try await OplogSyncFixture.expectTables(scene, hold: OplogSyncFixture.documents + [before])
+            #expect(try await scene.stateRowCount("open_transactions") == "1")
+
+            // The second file: the transaction applies whole, and nothing is left open.
+            let ended = try await OplogSyncFixture.sync(scene, ["--from-file", second.path, "--json"])
+            #expect(ended.stdout.contains(#""open_transactions":[]"#), "\(ended.stdout)")
+            var expected = OplogSyncFixture.documents + [before]
+            expected[0]["name"] = .string("part two")
+            expected += [
+                OplogSyncFixture.json(#"{"_id": 21, "name": "part one"}"#),
+                OplogSyncFixture.json(#"{"_id": 22, "name": "part three"}"#),
+                OplogSyncFixture.json(#"{"_id": 23, "name": "after"}"#),
+            ]
+            try await OplogSyncFixture.expectTables(scene, hold: expected)
+            #expect(try await scene.stateRowCount("open_transactions") == "0")
+        }
+    }
+
     @Test(
         "an array emptied in one batch and refilled in a later one (as a diff, an index $set or a description) comes back whole"
     )

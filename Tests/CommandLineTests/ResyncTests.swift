@@ -115,6 +115,29 @@ struct ResyncTests {
         }
     }
 
+    @Test("a resync forgets the transactions kept open on the sources it moves: their end may lie in the history lost")
+    func forgetsOpenTransactions() async throws {
+        try await Self.withSyncedScene { scene, mongo, uri in
+            try await Self.lapse(scene, mongo, uri: uri, seed: 23)
+            let lost = OpenTransaction(
+                session: .document(["id": .binary(BSONBinary(subtype: 4, data: Array(repeating: 5, count: 16)))]),
+                number: 9, firstTS: BSONTimestamp(seconds: 1, increment: 1),
+                lastTS: BSONTimestamp(seconds: 1, increment: 1),
+                prepared: true,
+                operations: [
+                    ["op": .string("i"), "ns": .string("\(scene.namespace)"), "o": .document(["_id": .int32(99)])]
+                ])
+            try await PostgresServer.withSession { session in
+                try await StateStore(session: session, schema: scene.stateSchema).keepOpenTransactions(["rs0": [lost]])
+            }
+            _ = try await OplogSyncFixture.sync(scene, ["--resync"])
+            #expect(try await scene.stateRowCount("open_transactions") == "0")
+            let after = try await OplogSyncFixture.sync(scene, ["--json"])
+            #expect(after.stdout.contains(#""open_transactions":[]"#), "\(after.stdout)")
+            try await ChangeStreamSyncTests.expectInSync(scene, uri: uri)
+        }
+    }
+
     @Test("writes running during the resync converge by the next plain oplog-sync")
     func writesDuringResync() async throws {
         try await Self.withSyncedScene { scene, mongo, uri in

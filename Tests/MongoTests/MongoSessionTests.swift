@@ -126,6 +126,35 @@ struct MongoSessionTests {
         }
     }
 
+    @Test("a start position is held back to the first entry of a transaction still open, as config.transactions says")
+    func safeStartPosition() async throws {
+        // A server of its own: the planted session records would hold back every other test's start.
+        try await PrivateMongoServer.with { uri in
+            let session = try MongoSession(uri: uri, name: "test")
+            let namespace = Namespace(database: "positions", collection: "c")
+            try await session.insert([["_id": .int32(1)]], into: namespace)
+            let before = try #require(
+                try await MongoServer.oplogTimestamp(of: .int32(1), in: namespace, session: session))
+            let plain = try await session.safeStartPosition()
+            #expect(before <= plain, "nothing open: the commit point")
+            // The records mongod keeps (session_txn_record.idl), planted: SecantusDB writes none of its own.
+            let transactions = Namespace(database: "config", collection: "transactions")
+            func record(_ number: Int64, _ state: String, _ start: BSONTimestamp) -> BSONDocument {
+                [
+                    "_id": .document(["id": .binary(BSONBinary(subtype: 4, data: Array(repeating: 1, count: 16)))]),
+                    "txnNum": .int64(number), "state": .string(state),
+                    "startOpTime": .document(["ts": .timestamp(start), "t": .int64(1)]),
+                ]
+            }
+            let prepared = BSONTimestamp(seconds: before.seconds - 5, increment: 1)
+            var committed = record(2, "committed", BSONTimestamp(seconds: before.seconds - 9, increment: 1))
+            committed["_id"] = .document(["id": .binary(BSONBinary(subtype: 4, data: Array(repeating: 2, count: 16)))])
+            try await session.insert([record(1, "prepared", prepared), committed], into: transactions)
+            #expect(
+                try await session.safeStartPosition() == prepared, "held back to the prepared one, not the committed")
+        }
+    }
+
     @Test("a standalone server has no safe oplog position: a configuration error naming the source (78)")
     func safeOplogPositionOnStandalone() async throws {
         try await PrivateMongoServer.with(arguments: ["--standalone"]) { uri in

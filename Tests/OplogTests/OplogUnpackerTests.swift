@@ -101,6 +101,103 @@ struct OplogUnpackerTests {
         #expect(aborted.skips == [.abortedTransaction: 1])
     }
 
+    /// A transaction entry's `prevOpTime`: the ts of its entry before, 0 for its first.
+    static func previous(_ seconds: UInt32) -> String {
+        #""prevOpTime": {"ts": {"$timestamp": {"t": \#(seconds), "i": \#(seconds == 0 ? 0 : 1)}}, "t": {"$numberLong": "1"}}"#
+    }
+
+    static let chainHead =
+        #"{\#(ts(10)), "op": "c", "ns": "admin.$cmd", \#(session), \#(previous(0)), "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 1}}], "partialTxn": true}}"#
+    static let chainEnd =
+        #"{\#(ts(11)), "op": "c", "ns": "admin.$cmd", \#(session), \#(previous(10)), "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 2}}], "count": 2}}"#
+
+    @Test("a transaction's entry whose earlier entries were never read is refused (65), naming the transaction")
+    func orphanPart() throws {
+        var unpacker = OplogUnpacker(synced: [Self.customers])
+        let error = #expect(throws: OplogError.self) { try unpacker.unpack(Self.entry(Self.chainEnd)) }
+        #expect(error?.kind == .transactionPartMissing)
+        #expect(error?.exitStatus == .dataError)
+        #expect(error?.missingPart == BSONTimestamp(seconds: 10, increment: 1))
+        for words in ["txnNumber 5", "lsid", "Timestamp(11, 1)", "Timestamp(10, 1)"] {
+            #expect(error?.description.contains(words) == true, "\(error?.description ?? "")")
+        }
+        let commit =
+            #"{\#(Self.ts(22)), "op": "c", "ns": "admin.$cmd", \#(Self.session), \#(Self.previous(20)), "o": {"commitTransaction": 1, "commitTimestamp": {"$timestamp": {"t": 21, "i": 5}}}}"#
+        let orphanCommit = #expect(throws: OplogError.self) { try unpacker.unpack(Self.entry(commit)) }
+        #expect(orphanCommit?.kind == .transactionPartMissing)
+        #expect(orphanCommit?.description.contains("prepare entry at Timestamp(20, 1)") == true)
+    }
+
+    @Test(
+        "a chain cut at the end of a run is carried (in its stored form) and applies whole in the next, read again or not"
+    )
+    func carriedChain() throws {
+        var first = OplogUnpacker(synced: [Self.customers])
+        #expect(try first.unpack(Self.entry(Self.chainHead)).changes.isEmpty)
+        let open = first.open
+        #expect(
+            open.count == 1 && open.first?.parts == 1 && open.first?.firstTS == BSONTimestamp(seconds: 10, increment: 1)
+        )
+        let stored = try #require(open.first.flatMap { OpenTransaction(stored: $0.stored) })
+        #expect(stored == open.first)
+        for readAgain in [false, true] {
+            var next = OplogUnpacker(synced: [Self.customers])
+            try next.carry([stored])
+            if readAgain {
+                #expect(try next.unpack(Self.entry(Self.chainHead)).changes.isEmpty, "held already: not added twice")
+            }
+            let end = try next.unpack(Self.entry(Self.chainEnd))
+            #expect(
+                end.changes == [
+                    .insert(Self.customers, ["_id": .int32(1)]), .insert(Self.customers, ["_id": .int32(2)]),
+                ])
+            #expect(next.open.isEmpty && next.oldestOpenTransaction == nil)
+        }
+    }
+
+    @Test(
+        "the end of a transaction at exactly the replay's start is the entry applied before it: already in the tables")
+    func endAtStart() throws {
+        let commit =
+            #"{\#(Self.ts(22)), "op": "c", "ns": "admin.$cmd", \#(Self.session), \#(Self.previous(20)), "o": {"commitTransaction": 1, "commitTimestamp": {"$timestamp": {"t": 21, "i": 5}}}}"#
+        for end in [commit, Self.chainEnd] {
+            let at = try OplogEntry(try BSONDocument(extendedJSON: end)).ts
+            var atStart = OplogUnpacker(synced: [Self.customers], readsFrom: at)
+            let skipped = try atStart.unpack(Self.entry(end))
+            #expect(skipped.changes.isEmpty && skipped.skips == [.alreadyInTables: 1])
+            var after = OplogUnpacker(synced: [Self.customers], readsFrom: BSONTimestamp(seconds: 1, increment: 1))
+            #expect(throws: OplogError.self) { try after.unpack(Self.entry(end)) }
+        }
+    }
+
+    @Test("a transaction whose end is refused stays open, so the sync point stays before its first entry")
+    func refusedEndStaysOpen() throws {
+        let unknownUpdate = #"{"op": "u", "ns": "shop.customers", "o": {"$inc": {"a": 1}}, "o2": {"_id": 7}}"#
+        var prepared = OplogUnpacker(synced: [Self.customers])
+        _ = try prepared.unpack(
+            Self.entry(
+                #"{\#(Self.ts(20)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [\#(unknownUpdate)], "prepare": true}}"#
+            ))
+        #expect(throws: OplogError.self) {
+            try prepared.unpack(
+                Self.entry(
+                    #"{\#(Self.ts(22)), "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"commitTransaction": 1, "commitTimestamp": {"$timestamp": {"t": 21, "i": 5}}}}"#
+                ))
+        }
+        #expect(prepared.oldestOpenTransaction == BSONTimestamp(seconds: 20, increment: 1))
+
+        var chain = OplogUnpacker(synced: [Self.customers])
+        _ = try chain.unpack(Self.entry(Self.chainHead))
+        #expect(throws: OplogError.self) {
+            try chain.unpack(
+                Self.entry(
+                    #"{\#(Self.ts(11)), "op": "c", "ns": "admin.$cmd", \#(Self.session), \#(Self.previous(10)), "o": {"applyOps": [\#(unknownUpdate)]}}"#
+                ))
+        }
+        #expect(chain.oldestOpenTransaction == BSONTimestamp(seconds: 10, increment: 1))
+        #expect(chain.open.first?.parts == 1, "the refused part is not held: a rerun reads it again")
+    }
+
     @Test("vectored inserts (multiOpType 1) are not transactions: they apply at once")
     func vectoredInserts() throws {
         let unpacked = try Self.unpack([

@@ -38,6 +38,8 @@ struct ReplayBatcherTests {
         var events: [Event] = []
         /// Each commit's own starts moved forward.
         var advancedStarts: [[String: [Namespace: BSONTimestamp]]] = []
+        /// Each commit's open transactions to keep.
+        var openTransactions: [[String: [OpenTransaction]]] = []
         var now = ContinuousClock.now
         /// Documents verification leaves differing after each commit.
         var rememberedAfterCommit = 0
@@ -65,6 +67,7 @@ struct ReplayBatcherTests {
                         entries: commit.entries, settle: commit.settle, syncPoints: commit.positions.syncPoints,
                         staysCommitting: commit.staysCommitting))
                 advancedStarts.append(commit.positions.advancedStarts)
+                openTransactions.append(commit.openTransactions)
                 batcher.committed(remembered: rememberedAfterCommit, now: now)
             }
         }
@@ -152,6 +155,80 @@ struct ReplayBatcherTests {
                     staysCommitting: false),
             ])
         #expect(driver.batcher.read.inserts == 4)
+    }
+
+    @Test("a refused transaction end commits the batch before it with the sync point at the transaction's first entry")
+    func refusedTransactionEnd() throws {
+        var driver = Driver(Self.settings(batchSize: 10))
+        try driver.read(
+            Self.entry(
+                #"{"ts": {"$timestamp": {"t": 10, "i": 1}}, "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [{"op": "u", "ns": "shop.customers", "o": {"$inc": {"a": 1}}, "o2": {"_id": 1}}], "prepare": true}}"#
+            ))
+        try driver.read(Self.insert(2, at: Self.ts(11)))
+        do {
+            try driver.read(
+                Self.entry(
+                    #"{"ts": {"$timestamp": {"t": 12, "i": 1}}, "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"commitTransaction": 1}}"#
+                ))
+            Issue.record("an unknown update inside the transaction must be refused")
+        } catch let refusal as ReplayBatcher.Refusal {
+            driver.perform(refusal.before)
+            #expect(refusal.error.exitStatus == .dataError)
+        }
+        #expect(
+            driver.events == [
+                .commit(entries: 2, settle: false, syncPoints: ["rs0": Self.ts(10)], staysCommitting: false)
+            ])
+    }
+
+    @Test("the transactions open are carried with the batch that changed them, and named and counted at the end")
+    func carriedTransactions() throws {
+        var settings = Self.settings(batchSize: 2, moving: false, verified: false, pipelined: true)
+        settings.transactionNames = ["file"]
+        var driver = Driver(settings)
+        try driver.read(
+            Self.entry(
+                #"{"ts": {"$timestamp": {"t": 10, "i": 1}}, "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 1}}], "partialTxn": true}}"#
+            ))
+        try driver.read(Self.insert(2, at: Self.ts(11)))
+        try driver.read(Self.insert(3, at: Self.ts(12)))
+        try driver.read(Self.insert(4, at: Self.ts(13)))
+        driver.finish()
+        #expect(driver.openTransactions.map { $0.keys.sorted() } == [["file"], []])
+        #expect(driver.openTransactions.first?["file"]?.first?.firstTS == Self.ts(10))
+        #expect(driver.batcher.read.skipped["transaction_left_open"] == 1)
+        #expect(driver.batcher.openTransactions.map(\.source) == ["file"])
+        #expect(driver.batcher.read.inserts == 3)
+    }
+
+    @Test("a commit whose prepare lies before the replay's start is refused, and applies whole once that is read back")
+    func readBack() throws {
+        var settings = Self.settings(batchSize: 10)
+        settings.starts = ReplayStarts(base: ["rs0": Self.ts(15)])
+        var driver = Driver(settings)
+        let prepare = Self.entry(
+            #"{"ts": {"$timestamp": {"t": 10, "i": 1}}, "op": "c", "ns": "admin.$cmd", \#(Self.session), "prevOpTime": {"ts": {"$timestamp": {"t": 0, "i": 0}}, "t": {"$numberLong": "-1"}}, "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 1}}], "prepare": true}}"#
+        )
+        let commit = Self.entry(
+            #"{"ts": {"$timestamp": {"t": 20, "i": 1}}, "op": "c", "ns": "admin.$cmd", \#(Self.session), "prevOpTime": {"ts": {"$timestamp": {"t": 10, "i": 1}}, "t": {"$numberLong": "1"}}, "o": {"commitTransaction": 1}}"#
+        )
+        try driver.read(Self.insert(2, at: Self.ts(15)))
+        do {
+            try driver.read(commit)
+            Issue.record("a commit without its prepare must be refused")
+        } catch let refusal as ReplayBatcher.Refusal {
+            #expect(refusal.error.kind == .transactionPartMissing && refusal.error.missingPart == Self.ts(10))
+            driver.perform(refusal.before)
+            try driver.batcher.readBack([prepare], from: 0)
+            try driver.read(commit)
+        }
+        driver.finish()
+        #expect(driver.batcher.read.inserts == 2)
+        #expect(
+            driver.events == [
+                .commit(entries: 1, settle: false, syncPoints: ["rs0": Self.ts(15)], staysCommitting: false),
+                .commit(entries: 1, settle: true, syncPoints: ["rs0": Self.ts(20)], staysCommitting: false),
+            ])
     }
 
     @Test("a file replay moves no sync point")

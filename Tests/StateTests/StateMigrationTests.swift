@@ -20,11 +20,12 @@ struct StateMigrationTests {
         "migrations 2 to 5 from an empty database create freshness_checks, verifications, resume tokens and pending verifications"
     )
     func fromEmpty() async throws {
-        #expect(StateStore.currentVersion == 7)
+        #expect(StateStore.currentVersion == 8)
         try await PostgresServer.withScratchSchema("etl") { session, schema in
             let store = StateStore(session: session, schema: schema)
-            #expect(try await store.migrate() == 7)
-            #expect(try await Self.version(session, store) == "7")
+            #expect(try await store.migrate() == 8)
+            #expect(try await Self.version(session, store) == "8")
+            #expect(try await Self.tables(session, schema).contains("open_transactions"))
             #expect(try await Self.tables(session, schema).contains("collection_starts"))
             #expect(try await Self.tables(session, schema).contains("pending_verifications"))
             #expect(try await Self.tables(session, schema).contains("verifications"))
@@ -173,6 +174,26 @@ struct StateMigrationTests {
         }
     }
 
+    @Test("open transactions kept per source come back whole, and a batch's set replaces that source's alone")
+    func openTransactions() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            try await store.migrate()
+            let lsid = BSONValue.document(["id": .binary(BSONBinary(subtype: 4, data: Array(repeating: 7, count: 16)))])
+            let prepared = OpenTransaction(
+                session: lsid, number: 3, firstTS: BSONTimestamp(seconds: 9, increment: 2),
+                lastTS: BSONTimestamp(seconds: 11, increment: 1), prepared: true, parts: 2,
+                operations: [["op": .string("i"), "ns": .string("shop.customers"), "o": .document(["_id": .int32(1)])]])
+            var chain = prepared
+            chain.number = 4
+            chain.prepared = false
+            try await store.keepOpenTransactions(["rs0": [prepared, chain], "file": [chain]])
+            #expect(try await store.openTransactions() == ["rs0": [prepared, chain], "file": [chain]])
+            try await store.keepOpenTransactions(["rs0": []])
+            #expect(try await store.openTransactions() == ["file": [chain]])
+        }
+    }
+
     @Test("a state schema one version ahead of this release is refused as a configuration error (78)")
     func futureVersion() async throws {
         try await PostgresServer.withScratchSchema("etl") { session, schema in
@@ -290,7 +311,7 @@ struct StatusStateTests {
                 "INSERT INTO \(store.table("init_loads")) (status) VALUES ('ok')", purpose: "test")
             try await session.query(
                 "INSERT INTO \(store.table("sync_points")) (source, oplog_ts) VALUES ('rs0', 42)", purpose: "test")
-            #expect(try await store.migrate() == 7)
+            #expect(try await store.migrate(through: 7) == 7)
             #expect(
                 try await session.query(
                     "SELECT count(*) FROM \(store.table("init_loads")) WHERE collections IS NULL", purpose: "test"
@@ -303,6 +324,11 @@ struct StatusStateTests {
             try await store.setCollectionStarts(customers, positions: ["rs0": BSONTimestamp(packed: 70)])
             try await store.moveSyncPoints(["rs0": BSONTimestamp(packed: 60)])
             #expect(try await store.collectionStarts() == [customers: ["rs0": BSONTimestamp(packed: 70)]])
+            // Migration 8 keeps all that and starts with no transaction open.
+            #expect(try await store.migrate() == 8)
+            #expect(try await store.collectionStarts() == [customers: ["rs0": BSONTimestamp(packed: 70)]])
+            #expect(try await store.syncPoints() == ["rs0": BSONTimestamp(packed: 60)])
+            #expect(try await store.openTransactions().isEmpty)
         }
     }
 }

@@ -22,7 +22,7 @@ public struct InitLoadCommands: Sendable {
         }
     }
 
-    /// Reads every source's safe oplog position (`MongoSession.safeOplogPosition`, before any document is read),
+    /// Reads every source's safe start position (`MongoSession.safeStartPosition`, before any document is read),
     /// then opens the init load. A source without one fails the command: a load without a position could never be
     /// caught up.
     ///
@@ -37,7 +37,7 @@ public struct InitLoadCommands: Sendable {
         var positions: [String: BSONTimestamp] = [:]
         for source in config.oplogSources {
             let session = try MongoSession(uri: source.uri, name: "oplog-\(source.name)")
-            positions[source.name] = try await session.safeOplogPosition(source: source.name)
+            positions[source.name] = try await session.safeStartPosition(source: source.name)
         }
         let id = try await recording("\(Tool.etlstatus) init-load-start") { store, run in
             try await store.takeSyncLock(for: "starting an init load")

@@ -149,15 +149,20 @@ public struct OplogSyncCommand: Sendable {
         let replayer = Replayer(
             store: store, plans: plans, batchSize: config.batchSize, logger: logger, mode: mode, run: run,
             progress: Progress.onTerminal(label: Tool.oplogSync.rawValue, unit: "entries"), stop: stop)
+        // Transactions an earlier run left open: a file's under one name, so the next file finds them.
+        let carried = try await store.openTransactions()
         var summary: ReplaySummary
         if let following {
+            let stream = FollowedOplogSources(tails, chunk: config.batchSize)
             summary = try await replayer.replay(
-                FollowedOplogSources(tails, chunk: config.batchSize), movingSyncPoints: true,
-                follow: following,
-                starts: position?.starts ?? ReplayStarts())
+                stream, movingSyncPoints: true, follow: following,
+                starts: position?.starts ?? ReplayStarts(),
+                transactions: .init(names: stream.names, carried: carried))
         } else {
+            let names = fromFile == nil ? sources.map(\.name) : [Self.fileTransactions]
             summary = try await replayer.replay(
-                sources, movingSyncPoints: fromFile == nil, starts: position?.starts ?? ReplayStarts())
+                sources, movingSyncPoints: fromFile == nil, starts: position?.starts ?? ReplayStarts(),
+                transactions: .init(names: names, carried: carried))
         }
         summary.schemaChanges = schemaChanges
         // An invalidated change stream ended its source after the batches before it committed.
@@ -189,6 +194,10 @@ public struct OplogSyncCommand: Sendable {
             }
         }
     }
+
+    /// The name `--from-file` replays keep their open transactions under, whatever the file: a transaction cut at the
+    /// end of one file ends in the next.
+    static let fileTransactions = "file"
 
     /// Where a replay from the server begins, and which collections it keeps in sync.
     struct ReplayPosition {

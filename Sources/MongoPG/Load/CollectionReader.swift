@@ -238,16 +238,16 @@ public struct CollectionReader: Sendable {
         a.hasPrefix("manifest") && !b.hasPrefix("manifest")
     }
 
-    /// Each oplog source's safe position (`MongoSession.safeOplogPosition`, as `etlstatus init-load-start` reads
-    /// it), read before the first document. A source without one (a standalone server, a mongos) is reported and
-    /// left out rather than failing the read: reading needs no oplog, and init-load-start, which refuses such a
+    /// Each oplog source's safe start position (`MongoSession.safeStartPosition`, as `etlstatus init-load-start`
+    /// reads it), read before the first document. A source without one (a standalone server, a mongos) is reported
+    /// and left out rather than failing the read: reading needs no oplog, and init-load-start, which refuses such a
     /// source, records the positions that count.
     private func oplogPositions(_ sources: [String: String]) async -> [String: UInt64] {
         var positions: [String: UInt64] = [:]
         for (name, uri) in sources.sorted(by: { $0.key < $1.key }) {
             do {
                 let session = try MongoSession(uri: uri, name: "oplog-\(name)")
-                positions[name] = try await session.safeOplogPosition(source: name).packed
+                positions[name] = try await session.safeStartPosition(source: name).packed
             } catch {
                 logger.warning("cannot read the oplog position", metadata: ["source": "\(name)", "error": "\(error)"])
             }

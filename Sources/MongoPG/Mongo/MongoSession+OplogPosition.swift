@@ -39,6 +39,29 @@ extension MongoSession {
                 + "replSetGetStatus.optimes.lastCommittedOpTime)")
     }
 
+    /// The position to record as a replay's start (an init load's, a resync's): `safeOplogPosition`, held back to
+    /// the first entry of the oldest transaction still open at it. A prepared transaction (or one in progress) has
+    /// written entries below the commit point whose commit comes later: a replay from the commit point would meet the
+    /// commit without them. The server keeps each session's transaction state, with the optime of its first oplog
+    /// entry, in `config.transactions` (`state`, `startOpTime`; session_txn_record.idl). SecantusDB writes a
+    /// transaction's entries at commit, all at one ts, so it has none open. A server that refuses the read (a user
+    /// without access to `config`) keeps the commit point: replay then reads such a transaction back from the oplog
+    /// when it meets its commit (`OplogEntrySource.transactionParts`).
+    public func safeStartPosition(source: String? = nil) throws(MongoError) -> BSONTimestamp {
+        let safe = try safeOplogPosition(source: source)
+        let open = try? findAll(
+            Self.transactions,
+            filter: [
+                "state": .document(["$in": .array([.string("prepared"), .string("inProgress")])]),
+                "startOpTime.ts": .document(["$lte": .timestamp(safe)]),
+            ])
+        let starts = (open ?? []).compactMap { Self.timestamp(inOpTime: $0["startOpTime"]) }
+        return ([safe] + starts).min() ?? safe
+    }
+
+    /// Each session's transaction state on a replica set member.
+    static let transactions = Namespace(database: "config", collection: "transactions")
+
     /// The `ts` of an optime, `{ts: Timestamp, t: term}`; protocol version 0 optimes are a bare Timestamp.
     private static func timestamp(inOpTime opTime: BSONValue?) -> BSONTimestamp? {
         switch opTime {

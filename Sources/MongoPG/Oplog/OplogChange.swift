@@ -31,4 +31,10 @@ public enum OplogSkip: String, Sendable, CaseIterable, Codable, CodingKeyReprese
     case command = "command"
     /// The operations of a transaction that was aborted.
     case abortedTransaction = "aborted_transaction"
+    /// Changes a collection's tables hold already: entries of a collection before its own start (`ReplayStarts`), and
+    /// the end of a transaction at exactly the replay's start (the entry at the sync point, applied before).
+    case alreadyInTables = "already_in_tables"
+    /// Entries of transactions still open when the run ended: not applied, carried to the next run in the state
+    /// schema (`open_transactions`).
+    case transactionLeftOpen = "transaction_left_open"
 }

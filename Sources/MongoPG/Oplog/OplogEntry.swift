@@ -17,6 +17,9 @@ public struct OplogEntry: Sendable, Equatable {
     public var transactionNumber: Int64?
     /// `multiOpType: 1` marks vectored inserts (8.0+), which are not transactions.
     public var multiOpType: Int64?
+    /// `prevOpTime.ts`: the ts of the transaction's entry before this one; nil for a transaction's first entry (the
+    /// null optime, ts 0) and for entries that carry none (4.0 transactions, non-transaction writes).
+    public var previousPart: BSONTimestamp?
 
     /// The levels an entry adds above the documents it carries: `o.applyOps[i].o`, and a `$v:2` diff's `diff` and
     /// array-diff levels; a document nested as deep as MongoDB allows still decodes inside its entry.
@@ -25,7 +28,7 @@ public struct OplogEntry: Sendable, Equatable {
     public init(
         ts: BSONTimestamp, op: String, namespace: String, object: BSONDocument, object2: BSONDocument? = nil,
         fromMigrate: Bool = false, sessionID: BSONValue? = nil, transactionNumber: Int64? = nil,
-        multiOpType: Int64? = nil
+        multiOpType: Int64? = nil, previousPart: BSONTimestamp? = nil
     ) {
         self.ts = ts
         self.op = op
@@ -36,6 +39,7 @@ public struct OplogEntry: Sendable, Equatable {
         self.sessionID = sessionID
         self.transactionNumber = transactionNumber
         self.multiOpType = multiOpType
+        self.previousPart = previousPart
     }
 
     /// Reads an entry; `inheritedTS` is the ts of the `applyOps` entry an inner operation sits in (inner operations
@@ -67,9 +71,16 @@ public struct OplogEntry: Sendable, Equatable {
         }
         var object2: BSONDocument?
         if case .document(let value)? = document["o2"] { object2 = value }
+        var previousPart: BSONTimestamp?
+        if case .document(let opTime)? = document["prevOpTime"], case .timestamp(let previous)? = opTime["ts"],
+            previous.packed != 0
+        {
+            previousPart = previous
+        }
         self.init(
             ts: ts, op: op, namespace: namespace, object: object, object2: object2,
             fromMigrate: document["fromMigrate"] == .bool(true), sessionID: document["lsid"],
-            transactionNumber: document["txnNumber"]?.integerValue, multiOpType: document["multiOpType"]?.integerValue)
+            transactionNumber: document["txnNumber"]?.integerValue, multiOpType: document["multiOpType"]?.integerValue,
+            previousPart: previousPart)
     }
 }

@@ -9,11 +9,17 @@ protocol OplogEntrySource {
     /// vouch that its reads skipped nothing; false when it put the check off (it was checked a moment ago, and
     /// `force` is not set): the batch then commits without moving the sync point, which a later batch moves.
     mutating func confirmReads(force: Bool) async throws -> Bool
+    /// The entries of a transaction up to its entry at `ts`, oldest first, read back by following `prevOpTime` to
+    /// the transaction's first entry; nil when the source cannot read back (a file holds only what it holds) or no
+    /// longer holds one of them.
+    mutating func transactionParts(endingAt ts: BSONTimestamp) async throws -> [BSONDocument]?
 }
 
 extension OplogEntrySource {
     /// A file holds every entry it ever will.
     mutating func confirmReads(force: Bool) async throws -> Bool { true }
+
+    mutating func transactionParts(endingAt ts: BSONTimestamp) async throws -> [BSONDocument]? { nil }
 }
 
 /// The entries of an oplog file (`oplog.bson` from `mongodump --oplog`: BSON documents one after another), in order.
@@ -151,6 +157,27 @@ struct ServerOplogSource: OplogEntrySource {
         return readThrough
     }
 
+    mutating func transactionParts(endingAt ts: BSONTimestamp) async throws -> [BSONDocument]? {
+        try await Self.transactionParts(session, endingAt: ts)
+    }
+
+    /// Reads a transaction's entries back from the oplog, one `ts` query each (a scan on SecantusDB: only for a
+    /// transaction that began before the replay's start), following `prevOpTime` to its first entry.
+    static func transactionParts(_ session: MongoSession, endingAt ts: BSONTimestamp) async throws -> [BSONDocument]? {
+        var parts: [BSONDocument] = []
+        var next: BSONTimestamp? = ts
+        while let ts = next {
+            guard let found = try await session.findAll(MongoSession.oplog, filter: ["ts": .timestamp(ts)]).first
+            else { return nil }
+            let entry = try OplogEntry(found)
+            // A link back to itself or forward would never end.
+            if let previous = entry.previousPart, previous >= ts { return nil }
+            parts.append(found)
+            next = entry.previousPart
+        }
+        return parts.reversed()
+    }
+
     mutating func confirmReads(force: Bool) async throws -> Bool {
         let now = ContinuousClock.now
         if !force, let last = lastConfirmation, now - last.at < max(Self.confirmInterval, last.took * 20) {
@@ -268,6 +295,11 @@ struct MergedOplogSources {
         var confirmed = true
         for index in sources.indices where try await !sources[index].confirmReads(force: force) { confirmed = false }
         return confirmed
+    }
+
+    /// See `OplogStream.transactionParts`.
+    mutating func transactionParts(source: Int, endingAt ts: BSONTimestamp) async throws -> [BSONDocument]? {
+        try await sources[source].transactionParts(endingAt: ts)
     }
 
     /// The next entry of the stream, with its source's index; nil once every source is exhausted.

@@ -10,12 +10,18 @@ public struct OplogError: ToolError {
         case renameOfSyncedCollection
         /// The oplog no longer reaches back to where replay must start: what it lost can only come from an init load.
         case historyLost
+        /// An entry of a transaction whose earlier entries were not read (neither carried from an earlier run nor in
+        /// the input): applying it would apply part of the transaction.
+        case transactionPartMissing
     }
     public var kind: Kind
     public var message: String
     public var ts: BSONTimestamp?
     public var namespace: String?
     public var op: String?
+    /// `transactionPartMissing`: the ts of the missing entry the refused one names (its `prevOpTime`), from where a
+    /// live oplog can be read back.
+    public var missingPart: BSONTimestamp?
 
     public init(_ kind: Kind, _ message: String, ts: BSONTimestamp? = nil, namespace: String? = nil, op: String? = nil)
     {
@@ -46,7 +52,7 @@ public struct OplogError: ToolError {
 
     public var exitStatus: ExitStatus {
         switch kind {
-        case .unknownForm, .malformed: .dataError
+        case .unknownForm, .malformed, .transactionPartMissing: .dataError
         case .renameOfSyncedCollection, .historyLost: .initLoadNeeded
         }
     }

@@ -13,6 +13,9 @@ protocol OplogStream {
     mutating func confirmReads(force: Bool) async throws -> Bool
     /// A source will give nothing more, ever (a change stream invalidated): a following run stops at it.
     var ended: Bool { get }
+    /// Source `source`'s entries of a transaction up to its entry at `ts` (see
+    /// `OplogEntrySource.transactionParts`); nil when they cannot be read back.
+    mutating func transactionParts(source: Int, endingAt ts: BSONTimestamp) async throws -> [BSONDocument]?
 }
 
 extension MergedOplogSources: OplogStream {
@@ -141,6 +144,10 @@ struct TailingOplogSource: TailedOplogSource {
         return documents
     }
 
+    mutating func transactionParts(endingAt ts: BSONTimestamp) async throws -> [BSONDocument]? {
+        try await ServerOplogSource.transactionParts(session, endingAt: ts)
+    }
+
     /// See `ServerOplogSource.confirmReads`; a following run's batches are seconds apart, so each one checks.
     mutating func confirmReads(force: Bool) async throws -> Bool {
         confirmedThrough = try await ServerOplogSource.confirmReads(
@@ -214,4 +221,8 @@ struct FollowedOplogSources: OplogStream {
     }
 
     var ended: Bool { sources.contains { $0.ended } }
+
+    mutating func transactionParts(source: Int, endingAt ts: BSONTimestamp) async throws -> [BSONDocument]? {
+        try await sources[source].transactionParts(endingAt: ts)
+    }
 }

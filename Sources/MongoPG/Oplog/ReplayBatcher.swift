@@ -17,6 +17,9 @@
 ///   `batchSize` documents or more remembered, so memory stays bounded. A following run that caught up with documents
 ///   left unsettled commits a batch of no entries to settle them.
 /// - A pipelined batch stays committing while the next one is read only when it is full and empties no collection.
+/// - A batch that changed which transactions are open carries them (`Commit.openTransactions`) to the state schema in
+///   its transaction, so the next run (the next file's replay too) finds their entries; those open when the run ends
+///   are named in its summary and counted as `transaction_left_open`.
 struct ReplayBatcher {
     /// How the run is set up.
     struct Settings: Sendable {
@@ -31,6 +34,8 @@ struct ReplayBatcher {
         var pipelined: Bool
         /// From where each collection's entries apply, per source (`ReplayStarts`); empty: all of them.
         var starts = ReplayStarts()
+        /// Per source, the name its open transactions are kept under in the state schema; nil: none are kept.
+        var transactionNames: [String]? = nil
     }
 
     /// One batch cut from the entries read: what `Replayer` writes, verifies and commits in one transaction.
@@ -48,6 +53,9 @@ struct ReplayBatcher {
         var positions = Positions()
         /// The batch may go on committing while the next one is read and computed.
         var staysCommitting = false
+        /// The transactions open after the batch, by `Settings.transactionNames`, for the sources where they changed:
+        /// they replace those the state schema keeps, in the batch's transaction.
+        var openTransactions: [String: [OpenTransaction]] = [:]
     }
 
     /// The positions a batch moves, in its transaction.
@@ -97,6 +105,8 @@ struct ReplayBatcher {
     private var lastTS: BSONTimestamp?
     /// Transactions are per replica set: each source unwinds its own.
     private var unpackers: [OplogUnpacker]
+    /// Per source, the unpacker's `openRevision` the state schema holds.
+    private var keptRevision: [Int]
     private var lastRead: [BSONTimestamp?]
     /// A change stream source's entries carry their resume token: stored with the sync point it stands for.
     private var lastToken: [BSONDocument?]
@@ -118,7 +128,8 @@ struct ReplayBatcher {
     ) {
         self.names = names
         self.settings = settings
-        unpackers = Array(repeating: OplogUnpacker(synced: synced), count: names.count)
+        unpackers = names.map { OplogUnpacker(synced: synced, readsFrom: settings.starts.readFrom($0)) }
+        keptRevision = Array(repeating: 0, count: names.count)
         lastRead = Array(repeating: nil, count: names.count)
         lastToken = Array(repeating: nil, count: names.count)
         starts = names.map { settings.starts.position($0) }
@@ -188,7 +199,38 @@ struct ReplayBatcher {
     }
 
     /// The skip kind of a change its collection's tables hold already (before its own start, see `ReplayStarts`).
-    static let alreadyInTables = "already_in_tables"
+    static let alreadyInTables = OplogSkip.alreadyInTables.rawValue
+
+    /// Takes the transactions an earlier run left open on each source (by `Settings.transactionNames`).
+    mutating func carry(_ transactions: [String: [OpenTransaction]]) throws(OplogError) {
+        guard let stateNames = settings.transactionNames else { return }
+        for (index, name) in stateNames.enumerated() {
+            try unpackers[index].carry(transactions[name] ?? [])
+            keptRevision[index] = unpackers[index].openRevision
+        }
+    }
+
+    /// Takes the earlier entries of a transaction, read back from source `source`'s oplog (oldest first), so that the
+    /// entry refused for lacking them can be added again.
+    mutating func readBack(_ entries: [OplogEntry], from source: Int) throws(OplogError) {
+        for entry in entries {
+            let unpacked = try unpackers[source].unpack(entry)
+            guard unpacked.changes.isEmpty else {
+                throw OplogError(
+                    .malformed, "an entry read back as an earlier part of a transaction ends a transaction itself",
+                    ts: entry.ts)
+            }
+        }
+    }
+
+    /// The transactions still open, per source name: at the end of a run, left open (and carried, when kept).
+    var openTransactions: [OpenTransactionReport] {
+        names.indices.flatMap { index in
+            unpackers[index].open.map {
+                OpenTransactionReport(source: settings.transactionNames?[index] ?? names[index], $0)
+            }
+        }
+    }
 
     /// An entry could not even be read: the batch before it commits, then the run stops with the error.
     mutating func unreadableEntry() -> Action { cut(settle: false) }
@@ -210,6 +252,8 @@ struct ReplayBatcher {
     mutating func finish(signal: Int32?) -> Action {
         let ranDry = interruptedBy == nil
         if ranDry, settings.follow != nil { interruptedBy = signal }
+        let leftOpen = unpackers.reduce(0) { $0 + $1.open.reduce(0) { $0 + $1.parts } }
+        if leftOpen > 0 { read.skipped[OplogSkip.transactionLeftOpen.rawValue, default: 0] += leftOpen }
         return cut(settle: ranDry)
     }
 
@@ -235,6 +279,11 @@ struct ReplayBatcher {
         let settling = settle && unsettled && settings.verified
         guard entriesInBatch > 0 || settling else { return committing ? .awaitCommitting : .none }
         var commit = Commit(changes: changes, entries: entriesInBatch, end: lastTS, settle: settle)
+        for (index, name) in (settings.transactionNames ?? []).enumerated()
+        where unpackers[index].openRevision != keptRevision[index] {
+            commit.openTransactions[name] = unpackers[index].open
+            keptRevision[index] = unpackers[index].openRevision
+        }
         if entriesInBatch > 0, settings.movingSyncPoints {
             commit.confirmsReads = true
             // The oldest entry of an open transaction is read again after a restart; so is the last entry read.

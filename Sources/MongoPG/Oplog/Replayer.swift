@@ -34,6 +34,8 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
     public var interruptedBy: Int32?
     /// The resync the run made first, when it found a source's history lost (`[sync] on_history_lost = resync`).
     public var resync: ResyncSummary?
+    /// Transactions whose end the run did not read: none of their entries applied; carried to the next run.
+    public var openTransactions: [OpenTransactionReport] = []
 
     public init(source: String) { self.source = source }
 
@@ -56,6 +58,9 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
             .joined()
             + (interruptedBy.map { "; stopped by signal \($0) at a batch boundary" } ?? "")
             + (resync.map { "; history lost, so first \($0.line)" } ?? "")
+            + (openTransactions.isEmpty
+                ? ""
+                : "; left open, carried to the next run: " + openTransactions.map(\.line).joined(separator: ", "))
     }
 
     /// A committed batch's figures.
@@ -108,6 +113,7 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
         }
         for report in schemaChanges { figures.merge(report.figures, uniquingKeysWith: +) }
         if let interruptedBy { figures["interrupted_by_signal"] = Double(interruptedBy) }
+        figures["open_transactions"] = Double(openTransactions.count)
         return figures
     }
 }
@@ -153,11 +159,21 @@ struct Replayer: Sendable {
     /// Replays everything `sources` give, merged by ts (one source per replica set; the shards of a cluster). With
     /// `movingSyncPoints`, each batch moves every source's sync point (see `ReplayBatcher`); a file moves none. An
     /// entry that cannot be replayed stops the run before it: the batches before it commit, then the error is thrown.
-    func replay(_ sources: [any OplogEntrySource], movingSyncPoints: Bool, starts: ReplayStarts = ReplayStarts())
-        async throws -> ReplaySummary
-    {
+    func replay(
+        _ sources: [any OplogEntrySource], movingSyncPoints: Bool, starts: ReplayStarts = ReplayStarts(),
+        transactions: TransactionState? = nil
+    ) async throws -> ReplaySummary {
         try await replay(
-            MergedOplogSources(sources, chunk: batchSize), movingSyncPoints: movingSyncPoints, starts: starts)
+            MergedOplogSources(sources, chunk: batchSize), movingSyncPoints: movingSyncPoints, starts: starts,
+            transactions: transactions)
+    }
+
+    /// Where open transactions are kept between runs (`open_transactions`).
+    struct TransactionState: Sendable {
+        /// Per source of the stream, the name its transactions are kept under (`file` for a file).
+        var names: [String]
+        /// Those an earlier run left open, by name.
+        var carried: [String: [OpenTransaction]]
     }
 
     /// Replays `stream` to its end; with `follow`, without end: a batch also commits `follow.commitAfter` after its
@@ -165,7 +181,7 @@ struct Replayer: Sendable {
     /// each collection's entries apply (see `ReplayStarts`).
     func replay(
         _ stream: some OplogStream, movingSyncPoints: Bool, follow: FollowSettings? = nil,
-        starts: ReplayStarts = ReplayStarts()
+        starts: ReplayStarts = ReplayStarts(), transactions: TransactionState? = nil
     ) async throws -> ReplaySummary {
         var stream = stream
         stream.progress = progress
@@ -184,13 +200,13 @@ struct Replayer: Sendable {
         if case .pipelined = mode { pipelined = true }
         let settings = ReplayBatcher.Settings(
             batchSize: batchSize, follow: follow, movingSyncPoints: movingSyncPoints, verified: !pipelined,
-            pipelined: pipelined, starts: starts)
+            pipelined: pipelined, starts: starts, transactionNames: transactions?.names)
+        var batcher = ReplayBatcher(
+            names: stream.names, synced: Set(plans.keys), settings: settings, remembered: remembered.count, now: .now)
+        try batcher.carry(transactions?.carried ?? [:])
         var execution = Execution(
             replayer: self, stream: stream,
-            batcher: ReplayBatcher(
-                names: stream.names, synced: Set(plans.keys), settings: settings, remembered: remembered.count,
-                now: .now),
-            remembered: remembered)
+            batcher: batcher, remembered: remembered)
         return try await execution.run()
     }
 
@@ -252,7 +268,15 @@ struct Replayer: Sendable {
                         try batcher.add(entry, from: source, resumeToken: token, now: clock.now)
                     } catch let refusal as ReplayBatcher.Refusal {
                         try await perform(refusal.before)
-                        throw refusal.error  // its description names the entry's ts, ns and op
+                        guard try await readBack(refusal.error, from: source) else {
+                            throw refusal.error  // its description names the entry's ts, ns and op
+                        }
+                        do {
+                            try batcher.add(entry, from: source, resumeToken: token, now: clock.now)
+                        } catch let again as ReplayBatcher.Refusal {
+                            try await perform(again.before)
+                            throw again.error
+                        }
                     }
                 }
                 try await perform(batcher.finish(signal: replayer.stop?.received))
@@ -271,8 +295,35 @@ struct Replayer: Sendable {
             summary.drops = read.drops
             summary.skipped = read.skipped
             summary.interruptedBy = batcher.interruptedBy
+            summary.openTransactions = batcher.openTransactions
+            for open in summary.openTransactions {
+                replayer.logger.warning(
+                    "a transaction was left open: its entries wait for its end in the next run",
+                    metadata: [
+                        "transaction": "\(open.transaction)",
+                        LogKey.oplogTimestamp: "\(BSONTimestamp(packed: open.firstTS))",
+                    ])
+            }
             summary.seconds = (clock.now - started).seconds
             return summary
+        }
+
+        /// A transaction's entry refused for lacking its earlier entries (they lie before the replay's start): reads
+        /// them back from the source's oplog when it still holds them, so the transaction applies whole. False when
+        /// the refusal is of another kind, or the entries cannot be read back (a file; an oplog that lost them).
+        private mutating func readBack(_ refusal: OplogError, from source: Int) async throws -> Bool {
+            guard refusal.kind == .transactionPartMissing, let missing = refusal.missingPart,
+                let parts = try await stream.transactionParts(source: source, endingAt: missing)
+            else { return false }
+            var entries: [OplogEntry] = []
+            for part in parts { entries.append(try OplogEntry(part)) }
+            try batcher.readBack(entries, from: source)
+            replayer.logger.info(
+                "a transaction begun before the replay's start was read back from the oplog",
+                metadata: [
+                    LogKey.oplogTimestamp: "\(entries.first?.ts.description ?? "-")", "entries": "\(entries.count)",
+                ])
+            return true
         }
 
         private mutating func perform(_ action: ReplayBatcher.Action) async throws {
@@ -320,7 +371,7 @@ struct Replayer: Sendable {
             switch replayer.mode {
             case .verified(let verifier, let laterChanges):
                 let result = try await replayer.write(
-                    prepared, positions: commit.positions
+                    prepared, positions: commit.positions, openTransactions: commit.openTransactions
                 ) { [end = commit.end, settle = commit.settle] in
                     guard let end else { return VerifyFigures() }
                     let before = remembered
@@ -334,8 +385,8 @@ struct Replayer: Sendable {
                 }
                 await committed(result)
             case .pipelined:
-                let task = Task { [replayer, positions = commit.positions] in
-                    try await replayer.write(prepared, positions: positions) { VerifyFigures() }
+                let task = Task { [replayer, positions = commit.positions, open = commit.openTransactions] in
+                    try await replayer.write(prepared, positions: positions, openTransactions: open) { VerifyFigures() }
                 }
                 committing = (task, prepared)
                 if !commit.staysCommitting { try await finishCommitting() }
@@ -433,10 +484,10 @@ struct Replayer: Sendable {
             readBack: readBack, fromCache: fromCache)
     }
 
-    /// Writes a prepared batch, moves the sync points and records its ledger step, in one transaction; `verification`
-    /// runs inside it, after the rows are written.
+    /// Writes a prepared batch, moves the sync points, keeps the transactions left open and records its ledger step,
+    /// in one transaction; `verification` runs inside it, after the rows are written.
     private func write(
-        _ batch: PreparedBatch, positions: ReplayBatcher.Positions,
+        _ batch: PreparedBatch, positions: ReplayBatcher.Positions, openTransactions: [String: [OpenTransaction]],
         verification: () async throws -> VerifyFigures
     ) async throws -> BatchResult {
         let clock = ContinuousClock(), started = clock.now
@@ -449,6 +500,7 @@ struct Replayer: Sendable {
                 try await store.moveSyncPoints(positions.syncPoints, resumeTokens: positions.resumeTokens)
             }
             if !positions.advancedStarts.isEmpty { try await store.advanceCollectionStarts(positions.advancedStarts) }
+            if !openTransactions.isEmpty { try await store.keepOpenTransactions(openTransactions) }
             try await run?.addStep(
                 "batch",
                 figures: [

@@ -120,7 +120,7 @@ struct Resync {
         var positions: [String: BSONTimestamp] = [:]
         for stream in named.isEmpty ? moving : streams {
             let session = try MongoSession(uri: stream.source.uri, name: "resync-\(stream.name)")
-            positions[stream.name] = try await session.safeOplogPosition(source: stream.name)
+            positions[stream.name] = try await session.safeStartPosition(source: stream.name)
         }
         var summary = ResyncSummary()
         summary.collections = collections.map(\.description)
@@ -143,6 +143,9 @@ struct Resync {
         ) {
             let movingNames = Set(moving.map(\.name))
             try await store.moveSyncPoints(positions.filter { movingNames.contains($0.key) })
+            // Replay from the new positions reads every transaction still open there from its first entry; one kept
+            // from before the lapse may have ended in the history lost.
+            try await store.keepOpenTransactions(Dictionary(uniqueKeysWithValues: movingNames.map { ($0, []) }))
             try await store.forgetPendingVerifications(of: collections)
             for collection in collections where !named.isEmpty {
                 let own = streams.filter { !movingNames.contains($0.name) && $0.collections.contains(collection) }

@@ -140,5 +140,18 @@ enum StateMigrations {
             PRIMARY KEY (collection, source)
         );
         """,
+        // 8: transactions whose end a replay has not read yet, per source (`file` for --from-file), written in the
+        // transaction of the batch that read their entries (with its sync point), so the next run applies them whole.
+        """
+        CREATE TABLE {schema}.open_transactions (
+            source text NOT NULL,
+            transaction text NOT NULL,
+            first_ts bigint NOT NULL,
+            last_ts bigint NOT NULL,
+            entries integer NOT NULL,
+            operations bytea NOT NULL,
+            PRIMARY KEY (source, transaction)
+        );
+        """,
     ]
 }

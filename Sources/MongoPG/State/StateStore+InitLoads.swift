@@ -106,7 +106,7 @@ extension StateStore {
     {
         let initLoads = table("init_loads"), positionsTable = table("init_load_positions")
         let syncPoints = table("sync_points"), pending = table("pending_verifications")
-        let starts = table("collection_starts")
+        let starts = table("collection_starts"), open = table("open_transactions")
         let names = try collections.map {
             String(decoding: try JSONEncoder().encode($0.map(\.description)), as: UTF8.self)
         }
@@ -120,6 +120,8 @@ extension StateStore {
                 try session.execute("DELETE FROM \(starts)", purpose: "forget the collections' own replay starts")
                 try session.execute(
                     "DELETE FROM \(pending)", purpose: "forget the documents the old copy left to verify")
+                // Replay from this load's positions reads every transaction still open there from its first entry.
+                try session.execute("DELETE FROM \(open)", purpose: "forget the transactions the old copy left open")
             }
             let id = try Self.number(
                 try session.query(
