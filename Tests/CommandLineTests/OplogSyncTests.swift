@@ -317,7 +317,10 @@ struct OplogSyncTests {
         [
             (#"{"$v": 1, "$set": {"tags.100000000": "x"}}"#, 1, "tags.100000000 would pad an array"),
             (#"{"$v": 2, "diff": {"updatedFields": {"tags.100000000": "x"}}}"#, 1, "would pad an array"),
-            (#"{"$v": 2, "diff": {"stags": {"a": true, "l": {"$numberLong": "4000000000"}}}}"#, 1, "4000000000 elements"),
+            (
+                #"{"$v": 2, "diff": {"stags": {"a": true, "l": {"$numberLong": "4000000000"}}}}"#, 1,
+                "4000000000 elements"
+            ),
             (#"{"$v": 2, "diff": {"stags": {"a": true, "u100000000": "x"}}}"#, 1, "100000001 elements"),
             (#"{"$v": 1, "$set": {"_id": 5}}"#, 1, "changes _id"),
             (#"{"$v": 2, "diff": {"u": {"_id": 5}}}"#, 1, "changes _id"),

@@ -192,7 +192,8 @@ struct DocumentUpdateTests {
         Case(
             name: "removedFields reach a field whose name holds a dot, and leave the nested path alone",
             pre: #"{"meta": {"dims.w": 3, "dims": {"w": 1}}}"#,
-            update: #"{"$v": 2, "diff": {"removedFields": ["meta.dims.w"], "disambiguatedPaths": {"meta.dims.w": ["meta", "dims.w"]}}}"#,
+            update:
+                #"{"$v": 2, "diff": {"removedFields": ["meta.dims.w"], "disambiguatedPaths": {"meta.dims.w": ["meta", "dims.w"]}}}"#,
             post: #"{"meta": {"dims": {"w": 1}}}"#),
         Case(
             name: "a new field starting with $ inside an object", pre: #"{"meta": {}}"#,
@@ -255,7 +256,8 @@ struct DocumentUpdateTests {
             #"{"$v": 1, "$set": {"_id": 2}}"#, #"{"$v": 1, "$unset": {"_id.x": true}}"#,
             #"{"$v": 2, "diff": {"u": {"_id": 2}}}"#, #"{"$v": 2, "diff": {"s_id": {"u": {"x": 1}}}}"#,
             #"{"$v": 2, "diff": {"updatedFields": {"_id": 2}}}"#, #"{"$v": 2, "diff": {"removedFields": ["_id.x"]}}"#,
-            #"{"$v": 2, "diff": {"sa": {"x": {}}}}"#, #"{"$v": 2, "diff": {"sa": {"a": true, "s0": {"a": true, "q": 1}}}}"#,
+            #"{"$v": 2, "diff": {"sa": {"x": {}}}}"#,
+            #"{"$v": 2, "diff": {"sa": {"a": true, "s0": {"a": true, "q": 1}}}}"#,
             #"{"$v": 2, "diff": {"sa": {"sb": {"u": {"c": 1}, "d": {"e": false}}}}}"#,
         ])
     func refusedWhenRead(_ update: String) {
@@ -272,6 +274,8 @@ struct DocumentUpdateTests {
             return
         }
         #expect(elements.count == limit + 2 && elements.last == .int32(1))
-        #expect(throws: OplogError.self) { try Self.apply(#"{"$v": 1, "$set": {"a.\#(limit + 2)": 1}}"#, to: #"{"a": [0]}"#) }
+        #expect(throws: OplogError.self) {
+            try Self.apply(#"{"$v": 1, "$set": {"a.\#(limit + 2)": 1}}"#, to: #"{"a": [0]}"#)
+        }
     }
 }
