@@ -47,11 +47,6 @@ enum DeltaDiff {
         try validateSubDiffs(actions.map(\.action))
     }
 
-    /// The top-level fields a diff writes or removes.
-    static func topLevelFields(_ diff: BSONDocument) throws(OplogError) -> [String] {
-        try parseDocument(diff).map(\.key)
-    }
-
     private static func validateSubDiffs(_ actions: [FieldAction]) throws(OplogError) {
         for case .subDiff(let subDiff) in actions {
             if isArrayDiff(subDiff) {

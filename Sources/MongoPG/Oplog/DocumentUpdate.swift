@@ -76,7 +76,13 @@ public enum DocumentUpdate: Sendable, Equatable {
         let firstFields: [String]  // the top-level field each path starts with
         switch self {
         case .replacement: return
-        case .delta(let diff): firstFields = try DeltaDiff.topLevelFields(diff)
+        case .delta(let diff):  // checked whole already: its sections are objects
+            firstFields =
+                diff.elements.filter { $0.key.hasPrefix("s") }.map { String($0.key.dropFirst()) }
+                + ["d", "u", "i", "b"].flatMap { section -> [String] in
+                    guard case .document(let fields)? = diff[section] else { return [] }
+                    return fields.keys
+                }
         case .modifier(let set, let unset):
             firstFields = (set.map(\.key) + unset).map { String(DocumentPath.components($0)[0]) }
         case .description(let updated, let removed, let truncated, let disambiguated):
