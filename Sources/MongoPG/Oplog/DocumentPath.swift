@@ -40,7 +40,9 @@ enum DocumentPath {
     /// name spans several components (`meta.dims.w` with `meta` holding `"dims.w"`), and if none is there yet, the
     /// rest of the path is one new field's name: `{"$setField": "a.b"}` on `meta` is described as `meta.a.b`, where
     /// a created `meta.a` would be described as `meta.a: {b: …}`. A path whose components all exist reads as the
-    /// components (a new dotted name beside an existing object it could be read through cannot be told apart).
+    /// components (a new dotted name beside an existing object it could be read through cannot be told apart). Only
+    /// a document that already holds later changes (replay from before its load) can lack a component for another
+    /// reason: the parent removed later; verification, which checks every document a batch touches, repairs that.
     static func descriptionComponents(_ dotted: String, in document: BSONDocument) -> [Substring] {
         let parts = components(dotted)
         var resolved: [Substring] = []
