@@ -32,7 +32,7 @@ struct ReplayPropertyTests {
     /// One round's writes: `operations` random operators on documents 1-6, from python's seeded generator.
     static func script(seed: Int, operations: Int) -> String {
         """
-        import random, datetime
+        import random
         from pymongo.errors import OperationFailure
         random.seed(\(seed))
         c = pymongo.MongoClient(uri)[db][coll]
@@ -62,7 +62,7 @@ struct ReplayPropertyTests {
                 lambda: c.update_one({"_id": i}, {"$rename": {"moved.x": "n"}}),
                 lambda: c.update_one({"_id": i}, {"$rename": {"meta.dims.h": "meta.note"}}),
                 lambda: c.update_one({"_id": i}, {"$unset": {"tags." + str(r(0, 3)): ""}}),
-                lambda: c.update_one({"_id": i}, {"$pop": {random.choice(["t", "tags", "grid"]): random.choice([1, -1])}}),
+                lambda: c.update_one({"_id": i}, {"$pop": {random.choice(["t", "tags", "grid"]): r(-1, 2, 2)}}),
                 lambda: c.update_one({"_id": i}, {"$pullAll": {"t": [r(0, 5), r(0, 5)]}}),
                 lambda: c.update_one({"_id": i}, {"$push": {"tags": {"$each": ["p", "q"], "$slice": r(-3, 4)}}}),
                 lambda: c.update_one({"_id": i}, {"$push": {"grid": [v, v]}}),
