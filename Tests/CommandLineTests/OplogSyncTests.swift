@@ -303,6 +303,16 @@ struct OplogSyncTests {
                 #expect(outcome.status == status, "\(outcome.stderr)")
                 #expect(
                     outcome.stderr.contains("Timestamp(2, 1)") && outcome.stderr.contains(words), "\(outcome.stderr)")
+                // The ledger records the run ended with its status, never left running.
+                let ledger = try await PostgresServer.withSession { session in
+                    try await session.query(
+                        """
+                        SELECT status, exit_code::text FROM \(PostgresSQL.qualifiedName(schema: scene.stateSchema, "runs"))
+                        WHERE tool = 'oplog-sync' ORDER BY id DESC LIMIT 1
+                        """, purpose: "test"
+                    ).rows
+                }
+                #expect(ledger.first?[0] != "running" && ledger.first?[1] == String(status), "\(words): \(ledger)")
                 try await OplogSyncFixture.expectTables(
                     scene, hold: OplogSyncFixture.documents + [OplogSyncFixture.json(#"{"_id": 20, "name": "before"}"#)]
                 )
