@@ -239,4 +239,44 @@ struct OplogPipelineTests {
             try await run.losesPostgres(resuming: resume)
         }
     }
+
+    @Test(
+        "SecantusDB's updates of inner arrays, of an emptied inner array read back from its rows, and arrayFilters beside a replacement, in batches of 1 and 2 with no cache, leave the documents MongoDB holds",
+        arguments: [1, 2])
+    func innerArraysBesideReplacements(batchSize: Int) async throws {
+        try await OplogSyncFixture.withLoadedDump(batchSize: batchSize) { scene in
+            let ns = scene.namespace.description
+            let config = try String(contentsOfFile: scene.configPath, encoding: .utf8)
+            try config.replacingOccurrences(of: "[sync]\n", with: "[sync]\ndocument_cache_mb = 0\n")
+                .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
+            func update(_ id: Int, _ object: String) -> String {
+                #"{"op": "u", "ns": "\#(ns)", "o": \#(object), "o2": {"_id": \#(id)}}"#
+            }
+            let entries = [
+                // Inner arrays emptied: their rows are none, read back two batches later.
+                update(4, #"{"$v": 2, "diff": {"updatedFields": {"matrix": [[]]}}}"#),
+                update(3, #"{"_id": 3, "name": "three", "matrix": [[], [1]]}"#),
+                // `$set {"tags.$[t]": "z"}` with t matching both tags, beside a replacement of another document.
+                update(1, #"{"$v": 2, "diff": {"updatedFields": {"tags.0": "z", "tags.1": "z"}}}"#),
+                update(2, #"{"_id": 2, "name": "two", "tags": ["r"], "matrix": [[5, 6]]}"#),
+                update(1, #"{"$v": 2, "diff": {"updatedFields": {"matrix.0.1": 244}}}"#),
+                update(2, #"{"$v": 2, "diff": {"updatedFields": {"matrix.0.0": 1}, "removedFields": []}}"#),
+                // The emptied inner arrays set past their ends.
+                update(4, #"{"$v": 2, "diff": {"updatedFields": {"matrix.0.1": 9}}}"#),
+                update(3, #"{"$v": 2, "diff": {"updatedFields": {"matrix.0.2": 8}}}"#),
+            ].enumerated().map { OplogSyncFixture.entry($0.offset + 1, $0.element) }
+            var documents = OplogSyncFixture.documents
+            documents[0]["tags"] = .array([.string("z"), .string("z")])
+            documents[0]["matrix"] = .array([.array([.int32(1), .int32(244)]), .array([.int32(3)])])
+            documents[1] = Self.json(#"{"_id": 2, "name": "two", "tags": ["r"], "matrix": [[1, 6]]}"#)
+            documents[3]["matrix"] = .array([.array([.null, .int32(9)])])
+            documents[2] = Self.json(
+                #"{"_id": 3, "name": "three", "matrix": [[null, null, 8], [1]]}"#)
+            let oplog = scene.directory.appendingPathComponent("oplog.bson")
+            try OplogSyncFixture.writeEntries(entries, to: oplog)
+            let outcome = try await OplogSyncFixture.sync(scene, ["--from-file", oplog.path, "--json"])
+            #expect(outcome.stdout.contains("\"documents_to_verify\":0"), "\(outcome.stdout)")
+            try await OplogSyncFixture.expectTables(scene, hold: documents)
+        }
+    }
 }

@@ -362,7 +362,7 @@ struct OplogSyncTests {
                         #"{"op": "c", "ns": "\#(db).$cmd", "o": {"renameCollection": "\#(ns)", "to": "\#(db).renamed"}}"#
                     ), 1, "renamed"
                 ),
-            ] {
+            ] + Self.hostileUpdates(ns) {
                 try OplogSyncFixture.writeEntries(
                     [
                         OplogSyncFixture.entry(1, #"{"op": "i", "ns": "\#(ns)", "o": {"_id": 20, "name": "before"}}"#),
@@ -373,11 +373,50 @@ struct OplogSyncTests {
                 #expect(outcome.status == status, "\(outcome.stderr)")
                 #expect(
                     outcome.stderr.contains("Timestamp(2, 1)") && outcome.stderr.contains(words), "\(outcome.stderr)")
+                // The ledger records the run ended with its status, never left running.
+                let ledger = try await PostgresServer.withSession { session in
+                    try await session.query(
+                        """
+                        SELECT status, exit_code::text FROM \(PostgresSQL.qualifiedName(schema: scene.stateSchema, "runs"))
+                        WHERE tool = 'oplog-sync' ORDER BY id DESC LIMIT 1
+                        """, purpose: "test"
+                    ).rows
+                }
+                #expect(ledger.first?[0] != "running" && ledger.first?[1] == String(status), "\(words): \(ledger)")
                 try await OplogSyncFixture.expectTables(
                     scene, hold: OplogSyncFixture.documents + [OplogSyncFixture.json(#"{"_id": 20, "name": "before"}"#)]
                 )
             }
         }
+    }
+
+    /// Update entries no MongoDB writes (issue 21), each stopping the run before it with 65 and the words its
+    /// message must hold: arrays padded past mongod's limit (which crashed the tool allocating gigabytes), a change
+    /// of `_id`, and a diff of an unknown form on a document that is not there.
+    static func hostileUpdates(_ ns: String) -> [(BSONDocument, Int32, String)] {
+        [
+            (#"{"$v": 1, "$set": {"tags.100000000": "x"}}"#, 1, "tags.100000000 would pad an array"),
+            (#"{"$v": 2, "diff": {"updatedFields": {"tags.100000000": "x"}}}"#, 1, "would pad an array"),
+            (
+                #"{"$v": 2, "diff": {"stags": {"a": true, "l": {"$numberLong": "4000000000"}}}}"#, 1,
+                "4000000000 elements"
+            ),
+            (#"{"$v": 2, "diff": {"stags": {"a": true, "u100000000": "x"}}}"#, 1, "100000001 elements"),
+            (#"{"$v": 1, "$set": {"_id": 5}}"#, 1, "changes _id"),
+            (#"{"$v": 2, "diff": {"u": {"_id": 5}}}"#, 1, "changes _id"),
+            (#"{"_id": 9, "name": "nine"}"#, 1, "_id differs"),
+            (#"{"$v": 2, "diff": {"x": {"u": {"name": "n"}}}}"#, 999, "unexpected section x"),
+        ].map { update, id, words in
+            (
+                OplogSyncFixture.entry(2, #"{"op": "u", "ns": "\#(ns)", "o": \#(update), "o2": {"_id": \#(id)}}"#),
+                65, words
+            )
+        } + [
+            (
+                OplogSyncFixture.entry(2, #"{"op": "u", "ns": "\#(ns)", "o": {"_id": 9, "name": "nine"}}"#), 65,
+                "without o2._id"
+            )
+        ]
     }
 
     @Test("an update of a root field rewrites the root row only: the document's child rows stay as they were")

@@ -179,6 +179,44 @@ struct DocumentUpdateTests {
         Case(
             name: "a path through a scalar is a no-op", pre: #"{"a": 1}"#,
             update: #"{"$v": 2, "diff": {"updatedFields": {"a.b": 1}}}"#, post: #"{"a": 1}"#, exact: false),
+        Case(
+            name: "a path whose next part is missing names one new field holding dots ($setField)",
+            pre: #"{"meta": {"note": "n"}}"#, update: #"{"$v": 2, "diff": {"updatedFields": {"meta.a.b.c": 7}}}"#,
+            post: #"{"meta": {"note": "n", "a.b.c": 7}}"#),
+        Case(
+            name: "a path reaches a field whose name holds a dot",
+            pre: #"{"meta": {"dims.w": 3, "x": {"y.z": {"q": 1}}}}"#,
+            update:
+                #"{"$v": 2, "diff": {"updatedFields": {"meta.dims.w": 4, "meta.x.y.z.q": 2}, "removedFields": []}}"#,
+            post: #"{"meta": {"dims.w": 4, "x": {"y.z": {"q": 2}}}}"#),
+        Case(
+            name: "removedFields reach a field whose name holds a dot, and leave the nested path alone",
+            pre: #"{"meta": {"dims.w": 3, "dims": {"w": 1}}}"#,
+            update:
+                #"{"$v": 2, "diff": {"removedFields": ["meta.dims.w"], "disambiguatedPaths": {"meta.dims.w": ["meta", "dims.w"]}}}"#,
+            post: #"{"meta": {"dims": {"w": 1}}}"#),
+        Case(
+            name: "a new field starting with $ inside an object", pre: #"{"meta": {}}"#,
+            update: #"{"$v": 2, "diff": {"updatedFields": {"meta.$x": 1}}}"#, post: #"{"meta": {"$x": 1}}"#),
+        Case(
+            name: "digits name an object's key, as disambiguatedPaths says",
+            pre: #"{"slots": {"0": 6, "1": "x"}}"#,
+            update:
+                #"{"$v": 2, "diff": {"updatedFields": {"slots.1": 5}, "disambiguatedPaths": {"slots.1": ["slots", "1"]}}}"#,
+            post: #"{"slots": {"0": 6, "1": 5}}"#),
+        Case(
+            name: "digits name an object's key without disambiguatedPaths too", pre: #"{"slots": {"0": 6, "1": "x"}}"#,
+            update: #"{"$v": 2, "diff": {"updatedFields": {"slots.1": 5}}}"#, post: #"{"slots": {"0": 6, "1": 5}}"#),
+        Case(
+            name: "an element of an inner array", pre: #"{"grid": [[0, 0], [1]]}"#,
+            update: #"{"$v": 2, "diff": {"updatedFields": {"grid.0.1": 244}}}"#, post: #"{"grid": [[0, 244], [1]]}"#),
+        Case(
+            name: "a new element past an empty inner array's end, an object as MongoDB creates it",
+            pre: #"{"cube": [[]]}"#, update: #"{"$v": 2, "diff": {"updatedFields": {"cube.0.1": {"1": 5}}}}"#,
+            post: #"{"cube": [[null, {"1": 5}]]}"#),
+        Case(
+            name: "arrayFilters on an array of scalars", pre: #"{"t": [1, 2, 3]}"#,
+            update: #"{"$v": 2, "diff": {"updatedFields": {"t.1": 9, "t.2": 9}}}"#, post: #"{"t": [1, 9, 9]}"#),
     ]
 
     @Test(
@@ -200,10 +238,44 @@ struct DocumentUpdateTests {
             (#"{"$v": 2, "diff": {"sa": {"a": true, "x1": 1}}}"#, .malformed),
             (#"{"$v": 3, "diff": {"u": {"a": 1}}}"#, .unknownForm),
             (#"{"$inc": {"a": 1}}"#, .unknownForm),
+            // Arrays padded past mongod's limit (kMaxPaddingAllowed): refused, never allocated.
+            (#"{"$v": 1, "$set": {"a.100000000": 1}}"#, .malformed),
+            (#"{"$v": 2, "diff": {"updatedFields": {"a.100000000": 1}}}"#, .malformed),
+            (#"{"$v": 2, "diff": {"sa": {"a": true, "l": {"$numberLong": "4000000000"}}}}"#, .malformed),
+            (#"{"$v": 2, "diff": {"sa": {"a": true, "u100000000": 1}}}"#, .malformed),
         ])
     func refused(_ update: String, _ kind: OplogError.Kind) throws {
         let error = #expect(throws: OplogError.self) { try Self.apply(update, to: #"{"a": [1], "b": 2}"#) }
         #expect(error?.kind == kind)
         #expect(error?.exitStatus == .dataError)
+    }
+
+    @Test(
+        "an update of _id, or a diff out of the grammar anywhere, is refused when read, before any document is at hand",
+        arguments: [
+            #"{"$v": 1, "$set": {"_id": 2}}"#, #"{"$v": 1, "$unset": {"_id.x": true}}"#,
+            #"{"$v": 2, "diff": {"u": {"_id": 2}}}"#, #"{"$v": 2, "diff": {"s_id": {"u": {"x": 1}}}}"#,
+            #"{"$v": 2, "diff": {"updatedFields": {"_id": 2}}}"#, #"{"$v": 2, "diff": {"removedFields": ["_id.x"]}}"#,
+            #"{"$v": 2, "diff": {"sa": {"x": {}}}}"#,
+            #"{"$v": 2, "diff": {"sa": {"a": true, "s0": {"a": true, "q": 1}}}}"#,
+            #"{"$v": 2, "diff": {"sa": {"sb": {"u": {"c": 1}, "d": {"e": false}}}}}"#,
+        ])
+    func refusedWhenRead(_ update: String) {
+        let error = #expect(throws: OplogError.self) { try DocumentUpdate(Self.json(update)) }
+        #expect(error?.exitStatus == .dataError)
+    }
+
+    @Test("padding up to mongod's limit applies; one null more is refused")
+    func paddingLimit() throws {
+        let limit = DocumentPath.maximumPadding
+        let padded = try Self.apply(#"{"$v": 1, "$set": {"a.\#(limit + 1)": 1}}"#, to: #"{"a": [0]}"#)
+        guard case .array(let elements)? = padded.document["a"] else {
+            Issue.record("a is no array")
+            return
+        }
+        #expect(elements.count == limit + 2 && elements.last == .int32(1))
+        #expect(throws: OplogError.self) {
+            try Self.apply(#"{"$v": 1, "$set": {"a.\#(limit + 2)": 1}}"#, to: #"{"a": [0]}"#)
+        }
     }
 }

@@ -24,14 +24,18 @@ struct UpdatePropertyTests {
                     #expect(try update.apply(to: once.document).document == after, "seed \(seed): applied twice")
                 }
                 let (set, unset) = Self.modifier(before, after, path: [])
-                let modifier = try DocumentUpdate([
-                    "$v": .int32(1), "$set": .document(BSONDocument(set.map { ($0.0, $0.1) })),
-                    "$unset": .document(BSONDocument(unset.map { ($0, .bool(true)) })),
-                ])
-                #expect(
-                    Self.canonical(.document(try modifier.apply(to: before).document))
-                        == Self.canonical(.document(after)),
-                    "seed \(seed): modifier")
+                // A `$v:1` path cannot name a field whose name holds a dot: no server logs such a change this way.
+                if !(set.map(\.0) + unset).contains(where: { $0.contains(where: Self.nameWithDot) }) {
+                    let modifier = try DocumentUpdate([
+                        "$v": .int32(1),
+                        "$set": .document(BSONDocument(set.map { ($0.0.joined(separator: "."), $0.1) })),
+                        "$unset": .document(BSONDocument(unset.map { ($0.joined(separator: "."), .bool(true)) })),
+                    ])
+                    #expect(
+                        Self.canonical(.document(try modifier.apply(to: before).document))
+                            == Self.canonical(.document(after)),
+                        "seed \(seed): modifier")
+                }
                 var described = Description()
                 described.describe(before, after, path: [])
                 let description = try DocumentUpdate([
@@ -43,6 +47,8 @@ struct UpdatePropertyTests {
                             described.truncated.map {
                                 .document(["field": .string($0.0), "newSize": .int32(Int32($0.1))])
                             }),
+                        "disambiguatedPaths": .document(
+                            BSONDocument(described.disambiguated.map { ($0.0, .array($0.1)) })),
                     ]),
                 ])
                 #expect(
@@ -55,9 +61,11 @@ struct UpdatePropertyTests {
         }
     }
 
-    // MARK: Random documents and changes (unique keys without dots: dotted paths could not name them)
+    // MARK: Random documents and changes (unique keys; names with dots and digits too, which the description names
+    // through `disambiguatedPaths` and the `$v:1` form cannot name at all; no dotted name spells a path of other
+    // keys, which the description's text could not tell apart)
 
-    static let keys = ["a", "b", "c", "0", "1", "", "$x", "é", "sa", "u", "i", "d", "l"]
+    static let keys = ["a", "b", "c", "0", "1", "", "$x", "é", "sa", "u", "i", "d", "l", "q.r", "x.", "$y.0"]
 
     static func scalar(_ random: inout SeededRandom) -> BSONValue {
         [
@@ -171,19 +179,20 @@ struct UpdatePropertyTests {
         return diff
     }
 
-    /// `$v:1`: `$set` of changed leaves and new fields by dotted path, `$unset` of removed fields; an array that
-    /// shrinks is set whole (as `$pull`/`$pop` log it).
+    /// Whether a path's components hold a name with a dot.
+    static func nameWithDot(_ component: String) -> Bool { component.contains(".") }
+
+    /// `$v:1`: `$set` of changed leaves and new fields by path (as components), `$unset` of removed fields; an array
+    /// that shrinks is set whole (as `$pull`/`$pop` log it).
     static func modifier(_ before: BSONDocument, _ after: BSONDocument, path: [String]) -> (
-        [(String, BSONValue)], [String]
+        [([String], BSONValue)], [[String]]
     ) {
-        var set: [(String, BSONValue)] = [], unset: [String] = []
-        for element in before.elements where after[element.key] == nil {
-            unset.append((path + [element.key]).joined(separator: "."))
-        }
+        var set: [([String], BSONValue)] = [], unset: [[String]] = []
+        for element in before.elements where after[element.key] == nil { unset.append(path + [element.key]) }
         for element in after.elements {
             let here = path + [element.key]
             guard let old = before[element.key], old != element.value else {
-                if before[element.key] == nil { set.append((here.joined(separator: "."), element.value)) }
+                if before[element.key] == nil { set.append((here, element.value)) }
                 continue
             }
             switch (old, element.value) {
@@ -198,43 +207,64 @@ struct UpdatePropertyTests {
                         set += inner.0
                         unset += inner.1
                     } else {
-                        set.append(((here + [String(index)]).joined(separator: "."), value))
+                        set.append((here + [String(index)], value))
                     }
                 }
-            default: set.append((here.joined(separator: "."), element.value))
+            default: set.append((here, element.value))
             }
         }
         return (set, unset)
     }
 
     /// SecantusDB's (and a change stream's) description: updated leaves and array elements, removed fields,
-    /// truncated arrays.
+    /// truncated arrays; and as mongod 6.1+ adds them, the `disambiguatedPaths` of paths through a field name with a
+    /// dot or of digits (field names as strings, array indexes as integers).
     struct Description {
         var updated: [(String, BSONValue)] = [], removed: [String] = [], truncated: [(String, Int)] = []
+        var disambiguated: [(String, [BSONValue])] = []
 
-        mutating func describe(_ before: BSONDocument, _ after: BSONDocument, path: [String]) {
+        /// A path's dotted text, its components noted when the text alone is ambiguous: a field name with a dot, or
+        /// of digits after the first.
+        mutating func dotted(_ path: [BSONValue]) -> String {
+            var texts: [String] = [], ambiguous = false
+            for (position, part) in path.enumerated() {
+                guard case .string(let name) = part else {
+                    texts.append(String(part.integerValue!))
+                    continue
+                }
+                texts.append(name)
+                let digits = !name.isEmpty && name.utf8.allSatisfy { $0 >= 48 && $0 <= 57 }
+                ambiguous = ambiguous || name.contains(".") || (position > 0 && digits)
+            }
+            let text = texts.joined(separator: ".")
+            if ambiguous, !disambiguated.contains(where: { $0.0 == text }) { disambiguated.append((text, path)) }
+            return text
+        }
+
+        mutating func describe(_ before: BSONDocument, _ after: BSONDocument, path: [BSONValue]) {
             for element in before.elements where after[element.key] == nil {
-                removed.append((path + [element.key]).joined(separator: "."))
+                removed.append(dotted(path + [.string(element.key)]))
             }
             for element in after.elements {
-                let here = path + [element.key]
+                let here = path + [.string(element.key)]
                 guard let old = before[element.key] else {
-                    updated.append((here.joined(separator: "."), element.value))
+                    updated.append((dotted(here), element.value))
                     continue
                 }
                 guard old != element.value else { continue }
                 switch (old, element.value) {
                 case (.document(let a), .document(let b)): describe(a, b, path: here)
                 case (.array(let a), .array(let b)):
-                    if b.count < a.count { truncated.append((here.joined(separator: "."), b.count)) }
+                    if b.count < a.count { truncated.append((dotted(here), b.count)) }
                     for (index, value) in b.enumerated() where index >= a.count || a[index] != value {
+                        let element = here + [.int32(Int32(index))]
                         if index < a.count, case (.document(let x), .document(let y)) = (a[index], value) {
-                            describe(x, y, path: here + [String(index)])
+                            describe(x, y, path: element)
                         } else {
-                            updated.append(((here + [String(index)]).joined(separator: "."), value))
+                            updated.append((dotted(element), value))
                         }
                     }
-                default: updated.append((here.joined(separator: "."), element.value))
+                default: updated.append((dotted(here), element.value))
                 }
             }
         }

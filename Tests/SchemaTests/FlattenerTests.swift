@@ -195,6 +195,25 @@ struct FlattenerTests {
         #expect(dropped.report.fields["$.zip"]?.unknown == 1)
     }
 
+    @Test(
+        "a name with a dot or a leading $ beside the nested path it reads like is an unknown field of its object, never that path"
+    )
+    func dottedNamesBesidePaths() throws {
+        let fields = #""address": {"geo": {"lat": 1.5}, "geo.lat": 2.5, "$city": "x", "city.": "y"}"#
+        let result = try Self.flatten(fields)
+        #expect(result.root["address_geo_lat"] == .double(1.5))
+        #expect(result.root["address_city"] == nil)
+        #expect(
+            try Self.extra(result.root) == [
+                #"address.geo\.lat"#: .double(2.5), #"address.\$city"#: .string("x"), #"address.city\."#: .string("y"),
+            ])
+        for path in ["$.address['geo.lat']", "$.address['$city']", "$.address['city.']"] {
+            #expect(result.report.fields[path]?.unknown == 1, "\(path)")
+        }
+        let document = try BSONDocument(extendedJSON: #"{"_id": {"$oid": "\#(Self.oid)"}, \#(fields)}"#)
+        #expect(try RoundTrip.rebuild(document, plan: Self.plan()) == normalise(document, plan: Self.plan()))
+    }
+
     @Test("a NUL byte is an error naming the _id and path, or stripped and counted with strip_nul")
     func nulBytes() throws {
         for (fields, path) in [

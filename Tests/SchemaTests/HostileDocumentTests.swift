@@ -54,6 +54,10 @@ struct HostileDocumentTests {
             ("o", .document([".y": .string("."), "p.q": .document(["r.s": .int32(2)])])),
             ("l", .array([.document(["k.v": .string("v.k")])])),
         ]),
+        "dotted and dollar names beside the nested paths they read like": document([
+            ("meta", .document(["dims": .document(["w": .int32(1)]), "dims.w": .int32(7), "$w": .int32(2)])),
+            ("meta.dims", .document(["w": .int32(3)])),
+        ]),
         "dollar-prefixed names": document([
             ("$set", .int32(1)), ("$", .string("$")), ("$ref", .string("coll")), ("$id", .int32(7)),
             ("a$b", .string("$$")),

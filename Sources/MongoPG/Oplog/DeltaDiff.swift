@@ -35,11 +35,33 @@ enum DeltaDiff {
         return section
     }
 
-    private static func applyDocument(
-        _ diff: BSONDocument, to document: BSONDocument, exact: inout Bool
-    ) throws(OplogError) -> BSONDocument {
-        guard !diff.isEmpty else { throw malformed("an empty diff") }
+    /// Checks the whole diff's shape, sub-diffs included, without a document: an entry must be refused for its form
+    /// even when the document it names is not there to apply it to.
+    static func validate(_ diff: BSONDocument) throws(OplogError) {
         guard !isArrayDiff(diff) else { throw malformed("an array diff where a document diff belongs") }
+        let actions = try parseDocument(diff)
+        var fields: Set<FieldName> = []
+        for (key, _) in actions where !fields.insert(FieldName(key)).inserted {
+            throw malformed("field \(key) appears twice")
+        }
+        try validateSubDiffs(actions.map(\.action))
+    }
+
+    private static func validateSubDiffs(_ actions: [FieldAction]) throws(OplogError) {
+        for case .subDiff(let subDiff) in actions {
+            if isArrayDiff(subDiff) {
+                for case .subDiff(let element) in try parseArray(subDiff).entries.values {
+                    try validateSubDiffs([.subDiff(element)])
+                }
+            } else {
+                try validate(subDiff)
+            }
+        }
+    }
+
+    /// A document diff's actions by field, in the order of the diff; throws on any section out of the grammar.
+    private static func parseDocument(_ diff: BSONDocument) throws(OplogError) -> [(key: String, action: FieldAction)] {
+        guard !diff.isEmpty else { throw malformed("an empty diff") }
         var actions: [(key: String, action: FieldAction)] = []
         var sectionRank = 0  // d, u, i, b, then s...: the order the server writes and its reader demands
         for element in diff.elements {
@@ -75,6 +97,14 @@ enum DeltaDiff {
             guard rank >= sectionRank else { throw malformed("section \(element.key) out of order") }
             sectionRank = rank
         }
+        return actions
+    }
+
+    private static func applyDocument(
+        _ diff: BSONDocument, to document: BSONDocument, exact: inout Bool
+    ) throws(OplogError) -> BSONDocument {
+        guard !isArrayDiff(diff) else { throw malformed("an array diff where a document diff belongs") }
+        let actions = try parseDocument(diff)
         var byField: [FieldName: FieldAction] = [:]
         for (key, action) in actions {
             guard byField.updateValue(action, forKey: FieldName(key)) == nil else {
@@ -140,9 +170,10 @@ enum DeltaDiff {
         case subDiff(BSONDocument)
     }
 
-    private static func applyArray(
-        _ diff: BSONDocument, to array: [BSONValue], exact: inout Bool
-    ) throws(OplogError) -> [BSONValue] {
+    /// An array diff's new length and entries by index; throws on any key out of the grammar.
+    private static func parseArray(_ diff: BSONDocument) throws(OplogError) -> (
+        newLength: Int?, entries: [Int: ElementAction]
+    ) {
         var newLength: Int?
         var entries: [Int: ElementAction] = [:]
         for (position, element) in diff.elements.enumerated() {
@@ -167,6 +198,20 @@ enum DeltaDiff {
                 throw malformed("unexpected array key \(element.key)")
             }
         }
+        return (newLength, entries)
+    }
+
+    private static func applyArray(
+        _ diff: BSONDocument, to array: [BSONValue], exact: inout Bool
+    ) throws(OplogError) -> [BSONValue] {
+        let (newLength, entries) = try parseArray(diff)
+        let lastEntry = entries.keys.max() ?? -1
+        let end = max(newLength ?? 0, lastEntry + 1)
+        guard !DocumentPath.padsTooMuch(to: end - 1, from: array.count) else {
+            throw malformed(
+                "an array diff would grow an array of \(array.count) to \(end) elements, more nulls than MongoDB "
+                    + "ever pads (\(DocumentPath.maximumPadding))")
+        }
         var result: [BSONValue] = []
         var index = 0
         while index < array.count, newLength.map({ index < $0 }) ?? true {
@@ -177,7 +222,6 @@ enum DeltaDiff {
             }
             index += 1
         }
-        let lastEntry = entries.keys.max() ?? -1
         while newLength.map({ index < $0 }) ?? false || index <= lastEntry {
             switch entries[index] {
             case .update(let value): result.append(value)

@@ -9,7 +9,17 @@ enum DocumentPath {
         case applied
         /// The path went through a scalar, or named a field of an array: nothing was written.
         case notViable
+        /// The write would pad an array with more nulls than MongoDB ever does: nothing was written.
+        case paddingTooLong
     }
+
+    /// MongoDB refuses to pad an array with more nulls than this (`kMaxPaddingAllowed` in mongod's
+    /// `path_support.h`, error CannotBackfillArray), so no oplog entry of a real server asks for more; an entry that
+    /// does is hostile, and padding it would allocate without bound.
+    static let maximumPadding = 1_500_000
+
+    /// Whether reaching `index` in an array of `count` elements pads it with more nulls than MongoDB does.
+    static func padsTooMuch(to index: Int, from count: Int) -> Bool { index - count > maximumPadding }
 
     static func components(_ dotted: String) -> [Substring] {
         dotted.split(separator: ".", omittingEmptySubsequences: false)
@@ -22,6 +32,48 @@ enum DocumentPath {
     }
 
     static func sameKey(_ key: String, _ component: Substring) -> Bool { key.utf8.elementsEqual(component.utf8) }
+
+    /// The components of a dotted path of an update description (SecantusDB's oplog, a change event without
+    /// `disambiguatedPaths`), read against the document it applies to, where a field name may hold a `.`: such a
+    /// description names each change by the first field it created, whole, so every component before the last names
+    /// something the document holds. Where the next component is missing from an object, the field is the one whose
+    /// name spans several components (`meta.dims.w` with `meta` holding `"dims.w"`), and if none is there yet, the
+    /// rest of the path is one new field's name: `{"$setField": "a.b"}` on `meta` is described as `meta.a.b`, where
+    /// a created `meta.a` would be described as `meta.a: {b: …}`. A path whose components all exist reads as the
+    /// components (a new dotted name beside an existing object it could be read through cannot be told apart). Only
+    /// a document that already holds later changes (replay from before its load) can lack a component for another
+    /// reason: the parent removed later; verification, which checks every document a batch touches, repairs that.
+    static func descriptionComponents(_ dotted: String, in document: BSONDocument) -> [Substring] {
+        let parts = components(dotted)
+        var resolved: [Substring] = []
+        var current = BSONValue.document(document)
+        var next = 0
+        while next < parts.count {
+            guard next < parts.count - 1, case .document(let object) = current else {
+                resolved += parts[next...]  // the last component, or a path through an array or a scalar
+                break
+            }
+            if let found = object.elements.first(where: { sameKey($0.key, parts[next]) }) {
+                resolved.append(parts[next])
+                current = found.value
+                next += 1
+                continue
+            }
+            // The longest name spanning components that the object holds; else the whole rest is one new name.
+            var end = parts.count - 1
+            while end > next, !object.elements.contains(where: { sameKey($0.key, joined(parts[next...end])) }) {
+                end -= 1
+            }
+            if end == next { end = parts.count - 1 }
+            let name = joined(parts[next...end])
+            resolved.append(name)
+            current = object.elements.first(where: { sameKey($0.key, name) })?.value ?? .null
+            next = end + 1
+        }
+        return resolved
+    }
+
+    private static func joined(_ parts: ArraySlice<Substring>) -> Substring { Substring(parts.joined(separator: ".")) }
 
     /// Sets `value` at `path` in `document`.
     static func set(_ value: BSONValue, at path: String, in document: inout BSONDocument) -> Outcome {
@@ -110,6 +162,7 @@ enum DocumentPath {
                 target = .array(elements)
                 return outcome
             }
+            guard !padsTooMuch(to: index, from: elements.count) else { return .paddingTooLong }
             var child = BSONValue.document(BSONDocument())
             let outcome = set(value, rest, in: &child)
             guard outcome == .applied else { return outcome }

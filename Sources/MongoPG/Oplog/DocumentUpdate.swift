@@ -44,8 +44,10 @@ public enum DocumentUpdate: Sendable, Equatable {
             if diff.elements.contains(where: { Self.descriptionKeys.contains($0.key) }) {
                 self = try Self.description(diff)
             } else {
+                try DeltaDiff.validate(diff)
                 self = .delta(diff)
             }
+            try refuseChangeOfID()
             return
         }
         guard version == nil || version == 1 else {
@@ -65,6 +67,32 @@ public enum DocumentUpdate: Sendable, Equatable {
         // New fields of one update are added in field-name order (update_oplog_entry_version.h).
         set.sort { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
         self = .modifier(set: set, unset: unset)
+        try refuseChangeOfID()
+    }
+
+    /// MongoDB never lets an update write `_id` (ImmutableField), so no server logs one: an entry that does is
+    /// hostile, refused before it applies (even to a document that is not there).
+    private func refuseChangeOfID() throws(OplogError) {
+        let firstFields: [String]  // the top-level field each path starts with
+        switch self {
+        case .replacement: return
+        case .delta(let diff):  // checked whole already: its sections are objects
+            firstFields =
+                diff.elements.filter { $0.key.hasPrefix("s") }.map { String($0.key.dropFirst()) }
+                + ["d", "u", "i", "b"].flatMap { section -> [String] in
+                    guard case .document(let fields)? = diff[section] else { return [] }
+                    return fields.keys
+                }
+        case .modifier(let set, let unset):
+            firstFields = (set.map(\.key) + unset).map { String(DocumentPath.components($0)[0]) }
+        case .description(let updated, let removed, let truncated, let disambiguated):
+            firstFields = (updated.map(\.key) + removed + truncated.map(\.field)).map {
+                disambiguated[$0]?.first ?? String(DocumentPath.components($0)[0])
+            }
+        }
+        if firstFields.contains(where: { FieldName.sameBytes($0, "_id") }) {
+            throw OplogError(.malformed, "an update that changes _id, which MongoDB never writes")
+        }
     }
 
     private static func description(_ diff: BSONDocument) throws(OplogError) -> DocumentUpdate {
@@ -124,26 +152,44 @@ public enum DocumentUpdate: Sendable, Equatable {
             return (result.document, result.exact)
         case .modifier(let set, let unset):
             var document = document, exact = true
-            for field in set where DocumentPath.set(field.value, at: field.key, in: &document) == .notViable {
-                exact = false
+            for field in set {
+                try Self.note(DocumentPath.set(field.value, at: field.key, in: &document), field.key, &exact)
             }
-            for path in unset where DocumentPath.unset(path, in: &document) == .notViable { exact = false }
+            for path in unset { try Self.note(DocumentPath.unset(path, in: &document), path, &exact) }
             return (document, exact)
         case .description(let updated, let removed, let truncated, let paths):
             var document = document, exact = true
             func parts(_ path: String) -> [Substring] {
-                paths[path].map { $0.map { Substring($0) } } ?? DocumentPath.components(path)
+                paths[path].map { $0.map { Substring($0) } }
+                    ?? DocumentPath.descriptionComponents(path, in: document)
             }
-            for path in removed where DocumentPath.unset(parts(path), in: &document) == .notViable { exact = false }
-            for field in updated where DocumentPath.set(field.value, at: parts(field.key), in: &document) == .notViable
-            {
-                exact = false
+            for path in removed {
+                let components = parts(path)
+                try Self.note(DocumentPath.unset(components, in: &document), path, &exact)
             }
-            for array in truncated
-            where DocumentPath.truncate(parts(array.field), to: array.size, in: &document) == .notViable {
-                exact = false
+            for field in updated {
+                let components = parts(field.key)
+                try Self.note(DocumentPath.set(field.value, at: components, in: &document), field.key, &exact)
+            }
+            for array in truncated {
+                let components = parts(array.field)
+                try Self.note(DocumentPath.truncate(components, to: array.size, in: &document), array.field, &exact)
             }
             return (document, exact)
+        }
+    }
+
+    /// Takes in what one write by path did: a path that could not apply makes the result inexact; padding past
+    /// MongoDB's own limit refuses the entry.
+    private static func note(_ outcome: DocumentPath.Outcome, _ path: String, _ exact: inout Bool) throws(OplogError) {
+        switch outcome {
+        case .applied: break
+        case .notViable: exact = false
+        case .paddingTooLong:
+            throw OplogError(
+                .malformed,
+                "the update of \(path) would pad an array with more than \(DocumentPath.maximumPadding) nulls, "
+                    + "which MongoDB never does")
         }
     }
 }

@@ -108,7 +108,12 @@ public struct OplogUnpacker: Sendable {
             return .insert(namespace, entry.object)
         case "u":
             guard let id = entry.object2?["_id"] else { throw OplogError(.malformed, "an update without o2._id") }
-            return .update(namespace, id: id, try DocumentUpdate(entry.object))
+            let update = try DocumentUpdate(entry.object)
+            // A replacement keeps its document's _id (immutable in MongoDB): another one is no entry a server writes.
+            if case .replacement(let document) = update, document["_id"] != id {
+                throw OplogError(.malformed, "a replacement whose _id differs from the o2._id it updates")
+            }
+            return .update(namespace, id: id, update)
         default:
             guard let id = entry.object["_id"] else { throw OplogError(.malformed, "a delete without an _id") }
             return .delete(namespace, id: id)

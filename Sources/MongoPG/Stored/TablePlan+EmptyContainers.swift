@@ -27,8 +27,20 @@ extension TablePlan {
         case (.document(let document), .object(let object)): return .document(restore(document, object))
         case (.array(let elements), .array(let table)):
             guard let element = tables[table].element else { return value }
-            return .array(elements.map { restore($0, element) })
+            return .array(elements.map { restoreElement($0, element) })
         default: return value
+        }
+    }
+
+    /// An array element that came back null where the schema has an array or an object was an empty one, as far as
+    /// any update can tell: the rows of `[[]]` and `[null]` are the same, and MongoDB refuses to create a field
+    /// inside a null element (`$set {"cube.0.1": …}` on `[null]`), so an update that reaches into it met an empty
+    /// container.
+    private func restoreElement(_ value: BSONValue, _ node: PlanNode) -> BSONValue {
+        switch (value, node) {
+        case (.null, .array): return .array([])
+        case (.null, .object(let object)): return .document(restore(BSONDocument(), object))
+        default: return restore(value, node)
         }
     }
 }
