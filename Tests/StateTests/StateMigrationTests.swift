@@ -20,11 +20,12 @@ struct StateMigrationTests {
         "migrations 2 to 5 from an empty database create freshness_checks, verifications, resume tokens and pending verifications"
     )
     func fromEmpty() async throws {
-        #expect(StateStore.currentVersion == 7)
+        #expect(StateStore.currentVersion == 8)
         try await PostgresServer.withScratchSchema("etl") { session, schema in
             let store = StateStore(session: session, schema: schema)
-            #expect(try await store.migrate() == 7)
-            #expect(try await Self.version(session, store) == "7")
+            #expect(try await store.migrate() == 8)
+            #expect(try await Self.version(session, store) == "8")
+            #expect(try await Self.tables(session, schema).contains("catalog_excluded"))
             #expect(try await Self.tables(session, schema).contains("collection_starts"))
             #expect(try await Self.tables(session, schema).contains("pending_verifications"))
             #expect(try await Self.tables(session, schema).contains("verifications"))

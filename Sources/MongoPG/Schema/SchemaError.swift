@@ -5,6 +5,8 @@ public struct SchemaError: ToolError, Equatable {
         case badSchemaFile
         /// Two paths map to the same table or column name after sanitising (exit 78).
         case identifierCollision
+        /// The schema hashes a field, and no key is configured (exit 78).
+        case missingHashKey
         /// A document the chosen policy cannot absorb: no usable `_id`, a NUL byte with `strip_nul` off (exit 65).
         case badDocument
         /// Rows that cannot be turned back into a document: a bug or a damaged table (exit 65).
@@ -52,7 +54,7 @@ public struct SchemaError: ToolError, Equatable {
 
     public var exitStatus: ExitStatus {
         switch kind {
-        case .badSchemaFile, .identifierCollision: .configError
+        case .badSchemaFile, .identifierCollision, .missingHashKey: .configError
         case .badDocument, .badRows: .dataError
         }
     }
