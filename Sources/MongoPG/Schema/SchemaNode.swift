@@ -159,7 +159,7 @@ public struct CollectionSchema: Sendable, Equatable {
         guard members.count == 1, let member = members.first else { return nil }
         switch (member.key, member.value) {
         case ("exclude", .bool(true)): return .excluded
-        case ("exclude", _):
+        case ("exclude", .bool(false)):
             throw SchemaError(.badSchemaFile, "\"exclude\" takes true", file: file, path: path)
         case ("hash", .string(let name)):
             if ScalarType(rawValue: name) != nil { return nil }  // a field named "hash"
