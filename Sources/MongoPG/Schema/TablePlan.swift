@@ -50,12 +50,7 @@ public struct TablePlan: Sendable {
         if settings.hashKey == nil,
             let hashed = builder.tables.lazy.flatMap(\.columns).first(where: { $0.hashFormat != nil })
         {
-            let reason =
-                settings.hashKeyVariable.map { "the environment variable \($0) ([sync] hash_key_env) is not set or empty" }
-                ?? "set [sync] hash_key_env to the name of an environment variable holding one"
-            throw SchemaError(
-                .missingHashKey, "\(hashed.jsonPath) is hashed, and hashing needs a key: \(reason)",
-                path: hashed.jsonPath)
+            throw SchemaError.missingHashKey(path: hashed.jsonPath, variable: settings.hashKeyVariable)
         }
         self.schema = schema
         self.settings = settings

@@ -121,7 +121,12 @@ extension StateStore {
     /// Throws `CatalogError` (`.missing` when the collection was never loaded, `.mismatch` naming a table that is not
     /// in the target schema).
     public func catalogPlan(of collection: Namespace, settings: FlattenSettings) async throws -> TablePlan {
-        let plan = try TablePlan(catalog: try await catalog(of: collection), settings: settings)
+        let catalog = try await catalog(of: collection)
+        // A missing key is a configuration error (78), not a catalog that does not compile (1).
+        if settings.hashKey == nil, let hashed = catalog.columns.first(where: { $0.bsonType == PlannedColumn.hashType }) {
+            throw SchemaError.missingHashKey(path: hashed.jsonPath, variable: settings.hashKeyVariable)
+        }
+        let plan = try TablePlan(catalog: catalog, settings: settings)
         let target = plan.settings.targetSchema
         let names = plan.tables.map(\.name)
         let present =
