@@ -13,14 +13,27 @@ public struct SHA256: Sendable {
     public init() { pending.reserveCapacity(Self.blockSize) }
 
     public mutating func update(_ bytes: some Sequence<UInt8>) {
-        for byte in bytes {
-            pending.append(byte)
-            if pending.count == Self.blockSize {
-                compress(pending)
-                pending.removeAll(keepingCapacity: true)
-            }
-            length &+= 1
+        let done: Void? = bytes.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
+        if done == nil { Array(bytes).withUnsafeBytes { update($0) } }
+    }
+
+    /// Whole blocks straight from `bytes`; only a block's start or end waits in `pending`.
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        length &+= UInt64(bytes.count)
+        var offset = 0
+        if !pending.isEmpty {
+            let taken = min(Self.blockSize - pending.count, bytes.count)
+            pending.append(contentsOf: bytes[0..<taken])
+            offset = taken
+            guard pending.count == Self.blockSize else { return }
+            pending.withUnsafeBytes { compress($0) }
+            pending.removeAll(keepingCapacity: true)
         }
+        while bytes.count - offset >= Self.blockSize {
+            compress(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Self.blockSize]))
+            offset += Self.blockSize
+        }
+        pending.append(contentsOf: bytes[offset...])
     }
 
     /// The digest of everything given; the hasher is spent.
@@ -29,12 +42,12 @@ public struct SHA256: Sendable {
         pending.append(0x80)
         if pending.count > Self.blockSize - 8 {
             pending += [UInt8](repeating: 0, count: Self.blockSize - pending.count)
-            compress(pending)
+            pending.withUnsafeBytes { compress($0) }
             pending.removeAll(keepingCapacity: true)
         }
         pending += [UInt8](repeating: 0, count: Self.blockSize - 8 - pending.count)
         for shift in stride(from: 56, through: 0, by: -8) { pending.append(UInt8(truncatingIfNeeded: bits >> shift)) }
-        compress(pending)
+        pending.withUnsafeBytes { compress($0) }
         return state.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * $0)) } }
     }
 
@@ -55,10 +68,11 @@ public struct SHA256: Sendable {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
-    private mutating func compress(_ block: [UInt8]) {
+    /// One 64-byte block.
+    private mutating func compress(_ block: UnsafeRawBufferPointer) {
         var schedule = [UInt32](repeating: 0, count: 64)
         for index in 0..<16 {
-            schedule[index] = (0..<4).reduce(0) { $0 << 8 | UInt32(block[4 * index + $1]) }
+            schedule[index] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self))
         }
         for index in 16..<64 {
             let early = schedule[index - 15], late = schedule[index - 2]
