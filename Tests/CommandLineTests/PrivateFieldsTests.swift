@@ -61,16 +61,21 @@ struct PrivateFieldsTests {
 
             let writer = OplogSyncFixture.Writer(
                 session: try MongoSession(uri: try ServerEnvironment.shared.mongoURI()), namespace: scene.namespace)
-            try await writer.set(1, ["ssn": .string("PLAIN-SSN-1b"), "email": .string("plain-mail-1b@example.org"), "name": .string("uno")])
-            try await writer.set(2, ["profile.notes": .string("PLAIN-NOTES-2"), "cards.0.pin": .string("PLAIN-PIN-2b")])
+            try await writer.set(
+                1,
+                ["ssn": .string("PLAIN-SSN-1b"), "email": .string("plain-mail-1b@example.org"), "name": .string("uno")])
+            try await writer.set(
+                2, ["profile.notes": .string("PLAIN-NOTES-2"), "cards.0.pin": .string("PLAIN-PIN-2b")])
             try await writer.insert([
                 Self.json(
                     #"{"_id": 4, "name": "four", "ssn": "PLAIN-SSN-4", "email": "plain-mail-4@example.org", "emails": ["plain-mail-4@example.org"], "unknown": "kept"}"#
                 )
             ])
             try await run("oplog-sync")
-            try await writer.set(3, ["profile": .string("PLAIN-PROFILE-as-a-string"), "secrets": .string("PLAIN-SECRET-3")])
-            try await writer.set(1, ["cards.0.number": .string("PLAIN-CARD-1b"), "emails.1": .string("plain-other-1b@example.org")])
+            try await writer.set(
+                3, ["profile": .string("PLAIN-PROFILE-as-a-string"), "secrets": .string("PLAIN-SECRET-3")])
+            try await writer.set(
+                1, ["cards.0.number": .string("PLAIN-CARD-1b"), "emails.1": .string("plain-other-1b@example.org")])
             try await writer.set(4, ["name": .string("vier")])
             try await run("oplog-sync", "--no-verify")
 
@@ -134,7 +139,8 @@ struct PrivateFieldsTests {
             }
             try await expectRefused("mongo-reader", ["--collection", collection, "--csv-dir", scene.csvDirectory])
             for arguments in [
-                ["etlstatus", "init-load-start"], ["mongo-reader", "--collection", collection, "--csv-dir", scene.csvDirectory],
+                ["etlstatus", "init-load-start"],
+                ["mongo-reader", "--collection", collection, "--csv-dir", scene.csvDirectory],
                 ["psql-copy", "--collection", collection, "--csv-dir", scene.csvDirectory],
                 ["etlstatus", "init-load-finish", "ok"],
             ] {
@@ -150,8 +156,10 @@ struct PrivateFieldsTests {
     /// `keep_extra` on (so that any leak into `_extra` would show) and the key variable named.
     static func configure(_ scene: InitLoadFixture) throws {
         let text = try String(contentsOfFile: scene.configPath, encoding: .utf8)
-        try text.replacingOccurrences(of: "[sync]\n", with: "[sync]\nkeep_extra = true\nhash_key_env = \(keyVariable)\n")
-            .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(
+            of: "[sync]\n", with: "[sync]\nkeep_extra = true\nhash_key_env = \(keyVariable)\n"
+        )
+        .write(toFile: scene.configPath, atomically: true, encoding: .utf8)
     }
 
     static func plan(_ scene: InitLoadFixture) throws -> TablePlan {
@@ -173,7 +181,8 @@ struct PrivateFieldsTests {
     static func dump(schemas: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["pg_dump", "--dbname", try ServerEnvironment.shared.postgresURI()] + schemas.map { "--schema=\($0)" }
+        process.arguments =
+            ["pg_dump", "--dbname", try ServerEnvironment.shared.postgresURI()] + schemas.map { "--schema=\($0)" }
         var environment = ProcessInfo.processInfo.environment
         environment["PGPASSWORD"] = ServerEnvironment.shared.values["PGPASSWORD"]
         process.environment = environment

@@ -141,7 +141,11 @@ struct HostileDocumentTests {
         case .scalar, .excluded, .hashed: .hashed(.text)
         case .object(let fields): .object(privatised(fields))
         case .array(let element):
-            if case .object(let fields) = element { .array(.object(privatised(fields))) } else { .array(.hashed(.text)) }
+            if case .object(let fields) = element {
+                .array(.object(privatised(fields)))
+            } else {
+                .array(.hashed(.text))
+            }
         }
     }
 

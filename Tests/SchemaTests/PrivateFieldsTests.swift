@@ -124,7 +124,11 @@ struct PrivateFieldsTests {
         let phone = try ValueHash.hash(of: .string("+41-PHONE-555"), key: Self.key)
         #expect(root["profile_phone"] == .bytes(phone))
         let emails = flattened.rows[plan.tables.firstIndex { $0.name == "edge_emails" }!]
-        #expect(emails.map { $0.last } == [try Self.hashText(.string("alice@example.org")), try Self.hashText(.string("second@example.org")), .null])
+        #expect(
+            emails.map { $0.last } == [
+                try Self.hashText(.string("alice@example.org")), try Self.hashText(.string("second@example.org")),
+                .null,
+            ])
         // Excluded places are not unknown: nothing counts them. The unknown fields count as before.
         #expect(Set(report.fields.keys) == ["$.profile.extra", "$.unknown"])
     }

@@ -6,7 +6,8 @@ extension SyncConfig {
         FlattenSettings(
             keepExtra: keepExtra, stripNUL: stripNul, tablePrefix: tablePrefix, targetSchema: targetSchema,
             rootTableNames: rootTableNames, hashKeyVariable: hashKeyEnvironmentVariable,
-            hashKey: hashKeyEnvironmentVariable.flatMap { ProcessInfo.processInfo.environment[$0] }.flatMap(HashKey.init))
+            hashKey: hashKeyEnvironmentVariable.flatMap { ProcessInfo.processInfo.environment[$0] }.flatMap(
+                HashKey.init))
     }
 
     /// Oplog sources by name.

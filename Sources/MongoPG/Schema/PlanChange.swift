@@ -79,7 +79,8 @@ public struct PlanChange: Sendable {
         }
         // A place newly excluded may have left values in `_extra`; one no longer excluded is one the catalog still
         // excludes. Either way only a load brings the tables and the catalog to the file.
-        let oldExcluded = Set(old.excludedPaths.map(FieldName.init)), newExcluded = Set(new.excludedPaths.map(FieldName.init))
+        let oldExcluded = Set(old.excludedPaths.map(FieldName.init)),
+            newExcluded = Set(new.excludedPaths.map(FieldName.init))
         for path in new.excludedPaths where !oldExcluded.contains(FieldName(path)) {
             conflicts.append(Conflict(kind: .retyped, jsonPath: path, reason: "newly excluded"))
         }

@@ -28,7 +28,8 @@ extension StateStore {
             purpose: "clear the old catalog of excluded places")
         for path in plan.excludedPaths {
             try session.query(
-                "INSERT INTO \(catalogExcluded) (collection, json_path) VALUES ($1, $2)", parameters: [collection, path],
+                "INSERT INTO \(catalogExcluded) (collection, json_path) VALUES ($1, $2)",
+                parameters: [collection, path],
                 purpose: "write the catalog of an excluded place of \(collection)")
         }
         try session.query(
@@ -123,7 +124,8 @@ extension StateStore {
     public func catalogPlan(of collection: Namespace, settings: FlattenSettings) async throws -> TablePlan {
         let catalog = try await catalog(of: collection)
         // A missing key is a configuration error (78), not a catalog that does not compile (1).
-        if settings.hashKey == nil, let hashed = catalog.columns.first(where: { $0.bsonType == PlannedColumn.hashType }) {
+        if settings.hashKey == nil, let hashed = catalog.columns.first(where: { $0.bsonType == PlannedColumn.hashType })
+        {
             throw SchemaError.missingHashKey(path: hashed.jsonPath, variable: settings.hashKeyVariable)
         }
         let plan = try TablePlan(catalog: catalog, settings: settings)
