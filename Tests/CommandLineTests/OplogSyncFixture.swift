@@ -100,18 +100,20 @@ enum OplogSyncFixture {
 
     /// The tables hold exactly `documents`, as the relational model gives them back.
     static func expectTables(
-        _ scene: InitLoadFixture, hold documents: [BSONDocument], sourceLocation: SourceLocation = #_sourceLocation
+        _ scene: InitLoadFixture, plan: TablePlan? = nil, hold documents: [BSONDocument],
+        sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
-        let (stored, expected) = try await tableContents(scene, documents)
+        let (stored, expected) = try await tableContents(scene, documents, plan: plan)
         #expect(stored == expected, sourceLocation: sourceLocation)
     }
 
     /// The documents the scene's tables give back and `documents` as the relational model keeps them, both in `_id`
-    /// order. The tables are read in one snapshot: a following run may commit between two tables' reads.
-    static func tableContents(_ scene: InitLoadFixture, _ documents: [BSONDocument]) async throws
-        -> (stored: [BSONDocument], expected: [BSONDocument])
+    /// order. The tables are read in one snapshot: a following run may commit between two tables' reads. `plan`:
+    /// the scene's own when nil.
+    static func tableContents(_ scene: InitLoadFixture, _ documents: [BSONDocument], plan: TablePlan? = nil)
+        async throws -> (stored: [BSONDocument], expected: [BSONDocument])
     {
-        let plan = try scene.plan()
+        let plan = try plan ?? scene.plan()
         let expected = try documents.map { try normalise($0, plan: plan) }
         let stored = try await PostgresServer.withSession { session in
             try await session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", purpose: "test")

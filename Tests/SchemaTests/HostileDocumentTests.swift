@@ -121,12 +121,40 @@ struct HostileDocumentTests {
     static func mismatched(_ node: SchemaNode) -> SchemaNode {
         switch node {
         case .scalar(let type): return .scalar(type == .string ? .long : .string)
+        case .excluded, .hashed: return node  // any value fits
         case .object(let fields): return .array(.object(fields.map { SchemaField($0.name, mismatched($0.node)) }))
         case .array(let element): return .object([SchemaField("x", mismatched(element))])
         }
     }
 
-    /// A schema that expects the document, one that expects nothing but `_id`, one that expects other types.
+    /// The same shape with its places excluded, hashed whole or hashed leaf by leaf, in turn (array elements are
+    /// hashed, never excluded one by one).
+    static func privatised(_ fields: [SchemaField]) -> [SchemaField] {
+        fields.enumerated().map { index, field in
+            guard field.name != "_id" else { return field }
+            switch index % 3 {
+            case 0: return SchemaField(field.name, .excluded)
+            case 1: return SchemaField(field.name, .hashed(.bytea))
+            default: return SchemaField(field.name, privatised(field.node))
+            }
+        }
+    }
+
+    static func privatised(_ node: SchemaNode) -> SchemaNode {
+        switch node {
+        case .scalar, .excluded, .hashed: .hashed(.text)
+        case .object(let fields): .object(privatised(fields))
+        case .array(let element):
+            if case .object(let fields) = element {
+                .array(.object(privatised(fields)))
+            } else {
+                .array(.hashed(.text))
+            }
+        }
+    }
+
+    /// A schema that expects the document, one that expects nothing but `_id`, one that expects other types, one
+    /// that excludes and hashes its places.
     static func schemas(for document: BSONDocument) -> [(String, CollectionSchema)] {
         let expecting = schema(expecting: document)
         let namespace = expecting.namespace
@@ -139,11 +167,14 @@ struct HostileDocumentTests {
                     namespace: namespace,
                     fields: expecting.fields.map { $0.name == "_id" ? $0 : SchemaField($0.name, mismatched($0.node)) })
             ),
+            ("excluded and hashed", CollectionSchema(namespace: namespace, fields: privatised(expecting.fields))),
         ]
     }
 
+    static let hashKey = HashKey("hostile test key")
     static let settings: [FlattenSettings] = [
-        FlattenSettings(), FlattenSettings(keepExtra: true), FlattenSettings(keepExtra: true, stripNUL: true),
+        FlattenSettings(hashKey: hashKey), FlattenSettings(keepExtra: true, hashKey: hashKey),
+        FlattenSettings(keepExtra: true, stripNUL: true, hashKey: hashKey),
     ]
 
     // MARK: Checks

@@ -20,12 +20,13 @@ struct StateMigrationTests {
         "migrations 2 to 5 from an empty database create freshness_checks, verifications, resume tokens and pending verifications"
     )
     func fromEmpty() async throws {
-        #expect(StateStore.currentVersion == 8)
+        #expect(StateStore.currentVersion == 9)
         try await PostgresServer.withScratchSchema("etl") { session, schema in
             let store = StateStore(session: session, schema: schema)
-            #expect(try await store.migrate() == 8)
-            #expect(try await Self.version(session, store) == "8")
+            #expect(try await store.migrate() == 9)
+            #expect(try await Self.version(session, store) == "9")
             #expect(try await Self.tables(session, schema).contains("open_transactions"))
+            #expect(try await Self.tables(session, schema).contains("catalog_excluded"))
             #expect(try await Self.tables(session, schema).contains("collection_starts"))
             #expect(try await Self.tables(session, schema).contains("pending_verifications"))
             #expect(try await Self.tables(session, schema).contains("verifications"))
@@ -324,8 +325,8 @@ struct StatusStateTests {
             try await store.setCollectionStarts(customers, positions: ["rs0": BSONTimestamp(packed: 70)])
             try await store.moveSyncPoints(["rs0": BSONTimestamp(packed: 60)])
             #expect(try await store.collectionStarts() == [customers: ["rs0": BSONTimestamp(packed: 70)]])
-            // Migration 8 keeps all that and starts with no transaction open.
-            #expect(try await store.migrate() == 8)
+            // Migrations 8 and 9 keep all that and start with no transaction open.
+            #expect(try await store.migrate() == 9)
             #expect(try await store.collectionStarts() == [customers: ["rs0": BSONTimestamp(packed: 70)]])
             #expect(try await store.syncPoints() == ["rs0": BSONTimestamp(packed: 60)])
             #expect(try await store.openTransactions().isEmpty)

@@ -29,7 +29,8 @@ struct StateStoreTests {
                 parameters: [schema], purpose: "test")
             #expect(
                 tables.column("table_name")?.compactMap { $0 } == [
-                    "catalog_columns", "catalog_tables", "collection_loads", "collection_starts", "freshness_checks",
+                    "catalog_columns", "catalog_excluded", "catalog_tables", "collection_loads", "collection_starts",
+                    "freshness_checks",
                     "init_load_positions",
                     "init_loads", "open_transactions", "pending_verifications", "runs", "schema_version",
                     "split_points", "sync_points",

@@ -93,6 +93,7 @@ public enum RandomSchemas {
     static func fitting(_ node: SchemaNode, _ random: inout SeededRandom, depth: Int) -> BSONValue {
         switch node {
         case .scalar(let type): return scalar(type, &random)
+        case .excluded, .hashed: return safeValue(&random, depth: depth + 1)  // any value goes
         case .object(let fields): return .document(object(fields, &random, depth: depth))
         case .array(let element):
             return .array(

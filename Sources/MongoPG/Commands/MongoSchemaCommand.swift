@@ -21,12 +21,26 @@ public struct MongoSchemaCommand: Sendable {
     public func run(common: CommonOptions, logger: Logger) async throws -> ExitStatus {
         if diff { return try await runDiff(common: common, logger: logger) }
         // A file needs no server, and so no configuration.
-        let mongoURI = inputFile == nil ? try common.loadConfig().mongoURI : nil
-        let request = SampleRequest(namespace: collection, inputFile: inputFile, size: sample, mongoURI: mongoURI)
-        let inferred = try await SchemaSampler(logger: logger).infer(request)
+        let config = inputFile == nil ? try common.loadConfig() : nil
+        let request = SampleRequest(
+            namespace: collection, inputFile: inputFile, size: sample, mongoURI: config?.mongoURI)
+        var inferred = try await SchemaSampler(logger: logger).infer(request)
+        if let config, let current = Self.currentSchema(of: collection, in: config.schemasDirectory) {
+            inferred.schema = inferred.schema.keepingPrivateLeaves(of: current)
+        }
         if !common.json { FileHandle.standardError.write(Data(inferred.report.text.utf8)) }
         try common.printResult(inferred, line: String(inferred.schema.jsonText.dropLast()))
         return .ok
+    }
+}
+
+extension MongoSchemaCommand {
+    /// The collection's schema file as it stands, when there is one that parses: its excluded and hashed leaves
+    /// stay so in the schema inferred again.
+    static func currentSchema(of collection: Namespace, in schemasDirectory: String) -> CollectionSchema? {
+        let path = SchemaFile.path(for: collection, in: schemasDirectory)
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? CollectionSchema(namespace: collection, jsonText: String(decoding: data, as: UTF8.self))
     }
 }
 
@@ -67,7 +81,8 @@ extension MongoSchemaCommand {
         let inferred = try await SchemaSampler(logger: logger).infer(request)
         let report = try await StateStore.withOpened(context.openStateStore) { store in
             let old = try await store.catalogPlan(of: collection, settings: context.config.flattenSettings)
-            let change = PlanChange(from: old, to: try TablePlan(schema: inferred.schema, settings: old.settings))
+            let sampled = inferred.schema.keepingPrivateLeaves(of: old.schema)
+            let change = PlanChange(from: old, to: try TablePlan(schema: sampled, settings: old.settings))
             var absorbed: [String: [String: Int]] = [:]
             for (kind, paths) in try await store.absorbedFields(of: collection) {
                 for (path, count) in paths { absorbed[path, default: [:]][kind] = count }

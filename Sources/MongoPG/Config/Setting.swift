@@ -111,6 +111,10 @@ public struct Setting: Sendable {
             "keep values the schema does not fit in the root table's _extra column",
             reader: .config { String($0.keepExtra) }),
         Setting(
+            .sync, "hash_key_env", .environmentName,
+            "the variable holding the key of schema leaves {\"hash\": ...} (HMAC-SHA-256)",
+            reader: .config { $0.hashKeyEnvironmentVariable ?? "" }),
+        Setting(
             .sync, "strip_nul", .boolean, default: "false", "remove NUL bytes from strings instead of failing",
             reader: .config { String($0.stripNul) }),
         Setting(

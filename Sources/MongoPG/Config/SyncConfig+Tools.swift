@@ -1,9 +1,13 @@
+import Foundation
+
 extension SyncConfig {
     /// The `[sync]` settings that shape tables and rows.
     public var flattenSettings: FlattenSettings {
         FlattenSettings(
             keepExtra: keepExtra, stripNUL: stripNul, tablePrefix: tablePrefix, targetSchema: targetSchema,
-            rootTableNames: rootTableNames)
+            rootTableNames: rootTableNames, hashKeyVariable: hashKeyEnvironmentVariable,
+            hashKey: hashKeyEnvironmentVariable.flatMap { ProcessInfo.processInfo.environment[$0] }.flatMap(
+                HashKey.init))
     }
 
     /// Oplog sources by name.

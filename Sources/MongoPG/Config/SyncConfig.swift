@@ -66,6 +66,9 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public var rootTableNames: [String: String]
     /// `[freshness]`, in file order: tables whose newest row `etlstatus check` watches.
     public var freshness: [FreshnessRule]
+    /// `[sync] hash_key_env`: the name of the environment variable holding the key of hashed fields, if any. It is
+    /// read when a schema hashes a field (`flattenSettings`); unset or empty then, the schema is refused (exit 78).
+    public var hashKeyEnvironmentVariable: String?
 
     private var passwordEnvironmentLine: Int?
 
@@ -204,6 +207,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         stripNul = try flag("strip_nul")
         schemaChanges = SchemaChangePolicy(rawValue: try text("schema_changes", in: sync).lowercased()) ?? .apply
         onHistoryLost = HistoryLostAction(rawValue: try text("on_history_lost", in: sync).lowercased()) ?? .stop
+        let hashKeyVariable = try text("hash_key_env", in: sync)
+        hashKeyEnvironmentVariable = hashKeyVariable.isEmpty ? nil : hashKeyVariable
 
         // [oplog:<name>]
         var sources: [OplogSource] = []

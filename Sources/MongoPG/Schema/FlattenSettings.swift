@@ -11,11 +11,21 @@ public struct FlattenSettings: Sendable, Equatable, Codable {
     /// `[collections] DB.COLL = table`: root table names given in the configuration, by namespace (`DB.COLL`),
     /// used as given (without `tablePrefix`). A collection without one gets `tablePrefix` + its collection name.
     public var rootTableNames: [String: String]
+    /// The key of `{"hash": ...}` leaves, from the variable `[sync] hash_key_env` names (`hashKeyVariable`); a plan
+    /// with such a leaf needs one. Never encoded.
+    public var hashKey: HashKey? = nil
+    public var hashKeyVariable: String? = nil
+
+    private enum CodingKeys: String, CodingKey {
+        case keepExtra, stripNUL, tablePrefix, targetSchema, rootTableNames
+    }
 
     public init(
         keepExtra: Bool = false, stripNUL: Bool = false, tablePrefix: String = "", targetSchema: String = "public",
-        rootTableNames: [String: String] = [:]
+        rootTableNames: [String: String] = [:], hashKeyVariable: String? = nil, hashKey: HashKey? = nil
     ) {
+        self.hashKeyVariable = hashKeyVariable
+        self.hashKey = hashKey
         self.keepExtra = keepExtra
         self.stripNUL = stripNUL
         self.tablePrefix = tablePrefix

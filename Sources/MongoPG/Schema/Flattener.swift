@@ -304,9 +304,12 @@ struct Flattening: Sendable {
     }
 
     /// A value the schema cannot hold at `segment`: counted, and kept in `_extra` when enabled (a value `_extra`
-    /// could not give back is refused).
-    private mutating func misfit(_ value: BSONValue, at segment: PathSegment, unknown: Bool) throws(SchemaError) {
-        let keep = plan.settings.keepExtra
+    /// could not give back is refused). `withheld`: a place holding excluded or hashed fields, whose value is never
+    /// kept (it may hold what they hide).
+    private mutating func misfit(_ value: BSONValue, at segment: PathSegment, unknown: Bool, withheld: Bool = false)
+        throws(SchemaError)
+    {
+        let keep = plan.settings.keepExtra && !withheld
         if keep, let problem = ValueMapping.extraProblem(value) { throw unstorableError(problem, at: segment) }
         count(at: segment) {
             if unknown { $0.unknown += 1 } else { $0.mismatched += 1 }
@@ -334,13 +337,29 @@ struct Flattening: Sendable {
             case .holdsNUL: throw nulError(at: segment)
             case .unstorable(let reason): throw unstorableError(reason, at: segment)
             }
+        case .hashed(let column, let format):
+            guard let key = plan.settings.hashKey else { fatalError("a plan that hashes has a key (TablePlan.init)") }
+            do {
+                cells[row, column] = try ValueHash.sqlValue(of: value, format, key: key)
+            } catch {
+                path.append(segment)
+                defer { path.removeLast() }
+                throw SchemaError(
+                    .badDocument, "cannot hash the value: \(error.message)", path: PathSegment.dotted(path),
+                    documentID: idText)
+            }
+        case .excluded: return
         case .object(let objectPlan):
-            guard case .document(let document) = value else { return try misfit(value, at: segment, unknown: false) }
+            guard case .document(let document) = value else {
+                return try misfit(value, at: segment, unknown: false, withheld: objectPlan.holdsPrivate)
+            }
             path.append(segment)
             try object(document, objectPlan, row: row, skipID: false)
             path.removeLast()
         case .array(let table):
-            guard case .array(let elements) = value else { return try misfit(value, at: segment, unknown: false) }
+            guard case .array(let elements) = value else {
+                return try misfit(value, at: segment, unknown: false, withheld: plan.tables[table].holdsPrivate)
+            }
             guard let element = plan.tables[table].element else { return }
             path.append(segment)
             // Grow geometrically: reserving exactly what this array needs would copy the whole table once per

@@ -6,7 +6,8 @@
 /// double, any scalar → json). Anything else is a conflict that only a load of the collection resolves: a column or
 /// table the file no longer gives (a field removed, an array become a scalar or the reverse), a type changed
 /// otherwise (a narrowing, or int → decimal: the relational model stores only decimal128 values in numeric
-/// columns, so every int already loaded would stop fitting), a key column changed.
+/// columns, so every int already loaded would stop fitting), a field hashed or no longer hashed, a key column changed.
+/// A field become excluded is a column the file no longer gives: its plain values leave only with a load.
 public struct PlanChange: Sendable {
     /// One additive step.
     public struct Addition: Sendable, Equatable, Codable {
@@ -76,6 +77,16 @@ public struct PlanChange: Sendable {
         for (index, table) in new.tables.enumerated() where !kept.contains(index) {
             additions.append(Addition(kind: .table, table: table.name, jsonPath: table.jsonPath, to: "array"))
         }
+        // A place newly excluded may have left values in `_extra`; one no longer excluded is one the catalog still
+        // excludes. Either way only a load brings the tables and the catalog to the file.
+        let oldExcluded = Set(old.excludedPaths.map(FieldName.init)),
+            newExcluded = Set(new.excludedPaths.map(FieldName.init))
+        for path in new.excludedPaths where !oldExcluded.contains(FieldName(path)) {
+            conflicts.append(Conflict(kind: .retyped, jsonPath: path, reason: "newly excluded"))
+        }
+        for path in old.excludedPaths where !newExcluded.contains(FieldName(path)) {
+            conflicts.append(Conflict(kind: .retyped, jsonPath: path, reason: "no longer excluded"))
+        }
     }
 
     /// Whether a column of schema type `from` may become `to` in place, every value it holds staying exact.
@@ -114,6 +125,16 @@ public struct PlanChange: Sendable {
                         reason: "column \(table.name).\(column.name) would hold \(replacement.jsonPath) instead"))
                 continue
             }
+            if column.hashFormat != nil || replacement.hashFormat != nil {
+                // Hashed values cannot be read back, nor plain ones hashed in place: only a load rewrites them.
+                if column.hashFormat != replacement.hashFormat {
+                    conflicts.append(
+                        Conflict(
+                            kind: .retyped, jsonPath: column.jsonPath,
+                            reason: "changed from \(Self.described(column)) to \(Self.described(replacement))"))
+                }
+                continue
+            }
             guard let type = column.scalarType, let newType = replacement.scalarType, column.role == .value else {
                 if replacement.sqlType != column.sqlType || replacement.bsonType != column.bsonType {
                     conflicts.append(
@@ -143,6 +164,11 @@ public struct PlanChange: Sendable {
                     kind: .column, table: table.name, column: column.name, jsonPath: column.jsonPath,
                     to: column.bsonType))
         }
+    }
+
+    /// A value column's type in words: its schema type, or how it is hashed.
+    private static func described(_ column: PlannedColumn) -> String {
+        column.hashFormat.map { "hashed (\($0.rawValue))" } ?? column.bsonType
     }
 
     private func vanishedColumn(_ column: PlannedColumn, of table: PlannedTable) -> Conflict {

@@ -5,6 +5,8 @@ public struct SchemaError: ToolError, Equatable {
         case badSchemaFile
         /// Two paths map to the same table or column name after sanitising (exit 78).
         case identifierCollision
+        /// The schema hashes a field, and no key is configured (exit 78).
+        case missingHashKey
         /// A document the chosen policy cannot absorb: no usable `_id`, a NUL byte with `strip_nul` off (exit 65).
         case badDocument
         /// Rows that cannot be turned back into a document: a bug or a damaged table (exit 65).
@@ -35,6 +37,15 @@ public struct SchemaError: ToolError, Equatable {
             path: path, documentID: documentID)
     }
 
+    /// The field at `path` is hashed and no key is at hand: `variable` (`[sync] hash_key_env`) is unset or empty, or
+    /// no variable is named. Names the variable, never a value.
+    static func missingHashKey(path: String, variable: String?) -> SchemaError {
+        let reason =
+            variable.map { "the environment variable \($0) ([sync] hash_key_env) is not set or empty" }
+            ?? "set [sync] hash_key_env to the name of an environment variable holding one"
+        return SchemaError(.missingHashKey, "\(path) is hashed, and hashing needs a key: \(reason)", path: path)
+    }
+
     /// A value at `path` would not read back as itself from its Extended JSON text (`reason` says why).
     static func unstorable(_ reason: String, path: String, documentID: String) -> SchemaError {
         SchemaError(
@@ -52,7 +63,7 @@ public struct SchemaError: ToolError, Equatable {
 
     public var exitStatus: ExitStatus {
         switch kind {
-        case .badSchemaFile, .identifierCollision: .configError
+        case .badSchemaFile, .identifierCollision, .missingHashKey: .configError
         case .badDocument, .badRows: .dataError
         }
     }

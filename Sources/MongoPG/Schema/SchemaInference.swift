@@ -206,6 +206,8 @@ private struct SchemaBuilder {
             case .scalar(let type): type.rawValue
             case .object: "object"
             case .array: "array"
+            case .excluded: "excluded"
+            case .hashed(let format): "hash " + format.rawValue
             }
         reports[index].note = note
         if node == .scalar(.json) { reports[index].conflicts = [] }  // json holds any value

@@ -36,11 +36,24 @@ public enum SQLType: String, Sendable, Codable, CaseIterable {
     case text, integer, bigint, doublePrecision = "double precision", numeric, boolean, timestamptz, bytea, uuid, jsonb
 }
 
-/// One node of a schema file: a leaf type, an object with ordered fields, or an array of one element schema.
+/// One node of a schema file: a leaf type, an object with ordered fields, an array of one element schema, or a
+/// private leaf: `{"exclude": true}` (never loaded) or `{"hash": "text" | "bytea"}` (loaded as a keyed hash).
 public indirect enum SchemaNode: Sendable, Equatable {
     case scalar(ScalarType)
     case object([SchemaField])
     case array(SchemaNode)
+    case excluded
+    case hashed(HashFormat)
+
+    /// Whether the node is or holds an excluded or hashed leaf.
+    public var holdsPrivate: Bool {
+        switch self {
+        case .scalar: false
+        case .excluded, .hashed: true
+        case .object(let fields): fields.contains { $0.node.holdsPrivate }
+        case .array(let element): element.holdsPrivate
+        }
+    }
 }
 
 public struct SchemaField: Sendable, Equatable {
@@ -105,6 +118,7 @@ public struct CollectionSchema: Sendable, Equatable {
             }
             return .scalar(type)
         case .object(let members):
+            if let directive = try privateLeaf(members, path: path, file: file) { return directive }
             var fields: [SchemaField] = []
             var seen: Set<FieldName> = []  // by bytes: "\u{E9}" and "e\u{301}" are two fields to MongoDB
             for member in members {
@@ -124,10 +138,38 @@ public struct CollectionSchema: Sendable, Equatable {
                     .badSchemaFile, "an array is a list of exactly one element schema, found \(elements.count)",
                     file: file, path: path)
             }
-            return .array(try node(elements[0], path: path + "[0]", file: file))
+            let element = try node(elements[0], path: path + "[0]", file: file)
+            guard element != .excluded else {
+                throw SchemaError(
+                    .badSchemaFile, "an array's elements cannot be excluded one by one: exclude the array itself",
+                    file: file, path: path)
+            }
+            return .array(element)
         case .number, .bool, .null:
             throw SchemaError(
                 .badSchemaFile, "expected a type name, an object or a one-element list", file: file, path: path)
+        }
+    }
+
+    /// `{"exclude": true}` or `{"hash": "text" | "bytea"}`, or nil for an object of fields. Neither `true` nor
+    /// "text" and "bytea" is a type name, so no object of fields reads as either.
+    private static func privateLeaf(_ members: [(key: String, value: JSONText)], path: String, file: String?)
+        throws(SchemaError) -> SchemaNode?
+    {
+        guard members.count == 1, let member = members.first else { return nil }
+        switch (member.key, member.value) {
+        case ("exclude", .bool(true)): return .excluded
+        case ("exclude", .bool(false)):
+            throw SchemaError(.badSchemaFile, "\"exclude\" takes true", file: file, path: path)
+        case ("hash", .string(let name)):
+            if ScalarType(rawValue: name) != nil { return nil }  // a field named "hash"
+            guard let format = HashFormat(rawValue: name) else {
+                let known = HashFormat.allCases.map(\.rawValue).joined(separator: ", ")
+                throw SchemaError(
+                    .badSchemaFile, "unknown hash column type \"\(name)\"; known: \(known)", file: file, path: path)
+            }
+            return .hashed(format)
+        default: return nil
         }
     }
 
@@ -139,6 +181,8 @@ public struct CollectionSchema: Sendable, Equatable {
     private static func write(_ node: SchemaNode, indent: String) -> String {
         switch node {
         case .scalar(let type): return JSONString.quoted(type.rawValue)
+        case .excluded: return "{\"exclude\": true}"
+        case .hashed(let format): return "{\"hash\": \(JSONString.quoted(format.rawValue))}"
         case .array(let element):
             if case .object(let fields) = element, !fields.isEmpty {
                 return "[\n\(indent)  " + write(element, indent: indent + "  ") + "\n\(indent)]"
@@ -178,4 +222,33 @@ public enum JSONPath {
     }
 
     static let anyElement = "[*]"
+}
+
+extension CollectionSchema {
+    /// This schema with `other`'s excluded and hashed leaves put in their places (added where this one lacks the
+    /// field), so that a schema inferred again keeps what an edited one keeps out of the tables.
+    public func keepingPrivateLeaves(of other: CollectionSchema) -> CollectionSchema {
+        CollectionSchema(namespace: namespace, fields: Self.merge(fields, private: other.fields))
+    }
+
+    private static func merge(_ fields: [SchemaField], private other: [SchemaField]) -> [SchemaField] {
+        var merged = fields
+        for field in other where field.node.holdsPrivate {
+            let at = merged.firstIndex { FieldName.sameBytes($0.name, field.name) }
+            let node = merge(at.map { merged[$0].node }, private: field.node)
+            if let at { merged[at].node = node } else { merged.append(SchemaField(field.name, node)) }
+        }
+        return merged
+    }
+
+    private static func merge(_ node: SchemaNode?, private other: SchemaNode) -> SchemaNode {
+        switch (node, other) {
+        case (_, .excluded), (_, .hashed): other
+        case (.object(let fields)?, .object(let inner)): .object(merge(fields, private: inner))
+        case (.array(let element)?, .array(let inner)): .array(merge(element, private: inner))
+        case (_, .object(let inner)): .object(merge([], private: inner))
+        case (_, .array(let inner)): .array(merge(nil, private: inner))
+        case (_, .scalar): other  // not reached: a scalar holds nothing private
+        }
+    }
 }

@@ -4,18 +4,22 @@ public struct CollectionCatalog: Sendable, Equatable {
     public var collection: String
     public var tables: [CatalogTable]
     public var columns: [CatalogColumn]
+    /// The JSON paths of the excluded places (`{"exclude": true}`), which have no column.
+    public var excluded: [String]
 
-    public init(collection: String, tables: [CatalogTable], columns: [CatalogColumn]) {
+    public init(collection: String, tables: [CatalogTable], columns: [CatalogColumn], excluded: [String] = []) {
         self.collection = collection
         self.tables = tables
         self.columns = columns
+        self.excluded = excluded
     }
 }
 
 extension TablePlan {
     /// The plan's catalog rows: what psql-copy writes, and what `init(catalog:settings:)` compiles back.
     public var catalog: CollectionCatalog {
-        CollectionCatalog(collection: namespace.description, tables: catalogTables, columns: catalogColumns)
+        CollectionCatalog(
+            collection: namespace.description, tables: catalogTables, columns: catalogColumns, excluded: excludedPaths)
     }
 
     /// The plan a collection's tables were loaded with, compiled back from its catalog rows alone, so verification
@@ -123,6 +127,8 @@ enum JSONPathStep: Equatable {
 private struct FieldTree {
     indirect enum Entry {
         case scalar(ScalarType)
+        /// An excluded or hashed leaf.
+        case leaf(SchemaNode)
         case object(FieldTree)
         case array(table: Int)
     }
@@ -320,7 +326,7 @@ private struct CatalogCompiler {
     ) throws(CatalogError) -> SchemaNode {
         let name = catalog.tables[table].table
         var tree = FieldTree()
-        var scalar: ScalarType? = nil
+        var scalar: SchemaNode? = nil
         for column in columns[table] where column.role != "value" {
             guard ["document_id", "ancestor_index", "index", "extra"].contains(column.role) else {
                 throw damaged("unknown role \(column.role)", table: name, column: column.column)
@@ -328,19 +334,32 @@ private struct CatalogCompiler {
         }
         let values = columns[table].filter { $0.role == "value" }
         for column in values {
-            guard let type = ScalarType(rawValue: column.bsonType) else {
-                throw damaged("unknown BSON type \(column.bsonType)", table: name, column: column.column)
+            let node: SchemaNode
+            if column.bsonType == PlannedColumn.hashType {
+                guard let format = HashFormat.allCases.first(where: { $0.sqlType.rawValue == column.sqlType }) else {
+                    throw damaged("a hashed column of SQL type \(column.sqlType)", table: name, column: column.column)
+                }
+                node = .hashed(format)
+            } else {
+                guard let type = ScalarType(rawValue: column.bsonType) else {
+                    throw damaged("unknown BSON type \(column.bsonType)", table: name, column: column.column)
+                }
+                node = .scalar(type)
             }
+            let entry: FieldTree.Entry = if case .scalar(let type) = node { .scalar(type) } else { .leaf(node) }
             let path = try steps(column.jsonPath, table: name, column: column.column)
             let names = try members(path, after: prefix, path: column.jsonPath, table: name, column: column.column)
             if names.isEmpty, prefix.count > 0, values.count == 1, children.isEmpty {
-                scalar = type
-            } else if names.isEmpty || !tree.insert(names[...], .scalar(type)) {
+                scalar = node
+            } else if names.isEmpty || !tree.insert(names[...], entry) {
                 throw damaged(
                     "JSON path \(column.jsonPath) is taken by another column", table: name, column: column.column)
             }
         }
-        if let scalar { return .scalar(scalar) }
+        for path in try excludedHere(prefix: prefix, table: table) where !tree.insert(path[...], .leaf(.excluded)) {
+            throw damaged("excluded path \(path.joined(separator: ".")) is taken by a column", table: name)
+        }
+        if let scalar { return scalar }
         let ordered = children.sorted {
             Array(catalog.tables[$0.index].jsonPath.utf8).lexicographicallyPrecedes(
                 catalog.tables[$1.index].jsonPath.utf8)
@@ -358,10 +377,24 @@ private struct CatalogCompiler {
         return .object(Self.fields(tree, elements: elements))
     }
 
+    /// The names (below the element) of the excluded paths whose nearest enclosing array is `table`'s.
+    func excludedHere(prefix: [JSONPathStep], table: Int) throws(CatalogError) -> [[String]] {
+        var found: [[String]] = []
+        for path in catalog.excluded {
+            let steps = try steps(path, table: catalog.tables[table].table)
+            guard steps.count > prefix.count, Array(steps.prefix(prefix.count)) == prefix,
+                !steps.dropFirst(prefix.count).contains(.anyElement)
+            else { continue }
+            found.append(try members(steps, after: prefix, path: path, table: catalog.tables[table].table))
+        }
+        return found
+    }
+
     static func fields(_ tree: FieldTree, elements: [SchemaNode?]) -> [SchemaField] {
         tree.fields.map { field in
             switch field.entry {
             case .scalar(let type): SchemaField(field.name, .scalar(type))
+            case .leaf(let node): SchemaField(field.name, node)
             case .object(let inner): SchemaField(field.name, .object(fields(inner, elements: elements)))
             case .array(let table): SchemaField(field.name, .array(elements[table]!))
             }
@@ -370,6 +403,11 @@ private struct CatalogCompiler {
 
     /// Throws `.mismatch` naming the first table or column where `plan`'s catalog rows differ from the catalog's.
     func compare(_ plan: TablePlan) throws(CatalogError) {
+        let excluded = Set(catalog.excluded.map(FieldName.init))
+        let plannedExcluded = Set(plan.excludedPaths.map(FieldName.init))
+        if let lost = excluded.subtracting(plannedExcluded).first ?? plannedExcluded.subtracting(excluded).first {
+            throw mismatch("the excluded path \(lost.text) is not excluded on both sides")
+        }
         var planned: [FieldName: CatalogTable] = [:]
         for table in plan.catalogTables { planned[FieldName(table.table)] = table }
         for table in catalog.tables {

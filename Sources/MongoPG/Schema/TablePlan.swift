@@ -47,6 +47,11 @@ public struct TablePlan: Sendable {
         for table in builder.tables where table.columns.count > Self.maximumColumns {
             throw Self.tooWide(table)
         }
+        if settings.hashKey == nil,
+            let hashed = builder.tables.lazy.flatMap(\.columns).first(where: { $0.hashFormat != nil })
+        {
+            throw SchemaError.missingHashKey(path: hashed.jsonPath, variable: settings.hashKeyVariable)
+        }
         self.schema = schema
         self.settings = settings
         self.idType = idType
@@ -118,6 +123,30 @@ public struct TablePlan: Sendable {
         }
     }
 
+    /// The JSON paths of the excluded places, in schema order: the catalog records them, so that a plan compiled from
+    /// it never mistakes an excluded field for an unknown one (kept in `_extra`).
+    public var excludedPaths: [String] { Self.excludedPaths(schema.fields, jsonPath: "$") }
+
+    private static func excludedPaths(_ fields: [SchemaField], jsonPath: String) -> [String] {
+        fields.flatMap { field -> [String] in
+            let path = jsonPath + JSONPath.member(field.name)
+            var node = field.node
+            var elementPath = path
+            while case .array(let element) = node {
+                node = element
+                elementPath += JSONPath.anyElement
+            }
+            switch node {
+            case .excluded: return [path]
+            case .object(let inner): return excludedPaths(inner, jsonPath: elementPath)
+            case .scalar, .hashed, .array: return []
+            }
+        }
+    }
+
+    /// Whether a value or its parts are hashed anywhere in the plan.
+    public var hashesValues: Bool { tables.contains { $0.columns.contains { $0.hashFormat != nil } } }
+
     /// The plan as catalog rows, one per column of every table.
     public var catalogColumns: [CatalogColumn] {
         tables.flatMap { table in
@@ -144,6 +173,9 @@ public struct PlannedTable: Sendable {
     public internal(set) var columns: [PlannedColumn] = []
     /// How an element of this table's array maps onto its columns; nil for the root.
     var element: PlanNode? = nil
+    /// Whether an excluded or hashed leaf lies in its elements: a value that is no array here is then never kept in
+    /// `_extra`.
+    var holdsPrivate = false
 
     /// The primary key: `_id` for the root; (`<root>_id`, ancestor `_idx`..., `idx`) for a child.
     public var keyColumns: [PlannedColumn] { columns.filter(\.isKey) }
@@ -180,8 +212,13 @@ public struct PlannedColumn: Sendable {
     /// The BSON type expected, as a `$type` alias ("int" for indexes, "object" for `_extra`).
     public let bsonType: String
     public let jsonPath: String
-    /// The schema type of a value or `_id` column.
+    /// The schema type of a value or `_id` column; nil for a hashed one.
     public let scalarType: ScalarType?
+    /// How a `{"hash": ...}` leaf's column holds its hash; nil for every other column.
+    public var hashFormat: HashFormat? = nil
+
+    /// The BSON type the catalog records for a hashed column.
+    public static let hashType = "hash"
 
     public var isKey: Bool {
         switch role {
@@ -217,6 +254,10 @@ public struct CatalogColumn: Sendable, Equatable, Codable {
 enum PlanNode: Sendable {  // not indirect: copying a column or array node is then free
     /// A column of the current table.
     case column(Int, ScalarType)
+    /// A column of the current table holding the keyed hash of whatever value is here.
+    case hashed(Int, HashFormat)
+    /// A place whose value is never loaded, whatever it holds.
+    case excluded
     /// An object whose fields map onto columns of the current table (and child tables).
     case object(ObjectPlan)
     /// An array: one row per element in `table`, each element mapped by that table's `element` node.
@@ -225,6 +266,8 @@ enum PlanNode: Sendable {  // not indirect: copying a column or array node is th
 
 struct ObjectPlan: Sendable {
     var fields: [(name: String, node: PlanNode)] = []
+    /// Whether an excluded or hashed leaf lies below: a value of another shape here is then never kept in `_extra`.
+    var holdsPrivate = false
     private var positions: [FieldName: Int] = [:]
 
     mutating func append(_ name: String, _ node: PlanNode) {
@@ -295,7 +338,7 @@ private struct Builder {
     @discardableResult
     mutating func addColumn(
         table: Int, fullName: String, role: PlannedColumn.Role, sqlType: SQLType, bsonType: String, jsonPath: String,
-        scalarType: ScalarType?
+        scalarType: ScalarType?, hashFormat: HashFormat? = nil
     ) throws(SchemaError) -> Int {
         let name = Identifier.sanitised(fullName)
         if let other = columnOwners[table][FieldName(name)] {
@@ -309,7 +352,7 @@ private struct Builder {
         tables[table].columns.append(
             PlannedColumn(
                 name: name, role: role, sqlType: sqlType, bsonType: bsonType, jsonPath: jsonPath,
-                scalarType: scalarType))
+                scalarType: scalarType, hashFormat: hashFormat))
         return tables[table].columns.count - 1
     }
 
@@ -318,6 +361,7 @@ private struct Builder {
         _ fields: [SchemaField], table: Int, namePrefix: String, jsonPath: String, ancestors: [Int]
     ) throws(SchemaError) -> PlanNode {
         var plan = ObjectPlan()
+        plan.holdsPrivate = fields.contains { $0.node.holdsPrivate }
         for field in fields {
             let path = jsonPath + JSONPath.member(field.name)
             let name = namePrefix + field.name
@@ -328,6 +372,9 @@ private struct Builder {
                     table: table, fullName: name, role: .value, sqlType: type.sqlType, bsonType: type.rawValue,
                     jsonPath: path, scalarType: type)
                 node = .column(column, type)
+            case .hashed(let format):
+                node = try hashedColumn(format, table: table, fullName: name, jsonPath: path)
+            case .excluded: node = .excluded
             case .object(let inner):
                 node = try object(inner, table: table, namePrefix: name + "_", jsonPath: path, ancestors: ancestors)
             case .array(let element):
@@ -355,6 +402,9 @@ private struct Builder {
                 table: table, fullName: valueName, role: .value, sqlType: type.sqlType, bsonType: type.rawValue,
                 jsonPath: elementPath, scalarType: type)
             node = .column(column, type)
+        case .hashed(let format):
+            node = try hashedColumn(format, table: table, fullName: valueName, jsonPath: elementPath)
+        case .excluded: fatalError("the schema file refuses excluded array elements")
         case .object(let fields):
             node = try object(fields, table: table, namePrefix: "", jsonPath: elementPath, ancestors: enclosing)
         case .array(let inner):
@@ -363,6 +413,17 @@ private struct Builder {
                 ancestors: enclosing)
         }
         tables[table].element = node
+        tables[table].holdsPrivate = element.holdsPrivate
         return .array(table: table)
+    }
+
+    /// The column of a `{"hash": ...}` leaf: its BSON type in the catalog is "hash", whatever values it hashes.
+    mutating func hashedColumn(_ format: HashFormat, table: Int, fullName: String, jsonPath: String)
+        throws(SchemaError) -> PlanNode
+    {
+        let column = try addColumn(
+            table: table, fullName: fullName, role: .value, sqlType: format.sqlType, bsonType: PlannedColumn.hashType,
+            jsonPath: jsonPath, scalarType: nil, hashFormat: format)
+        return .hashed(column, format)
     }
 }

@@ -153,5 +153,14 @@ enum StateMigrations {
             PRIMARY KEY (source, transaction)
         );
         """,
+        // 9: the places a schema excludes (`{"exclude": true}`), which have no column: the plan compiled from the
+        // catalog must know them, or it would keep their values in `_extra` as unknown fields.
+        """
+        CREATE TABLE {schema}.catalog_excluded (
+            collection text NOT NULL,
+            json_path text NOT NULL,
+            PRIMARY KEY (collection, json_path)
+        );
+        """,
     ]
 }

@@ -21,7 +21,17 @@ extension StateStore {
     ) throws(PostgresError) {
         let catalogTables = PostgresSQL.qualifiedName(schema: schema, "catalog_tables")
         let catalogColumns = PostgresSQL.qualifiedName(schema: schema, "catalog_columns")
+        let catalogExcluded = PostgresSQL.qualifiedName(schema: schema, "catalog_excluded")
         let collection = plan.namespace.description
+        try session.query(
+            "DELETE FROM \(catalogExcluded) WHERE collection = $1", parameters: [collection],
+            purpose: "clear the old catalog of excluded places")
+        for path in plan.excludedPaths {
+            try session.query(
+                "INSERT INTO \(catalogExcluded) (collection, json_path) VALUES ($1, $2)",
+                parameters: [collection, path],
+                purpose: "write the catalog of an excluded place of \(collection)")
+        }
         try session.query(
             "DELETE FROM \(catalogColumns) WHERE collection = $1", parameters: [collection],
             purpose: "clear the old catalog columns")
@@ -58,9 +68,10 @@ extension StateStore {
     public func catalog(of collection: Namespace) async throws -> CollectionCatalog {
         let tablesTable = table("catalog_tables")
         let columnsTable = table("catalog_columns")
+        let excludedTable = table("catalog_excluded")
         let name = collection.description
         let purpose = "read the catalog of \(name)"
-        let (tableRows, columnRows) = try await session.withTransaction(purpose: purpose) { session in
+        let (tableRows, columnRows, excludedRows) = try await session.withTransaction(purpose: purpose) { session in
             try session.execute(
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
                 purpose: "read the catalog of \(name) in one snapshot")
@@ -72,7 +83,10 @@ extension StateStore {
                 SELECT table_name, column_name, ordinal::text, json_path, bson_type, sql_type, parent_table, role
                 FROM \(columnsTable) WHERE collection = $1
                 """, parameters: [name], purpose: "read the catalog columns of \(name)")
-            return (tables, columns)
+            let excluded = try session.query(
+                "SELECT json_path FROM \(excludedTable) WHERE collection = $1 ORDER BY json_path", parameters: [name],
+                purpose: "read the excluded places of \(name)")
+            return (tables, columns, excluded)
         }
         func damaged(_ message: String, table: String?, column: String? = nil) -> CatalogError {
             CatalogError(.damaged, collection: name, message, table: table, column: column)
@@ -98,7 +112,8 @@ extension StateStore {
                     collection: name, table: table, column: column, position: position, jsonPath: jsonPath,
                     bsonType: bsonType, sqlType: sqlType, parentTable: row[6], role: role))
         }
-        return CollectionCatalog(collection: name, tables: tables, columns: columns)
+        let excluded = excludedRows.rows.compactMap { $0[0] }
+        return CollectionCatalog(collection: name, tables: tables, columns: columns, excluded: excluded)
     }
 
     /// The plan `collection`'s live tables were loaded with, compiled from its catalog (`TablePlan(catalog:settings:)`,
@@ -107,7 +122,13 @@ extension StateStore {
     /// Throws `CatalogError` (`.missing` when the collection was never loaded, `.mismatch` naming a table that is not
     /// in the target schema).
     public func catalogPlan(of collection: Namespace, settings: FlattenSettings) async throws -> TablePlan {
-        let plan = try TablePlan(catalog: try await catalog(of: collection), settings: settings)
+        let catalog = try await catalog(of: collection)
+        // A missing key is a configuration error (78), not a catalog that does not compile (1).
+        if settings.hashKey == nil, let hashed = catalog.columns.first(where: { $0.bsonType == PlannedColumn.hashType })
+        {
+            throw SchemaError.missingHashKey(path: hashed.jsonPath, variable: settings.hashKeyVariable)
+        }
+        let plan = try TablePlan(catalog: catalog, settings: settings)
         let target = plan.settings.targetSchema
         let names = plan.tables.map(\.name)
         let present =

@@ -4,6 +4,7 @@
 ///
 /// The rebuilt document holds `_id` first, then the schema's fields in schema order, then (with `keep_extra`) the
 /// fields absent from the schema in UTF-8 byte order of their names; values kept in `_extra` return to their places.
+/// A hashed value comes back as its hash's stand-in (`ValueHash.stored`), an excluded one never.
 public struct DocumentRebuilder: Sendable {
     public let plan: TablePlan
 
@@ -145,6 +146,13 @@ private struct RebuildState {
         switch node {
         case .column(let column, let type):
             return try bsonValue(row[column], type, path: path)
+        case .hashed(let column, let format):
+            if row[column] == .null { return nil }
+            guard let hash = ValueHash.hash(in: row[column], format), let key = plan.settings.hashKey else {
+                throw failure("a hashed \(format.rawValue) column holds no hash", path)
+            }
+            return ValueHash.stored(hash, key: key)
+        case .excluded: return nil
         case .object(let objectPlan):
             var document = BSONDocument()
             try fill(&document, objectPlan, row: row, indexes: indexes, path: path, isRoot: false)
@@ -172,6 +180,7 @@ private struct RebuildState {
         case (.column(_, let type), _):
             if case .fits = ValueMapping.convert(value, to: type, stripNUL: plan.settings.stripNUL) { return true }
             return false
+        case (.hashed, _): return true
         case (.object, .document), (.array, .array): return true
         default: return false
         }

@@ -16,7 +16,7 @@ extension TablePlan {
             switch node {
             case .array: elements.append(.init(key: name, value: .array([])))
             case .object(let inner): elements.append(.init(key: name, value: .document(restore(BSONDocument(), inner))))
-            case .column: break
+            case .column, .hashed, .excluded: break
             }
         }
         return BSONDocument(elements: elements)

@@ -15,7 +15,10 @@
 /// - "json" values read back as jsonb gives them: relaxed Extended JSON (int64 that fits int32 becomes int32),
 ///   object keys shorter-first then bytewise, duplicate keys keeping the last.
 /// - values that do not fit and fields absent from the schema: dropped, or with `keep_extra` kept as they were
-///   (in jsonb's key order), unknown fields after the schema's in UTF-8 byte order of their names.
+///   (in jsonb's key order), unknown fields after the schema's in UTF-8 byte order of their names; a value of
+///   another shape where the schema excludes or hashes something inside is dropped even so.
+/// - excluded places are missing; a hashed value is its keyed hash's stand-in (`ValueHash.stored`), so that
+///   verification compares hashed with hashed and never meets a value the tables must not hold.
 public func normalise(_ document: BSONDocument, plan: TablePlan) throws(SchemaError) -> BSONDocument {
     guard let id = document["_id"], id != .null else {
         throw SchemaError(.badDocument, "document has no _id")
@@ -105,12 +108,26 @@ private struct Normaliser {
             misfit = false
             let result = try scalar(value, type, path: path)
             return misfit ? try kept(value, path: path) : result
+        case .hashed:
+            guard let key = plan.settings.hashKey else { fatalError("a plan that hashes has a key (TablePlan.init)") }
+            do {
+                return try ValueHash.storedForm(of: value, key: key)
+            } catch {
+                throw SchemaError(
+                    .badDocument, "cannot hash the value: \(error.message)",
+                    path: PathSegment.dotted(path.map { .key($0) }), documentID: idText)
+            }
+        case .excluded: return nil
         case .object(let objectPlan):
-            guard case .document(let document) = value else { return try kept(value, path: path) }
+            guard case .document(let document) = value else {
+                return objectPlan.holdsPrivate ? nil : try kept(value, path: path)
+            }
             let result = try object(document, objectPlan, path: path, isRoot: false)
             return result.isEmpty ? nil : .document(result)
         case .array(let table):
-            guard case .array(let elements) = value else { return try kept(value, path: path) }
+            guard case .array(let elements) = value else {
+                return plan.tables[table].holdsPrivate ? nil : try kept(value, path: path)
+            }
             guard !elements.isEmpty, let element = plan.tables[table].element else { return nil }
             var result: [BSONValue] = []
             for (index, item) in elements.enumerated() {
