@@ -113,7 +113,7 @@ enum OplogSyncFixture {
     {
         let plan = try scene.plan()
         let expected = try documents.map { try normalise($0, plan: plan) }
-        let stored = try await PostgresServer.withSession { session in
+        let stored = try await scene.withPostgres { session in
             try await session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", purpose: "test")
             let stored = try await StoredDocuments.all(plan: plan, session: session)
             try await session.execute("COMMIT", purpose: "test")

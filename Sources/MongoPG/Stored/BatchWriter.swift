@@ -234,26 +234,22 @@ struct BatchWriter {
     }
 
     /// Deletes the rows whose leading key columns hold `key` (one array per column, a row's values at one index): the
-    /// documents' whole rows by their `_id` column alone, single child rows by their whole key. `key = ANY($1)`
-    /// would leave the plan to row estimates: on tables of tens of thousands of rows, PostgreSQL's default costs scan
-    /// the whole table for every batch. One index lookup per key (it leads the primary key), the rows found deleted
-    /// by their ctid, keeps the cost that of the batch; `OFFSET 0` keeps the lateral lookup from being flattened into
-    /// a join.
+    /// documents' whole rows by their document-ID column alone, single child rows by their whole key. Keyed by the
+    /// document-ID column in every form: on Citus, where tables are distributed by it, the statement then reaches
+    /// only the shards of those documents (and never names `ctid`, which Citus refuses in such deletes); on plain
+    /// PostgreSQL `= ANY` of the array is one index lookup per key, since the column leads the primary key. Single
+    /// rows are then matched by their whole key against the arrays, among those documents' rows only.
     private func delete(from table: PlannedTable, of plan: TablePlan, byKey key: [[SQLValue]], purpose: String)
         async throws
     {
-        let columns = table.keyColumns.prefix(key.count), name = plan.qualifiedName(table)
-        let cells = columns.indices.map { "c\($0)" }.joined(separator: ", ")
+        let columns = Array(table.keyColumns.prefix(key.count)), name = plan.qualifiedName(table)
         let arrays = columns.enumerated().map { "$\($0.offset + 1)\($0.element.sqlType.arrayCast)" }
-        let match = columns.enumerated().map { "\(Identifier.quoted($0.element.name)) = k.c\($0.offset)" }
-        try await session.query(
-            """
-            DELETE FROM \(name) WHERE ctid = ANY (ARRAY(
-                SELECT s.ctid FROM unnest(\(arrays.joined(separator: ", "))) AS k (\(cells))
-                CROSS JOIN LATERAL (
-                    SELECT ctid FROM \(name) WHERE \(match.joined(separator: " AND ")) OFFSET 0) AS s))
-            """,
-            values: key.map { .array($0) }, purpose: purpose)
+        var sql = "DELETE FROM \(name) WHERE \(Identifier.quoted(columns[0].name)) = ANY (\(arrays[0]))"
+        if columns.count > 1 {
+            let list = columns.map { Identifier.quoted($0.name) }.joined(separator: ", ")
+            sql += " AND (\(list)) IN (SELECT * FROM unnest(\(arrays.joined(separator: ", "))))"
+        }
+        try await session.query(sql, values: key.map { .array($0) }, purpose: purpose)
     }
 
     static func plan(for namespace: Namespace, in plans: [Namespace: TablePlan]) throws -> TablePlan {
