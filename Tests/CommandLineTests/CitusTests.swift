@@ -222,7 +222,8 @@ struct CitusTests {
                 """, parameters: [plan.qualifiedName(plan.tables[0]), String(id)], purpose: "test"
             ).scalar
         }
-        let workers = (ServerEnvironment.shared.values["CITUS_WORKER_PORTS"] ?? "").split(separator: " ").map(String.init)
+        let workers = (ServerEnvironment.shared.values["CITUS_WORKER_PORTS"] ?? "").split(separator: " ").map(
+            String.init)
         return try #require(workers.firstIndex(of: port ?? "")) + 1
     }
 
@@ -252,13 +253,15 @@ struct CitusTests {
             let points = try await scene.stateRowCount("sync_points")
             let pointsBefore = try await scene.withPostgres { session in
                 try await session.query(
-                    "SELECT source, oplog_ts::text FROM \(OplogFollowTests.state(scene, "sync_points"))", purpose: "test"
+                    "SELECT source, oplog_ts::text FROM \(OplogFollowTests.state(scene, "sync_points"))",
+                    purpose: "test"
                 ).rows
             }
             let worker = try await Self.worker(holding: 1, scene)
             let resume = scene.directory.appendingPathComponent("resume")
             let run = try OplogFollowTests.BackgroundRun(
-                scene, [], environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
+                scene, [],
+                environment: ["MONGO_PG_SYNC_HOLD_AT": "batch-written", "MONGO_PG_SYNC_RESUME_FILE": resume.path])
             #expect(try await run.waitForStderr("holding at batch-written"), "\(run.stderr)")
             try Self.services("stop", worker: worker)
             do {
@@ -274,7 +277,8 @@ struct CitusTests {
             #expect(try await scene.stateRowCount("sync_points") == points)
             let pointsAfter = try await scene.withPostgres { session in
                 try await session.query(
-                    "SELECT source, oplog_ts::text FROM \(OplogFollowTests.state(scene, "sync_points"))", purpose: "test"
+                    "SELECT source, oplog_ts::text FROM \(OplogFollowTests.state(scene, "sync_points"))",
+                    purpose: "test"
                 ).rows
             }
             #expect(pointsAfter == pointsBefore, "the sync point did not move")

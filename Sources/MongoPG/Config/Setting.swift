@@ -80,7 +80,7 @@ public struct Setting: Sendable {
             reader: .config(\.postgresConnectTimeout)),
         Setting(
             .psql, "distribute", .choice(Distribution.allCases.map(\.rawValue)), default: Distribution.auto.rawValue,
-            "psql-copy's tables: distributed on Citus by _id (citus), plain (none), or citus when the database has it",
+            "citus: distributed tables; none: ordinary; auto: citus where installed",
             reader: .config { $0.distribute.rawValue }),
 
         Setting(

@@ -5,9 +5,10 @@ public enum Citus {
     /// `citus` extension is installed there; `citus` demands it (a configuration error, 78, when it is missing).
     public static func distributes(_ distribution: Distribution, on session: PostgresSession) async throws -> Bool {
         if distribution == .none { return false }
-        let installed = try await session.query(
-            "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus'", purpose: "look for the citus extension"
-        ).rows.isEmpty == false
+        let installed =
+            try await session.query(
+                "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus'", purpose: "look for the citus extension"
+            ).rows.isEmpty == false
         guard installed || distribution == .auto else {
             throw GeneralError(
                 .configError,
@@ -21,7 +22,8 @@ public enum Citus {
     /// colocation group of its own (collections never share one, so a reload of one leaves the others' alone), each
     /// child by `<root>_id`, co-located with the root of the same schema, so that a document's rows share a shard.
     /// The root must be distributed first.
-    public static func distributeStatement(_ table: PlannedTable, of plan: TablePlan, inSchema schema: String) -> String {
+    public static func distributeStatement(_ table: PlannedTable, of plan: TablePlan, inSchema schema: String) -> String
+    {
         let colocation = table.parent == nil ? "none" : plan.qualifiedName(plan.tables[0], inSchema: schema)
         return "SELECT create_distributed_table("
             + "\(PostgresSQL.quoteLiteral(plan.qualifiedName(table, inSchema: schema))), "
