@@ -20,11 +20,11 @@ struct StateMigrationTests {
         "migrations 2 to 5 from an empty database create freshness_checks, verifications, resume tokens and pending verifications"
     )
     func fromEmpty() async throws {
-        #expect(StateStore.currentVersion == 7)
+        #expect(StateStore.currentVersion == 8)
         try await PostgresServer.withScratchSchema("etl") { session, schema in
             let store = StateStore(session: session, schema: schema)
-            #expect(try await store.migrate() == 7)
-            #expect(try await Self.version(session, store) == "7")
+            #expect(try await store.migrate() == 8)
+            #expect(try await Self.version(session, store) == "8")
             #expect(try await Self.tables(session, schema).contains("collection_starts"))
             #expect(try await Self.tables(session, schema).contains("pending_verifications"))
             #expect(try await Self.tables(session, schema).contains("verifications"))
@@ -290,7 +290,7 @@ struct StatusStateTests {
                 "INSERT INTO \(store.table("init_loads")) (status) VALUES ('ok')", purpose: "test")
             try await session.query(
                 "INSERT INTO \(store.table("sync_points")) (source, oplog_ts) VALUES ('rs0', 42)", purpose: "test")
-            #expect(try await store.migrate() == 7)
+            #expect(try await store.migrate(through: 7) == 7)
             #expect(
                 try await session.query(
                     "SELECT count(*) FROM \(store.table("init_loads")) WHERE collections IS NULL", purpose: "test"
@@ -303,6 +303,30 @@ struct StatusStateTests {
             try await store.setCollectionStarts(customers, positions: ["rs0": BSONTimestamp(packed: 70)])
             try await store.moveSyncPoints(["rs0": BSONTimestamp(packed: 60)])
             #expect(try await store.collectionStarts() == [customers: ["rs0": BSONTimestamp(packed: 70)]])
+        }
+    }
+
+    @Test("migration 8 from version 7 records catalog tables as ordinary ones (distribution_column NULL)")
+    func distributionColumnFromPrevious() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            #expect(try await store.migrate(through: 7) == 7)
+            try await session.query(
+                """
+                INSERT INTO \(store.table("catalog_tables")) (collection, table_name, json_path, depth)
+                VALUES ('shop.orders', 'orders', '$', 0)
+                """, purpose: "test")
+            #expect(try await store.migrate() == 8)
+            let orders = Namespace(database: "shop", collection: "orders")
+            #expect(
+                try await session.query(
+                    "SELECT count(*) FROM \(store.table("catalog_tables")) WHERE distribution_column IS NULL",
+                    purpose: "test"
+                ).scalar == "1")
+            let distributed = try await session.withTransaction(purpose: "test") { session in
+                try StateStore.catalogDistributed(on: session, schema: schema, collection: orders)
+            }
+            #expect(!distributed)
         }
     }
 }
