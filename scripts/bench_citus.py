@@ -3,12 +3,12 @@
 read and `oplog-sync --from-file` of the file into plain PostgreSQL and into Citus in turn, on freshly loaded tables.
 Prints the commands, documents/s and entries/s per target, the Citus / plain ratios, and whether the tables hold what
 the model says (row counts, sums and a digest). Asserts nothing."""
-import datetime, json, os, shutil, statistics, subprocess, sys, time, uuid
+import json, os, shutil, statistics, subprocess, sys, time, uuid
 
 import bson
 
 import bench_oplog
-from bench_oplog import NS, Model, log, run, samples, verdict
+from bench_oplog import NS, Model, log, run, samples, verdict, write_oplog
 
 BIN = sys.argv[1]
 ROUNDS = int(os.environ.get("ROUNDS", "1"))
@@ -65,16 +65,7 @@ def main():
     model.rng = bench_oplog.random.Random(bench_oplog.SEED + bench_oplog.ENTRIES)
     ui = bson.Binary(uuid.UUID(int=model.rng.getrandbits(128)).bytes, 4)
     oplog = os.path.join(WORK, "oplog.bson")
-    wall = datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)
-    with open(oplog, "wb") as handle:
-        for k in range(bench_oplog.ENTRIES):
-            body, _ = model.step()
-            entry = {"ts": bson.Timestamp(1_790_000_000 + k // 1000, k % 1000 + 1), "t": bson.Int64(1),
-                     "v": bson.Int64(2), "op": body["op"], "ns": NS, "ui": ui, "o": body["o"]}
-            if "o2" in body:
-                entry["o2"] = body["o2"]
-            entry["wall"] = wall + datetime.timedelta(milliseconds=k)
-            handle.write(bson.encode(entry))
+    write_oplog(model, bench_oplog.ENTRIES, ui, oplog)
     expected = model.checks()
 
     loads, replays, notes = {t: [] for t in TARGETS}, {t: [] for t in TARGETS}, []

@@ -234,6 +234,21 @@ def batch_seconds(state):
     return float(value or 0)
 
 
+def write_oplog(model, count, ui, path):
+    """`count` steps of the model as oplog entries of mongod's form, one after the other, into the file at `path`."""
+    wall = datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)
+    with open(path, "wb") as handle:
+        for k in range(count):
+            body, _ = model.step()
+            # mongod's field order: ts, t, v, op, ns, ui, o, o2, wall.
+            entry = {"ts": bson.Timestamp(1_790_000_000 + k // 1000, k % 1000 + 1), "t": bson.Int64(1),
+                     "v": bson.Int64(2), "op": body["op"], "ns": NS, "ui": ui, "o": body["o"]}
+            if "o2" in body:
+                entry["o2"] = body["o2"]
+            entry["wall"] = wall + datetime.timedelta(milliseconds=k)
+            handle.write(bson.encode(entry))
+
+
 def file_part(env):
     rng = random.Random(SEED)
     model = Model(rng, samples(), START_DOCS)
@@ -255,17 +270,7 @@ def file_part(env):
         model.rng = random.Random(SEED + count)
         oplog = os.path.join(WORK, f"oplog-{count}.bson")
         started = time.monotonic()
-        wall = datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)
-        with open(oplog, "wb") as handle:
-            for k in range(count):
-                body, _ = model.step()
-                # mongod's field order: ts, t, v, op, ns, ui, o, o2, wall.
-                entry = {"ts": bson.Timestamp(1_790_000_000 + k // 1000, k % 1000 + 1), "t": bson.Int64(1),
-                         "v": bson.Int64(2), "op": body["op"], "ns": NS, "ui": ui, "o": body["o"]}
-                if "o2" in body:
-                    entry["o2"] = body["o2"]
-                entry["wall"] = wall + datetime.timedelta(milliseconds=k)
-                handle.write(bson.encode(entry))
+        write_oplog(model, count, ui, oplog)
         size = os.path.getsize(oplog) / 1e6
         log(f"{count} entries written to {oplog} ({size:.1f} MB) in {time.monotonic() - started:.1f} s")
         # With OLD_BIN, the older oplog-sync and this one replay the same file in turn, ROUNDS times, each on freshly

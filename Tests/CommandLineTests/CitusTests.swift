@@ -177,20 +177,7 @@ struct CitusTests {
             var random = SeededRandom(seed: UInt64(Date().timeIntervalSince1970))
             var nextID: Int32 = 100
             for round in 0..<6 {
-                for _ in 0..<8 {
-                    switch Int.random(in: 0..<3, using: &random) {
-                    case 0:
-                        nextID += 1
-                        try await writer.insert([
-                            ["_id": .int32(nextID), "name": .string("r\(round)"), "tags": .array([.string("a")])]
-                        ])
-                    case 1:
-                        try await writer.update(
-                            ["_id": .int32(Int32.random(in: 1...nextID, using: &random))],
-                            .document(["$push": .document(["tags": .string("p\(round)")])]))
-                    default: try await writer.delete(["_id": .int32(Int32.random(in: 5...nextID, using: &random))])
-                    }
-                }
+                try await writer.randomBurst(round: round, nextID: &nextID, using: &random)
                 let run = try OplogFollowTests.BackgroundRun(scene, round % 2 == 0 ? [] : ["--no-verify"])
                 try await Task.sleep(for: .milliseconds(Int.random(in: 50...1500, using: &random)))
                 kill(run.pid, SIGKILL)
@@ -227,6 +214,16 @@ struct CitusTests {
         return try #require(workers.firstIndex(of: port ?? "")) + 1
     }
 
+    /// The scene's sync points: source and position.
+    static func syncPoints(_ scene: InitLoadFixture) async throws -> [[String?]] {
+        try await scene.withPostgres { session in
+            try await session.query(
+                "SELECT source, oplog_ts::text FROM \(OplogFollowTests.state(scene, "sync_points")) ORDER BY 1",
+                purpose: "test"
+            ).rows
+        }
+    }
+
     /// `scripts/services citus-worker stop|start N`.
     static func services(_ action: String, worker: Int) throws {
         let process = Process()
@@ -250,13 +247,7 @@ struct CitusTests {
             for id: Int32 in 1...4 { try await writer.set(id, ["name": .string("changed \(id)")]) }
             try await writer.insert([["_id": .int32(20), "name": .string("new"), "tags": .array([.string("x")])]])
             let before = try await scene.withPostgres { try await scene.tableContents($0) }
-            let points = try await scene.stateRowCount("sync_points")
-            let pointsBefore = try await scene.withPostgres { session in
-                try await session.query(
-                    "SELECT source, oplog_ts::text FROM \(OplogFollowTests.state(scene, "sync_points"))",
-                    purpose: "test"
-                ).rows
-            }
+            let pointsBefore = try await Self.syncPoints(scene)
             let worker = try await Self.worker(holding: 1, scene)
             let resume = scene.directory.appendingPathComponent("resume")
             let run = try OplogFollowTests.BackgroundRun(
@@ -274,14 +265,7 @@ struct CitusTests {
             }
             try Self.services("start", worker: worker)
             #expect(try await scene.withPostgres { try await scene.tableContents($0) } == before, "no row moved")
-            #expect(try await scene.stateRowCount("sync_points") == points)
-            let pointsAfter = try await scene.withPostgres { session in
-                try await session.query(
-                    "SELECT source, oplog_ts::text FROM \(OplogFollowTests.state(scene, "sync_points"))",
-                    purpose: "test"
-                ).rows
-            }
-            #expect(pointsAfter == pointsBefore, "the sync point did not move")
+            #expect(try await Self.syncPoints(scene) == pointsBefore, "the sync point did not move")
             _ = try await OplogSyncFixture.sync(scene)
             try await OplogSyncFixture.expectInSync(scene)
         }
