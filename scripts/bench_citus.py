@@ -79,12 +79,13 @@ def main():
                                            configs[target], "--from-file", oplog, "--json"], env)
             summary = json.loads(out)
             replays[target].append((summary["entries_read"], summary["seconds"], seconds))
-            notes.append(f"round {round_number + 1} {target}: {verdict(expected, table_checks(TARGETS[target]))}")
+            notes.append(f"round {round_number + 1} {target}: load {loads[target][-1]:.2f} s, replay "
+                         f"{summary['seconds']:.2f} s; {verdict(expected, table_checks(TARGETS[target]))}")
             log(notes[-1])
 
-    layout = psql(TARGETS["citus"], """SELECT string_agg(c.relname || ' ' || p.partmethod || ' by '
+    layout = psql(TARGETS["citus"], """SELECT string_agg(c.relname || ' ' || p.partmethod::text || ' by '
                                           || column_to_column_name(p.logicalrelid, p.partkey) || ', colocation '
-                                          || p.colocationid, '; ' ORDER BY c.relname)
+                                          || p.colocationid::text, '; ' ORDER BY c.relname)
                                        FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
                                        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'bench'""")
     documents = bench_oplog.START_DOCS

@@ -278,7 +278,12 @@ def file_part(env):
         binaries = [("old", OLD_BIN), ("new", BIN)] if OLD_BIN else [("", BIN)]
         for round_number in range(ROUNDS):
             for label, binary in binaries:
-                run(f"load: psql-copy ({count})", [os.path.join(BIN, "psql-copy"), "--config", config, "--collection", NS, "--csv-dir", csv], env)
+                if OLD_BIN:
+                    # Each build loads with its own psql-copy into a state schema of its own version (an older
+                    # oplog-sync refuses a state schema that a newer tool migrated past what it knows).
+                    psql("SET client_min_messages = warning; DROP SCHEMA IF EXISTS bench_oplog CASCADE; "
+                         "DROP SCHEMA IF EXISTS bench_oplog_etl CASCADE")
+                run(f"load: psql-copy ({count})", [os.path.join(binary, "psql-copy"), "--config", config, "--collection", NS, "--csv-dir", csv], env)
                 wall_s, rss, out, _, _, cpu = run(f"replay {count} {label}".rstrip(), [os.path.join(binary, "oplog-sync"), "--config", config, "--from-file", oplog, "--json"], env)
                 inside = batch_seconds("bench_oplog_etl")
                 step = f"oplog-sync --from-file, {count // 1000}k entries ({size:.0f} MB)" + (f", {label} #{round_number + 1}" if label else "")
