@@ -122,7 +122,12 @@ extension StateStore {
     /// Throws `CatalogError` (`.missing` when the collection was never loaded, `.mismatch` naming a table that is not
     /// in the target schema).
     public func catalogPlan(of collection: Namespace, settings: FlattenSettings) async throws -> TablePlan {
+        let stateSchema = schema
+        let distributed = try await session.withTransaction(purpose: "read the distribution of \(collection)") {
+            try StateStore.catalogDistributed(on: $0, schema: stateSchema, collection: collection)
+        }
         let plan = try TablePlan(catalog: try await catalog(of: collection), settings: settings)
+            .distributed(distributed)
         let target = plan.settings.targetSchema
         let names = plan.tables.map(\.name)
         let present =

@@ -234,17 +234,16 @@ struct BatchWriter {
     }
 
     /// Deletes the rows whose leading key columns hold `key` (one array per column, a row's values at one index): the
-    /// documents' whole rows by their document-ID column alone, single child rows by their whole key. Keyed by the
-    /// document-ID column in every form: on Citus, where tables are distributed by it, the statement then reaches
-    /// only the shards of those documents (and never names `ctid`, which Citus refuses in such deletes); on plain
-    /// PostgreSQL `= ANY` of the array is one index lookup per key, since the column leads the primary key. Single
-    /// rows are then matched by their whole key against the arrays, among those documents' rows only.
+    /// documents' whole rows by their document-ID column alone, single child rows by their whole key. Found by the
+    /// document-ID column (`TablePlan.documentCondition`: on Citus only the shards of those documents, on plain
+    /// PostgreSQL one index lookup per document), never by `ctid`, which Citus refuses in such a delete; single rows
+    /// are then matched by their whole key among those documents' rows.
     private func delete(from table: PlannedTable, of plan: TablePlan, byKey key: [[SQLValue]], purpose: String)
         async throws
     {
-        let columns = Array(table.keyColumns.prefix(key.count)), name = plan.qualifiedName(table)
+        let columns = Array(table.keyColumns.prefix(key.count))
         let arrays = columns.enumerated().map { "$\($0.offset + 1)\($0.element.sqlType.arrayCast)" }
-        var sql = "DELETE FROM \(name) WHERE \(Identifier.quoted(columns[0].name)) = ANY (\(arrays[0]))"
+        var sql = "DELETE FROM \(plan.qualifiedName(table)) WHERE \(plan.documentCondition(table, array: arrays[0]))"
         if columns.count > 1 {
             let list = columns.map { Identifier.quoted($0.name) }.joined(separator: ", ")
             sql += " AND (\(list)) IN (SELECT * FROM unnest(\(arrays.joined(separator: ", "))))"
