@@ -106,7 +106,7 @@ struct CitusTests {
     }
 
     @Test(
-        "a reload swaps new distributed tables in with the views and grants of the old; a load killed before its swap leaves the old tables as they were"
+        "a reload read by partition workers and copied on several sessions swaps new distributed tables in with the views and grants of the old; a load killed before its swap leaves the old tables as they were"
     )
     func reloadAndKilledLoad() async throws {
         try await Self.withLoaded(OplogSyncFixture.documents) { scene in
@@ -119,8 +119,12 @@ struct CitusTests {
                     purpose: "test")
             }
             let before = try await scene.withPostgres { try await scene.tableContents($0) }
-            #expect(try await scene.read().status == 0)
-            #expect(try await scene.copy(["--jobs", "3"]).status == 0)
+            // The reload read by two partition workers, copied on three sessions.
+            #expect(try await scene.etlstatus("init-load-start").status == 0)
+            try FileManager.default.removeItem(atPath: scene.collectionFolder.path)
+            for part in ["1/2", "2/2"] { #expect(try await scene.read(["--partition", part]).status == 0) }
+            let copied = try await scene.copy(["--jobs", "3"])
+            #expect(copied.status == 0, "\(copied.stderr)")
             _ = try await Self.expectDistributed(scene)
             try await scene.withPostgres { session in
                 let viewRows = try await session.query("SELECT count(*) FROM \(view)", purpose: "test").scalar
@@ -142,6 +146,7 @@ struct CitusTests {
             #expect(try await scene.withPostgres { try await scene.tableContents($0) } == before)
             _ = try await Self.expectDistributed(scene)
             #expect(try await scene.copy().status == 0)
+            #expect(try await scene.etlstatus("init-load-finish", "ok").status == 0)
             try await OplogSyncFixture.expectTables(scene, hold: OplogSyncFixture.documents)
         }
     }
