@@ -234,6 +234,21 @@ def batch_seconds(state):
     return float(value or 0)
 
 
+def write_oplog(model, count, ui, path):
+    """`count` steps of the model as oplog entries of mongod's form, one after the other, into the file at `path`."""
+    wall = datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)
+    with open(path, "wb") as handle:
+        for k in range(count):
+            body, _ = model.step()
+            # mongod's field order: ts, t, v, op, ns, ui, o, o2, wall.
+            entry = {"ts": bson.Timestamp(1_790_000_000 + k // 1000, k % 1000 + 1), "t": bson.Int64(1),
+                     "v": bson.Int64(2), "op": body["op"], "ns": NS, "ui": ui, "o": body["o"]}
+            if "o2" in body:
+                entry["o2"] = body["o2"]
+            entry["wall"] = wall + datetime.timedelta(milliseconds=k)
+            handle.write(bson.encode(entry))
+
+
 def file_part(env):
     rng = random.Random(SEED)
     model = Model(rng, samples(), START_DOCS)
@@ -255,17 +270,7 @@ def file_part(env):
         model.rng = random.Random(SEED + count)
         oplog = os.path.join(WORK, f"oplog-{count}.bson")
         started = time.monotonic()
-        wall = datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)
-        with open(oplog, "wb") as handle:
-            for k in range(count):
-                body, _ = model.step()
-                # mongod's field order: ts, t, v, op, ns, ui, o, o2, wall.
-                entry = {"ts": bson.Timestamp(1_790_000_000 + k // 1000, k % 1000 + 1), "t": bson.Int64(1),
-                         "v": bson.Int64(2), "op": body["op"], "ns": NS, "ui": ui, "o": body["o"]}
-                if "o2" in body:
-                    entry["o2"] = body["o2"]
-                entry["wall"] = wall + datetime.timedelta(milliseconds=k)
-                handle.write(bson.encode(entry))
+        write_oplog(model, count, ui, oplog)
         size = os.path.getsize(oplog) / 1e6
         log(f"{count} entries written to {oplog} ({size:.1f} MB) in {time.monotonic() - started:.1f} s")
         # With OLD_BIN, the older oplog-sync and this one replay the same file in turn, ROUNDS times, each on freshly
@@ -273,7 +278,12 @@ def file_part(env):
         binaries = [("old", OLD_BIN), ("new", BIN)] if OLD_BIN else [("", BIN)]
         for round_number in range(ROUNDS):
             for label, binary in binaries:
-                run(f"load: psql-copy ({count})", [os.path.join(BIN, "psql-copy"), "--config", config, "--collection", NS, "--csv-dir", csv], env)
+                if OLD_BIN:
+                    # Each build loads with its own psql-copy into a state schema of its own version (an older
+                    # oplog-sync refuses a state schema that a newer tool migrated past what it knows).
+                    psql("SET client_min_messages = warning; DROP SCHEMA IF EXISTS bench_oplog CASCADE; "
+                         "DROP SCHEMA IF EXISTS bench_oplog_etl CASCADE")
+                run(f"load: psql-copy ({count})", [os.path.join(binary, "psql-copy"), "--config", config, "--collection", NS, "--csv-dir", csv], env)
                 wall_s, rss, out, _, _, cpu = run(f"replay {count} {label}".rstrip(), [os.path.join(binary, "oplog-sync"), "--config", config, "--from-file", oplog, "--json"], env)
                 inside = batch_seconds("bench_oplog_etl")
                 step = f"oplog-sync --from-file, {count // 1000}k entries ({size:.0f} MB)" + (f", {label} #{round_number + 1}" if label else "")

@@ -219,6 +219,16 @@ let hostileCases: [HostileCase] = [
         name: "a connect_timeout that is no number", run: .init("psql-copy", []), status: 78,
         patterns: ["[psql] connect_timeout:"],
         config: replacing("password_env", with: "password_env = SYNC_TEST_PGPASSWORD\nconnect_timeout = soon")),
+    HostileCase(
+        name: "a distribute that is no choice", run: .init("psql-copy", []), status: 78,
+        patterns: ["[psql] distribute:", "citus"], stderrLines: 1,
+        config: replacing("password_env", with: "password_env = SYNC_TEST_PGPASSWORD\ndistribute = sharded")),
+    HostileCase(
+        name: "distribute = citus on a database without the citus extension (78, nothing loaded)",
+        before: [.init("mongo-reader", ["--input-file", "{dir}/one.json"])], run: .init("psql-copy", []),
+        status: 78, patterns: ["[psql] distribute = citus", "no citus extension"],
+        files: ["one.json": lines(goodLine)],
+        config: replacing("password_env", with: "password_env = SYNC_TEST_PGPASSWORD\ndistribute = citus")),
 
     // A result that cannot be written is an I/O error, not a success.
     HostileCase(

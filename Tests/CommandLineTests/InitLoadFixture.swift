@@ -11,6 +11,8 @@ struct InitLoadFixture {
     let stateSchema: String
     let targetSchema: String
     let configPath: String
+    /// The PostgreSQL the scene's tables live in: the test cluster, or the Citus coordinator.
+    let postgresURI: String
     let documents: [BSONDocument]
     /// The password reaches the binaries through `password_env`, as an operator would set it up.
     let environment: [String: String]
@@ -62,14 +64,15 @@ struct InitLoadFixture {
     /// Runs `body` with a scene of its own, cleaned up (schemas, MongoDB database, folder) after `body` returned or
     /// threw, before this returns. `mongoURI` and `postgresConninfo` may be replaced to point at dead servers; the
     /// documents go to MongoDB only when `mongoURI` is the real server's. `schema` and `documents` replace the sample
-    /// customers' schema file text and documents.
+    /// customers' schema file text and documents. `citus`: the tables go to the Citus cluster's coordinator.
     static func with<Result>(
-        mongoURI: String? = nil, postgresConninfo: String? = nil, documentCount: Int? = nil, batchSize: Int? = nil,
-        schema: String? = nil, documents: [BSONDocument]? = nil, _ body: (InitLoadFixture) async throws -> Result
+        mongoURI: String? = nil, postgresConninfo: String? = nil, citus: Bool = false, documentCount: Int? = nil,
+        batchSize: Int? = nil, schema: String? = nil, documents: [BSONDocument]? = nil,
+        _ body: (InitLoadFixture) async throws -> Result
     ) async throws -> Result {
         let scene = try InitLoadFixture(
-            mongoURI: mongoURI, postgresConninfo: postgresConninfo, documentCount: documentCount, batchSize: batchSize,
-            schema: schema, documents: documents)
+            mongoURI: mongoURI, postgresConninfo: postgresConninfo, citus: citus, documentCount: documentCount,
+            batchSize: batchSize, schema: schema, documents: documents)
         return try await withCleanUp {
             if mongoURI == nil {
                 try await MongoSession(uri: try ServerEnvironment.shared.mongoURI()).insert(
@@ -84,8 +87,8 @@ struct InitLoadFixture {
     /// Everything but the documents in MongoDB: `with` inserts those, and cleans up.
     /// `batchSize` sets `[sync] batch_size`.
     private init(
-        mongoURI: String?, postgresConninfo: String?, documentCount: Int?, batchSize: Int?, schema: String?,
-        documents: [BSONDocument]?
+        mongoURI: String?, postgresConninfo: String?, citus: Bool, documentCount: Int?, batchSize: Int?,
+        schema: String?, documents: [BSONDocument]?
     ) throws {
         let suffix = UUID().uuidString.prefix(8).lowercased()
         namespace = Namespace(database: "il_\(suffix)", collection: "customers")
@@ -97,7 +100,8 @@ struct InitLoadFixture {
         if let documentCount { documents = Array(documents.prefix(documentCount)) }
         self.documents = documents
         let mongoURI = try mongoURI ?? ServerEnvironment.shared.mongoURI()
-        let postgresConninfo = try postgresConninfo ?? ServerEnvironment.shared.postgresURI()
+        postgresURI = try citus ? ServerEnvironment.shared.citusURI() : ServerEnvironment.shared.postgresURI()
+        let postgresConninfo = postgresConninfo ?? postgresURI
         environment = ["SYNC_TEST_PGPASSWORD": ServerEnvironment.shared.values["PGPASSWORD"] ?? ""]
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("init-load-\(suffix)")
         configPath = directory.appendingPathComponent("sync.ini").path
@@ -173,9 +177,14 @@ struct InitLoadFixture {
         ).plan
     }
 
+    /// Runs `body` with a session on the scene's PostgreSQL (`postgresURI`).
+    func withPostgres<R>(_ body: (PostgresSession) async throws -> R) async throws -> R {
+        try await PostgresServer.withSession(conninfo: postgresURI, body)
+    }
+
     /// How many rows a table of the scene's state schema holds, as PostgreSQL prints the count.
     func stateRowCount(_ table: String) async throws -> String? {
-        try await PostgresServer.withSession { session in
+        try await withPostgres { session in
             try await session.query(
                 "SELECT count(*) FROM \(PostgresSQL.qualifiedName(schema: stateSchema, table))", purpose: "test"
             ).scalar
@@ -195,7 +204,7 @@ struct InitLoadFixture {
     }
 
     func cleanUp() async {
-        if let session = try? await PostgresServer.session() {
+        if let session = try? await PostgresServer.session(conninfo: postgresURI) {
             for schema in [stateSchema, targetSchema, "\(stateSchema)_load"] {
                 try? await session.execute(
                     "DROP SCHEMA IF EXISTS \(PostgresSQL.quoteIdentifier(schema)) CASCADE", purpose: "test cleanup")

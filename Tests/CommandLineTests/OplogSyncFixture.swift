@@ -61,6 +61,31 @@ enum OplogSyncFixture {
                 "deletes": .array([.document(["q": .document(filter), "limit": .int32(limit)])]),
             ])
         }
+
+        /// Six random writes of round `round`: inserts (of ids after `nextID`, which moves on), pushes to growing
+        /// arrays, nested sets and deletes, of the fixture's documents and those inserted.
+        func randomBurst(round: Int, nextID: inout Int32, using random: inout SeededRandom) async throws {
+            for _ in 0..<6 {
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0:
+                    nextID += 1
+                    try await insert([
+                        ["_id": .int32(nextID), "name": .string("r\(round)"), "tags": .array([.string("a")])]
+                    ])
+                case 1:
+                    try await update(
+                        ["_id": .int32(Int32.random(in: 1...nextID, using: &random))],
+                        .document([
+                            "$push": .document(["tags": .string("p\(round)")]),
+                            "$inc": .document(["score": .double(1)]),
+                        ]))
+                case 2:
+                    try await set(
+                        Int32.random(in: 1...4, using: &random), ["address.city": .string("c\(round)")])
+                default: try await delete(["_id": .int32(Int32.random(in: 5...nextID, using: &random))])
+                }
+            }
+        }
     }
 
     /// Runs a pymongo script (the project's .venv, which scripts/setup makes) with the MongoDB URI, database and
@@ -115,7 +140,7 @@ enum OplogSyncFixture {
     {
         let plan = try plan ?? scene.plan()
         let expected = try documents.map { try normalise($0, plan: plan) }
-        let stored = try await PostgresServer.withSession { session in
+        let stored = try await scene.withPostgres { session in
             try await session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", purpose: "test")
             let stored = try await StoredDocuments.all(plan: plan, session: session)
             try await session.execute("COMMIT", purpose: "test")

@@ -534,26 +534,7 @@ struct OplogSyncTests {
             var nextID: Int32 = 100
             for round in 0..<20 {
                 // A burst of inserts, updates of growing arrays, and deletes, then a run killed after a random delay.
-                for _ in 0..<6 {
-                    switch Int.random(in: 0..<4, using: &random) {
-                    case 0:
-                        nextID += 1
-                        try await writer.insert([
-                            ["_id": .int32(nextID), "name": .string("r\(round)"), "tags": .array([.string("a")])]
-                        ])
-                    case 1:
-                        try await writer.update(
-                            ["_id": .int32(Int32.random(in: 1...nextID, using: &random))],
-                            .document([
-                                "$push": .document(["tags": .string("p\(round)")]),
-                                "$inc": .document(["score": .double(1)]),
-                            ]))
-                    case 2:
-                        try await writer.set(
-                            Int32.random(in: 1...4, using: &random), ["address.city": .string("c\(round)")])
-                    default: try await writer.delete(["_id": .int32(Int32.random(in: 5...nextID, using: &random))])
-                    }
-                }
+                try await writer.randomBurst(round: round, nextID: &nextID, using: &random)
                 let run = try OplogFollowTests.BackgroundRun(scene, arguments)
                 try await Task.sleep(for: .milliseconds(Int.random(in: 20...900, using: &random)))
                 kill(run.pid, SIGKILL)

@@ -20,11 +20,11 @@ struct StateMigrationTests {
         "migrations 2 to 5 from an empty database create freshness_checks, verifications, resume tokens and pending verifications"
     )
     func fromEmpty() async throws {
-        #expect(StateStore.currentVersion == 9)
+        #expect(StateStore.currentVersion == 10)
         try await PostgresServer.withScratchSchema("etl") { session, schema in
             let store = StateStore(session: session, schema: schema)
-            #expect(try await store.migrate() == 9)
-            #expect(try await Self.version(session, store) == "9")
+            #expect(try await store.migrate() == 10)
+            #expect(try await Self.version(session, store) == "10")
             #expect(try await Self.tables(session, schema).contains("open_transactions"))
             #expect(try await Self.tables(session, schema).contains("catalog_excluded"))
             #expect(try await Self.tables(session, schema).contains("collection_starts"))
@@ -325,11 +325,35 @@ struct StatusStateTests {
             try await store.setCollectionStarts(customers, positions: ["rs0": BSONTimestamp(packed: 70)])
             try await store.moveSyncPoints(["rs0": BSONTimestamp(packed: 60)])
             #expect(try await store.collectionStarts() == [customers: ["rs0": BSONTimestamp(packed: 70)]])
-            // Migrations 8 and 9 keep all that and start with no transaction open.
-            #expect(try await store.migrate() == 9)
+            // Migrations 8 to 10 keep all that and start with no transaction open.
+            #expect(try await store.migrate() == 10)
             #expect(try await store.collectionStarts() == [customers: ["rs0": BSONTimestamp(packed: 70)]])
             #expect(try await store.syncPoints() == ["rs0": BSONTimestamp(packed: 60)])
             #expect(try await store.openTransactions().isEmpty)
+        }
+    }
+
+    @Test("migration 10 from version 9 records catalog tables as ordinary ones (distribution_column NULL)")
+    func distributionColumnFromPrevious() async throws {
+        try await PostgresServer.withScratchSchema("etl") { session, schema in
+            let store = StateStore(session: session, schema: schema)
+            #expect(try await store.migrate(through: 9) == 9)
+            try await session.query(
+                """
+                INSERT INTO \(store.table("catalog_tables")) (collection, table_name, json_path, depth)
+                VALUES ('shop.orders', 'orders', '$', 0)
+                """, purpose: "test")
+            #expect(try await store.migrate() == 10)
+            let orders = Namespace(database: "shop", collection: "orders")
+            #expect(
+                try await session.query(
+                    "SELECT count(*) FROM \(store.table("catalog_tables")) WHERE distribution_column IS NULL",
+                    purpose: "test"
+                ).scalar == "1")
+            let distributed = try await session.withTransaction(purpose: "test") { session in
+                try StateStore.catalogDistributed(on: session, schema: schema, collection: orders)
+            }
+            #expect(!distributed)
         }
     }
 }

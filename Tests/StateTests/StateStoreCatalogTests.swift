@@ -16,7 +16,7 @@ struct CatalogStoreTests {
             "DROP SCHEMA IF EXISTS \(target) CASCADE; CREATE SCHEMA \(target)", purpose: "recreate the target schema")
         try await session.execute(plan.ddl, purpose: "create the tables")
         try await session.withTransaction(purpose: "write a test catalog") { session in
-            try StateStore.replaceCatalog(on: session, schema: schema, plan: plan)
+            try StateStore.replaceCatalog(on: session, schema: schema, plan: plan, distributed: false)
         }
     }
 

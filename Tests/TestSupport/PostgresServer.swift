@@ -8,17 +8,21 @@ public enum PostgresServer {
     public static var password: String? { ServerEnvironment.shared.values["PGPASSWORD"] }
     public static let quietLogger = Logger(label: "test.postgres") { _ in SwiftLogNoOpLogHandler() }
 
-    public static func session(_ name: String = "test", logger: Logger = quietLogger) async throws -> PostgresSession {
+    /// A connected session on the test cluster, or on the server `conninfo` names (the Citus coordinator).
+    public static func session(_ name: String = "test", logger: Logger = quietLogger, conninfo: String? = nil)
+        async throws -> PostgresSession
+    {
         let session = PostgresSession(name: name, logger: logger)
-        try await session.connect(conninfo: conninfo, password: password)
+        try await session.connect(conninfo: try conninfo ?? self.conninfo, password: password)
         return session
     }
 
-    /// Runs `body` with a connected session, closed after `body` returned or threw, before this returns.
-    public static func withSession<R>(_ name: String = "test", _ body: (PostgresSession) async throws -> R) async throws
-        -> R
-    {
-        let session = try await session(name)
+    /// Runs `body` with a connected session (on the server `conninfo` names, else the test cluster), closed after
+    /// `body` returned or threw, before this returns.
+    public static func withSession<R>(
+        _ name: String = "test", conninfo: String? = nil, _ body: (PostgresSession) async throws -> R
+    ) async throws -> R {
+        let session = try await session(name, conninfo: conninfo)
         return try await withCleanUp {
             try await body(session)
         } cleanUp: {

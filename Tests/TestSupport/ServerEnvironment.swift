@@ -48,4 +48,16 @@ public struct ServerEnvironment: Sendable {
     public func mongoURI() throws -> String { try require("MONGO_URI") }
     /// A libpq URI for the throwaway cluster, without the password (that comes from PGPASSWORD).
     public func postgresURI() throws -> String { try require("PG_URI") }
+    /// A libpq URI for the Citus coordinator that `scripts/services start --citus` launched, without the password.
+    public func citusURI() throws -> String {
+        guard let value = values["CITUS_PG_URI"], !value.isEmpty else { throw MissingCitus() }
+        return value
+    }
+
+    public struct MissingCitus: Error, CustomStringConvertible {
+        public var description: String {
+            "CITUS_PG_URI is not set: run `scripts/services start --citus` first (it builds Citus once if needed and "
+                + "writes .run/services.env), or use scripts/test"
+        }
+    }
 }

@@ -30,6 +30,7 @@ public struct PsqlCopyCommand: Sendable {
         request.waitSeconds = waitSeconds
         request.collections = config.collections
         request.positionNames = config.positionNames(for: collection)
+        request.distribution = config.distribute
         let stop = StopRequest.listen()
         let loader = CopyLoader(logger: logger) { try await context.postgresSession(name: $0) }
         // Files first: PostgreSQL is not touched until the folder is known to be whole (or its reader found).

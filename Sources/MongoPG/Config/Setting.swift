@@ -78,6 +78,10 @@ public struct Setting: Sendable {
             default: String(PostgresConninfo.defaultConnectTimeout),
             "seconds to wait for a connection; a conninfo's own connect_timeout wins",
             reader: .config(\.postgresConnectTimeout)),
+        Setting(
+            .psql, "distribute", .choice(Distribution.allCases.map(\.rawValue)), default: Distribution.auto.rawValue,
+            "citus: distributed tables; none: ordinary; auto: citus where installed",
+            reader: .config { $0.distribute.rawValue }),
 
         Setting(
             .sync, "schemas_dir", .folder, default: SyncConfig.defaultSchemasDirectory,

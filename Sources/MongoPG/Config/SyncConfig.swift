@@ -39,6 +39,8 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
     public var postgresConninfo: String
     /// `[psql] password_env`: the name of the environment variable holding the password, if any.
     public var passwordEnvironmentVariable: String?
+    /// `[psql] distribute`: whether psql-copy creates Citus distributed tables.
+    public var distribute: Distribution
     /// `[sync] schemas_dir`, absolute: a relative path is resolved against the configuration file's folder.
     public var schemasDirectory: String
     public var stateSchema: String
@@ -187,6 +189,7 @@ public struct SyncConfig: Sendable, CustomStringConvertible {
         let passwordVariable = try text("password_env", in: psql)
         passwordEnvironmentVariable = passwordVariable.isEmpty ? nil : passwordVariable
         passwordEnvironmentLine = psql.entry("password_env")?.line
+        distribute = Distribution(rawValue: try text("distribute", in: psql).lowercased()) ?? .auto
 
         // [sync], optional: every key has a default.
         let sync = file.section("sync")

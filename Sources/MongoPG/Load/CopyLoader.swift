@@ -20,6 +20,8 @@ public struct LoadRequest: Sendable {
     /// Per oplog source name, the position this collection's entries are read under (`SyncConfig.positionNames`):
     /// a load of some collections records the collection's own replay start there.
     public var positionNames: [String: String] = [:]
+    /// `[psql] distribute`: Citus distributed tables or ordinary ones.
+    public var distribution = Distribution.auto
 
     public init(
         namespace: Namespace, csvDirectory: String, schemasDirectory: String, settings: FlattenSettings, jobs: Int = 2
@@ -266,6 +268,7 @@ public struct CopyLoader: Sendable {
         let quotedStaging = PostgresSQL.quoteIdentifier(staging)
         let clock = ContinuousClock()
 
+        let distributed = try await Citus.distributes(prepared.request.distribution, on: session)
         let step = clock.now
         /// The swap, timed as the run's last step.
         func swapStep(_ manifest: Manifest, _ counts: [String: Int]) async throws {
@@ -273,7 +276,8 @@ public struct CopyLoader: Sendable {
             try await TestHooks.hold(at: "swap")
             try await swap(
                 plan: plan, staging: staging, manifest: manifest, schemaHash: schema.hash, counts: counts,
-                positionNames: prepared.request.positionNames, session: session, store: store, run: run.id)
+                positionNames: prepared.request.positionNames, distributed: distributed, session: session,
+                store: store, run: run.id)
             try await run.addStep("swap", figures: ["seconds": (clock.now - started).seconds])
         }
         await TestHooks.pause(at: "checked") {
@@ -289,6 +293,13 @@ public struct CopyLoader: Sendable {
             try await session.execute(
                 plan.createStatement(table, inSchema: staging, withPrimaryKey: reader != nil),
                 purpose: "create staging table \(table.name)")
+            // Distributed while empty: COPY through the coordinator then routes each row to its shard, and the
+            // swap's SET SCHEMA keeps the tables distributed and co-located.
+            if distributed {
+                try await session.execute(
+                    Citus.distributeStatement(table, of: plan, inSchema: staging),
+                    purpose: "distribute staging table \(table.name)")
+            }
         }
         if let reader {
             let (manifest, counts) = try await followAndCopy(
@@ -351,7 +362,7 @@ public struct CopyLoader: Sendable {
     /// Until COMMIT, readers see the old tables; after it, the new ones.
     private func swap(
         plan: TablePlan, staging: String, manifest: Manifest, schemaHash: String, counts: [String: Int],
-        positionNames: [String: String], session: PostgresSession, store: StateStore, run: Int64
+        positionNames: [String: String], distributed: Bool, session: PostgresSession, store: StateStore, run: Int64
     ) async throws {
         let target = plan.settings.targetSchema, stateSchema = store.schema, collection = plan.namespace.description
         let names = plan.tables.map(\.name)
@@ -385,7 +396,7 @@ public struct CopyLoader: Sendable {
                         purpose: "move the new table \(name) in")
                 }
                 try dependents.restore(on: session, logger: logger)
-                try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan)
+                try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan, distributed: distributed)
                 try StateStore.recordCollectionLoad(
                     on: session, schema: stateSchema, collection: namespace, schemaHash: schemaHash,
                     documents: documents, rows: counts, run: run, positionNames: positionNames)

@@ -151,14 +151,25 @@ struct SchemaChanges {
         }
         if !change.additions.isEmpty {
             let statements = change.statements, plan = change.new, stateSchema = store.schema
+            let newTables = plan.tables.filter { table in
+                change.additions.contains { $0.kind == .table && FieldName($0.table) == FieldName(table.name) }
+            }
             logger.info(
                 "applying a schema change",
                 metadata: ["ns": "\(collection)", "changes": "\(change.additions.map(\.description))"])
             try await store.session.withTransaction(purpose: "apply the schema change of \(collection)") { session in
+                // A new array's table joins a distributed collection's colocation group, as psql-copy made its others.
+                let distributed = try StateStore.catalogDistributed(
+                    on: session, schema: stateSchema, collection: collection)
                 for statement in statements {
                     try session.execute(statement, purpose: "change the tables of \(collection)")
                 }
-                try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan)
+                for table in newTables where distributed {
+                    try session.execute(
+                        Citus.distributeStatement(table, of: plan, inSchema: plan.settings.targetSchema),
+                        purpose: "distribute the new table \(table.name)")
+                }
+                try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan, distributed: distributed)
             }
         }
         try await TestHooks.hold(at: "schema-changed")

@@ -12,6 +12,9 @@ public struct TablePlan: Sendable {
     public let idType: ScalarType
     /// How the root document's fields (all but `_id`) map onto columns and child tables.
     let root: ObjectPlan
+    /// The live tables are Citus distributed tables (the catalog's `distribution_column`; a plan from a schema file
+    /// says false): statements on them are written so that Citus routes each to the shards of its documents.
+    public internal(set) var isDistributed = false
 
     /// PostgreSQL's INDEX_MAX_KEYS: a primary key holds at most this many columns, so arrays nest at most 31 deep.
     public static let maximumKeyColumns = 32

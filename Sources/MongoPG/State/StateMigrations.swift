@@ -162,5 +162,10 @@ enum StateMigrations {
             PRIMARY KEY (collection, json_path)
         );
         """,
+        // 10: the column a table is distributed by on Citus (NULL: an ordinary table), so that tables a schema change
+        // adds to a distributed collection are distributed too, and an operator sees the layout in the catalog.
+        """
+        ALTER TABLE {schema}.catalog_tables ADD COLUMN distribution_column text;
+        """,
     ]
 }

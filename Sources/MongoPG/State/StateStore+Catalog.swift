@@ -15,9 +15,10 @@ extension StateStore {
     }
 
     /// Replaces the catalog rows of the plan's collection with the plan's, inside the caller's transaction
-    /// (psql-copy's swap).
+    /// (psql-copy's swap). `distributed`: the tables are Citus distributed tables (`distribution_column` names the
+    /// column each is distributed by).
     public static func replaceCatalog(
-        on session: isolated PostgresSession, schema: String, plan: TablePlan
+        on session: isolated PostgresSession, schema: String, plan: TablePlan, distributed: Bool
     ) throws(PostgresError) {
         let catalogTables = PostgresSQL.qualifiedName(schema: schema, "catalog_tables")
         let catalogColumns = PostgresSQL.qualifiedName(schema: schema, "catalog_columns")
@@ -38,14 +39,16 @@ extension StateStore {
         try session.query(
             "DELETE FROM \(catalogTables) WHERE collection = $1", parameters: [collection],
             purpose: "clear the old catalog tables")
-        for table in plan.catalogTables {
+        for (table, planned) in zip(plan.catalogTables, plan.tables) {
             try session.query(
                 """
-                INSERT INTO \(catalogTables) (collection, table_name, parent_table, json_path, depth)
-                VALUES ($1, $2, $3, $4, $5)
+                INSERT INTO \(catalogTables)
+                    (collection, table_name, parent_table, json_path, depth, distribution_column)
+                VALUES ($1, $2, $3, $4, $5, $6)
                 """,
                 parameters: [
                     table.collection, table.table, table.parentTable, table.jsonPath, String(table.arrayDepth),
+                    distributed ? plan.distributionColumn(planned).name : nil,
                 ],
                 purpose: "write the catalog of \(table.table)")
         }
@@ -62,6 +65,18 @@ extension StateStore {
                 ],
                 purpose: "write the catalog of \(column.table).\(column.column)")
         }
+    }
+
+    /// Whether the catalog records `collection`'s tables as Citus distributed tables (`distribution_column`).
+    public static func catalogDistributed(
+        on session: isolated PostgresSession, schema: String, collection: Namespace
+    ) throws(PostgresError) -> Bool {
+        let rows = try session.query(
+            """
+            SELECT 1 FROM \(PostgresSQL.qualifiedName(schema: schema, "catalog_tables"))
+            WHERE collection = $1 AND parent_table IS NULL AND distribution_column IS NOT NULL
+            """, parameters: [collection.description], purpose: "read whether \(collection)'s tables are distributed")
+        return !rows.rows.isEmpty
     }
 
     /// The catalog rows of `collection` (none when it was never loaded), in one snapshot.
@@ -128,7 +143,11 @@ extension StateStore {
         {
             throw SchemaError.missingHashKey(path: hashed.jsonPath, variable: settings.hashKeyVariable)
         }
-        let plan = try TablePlan(catalog: catalog, settings: settings)
+        let stateSchema = schema
+        let distributed = try await session.withTransaction(purpose: "read the distribution of \(collection)") {
+            try StateStore.catalogDistributed(on: $0, schema: stateSchema, collection: collection)
+        }
+        let plan = try TablePlan(catalog: catalog, settings: settings).distributed(distributed)
         let target = plan.settings.targetSchema
         let names = plan.tables.map(\.name)
         let present =

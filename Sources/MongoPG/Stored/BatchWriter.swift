@@ -234,26 +234,21 @@ struct BatchWriter {
     }
 
     /// Deletes the rows whose leading key columns hold `key` (one array per column, a row's values at one index): the
-    /// documents' whole rows by their `_id` column alone, single child rows by their whole key. `key = ANY($1)`
-    /// would leave the plan to row estimates: on tables of tens of thousands of rows, PostgreSQL's default costs scan
-    /// the whole table for every batch. One index lookup per key (it leads the primary key), the rows found deleted
-    /// by their ctid, keeps the cost that of the batch; `OFFSET 0` keeps the lateral lookup from being flattened into
-    /// a join.
+    /// documents' whole rows by their document-ID column alone, single child rows by their whole key. Found by the
+    /// document-ID column (`TablePlan.documentCondition`: on Citus only the shards of those documents, on plain
+    /// PostgreSQL one index lookup per document), never by `ctid`, which Citus refuses in such a delete; single rows
+    /// are then matched by their whole key among those documents' rows.
     private func delete(from table: PlannedTable, of plan: TablePlan, byKey key: [[SQLValue]], purpose: String)
         async throws
     {
-        let columns = table.keyColumns.prefix(key.count), name = plan.qualifiedName(table)
-        let cells = columns.indices.map { "c\($0)" }.joined(separator: ", ")
+        let columns = Array(table.keyColumns.prefix(key.count))
         let arrays = columns.enumerated().map { "$\($0.offset + 1)\($0.element.sqlType.arrayCast)" }
-        let match = columns.enumerated().map { "\(Identifier.quoted($0.element.name)) = k.c\($0.offset)" }
-        try await session.query(
-            """
-            DELETE FROM \(name) WHERE ctid = ANY (ARRAY(
-                SELECT s.ctid FROM unnest(\(arrays.joined(separator: ", "))) AS k (\(cells))
-                CROSS JOIN LATERAL (
-                    SELECT ctid FROM \(name) WHERE \(match.joined(separator: " AND ")) OFFSET 0) AS s))
-            """,
-            values: key.map { .array($0) }, purpose: purpose)
+        var sql = "DELETE FROM \(plan.qualifiedName(table)) WHERE \(plan.documentCondition(table, array: arrays[0]))"
+        if columns.count > 1 {
+            let list = columns.map { Identifier.quoted($0.name) }.joined(separator: ", ")
+            sql += " AND (\(list)) IN (SELECT * FROM unnest(\(arrays.joined(separator: ", "))))"
+        }
+        try await session.query(sql, values: key.map { .array($0) }, purpose: purpose)
     }
 
     static func plan(for namespace: Namespace, in plans: [Namespace: TablePlan]) throws -> TablePlan {

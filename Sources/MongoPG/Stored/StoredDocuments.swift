@@ -12,19 +12,31 @@ public enum StoredDocuments {
         let parameter = SQLParameter.array(ids)
         let rows = try await read(plan: plan, session: session, key: "ordinal") { table, columns in
             // Each row comes with the position of its id, so no returned key text need be matched with the ids
-            // (jsonb and timestamptz print forms of their own, and equal ids may be spelt differently). One index
-            // lookup per id (the key is the leading column of the primary key). A plain join leaves the plan to row
-            // estimates: with PostgreSQL's default costs, 700 ids against a child table of 77k rows got a hash join
-            // over the whole table, 38 ms against 7 ms by index. `OFFSET 0` keeps the lateral subquery from being
-            // flattened into such a join.
-            let key = Identifier.quoted(table.columns[0].name)
+            // (jsonb and timestamptz print forms of their own, and equal ids may be spelt differently).
+            let key = Identifier.quoted(table.columns[0].name), ids = "$1\(table.columns[0].sqlType.arrayCast)"
+            let selected = columns.map { "s." + $0 }.joined(separator: ", ")
+            if plan.isDistributed {
+                // On Citus, the ids as a constant array on the distribution column: only their shards are read,
+                // each shard joining its rows to the ids (a lateral subquery on a distributed table is refused).
+                return (
+                    """
+                    SELECT ids.ordinal::text, \(selected) FROM \(plan.qualifiedName(table)) AS s
+                    JOIN unnest(\(ids)) WITH ORDINALITY AS ids (id, ordinal) ON s.\(key) = ids.id
+                    WHERE \(plan.documentCondition(table, array: ids, alias: "s"))
+                    """,
+                    [parameter]
+                )
+            }
+            // One index lookup per id (the key is the leading column of the primary key). A plain join leaves the
+            // plan to row estimates: with PostgreSQL's default costs, 700 ids against a child table of 77k rows got
+            // a hash join over the whole table, 38 ms against 7 ms by index. `OFFSET 0` keeps the lateral subquery
+            // from being flattened into such a join.
             return (
                 """
                 SELECT ids.ordinal::text, \(columns.map { "t." + $0 }.joined(separator: ", "))
-                FROM unnest($1\(table.columns[0].sqlType.arrayCast)) WITH ORDINALITY AS ids (id, ordinal)
+                FROM unnest(\(ids)) WITH ORDINALITY AS ids (id, ordinal)
                 CROSS JOIN LATERAL (
-                    SELECT \(columns.map { "s." + $0 }.joined(separator: ", ")) FROM \(plan.qualifiedName(table)) AS s
-                    WHERE s.\(key) = ids.id OFFSET 0
+                    SELECT \(selected) FROM \(plan.qualifiedName(table)) AS s WHERE s.\(key) = ids.id OFFSET 0
                 ) AS t
                 """,
                 [parameter]
