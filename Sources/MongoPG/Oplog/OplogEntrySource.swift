@@ -100,14 +100,18 @@ struct FileOplogSource: OplogEntrySource {
 /// (`ChunkReadAhead`); it ends by itself at the range's end, with no wait.
 ///
 /// The oplog's edge costs a query of its own (on SecantusDB a scan of the whole oplog, on mongod an index read), so
-/// the checks are as few as the guarantee allows: the first chunk is read when the source opens, and reading the
-/// entry at the start proves that the oplog reached back to it (a start that is no entry, an init load's position,
-/// is checked once that chunk is read); later reads are confirmed at most once per `confirmInterval`, and once the
-/// range's last chunk is read: that check starts at once and runs while the replay applies the chunk, and it also
-/// covers a range that ended short of its end position.
+/// the checks are as few as the guarantee allows: the first chunk is read when the source opens, and reading the entry
+/// at the start proves that the oplog reached back to it; otherwise (a start that is no entry: an init load's
+/// position) the first confirmation tells. Reads are confirmed at most once per `confirmInterval` while they go on,
+/// and once the range's last chunk is read: that check starts at once, on a connection of its own, and runs while the
+/// replay applies the chunk; it also covers a range that ended short of its end position. Until a confirmation, batches
+/// commit without moving the sync point; one that finds the oplog rolled past throws, so the run ends with exit 1 and
+/// its sync point where it was.
 struct ServerOplogSource: OplogEntrySource {
     let name: String
-    private let session: MongoSession
+    /// The checks' own connection: on the cursor's (which `chunks` holds), a check (a scan on SecantusDB) would hold
+    /// the reads up.
+    private let checkSession: MongoSession
     /// The newest position when the run started; entries after it are left to the next run.
     let end: BSONTimestamp
     private let start: BSONTimestamp
@@ -133,7 +137,8 @@ struct ServerOplogSource: OplogEntrySource {
         self.start = start
         confirmedThrough = start
         let session = try MongoSession(uri: uri, name: "oplog-\(name)")
-        self.session = session
+        let checkSession = try MongoSession(uri: uri, name: "oplog-\(name)-check")
+        self.checkSession = checkSession
         guard let newest = try await session.newestOplogPosition() else {
             throw GeneralError(
                 .configError,
@@ -162,17 +167,13 @@ struct ServerOplogSource: OplogEntrySource {
         let first = try await chunks.next(maximum: batchSize)
         firstChunk = first
         if case .timestamp(let last)? = first.last?["ts"] { readThrough = last }
-        let checked = ContinuousClock.now
-        if first.first?["ts"] == .timestamp(start) {
-            // The entry at the start itself was read (a sync point is one); what was read after it is confirmed later.
-            lastConfirmation = (checked, .zero)
-        } else {
-            // The start is no entry (an init load's position), or nothing was read: the oplog's oldest entry tells
-            // whether it reached back, and, asked after the chunk was read, vouches for that chunk too.
-            try await Self.checkReachesBack(session, name: name, start: start)
-            confirmedThrough = readThrough ?? start
-            lastConfirmation = (checked, ContinuousClock.now - checked)
+        if first.isEmpty {
+            // Nothing to replay: whether the oplog still reaches back is all there is to tell.
+            try await Self.checkReachesBack(checkSession, name: name, start: start)
         }
+        // A start that is no entry is checked with the reads after it: the oplog's oldest entry, asked after them,
+        // tells both whether it reached back to the start and whether it kept every entry read.
+        lastConfirmation = (ContinuousClock.now, .zero)
     }
 
     /// The oplog only loses entries from its old end: when its oldest entry is later than the start, entries replay
@@ -206,19 +207,31 @@ struct ServerOplogSource: OplogEntrySource {
         return readThrough
     }
 
+    /// The check of reads after `confirmed`: from the start itself, whether the oplog still reaches back to it.
+    private static func check(
+        _ session: MongoSession, name: String, confirmed: BSONTimestamp, start: BSONTimestamp
+    ) async throws {
+        if confirmed == start {
+            try await checkReachesBack(session, name: name, start: start)
+        } else {
+            try await checkNotRolledPast(session, name: name, last: confirmed)
+        }
+    }
+
     mutating func confirmReads(force: Bool) async throws -> Bool {
-        let now = ContinuousClock.now
         if let endCheck {
             self.endCheck = nil
             try await endCheck.value
             confirmedThrough = readThrough ?? confirmedThrough
             return true
         }
+        if (readThrough ?? start) <= confirmedThrough { return true }
+        let now = ContinuousClock.now
         if !force, let last = lastConfirmation, now - last.at < max(Self.confirmInterval, last.took * 20) {
             return false
         }
-        confirmedThrough = try await Self.confirmReads(
-            session, name: name, readThrough: readThrough, confirmedThrough: confirmedThrough)
+        try await Self.check(checkSession, name: name, confirmed: confirmedThrough, start: start)
+        confirmedThrough = readThrough ?? confirmedThrough
         lastConfirmation = (now, ContinuousClock.now - now)
         return true
     }
@@ -234,8 +247,8 @@ struct ServerOplogSource: OplogEntrySource {
         }
         if firstChunk == nil, chunks.exhausted, endCheck == nil, let readThrough, readThrough > confirmedThrough {
             // Nothing is left to read: one check now vouches for every read, while the replay applies this chunk.
-            endCheck = Task { [session, name, confirmedThrough] in
-                try await Self.checkNotRolledPast(session, name: name, last: confirmedThrough)
+            endCheck = Task { [checkSession, name, confirmedThrough, start] in
+                try await Self.check(checkSession, name: name, confirmed: confirmedThrough, start: start)
             }
         }
         return documents
