@@ -121,6 +121,8 @@ struct ServerOplogSource: OplogEntrySource {
     /// The last entry read, and the last one read when the oplog was last found to reach back far enough.
     private var readThrough: BSONTimestamp?
     private var confirmedThrough: BSONTimestamp
+    /// The first entry read: the oplog's oldest when history was lost before the range was read.
+    private var firstRead: BSONTimestamp?
     /// The check started when the range's last chunk came in, vouching for every entry read: the next confirmation
     /// waits for it. It also tells a range that ended short of `end` (as a rule an entry's ts; on SecantusDB, whose
     /// commit point moves with its clock, rarely) because no entry was left from one whose entries the oplog lost.
@@ -167,6 +169,7 @@ struct ServerOplogSource: OplogEntrySource {
         let first = try await chunks.next(maximum: batchSize)
         firstChunk = first
         if case .timestamp(let last)? = first.last?["ts"] { readThrough = last }
+        if case .timestamp(let ts)? = first.first?["ts"] { firstRead = ts }
         if first.isEmpty {
             // Nothing to replay: whether the oplog still reaches back is all there is to tell.
             try await Self.checkReachesBack(checkSession, name: name, start: start)
@@ -207,15 +210,18 @@ struct ServerOplogSource: OplogEntrySource {
         return readThrough
     }
 
-    /// The check of reads after `confirmed`: from the start itself, whether the oplog still reaches back to it.
+    /// The check of the reads after `confirmed` (an entry read, or the start), asked after them: the oplog's oldest
+    /// entry no later than `confirmed`. A later one is lost history: lost before the range was read when the oldest
+    /// entry is the first one read (`firstRead`), or the start itself was never reached; else under the reader.
     private static func check(
-        _ session: MongoSession, name: String, confirmed: BSONTimestamp, start: BSONTimestamp
+        _ session: MongoSession, name: String, confirmed: BSONTimestamp, start: BSONTimestamp,
+        firstRead: BSONTimestamp?
     ) async throws {
-        if confirmed == start {
+        guard let oldest = try await session.oldestOplogTimestamp(), oldest > confirmed else { return }
+        if confirmed == start, oldest <= (firstRead ?? oldest) {
             try await checkReachesBack(session, name: name, start: start)
-        } else {
-            try await checkNotRolledPast(session, name: name, last: confirmed)
         }
+        try await checkNotRolledPast(session, name: name, last: confirmed)
     }
 
     mutating func confirmReads(force: Bool) async throws -> Bool {
@@ -230,7 +236,8 @@ struct ServerOplogSource: OplogEntrySource {
         if !force, let last = lastConfirmation, now - last.at < max(Self.confirmInterval, last.took * 20) {
             return false
         }
-        try await Self.check(checkSession, name: name, confirmed: confirmedThrough, start: start)
+        try await Self.check(
+            checkSession, name: name, confirmed: confirmedThrough, start: start, firstRead: firstRead)
         confirmedThrough = readThrough ?? confirmedThrough
         lastConfirmation = (now, ContinuousClock.now - now)
         return true
@@ -247,8 +254,9 @@ struct ServerOplogSource: OplogEntrySource {
         }
         if firstChunk == nil, chunks.exhausted, endCheck == nil, let readThrough, readThrough > confirmedThrough {
             // Nothing is left to read: one check now vouches for every read, while the replay applies this chunk.
-            endCheck = Task { [checkSession, name, confirmedThrough, start] in
-                try await Self.check(checkSession, name: name, confirmed: confirmedThrough, start: start)
+            endCheck = Task { [checkSession, name, confirmedThrough, start, firstRead] in
+                try await Self.check(
+                    checkSession, name: name, confirmed: confirmedThrough, start: start, firstRead: firstRead)
             }
         }
         return documents
