@@ -316,6 +316,24 @@ def write_live_mix(part, collection, model):
     ROWS.append((part, "pymongo bulk_write of the mix (1000 a batch)", LIVE_ENTRIES, seconds, LIVE_ENTRIES / seconds, 0.0, "writes, for scale"))
 
 
+def plain_oplog_read(part, label, oplog, position, oplog_size):
+    """A plain pymongo read of the oplog from `position` (one cursor, RawBSONDocument): a row of `part`; answers its
+    entries/s."""
+    COMMANDS.append((label, f"pymongo: local.oplog.rs.find({{'ts': {{'$gte': {position}}}}}, batch_size=1000), RawBSONDocument"))
+    start = time.monotonic()
+    count = sum(1 for _ in oplog.find({"ts": {"$gte": position}}, batch_size=1000))
+    elapsed = time.monotonic() - start
+    ROWS.append((part, label, count, elapsed, count / elapsed, 0.0, f"oplog holds {oplog_size} entries"))
+    return count / elapsed
+
+
+def mongo_checks(collection):
+    """What the tables should hold, from MongoDB: the figures `table_checks` reads from PostgreSQL."""
+    mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
+    return (len(mongo), sum(len(a) for _, _, a in mongo), sum(sum(a) for _, _, a in mongo),
+            hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
+
+
 def live_part(env):
     client = pymongo.MongoClient(os.environ["MONGO_URI"])
     client.drop_database(DB)
@@ -334,12 +352,7 @@ def live_part(env):
     oplog_size = client.local["oplog.rs"].estimated_document_count()
 
     def plain_read(label):
-        COMMANDS.append((label, f"pymongo: local.oplog.rs.find({{'ts': {{'$gte': {position}}}}}, batch_size=1000), RawBSONDocument"))
-        start = time.monotonic()
-        count = sum(1 for _ in oplog.find({"ts": {"$gte": position}}, batch_size=1000))
-        elapsed = time.monotonic() - start
-        ROWS.append(("live", label, count, elapsed, count / elapsed, 0.0, f"oplog holds {oplog_size} entries"))
-        return count / elapsed
+        return plain_oplog_read("live", label, oplog, position, oplog_size)
 
     raw_before = plain_read("(a) plain read of the same oplog range")
     wall_s, rss, out, status, stderr, cpu = run("live oplog-sync", [os.path.join(BIN, "oplog-sync"), "--config", config, "--json"], env, check=False)
@@ -348,9 +361,7 @@ def live_part(env):
         client.close()
         return
     inside = batch_seconds("bench_oplog_live_etl")
-    mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
-    expected = (len(mongo), sum(len(a) for _, _, a in mongo), sum(sum(a) for _, _, a in mongo),
-                hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
+    expected = mongo_checks(collection)
     summary = sync_row("live", "(b) oplog-sync from the init load's position", out, wall_s, rss,
                        f"CPU {cpu:.2f} s; in batches {inside:.2f} s; " + verdict(expected, table_checks("bench_oplog_live")))
     log(json.dumps(summary))
@@ -410,12 +421,7 @@ def ratios_part(env):
         oplog_size = client.local["oplog.rs"].estimated_document_count()
 
         def plain_read(label):
-            COMMANDS.append((label, f"pymongo: local.oplog.rs.find({{'ts': {{'$gte': {position}}}}}, batch_size=1000), RawBSONDocument"))
-            start = time.monotonic()
-            count = sum(1 for _ in oplog.find({"ts": {"$gte": position}}, batch_size=1000))
-            elapsed = time.monotonic() - start
-            ROWS.append(("ratio", label, count, elapsed, count / elapsed, 0.0, f"oplog holds {oplog_size} entries"))
-            return count / elapsed
+            return plain_oplog_read("ratio", label, oplog, position, oplog_size)
 
         raw_before = plain_read("(a) plain read of the oplog range")
         runs = {}
@@ -426,9 +432,7 @@ def ratios_part(env):
             if status != 0:
                 ROWS.append(("ratio", f"{label} FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
                 continue
-            mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
-            expected = (len(mongo), sum(len(a) for _, _, a in mongo), sum(sum(a) for _, _, a in mongo),
-                        hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
+            expected = mongo_checks(collection)
             summary = sync_row("ratio", label, out, wall_s, rss, f"CPU {cpu:.2f} s; in batches {batch_seconds(state):.2f} s; " + verdict(expected, table_checks(target)))
             runs[variant] = (summary, wall_s)
         raw = max(raw_before, plain_read("(a') plain read again"))
@@ -543,9 +547,7 @@ def follow_part(env):
     out, _ = process.communicate(timeout=120)
     errors.close()
     seconds = time.monotonic() - started
-    mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
-    expected = (len(mongo), sum(len(a) for _, _, a in mongo), sum(sum(a) for _, _, a in mongo),
-                hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
+    expected = mongo_checks(collection)
     note = (f"exit {process.returncode}; caught up {caught_up:.0f} s after the writer stopped; "
             f"{verdict(expected, table_checks('bench_oplog_follow'))}"
             + (f"; writer error: {writer.error}" if writer.error else ""))
@@ -630,9 +632,7 @@ def modes_part(env):
         if status != 0:
             ROWS.append(("modes", f"{label} FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
             continue
-        mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
-        expected = (len(mongo), sum(len(a) for _, _, a in mongo), sum(sum(a) for _, _, a in mongo),
-                    hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
+        expected = mongo_checks(collection)
         summary = sync_row("modes", label, out, wall_s, rss, f"CPU {cpu:.2f} s; in batches {batch_seconds(state):.2f} s; " + verdict(expected, table_checks(target)))
         rates[mode] = (summary["entries_read"] / summary["seconds"], summary["entries_read"] / wall_s)
         summaries[mode] = summary

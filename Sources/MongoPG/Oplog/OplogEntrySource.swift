@@ -164,8 +164,8 @@ struct ServerOplogSource: OplogEntrySource {
             }
             return try batch.map { try BSONDecoder.decode($0.bytes, wrapperLevels: OplogEntry.wrapperLevels) }
         }
-        // Read before anything is replayed, so a source out of reach, or whose oplog no longer reaches back, stops
-        // the run before it starts.
+        // Read before anything is replayed, so a source out of reach (or refusing the read) stops the run before it
+        // starts.
         let first = try await chunks.next(maximum: batchSize)
         firstChunk = first
         if case .timestamp(let last)? = first.last?["ts"] { readThrough = last }
