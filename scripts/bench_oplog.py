@@ -6,7 +6,7 @@ PARTS=follow, a steady writer, a catch-up after a pause and a long `oplog-sync -
 command lines, entries, seconds, entries/s, peak RSS (GNU time) and ratios; asserts nothing. After each
 replay it also prints whether the tables hold what they should (row counts and checksums against the model or
 MongoDB), so a fast wrong answer shows."""
-import copy, datetime, hashlib, json, os, random, shlex, shutil, signal, subprocess, sys, tempfile, threading, time, uuid
+import copy, datetime, hashlib, json, os, random, shlex, shutil, signal, socket, subprocess, sys, tempfile, threading, time, uuid
 
 import bson
 import pymongo
@@ -32,7 +32,7 @@ WRITE_RATE = float(os.environ.get("WRITE_RATE", "10"))
 PAUSE_MINUTES = float(os.environ.get("PAUSE_MINUTES", "10"))
 FOLLOW_MINUTES = float(os.environ.get("FOLLOW_MINUTES", "10"))
 SAMPLE_SECONDS = float(os.environ.get("SAMPLE_SECONDS", "5"))
-PARTS = os.environ.get("PARTS", "file,live,modes").split(",")
+PARTS = os.environ.get("PARTS", "ratios,file,live,modes").split(",")
 SEED = int(os.environ.get("SEED", "1"))
 DB = "bench_oplog"
 NS = f"{DB}.customers"
@@ -205,10 +205,10 @@ def samples():
         return [json_util.loads(line) for line in handle if line.strip()]
 
 
-def write_config(name, target, state, oplog_uri=None, mode="oplog"):
+def write_config(name, target, state, oplog_uri=None, mode="oplog", mongo_uri=None):
     config = os.path.join(WORK, f"{name}.ini")
     with open(config, "w") as handle:
-        handle.write(f"[mongo]\nuri = {os.environ['MONGO_URI']}\n\n[psql]\nconninfo = {os.environ['PG_URI']}\n\n"
+        handle.write(f"[mongo]\nuri = {mongo_uri or os.environ['MONGO_URI']}\n\n[psql]\nconninfo = {os.environ['PG_URI']}\n\n"
                      f"[sync]\nschemas_dir = schemas\nstate_schema = {state}\ntarget_schema = {target}\n\n")
         if oplog_uri:
             handle.write(f"[oplog:rs0]\nuri = {oplog_uri}\nmode = {mode}\n\n")
@@ -326,6 +326,24 @@ def write_live_mix(part, collection, model):
     ROWS.append((part, "pymongo bulk_write of the mix (1000 a batch)", LIVE_ENTRIES, seconds, LIVE_ENTRIES / seconds, 0.0, "writes, for scale"))
 
 
+def plain_oplog_read(part, label, oplog, position, oplog_size):
+    """A plain pymongo read of the oplog from `position` (one cursor, RawBSONDocument): a row of `part`; answers its
+    entries/s."""
+    COMMANDS.append((label, f"pymongo: local.oplog.rs.find({{'ts': {{'$gte': {position}}}}}, batch_size=1000), RawBSONDocument"))
+    start = time.monotonic()
+    count = sum(1 for _ in oplog.find({"ts": {"$gte": position}}, batch_size=1000))
+    elapsed = time.monotonic() - start
+    ROWS.append((part, label, count, elapsed, count / elapsed, 0.0, f"oplog holds {oplog_size} entries"))
+    return count / elapsed
+
+
+def mongo_checks(collection):
+    """What the tables should hold, from MongoDB: the figures `table_checks` reads from PostgreSQL."""
+    mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
+    return (len(mongo), sum(len(a) for _, _, a in mongo), sum(sum(a) for _, _, a in mongo),
+            hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
+
+
 def live_part(env):
     client = pymongo.MongoClient(os.environ["MONGO_URI"])
     client.drop_database(DB)
@@ -344,12 +362,7 @@ def live_part(env):
     oplog_size = client.local["oplog.rs"].estimated_document_count()
 
     def plain_read(label):
-        COMMANDS.append((label, f"pymongo: local.oplog.rs.find({{'ts': {{'$gte': {position}}}}}, batch_size=1000), RawBSONDocument"))
-        start = time.monotonic()
-        count = sum(1 for _ in oplog.find({"ts": {"$gte": position}}, batch_size=1000))
-        elapsed = time.monotonic() - start
-        ROWS.append(("live", label, count, elapsed, count / elapsed, 0.0, f"oplog holds {oplog_size} entries"))
-        return count / elapsed
+        return plain_oplog_read("live", label, oplog, position, oplog_size)
 
     raw_before = plain_read("(a) plain read of the same oplog range")
     wall_s, rss, out, status, stderr, cpu = run("live oplog-sync", [os.path.join(BIN, "oplog-sync"), "--config", config, "--json"], env, check=False)
@@ -358,9 +371,7 @@ def live_part(env):
         client.close()
         return
     inside = batch_seconds("bench_oplog_live_etl")
-    mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
-    expected = (len(mongo), sum(len(a) for _, _, a in mongo), sum(sum(a) for _, _, a in mongo),
-                hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
+    expected = mongo_checks(collection)
     summary = sync_row("live", "(b) oplog-sync from the init load's position", out, wall_s, rss,
                        f"CPU {cpu:.2f} s; in batches {inside:.2f} s; " + verdict(expected, table_checks("bench_oplog_live")))
     log(json.dumps(summary))
@@ -372,6 +383,87 @@ def live_part(env):
     sync_row("live", "(c) oplog-sync again, nothing new", out, wall_s, rss, f"CPU {cpu:.2f} s; the fixed cost of a run")
     client.drop_database(DB)
     client.close()
+
+
+def private_secantus():
+    """A fresh SecantusDB of its own (its storage in the work folder: in memory it wrote the mix 50 times slower), with its default oplog (100k entries, an hour): (process, URI)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
+                                "--storage-path", os.path.join(WORK, "ratios-mongo")], stdout=subprocess.DEVNULL,
+                               stderr=open(os.path.join(WORK, "ratios-mongo.log"), "w"))
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            pymongo.MongoClient(uri, serverSelectionTimeoutMS=500).admin.command("ping")
+            return process, uri
+        except pymongo.errors.PyMongoError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                sys.exit("the private SecantusDB did not start: see ratios-mongo.log")
+            time.sleep(0.2)
+
+
+def ratios_part(env):
+    """The live run's two ratios side by side, on a fresh private SecantusDB with its default oplog: the 20k documents
+    init-loaded into two targets at one position, LIVE_ENTRIES writes of the mix, then a plain pymongo read of the
+    range (a), `oplog-sync --no-verify` (b) and `oplog-sync` with verification (e), each replaying the same range.
+    (b)/(a): entries/s of the unverified run against the plain read (the faster of one before and one after the runs);
+    (e)/(b): verification's cost in time."""
+    process, uri = private_secantus()
+    try:
+        client = pymongo.MongoClient(uri)
+        model = Model(random.Random(SEED + 11), samples(), START_DOCS)
+        collection = client[DB]["customers"]
+        insert_starting_documents(collection, model)
+        configs = {}
+        for variant in ("plain", "verified"):
+            target, state = f"bench_oplog_ratio_{variant}", f"bench_oplog_ratio_{variant}_etl"
+            configs[variant] = (write_config(f"ratio-{variant}", target, state, uri, mongo_uri=uri), target, state)
+            init_load(f"init load ({variant})", configs[variant][0], os.path.join(WORK, f"csv-ratio-{variant}"), env)
+        packed = init_load_position(configs["plain"][2])
+        psql(f"UPDATE {configs['verified'][2]}.init_load_positions SET oplog_ts = {packed}")
+        position = bson.Timestamp(packed >> 32, packed & 0xFFFFFFFF)
+        write_live_mix("ratio", collection, model)
+        oplog = client.local.get_collection("oplog.rs", codec_options=bson.CodecOptions(document_class=RawBSONDocument))
+        oplog_size = client.local["oplog.rs"].estimated_document_count()
+
+        def plain_read(label):
+            return plain_oplog_read("ratio", label, oplog, position, oplog_size)
+
+        raw_before = plain_read("(a) plain read of the oplog range")
+        runs = {}
+        for label, variant, flags in (("(b) oplog-sync --no-verify", "plain", ["--no-verify"]),
+                                      ("(e) oplog-sync (verification on)", "verified", [])):
+            config, target, state = configs[variant]
+            wall_s, rss, out, status, stderr, cpu = run(f"ratio: {variant}", [os.path.join(BIN, "oplog-sync"), "--config", config, "--json"] + flags, env, check=False)
+            if status != 0:
+                ROWS.append(("ratio", f"{label} FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
+                continue
+            expected = mongo_checks(collection)
+            summary = sync_row("ratio", label, out, wall_s, rss, f"CPU {cpu:.2f} s; in batches {batch_seconds(state):.2f} s; " + verdict(expected, table_checks(target)))
+            runs[variant] = (summary, wall_s)
+        raw = max(raw_before, plain_read("(a') plain read again"))
+        if "plain" in runs:
+            summary, wall_s = runs["plain"]
+            ROWS.append(("ratio", "(b)/(a): live --no-verify against a plain read", 0, 0, 0, 0,
+                         f"{summary['entries_read'] / summary['seconds'] / raw:.2f}x in replay entries/s; "
+                         f"{summary['entries_read'] / wall_s / raw:.2f}x in the whole process's (target >= 0.8x)"))
+        if "plain" in runs and "verified" in runs:
+            (plain, plain_wall), (verified, verified_wall) = runs["plain"], runs["verified"]
+            ROWS.append(("ratio", "(e)/(b): live verified against unverified, time", 0, 0, 0, 0,
+                         f"{verified['seconds'] / plain['seconds']:.2f}x replay seconds; {verified_wall / plain_wall:.2f}x "
+                         f"the whole process's (target <= 1.5x); {verified['documents_verified']} documents verified, "
+                         f"SecantusDB's lookups {verified['verify_mongo_seconds']:.1f} s"))
+        client.close()
+    finally:
+        process.terminate()
+        process.wait()
+        for variant in ("plain", "verified"):
+            for schema in (f"bench_oplog_ratio_{variant}", f"bench_oplog_ratio_{variant}_etl"):
+                psql(f"SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 class SteadyWriter(threading.Thread):
@@ -465,9 +557,7 @@ def follow_part(env):
     out, _ = process.communicate(timeout=120)
     errors.close()
     seconds = time.monotonic() - started
-    mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
-    expected = (len(mongo), sum(len(a) for _, _, a in mongo), sum(sum(a) for _, _, a in mongo),
-                hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
+    expected = mongo_checks(collection)
     note = (f"exit {process.returncode}; caught up {caught_up:.0f} s after the writer stopped; "
             f"{verdict(expected, table_checks('bench_oplog_follow'))}"
             + (f"; writer error: {writer.error}" if writer.error else ""))
@@ -552,9 +642,7 @@ def modes_part(env):
         if status != 0:
             ROWS.append(("modes", f"{label} FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
             continue
-        mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
-        expected = (len(mongo), sum(len(a) for _, _, a in mongo), sum(sum(a) for _, _, a in mongo),
-                    hashlib.md5(",".join(f"{i}:{e}" for i, e, _ in sorted(mongo, key=lambda m: str(m[0]))).encode()).hexdigest())
+        expected = mongo_checks(collection)
         summary = sync_row("modes", label, out, wall_s, rss, f"CPU {cpu:.2f} s; in batches {batch_seconds(state):.2f} s; " + verdict(expected, table_checks(target)))
         rates[mode] = (summary["entries_read"] / summary["seconds"], summary["entries_read"] / wall_s)
         summaries[mode] = summary
@@ -590,6 +678,8 @@ def main():
                    "bench_oplog_mode_oplog", "bench_oplog_mode_oplog_etl", "bench_oplog_mode_changestream",
                    "bench_oplog_mode_changestream_etl", "bench_oplog_follow", "bench_oplog_follow_etl"):
         psql(f"SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE")
+    if "ratios" in PARTS:
+        ratios_part(env)
     if "file" in PARTS:
         file_part(env)
     if "live" in PARTS:

@@ -39,6 +39,8 @@ public actor MongoSession {
     private let client: MongoClient
     private var cursors: [Int: MongoCursor] = [:]
     private var nextCursorID = 0
+    /// How many ids an `_id` lookup asks for, learnt from this server's answers.
+    private var lookupSizer = LookupBatchSizer()
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -144,20 +146,27 @@ public actor MongoSession {
         try drain(try find(namespace, filter: filter, options: options))
     }
 
-    /// The documents whose `_id` is in `ids`, raw, in the server's order (missing ones are simply absent).
-    /// One query per `perQuery` ids: a command stays far below MongoDB's 16 MB whatever the ids' size.
-    public func documents(_ namespace: Namespace, ids: [BSONValue], perQuery: Int = 10_000) throws(MongoError)
+    /// The documents whose `_id` is in `ids`, raw, in the server's order (missing ones are simply absent). Asked
+    /// `perQuery` ids a query, or, when nil, as many as this server answers fastest per id (`LookupBatchSizer`,
+    /// measured on this session's own queries); a command stays far below MongoDB's 16 MB whatever the ids' size.
+    public func documents(_ namespace: Namespace, ids: [BSONValue], perQuery: Int? = nil) throws(MongoError)
         -> [RawDocument]
     {
         var documents: [RawDocument] = []
-        let step = max(1, perQuery)
-        for start in stride(from: 0, to: ids.count, by: step) {
-            let chunk = Array(ids[start..<min(start + step, ids.count)])
+        var start = 0
+        while start < ids.count {
+            let size = max(1, perQuery ?? lookupSizer.nextSize())
+            let chunk = Array(ids[start..<min(start + size, ids.count)])
+            start += chunk.count
+            let asked = ContinuousClock.now
             let cursor = try find(namespace, filter: ["_id": .document(["$in": .array(chunk)])])
             while true {
                 let batch = try nextBatch(cursor)
                 if batch.isEmpty { break }
                 documents.append(contentsOf: batch)
+            }
+            if perQuery == nil, chunk.count == size {
+                lookupSizer.record(size: size, seconds: (ContinuousClock.now - asked).seconds)
             }
         }
         return documents

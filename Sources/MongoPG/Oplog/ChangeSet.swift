@@ -76,9 +76,16 @@ public struct ChangeSet: Sendable {
 
     /// The `_id`s whose current state must be read from PostgreSQL, per collection, in the order first touched.
     public var idsNeedingStoredState: [Namespace: [BSONValue]] {
+        ids { if case .stored = $0.start { true } else { false } }
+    }
+
+    /// The `_id`s of every document the batch touches (each has an outcome), per collection, in the order first touched.
+    public var touchedIDs: [Namespace: [BSONValue]] { ids { _ in true } }
+
+    private func ids(where included: (Pending) -> Bool) -> [Namespace: [BSONValue]] {
         var ids: [Namespace: [BSONValue]] = [:]
         for key in order {
-            guard let document = pending[key], case .stored = document.start else { continue }
+            guard let document = pending[key], included(document) else { continue }
             ids[key.namespace, default: []].append(document.id)
         }
         return ids

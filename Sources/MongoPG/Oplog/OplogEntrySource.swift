@@ -22,18 +22,58 @@ extension OplogEntrySource {
     mutating func transactionParts(endingAt ts: BSONTimestamp) async throws -> [BSONDocument]? { nil }
 }
 
-/// The entries of an oplog file (`oplog.bson` from `mongodump --oplog`: BSON documents one after another), in order.
-/// Reads one chunk ahead: while the replayer applies and commits a batch, the next chunk is read and decoded in a task
-/// of its own, so a second core (when there is one) takes the file's decoding off the replay's path. Memory holds at
-/// most two chunks.
-struct FileOplogSource: OplogEntrySource {
-    let name: String
-    private let reader: Reader
-    /// The chunk being read ahead, with the size asked for: fewer entries mean the file ended.
+/// The next chunk of a source's entries read (and decoded) ahead: while the replayer applies and commits a batch, the
+/// next chunk is read in a task of its own, so the source's answers and their decoding leave the replay's path (on a
+/// second core when there is one). Memory holds at most two chunks. A chunk shorter than asked ends the source.
+struct ChunkReadAhead {
+    /// Reads up to the given number of entries; fewer only at the source's end.
+    typealias Read = @Sendable (Int) async throws -> [BSONDocument]
+    private let read: Read
+    /// The chunk being read ahead, with the size asked for.
     private var ahead: (size: Int, chunk: Task<[BSONDocument], any Error>)?
     /// Entries read but not given yet (only when a call asks for fewer than the chunk read ahead).
     private var pending: [BSONDocument] = []
     private var atEnd = false
+
+    init(_ read: @escaping Read) { self.read = read }
+
+    /// Every entry of the source was read and given out.
+    var exhausted: Bool { atEnd && pending.isEmpty }
+
+    /// At most `maximum` entries; empty once the source ended. A failure reading ahead is the failure of this call.
+    mutating func next(maximum: Int) async throws -> [BSONDocument] {
+        if let ahead {
+            self.ahead = nil
+            let chunk = try await ahead.chunk.value
+            if chunk.count < ahead.size { atEnd = true }
+            pending += chunk
+        }
+        if pending.count < maximum, !atEnd {
+            let wanted = maximum - pending.count
+            let chunk = try await read(wanted)
+            if chunk.count < wanted { atEnd = true }
+            pending += chunk
+        }
+        let documents: [BSONDocument]
+        if pending.count <= maximum {
+            documents = pending
+            pending = []
+        } else {
+            documents = Array(pending.prefix(maximum))
+            pending.removeFirst(maximum)
+        }
+        if !atEnd, pending.isEmpty {
+            ahead = (maximum, Task.detached { [read] in try await read(maximum) })
+        }
+        return documents
+    }
+}
+
+/// The entries of an oplog file (`oplog.bson` from `mongodump --oplog`: BSON documents one after another), in order,
+/// read and decoded one chunk ahead (`ChunkReadAhead`).
+struct FileOplogSource: OplogEntrySource {
+    let name: String
+    private var chunks: ChunkReadAhead
 
     /// The file's reader, read by one task at a time: the chunk read ahead starts only once the previous one ended.
     private final class Reader: @unchecked Sendable {
@@ -52,53 +92,62 @@ struct FileOplogSource: OplogEntrySource {
 
     init(path: String) throws {
         name = path
-        reader = Reader(try DocumentFileReader(path: path, format: .bson))
+        let reader = Reader(try DocumentFileReader(path: path, format: .bson))
+        chunks = ChunkReadAhead { try reader.chunk(maximum: $0) }
     }
 
-    mutating func next(maximum: Int) async throws -> [BSONDocument] {
-        if let ahead {
-            self.ahead = nil
-            let chunk = try await ahead.chunk.value  // a failure reading it is the failure of this call
-            if chunk.count < ahead.size { atEnd = true }
-            pending += chunk
-        }
-        if pending.count < maximum, !atEnd {
-            let wanted = maximum - pending.count
-            let chunk = try reader.chunk(maximum: wanted)
-            if chunk.count < wanted { atEnd = true }
-            pending += chunk
-        }
-        let documents: [BSONDocument]
-        if pending.count <= maximum {
-            documents = pending
-            pending = []
-        } else {
-            documents = Array(pending.prefix(maximum))
-            pending.removeFirst(maximum)
-        }
-        if !atEnd, pending.isEmpty {
-            let reader = reader
-            ahead = (maximum, Task.detached { try reader.chunk(maximum: maximum) })
-        }
-        return documents
-    }
+    mutating func next(maximum: Int) async throws -> [BSONDocument] { try await chunks.next(maximum: maximum) }
 }
 
 /// The entries of a replica set's oplog from a position (inclusive: the entry at a sync point is read again and
 /// applies harmlessly) up to the position that was newest when the run started: a run from crontab catches up and
-/// ends, it does not chase writes that keep coming. One plain cursor over that range (the `ts` query may scan the
-/// oplog: it is asked once per run), which ends by itself at the range's end, with no wait.
+/// ends, it does not chase writes that keep coming. One plain cursor over that range, as a plain reader reads it
+/// (the `ts` query may scan the oplog: it is asked once per run), read and decoded one chunk ahead of the replay
+/// (`ChunkReadAhead`); it ends by itself at the range's end, with no wait.
+///
+/// The oplog's edge costs a query of its own (on SecantusDB a scan of the whole oplog, on mongod an index read), so
+/// the checks are as few as the guarantee allows: the first chunk is read when the source opens, and reading the entry
+/// at the start proves that the oplog reached back to it; otherwise (a start that is no entry: an init load's
+/// position) the first confirmation tells. Reads are confirmed at most once per `confirmInterval` while they go on,
+/// and once the range's last chunk is read: that check starts at once, on a connection of its own, and runs while the
+/// replay applies the chunk; it also covers a range that ended short of its end position. Until a confirmation, batches
+/// commit without moving the sync point; one that finds the oplog rolled past throws, so the run ends with exit 1 and
+/// its sync point where it was.
 struct ServerOplogSource: OplogEntrySource {
     let name: String
-    private let session: MongoSession
-    private let cursor: MongoCursorID
+    /// The checks' own connection: on the cursor's (which `chunks` holds), a check (a scan on SecantusDB) would hold
+    /// the reads up.
+    private let checkSession: MongoSession
     /// The newest position when the run started; entries after it are left to the next run.
     let end: BSONTimestamp
+    private let start: BSONTimestamp
+    private var chunks: ChunkReadAhead
+    /// The chunk read when the source opened, until it is given.
+    private var firstChunk: [BSONDocument]?
+    /// The last entry read, and the last one read when the oplog was last found to reach back far enough.
+    private var readThrough: BSONTimestamp?
+    private var confirmedThrough: BSONTimestamp
+    /// The first entry read: the oplog's oldest when history was lost before the range was read.
+    private var firstRead: BSONTimestamp?
+    /// The check started when the range's last chunk came in, vouching for every entry read: the next confirmation
+    /// waits for it. It also tells a range that ended short of `end` (as a rule an entry's ts; on SecantusDB, whose
+    /// commit point moves with its clock, rarely) because no entry was left from one whose entries the oplog lost.
+    private var endCheck: Task<Void, any Error>?
+    /// When the oplog's edge was last checked, and how long that took: each check is one query (an index read on
+    /// mongod; on SecantusDB a scan of the whole oplog, 2 s at 100k entries), so a catch-up of many small batches
+    /// checks at most once per `confirmInterval`, or twenty times the last check's time when that is longer (so
+    /// checks cost at most a twentieth of the run), and at its end.
+    private var lastConfirmation: (at: ContinuousClock.Instant, took: Duration)?
+    static let confirmInterval: Duration = .seconds(10)
 
     init(name: String, uri: String, from start: BSONTimestamp, batchSize: Int) async throws {
         self.name = name
+        self.uri = uri
         self.start = start
-        session = try MongoSession(uri: uri, name: "oplog-\(name)")
+        confirmedThrough = start
+        let session = try MongoSession(uri: uri, name: "oplog-\(name)")
+        let checkSession = try MongoSession(uri: uri, name: "oplog-\(name)-check")
+        self.checkSession = checkSession
         guard let newest = try await session.newestOplogPosition() else {
             throw GeneralError(
                 .configError,
@@ -107,27 +156,38 @@ struct ServerOplogSource: OplogEntrySource {
             )
         }
         end = newest
-        try await Self.checkReachesBack(session, name: name, start: start)
-        cursor = try await session.find(
+        let cursor = try await session.find(
             MongoSession.oplog, filter: ["ts": .document(["$gte": .timestamp(start), "$lte": .timestamp(newest)])],
             options: FindOptions(sort: ["$natural": .int32(1)], batchSize: Int32(clamping: batchSize)))
+        chunks = ChunkReadAhead { maximum in
+            let batch: [RawDocument]
+            do {
+                batch = try await session.nextBatch(cursor, maximum: maximum)
+            } catch let error as MongoError where error.code == 136 {
+                // CappedPositionLost: the oplog rolled under the reader.
+                throw OplogError(
+                    .historyLost,
+                    "the oplog of source \(name) rolled past the reader at \(start): an init load is needed")
+            }
+            return try batch.map { try BSONDecoder.decode($0.bytes, wrapperLevels: OplogEntry.wrapperLevels) }
+        }
+        // Read before anything is replayed, so a source out of reach (or refusing the read) stops the run before it
+        // starts.
+        let first = try await chunks.next(maximum: batchSize)
+        firstChunk = first
+        if case .timestamp(let last)? = first.last?["ts"] { readThrough = last }
+        if case .timestamp(let ts)? = first.first?["ts"] { firstRead = ts }
+        if first.isEmpty {
+            // Nothing to replay: whether the oplog still reaches back is all there is to tell.
+            try await Self.checkReachesBack(checkSession, name: name, start: start)
+        }
+        // A start that is no entry is checked with the reads after it: the oplog's oldest entry, asked after them,
+        // tells both whether it reached back to the start and whether it kept every entry read.
+        lastConfirmation = (ContinuousClock.now, .zero)
     }
 
-    private let start: BSONTimestamp
-    private var checkedAfterFirstBatch = false
-    /// The last entry read, and the last one read when the oplog was last found to reach back far enough.
-    private var readThrough: BSONTimestamp?
-    private lazy var confirmedThrough = start
-    /// When the oplog's edge was last checked, and how long that took: each check is one query (an index read on
-    /// mongod; on SecantusDB a scan of the whole oplog, 2 s at 100k entries), so a catch-up of many small batches
-    /// checks at most once per `confirmInterval`, or twenty times the last check's time when that is longer (so
-    /// checks cost at most a twentieth of the run), and at its end.
-    private var lastConfirmation: (at: ContinuousClock.Instant, took: Duration)?
-    static let confirmInterval: Duration = .seconds(10)
-
     /// The oplog only loses entries from its old end: when its oldest entry is later than the start, entries replay
-    /// needs are gone ("the oplog moved past me", never "nothing happened"). Checked before reading and again after
-    /// the first batch, so a position that is no entry itself works too.
+    /// needs are gone ("the oplog moved past me", never "nothing happened").
     static func checkReachesBack(_ session: MongoSession, name: String, start: BSONTimestamp) async throws {
         guard let oldest = try await session.oldestOplogTimestamp(), oldest > start else { return }
         throw OplogError(
@@ -157,8 +217,9 @@ struct ServerOplogSource: OplogEntrySource {
         return readThrough
     }
 
+    /// A session of its own: the range's session may be reading ahead, and the checks run on `checkSession` in a task.
     mutating func transactionParts(endingAt ts: BSONTimestamp) async throws -> [BSONDocument]? {
-        try await Self.transactionParts(session, endingAt: ts)
+        try await Self.transactionParts(MongoSession(uri: uri, name: "oplog-\(name)-transaction"), endingAt: ts)
     }
 
     /// Reads a transaction's entries back from the oplog, one `ts` query each (a scan on SecantusDB: only for a
@@ -178,45 +239,53 @@ struct ServerOplogSource: OplogEntrySource {
         return parts.reversed()
     }
 
+    /// The check of the reads after `confirmed` (an entry read, or the start), asked after them: the oplog's oldest
+    /// entry no later than `confirmed`. A later one is lost history: lost before the range was read when the oldest
+    /// entry is the first one read (`firstRead`), or the start itself was never reached; else under the reader.
+    private static func check(
+        _ session: MongoSession, name: String, confirmed: BSONTimestamp, start: BSONTimestamp,
+        firstRead: BSONTimestamp?
+    ) async throws {
+        guard let oldest = try await session.oldestOplogTimestamp(), oldest > confirmed else { return }
+        if confirmed == start, oldest <= (firstRead ?? oldest) {
+            try await checkReachesBack(session, name: name, start: start)
+        }
+        try await checkNotRolledPast(session, name: name, last: confirmed)
+    }
+
     mutating func confirmReads(force: Bool) async throws -> Bool {
+        if let endCheck {
+            self.endCheck = nil
+            try await endCheck.value
+            confirmedThrough = readThrough ?? confirmedThrough
+            return true
+        }
+        if (readThrough ?? start) <= confirmedThrough { return true }
         let now = ContinuousClock.now
         if !force, let last = lastConfirmation, now - last.at < max(Self.confirmInterval, last.took * 20) {
             return false
         }
-        confirmedThrough = try await Self.confirmReads(
-            session, name: name, readThrough: readThrough, confirmedThrough: confirmedThrough)
+        try await Self.check(
+            checkSession, name: name, confirmed: confirmedThrough, start: start, firstRead: firstRead)
+        confirmedThrough = readThrough ?? confirmedThrough
         lastConfirmation = (now, ContinuousClock.now - now)
         return true
     }
 
     mutating func next(maximum: Int) async throws -> [BSONDocument] {
-        let batch: [RawDocument]
-        do {
-            batch = try await session.nextBatch(cursor, maximum: maximum)
-        } catch {
-            // CappedPositionLost: the oplog rolled under the reader.
-            guard error.code == 136 else { throw error }
-            throw OplogError(
-                .historyLost, "the oplog of source \(name) rolled past the reader at \(start): an init load is needed")
+        let documents: [BSONDocument]
+        if let first = firstChunk {
+            firstChunk = first.count > maximum ? Array(first.dropFirst(maximum)) : nil
+            documents = firstChunk == nil ? first : Array(first.prefix(maximum))
+        } else {
+            documents = try await chunks.next(maximum: maximum)
+            if case .timestamp(let last)? = documents.last?["ts"] { readThrough = last }
         }
-        var documents: [BSONDocument] = []
-        documents.reserveCapacity(batch.count)
-        for raw in batch {
-            documents.append(try BSONDecoder.decode(raw.bytes, wrapperLevels: OplogEntry.wrapperLevels))
-        }
-        if case .timestamp(let last)? = documents.last?["ts"] { readThrough = last }
-        if documents.isEmpty, let last = readThrough, last < end {
-            // The range ended before its end position, which is an entry's ts as a rule: either no entry is left, or
-            // the oplog rolled past entries before they were read. (A range that gave nothing at all is covered by the
-            // check after the first batch: an oplog that still reaches back to the start lost nothing after it.)
-            try await Self.checkNotRolledPast(session, name: name, last: last)
-        }
-        if !checkedAfterFirstBatch {
-            checkedAfterFirstBatch = true
-            // Reading the entry at the start itself proves the oplog reached back to it (a sync point is one); a
-            // start that is no entry (an init load's position) is checked again now that the batch is read.
-            if documents.first?["ts"] != .timestamp(start) {
-                try await Self.checkReachesBack(session, name: name, start: start)
+        if firstChunk == nil, chunks.exhausted, endCheck == nil, let readThrough, readThrough > confirmedThrough {
+            // Nothing is left to read: one check now vouches for every read, while the replay applies this chunk.
+            endCheck = Task { [checkSession, name, confirmedThrough, start, firstRead] in
+                try await Self.check(
+                    checkSession, name: name, confirmed: confirmedThrough, start: start, firstRead: firstRead)
             }
         }
         return documents

@@ -17,8 +17,8 @@ public struct ReplaySummary: Sendable, Codable, Equatable {
     public var documentsReadBack = 0, documentsFromCache = 0
     /// Documents compared with MongoDB, and those whose rows were replaced by MongoDB's version.
     public var documentsVerified = 0, documentsRepaired = 0
-    /// Time spent verifying inside batches, and the part of it MongoDB took to answer (the documents' lookups, and
-    /// the question which of them changed since).
+    /// Time spent verifying (inside batches, and the documents' lookups, which run beside the batch's own work), and
+    /// the part of it MongoDB took to answer (the lookups, and the question which of them changed since).
     public var verifySeconds = 0.0, verifyMongoSeconds = 0.0
     public var batches = 0
     /// Values the schema policy absorbed, as the init load counts them: by kind, then field path.
@@ -360,13 +360,24 @@ struct Replayer: Sendable {
         /// verified in its transaction, or in a task of its own that may go on committing.
         private mutating func execute(_ commit: ReplayBatcher.Commit) async throws {
             var commit = commit
-            // A sync point moves only past reads the sources vouch for; one left behind is safe (replay is idempotent).
-            if commit.confirmsReads, !(try await stream.confirmReads(force: commit.settle)) {
-                commit.positions = ReplayBatcher.Positions()
+            // MongoDB's documents for the batch's verification are asked now, while the batch is computed and its rows
+            // written: the same documents verification would ask for after the rows (those the batch touches, and the
+            // remembered ones when it settles), answered no earlier than the batch's last entry was read.
+            var lookup: Task<BatchVerifier.Lookup, any Error>?
+            if case .verified(let verifier, _) = replayer.mode, commit.end != nil {
+                var ids = commit.changes.touchedIDs
+                if commit.settle { for (key, id) in remembered { ids[key.namespace, default: []].append(id) } }
+                lookup = Task { [ids] in try await verifier.lookUp(ids) }
             }
+            defer { lookup?.cancel() }
             let prepared = try await replayer.prepare(
                 commit.changes, entries: commit.entries, end: commit.end, after: committing?.prepared,
                 images: &images)
+            // A sync point moves only past reads the sources vouch for; one left behind is safe (replay is idempotent).
+            // Asked once the batch is computed: a source's check may be running meanwhile (`ServerOplogSource`).
+            if commit.confirmsReads, !(try await stream.confirmReads(force: commit.settle)) {
+                commit.positions = ReplayBatcher.Positions()
+            }
             try await finishCommitting()
             switch replayer.mode {
             case .verified(let verifier, let laterChanges):
@@ -377,7 +388,7 @@ struct Replayer: Sendable {
                     let before = remembered
                     let checked = try await replayer.verify(
                         prepared.outcomes, end: end, settle: settle, with: verifier, laterChanges: laterChanges,
-                        remembered: &remembered)
+                        lookedUp: try await lookup?.value ?? BatchVerifier.Lookup(), remembered: &remembered)
                     try await replayer.store.updatePendingVerifications(
                         adding: remembered.filter { before[$0.key] == nil }.map { ($0.key.namespace, $0.value) },
                         removing: before.filter { remembered[$0.key] == nil }.map { ($0.key.namespace, $0.value) })
@@ -539,10 +550,10 @@ struct Replayer: Sendable {
     /// (the next run, or the tail's next batches).
     private func verify(
         _ outcomes: [DocumentOutcome], end: BSONTimestamp, settle: Bool, with verifier: BatchVerifier,
-        laterChanges: any LaterChanges, remembered: inout [DocumentKey: BSONValue]
+        laterChanges: any LaterChanges, lookedUp: BatchVerifier.Lookup, remembered: inout [DocumentKey: BSONValue]
     ) async throws -> VerifyFigures {
         let started = ContinuousClock.now
-        var figures = VerifyFigures()
+        var figures = VerifyFigures(mongoSeconds: lookedUp.seconds)
         var ids: [Namespace: [BSONValue]] = [:]
         var seen = Set<DocumentKey>()
         for outcome in outcomes where seen.insert(try DocumentKey(outcome.namespace, outcome.id)).inserted {
@@ -555,7 +566,8 @@ struct Replayer: Sendable {
             for key in seen { remembered.removeValue(forKey: key) }  // checked now: remembered again if they differ
         }
         figures.verified = seen.count
-        let differences = try await verifier.differences(ids, session: session, mongoSeconds: &figures.mongoSeconds)
+        let differences = try await verifier.differences(
+            ids, session: session, mongoSeconds: &figures.mongoSeconds, lookedUp: lookedUp)
         if settle {
             let repair = try await DocumentRepairer(verifier: verifier, logger: logger).repair(
                 differences, session: session,
@@ -568,7 +580,8 @@ struct Replayer: Sendable {
                 remembered[try DocumentKey(difference.namespace, difference.id)] = difference.id
             }
         }
-        figures.seconds = (ContinuousClock.now - started).seconds
+        // Its lookups count as verification's time even where they ran beside the batch's own work.
+        figures.seconds = (ContinuousClock.now - started).seconds + lookedUp.seconds
         return figures
     }
 }

@@ -16,24 +16,53 @@ struct BatchVerifier {
         var mongoDocument: BSONDocument?
     }
 
-    /// Every document of `ids` whose rows (read on `session`, so inside its transaction) differ from MongoDB's.
-    /// `mongoSeconds` grows by the time MongoDB took to answer the lookups (the run's summary shows it).
-    func differences(_ ids: [Namespace: [BSONValue]], session: PostgresSession, mongoSeconds: inout Double)
-        async throws -> [Difference]
-    {
-        var differences: [Difference] = []
+    /// MongoDB's documents for some `_id`s, asked before they are needed (while the batch's rows are written).
+    struct Lookup: Sendable {
+        var documents: [DocumentKey: BSONDocument] = [:]
+        /// Every document asked, found or not.
+        var asked: Set<DocumentKey> = []
+        /// The time MongoDB took to answer.
+        var seconds = 0.0
+    }
+
+    /// MongoDB's documents of `ids` (of synced collections): one lookup per collection, its ids asked as many a
+    /// query as the server answers fastest (`MongoSession.documents`).
+    func lookUp(_ ids: [Namespace: [BSONValue]]) async throws -> Lookup {
+        var lookup = Lookup()
         for (namespace, ids) in ids.sorted(by: { $0.key.description < $1.key.description }) where !ids.isEmpty {
             guard plans[namespace] != nil else { continue }
-            var mongoByID: [DocumentKey: BSONDocument] = [:]
             let asked = ContinuousClock.now
             let found = try await mongo.documents(namespace, ids: ids)
-            mongoSeconds += (ContinuousClock.now - asked).seconds
+            lookup.seconds += (ContinuousClock.now - asked).seconds
+            for id in ids { lookup.asked.insert(try DocumentKey(namespace, id)) }
             for raw in found {
                 let document = try raw.decode()
-                mongoByID[try DocumentKey(namespace, document["_id"] ?? .null)] = document
+                lookup.documents[try DocumentKey(namespace, document["_id"] ?? .null)] = document
             }
+        }
+        return lookup
+    }
+
+    /// Every document of `ids` whose rows (read on `session`, so inside its transaction) differ from MongoDB's:
+    /// those `lookedUp` asked before, the others asked now. `mongoSeconds` grows by the time MongoDB took to answer
+    /// the lookups asked now (the run's summary shows it).
+    func differences(
+        _ ids: [Namespace: [BSONValue]], session: PostgresSession, mongoSeconds: inout Double,
+        lookedUp: Lookup = Lookup()
+    ) async throws -> [Difference] {
+        var unasked: [Namespace: [BSONValue]] = [:]
+        for (namespace, ids) in ids {
+            for id in ids where !lookedUp.asked.contains(try DocumentKey(namespace, id)) {
+                unasked[namespace, default: []].append(id)
+            }
+        }
+        let late = try await lookUp(unasked)
+        mongoSeconds += late.seconds
+        let mongoByKey = lookedUp.documents.merging(late.documents) { _, new in new }
+        var differences: [Difference] = []
+        for (namespace, ids) in ids.sorted(by: { $0.key.description < $1.key.description }) where !ids.isEmpty {
             differences += try await self.differences(
-                namespace, ids: ids, from: { mongoByID[try DocumentKey(namespace, $0)] }, session: session)
+                namespace, ids: ids, from: { mongoByKey[try DocumentKey(namespace, $0)] }, session: session)
         }
         return differences
     }
