@@ -115,6 +115,8 @@ struct FileOplogSource: OplogEntrySource {
 /// its sync point where it was.
 struct ServerOplogSource: OplogEntrySource {
     let name: String
+    /// For a transaction read back (rare): a session opened then.
+    private let uri: String
     /// The checks' own connection: on the cursor's (which `chunks` holds), a check (a scan on SecantusDB) would hold
     /// the reads up.
     private let checkSession: MongoSession
