@@ -1,8 +1,9 @@
 import Logging
 
-/// Brings one collection's tables to what MongoDB holds, in place: `verify --all`'s streamed merge of both sides in
-/// `_id` order (read on `reader`, inside a read-only snapshot it opens), and every document that differs, is missing
-/// or is extra rewritten with MongoDB's version on the store's session (`DocumentRepairer`), one transaction per round
+/// Brings one collection's tables to what MongoDB holds, in place: a streamed merge of both sides in `_id` order that
+/// compares rows, not documents (`RowMerge`: MongoDB's documents flattened as the init load flattens them, against
+/// the rows read on `reader`, inside a read-only snapshot it opens), and every document that differs, is missing or
+/// is extra rewritten with MongoDB's version on the store's session (`DocumentRepairer`), one transaction per round
 /// of findings. Only differing documents are written; the tables keep their identity (no staging, no swap), so
 /// users' views, grants and indexes stay, and readers wait at most for one round's commit. The caller holds the sync
 /// lock. A run killed anywhere leaves committed rounds that are right and the rest as it was: a rerun finishes.
@@ -29,7 +30,7 @@ struct CollectionConverger {
         var unstorable = 0
     }
 
-    /// Converges the collection; `progress` counts documents compared.
+    /// Converges the collection; `progress` counts documents compared, as they are.
     func converge(progress: Progress? = nil) async throws -> Figures {
         var figures = Figures()
         let purpose = "read \(plan.namespace) for convergence"
@@ -38,25 +39,24 @@ struct CollectionConverger {
         repairer.logLevel = .debug
         repairer.recheck = .written
         figures.compared = try await reader.withAsyncTransaction(purpose: purpose, readOnlySnapshot: true) {
-            try await CollectionVerifier(mongo: mongo, plan: plan, session: reader, chunk: chunk).all {
-                findings in
-                // MongoDB's side as the merge read it: no second lookup before the write (the check after it asks).
-                let differences = findings.filter { $0.kind != .unstorable }.map {
-                    BatchVerifier.Difference(
-                        namespace: plan.namespace, id: $0.idValue, path: $0.path ?? $0.kind.rawValue,
-                        mongoDocument: $0.mongoDocument)
-                }
-                figures.differing += differences.count
-                figures.unstorable += findings.count - differences.count
-                guard !differences.isEmpty else { return }
-                let outcome = try await repairer.repairInTransaction(
-                    differences, session: store.session,
-                    purpose: "converge \(differences.count) documents of \(plan.namespace)")
-                figures.written += outcome.repaired.count
-                try await TestHooks.hold(at: "converge-round")  // a round committed, the merge not finished
-            }.checked
+            try await RowMerge(mongo: mongo, plan: plan, session: reader, chunk: chunk).run(
+                found: { findings in
+                    // MongoDB's side as the merge read it: no second lookup before the write (the check after it asks).
+                    let differences = findings.filter { $0.kind != .unstorable }.map {
+                        BatchVerifier.Difference(
+                            namespace: plan.namespace, id: $0.idValue, path: $0.path ?? $0.kind.rawValue,
+                            mongoDocument: $0.mongoDocument)
+                    }
+                    figures.differing += differences.count
+                    figures.unstorable += findings.count - differences.count
+                    guard !differences.isEmpty else { return }
+                    let outcome = try await repairer.repairInTransaction(
+                        differences, session: store.session,
+                        purpose: "converge \(differences.count) documents of \(plan.namespace)")
+                    figures.written += outcome.repaired.count
+                    try await TestHooks.hold(at: "converge-round")  // a round committed, the merge not finished
+                }, compared: { progress?.add($0) })
         }
-        progress?.add(figures.compared)
         return figures
     }
 }
