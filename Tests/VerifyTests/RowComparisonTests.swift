@@ -63,7 +63,10 @@ struct RowComparisonTests {
                     .document(["sku": .string("s2"), "qty": .array([.int32(4)])]),
                 ]), "edge_orders_qty"
             ),
-            ("orders", .array([.document(["sku": .string("s1"), "qty": .array([.int32(1), .int32(2)])])]), "edge_orders"),
+            (
+                "orders", .array([.document(["sku": .string("s1"), "qty": .array([.int32(1), .int32(2)])])]),
+                "edge_orders"
+            ),
         ])
     func changed(field: String, value: BSONValue, table: String) throws {
         let stored = Self.storedBack(try Self.flattened(Self.document))
@@ -98,7 +101,8 @@ struct RowComparisonTests {
 
     @Test("keys pair by their COPY text, json keys by jsonb's spelling")
     func match() {
-        #expect(RowComparison.match(.json(#"{ "b" : 1, "a" : 2 }"#)) == RowComparison.match(.json(#"{"a": 2, "b": 1}"#)))
+        #expect(
+            RowComparison.match(.json(#"{ "b" : 1, "a" : 2 }"#)) == RowComparison.match(.json(#"{"a": 2, "b": 1}"#)))
         #expect(RowComparison.match(.text("5ca4")) != RowComparison.match(.text("5ca5")))
         #expect(RowComparison.match(.double(1)) == RowComparison.match(.double(1.0)))
     }
@@ -107,7 +111,8 @@ struct RowComparisonTests {
     func matcher() throws {
         func mongo(_ id: Int64) -> RowMerge.MongoItem {
             RowMerge.MongoItem(
-                key: .integer(id), match: RowComparison.match(.integer(id)), id: .int64(id), document: ["_id": .int64(id)],
+                key: .integer(id), match: RowComparison.match(.integer(id)), id: .int64(id),
+                document: ["_id": .int64(id)],
                 rows: [[[.integer(id), .null, .null, .null]], [], [], []])
         }
         func stored(_ id: Int64) -> RowMerge.StoredItem {
@@ -125,7 +130,8 @@ struct RowComparisonTests {
         matcher.offer(mongo(4))
         #expect(matcher.mongoOnly.count == 1, "a document a lookup already compared is skipped")
         matcher.missing(mongo(5))
-        matcher.compare(mongo(6), DocumentRows(tables: [[[.integer(6), .null, .null, .null]], [], [], []]), plan: Self.plan)
+        matcher.compare(
+            mongo(6), DocumentRows(tables: [[[.integer(6), .null, .null, .null]], [], [], []]), plan: Self.plan)
         let findings = matcher.takeFindings()
         #expect(findings.map(\.kind) == [.missing], "the same rows are no finding")
         #expect(findings.first?.mongoDocument == ["_id": .int64(5)])

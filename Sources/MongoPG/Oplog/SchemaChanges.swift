@@ -166,9 +166,11 @@ struct SchemaChanges {
         let plan = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
         let mongo = try MongoSession(uri: config.mongoURI, name: "converge")
         let reader = try await openSession("converge")
+        let progress = Progress.onTerminal(label: "converge \(collection)", unit: "documents")
+        defer { progress?.finish() }
         let figures = try await CollectionConverger(
             mongo: mongo, plan: plan, store: store, reader: reader, logger: logger
-        ).converge(progress: Progress.onTerminal(label: "converge \(collection)", unit: "documents"))
+        ).converge(progress: progress)
         try await store.recordSchemaChange(
             collection: collection, schemaHash: pending.hash, initLoadID: pending.initLoadID)
         report.documentsCompared = figures.compared

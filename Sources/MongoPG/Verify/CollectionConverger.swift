@@ -30,7 +30,8 @@ struct CollectionConverger {
         var unstorable = 0
     }
 
-    /// Converges the collection; `progress` counts documents compared, as they are.
+    /// Converges the collection; `progress` counts documents compared, as they are. Each round's repair commits on
+    /// the store's session while the merge reads on: at most one round is in flight.
     func converge(progress: Progress? = nil) async throws -> Figures {
         var figures = Figures()
         let purpose = "read \(plan.namespace) for convergence"
@@ -38,25 +39,33 @@ struct CollectionConverger {
         var repairer = DocumentRepairer(verifier: verifier, logger: logger)
         repairer.logLevel = .debug
         repairer.recheck = .written
+        let namespace = plan.namespace, session = store.session
+        var round: Task<Int, Error>?
+        defer { round?.cancel() }
         figures.compared = try await reader.withAsyncTransaction(purpose: purpose, readOnlySnapshot: true) {
             try await RowMerge(mongo: mongo, plan: plan, session: reader, chunk: chunk).run(
                 found: { findings in
                     // MongoDB's side as the merge read it: no second lookup before the write (the check after it asks).
                     let differences = findings.filter { $0.kind != .unstorable }.map {
                         BatchVerifier.Difference(
-                            namespace: plan.namespace, id: $0.idValue, path: $0.path ?? $0.kind.rawValue,
-                            mongoDocument: $0.mongoDocument)
+                            namespace: namespace, id: $0.idValue, path: $0.path ?? $0.kind.rawValue,
+                            mongoDocument: $0.mongoDocument, storedRows: $0.storedRows)
                     }
                     figures.differing += differences.count
                     figures.unstorable += findings.count - differences.count
                     guard !differences.isEmpty else { return }
-                    let outcome = try await repairer.repairInTransaction(
-                        differences, session: store.session,
-                        purpose: "converge \(differences.count) documents of \(plan.namespace)")
-                    figures.written += outcome.repaired.count
-                    try await TestHooks.hold(at: "converge-round")  // a round committed, the merge not finished
+                    figures.written += try await round?.value ?? 0
+                    round = Task { [repairer] in
+                        let outcome = try await repairer.repairInTransaction(
+                            differences, session: session,
+                            purpose: "converge \(differences.count) documents of \(namespace)")
+                        try await TestHooks.hold(at: "converge-round")  // a round committed, the merge not finished
+                        return outcome.repaired.count
+                    }
                 }, compared: { progress?.add($0) })
         }
+        figures.written += try await round?.value ?? 0
+        round = nil
         return figures
     }
 }

@@ -22,6 +22,8 @@ public struct VerificationFinding: Sendable, Encodable, Equatable {
     let idValue: BSONValue
     /// MongoDB's document as the merge read it (nil: none, or not kept): a convergence writes it without a lookup.
     var mongoDocument: BSONDocument? = nil
+    /// The rows PostgreSQL held of it as the merge read them (nil: not kept), so that a repair writes only what changes.
+    var storedRows: DocumentRows? = nil
 
     enum CodingKeys: String, CodingKey { case kind, id, path }
 

@@ -255,6 +255,7 @@ struct RowMatcher {
         if let table = RowComparison.firstDifference(stored: stored, flattened: rows, plan: plan) {
             var finding = VerificationFinding(.different, id: item.id, path: "(rows of \(table))")
             finding.mongoDocument = item.document
+            finding.storedRows = stored
             findings.append(finding)
         }
     }
@@ -267,6 +268,7 @@ struct RowMatcher {
         }
         var finding = VerificationFinding(.missing, id: item.id)
         finding.mongoDocument = item.document
+        finding.storedRows = DocumentRows(tableCount: item.rows?.count ?? 0)
         findings.append(finding)
     }
 
