@@ -136,9 +136,11 @@ struct RowMerge {
     }
 
     /// Root rows as PostgreSQL returned them, typed.
-    private func storedItems(_ rows: PGRows) throws -> [StoredItem] {
+    private func storedItems(_ rows: PGRows) throws(SchemaError) -> [StoredItem] {
         let types = plan.tables[0].columns.map(\.sqlType)
-        return try rows.rows.map { row in
+        var items: [StoredItem] = []
+        items.reserveCapacity(rows.count)
+        for row in rows.rows {
             var typed: [SQLValue] = []
             typed.reserveCapacity(types.count)
             for (cell, type) in zip(row, types) {
@@ -148,8 +150,9 @@ struct RowMerge {
                     throw SchemaError(.badRows, "table \(plan.tables[0].name): \(error.message)", documentID: row[0])
                 }
             }
-            return StoredItem(key: typed[0], match: RowComparison.match(typed[0]), root: typed)
+            items.append(StoredItem(key: typed[0], match: RowComparison.match(typed[0]), root: typed))
         }
+        return items
     }
 
     /// Reads the child rows of the paired documents and compares them.
