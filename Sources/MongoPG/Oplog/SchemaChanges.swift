@@ -161,6 +161,15 @@ struct SchemaChanges {
                 try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan)
             }
         }
+        let moves = change.extraMoves
+        if !moves.isEmpty {
+            // After the DDL's commit (its lock would hold readers for the whole update), in a transaction of its own:
+            // a run killed before it commits leaves `_extra` as it was, and the convergence reads the values again.
+            try await store.session.withTransaction(purpose: "move the new columns' values out of _extra") { session in
+                for move in moves { try session.execute(move, purpose: "move a new column's values out of _extra") }
+            }
+            logger.info("moved the new columns' values kept in _extra", metadata: ["ns": "\(collection)"])
+        }
         try await TestHooks.hold(at: "schema-changed")
         // The plan replay uses: compiled back from the catalog just written.
         let plan = try await store.catalogPlan(of: collection, settings: config.flattenSettings)

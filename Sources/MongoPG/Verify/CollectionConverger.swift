@@ -34,15 +34,30 @@ struct CollectionConverger {
     /// the store's session while the merge reads on: at most one round is in flight.
     func converge(progress: Progress? = nil) async throws -> Figures {
         var figures = Figures()
-        let purpose = "read \(plan.namespace) for convergence"
         let verifier = BatchVerifier(mongo: mongo, plans: [plan.namespace: plan])
         var repairer = DocumentRepairer(verifier: verifier, logger: logger)
         repairer.logLevel = .debug
         repairer.recheck = .written
-        let namespace = plan.namespace, session = store.session
         var round: Task<Int, Error>?
-        defer { round?.cancel() }
-        figures.compared = try await reader.withAsyncTransaction(purpose: purpose, readOnlySnapshot: true) {
+        do {
+            figures.compared = try await merge(repairer, progress: progress, round: &round, figures: &figures)
+        } catch {
+            // A round still committing holds the store's session inside its transaction: it ends before anyone else
+            // uses the session (the run's ledger, on the way out).
+            _ = try? await round?.value
+            throw error
+        }
+        figures.written += try await round?.value ?? 0
+        return figures
+    }
+
+    /// The merge, each round of its findings repaired on a task of its own (`round`: the one in flight).
+    private func merge(
+        _ repairer: DocumentRepairer, progress: Progress?, round: inout Task<Int, Error>?, figures: inout Figures
+    ) async throws -> Int {
+        let purpose = "read \(plan.namespace) for convergence"
+        let namespace = plan.namespace, session = store.session
+        return try await reader.withAsyncTransaction(purpose: purpose, readOnlySnapshot: true) {
             try await RowMerge(mongo: mongo, plan: plan, session: reader, chunk: chunk).run(
                 found: { findings in
                     // MongoDB's side as the merge read it: no second lookup before the write (the check after it asks).
@@ -64,8 +79,5 @@ struct CollectionConverger {
                     }
                 }, compared: { progress?.add($0) })
         }
-        figures.written += try await round?.value ?? 0
-        round = nil
-        return figures
     }
 }
