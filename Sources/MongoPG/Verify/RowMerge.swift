@@ -61,7 +61,7 @@ struct RowMerge {
         var flattening = Flattening(plan: plan)
         var mongoItems: ArraySlice<MongoItem> = [], storedItems: ArraySlice<StoredItem> = []
         var reported = 0
-        while true {
+        merging: while true {
             if mongoItems.isEmpty, let pending = pendingMongo {
                 let batch = try await pending.value
                 pendingMongo = batch.isEmpty ? nil : nextMongo()
@@ -74,16 +74,13 @@ struct RowMerge {
             }
             // A side with nothing in hand that may still bring documents is read again before anything is paired.
             if mongoItems.isEmpty && pendingMongo != nil || storedItems.isEmpty && pendingStored != nil { continue }
-            let mongoHead = mongoItems.first, storedHead = storedItems.first
-            if let mongoHead, storedHead.map({ KeyOrder.precedes(mongoHead.key, $0.key) }) ?? true {
-                matcher.offer(mongoItems.removeFirst())
-            } else if let storedHead, mongoHead.map({ KeyOrder.precedes(storedHead.key, $0.key) }) ?? true {
-                matcher.offer(storedItems.removeFirst())
-            } else if mongoHead != nil {
+            switch KeyOrder.step(mongo: mongoItems.first?.key, stored: storedItems.first?.key) {
+            case .mongo: matcher.offer(mongoItems.removeFirst())
+            case .stored: matcher.offer(storedItems.removeFirst())
+            case .both:
                 matcher.offer(mongoItems.removeFirst())
                 matcher.offer(storedItems.removeFirst())
-            } else {
-                break
+            case .done: break merging
             }
             if matcher.pairs.count >= chunk { try await comparePairs(&matcher) }
             if matcher.mongoOnly.count >= chunk || matcher.storedOnly.count >= chunk {
