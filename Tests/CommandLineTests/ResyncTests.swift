@@ -138,6 +138,39 @@ struct ResyncTests {
         }
     }
 
+    @Test(
+        "--resync finds every kind of difference the rows can hold (a root value, a nested child row, a child row gone, a document gone, an extra document) and writes exactly those"
+    )
+    func everyKindOfDifference() async throws {
+        try await Self.withSyncedScene { scene, _, uri in
+            let plan = try scene.plan()
+            func table(_ suffix: String) throws -> String {
+                try plan.qualifiedName(#require(plan.tables.first { $0.name.hasSuffix(suffix) }))
+            }
+            let root = plan.qualifiedName(plan.rootTable), key = Identifier.quoted(plan.tables[1].columns[0].name)
+            let children = plan.tables.dropFirst().map { plan.qualifiedName($0) }
+            try await PostgresServer.withSession { session in
+                try await session.execute(
+                    """
+                    UPDATE \(root) SET name = 'tampered' WHERE _id = 3;
+                    UPDATE \(try table("_items_notes")) SET notes = 'tampered' WHERE \(key) = 1;
+                    DELETE FROM \(try table("_matrix_items")) WHERE \(key) = 4 AND idx = 0;
+                    DELETE FROM \(root) WHERE _id = 2;
+                    \(children.map { "DELETE FROM \($0) WHERE \(key) = 2;" }.joined(separator: "\n"))
+                    INSERT INTO \(root) (_id, name) VALUES (77, 'extra');
+                    INSERT INTO \(try table("_tags")) (\(key), idx, tags) VALUES (77, 0, 'extra');
+                    """, purpose: "test")
+            }
+            #expect(try await Self.differing(scene, uri: uri) == 5)
+            let figures = try Self.figures(try await OplogSyncFixture.sync(scene, ["--resync", "--json"]))
+            #expect(figures["documents_differing"] as? Int == 5, "\(figures)")
+            #expect(figures["documents_written"] as? Int == 5, "\(figures)")
+            try await ChangeStreamSyncTests.expectInSync(scene, uri: uri)
+            let again = try Self.figures(try await OplogSyncFixture.sync(scene, ["--resync", "--json"]))
+            #expect(again["documents_differing"] as? Int == 0, "\(again)")
+        }
+    }
+
     @Test("writes running during the resync converge by the next plain oplog-sync")
     func writesDuringResync() async throws {
         try await Self.withSyncedScene { scene, mongo, uri in

@@ -142,6 +142,28 @@ struct SchemaChangeTests {
     }
 
     @Test(
+        "with keep_extra, a new column's values kept in _extra move there by SQL: no document is rewritten, and the tables are a fresh load's"
+    )
+    func valuesMovedOutOfExtra() async throws {
+        try await Self.withLoadedScene(keepExtra: true, count: 120) { scene, _ in
+            let root = PostgresSQL.qualifiedName(schema: scene.targetSchema, "customers")
+            let kept = try await Self.query("SELECT count(*)::text FROM \(root) WHERE _extra ? 'note'")
+            #expect(kept == [["120"]], "the load kept every note in _extra")
+            try Self.writeSchema(#"{"_id": "int", "name": "string", "age": "int", "note": "string"}"#, scene)
+            let run = try await Self.sync(scene, ["--json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let summary = try #require(
+                try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)")
+            let changes = try #require(summary["schema_changes"] as? [[String: Any]], "\(run.stdout)")
+            #expect(changes.first?["columns_added"] as? [String] == ["customers.note"], "\(changes)")
+            #expect(changes.first?["documents_compared"] as? Int == 120, "\(changes)")
+            #expect(changes.first?["documents_converged"] as? Int == 0, "\(changes)")
+            let inPlace = try await Self.contents(scene)
+            #expect(inPlace == (try await Self.freshLoadContents(scene)))
+        }
+    }
+
+    @Test(
         "mongo-schema --diff shows what a sample would add, with the values oplog-sync could not place; 0 once applied")
     func diff() async throws {
         try await Self.withLoadedScene(keepExtra: false, count: 30) { scene, writer in

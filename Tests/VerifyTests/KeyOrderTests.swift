@@ -153,4 +153,14 @@ struct KeyOrderTests {
         try matcher.offer(Self.storedItem(9, name: "i"))
         #expect(matcher.storedOnly.count == 1 && matcher.skipStored.isEmpty)
     }
+
+    @Test("a merge takes the head whose key comes first, both for equal keys (an int64 and an equal double too)")
+    func mergeStep() {
+        #expect(KeyOrder.step(mongo: .integer(1), stored: .integer(2)) == .mongo)
+        #expect(KeyOrder.step(mongo: .text("b"), stored: .text("a")) == .stored)
+        #expect(KeyOrder.step(mongo: .integer(2), stored: .double(2)) == .both)
+        #expect(KeyOrder.step(mongo: nil, stored: .text("a")) == .stored)
+        #expect(KeyOrder.step(mongo: .text("a"), stored: nil) == .mongo)
+        #expect(KeyOrder.step(mongo: nil, stored: nil) == .done)
+    }
 }

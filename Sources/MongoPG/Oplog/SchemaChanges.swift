@@ -172,14 +172,25 @@ struct SchemaChanges {
                 try StateStore.replaceCatalog(on: session, schema: stateSchema, plan: plan, distributed: distributed)
             }
         }
+        let moves = change.extraMoves
+        if !moves.isEmpty {
+            // After the DDL's commit (its lock would hold readers for the whole update), in a transaction of its own:
+            // a run killed before it commits leaves `_extra` as it was, and the convergence reads the values again.
+            try await store.session.withTransaction(purpose: "move the new columns' values out of _extra") { session in
+                for move in moves { try session.execute(move, purpose: "move a new column's values out of _extra") }
+            }
+            logger.info("moved the new columns' values kept in _extra", metadata: ["ns": "\(collection)"])
+        }
         try await TestHooks.hold(at: "schema-changed")
         // The plan replay uses: compiled back from the catalog just written.
         let plan = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
         let mongo = try MongoSession(uri: config.mongoURI, name: "converge")
         let reader = try await openSession("converge")
+        let progress = Progress.onTerminal(label: "converge \(collection)", unit: "documents")
+        defer { progress?.finish() }
         let figures = try await CollectionConverger(
             mongo: mongo, plan: plan, store: store, reader: reader, logger: logger
-        ).converge(progress: Progress.onTerminal(label: "converge \(collection)", unit: "documents"))
+        ).converge(progress: progress)
         try await store.recordSchemaChange(
             collection: collection, schemaHash: pending.hash, initLoadID: pending.initLoadID)
         report.documentsCompared = figures.compared

@@ -4,13 +4,15 @@ public enum StoredDocuments {
     /// The rows of the documents whose key column (`_id` in the root, `<root>_id` in children) holds `ids`, one
     /// entry per id in the same order: nil when no table holds a row of that id. One query per table for the whole
     /// batch, the ids sent as one array parameter cast to the key column's SQL type; rows of other ids are not read.
-    /// A duplicate id gets the same rows at each of its places.
-    public static func rows(ofIDs ids: [SQLValue], plan: TablePlan, session: PostgresSession) async throws
-        -> [DocumentRows?]
+    /// A duplicate id gets the same rows at each of its places. `firstTable`: the plan tables before it are not read
+    /// (their rows stay empty), for a caller that has the root rows in hand already.
+    public static func rows(ofIDs ids: [SQLValue], plan: TablePlan, session: PostgresSession, firstTable: Int = 0)
+        async throws -> [DocumentRows?]
     {
         guard !ids.isEmpty else { return [] }
         let parameter = SQLParameter.array(ids)
-        let rows = try await read(plan: plan, session: session, key: "ordinal") { table, columns in
+        let rows = try await read(plan: plan, session: session, key: "ordinal", firstTable: firstTable) {
+            table, columns in
             // Each row comes with the position of its id, so no returned key text need be matched with the ids
             // (jsonb and timestamptz print forms of their own, and equal ids may be spelt differently).
             let key = Identifier.quoted(table.columns[0].name), ids = "$1\(table.columns[0].sqlType.arrayCast)"
@@ -80,11 +82,11 @@ public enum StoredDocuments {
     /// grouping key (`key` names it in errors) and then the table's columns in plan order. Rows are decoded by
     /// column type and grouped into one `DocumentRows` per key.
     private static func read(
-        plan: TablePlan, session: PostgresSession, key: String,
+        plan: TablePlan, session: PostgresSession, key: String, firstTable: Int = 0,
         statement: (PlannedTable, [String]) -> (sql: String, parameters: [SQLParameter])
     ) async throws -> [String: DocumentRows] {
         var rowsByDocument: [String: DocumentRows] = [:]
-        for (index, table) in plan.tables.enumerated() {
+        for (index, table) in plan.tables.enumerated().dropFirst(firstTable) {
             let (sql, parameters) = statement(table, table.columns.map { Identifier.quoted($0.name) })
             let result = try await session.query(
                 sql, values: parameters, purpose: "read back \(table.name) for verification")

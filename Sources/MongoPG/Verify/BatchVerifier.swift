@@ -14,6 +14,9 @@ struct BatchVerifier {
         var path: String
         /// MongoDB's document now; nil when MongoDB has none.
         var mongoDocument: BSONDocument?
+        /// The rows PostgreSQL held when the difference was found, when known: a repair then writes only the rows
+        /// that change (a new column's value rewrites the root row alone, never the child tables).
+        var storedRows: DocumentRows? = nil
     }
 
     /// MongoDB's documents for some `_id`s, asked before they are needed (while the batch's rows are written).
@@ -91,6 +94,34 @@ struct BatchVerifier {
             }
             if let path {
                 differences.append(Difference(namespace: namespace, id: id, path: path, mongoDocument: document))
+            }
+        }
+        return differences
+    }
+}
+
+extension BatchVerifier {
+    /// Every document of `written` whose rows (read on `session`) are not the rows the init load writes for it
+    /// (`RowComparison`; no rows for a document that is nil): a convergence's check of what it just wrote, as exact
+    /// as rebuilding the documents, and without it.
+    func rowDifferences(_ namespace: Namespace, written: [DocumentOutcome], session: PostgresSession) async throws
+        -> [Difference]
+    {
+        guard let plan = plans[namespace] else { return [] }
+        let keys = try written.map { try plan.keyValue(ofID: $0.id) }
+        let flattener = Flattener(plan: plan)
+        var report = FlattenReport()
+        var differences: [Difference] = []
+        for (outcome, rows) in zip(written, try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)) {
+            let expected =
+                try outcome.document.map { try flattener.flatten($0, report: &report).rows }
+                ?? Array(repeating: [], count: plan.tables.count)
+            let stored = rows ?? DocumentRows(tableCount: plan.tables.count)
+            if let table = RowComparison.firstDifference(stored: stored, flattened: expected, plan: plan) {
+                differences.append(
+                    Difference(
+                        namespace: namespace, id: outcome.id, path: "(rows of \(table))",
+                        mongoDocument: outcome.document))
             }
         }
         return differences

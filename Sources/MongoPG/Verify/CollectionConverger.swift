@@ -1,8 +1,9 @@
 import Logging
 
-/// Brings one collection's tables to what MongoDB holds, in place: `verify --all`'s streamed merge of both sides in
-/// `_id` order (read on `reader`, inside a read-only snapshot it opens), and every document that differs, is missing
-/// or is extra rewritten with MongoDB's version on the store's session (`DocumentRepairer`), one transaction per round
+/// Brings one collection's tables to what MongoDB holds, in place: a streamed merge of both sides in `_id` order that
+/// compares rows, not documents (`RowMerge`: MongoDB's documents flattened as the init load flattens them, against
+/// the rows read on `reader`, inside a read-only snapshot it opens), and every document that differs, is missing or
+/// is extra rewritten with MongoDB's version on the store's session (`DocumentRepairer`), one transaction per round
 /// of findings. Only differing documents are written; the tables keep their identity (no staging, no swap), so
 /// users' views, grants and indexes stay, and readers wait at most for one round's commit. The caller holds the sync
 /// lock. A run killed anywhere leaves committed rounds that are right and the rest as it was: a rerun finishes.
@@ -29,34 +30,54 @@ struct CollectionConverger {
         var unstorable = 0
     }
 
-    /// Converges the collection; `progress` counts documents compared.
+    /// Converges the collection; `progress` counts documents compared, as they are. Each round's repair commits on
+    /// the store's session while the merge reads on: at most one round is in flight.
     func converge(progress: Progress? = nil) async throws -> Figures {
         var figures = Figures()
-        let purpose = "read \(plan.namespace) for convergence"
         let verifier = BatchVerifier(mongo: mongo, plans: [plan.namespace: plan])
         var repairer = DocumentRepairer(verifier: verifier, logger: logger)
         repairer.logLevel = .debug
         repairer.recheck = .written
-        figures.compared = try await reader.withAsyncTransaction(purpose: purpose, readOnlySnapshot: true) {
-            try await CollectionVerifier(mongo: mongo, plan: plan, session: reader, chunk: chunk).all {
-                findings in
-                // MongoDB's side as the merge read it: no second lookup before the write (the check after it asks).
-                let differences = findings.filter { $0.kind != .unstorable }.map {
-                    BatchVerifier.Difference(
-                        namespace: plan.namespace, id: $0.idValue, path: $0.path ?? $0.kind.rawValue,
-                        mongoDocument: $0.mongoDocument)
-                }
-                figures.differing += differences.count
-                figures.unstorable += findings.count - differences.count
-                guard !differences.isEmpty else { return }
-                let outcome = try await repairer.repairInTransaction(
-                    differences, session: store.session,
-                    purpose: "converge \(differences.count) documents of \(plan.namespace)")
-                figures.written += outcome.repaired.count
-                try await TestHooks.hold(at: "converge-round")  // a round committed, the merge not finished
-            }.checked
+        var round: Task<Int, Error>?
+        do {
+            figures.compared = try await merge(repairer, progress: progress, round: &round, figures: &figures)
+        } catch {
+            // A round still committing holds the store's session inside its transaction: it ends before anyone else
+            // uses the session (the run's ledger, on the way out).
+            _ = try? await round?.value
+            throw error
         }
-        progress?.add(figures.compared)
+        figures.written += try await round?.value ?? 0
         return figures
+    }
+
+    /// The merge, each round of its findings repaired on a task of its own (`round`: the one in flight).
+    private func merge(
+        _ repairer: DocumentRepairer, progress: Progress?, round: inout Task<Int, Error>?, figures: inout Figures
+    ) async throws -> Int {
+        let purpose = "read \(plan.namespace) for convergence"
+        let namespace = plan.namespace, session = store.session
+        return try await reader.withAsyncTransaction(purpose: purpose, readOnlySnapshot: true) {
+            try await RowMerge(mongo: mongo, plan: plan, session: reader, chunk: chunk).run(
+                found: { findings in
+                    // MongoDB's side as the merge read it: no second lookup before the write (the check after it asks).
+                    let differences = findings.filter { $0.kind != .unstorable }.map {
+                        BatchVerifier.Difference(
+                            namespace: namespace, id: $0.idValue, path: $0.path ?? $0.kind.rawValue,
+                            mongoDocument: $0.mongoDocument, storedRows: $0.storedRows)
+                    }
+                    figures.differing += differences.count
+                    figures.unstorable += findings.count - differences.count
+                    guard !differences.isEmpty else { return }
+                    figures.written += try await round?.value ?? 0
+                    round = Task { [repairer] in
+                        let outcome = try await repairer.repairInTransaction(
+                            differences, session: session,
+                            purpose: "converge \(differences.count) documents of \(namespace)")
+                        try await TestHooks.hold(at: "converge-round")  // a round committed, the merge not finished
+                        return outcome.repaired.count
+                    }
+                }, compared: { progress?.add($0) })
+        }
     }
 }

@@ -22,6 +22,8 @@ public struct VerificationFinding: Sendable, Encodable, Equatable {
     let idValue: BSONValue
     /// MongoDB's document as the merge read it (nil: none, or not kept): a convergence writes it without a lookup.
     var mongoDocument: BSONDocument? = nil
+    /// The rows PostgreSQL held of it as the merge read them (nil: not kept), so that a repair writes only what changes.
+    var storedRows: DocumentRows? = nil
 
     enum CodingKeys: String, CodingKey { case kind, id, path }
 
@@ -116,7 +118,7 @@ struct CollectionVerifier {
             """, purpose: "open a cursor over \(plan.namespace)'s stored _ids")
         var mongoItems: ArraySlice<MongoItem> = [], storedItems: ArraySlice<StoredItem> = []
         var mongoDone = false, storedDone = false
-        while true {
+        merging: while true {
             if mongoItems.isEmpty, !mongoDone {
                 let batch = try await mongo.nextBatch(mongoCursor, maximum: chunk)
                 mongoDone = batch.isEmpty
@@ -130,16 +132,13 @@ struct CollectionVerifier {
             }
             // A side with nothing in hand that may still bring documents is read again before anything is paired.
             if mongoItems.isEmpty && !mongoDone || storedItems.isEmpty && !storedDone { continue }
-            let mongoHead = mongoItems.first, storedHead = storedItems.first
-            if let mongoHead, storedHead.map({ KeyOrder.precedes(mongoHead.key, $0.key) }) ?? true {
-                matcher.offer(mongoItems.removeFirst())
-            } else if let storedHead, mongoHead.map({ KeyOrder.precedes(storedHead.key, $0.key) }) ?? true {
-                matcher.offer(storedItems.removeFirst())
-            } else if mongoHead != nil {
+            switch KeyOrder.step(mongo: mongoItems.first?.key, stored: storedItems.first?.key) {
+            case .mongo: matcher.offer(mongoItems.removeFirst())
+            case .stored: matcher.offer(storedItems.removeFirst())
+            case .both:
                 matcher.offer(mongoItems.removeFirst())
                 matcher.offer(storedItems.removeFirst())
-            } else {
-                break
+            case .done: break merging
             }
             if matcher.mongoOnly.count >= chunk || matcher.storedOnly.count >= chunk { try await confirm(&matcher) }
             if let found, matcher.fresh.count >= chunk { try await found(matcher.takeFresh()) }

@@ -15,7 +15,8 @@ struct DocumentRepairer {
     /// where rewriting is the job (a resync, a schema change).
     var logLevel = Logger.Level.warning
     /// What repaired rows are checked against: MongoDB asked again, or the documents just written (a convergence,
-    /// whose changes after its start position replay later: the check is that the rows give them back).
+    /// whose changes after its start position replay later: the check is that the rows are the ones the load writes
+    /// for them, `BatchVerifier.rowDifferences`).
     var recheck = Recheck.mongo
 
     enum Recheck: Sendable { case mongo, written }
@@ -45,6 +46,8 @@ struct DocumentRepairer {
                 mongoSeconds += (ContinuousClock.now - asked).seconds
             }
             var repairs: [DocumentOutcome] = []
+            // Rows known as they are (the first round's, from a merge that read them) are diffed, not rewritten.
+            var stored: [DocumentKey: BatchWrite.Stored] = [:]
             for difference in differences {
                 let key = try DocumentKey(difference.namespace, difference.id)
                 if later?.contains(key) == true {
@@ -56,6 +59,7 @@ struct DocumentRepairer {
                         namespace: difference.namespace, id: difference.id, document: difference.mongoDocument,
                         exact: true))
                 outcome.repaired.insert(key)
+                if let rows = difference.storedRows { stored[key] = .rows(rows) }
                 logger.log(
                     level: logLevel, "repaired a document that differed from MongoDB",
                     metadata: [
@@ -69,7 +73,9 @@ struct DocumentRepairer {
                     documents: differences.map { "\($0.namespace) _id \($0.id) at \($0.path)" }, tries: tries)
             }
             rounds += 1
-            _ = try await BatchWriter(session: session, plans: verifier.plans).write(emptied: [], outcomes: repairs)
+            _ = try await BatchWriter(session: session, plans: verifier.plans).write(
+                BatchWrite(
+                    emptied: [], outcomes: repairs, stored: stored, plans: verifier.plans, keepingImages: false))
             switch recheck {
             case .mongo:
                 differences = try await verifier.differences(
@@ -78,11 +84,7 @@ struct DocumentRepairer {
             case .written:
                 differences = []
                 for (namespace, written) in Dictionary(grouping: repairs, by: \.namespace) {
-                    let byKey = try Dictionary(
-                        written.map { (try DocumentKey(namespace, $0.id), $0.document) }, uniquingKeysWith: { $1 })
-                    differences += try await verifier.differences(
-                        namespace, ids: written.map(\.id), from: { byKey[try DocumentKey(namespace, $0)] ?? nil },
-                        session: session)
+                    differences += try await verifier.rowDifferences(namespace, written: written, session: session)
                 }
             }
         }

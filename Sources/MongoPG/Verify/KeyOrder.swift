@@ -32,6 +32,20 @@ public enum KeyOrder {
         }
     }
 
+    /// Which head a merge of two streams in this order takes next: the one whose key comes first, both when neither
+    /// precedes the other, none when both streams are done.
+    enum MergeStep: Equatable { case mongo, stored, both, done }
+
+    static func step(mongo: SQLValue?, stored: SQLValue?) -> MergeStep {
+        switch (mongo, stored) {
+        case (nil, nil): .done
+        case (.some, nil): .mongo
+        case (nil, .some): .stored
+        case (.some(let mongo), .some(let stored)):
+            precedes(mongo, stored) ? .mongo : precedes(stored, mongo) ? .stored : .both
+        }
+    }
+
     private static func rank(_ value: SQLValue) -> Int {
         switch value {
         case .null: 0
