@@ -146,12 +146,12 @@ struct KeyOrderTests {
         #expect(matcher.tally.checked == 1)
         #expect(matcher.tally.findings.map(\.kind) == [.different])
         #expect(matcher.tally.findings.first?.path == "name")
-        #expect(matcher.mongoOnly.count == 1 && matcher.storedOnly.count == 1)
+        #expect(matcher.waiting.mongoOnly.count == 1 && matcher.waiting.storedOnly.count == 1)
 
         // A document paired by a lookup is skipped when its own stream brings it later.
-        matcher.skipStored.insert(try CollectionVerifier.match(.int64(9)))
+        matcher.waiting.skipStored.insert(try CollectionVerifier.match(.int64(9)))
         try matcher.offer(Self.storedItem(9, name: "i"))
-        #expect(matcher.storedOnly.count == 1 && matcher.skipStored.isEmpty)
+        #expect(matcher.waiting.storedOnly.count == 1 && matcher.waiting.skipStored.isEmpty)
     }
 
     @Test("a merge takes the head whose key comes first, both for equal keys (an int64 and an equal double too)")

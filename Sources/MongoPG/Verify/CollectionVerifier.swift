@@ -140,7 +140,9 @@ struct CollectionVerifier {
                 matcher.offer(storedItems.removeFirst())
             case .done: break merging
             }
-            if matcher.mongoOnly.count >= chunk || matcher.storedOnly.count >= chunk { try await confirm(&matcher) }
+            if matcher.waiting.mongoOnly.count >= chunk || matcher.waiting.storedOnly.count >= chunk {
+                try await confirm(&matcher)
+            }
             if let found, matcher.fresh.count >= chunk { try await found(matcher.takeFresh()) }
         }
         try await session.execute("CLOSE \(cursorName)", purpose: "close the cursor over the stored _ids")
@@ -192,22 +194,22 @@ struct CollectionVerifier {
     /// Looks each unmatched document up on the other side: found, it is compared (and skipped when its own stream
     /// brings it later); not found, it is missing or extra.
     private func confirm(_ matcher: inout DocumentMatcher) async throws {
-        let mongoOnly = Array(matcher.mongoOnly.values)
-        matcher.mongoOnly = [:]
+        let mongoOnly = Array(matcher.waiting.mongoOnly.values)
+        matcher.waiting.mongoOnly = [:]
         if !mongoOnly.isEmpty {
             let found = try await storedItems(keys: mongoOnly.map(\.key))
             var storedByMatch = Dictionary(found.map { ($0.match, $0) }, uniquingKeysWith: { first, _ in first })
             for item in mongoOnly {
                 if let stored = storedByMatch.removeValue(forKey: item.match) {
-                    matcher.skipStored.insert(stored.match)
+                    matcher.waiting.skipStored.insert(stored.match)
                     matcher.compare(item, stored)
                 } else {
                     matcher.record(VerificationFinding(.missing, id: item.id), mongoDocument: item.original)
                 }
             }
         }
-        let storedOnly = Array(matcher.storedOnly.values)
-        matcher.storedOnly = [:]
+        let storedOnly = Array(matcher.waiting.storedOnly.values)
+        matcher.waiting.storedOnly = [:]
         if !storedOnly.isEmpty {
             var scratch = DocumentMatcher()
             let found = try mongoItems(
@@ -217,7 +219,7 @@ struct CollectionVerifier {
             let unstorable = Set(try scratch.tally.findings.map { try Self.match($0.idValue) })
             for stored in storedOnly {
                 if let item = mongoByMatch.removeValue(forKey: stored.match) {
-                    matcher.skipMongo.insert(item.match)
+                    matcher.waiting.skipMongo.insert(item.match)
                     matcher.compare(item, stored)
                 } else if unstorable.contains(stored.match) {
                     matcher.record(
@@ -242,28 +244,15 @@ struct DocumentMatcher {
     /// Findings made since `takeFresh` last took them, when `keepsFresh`.
     private(set) var fresh: [VerificationFinding] = []
     var keepsFresh = false
-    var mongoOnly: [[UInt8]: CollectionVerifier.MongoItem] = [:]
-    var storedOnly: [[UInt8]: CollectionVerifier.StoredItem] = [:]
-    /// Documents already paired by a lookup, to be skipped when their own stream brings them.
-    var skipMongo = Set<[UInt8]>()
-    var skipStored = Set<[UInt8]>()
+    /// Documents waiting for their partner or a lookup.
+    var waiting = KeyPairing<CollectionVerifier.MongoItem, CollectionVerifier.StoredItem>()
 
     mutating func offer(_ item: CollectionVerifier.MongoItem) {
-        if skipMongo.remove(item.match) != nil { return }
-        if let stored = storedOnly.removeValue(forKey: item.match) {
-            compare(item, stored)
-        } else {
-            mongoOnly[item.match] = item
-        }
+        if let stored = waiting.partner(of: item) { compare(item, stored) }
     }
 
     mutating func offer(_ stored: CollectionVerifier.StoredItem) {
-        if skipStored.remove(stored.match) != nil { return }
-        if let item = mongoOnly.removeValue(forKey: stored.match) {
-            compare(item, stored)
-        } else {
-            storedOnly[stored.match] = stored
-        }
+        if let item = waiting.partner(of: stored) { compare(item, stored) }
     }
 
     mutating func compare(_ item: CollectionVerifier.MongoItem, _ stored: CollectionVerifier.StoredItem) {

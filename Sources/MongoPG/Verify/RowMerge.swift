@@ -83,7 +83,7 @@ struct RowMerge {
             case .done: break merging
             }
             if matcher.pairs.count >= chunk { try await comparePairs(&matcher) }
-            if matcher.mongoOnly.count >= chunk || matcher.storedOnly.count >= chunk {
+            if matcher.waiting.mongoOnly.count >= chunk || matcher.waiting.storedOnly.count >= chunk {
                 try await confirm(&matcher, flattening: &flattening)
             }
             if matcher.compared - reported >= chunk {
@@ -172,13 +172,13 @@ struct RowMerge {
     /// Looks each unpaired document up on the other side: found, it is compared (and skipped when its own stream
     /// brings it later); not found, it is missing or extra.
     private func confirm(_ matcher: inout RowMatcher, flattening: inout Flattening) async throws {
-        let mongoOnly = Array(matcher.mongoOnly.values)
-        matcher.mongoOnly = [:]
+        let mongoOnly = Array(matcher.waiting.mongoOnly.values)
+        matcher.waiting.mongoOnly = [:]
         if !mongoOnly.isEmpty {
             let found = try await StoredDocuments.rows(ofIDs: mongoOnly.map(\.key), plan: plan, session: session)
             for (item, rows) in zip(mongoOnly, found) {
                 if let rows, let storedKey = rows.tables[0].first?.first {
-                    matcher.skipStored.insert(RowComparison.match(storedKey))
+                    matcher.waiting.skipStored.insert(RowComparison.match(storedKey))
                     matcher.compare(item, rows, plan: plan)
                 } else if let rows {
                     matcher.compare(item, rows, plan: plan)  // child rows without their root row: different
@@ -187,8 +187,8 @@ struct RowMerge {
                 }
             }
         }
-        let storedOnly = Array(matcher.storedOnly.values)
-        matcher.storedOnly = [:]
+        let storedOnly = Array(matcher.waiting.storedOnly.values)
+        matcher.waiting.storedOnly = [:]
         if !storedOnly.isEmpty {
             let rebuilder = DocumentRebuilder(plan: plan)
             let ids = try storedOnly.map { try rebuilder.id(ofKey: $0.key) }
@@ -203,7 +203,7 @@ struct RowMerge {
                 ofIDs: storedOnly.map(\.key), plan: plan, session: session, firstTable: 1)
             for ((stored, id), rows) in zip(zip(storedOnly, ids), children) {
                 if let item = mongoByMatch.removeValue(forKey: stored.match) {
-                    matcher.skipMongo.insert(item.match)
+                    matcher.waiting.skipMongo.insert(item.match)
                     var rows = rows ?? DocumentRows(tableCount: plan.tables.count)
                     rows.tables[0] = [stored.root]
                     matcher.compare(item, rows, plan: plan)
@@ -222,28 +222,15 @@ struct RowMatcher {
     /// Findings not yet handed on, with MongoDB's document where one is to be written.
     private(set) var findings: [VerificationFinding] = []
     var pairs: [(item: RowMerge.MongoItem, stored: RowMerge.StoredItem)] = []
-    var mongoOnly: [[UInt8]: RowMerge.MongoItem] = [:]
-    var storedOnly: [[UInt8]: RowMerge.StoredItem] = [:]
-    /// Documents already paired by a lookup, to be skipped when their own stream brings them.
-    var skipMongo = Set<[UInt8]>()
-    var skipStored = Set<[UInt8]>()
+    /// Documents waiting for their partner or a lookup.
+    var waiting = KeyPairing<RowMerge.MongoItem, RowMerge.StoredItem>()
 
     mutating func offer(_ item: RowMerge.MongoItem) {
-        if skipMongo.remove(item.match) != nil { return }
-        if let stored = storedOnly.removeValue(forKey: item.match) {
-            pairs.append((item, stored))
-        } else {
-            mongoOnly[item.match] = item
-        }
+        if let stored = waiting.partner(of: item) { pairs.append((item, stored)) }
     }
 
     mutating func offer(_ stored: RowMerge.StoredItem) {
-        if skipStored.remove(stored.match) != nil { return }
-        if let item = mongoOnly.removeValue(forKey: stored.match) {
-            pairs.append((item, stored))
-        } else {
-            storedOnly[stored.match] = stored
-        }
+        if let item = waiting.partner(of: stored) { pairs.append((item, stored)) }
     }
 
     /// Compares MongoDB's document with the rows stored under its key. One no row can hold leaves them as they are.
