@@ -132,14 +132,7 @@ struct CollectionVerifier {
             }
             // A side with nothing in hand that may still bring documents is read again before anything is paired.
             if mongoItems.isEmpty && !mongoDone || storedItems.isEmpty && !storedDone { continue }
-            switch KeyOrder.step(mongo: mongoItems.first?.key, stored: storedItems.first?.key) {
-            case .mongo: matcher.offer(mongoItems.removeFirst())
-            case .stored: matcher.offer(storedItems.removeFirst())
-            case .both:
-                matcher.offer(mongoItems.removeFirst())
-                matcher.offer(storedItems.removeFirst())
-            case .done: break merging
-            }
+            guard matcher.offerNext(&mongoItems, &storedItems) else { break merging }
             if matcher.waiting.mongoOnly.count >= chunk || matcher.waiting.storedOnly.count >= chunk {
                 try await confirm(&matcher)
             }

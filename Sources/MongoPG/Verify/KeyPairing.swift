@@ -1,6 +1,31 @@
-/// An item of a merge that carries its pairing key: the normalised `_id`'s BSON bytes.
+/// An item of a merge: its key as the tables sort it, and its pairing key (the normalised `_id`'s BSON bytes).
 protocol MergeItem {
+    var key: SQLValue { get }
     var match: [UInt8] { get }
+}
+
+/// What both merges feed, in key order, from their two sorted sides.
+protocol MergeMatcher {
+    associatedtype Mongo: MergeItem
+    associatedtype Stored: MergeItem
+    mutating func offer(_ item: Mongo)
+    mutating func offer(_ stored: Stored)
+}
+
+extension MergeMatcher {
+    /// Offers the first item of the side whose key comes first (both when the keys are equal); false when both
+    /// sides are empty.
+    mutating func offerNext(_ mongo: inout ArraySlice<Mongo>, _ stored: inout ArraySlice<Stored>) -> Bool {
+        switch KeyOrder.step(mongo: mongo.first?.key, stored: stored.first?.key) {
+        case .mongo: offer(mongo.removeFirst())
+        case .stored: offer(stored.removeFirst())
+        case .both:
+            offer(mongo.removeFirst())
+            offer(stored.removeFirst())
+        case .done: return false
+        }
+        return true
+    }
 }
 
 /// The pairing both merges share (whole documents in `CollectionVerifier`, rows in `RowMerge`): items offered from
@@ -37,3 +62,11 @@ extension CollectionVerifier.MongoItem: MergeItem {}
 extension CollectionVerifier.StoredItem: MergeItem {}
 extension RowMerge.MongoItem: MergeItem {}
 extension RowMerge.StoredItem: MergeItem {}
+extension DocumentMatcher: MergeMatcher {
+    typealias Mongo = CollectionVerifier.MongoItem
+    typealias Stored = CollectionVerifier.StoredItem
+}
+extension RowMatcher: MergeMatcher {
+    typealias Mongo = RowMerge.MongoItem
+    typealias Stored = RowMerge.StoredItem
+}

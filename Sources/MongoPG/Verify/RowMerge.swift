@@ -74,14 +74,7 @@ struct RowMerge {
             }
             // A side with nothing in hand that may still bring documents is read again before anything is paired.
             if mongoItems.isEmpty && pendingMongo != nil || storedItems.isEmpty && pendingStored != nil { continue }
-            switch KeyOrder.step(mongo: mongoItems.first?.key, stored: storedItems.first?.key) {
-            case .mongo: matcher.offer(mongoItems.removeFirst())
-            case .stored: matcher.offer(storedItems.removeFirst())
-            case .both:
-                matcher.offer(mongoItems.removeFirst())
-                matcher.offer(storedItems.removeFirst())
-            case .done: break merging
-            }
+            guard matcher.offerNext(&mongoItems, &storedItems) else { break merging }
             if matcher.pairs.count >= chunk { try await comparePairs(&matcher) }
             if matcher.waiting.mongoOnly.count >= chunk || matcher.waiting.storedOnly.count >= chunk {
                 try await confirm(&matcher, flattening: &flattening)
