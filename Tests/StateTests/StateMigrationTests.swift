@@ -350,10 +350,7 @@ struct StatusStateTests {
                     "SELECT count(*) FROM \(store.table("catalog_tables")) WHERE distribution_column IS NULL",
                     purpose: "test"
                 ).scalar == "1")
-            let distributed = try await session.withTransaction(purpose: "test") { session in
-                try StateStore.catalogDistributed(on: session, schema: schema, collection: orders)
-            }
-            #expect(!distributed)
+            #expect(try await !store.catalog(of: orders).distributed)
         }
     }
 }

@@ -157,10 +157,9 @@ struct SchemaChanges {
             logger.info(
                 "applying a schema change",
                 metadata: ["ns": "\(collection)", "changes": "\(change.additions.map(\.description))"])
+            // A new array's table joins a distributed collection's colocation group, as psql-copy made its others.
+            let distributed = change.old.isDistributed
             try await store.session.withTransaction(purpose: "apply the schema change of \(collection)") { session in
-                // A new array's table joins a distributed collection's colocation group, as psql-copy made its others.
-                let distributed = try StateStore.catalogDistributed(
-                    on: session, schema: stateSchema, collection: collection)
                 for statement in statements {
                     try session.execute(statement, purpose: "change the tables of \(collection)")
                 }

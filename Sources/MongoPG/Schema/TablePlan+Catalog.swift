@@ -6,12 +6,18 @@ public struct CollectionCatalog: Sendable, Equatable {
     public var columns: [CatalogColumn]
     /// The JSON paths of the excluded places (`{"exclude": true}`), which have no column.
     public var excluded: [String]
+    /// The tables are Citus distributed tables (the root table's `distribution_column` is set).
+    public var distributed: Bool
 
-    public init(collection: String, tables: [CatalogTable], columns: [CatalogColumn], excluded: [String] = []) {
+    public init(
+        collection: String, tables: [CatalogTable], columns: [CatalogColumn], excluded: [String] = [],
+        distributed: Bool = false
+    ) {
         self.collection = collection
         self.tables = tables
         self.columns = columns
         self.excluded = excluded
+        self.distributed = distributed
     }
 }
 
@@ -19,7 +25,8 @@ extension TablePlan {
     /// The plan's catalog rows: what psql-copy writes, and what `init(catalog:settings:)` compiles back.
     public var catalog: CollectionCatalog {
         CollectionCatalog(
-            collection: namespace.description, tables: catalogTables, columns: catalogColumns, excluded: excludedPaths)
+            collection: namespace.description, tables: catalogTables, columns: catalogColumns, excluded: excludedPaths,
+            distributed: isDistributed)
     }
 
     /// The plan a collection's tables were loaded with, compiled back from its catalog rows alone, so verification
@@ -47,6 +54,7 @@ extension TablePlan {
             throw CatalogError(
                 .mismatch, collection: catalog.collection, "its schema does not compile: \(error.description)")
         }
+        isDistributed = catalog.distributed
         try compiler.compare(self)
     }
 }

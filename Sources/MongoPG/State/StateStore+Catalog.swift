@@ -67,18 +67,6 @@ extension StateStore {
         }
     }
 
-    /// Whether the catalog records `collection`'s tables as Citus distributed tables (`distribution_column`).
-    public static func catalogDistributed(
-        on session: isolated PostgresSession, schema: String, collection: Namespace
-    ) throws(PostgresError) -> Bool {
-        let rows = try session.query(
-            """
-            SELECT 1 FROM \(PostgresSQL.qualifiedName(schema: schema, "catalog_tables"))
-            WHERE collection = $1 AND parent_table IS NULL AND distribution_column IS NOT NULL
-            """, parameters: [collection.description], purpose: "read whether \(collection)'s tables are distributed")
-        return !rows.rows.isEmpty
-    }
-
     /// The catalog rows of `collection` (none when it was never loaded), in one snapshot.
     public func catalog(of collection: Namespace) async throws -> CollectionCatalog {
         let tablesTable = table("catalog_tables")
@@ -91,7 +79,10 @@ extension StateStore {
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
                 purpose: "read the catalog of \(name) in one snapshot")
             let tables = try session.query(
-                "SELECT table_name, parent_table, json_path, depth::text FROM \(tablesTable) WHERE collection = $1",
+                """
+                SELECT table_name, parent_table, json_path, depth::text, (distribution_column IS NOT NULL)::text
+                FROM \(tablesTable) WHERE collection = $1
+                """,
                 parameters: [name], purpose: "read the catalog tables of \(name)")
             let columns = try session.query(
                 """
@@ -128,7 +119,9 @@ extension StateStore {
                     bsonType: bsonType, sqlType: sqlType, parentTable: row[6], role: role))
         }
         let excluded = excludedRows.rows.compactMap { $0[0] }
-        return CollectionCatalog(collection: name, tables: tables, columns: columns, excluded: excluded)
+        let distributed = tableRows.rows.contains { $0[1] == nil && $0[4] == "true" }
+        return CollectionCatalog(
+            collection: name, tables: tables, columns: columns, excluded: excluded, distributed: distributed)
     }
 
     /// The plan `collection`'s live tables were loaded with, compiled from its catalog (`TablePlan(catalog:settings:)`,
@@ -143,11 +136,7 @@ extension StateStore {
         {
             throw SchemaError.missingHashKey(path: hashed.jsonPath, variable: settings.hashKeyVariable)
         }
-        let stateSchema = schema
-        let distributed = try await session.withTransaction(purpose: "read the distribution of \(collection)") {
-            try StateStore.catalogDistributed(on: $0, schema: stateSchema, collection: collection)
-        }
-        let plan = try TablePlan(catalog: catalog, settings: settings).distributed(distributed)
+        let plan = try TablePlan(catalog: catalog, settings: settings)
         let target = plan.settings.targetSchema
         let names = plan.tables.map(\.name)
         let present =
