@@ -9,13 +9,9 @@ struct BatchWriterTests {
     @Test("rewritten documents come back as written: changed rows updated in place, missing rows written anyway")
     func updatedInPlace() async throws {
         try await PostgresServer.withScratchSchema("inplace") { session, schema in
-            let plan = try SchemaFixtures.fixturePlan(
-                "edge_cases.json", namespace: "test.edge",
-                settings: FlattenSettings(keepExtra: true, targetSchema: schema))
-            var random = SeededRandom(seed: 7)
-            let documents = (0..<40).map { _ in RandomSchemas.document(for: plan.schema, &random) }
-            let stored = try await StoredDocumentsTests.store(documents, plan: plan, session: session)
-            try #require(stored.count >= 20)
+            let (plan, stored, seeded) = try await StoredDocumentsTests.storedEdgeCases(
+                seed: 7, schema: schema, session: session)
+            var random = seeded
             // Half the documents get new values under the same _id (those that flatten); the rest stay as stored.
             var outcomes: [DocumentOutcome] = []
             for item in stored.prefix(stored.count / 2) {
