@@ -266,10 +266,11 @@ struct BatchWriter {
 
     /// Updates rows in place, matched by their key cells (the table's leading columns); answers the rows written. No
     /// key cell changes, so where the row's page has room PostgreSQL adds no index entry (a HOT update): cheaper than
-    /// a `DELETE` and a `COPY` of the row, whose index entry is always inserted again. The rows come as one array parameter
-    /// per column, found by the document-ID column as `delete` finds them. A row not found (changed behind the run's
-    /// back) is inserted, so the table ends as the batch says either way. Plain PostgreSQL only: on Citus, changed
-    /// rows are deleted and written again (`BatchWrite`), the statements its distributed planner is known to take.
+    /// a `DELETE` and a `COPY` of the row, whose index entry is always inserted again. The rows come as one array
+    /// parameter per column, found by the document-ID column as `delete` finds them. A row not found (changed behind
+    /// the run's back) is inserted, so the table ends as the batch says either way. Plain PostgreSQL only: on Citus,
+    /// changed rows are deleted and written again (`BatchWrite`), the statements its distributed planner is known to
+    /// take.
     private func update(_ table: PlannedTable, of plan: TablePlan, rows: [[SQLValue]], purpose: String)
         async throws -> Int
     {
