@@ -68,6 +68,31 @@ def run(label, argv, env=None, check=True):
     return elapsed, int(rss_kb) / 1024, process.stdout.decode(), process.returncode, process.stderr.decode(), float(user) + float(system)
 
 
+def postgres_cpu():
+    """CPU seconds the bench's PostgreSQL cluster spent so far: the postmaster's own and its exited children's (the
+    backends of finished runs) plus its live children's; the difference across a run is PostgreSQL's share of it, a
+    figure the box's load moves less than wall time."""
+    tick = os.sysconf("SC_CLK_TCK")
+    data = os.path.join(ROOT, os.environ.get("SYNC_RUN_DIR", ".run"), "pg", "data", "postmaster.pid")
+    with open(data) as handle:
+        postmaster = handle.readline().strip()
+
+    def fields(pid):
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+
+    own = fields(postmaster)
+    total = sum(int(value) for value in own[11:15])  # utime, stime, cutime, cstime
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = fields(pid)
+        except OSError:
+            continue
+        if stat[1] == postmaster:
+            total += int(stat[11]) + int(stat[12])
+    return total / tick
+
+
 def psql(sql):
     out = subprocess.run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", os.environ["PG_URI"], "-c", sql],
                          check=True, capture_output=True, text=True)
@@ -284,11 +309,15 @@ def file_part(env):
                     psql("SET client_min_messages = warning; DROP SCHEMA IF EXISTS bench_oplog CASCADE; "
                          "DROP SCHEMA IF EXISTS bench_oplog_etl CASCADE")
                 run(f"load: psql-copy ({count})", [os.path.join(binary, "psql-copy"), "--config", config, "--collection", NS, "--csv-dir", csv], env)
+                pg_before = postgres_cpu()
                 wall_s, rss, out, _, _, cpu = run(f"replay {count} {label}".rstrip(), [os.path.join(binary, "oplog-sync"), "--config", config, "--from-file", oplog, "--json"], env)
+                time.sleep(0.5)  # the run's backends exit once it disconnects
+                pg_cpu = postgres_cpu() - pg_before
                 inside = batch_seconds("bench_oplog_etl")
                 step = f"oplog-sync --from-file, {count // 1000}k entries ({size:.0f} MB)" + (f", {label} #{round_number + 1}" if label else "")
                 summary = sync_row("file", step, out, wall_s, rss,
-                                   f"CPU {cpu:.2f} s; in batches {inside:.2f} s; load {os.getloadavg()[0]:.1f}; "
+                                   f"CPU {cpu:.2f} s, PostgreSQL's {pg_cpu:.2f} s; in batches {inside:.2f} s; "
+                                   f"load {os.getloadavg()[0]:.1f}; "
                                    + verdict(model.checks(), table_checks("bench_oplog")))
                 log(json.dumps(summary))
 

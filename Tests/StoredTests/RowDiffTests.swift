@@ -19,6 +19,22 @@ struct RowDiffTests {
         #expect(diff == RowDiff(removed: [[1]], added: Self.text([(1, "B")])))
     }
 
+    @Test("in place, rows whose key stays are updated (a root row too); gone keys deleted, new keys written")
+    func updatedInPlace() {
+        let diff = RowDiff.diff(
+            old: Self.lines([(0, "a"), (1, "b"), (2, "c")]), new: Self.lines([(0, "a"), (1, "c")]), keyCount: 2,
+            inPlace: true)
+        #expect(diff == RowDiff(removed: [[2]], added: [], changed: [1]))
+        let grown = RowDiff.diff(
+            old: Self.lines([(0, "a")]), new: Self.lines([(0, "b"), (1, "c")]), keyCount: 2, inPlace: true)
+        #expect(grown == RowDiff(removed: [], added: Self.text([(1, "c")]), changed: [0]))
+        // A root row: its document's only row, keyed by `_id` alone.
+        let root = { (email: String) in RowDiff.Lines(rows: [[.text("d"), .text(email)]]) }
+        #expect(RowDiff.diff(old: root("a@x"), new: root("b@x"), keyCount: 1, inPlace: true) == RowDiff(changed: [0]))
+        #expect(RowDiff.diff(old: root("a@x"), new: root("b@x"), keyCount: 1) == nil)
+        #expect(RowDiff.diff(old: root("a@x"), new: RowDiff.Lines(rows: []), keyCount: 1, inPlace: true) == nil)
+    }
+
     @Test("an array grown at its end adds rows; shrunk at its end deletes them; nothing else moves")
     func grownAndShrunk() {
         let three = Self.lines([(0, "a"), (1, "b"), (2, "c")])

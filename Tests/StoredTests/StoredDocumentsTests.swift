@@ -37,6 +37,20 @@ struct StoredDocumentsTests {
         return stored
     }
 
+    /// The edge-case fixture's plan (`_extra` kept) in `schema`, and 40 random documents fitting its schema stored in
+    /// its tables: those that flattened, at least 20.
+    static func storedEdgeCases(seed: UInt64, schema: String, session: PostgresSession) async throws
+        -> (plan: TablePlan, stored: [(document: BSONDocument, rows: FlattenedDocument)], random: SeededRandom)
+    {
+        let plan = try SchemaFixtures.fixturePlan(
+            "edge_cases.json", namespace: "test.edge", settings: FlattenSettings(keepExtra: true, targetSchema: schema))
+        var random = SeededRandom(seed: seed)
+        let documents = (0..<40).map { _ in RandomSchemas.document(for: plan.schema, &random) }
+        let stored = try await store(documents, plan: plan, session: session)
+        try #require(stored.count >= 20)
+        return (plan, stored, random)
+    }
+
     /// Rows in a fixed order (by their COPY text), so two reads compare whatever order the server returned.
     static func sorted(_ rows: DocumentRows) -> DocumentRows {
         DocumentRows(
@@ -56,13 +70,7 @@ struct StoredDocumentsTests {
     )
     func someIDs() async throws {
         try await PostgresServer.withScratchSchema("stored") { session, schema in
-            let plan = try SchemaFixtures.fixturePlan(
-                "edge_cases.json", namespace: "test.edge",
-                settings: FlattenSettings(keepExtra: true, targetSchema: schema))
-            var random = SeededRandom(seed: 42)
-            let documents = (0..<40).map { _ in RandomSchemas.document(for: plan.schema, &random) }
-            let stored = try await Self.store(documents, plan: plan, session: session)
-            try #require(stored.count >= 20)
+            let (plan, stored, _) = try await Self.storedEdgeCases(seed: 42, schema: schema, session: session)
             let all = try await StoredDocuments.allRows(plan: plan, session: session)
             #expect(all.count == stored.count)
 

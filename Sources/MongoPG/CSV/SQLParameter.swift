@@ -50,20 +50,28 @@ public enum SQLParameter: Sendable, Equatable {
     /// spaces, commas, braces and the word NULL stay data), NULL unquoted.
     public static func arrayLiteral(_ values: [SQLValue]) throws(SchemaError) -> String {
         // Built as UTF-8 bytes: appending to a String one scalar at a time cost more than the query it feeds.
+        let backslash = UInt8(ascii: "\\"), quote = UInt8(ascii: "\"")
         var literal: [UInt8] = [UInt8(ascii: "{")]
         for (position, value) in values.enumerated() {
             if position > 0 { literal.append(UInt8(ascii: ",")) }
-            guard let text = try text(of: value) else {
+            guard var text = try text(of: value) else {
                 literal += "NULL".utf8
                 continue
             }
-            literal.reserveCapacity(literal.count + text.utf8.count + 3)
-            literal.append(UInt8(ascii: "\""))
-            for byte in text.utf8 {
-                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { literal.append(UInt8(ascii: "\\")) }
-                literal.append(byte)
+            literal.append(quote)
+            // Copied in runs between the bytes to escape, the literal left to grow geometrically (reserving each
+            // value's bytes exactly made appends copy the whole literal): a replay's `UPDATE` of changed rows
+            // (`BatchWriter`) sends a column of long json cells this way.
+            text.withUTF8 { bytes in
+                var run = 0
+                for (index, byte) in bytes.enumerated() where byte == backslash || byte == quote {
+                    literal.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
+                    literal.append(backslash)
+                    run = index
+                }
+                literal.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
             }
-            literal.append(UInt8(ascii: "\""))
+            literal.append(quote)
         }
         literal.append(UInt8(ascii: "}"))
         return String(decoding: literal, as: UTF8.self)

@@ -79,6 +79,12 @@ public struct ChangeSet: Sendable {
         ids { if case .stored = $0.start { true } else { false } }
     }
 
+    /// The `_id`s of the documents whose outcome needs no stored state (inserted, replaced or deleted first), per
+    /// collection.
+    public var idsWithKnownStart: [Namespace: [BSONValue]] {
+        ids { if case .known = $0.start { true } else { false } }
+    }
+
     /// The `_id`s of every document the batch touches (each has an outcome), per collection, in the order first touched.
     public var touchedIDs: [Namespace: [BSONValue]] { ids { _ in true } }
 

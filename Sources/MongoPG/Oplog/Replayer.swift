@@ -478,6 +478,16 @@ struct Replayer: Sendable {
                 storedRows[key] = .rows(rows)
             }
         }
+        // A document inserted, replaced or deleted needs no stored state; an image a batch of this run left lets its
+        // rows be diffed all the same, so that a replacement updates the rows it changes in place.
+        for (namespace, ids) in batch.idsWithKnownStart where images != nil {
+            for id in ids {
+                let key = try DocumentKey(namespace, id)
+                if let image = committing?.write.images[key] ?? images?.image(for: key) {
+                    storedRows[key] = .image(image)
+                }
+            }
+        }
         let outcomes = try batch.outcomes { namespace, id in
             (try? DocumentKey(namespace, id)).flatMap { stored[$0] }
         }

@@ -5,11 +5,13 @@
 /// touched document is also kept as the batch leaves it (`images`), so that later batches need not read it back.
 struct BatchWrite: Sendable {
     /// One collection's part, per plan table: the key values of the documents whose rows there are all deleted, the
-    /// keys of single rows deleted, and the COPY text of the rows written.
+    /// keys of single rows deleted, the rows updated in place (whole rows, matched by their key cells), and the COPY
+    /// text of the rows written.
     struct Collection: Sendable {
         var namespace: Namespace
         var removals: [[SQLValue]]
         var rowRemovals: [RowKeys]
+        var updates: [[[SQLValue]]]
         var text: [[UInt8]]
     }
 
@@ -104,12 +106,17 @@ struct BatchWrite: Sendable {
             var part = Collection(
                 namespace: namespace, removals: Array(repeating: [], count: plan.tables.count),
                 rowRemovals: Array(repeating: RowKeys(), count: plan.tables.count),
+                updates: Array(repeating: [], count: plan.tables.count),
                 text: Array(repeating: [], count: plan.tables.count))
-            // Row by row only where the key cells lead the table's columns (as the plan makes them). A root row is
-            // its document's only row: a change to it deletes the document's rows there whole (`RowDiff`'s nil).
+            // Row by row only where the key cells lead the table's columns (as the plan makes them). Changed rows are
+            // updated in place where a table has cells beside its key, but not on Citus (`BatchWriter.update`);
+            // there a change to a root row, its document's only row, deletes the document's rows whole.
             let keyCounts = plan.tables.map { table in
                 let count = table.keyColumns.count
                 return table.columns.prefix(count).allSatisfy(\.isKey) ? count : nil
+            }
+            let inPlace = plan.tables.indices.map { table in
+                !plan.isDistributed && keyCounts[table].map { plan.tables[table].columns.count > $0 } == true
             }
             for outcome in outcomes {
                 let key = try plan.keyValue(ofID: outcome.id)
@@ -137,9 +144,10 @@ struct BatchWrite: Sendable {
                     if let earlier, earlier.text.elementsEqual(new.text) { continue }  // the common case, at once
                     // Rows read back may differ in order and jsonb spelling only: then the diff is empty.
                     if let keyCount = keyCounts[table], let earlier,
-                        let diff = RowDiff.diff(old: earlier, new: new, keyCount: keyCount)
+                        let diff = RowDiff.diff(old: earlier, new: new, keyCount: keyCount, inPlace: inPlace[table])
                     {
                         for indexes in diff.removed { part.rowRemovals[table].append(document: key, indexes: indexes) }
+                        for line in diff.changed { part.updates[table].append(rows.tables[table][line]) }
                         part.text[table].append(contentsOf: diff.added)
                         continue
                     }
@@ -174,8 +182,8 @@ struct BatchWrite: Sendable {
 }
 
 /// Writes a batch (`BatchWrite`) to the tables, set-based: per table one `DELETE` of the touched documents' rows (keys
-/// sent as one array parameter) and one `COPY` of their rows as they now are. Runs inside the caller's transaction,
-/// on the caller's session.
+/// sent as one array parameter), one of single rows, one `UPDATE` of the rows changed in place (a column each an array
+/// parameter) and one `COPY` of the rows written. Runs inside the caller's transaction, on the caller's session.
 struct BatchWriter {
     let session: PostgresSession
     /// Each synced collection's plan, compiled from the catalog.
@@ -219,6 +227,11 @@ struct BatchWriter {
                         from: table, of: plan, byKey: [rows.documents] + rows.indexes,
                         purpose: "remove \(rows.documents.count) changed rows from \(table.name)")
                 }
+                if !part.updates[index].isEmpty {
+                    written.rows += try await update(
+                        table, of: plan, rows: part.updates[index],
+                        purpose: "update \(part.updates[index].count) changed rows of \(table.name)")
+                }
                 guard !part.text[index].isEmpty else { continue }
                 var chunk: [UInt8]? = part.text[index]
                 written.rows += try await session.copyIn(
@@ -249,6 +262,37 @@ struct BatchWriter {
             sql += " AND (\(list)) IN (SELECT * FROM unnest(\(arrays.joined(separator: ", "))))"
         }
         try await session.query(sql, values: key.map { .array($0) }, purpose: purpose)
+    }
+
+    /// Updates rows in place, matched by their key cells (the table's leading columns); answers the rows written. No
+    /// key cell changes, so where the row's page has room PostgreSQL adds no index entry (a HOT update): cheaper than
+    /// a `DELETE` and a `COPY` of the row, whose index entry is always inserted again. The rows come as one array
+    /// parameter per column, found by the document-ID column as `delete` finds them. A row not found (changed behind
+    /// the run's back) is inserted, so the table ends as the batch says either way. Plain PostgreSQL only: on Citus,
+    /// changed rows are deleted and written again (`BatchWrite`), the statements its distributed planner is known to
+    /// take.
+    private func update(_ table: PlannedTable, of plan: TablePlan, rows: [[SQLValue]], purpose: String)
+        async throws -> Int
+    {
+        let names = table.columns.map { Identifier.quoted($0.name) }
+        let keys = names.prefix(table.keyColumns.count)
+        let arrays = table.columns.enumerated().map { "$\($0.offset + 1)\($0.element.sqlType.arrayCast)" }
+        let values = table.columns.indices.map { column in SQLParameter.array(rows.map { $0[column] }) }
+        let changes = "unnest(\(arrays.joined(separator: ", "))) AS v (\(names.joined(separator: ", ")))"
+        let sameKey = keys.map { "t.\($0) = v.\($0)" }.joined(separator: " AND ")
+        let target = plan.qualifiedName(table)
+        let sql = """
+            UPDATE \(target) AS t SET \(names.dropFirst(keys.count).map { "\($0) = v.\($0)" }.joined(separator: ", "))
+            FROM \(changes) WHERE \(plan.documentCondition(table, array: arrays[0], alias: "t")) AND \(sameKey)
+            """
+        let updated = try await session.query(sql, values: values, purpose: purpose).affectedRows ?? 0
+        guard updated < rows.count else { return updated }
+        let inserted = try await session.query(
+            """
+            INSERT INTO \(target) (\(names.joined(separator: ", "))) SELECT * FROM \(changes)
+            WHERE NOT EXISTS (SELECT FROM \(target) AS t WHERE \(sameKey))
+            """, values: values, purpose: purpose)
+        return updated + (inserted.affectedRows ?? 0)
     }
 
     static func plan(for namespace: Namespace, in plans: [Namespace: TablePlan]) throws -> TablePlan {

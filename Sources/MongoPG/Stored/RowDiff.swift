@@ -1,13 +1,16 @@
 /// How one document's rows in one table change, row by row (pure): an update of one array element rewrites that
 /// element's row, not the document's whole array. Rows are matched by their key (the leading key cells: the
-/// document's `_id`, the enclosing arrays' indexes, `idx`); a row whose key is gone or now holds another row is
-/// deleted by its key, and the changed and new rows are written. A root row, its document's only row, is either the
-/// same or all its rows go (nil).
+/// document's `_id`, the enclosing arrays' indexes, `idx`); a row whose key is gone is deleted by its key, and new
+/// rows are written. A row whose key now holds other values is either deleted and written again, or, `inPlace`,
+/// updated where it is (`changed`): PostgreSQL then inserts no index entry for it. Without `inPlace`, a root row, its
+/// document's only row, is either the same or all its rows go (nil).
 struct RowDiff: Equatable {
     /// The index cells (the key after the document's `_id`) of each row to delete.
     var removed: [[Int64]] = []
     /// The COPY text of the rows to write.
     var added: [UInt8] = []
+    /// The new lines (their places in `new`) whose key an old row holds with other values: to update in place.
+    var changed: [Int] = []
 
     /// The rows a table holds of a document, as COPY text lines.
     struct Lines {
@@ -57,8 +60,8 @@ struct RowDiff: Equatable {
 
     /// The diff of `old` against `new`, tables whose first `keyCount` columns are the key. nil when every old row
     /// goes (the document's rows are then deleted by its `_id`, one lookup), or when a key's index cells are not
-    /// integers.
-    static func diff(old: Lines, new: Lines, keyCount: Int) -> RowDiff? {
+    /// integers. `inPlace`: rows whose key stays are `changed`, not removed and added.
+    static func diff(old: Lines, new: Lines, keyCount: Int, inPlace: Bool = false) -> RowDiff? {
         var diff = RowDiff()
         var matched = [Bool](repeating: false, count: old.ranges.count)
         var oldByKey: [ArraySlice<UInt8>: Int]?
@@ -79,6 +82,10 @@ struct RowDiff: Equatable {
             if let match {
                 matched[match] = true
                 if same(old, match, new, line) { continue }
+                if inPlace {
+                    diff.changed.append(line)
+                    continue
+                }
                 guard let indexes = indexes(of: key) else { return nil }
                 diff.removed.append(indexes)
             }
