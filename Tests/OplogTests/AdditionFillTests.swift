@@ -58,13 +58,13 @@ struct AdditionFillTests {
         let fill = try Self.fill(
             #"{"_id": "int", "name": "string", "orders": [{"sku": "string", "qty": "int", "lines": ["int"]}], "#
                 + #""address": {"city": "string", "zip": "string"}}"#)
-        #expect(fill.projection == ["orders", "address"])
+        #expect(fill.projection == ["address", "orders"])
         let tables = fill.targets.map { fill.plan.tables[$0.table].name }
         #expect(tables == ["edge", "edge_orders", "edge_orders_lines"])
         #expect(fill.targets.map(\.isNew) == [false, false, true])
         #expect(fill.columnNames(fill.targets[0]) == ["_id", "address_zip"])
         #expect(fill.columnNames(fill.targets[1]) == ["edge_id", "idx", "qty"])
-        #expect(fill.columnNames(fill.targets[2]) == ["edge_id", "edge_orders_idx", "idx", "value"])
+        #expect(fill.columnNames(fill.targets[2]) == ["edge_id", "edge_orders_idx", "idx", "lines"])
         let document: BSONDocument = [
             "_id": .int32(7), "address": .document(["city": .string("x"), "zip": .string("z1")]),
             "orders": .array([
@@ -102,9 +102,8 @@ struct AdditionFillTests {
         // Every document's root row is staged: its stored `_extra` may hold a value the new table now holds.
         #expect(
             try Self.staged(fill, ["_id": .int32(3), "tags": .array([.string("a")])]) == ["3\t\\N\n", "3\t0\ta\n"])
-        #expect(
-            try Self.staged(fill, ["_id": .int32(4), "tags": .int32(1)])[0]
-                == "4\t{\"tags\": {\"$numberInt\": \"1\"}}\n")
+        let misfit = try Self.staged(fill, ["_id": .int32(4), "tags": .int32(1)])[0].filter { $0 != " " }
+        #expect(misfit == "4\t{\"tags\":{\"$numberInt\":\"1\"}}\n", "a value the table cannot hold stays in _extra")
     }
 
     @Test("a name a projection cannot spell, or a new _extra: whole documents are read")
