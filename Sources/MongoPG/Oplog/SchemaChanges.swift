@@ -191,6 +191,12 @@ struct SchemaChanges {
                 .run(progress: progress)
             report.documentsCompared = figures.read
             report.documentsConverged = figures.written
+            logger.info(
+                "wrote the new places of a schema change",
+                metadata: [
+                    "ns": "\(collection)", "read": "\(figures.read)", "written": "\(figures.written)",
+                    "unstorable": "\(figures.unstorable)",
+                ])
         } else {
             // The plan replay uses: compiled back from the catalog just written.
             let plan = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
