@@ -239,24 +239,33 @@ struct SchemaChangeTests {
     func killedDuringConvergence() async throws {
         try await Self.withLoadedScene(keepExtra: true, count: 3000) { scene, _ in
             try Self.writeSchema(Self.newSchema, scene)
-            let held = try BackgroundRun(scene, [], environment: ["MONGO_PG_SYNC_HOLD_AT": "schema-changed"])
-            #expect(try await held.waitForStderr("holding at schema-changed"))
-            kill(held.pid, SIGKILL)
-            _ = try await held.exitStatus()
-            #expect(try await scene.etlstatus("init-load-status").status == 1, "not finished: the hash waits")
-
-            var random = SystemRandomNumberGenerator()
-            let killed = try BackgroundRun(scene, [])
-            try await Task.sleep(for: .milliseconds(Int.random(in: 100...1500, using: &random)))
-            kill(killed.pid, SIGKILL)
-            _ = try await killed.exitStatus()
-
-            let rerun = try await Self.sync(scene)
-            #expect(rerun.status == 0, "\(rerun.stderr)")
-            #expect(try await scene.etlstatus("init-load-status").status == 0)
-            let inPlace = try await Self.contents(scene)
-            #expect(inPlace == (try await Self.freshLoadContents(scene)))
+            try await Self.killTwiceThenRerun(scene, holdingAt: "schema-changed")
         }
+    }
+
+    /// Kills a run held at `point` (then `whenKilled` looks at what it left), then one at a random moment; a rerun
+    /// must finish the change: the tables are then a fresh load's.
+    static func killTwiceThenRerun(
+        _ scene: InitLoadFixture, holdingAt point: String, whenKilled: () async throws -> Void = {}
+    ) async throws {
+        let held = try BackgroundRun(scene, [], environment: ["MONGO_PG_SYNC_HOLD_AT": point])
+        #expect(try await held.waitForStderr("holding at \(point)"))
+        kill(held.pid, SIGKILL)
+        _ = try await held.exitStatus()
+        #expect(try await scene.etlstatus("init-load-status").status == 1, "not finished: the hash waits")
+        try await whenKilled()
+
+        var random = SystemRandomNumberGenerator()
+        let killed = try BackgroundRun(scene, [])
+        try await Task.sleep(for: .milliseconds(Int.random(in: 100...1500, using: &random)))
+        kill(killed.pid, SIGKILL)
+        _ = try await killed.exitStatus()
+
+        let rerun = try await sync(scene)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(try await scene.etlstatus("init-load-status").status == 0)
+        let inPlace = try await contents(scene)
+        #expect(inPlace == (try await freshLoadContents(scene)))
     }
 
     // The quick way (AdditionFill): a change that only adds columns and tables writes only its new places.
@@ -351,31 +360,54 @@ struct SchemaChangeTests {
         }
     }
 
+    @Test(
+        "new fields named with a quote, a backslash or a dot (whole documents read), kept in _extra before: the tables are a fresh load's"
+    )
+    func filledOddNames() async throws {
+        let odd = #"it's\odd"#
+        try await Self.withLoadedScene(
+            keepExtra: true, count: 60, schema: Self.fillOldSchema,
+            documents: { range in
+                zip(range, Self.fillDocuments(range)).map { i, document in
+                    var document = document
+                    if i % 2 == 0 { document.append(odd, .string("odd \(i)")) }
+                    if i % 3 == 0 { document.append("a.b", .int32(Int32(i))) }
+                    if i % 5 == 0 { document.append("\(odd)x", .bool(true)) }
+                    return document
+                }
+            }
+        ) { scene, _ in
+            let quotedOdd = #"it's\\odd"#
+            try Self.writeSchema(
+                #"{"_id": "int", "name": "string", "orders": [{"sku": "string"}], "address": {"city": "string"}, "#
+                    + #""\#(quotedOdd)": "string"}"#, scene)
+            let projected = try await Self.sync(scene)
+            #expect(projected.status == 0, "\(projected.stderr)")
+            #expect(projected.stderr.contains("wrote the new places"), "\(projected.stderr)")
+            #expect(try await Self.contents(scene) == (try await Self.freshLoadContents(scene)))
+            #expect(try await Self.sync(scene).status == 0)
+
+            try Self.writeSchema(
+                #"{"_id": "int", "name": "string", "orders": [{"sku": "string"}], "address": {"city": "string"}, "#
+                    + #""\#(quotedOdd)": "string", "a.b": "int"}"#, scene)
+            let whole = try await Self.sync(scene)
+            #expect(whole.status == 0, "\(whole.stderr)")
+            #expect(whole.stderr.contains("wrote the new places"), "\(whole.stderr)")
+            #expect(try await Self.contents(scene) == (try await Self.freshLoadContents(scene)))
+        }
+    }
+
     @Test("killed while staging the new places, or at a random moment, a rerun finishes: the tables are a fresh load's")
     func killedDuringFill() async throws {
         try await Self.withLoadedScene(
             keepExtra: true, count: 3000, schema: Self.fillOldSchema, documents: Self.fillDocuments
         ) { scene, _ in
             try Self.writeSchema(Self.fillNewSchema, scene)
-            let held = try BackgroundRun(scene, [], environment: ["MONGO_PG_SYNC_HOLD_AT": "fill-staged"])
-            #expect(try await held.waitForStderr("holding at fill-staged"))
-            kill(held.pid, SIGKILL)
-            _ = try await held.exitStatus()
-            #expect(try await scene.etlstatus("init-load-status").status == 1, "not finished: the hash waits")
-            let tags = PostgresSQL.qualifiedName(schema: scene.targetSchema, "customers_tags")
-            #expect(try await Self.query("SELECT count(*)::text FROM \(tags)") == [["0"]], "nothing of it committed")
-
-            var random = SystemRandomNumberGenerator()
-            let killed = try BackgroundRun(scene, [])
-            try await Task.sleep(for: .milliseconds(Int.random(in: 100...1500, using: &random)))
-            kill(killed.pid, SIGKILL)
-            _ = try await killed.exitStatus()
-
-            let rerun = try await Self.sync(scene)
-            #expect(rerun.status == 0, "\(rerun.stderr)")
-            #expect(try await scene.etlstatus("init-load-status").status == 0)
-            let inPlace = try await Self.contents(scene)
-            #expect(inPlace == (try await Self.freshLoadContents(scene)))
+            try await Self.killTwiceThenRerun(scene, holdingAt: "fill-staged") {
+                let tags = PostgresSQL.qualifiedName(schema: scene.targetSchema, "customers_tags")
+                #expect(
+                    try await Self.query("SELECT count(*)::text FROM \(tags)") == [["0"]], "nothing of it committed")
+            }
         }
     }
 }

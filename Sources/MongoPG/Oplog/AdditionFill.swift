@@ -38,7 +38,9 @@ struct AdditionFill: Sendable {
         var whole = false
         for addition in change.additions {
             guard let steps = JSONPathStep.steps(of: addition.jsonPath), case .member(let name) = steps.first,
-                !name.isEmpty, !name.hasPrefix("$"), !name.contains("."), !name.contains("\0")
+                // By Unicode scalars: a combining mark after `.` or `$` must not hide it (MongoDB reads bytes).
+                let first = name.unicodeScalars.first, first != "$",
+                !name.unicodeScalars.contains(where: { $0 == "." || $0 == "\0" })
             else {
                 whole = true
                 continue

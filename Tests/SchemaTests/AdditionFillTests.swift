@@ -10,11 +10,7 @@ struct AdditionFillTests {
         """
 
     static func change(_ old: String, _ new: String, keepExtra: Bool = false) throws -> PlanChange {
-        let settings = FlattenSettings(keepExtra: keepExtra)
-        let loaded = try SchemaFixtures.plan(old, settings: settings)
-        let catalogPlan = try TablePlan(catalog: loaded.catalog, settings: settings)
-        let schema = try SchemaFixtures.schema(new, namespace: "test.edge")
-        return PlanChange(from: catalogPlan, to: try TablePlan(schema: schema, settings: catalogPlan.settings))
+        try PlanChangeTests.change(old, new, keepExtra: keepExtra)
     }
 
     static func fill(_ new: String, keepExtra: Bool = false) throws -> AdditionFill {
@@ -86,6 +82,22 @@ struct AdditionFillTests {
                     + #"SELECT document FROM "fill_2") AS written"#))
     }
 
+    @Test("an array inside a new array: its rows need the row of the nearest table not created by the change")
+    func nestedNewTables() throws {
+        let fill = try Self.fill(
+            #"{"_id": "int", "name": "string", "orders": [{"sku": "string"}], "address": {"city": "string"}, "#
+                + #""boxes": [{"label": "string", "items": ["string"]}]}"#)
+        #expect(fill.projection == ["boxes"])
+        #expect(fill.targets.map { fill.plan.tables[$0.table].name } == ["edge_boxes", "edge_boxes_items"])
+        #expect(fill.targets.allSatisfy(\.isNew))
+        let apply = fill.applyStatement
+        #expect(
+            apply.contains(
+                #"INSERT INTO "public"."edge_boxes_items" ("edge_id", "edge_boxes_idx", "idx", "items") SELECT "#
+                    + #""edge_id", "edge_boxes_idx", "idx", "items" FROM "mongo_pg_fill_4" AS s WHERE EXISTS "#
+                    + #"(SELECT FROM "public"."edge" AS p WHERE p."_id" = s."edge_id")"#), "\(apply)")
+    }
+
     @Test("with keep_extra, _extra is rewritten: the stored entries under the fields read give way to the staged ones")
     func extraRewritten() throws {
         let fill = try Self.fill(
@@ -112,6 +124,13 @@ struct AdditionFillTests {
             #"{"_id": "int", "name": "string", "orders": [{"sku": "string"}], "address": {"city": "string"}, "#
                 + #""a.b": "string"}"#)
         #expect(dotted.projection == nil)
+        for name in ["a.\u{301}b", "$\u{301}b", "\u{301}."] {
+            let schema =
+                #"{"_id": "int", "name": "string", "orders": [{"sku": "string"}], "address": {"city": "string"}, "#
+                + "\"\(name)\": \"string\"}"
+            let change = try Self.change(Self.base, schema)
+            #expect(try #require(AdditionFill(change)).projection == nil, "\(name.unicodeScalars.map(\.value))")
+        }
         #expect(dotted.projectionDocument == nil)
         let extra = try #require(AdditionFill(try Self.change(Self.base, Self.base, keepExtra: false).withKeepExtra()))
         #expect(extra.projection == nil)
