@@ -89,7 +89,7 @@ struct AdditionFillTests {
                 + #""boxes": [{"label": "string", "items": ["string"]}]}"#)
         #expect(fill.projection == ["boxes"])
         #expect(fill.targets.map { fill.plan.tables[$0.table].name } == ["edge_boxes", "edge_boxes_items"])
-        #expect(fill.targets.allSatisfy(\.isNew))
+        #expect(fill.targets.map(\.isNew) == [true, true])
         let apply = fill.applyStatement
         #expect(
             apply.contains(
