@@ -6,8 +6,9 @@
 /// (`UPDATE ... FROM`), fills the new tables (empty: just created) and takes out of `_extra` what the new places now
 /// hold. Pure: the SQL and the staged rows; `AdditionFiller` runs them.
 ///
-/// Not exact, so nil (the convergence does it): a widening (existing values change), distributed tables (Citus
-/// plans no `UPDATE` joined with a temporary table on one node), a change that adds nothing (a rerun after a kill).
+/// Nil where the convergence does it: a widening (existing values change, not only new places), distributed tables
+/// (an `UPDATE ... FROM` a temporary table is not written for Citus' routing, the convergence's statements are), a
+/// change that adds nothing (a rerun after a kill).
 struct AdditionFill: Sendable {
     /// One table the fill writes: its key columns and the columns it writes, staged in `staging`.
     struct Target: Sendable, Equatable {
