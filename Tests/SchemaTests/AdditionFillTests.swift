@@ -94,7 +94,7 @@ struct AdditionFillTests {
         #expect(
             apply.contains(
                 #"INSERT INTO "public"."edge_boxes_items" ("edge_id", "edge_boxes_idx", "idx", "items") SELECT "#
-                    + #""edge_id", "edge_boxes_idx", "idx", "items" FROM "mongo_pg_fill_4" AS s WHERE EXISTS "#
+                    + #""edge_id", "edge_boxes_idx", "idx", "items" FROM "mongo_pg_fill_3" AS s WHERE EXISTS "#
                     + #"(SELECT FROM "public"."edge" AS p WHERE p."_id" = s."edge_id")"#), "\(apply)")
     }
 
