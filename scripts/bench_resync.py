@@ -12,7 +12,8 @@ BIN = sys.argv[1]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(ROOT, "Tests/TestSupport/Fixtures/sample_analytics/customers.json")
 CUSTOMERS = int(os.environ.get("CUSTOMERS", "100000"))
-FRACTIONS = [float(f) for f in os.environ.get("FRACTIONS", "0.01,0.10").split(",")]
+# FRACTIONS= (empty) skips the resync parts: only the column part runs.
+FRACTIONS = [float(f) for f in os.environ.get("FRACTIONS", "0.01,0.10").split(",") if f.strip()]
 OPLOG_ENTRIES = int(os.environ.get("OPLOG_ENTRIES", "1000"))
 DB, NAME = "bench_resync", "customers"
 NS = f"{DB}.{NAME}"
@@ -26,12 +27,13 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def tool(name, *arguments, check=True):
-    """Runs a tool with the config; returns (seconds, exit status, stdout, stderr)."""
+def tool(name, *arguments, check=True, environment=None):
+    """Runs a tool with the config (and `environment` added to the process's); returns (seconds, exit status, stdout,
+    stderr)."""
     argv = [os.path.join(BIN, name), "--config", CONFIG, *arguments]
     log("$ " + " ".join(argv))
     start = time.monotonic()
-    process = subprocess.run(argv, capture_output=True, text=True)
+    process = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **(environment or {})})
     elapsed = time.monotonic() - start
     if check and process.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed ({process.returncode}):\n{process.stderr[-4000:]}")
@@ -169,19 +171,22 @@ def main():
         rows.append((fraction, changed, "init load", seconds, table_rows(), CUSTOMERS, wait, queries,
                      count == client[DB][NAME].count_documents({})))
         tool("oplog-sync")
-    # One column added to the schema file: the next plain oplog-sync adds it in place and rewrites the documents,
-    # beside the init load that would reload everything for it.
-    write_schema(full_schema)
-    before = written_rows()
-    (seconds, _, out, _), wait, queries = measured(lambda: tool("oplog-sync", "--json"))
-    changed_rows = written_rows() - before
-    converged = sum(change.get("documents_converged", 0) for change in json.loads(out).get("schema_changes", []))
-    count = int(psql(f"SELECT count(*) FROM {TARGET}.{NAME} WHERE birthdate IS NOT NULL"))
-    rows.append((None, 0, "column added in place", seconds, changed_rows, converged, wait, queries,
-                 count == client[DB][NAME].count_documents({"birthdate": {"$ne": None}})))
-    write_schema({key: value for key, value in full_schema.items() if key != "birthdate"})
-    init_load()
-    tool("oplog-sync")
+    # One column added to the schema file: the next plain oplog-sync adds it in place, once converging every document
+    # (as before AdditionFill: MONGO_PG_SYNC_NO_FILL=1) and once writing only the new column, each time from the same
+    # state; beside the init load that would reload everything for it.
+    without_birthdate = {key: value for key, value in full_schema.items() if key != "birthdate"}
+    for method, environment in [("in place, converged", {"MONGO_PG_SYNC_NO_FILL": "1"}), ("in place, filled", {})]:
+        write_schema(full_schema)
+        before = written_rows()
+        (seconds, _, out, _), wait, queries = measured(lambda: tool("oplog-sync", "--json", environment=environment))
+        changed_rows = written_rows() - before
+        converged = sum(change.get("documents_converged", 0) for change in json.loads(out).get("schema_changes", []))
+        count = int(psql(f"SELECT count(*) FROM {TARGET}.{NAME} WHERE birthdate IS NOT NULL"))
+        rows.append((None, 0, method, seconds, changed_rows, converged, wait, queries,
+                     count == client[DB][NAME].count_documents({"birthdate": {"$ne": None}})))
+        write_schema(without_birthdate)
+        init_load()
+        tool("oplog-sync")
     write_schema(full_schema)
     seconds, wait, queries = measured(init_load)
     count = int(psql(f"SELECT count(*) FROM {TARGET}.{NAME} WHERE birthdate IS NOT NULL"))

@@ -21,7 +21,8 @@ extension PlanChange {
                 segments.append(.key(name))
             }
             let key = PostgresSQL.quoteLiteral(PathSegment.dotted(segments))
-            let value = "\(extraColumn) -> \(key)"
+            // Parenthesised: `-` binds tighter than `->`, so `x -> 'k' - '$numberInt'` would subtract two literals.
+            let value = "(\(extraColumn) -> \(key))"
             /// `{"<wrapper>": "<text>"}` and nothing else, the text matching `pattern`.
             func wrapped(_ wrapper: String, in object: String, pattern: String) -> String {
                 "CASE WHEN jsonb_typeof(\(object)) = 'object' AND \(object) - '\(wrapper)' = '{}'::jsonb "

@@ -36,10 +36,11 @@ public struct SchemaChangeReport: Sendable, Codable, Equatable {
 /// For each collection whose schema file's hash is not the recorded one: the plan the file gives is compared with the
 /// catalog's (`PlanChange`). A conflict anywhere stops the run before anything changes (exit 1, naming each
 /// collection and field and the one-collection load that resolves it); so does a view on a column to widen (exit 78).
-/// Otherwise, per collection: the DDL and the new catalog rows commit in one transaction; then every document whose
-/// rows differ under the new plan converges (`CollectionConverger`, on a second session); then the new hash is
-/// recorded, so `init-load-status` answers 0 again. A run killed before that last step finds the hash still
-/// different: its rerun finds nothing left to alter and converges again, so it finishes what was begun.
+/// Otherwise, per collection: the DDL and the new catalog rows commit in one transaction; then the new places are
+/// written from MongoDB where that is exact (`AdditionFill`, one transaction), else every document whose rows differ
+/// under the new plan converges (`CollectionConverger`, on a second session); then the new hash is recorded, so
+/// `init-load-status` answers 0 again. A run killed before that last step finds the hash still different: its rerun
+/// finds nothing left to alter and converges again, so it finishes what was begun.
 struct SchemaChanges {
     let config: SyncConfig
     let store: StateStore
@@ -181,19 +182,36 @@ struct SchemaChanges {
             logger.info("moved the new columns' values kept in _extra", metadata: ["ns": "\(collection)"])
         }
         try await TestHooks.hold(at: "schema-changed")
-        // The plan replay uses: compiled back from the catalog just written.
-        let plan = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
-        let mongo = try MongoSession(uri: config.mongoURI, name: "converge")
-        let reader = try await openSession("converge")
-        let progress = Progress.onTerminal(label: "converge \(collection)", unit: "documents")
-        defer { progress?.finish() }
-        let figures = try await CollectionConverger(
-            mongo: mongo, plan: plan, store: store, reader: reader, logger: logger
-        ).converge(progress: progress)
+        if !TestHooks.noFill, let fill = AdditionFill(change) {
+            // Only the new places are written, from a projection of the fields holding them (AdditionFill).
+            let mongo = try MongoSession(uri: config.mongoURI, name: "fill")
+            let progress = Progress.onTerminal(label: "fill \(collection)", unit: "documents")
+            defer { progress?.finish() }
+            let figures = try await AdditionFiller(mongo: mongo, fill: fill, session: store.session, logger: logger)
+                .run(progress: progress)
+            report.documentsCompared = figures.read
+            report.documentsConverged = figures.written
+            logger.info(
+                "wrote the new places of a schema change",
+                metadata: [
+                    "ns": "\(collection)", "read": "\(figures.read)", "written": "\(figures.written)",
+                    "unstorable": "\(figures.unstorable)",
+                ])
+        } else {
+            // The plan replay uses: compiled back from the catalog just written.
+            let plan = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
+            let mongo = try MongoSession(uri: config.mongoURI, name: "converge")
+            let reader = try await openSession("converge")
+            let progress = Progress.onTerminal(label: "converge \(collection)", unit: "documents")
+            defer { progress?.finish() }
+            let figures = try await CollectionConverger(
+                mongo: mongo, plan: plan, store: store, reader: reader, logger: logger
+            ).converge(progress: progress)
+            report.documentsCompared = figures.compared
+            report.documentsConverged = figures.written
+        }
         try await store.recordSchemaChange(
             collection: collection, schemaHash: pending.hash, initLoadID: pending.initLoadID)
-        report.documentsCompared = figures.compared
-        report.documentsConverged = figures.written
         report.seconds = Date().timeIntervalSince(started)
         logger.info("schema change applied", metadata: ["ns": "\(collection)", "summary": "\(report.line)"])
         return report

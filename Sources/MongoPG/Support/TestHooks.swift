@@ -5,6 +5,9 @@ import Foundation
 /// until killed. Without the variable it costs one environment lookup.
 enum TestHooks {
     static let holdPoint = ProcessInfo.processInfo.environment["MONGO_PG_SYNC_HOLD_AT"]
+    /// `MONGO_PG_SYNC_NO_FILL=1`: a schema change converges where it would write only its new places
+    /// (`AdditionFill`), so that tests and the benchmark compare both ways on one state.
+    static let noFill = ProcessInfo.processInfo.environment["MONGO_PG_SYNC_NO_FILL"] == "1"
 
     /// Throws `CancellationError` once the task is cancelled (a signal stopping the tool), so a held tool can still
     /// show how it stops.
