@@ -16,7 +16,10 @@
 ///   due) settles: documents still differing are repaired. A full batch settles only while following with
 ///   `batchSize` documents or more remembered, so memory stays bounded. A following run that caught up with documents
 ///   left unsettled commits a batch of no entries to settle them.
-/// - A pipelined batch stays committing while the next one is read only when it is full and empties no collection.
+/// - A pipelined batch stays committing while the next one is read only when it is full and empties no collection; so
+///   does a verified one of a catch-up with `overlapsVerified` (the next batch's lookups then run beside its commit).
+///   The last batch of a run waits for a verified one that is still committing: whether it settles depends on what
+///   that one's verification left differing.
 /// - A batch that changed which transactions are open carries them (`Commit.openTransactions`) to the state schema in
 ///   its transaction, so the next run (the next file's replay too) finds their entries; those open when the run ends
 ///   are named in its summary and counted as `transaction_left_open`.
@@ -32,6 +35,9 @@ struct ReplayBatcher {
         var verified: Bool
         /// A batch may stay committing while the next is read (`Replayer.Mode.pipelined`).
         var pipelined: Bool
+        /// A verified batch of a catch-up may stay committing while the next is read (not computed: `Replayer` reads
+        /// its stored states once the batch before committed).
+        var overlapsVerified = false
         /// From where each collection's entries apply, per source (`ReplayStarts`); empty: all of them.
         var starts = ReplayStarts()
         /// Per source, the name its open transactions are kept under in the state schema; nil: none are kept.
@@ -250,6 +256,7 @@ struct ReplayBatcher {
     /// The run ends (its stream ran dry, or `.stop`): its last batch. One that ran dry settles; a run stopped at a
     /// boundary before the end left the rest to the next run. A following run stopped while caught up says so.
     mutating func finish(signal: Int32?) -> Action {
+        if settings.verified, committing { return .awaitCommitting }
         let ranDry = interruptedBy == nil
         if ranDry, settings.follow != nil { interruptedBy = signal }
         let leftOpen = unpackers.reduce(0) { $0 + $1.open.reduce(0) { $0 + $1.parts } }
@@ -266,8 +273,14 @@ struct ReplayBatcher {
         lastSeen = now
     }
 
-    /// The batch committing was waited for.
-    mutating func committingDone() { committing = false }
+    /// The batch committing was waited for; verified, it left `remembered` documents differing (it settled none: a
+    /// batch that settles never stays committing).
+    mutating func committingDone(remembered: Int) {
+        committing = false
+        guard settings.verified else { return }
+        self.remembered = remembered
+        unsettled = remembered > 0
+    }
 
     private func isDue(_ now: ContinuousClock.Instant) -> Bool {
         guard let follow = settings.follow, let batchOpened else { return false }
@@ -305,7 +318,8 @@ struct ReplayBatcher {
         }
         // A verified batch's repairs change rows the next batch's read-ahead would not see; an emptied collection,
         // rows of documents the batch did not touch.
-        commit.staysCommitting = overlapping && settings.pipelined && changes.emptied.isEmpty
+        let overlaps = settings.pipelined || (settings.overlapsVerified && settings.verified && settings.follow == nil)
+        commit.staysCommitting = overlapping && overlaps && !settle && changes.emptied.isEmpty
         committing = commit.staysCommitting
         lastCutSettles = settle
         changes = ChangeSet()
