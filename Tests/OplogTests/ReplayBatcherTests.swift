@@ -30,6 +30,8 @@ struct ReplayBatcherTests {
         /// A batch: its entries, whether it settles, the sync points it may move, whether it stays committing.
         case commit(entries: Int, settle: Bool, syncPoints: [String: BSONTimestamp], staysCommitting: Bool)
         case awaitCommitting, heartbeat, stop
+        /// The batch just cut was dropped (`dropLastCut`).
+        case dropped
     }
 
     /// Carries out the batcher's actions as `Replayer` does: asks again after each commit, reports commits back.
@@ -44,6 +46,8 @@ struct ReplayBatcherTests {
         /// Documents verification leaves differing after each commit.
         var rememberedAfterCommit = 0
         var signal: Int32?
+        /// A signal that comes while a verified batch commits: it drops the batch read meanwhile.
+        var signalWhileCommitting: Int32?
         var sourceEnded = false
         var stopped = false
 
@@ -68,6 +72,11 @@ struct ReplayBatcherTests {
                         staysCommitting: commit.staysCommitting))
                 advancedStarts.append(commit.positions.advancedStarts)
                 openTransactions.append(commit.openTransactions)
+                if commit.readWhileCommitting, let late = signalWhileCommitting {
+                    events.append(.dropped)
+                    batcher.dropLastCut(signal: late)
+                    signal = late
+                }
                 batcher.committed(remembered: rememberedAfterCommit, now: now)
             }
         }
@@ -314,6 +323,33 @@ struct ReplayBatcherTests {
             following.events == [
                 .commit(entries: 2, settle: false, syncPoints: ["rs0": Self.ts(2)], staysCommitting: false)
             ])
+    }
+
+    @Test("verified with overlapsVerified: a signal while a batch commits drops the batch read meanwhile, and stops")
+    func verifiedOverlapDrops() throws {
+        var driver = Driver(Self.settings(batchSize: 2, overlapsVerified: true))
+        driver.signalWhileCommitting = 15
+        try driver.read(
+            Self.entry(
+                #"{"ts": {"$timestamp": {"t": 1, "i": 1}}, "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 1}}], "partialTxn": true}}"#
+            ))
+        try driver.read(Self.insert(2, at: Self.ts(2)))
+        try driver.read(
+            Self.entry(
+                #"{"ts": {"$timestamp": {"t": 3, "i": 1}}, "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 3}}], "count": 2}}"#
+            ))
+        try driver.read(Self.insert(4, at: Self.ts(4)))
+        try driver.read(Self.insert(5, at: Self.ts(5)))
+        driver.finish()
+        #expect(
+            driver.events == [
+                .commit(entries: 2, settle: false, syncPoints: ["rs0": Self.ts(1)], staysCommitting: true),
+                .commit(entries: 2, settle: false, syncPoints: ["rs0": Self.ts(4)], staysCommitting: true),
+                .dropped, .stop,
+            ])
+        // As they were after the first batch: two entries, the transaction it began still open.
+        #expect(driver.batcher.interruptedBy == 15 && driver.batcher.read.entries == 2)
+        #expect(driver.batcher.read.inserts == 1 && driver.batcher.openTransactions.count == 1)
     }
 
     @Test("a signal stops at the next boundary, the batch before it committed, and the last batch does not settle")

@@ -19,7 +19,9 @@
 /// - A pipelined batch stays committing while the next one is read only when it is full and empties no collection; so
 ///   does a verified one of a catch-up with `overlapsVerified` (the next batch's lookups then run beside its commit).
 ///   The last batch of a run waits for a verified one that is still committing: whether it settles depends on what
-///   that one's verification left differing.
+///   that one's verification left differing. A verified batch read while the one before it committed is dropped
+///   when a signal came meanwhile (`dropLastCut`): the run stops after the batch before, as it did before the batch
+///   was read.
 /// - A batch that changed which transactions are open carries them (`Commit.openTransactions`) to the state schema in
 ///   its transaction, so the next run (the next file's replay too) finds their entries; those open when the run ends
 ///   are named in its summary and counted as `transaction_left_open`.
@@ -62,6 +64,8 @@ struct ReplayBatcher {
         /// The transactions open after the batch, by `Settings.transactionNames`, for the sources where they changed:
         /// they replace those the state schema keeps, in the batch's transaction.
         var openTransactions: [String: [OpenTransaction]] = [:]
+        /// Verified, the batch was read while the one before it committed: a signal meanwhile drops it (`dropLastCut`).
+        var readWhileCommitting = false
     }
 
     /// The positions a batch moves, in its transaction.
@@ -126,6 +130,15 @@ struct ReplayBatcher {
     private var lastCutSettles = false
     /// A pipelined batch may still be committing.
     private(set) var committing = false
+    /// What was read before a verified batch that stays committing was cut, and before the batch cut last when it was
+    /// read while another committed: a dropped batch leaves the figures and transactions as they were.
+    private var beforeNextBatch: ReadState?
+    private var beforeLastCut: ReadState?
+
+    private struct ReadState {
+        var read: ReadFigures
+        var unpackers: [OplogUnpacker]
+    }
 
     /// `remembered`: documents left to verify by an earlier run.
     init(
@@ -273,6 +286,17 @@ struct ReplayBatcher {
         lastSeen = now
     }
 
+    /// The batch cut last was read while the verified batch before it committed, and `signal` came meanwhile: it is
+    /// dropped (the next run reads its entries again) and the run stops, as if the signal had come before it was read.
+    mutating func dropLastCut(signal: Int32) {
+        guard let before = beforeLastCut else { return }
+        read = before.read
+        unpackers = before.unpackers
+        beforeLastCut = nil
+        committing = false
+        interruptedBy = signal
+    }
+
     /// The batch committing was waited for; verified, it left `remembered` documents differing (it settled none: a
     /// batch that settles never stays committing).
     mutating func committingDone(remembered: Int) {
@@ -320,6 +344,9 @@ struct ReplayBatcher {
         // rows of documents the batch did not touch.
         let overlaps = settings.pipelined || (settings.overlapsVerified && settings.verified && settings.follow == nil)
         commit.staysCommitting = overlapping && overlaps && !settle && changes.emptied.isEmpty
+        beforeLastCut = settings.verified && committing ? beforeNextBatch : nil
+        commit.readWhileCommitting = beforeLastCut != nil
+        beforeNextBatch = settings.verified && commit.staysCommitting ? ReadState(read: read, unpackers: unpackers) : nil
         committing = commit.staysCommitting
         lastCutSettles = settle
         changes = ChangeSet()

@@ -389,7 +389,16 @@ struct Replayer: Sendable {
             async throws
         {
             var commit = commit
-            if case .verified = replayer.mode { try await finishCommitting() }
+            if case .verified = replayer.mode {
+                try await finishCommitting()
+                // A signal while the batch before committed stops the run after it, as it did before this batch could
+                // be read meanwhile: the next run reads it again.
+                if commit.readWhileCommitting, let signal = replayer.stop?.received {
+                    lookup?.cancel()
+                    batcher.dropLastCut(signal: signal)
+                    return
+                }
+            }
             let prepared = try await replayer.prepare(
                 commit.changes, entries: commit.entries, end: commit.end, after: committing?.prepared,
                 images: &images)
