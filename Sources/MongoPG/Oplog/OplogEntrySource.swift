@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Where replay reads entries from, in oplog order: a replica set's `local.oplog.rs`, or a file of the format
 /// `mongodump --oplog` writes.
 protocol OplogEntrySource {
@@ -104,19 +102,18 @@ struct FileOplogSource: OplogEntrySource {
 /// The entries of a replica set's oplog from a position (inclusive: the entry at a sync point is read again and
 /// applies harmlessly) up to the position that was newest when the run started: a run from crontab catches up and
 /// ends, it does not chase writes that keep coming. One plain cursor over that range, as a plain reader reads it
-/// (the `ts` query may scan the oplog: it is asked once per run), read as fast as the server answers into memory of
-/// at most `prefetchBudget` bytes (`ChunkPrefetch`) and decoded one chunk ahead of the replay (`ChunkReadAhead`); it
-/// ends by itself at the range's end, with no wait.
+/// (the `ts` query may scan the oplog: it is asked once per run), read and decoded one chunk ahead of the replay
+/// (`ChunkReadAhead`); it ends by itself at the range's end, with no wait.
 ///
 /// The oplog's edge costs a query of its own (on SecantusDB a scan of the whole oplog, on mongod an index read), so
 /// the checks are as few as the guarantee allows: the first chunk is read when the source opens, and reading the entry
 /// at the start proves that the oplog reached back to it; otherwise (a start that is no entry: an init load's
 /// position) the first confirmation tells. Reads are confirmed at most once per `confirmInterval` while they go on,
-/// and once the cursor has given the range's last entry: that check starts then, on a connection of its own, and runs
-/// while the replay applies what was read (batches meanwhile put their confirmation off; the last one waits for it);
-/// it also covers a range that ended short of its end position. Until a confirmation, batches commit without moving
-/// the sync point; one that finds the oplog rolled past throws, so the run ends with exit 1 and its sync point where
-/// it was.
+/// and by the first confirmation once the range's last chunk is read, on a connection of its own: asked then, not when
+/// the chunk comes in, so it also vouches for the time a verified batch still committing took (the reads of the next
+/// batch go on meanwhile, see `ReplayBatcher`); it also covers a range that ended short of its end position. Until a
+/// confirmation, batches commit without moving the sync point; one that finds the oplog rolled past throws, so the run
+/// ends with exit 1 and its sync point where it was.
 struct ServerOplogSource: OplogEntrySource {
     let name: String
     /// For a transaction read back (rare): a session opened then.
@@ -128,8 +125,6 @@ struct ServerOplogSource: OplogEntrySource {
     let end: BSONTimestamp
     private let start: BSONTimestamp
     private var chunks: ChunkReadAhead
-    /// The range's cursor, read ahead of `chunks`.
-    private let prefetch: PrefetchOwner
     /// The chunk read when the source opened, until it is given.
     private var firstChunk: [BSONDocument]?
     /// The last entry read, and the last one read when the oplog was last found to reach back far enough.
@@ -137,11 +132,6 @@ struct ServerOplogSource: OplogEntrySource {
     private var confirmedThrough: BSONTimestamp
     /// The first entry read: the oplog's oldest when history was lost before the range was read.
     private var firstRead: BSONTimestamp?
-    /// The check started once the cursor gave the range's last entry (`through`), vouching for every entry read: a
-    /// confirmation meanwhile is put off, unless forced, which waits for it. It also tells a range that ended short of
-    /// `end` (as a rule an entry's ts; on SecantusDB, whose commit point moves with its clock, rarely) because no
-    /// entry was left from one whose entries the oplog lost.
-    private var endCheck: EndCheck?
     /// When the oplog's edge was last checked, and how long that took: each check is one query (an index read on
     /// mongod; on SecantusDB a scan of the whole oplog, 2 s at 100k entries), so a catch-up of many small batches
     /// checks at most once per `confirmInterval`, or twenty times the last check's time when that is longer (so
@@ -168,21 +158,17 @@ struct ServerOplogSource: OplogEntrySource {
         let cursor = try await session.find(
             MongoSession.oplog, filter: ["ts": .document(["$gte": .timestamp(start), "$lte": .timestamp(newest)])],
             options: FindOptions(sort: ["$natural": .int32(1)], batchSize: Int32(clamping: batchSize)))
-        let prefetch = ChunkPrefetch.reading(chunk: batchSize, budget: Self.prefetchBudget) { maximum in
+        chunks = ChunkReadAhead { maximum in
+            let batch: [RawDocument]
             do {
-                return try await session.nextBatch(cursor, maximum: maximum)
+                batch = try await session.nextBatch(cursor, maximum: maximum)
             } catch let error as MongoError where error.code == 136 {
                 // CappedPositionLost: the oplog rolled under the reader.
                 throw OplogError(
                     .historyLost,
                     "the oplog of source \(name) rolled past the reader at \(start): an init load is needed")
             }
-        }
-        self.prefetch = PrefetchOwner(prefetch)
-        chunks = ChunkReadAhead { maximum in
-            try await prefetch.take(maximum).map {
-                try BSONDecoder.decode($0.bytes, wrapperLevels: OplogEntry.wrapperLevels)
-            }
+            return try batch.map { try BSONDecoder.decode($0.bytes, wrapperLevels: OplogEntry.wrapperLevels) }
         }
         // Read before anything is replayed, so a source out of reach (or refusing the read) stops the run before it
         // starts.
@@ -197,46 +183,6 @@ struct ServerOplogSource: OplogEntrySource {
         // A start that is no entry is checked with the reads after it: the oplog's oldest entry, asked after them,
         // tells both whether it reached back to the start and whether it kept every entry read.
         lastConfirmation = (ContinuousClock.now, .zero)
-        try await startEndCheckOnceRead()
-    }
-
-    /// Raw entries read ahead of the replay: 32 MB, about 100k entries of the usual size; a range within it is read as
-    /// fast as the server answers, so its check after the last read runs beside the replay.
-    static let prefetchBudget = 32 << 20
-
-    /// Stops reading the range when the source is dropped (a run that ended early).
-    private final class PrefetchOwner: Sendable {
-        let prefetch: ChunkPrefetch
-        init(_ prefetch: ChunkPrefetch) { self.prefetch = prefetch }
-        deinit { Task { [prefetch] in await prefetch.stop() } }
-    }
-
-    /// The check of every read, started after the last one: `through` is the range's last entry.
-    private struct EndCheck {
-        let through: BSONTimestamp
-        let task: Task<Void, any Error>
-        let done: CompletionFlag
-    }
-
-    /// Set once a task has ended, so a confirmation can tell without waiting for it.
-    private final class CompletionFlag: Sendable {
-        private let flag = Atomic<Bool>(false)
-        func set() { flag.store(true, ordering: .releasing) }
-        var isSet: Bool { flag.load(ordering: .acquiring) }
-    }
-
-    /// Once the cursor has given its last entry, starts the check vouching for every read (see `endCheck`).
-    private mutating func startEndCheckOnceRead() async throws {
-        guard endCheck == nil, let last = await prefetch.prefetch.drainedLast else { return }
-        guard case .timestamp(let through)? = try BSONDecoder.decode(last.bytes)["ts"], through > confirmedThrough
-        else { return }
-        let done = CompletionFlag()
-        let task = Task { [checkSession, name, confirmedThrough, start, firstRead] in
-            defer { done.set() }
-            try await Self.check(
-                checkSession, name: name, confirmed: confirmedThrough, start: start, firstRead: firstRead)
-        }
-        endCheck = EndCheck(through: through, task: task, done: done)
     }
 
     /// The oplog only loses entries from its old end: when its oldest entry is later than the start, entries replay
@@ -270,7 +216,7 @@ struct ServerOplogSource: OplogEntrySource {
         return readThrough
     }
 
-    /// A session of its own: the range's session may be reading ahead, and the checks run on `checkSession` in a task.
+    /// A session of its own: the range's session may be reading ahead, and `checkSession` checking.
     mutating func transactionParts(endingAt ts: BSONTimestamp) async throws -> [BSONDocument]? {
         try await Self.transactionParts(MongoSession(uri: uri, name: "oplog-\(name)-transaction"), endingAt: ts)
     }
@@ -307,17 +253,13 @@ struct ServerOplogSource: OplogEntrySource {
     }
 
     mutating func confirmReads(force: Bool) async throws -> Bool {
-        if let endCheck {
-            // Running beside the replay: a batch before the last moves no sync point rather than wait for it.
-            if !force, !endCheck.done.isSet { return false }
-            self.endCheck = nil
-            try await endCheck.task.value
-            confirmedThrough = max(confirmedThrough, endCheck.through)
-            return true
-        }
         if (readThrough ?? start) <= confirmedThrough { return true }
         let now = ContinuousClock.now
-        if !force, let last = lastConfirmation, now - last.at < max(Self.confirmInterval, last.took * 20) {
+        // Once nothing is left to read, one check vouches for every read. It also tells a range that ended short of
+        // `end` (as a rule an entry's ts; on SecantusDB, whose commit point moves with its clock, rarely) because no
+        // entry was left from one whose entries the oplog lost.
+        let readAll = firstChunk == nil && chunks.exhausted
+        if !force, !readAll, let last = lastConfirmation, now - last.at < max(Self.confirmInterval, last.took * 20) {
             return false
         }
         try await Self.check(
@@ -336,7 +278,6 @@ struct ServerOplogSource: OplogEntrySource {
             documents = try await chunks.next(maximum: maximum)
             if case .timestamp(let last)? = documents.last?["ts"] { readThrough = last }
         }
-        try await startEndCheckOnceRead()
         return documents
     }
 }

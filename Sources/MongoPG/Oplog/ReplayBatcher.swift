@@ -346,7 +346,8 @@ struct ReplayBatcher {
         commit.staysCommitting = overlapping && overlaps && !settle && changes.emptied.isEmpty
         beforeLastCut = settings.verified && committing ? beforeNextBatch : nil
         commit.readWhileCommitting = beforeLastCut != nil
-        beforeNextBatch = settings.verified && commit.staysCommitting ? ReadState(read: read, unpackers: unpackers) : nil
+        beforeNextBatch =
+            settings.verified && commit.staysCommitting ? ReadState(read: read, unpackers: unpackers) : nil
         committing = commit.staysCommitting
         lastCutSettles = settle
         changes = ChangeSet()
