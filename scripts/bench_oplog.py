@@ -338,6 +338,19 @@ def plain_oplog_read(part, label, oplog, position, oplog_size):
     return count / elapsed
 
 
+def checked_sync(part, label, variant, binaries, config, flags, collection, env):
+    """One `oplog-sync` run of `part` with the build in `binaries` and `config` (path, target, state schema): its row,
+    with whether the tables then hold what MongoDB holds; (summary, wall seconds), or None when it failed."""
+    path, target, state = config
+    wall_s, rss, out, status, stderr, cpu = run(f"{part}: {variant}", [os.path.join(binaries, "oplog-sync"), "--config", path, "--json"] + flags, env, check=False)
+    if status != 0:
+        ROWS.append((part, f"{label} FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
+        return None
+    expected = mongo_checks(collection)
+    summary = sync_row(part, label, out, wall_s, rss, f"CPU {cpu:.2f} s; in batches {batch_seconds(state):.2f} s; " + verdict(expected, table_checks(target)))
+    return summary, wall_s
+
+
 def mongo_checks(collection):
     """What the tables should hold, from MongoDB: the figures `table_checks` reads from PostgreSQL."""
     mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
@@ -443,15 +456,11 @@ def ratios_part(env):
         for label, kind, flags in (("(b) oplog-sync --no-verify", "plain", ["--no-verify"]),
                                    ("(e) oplog-sync (verification on)", "verified", [])):
             for prefix, binaries in builds:
-                variant, label_of_build = prefix + kind, f"{label}{' (OLD_BIN)' if prefix else ''}"
-                config, target, state = configs[variant]
-                wall_s, rss, out, status, stderr, cpu = run(f"ratio: {variant}", [os.path.join(binaries, "oplog-sync"), "--config", config, "--json"] + flags, env, check=False)
-                if status != 0:
-                    ROWS.append(("ratio", f"{label_of_build} FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
-                    continue
-                expected = mongo_checks(collection)
-                summary = sync_row("ratio", label_of_build, out, wall_s, rss, f"CPU {cpu:.2f} s; in batches {batch_seconds(state):.2f} s; " + verdict(expected, table_checks(target)))
-                runs[variant] = (summary, wall_s)
+                variant = prefix + kind
+                outcome = checked_sync("ratio", f"{label}{' (OLD_BIN)' if prefix else ''}", variant, binaries,
+                                       configs[variant], flags, collection, env)
+                if outcome:
+                    runs[variant] = outcome
         raw = max(raw_before, plain_read("(a') plain read again"))
         for prefix, _ in builds:
             which = " (OLD_BIN)" if prefix else ""
@@ -646,13 +655,10 @@ def modes_part(env):
     for label, mode, flags in (("(b) oplog-sync --no-verify, mode = oplog", "oplog", ["--no-verify"]),
                                ("(d) oplog-sync --no-verify, mode = changestream", "changestream", ["--no-verify"]),
                                ("(e) oplog-sync (verification on), mode = oplog", "verified", [])):
-        config, target, state = configs[mode]
-        wall_s, rss, out, status, stderr, cpu = run(f"modes: {mode}", [os.path.join(BIN, "oplog-sync"), "--config", config, "--json"] + flags, env, check=False)
-        if status != 0:
-            ROWS.append(("modes", f"{label} FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
+        outcome = checked_sync("modes", label, mode, BIN, configs[mode], flags, collection, env)
+        if not outcome:
             continue
-        expected = mongo_checks(collection)
-        summary = sync_row("modes", label, out, wall_s, rss, f"CPU {cpu:.2f} s; in batches {batch_seconds(state):.2f} s; " + verdict(expected, table_checks(target)))
+        summary, wall_s = outcome
         rates[mode] = (summary["entries_read"] / summary["seconds"], summary["entries_read"] / wall_s)
         summaries[mode] = summary
     if "changestream" in rates and "oplog" in rates:
