@@ -21,8 +21,9 @@ START_DOCS = int(os.environ.get("START_DOCS", "20000"))
 ENTRIES = int(os.environ.get("ENTRIES", "200000"))
 ENTRIES_LARGE = int(os.environ.get("ENTRIES_LARGE", str(2 * ENTRIES)))
 LIVE_ENTRIES = int(os.environ.get("LIVE_ENTRIES", "60000"))
-# Side by side (file part): OLD_BIN names the directory of an older build's oplog-sync, replayed in turn with this
-# build's on the same file, ROUNDS times. ENTRIES_LARGE=0 skips the larger file.
+# Side by side (file and ratios parts): OLD_BIN names the directory of an older build's oplog-sync, replayed in turn
+# with this build's on the same file (ROUNDS times), or on the same live range (targets of its own, loaded at the same
+# position). ENTRIES_LARGE=0 skips the larger file.
 OLD_BIN = os.environ.get("OLD_BIN", "")
 ROUNDS = int(os.environ.get("ROUNDS", "1"))
 # The follow part (scripts/bench-oplog --follow): a steady writer of WRITE_RATE writes/s, PAUSE_MINUTES with no
@@ -366,6 +367,19 @@ def plain_oplog_read(part, label, oplog, position, oplog_size):
     return count / elapsed
 
 
+def checked_sync(part, label, variant, binaries, config, flags, collection, env):
+    """One `oplog-sync` run of `part` with the build in `binaries` and `config` (path, target, state schema): its row,
+    with whether the tables then hold what MongoDB holds; (summary, wall seconds), or None when it failed."""
+    path, target, state = config
+    wall_s, rss, out, status, stderr, cpu = run(f"{part}: {variant}", [os.path.join(binaries, "oplog-sync"), "--config", path, "--json"] + flags, env, check=False)
+    if status != 0:
+        ROWS.append((part, f"{label} FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
+        return None
+    expected = mongo_checks(collection)
+    summary = sync_row(part, label, out, wall_s, rss, f"CPU {cpu:.2f} s; in batches {batch_seconds(state):.2f} s; " + verdict(expected, table_checks(target)))
+    return summary, wall_s
+
+
 def mongo_checks(collection):
     """What the tables should hold, from MongoDB: the figures `table_checks` reads from PostgreSQL."""
     mongo = [(d["_id"], d["email"], d.get("accounts") or []) for d in collection.find({}, {"email": 1, "accounts": 1})]
@@ -440,7 +454,10 @@ def ratios_part(env):
     init-loaded into two targets at one position, LIVE_ENTRIES writes of the mix, then a plain pymongo read of the
     range (a), `oplog-sync --no-verify` (b) and `oplog-sync` with verification (e), each replaying the same range.
     (b)/(a): entries/s of the unverified run against the plain read (the faster of one before and one after the runs);
-    (e)/(b): verification's cost in time."""
+    (e)/(b): verification's cost in time. With OLD_BIN, the older build's (b) and (e) run too, each just before this
+    build's, on targets of their own loaded at the same position."""
+    builds = [("old", OLD_BIN), ("", BIN)] if OLD_BIN else [("", BIN)]
+    variants = [prefix + kind for prefix, _ in builds for kind in ("plain", "verified")]
     process, uri = private_secantus()
     try:
         client = pymongo.MongoClient(uri)
@@ -448,12 +465,13 @@ def ratios_part(env):
         collection = client[DB]["customers"]
         insert_starting_documents(collection, model)
         configs = {}
-        for variant in ("plain", "verified"):
+        for variant in variants:
             target, state = f"bench_oplog_ratio_{variant}", f"bench_oplog_ratio_{variant}_etl"
             configs[variant] = (write_config(f"ratio-{variant}", target, state, uri, mongo_uri=uri), target, state)
             init_load(f"init load ({variant})", configs[variant][0], os.path.join(WORK, f"csv-ratio-{variant}"), env)
         packed = init_load_position(configs["plain"][2])
-        psql(f"UPDATE {configs['verified'][2]}.init_load_positions SET oplog_ts = {packed}")
+        for variant in variants:
+            psql(f"UPDATE {configs[variant][2]}.init_load_positions SET oplog_ts = {packed}")
         position = bson.Timestamp(packed >> 32, packed & 0xFFFFFFFF)
         write_live_mix("ratio", collection, model)
         oplog = client.local.get_collection("oplog.rs", codec_options=bson.CodecOptions(document_class=RawBSONDocument))
@@ -464,33 +482,33 @@ def ratios_part(env):
 
         raw_before = plain_read("(a) plain read of the oplog range")
         runs = {}
-        for label, variant, flags in (("(b) oplog-sync --no-verify", "plain", ["--no-verify"]),
-                                      ("(e) oplog-sync (verification on)", "verified", [])):
-            config, target, state = configs[variant]
-            wall_s, rss, out, status, stderr, cpu = run(f"ratio: {variant}", [os.path.join(BIN, "oplog-sync"), "--config", config, "--json"] + flags, env, check=False)
-            if status != 0:
-                ROWS.append(("ratio", f"{label} FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
-                continue
-            expected = mongo_checks(collection)
-            summary = sync_row("ratio", label, out, wall_s, rss, f"CPU {cpu:.2f} s; in batches {batch_seconds(state):.2f} s; " + verdict(expected, table_checks(target)))
-            runs[variant] = (summary, wall_s)
+        for label, kind, flags in (("(b) oplog-sync --no-verify", "plain", ["--no-verify"]),
+                                   ("(e) oplog-sync (verification on)", "verified", [])):
+            for prefix, binaries in builds:
+                variant = prefix + kind
+                outcome = checked_sync("ratio", f"{label}{' (OLD_BIN)' if prefix else ''}", variant, binaries,
+                                       configs[variant], flags, collection, env)
+                if outcome:
+                    runs[variant] = outcome
         raw = max(raw_before, plain_read("(a') plain read again"))
-        if "plain" in runs:
-            summary, wall_s = runs["plain"]
-            ROWS.append(("ratio", "(b)/(a): live --no-verify against a plain read", 0, 0, 0, 0,
-                         f"{summary['entries_read'] / summary['seconds'] / raw:.2f}x in replay entries/s; "
-                         f"{summary['entries_read'] / wall_s / raw:.2f}x in the whole process's (target >= 0.8x)"))
-        if "plain" in runs and "verified" in runs:
-            (plain, plain_wall), (verified, verified_wall) = runs["plain"], runs["verified"]
-            ROWS.append(("ratio", "(e)/(b): live verified against unverified, time", 0, 0, 0, 0,
-                         f"{verified['seconds'] / plain['seconds']:.2f}x replay seconds; {verified_wall / plain_wall:.2f}x "
-                         f"the whole process's (target <= 1.5x); {verified['documents_verified']} documents verified, "
-                         f"SecantusDB's lookups {verified['verify_mongo_seconds']:.1f} s"))
+        for prefix, _ in builds:
+            which = " (OLD_BIN)" if prefix else ""
+            if prefix + "plain" in runs:
+                summary, wall_s = runs[prefix + "plain"]
+                ROWS.append(("ratio", f"(b)/(a){which}: live --no-verify against a plain read", 0, 0, 0, 0,
+                             f"{summary['entries_read'] / summary['seconds'] / raw:.2f}x in replay entries/s; "
+                             f"{summary['entries_read'] / wall_s / raw:.2f}x in the whole process's (target >= 0.8x)"))
+            if prefix + "plain" in runs and prefix + "verified" in runs:
+                (plain, plain_wall), (verified, verified_wall) = runs[prefix + "plain"], runs[prefix + "verified"]
+                ROWS.append(("ratio", f"(e)/(b){which}: live verified against unverified, time", 0, 0, 0, 0,
+                             f"{verified['seconds'] / plain['seconds']:.2f}x replay seconds; {verified_wall / plain_wall:.2f}x "
+                             f"the whole process's (target <= 1.5x); {verified['documents_verified']} documents verified, "
+                             f"SecantusDB's lookups {verified['verify_mongo_seconds']:.1f} s"))
         client.close()
     finally:
         process.terminate()
         process.wait()
-        for variant in ("plain", "verified"):
+        for variant in variants:
             for schema in (f"bench_oplog_ratio_{variant}", f"bench_oplog_ratio_{variant}_etl"):
                 psql(f"SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE")
 
@@ -666,13 +684,10 @@ def modes_part(env):
     for label, mode, flags in (("(b) oplog-sync --no-verify, mode = oplog", "oplog", ["--no-verify"]),
                                ("(d) oplog-sync --no-verify, mode = changestream", "changestream", ["--no-verify"]),
                                ("(e) oplog-sync (verification on), mode = oplog", "verified", [])):
-        config, target, state = configs[mode]
-        wall_s, rss, out, status, stderr, cpu = run(f"modes: {mode}", [os.path.join(BIN, "oplog-sync"), "--config", config, "--json"] + flags, env, check=False)
-        if status != 0:
-            ROWS.append(("modes", f"{label} FAILED with exit status {status}", 0, wall_s, 0, rss, stderr.strip().splitlines()[-1][:200]))
+        outcome = checked_sync("modes", label, mode, BIN, configs[mode], flags, collection, env)
+        if not outcome:
             continue
-        expected = mongo_checks(collection)
-        summary = sync_row("modes", label, out, wall_s, rss, f"CPU {cpu:.2f} s; in batches {batch_seconds(state):.2f} s; " + verdict(expected, table_checks(target)))
+        summary, wall_s = outcome
         rates[mode] = (summary["entries_read"] / summary["seconds"], summary["entries_read"] / wall_s)
         summaries[mode] = summary
     if "changestream" in rates and "oplog" in rates:

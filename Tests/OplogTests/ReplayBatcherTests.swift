@@ -30,6 +30,8 @@ struct ReplayBatcherTests {
         /// A batch: its entries, whether it settles, the sync points it may move, whether it stays committing.
         case commit(entries: Int, settle: Bool, syncPoints: [String: BSONTimestamp], staysCommitting: Bool)
         case awaitCommitting, heartbeat, stop
+        /// The batch just cut was dropped (`dropLastCut`).
+        case dropped
     }
 
     /// Carries out the batcher's actions as `Replayer` does: asks again after each commit, reports commits back.
@@ -44,6 +46,8 @@ struct ReplayBatcherTests {
         /// Documents verification leaves differing after each commit.
         var rememberedAfterCommit = 0
         var signal: Int32?
+        /// A signal that comes while a verified batch commits: it drops the batch read meanwhile.
+        var signalWhileCommitting: Int32?
         var sourceEnded = false
         var stopped = false
 
@@ -60,7 +64,7 @@ struct ReplayBatcherTests {
             case .heartbeat: events.append(.heartbeat)
             case .awaitCommitting:
                 events.append(.awaitCommitting)
-                batcher.committingDone()
+                batcher.committingDone(remembered: rememberedAfterCommit)
             case .commit(let commit):
                 events.append(
                     .commit(
@@ -68,6 +72,11 @@ struct ReplayBatcherTests {
                         staysCommitting: commit.staysCommitting))
                 advancedStarts.append(commit.positions.advancedStarts)
                 openTransactions.append(commit.openTransactions)
+                if commit.readWhileCommitting, let late = signalWhileCommitting {
+                    events.append(.dropped)
+                    batcher.dropLastCut(signal: late)
+                    signal = late
+                }
                 batcher.committed(remembered: rememberedAfterCommit, now: now)
             }
         }
@@ -94,14 +103,24 @@ struct ReplayBatcherTests {
             if case .stop = action { stopped = true }
         }
 
-        mutating func finish() { perform(batcher.finish(signal: signal)) }
+        /// The stream ran dry (or a signal stopped it): asked again while a batch must first end its commit.
+        mutating func finish() {
+            var action = batcher.finish(signal: signal)
+            while case .awaitCommitting = action {
+                perform(action)
+                action = batcher.finish(signal: signal)
+            }
+            perform(action)
+        }
     }
 
     static func settings(
         batchSize: Int = 3, follow: FollowSettings? = nil, moving: Bool = true, verified: Bool = true,
-        pipelined: Bool = false
+        pipelined: Bool = false, overlapsVerified: Bool = false
     ) -> ReplayBatcher.Settings {
-        .init(batchSize: batchSize, follow: follow, movingSyncPoints: moving, verified: verified, pipelined: pipelined)
+        .init(
+            batchSize: batchSize, follow: follow, movingSyncPoints: moving, verified: verified, pipelined: pipelined,
+            overlapsVerified: overlapsVerified)
     }
 
     @Test("a catch-up cuts a batch every batch_size entries, moves the sync point to the last entry read, settles last")
@@ -262,6 +281,75 @@ struct ReplayBatcherTests {
                 .awaitCommitting, .stop,
             ])
         #expect(driver.batcher.interruptedBy == 15 && driver.batcher.read.entries == 4)
+    }
+
+    @Test(
+        "verified with overlapsVerified, a catch-up's full batch stays committing; the last batch waits for it and settles"
+    )
+    func verifiedOverlap() throws {
+        var driver = Driver(Self.settings(batchSize: 2, overlapsVerified: true))
+        for second in UInt32(1)...5 { try driver.read(Self.insert(Int32(second), at: Self.ts(second))) }
+        driver.rememberedAfterCommit = 1
+        driver.finish()
+        #expect(
+            driver.events == [
+                .commit(entries: 2, settle: false, syncPoints: ["rs0": Self.ts(2)], staysCommitting: true),
+                .commit(entries: 2, settle: false, syncPoints: ["rs0": Self.ts(4)], staysCommitting: true),
+                .awaitCommitting,
+                .commit(entries: 1, settle: true, syncPoints: ["rs0": Self.ts(5)], staysCommitting: false),
+            ])
+    }
+
+    @Test(
+        "verified with overlapsVerified: a signal waits for the batch committing; following, no batch stays committing")
+    func verifiedOverlapStops() throws {
+        var driver = Driver(Self.settings(batchSize: 2, overlapsVerified: true))
+        for second in UInt32(1)...2 { try driver.read(Self.insert(Int32(second), at: Self.ts(second))) }
+        driver.signal = 15
+        try driver.read(Self.insert(3, at: Self.ts(3)))
+        try driver.read(Self.insert(4, at: Self.ts(4)))
+        driver.finish()
+        #expect(
+            driver.events == [
+                .commit(entries: 2, settle: false, syncPoints: ["rs0": Self.ts(2)], staysCommitting: true),
+                .awaitCommitting, .stop,
+            ])
+        #expect(driver.batcher.interruptedBy == 15 && driver.batcher.read.entries == 2)
+
+        var following = Driver(
+            Self.settings(batchSize: 2, follow: FollowSettings(commitSeconds: 60), overlapsVerified: true))
+        for second in UInt32(1)...3 { try following.read(Self.insert(Int32(second), at: Self.ts(second))) }
+        #expect(
+            following.events == [
+                .commit(entries: 2, settle: false, syncPoints: ["rs0": Self.ts(2)], staysCommitting: false)
+            ])
+    }
+
+    @Test("verified with overlapsVerified: a signal while a batch commits drops the batch read meanwhile, and stops")
+    func verifiedOverlapDrops() throws {
+        var driver = Driver(Self.settings(batchSize: 2, overlapsVerified: true))
+        driver.signalWhileCommitting = 15
+        try driver.read(
+            Self.entry(
+                #"{"ts": {"$timestamp": {"t": 1, "i": 1}}, "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 1}}], "partialTxn": true}}"#
+            ))
+        try driver.read(Self.insert(2, at: Self.ts(2)))
+        try driver.read(
+            Self.entry(
+                #"{"ts": {"$timestamp": {"t": 3, "i": 1}}, "op": "c", "ns": "admin.$cmd", \#(Self.session), "o": {"applyOps": [{"op": "i", "ns": "shop.customers", "o": {"_id": 3}}], "count": 2}}"#
+            ))
+        try driver.read(Self.insert(4, at: Self.ts(4)))
+        try driver.read(Self.insert(5, at: Self.ts(5)))
+        driver.finish()
+        #expect(
+            driver.events == [
+                .commit(entries: 2, settle: false, syncPoints: ["rs0": Self.ts(1)], staysCommitting: true),
+                .commit(entries: 2, settle: false, syncPoints: ["rs0": Self.ts(4)], staysCommitting: true),
+                .dropped, .stop,
+            ])
+        // As they were after the first batch: two entries, the transaction it began still open.
+        #expect(driver.batcher.interruptedBy == 15 && driver.batcher.read.entries == 2)
+        #expect(driver.batcher.read.inserts == 1 && driver.batcher.openTransactions.count == 1)
     }
 
     @Test("a signal stops at the next boundary, the batch before it committed, and the last batch does not settle")

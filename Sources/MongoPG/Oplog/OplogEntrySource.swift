@@ -109,10 +109,11 @@ struct FileOplogSource: OplogEntrySource {
 /// the checks are as few as the guarantee allows: the first chunk is read when the source opens, and reading the entry
 /// at the start proves that the oplog reached back to it; otherwise (a start that is no entry: an init load's
 /// position) the first confirmation tells. Reads are confirmed at most once per `confirmInterval` while they go on,
-/// and once the range's last chunk is read: that check starts at once, on a connection of its own, and runs while the
-/// replay applies the chunk; it also covers a range that ended short of its end position. Until a confirmation, batches
-/// commit without moving the sync point; one that finds the oplog rolled past throws, so the run ends with exit 1 and
-/// its sync point where it was.
+/// and by the first confirmation once the range's last chunk is read, on a connection of its own: asked then, not when
+/// the chunk comes in, so it also vouches for the time a verified batch still committing took (the reads of the next
+/// batch go on meanwhile, see `ReplayBatcher`); it also covers a range that ended short of its end position. Until a
+/// confirmation, batches commit without moving the sync point; one that finds the oplog rolled past throws, so the run
+/// ends with exit 1 and its sync point where it was.
 struct ServerOplogSource: OplogEntrySource {
     let name: String
     /// For a transaction read back (rare): a session opened then.
@@ -131,10 +132,6 @@ struct ServerOplogSource: OplogEntrySource {
     private var confirmedThrough: BSONTimestamp
     /// The first entry read: the oplog's oldest when history was lost before the range was read.
     private var firstRead: BSONTimestamp?
-    /// The check started when the range's last chunk came in, vouching for every entry read: the next confirmation
-    /// waits for it. It also tells a range that ended short of `end` (as a rule an entry's ts; on SecantusDB, whose
-    /// commit point moves with its clock, rarely) because no entry was left from one whose entries the oplog lost.
-    private var endCheck: Task<Void, any Error>?
     /// When the oplog's edge was last checked, and how long that took: each check is one query (an index read on
     /// mongod; on SecantusDB a scan of the whole oplog, 2 s at 100k entries), so a catch-up of many small batches
     /// checks at most once per `confirmInterval`, or twenty times the last check's time when that is longer (so
@@ -219,7 +216,7 @@ struct ServerOplogSource: OplogEntrySource {
         return readThrough
     }
 
-    /// A session of its own: the range's session may be reading ahead, and the checks run on `checkSession` in a task.
+    /// A session of its own: the range's session may be reading ahead, and `checkSession` checking.
     mutating func transactionParts(endingAt ts: BSONTimestamp) async throws -> [BSONDocument]? {
         try await Self.transactionParts(MongoSession(uri: uri, name: "oplog-\(name)-transaction"), endingAt: ts)
     }
@@ -256,15 +253,13 @@ struct ServerOplogSource: OplogEntrySource {
     }
 
     mutating func confirmReads(force: Bool) async throws -> Bool {
-        if let endCheck {
-            self.endCheck = nil
-            try await endCheck.value
-            confirmedThrough = readThrough ?? confirmedThrough
-            return true
-        }
         if (readThrough ?? start) <= confirmedThrough { return true }
         let now = ContinuousClock.now
-        if !force, let last = lastConfirmation, now - last.at < max(Self.confirmInterval, last.took * 20) {
+        // Once nothing is left to read, one check vouches for every read. It also tells a range that ended short of
+        // `end` (as a rule an entry's ts; on SecantusDB, whose commit point moves with its clock, rarely) because no
+        // entry was left from one whose entries the oplog lost.
+        let readAll = firstChunk == nil && chunks.exhausted
+        if !force, !readAll, let last = lastConfirmation, now - last.at < max(Self.confirmInterval, last.took * 20) {
             return false
         }
         try await Self.check(
@@ -282,13 +277,6 @@ struct ServerOplogSource: OplogEntrySource {
         } else {
             documents = try await chunks.next(maximum: maximum)
             if case .timestamp(let last)? = documents.last?["ts"] { readThrough = last }
-        }
-        if firstChunk == nil, chunks.exhausted, endCheck == nil, let readThrough, readThrough > confirmedThrough {
-            // Nothing is left to read: one check now vouches for every read, while the replay applies this chunk.
-            endCheck = Task { [checkSession, name, confirmedThrough, start, firstRead] in
-                try await Self.check(
-                    checkSession, name: name, confirmed: confirmedThrough, start: start, firstRead: firstRead)
-            }
         }
         return documents
     }

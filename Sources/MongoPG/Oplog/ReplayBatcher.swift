@@ -16,7 +16,12 @@
 ///   due) settles: documents still differing are repaired. A full batch settles only while following with
 ///   `batchSize` documents or more remembered, so memory stays bounded. A following run that caught up with documents
 ///   left unsettled commits a batch of no entries to settle them.
-/// - A pipelined batch stays committing while the next one is read only when it is full and empties no collection.
+/// - A pipelined batch stays committing while the next one is read only when it is full and empties no collection; so
+///   does a verified one of a catch-up with `overlapsVerified` (the next batch's lookups then run beside its commit).
+///   The last batch of a run waits for a verified one that is still committing: whether it settles depends on what
+///   that one's verification left differing. A verified batch read while the one before it committed is dropped
+///   when a signal came meanwhile (`dropLastCut`): the run stops after the batch before, as it did before the batch
+///   was read.
 /// - A batch that changed which transactions are open carries them (`Commit.openTransactions`) to the state schema in
 ///   its transaction, so the next run (the next file's replay too) finds their entries; those open when the run ends
 ///   are named in its summary and counted as `transaction_left_open`.
@@ -32,6 +37,9 @@ struct ReplayBatcher {
         var verified: Bool
         /// A batch may stay committing while the next is read (`Replayer.Mode.pipelined`).
         var pipelined: Bool
+        /// A verified batch of a catch-up may stay committing while the next is read (not computed: `Replayer` reads
+        /// its stored states once the batch before committed).
+        var overlapsVerified = false
         /// From where each collection's entries apply, per source (`ReplayStarts`); empty: all of them.
         var starts = ReplayStarts()
         /// Per source, the name its open transactions are kept under in the state schema; nil: none are kept.
@@ -56,6 +64,8 @@ struct ReplayBatcher {
         /// The transactions open after the batch, by `Settings.transactionNames`, for the sources where they changed:
         /// they replace those the state schema keeps, in the batch's transaction.
         var openTransactions: [String: [OpenTransaction]] = [:]
+        /// Verified, the batch was read while the one before it committed: a signal meanwhile drops it (`dropLastCut`).
+        var readWhileCommitting = false
     }
 
     /// The positions a batch moves, in its transaction.
@@ -120,6 +130,15 @@ struct ReplayBatcher {
     private var lastCutSettles = false
     /// A pipelined batch may still be committing.
     private(set) var committing = false
+    /// What was read before a verified batch that stays committing was cut, and before the batch cut last when it was
+    /// read while another committed: a dropped batch leaves the figures and transactions as they were.
+    private var beforeNextBatch: ReadState?
+    private var beforeLastCut: ReadState?
+
+    private struct ReadState {
+        var read: ReadFigures
+        var unpackers: [OplogUnpacker]
+    }
 
     /// `remembered`: documents left to verify by an earlier run.
     init(
@@ -250,6 +269,7 @@ struct ReplayBatcher {
     /// The run ends (its stream ran dry, or `.stop`): its last batch. One that ran dry settles; a run stopped at a
     /// boundary before the end left the rest to the next run. A following run stopped while caught up says so.
     mutating func finish(signal: Int32?) -> Action {
+        if settings.verified, committing { return .awaitCommitting }
         let ranDry = interruptedBy == nil
         if ranDry, settings.follow != nil { interruptedBy = signal }
         let leftOpen = unpackers.reduce(0) { $0 + $1.open.reduce(0) { $0 + $1.parts } }
@@ -266,8 +286,25 @@ struct ReplayBatcher {
         lastSeen = now
     }
 
-    /// The batch committing was waited for.
-    mutating func committingDone() { committing = false }
+    /// The batch cut last was read while the verified batch before it committed, and `signal` came meanwhile: it is
+    /// dropped (the next run reads its entries again) and the run stops, as if the signal had come before it was read.
+    mutating func dropLastCut(signal: Int32) {
+        guard let before = beforeLastCut else { return }
+        read = before.read
+        unpackers = before.unpackers
+        beforeLastCut = nil
+        committing = false
+        interruptedBy = signal
+    }
+
+    /// The batch committing was waited for; verified, it left `remembered` documents differing (it settled none: a
+    /// batch that settles never stays committing).
+    mutating func committingDone(remembered: Int) {
+        committing = false
+        guard settings.verified else { return }
+        self.remembered = remembered
+        unsettled = remembered > 0
+    }
 
     private func isDue(_ now: ContinuousClock.Instant) -> Bool {
         guard let follow = settings.follow, let batchOpened else { return false }
@@ -305,7 +342,12 @@ struct ReplayBatcher {
         }
         // A verified batch's repairs change rows the next batch's read-ahead would not see; an emptied collection,
         // rows of documents the batch did not touch.
-        commit.staysCommitting = overlapping && settings.pipelined && changes.emptied.isEmpty
+        let overlaps = settings.pipelined || (settings.overlapsVerified && settings.verified && settings.follow == nil)
+        commit.staysCommitting = overlapping && overlaps && !settle && changes.emptied.isEmpty
+        beforeLastCut = settings.verified && committing ? beforeNextBatch : nil
+        commit.readWhileCommitting = beforeLastCut != nil
+        beforeNextBatch =
+            settings.verified && commit.staysCommitting ? ReadState(read: read, unpackers: unpackers) : nil
         committing = commit.staysCommitting
         lastCutSettles = settle
         changes = ChangeSet()

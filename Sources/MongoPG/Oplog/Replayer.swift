@@ -200,7 +200,7 @@ struct Replayer: Sendable {
         if case .pipelined = mode { pipelined = true }
         let settings = ReplayBatcher.Settings(
             batchSize: batchSize, follow: follow, movingSyncPoints: movingSyncPoints, verified: !pipelined,
-            pipelined: pipelined, starts: starts, transactionNames: transactions?.names)
+            pipelined: pipelined, overlapsVerified: true, starts: starts, transactionNames: transactions?.names)
         var batcher = ReplayBatcher(
             names: stream.names, synced: Set(plans.keys), settings: settings, remembered: remembered.count, now: .now)
         try batcher.carry(transactions?.carried ?? [:])
@@ -279,7 +279,12 @@ struct Replayer: Sendable {
                         }
                     }
                 }
-                try await perform(batcher.finish(signal: replayer.stop?.received))
+                var last = batcher.finish(signal: replayer.stop?.received)
+                while case .awaitCommitting = last {
+                    try await perform(last)
+                    last = batcher.finish(signal: replayer.stop?.received)
+                }
+                try await perform(last)
                 try await finishCommitting()
             } catch {
                 // The batch still committing ends first; an error of its own is the one reported.
@@ -334,7 +339,7 @@ struct Replayer: Sendable {
                 try await replayer.run?.heartbeat()
             case .awaitCommitting:
                 try await finishCommitting()
-                batcher.committingDone()
+                batcher.committingDone(remembered: remembered.count)
             case .commit(let commit):
                 try await execute(commit)
                 batcher.committed(remembered: remembered.count, now: clock.now)
@@ -353,23 +358,47 @@ struct Replayer: Sendable {
             committing = nil
             let result = try await task.value
             images?.add(prepared.write)
+            if let left = result.remembered { remembered = left }
             await committed(result)
         }
 
         /// Computes the batch (while the batch before it commits, pipelined), then writes it once that one has:
-        /// verified in its transaction, or in a task of its own that may go on committing.
+        /// verified in its transaction, or in a task of its own that may go on committing. A verified batch is
+        /// computed only once the batch before it committed (its repairs change stored states), but its lookups run
+        /// beside that commit.
         private mutating func execute(_ commit: ReplayBatcher.Commit) async throws {
-            var commit = commit
             // MongoDB's documents for the batch's verification are asked now, while the batch is computed and its rows
             // written: the same documents verification would ask for after the rows (those the batch touches, and the
-            // remembered ones when it settles), answered no earlier than the batch's last entry was read.
+            // remembered ones when it settles), answered no earlier than the batch's last entry was read. Those the
+            // batch still committing leaves remembered are asked by the verification itself.
             var lookup: Task<BatchVerifier.Lookup, any Error>?
             if case .verified(let verifier, _) = replayer.mode, commit.end != nil {
                 var ids = commit.changes.touchedIDs
                 if commit.settle { for (key, id) in remembered { ids[key.namespace, default: []].append(id) } }
                 lookup = Task { [ids] in try await verifier.lookUp(ids) }
             }
-            defer { lookup?.cancel() }
+            do {
+                try await execute(commit, lookup: lookup)
+            } catch {
+                lookup?.cancel()
+                throw error
+            }
+        }
+
+        private mutating func execute(_ commit: ReplayBatcher.Commit, lookup: Task<BatchVerifier.Lookup, any Error>?)
+            async throws
+        {
+            var commit = commit
+            if case .verified = replayer.mode {
+                try await finishCommitting()
+                // A signal while the batch before committed stops the run after it, as it did before this batch could
+                // be read meanwhile: the next run reads it again.
+                if commit.readWhileCommitting, let signal = replayer.stop?.received {
+                    lookup?.cancel()
+                    batcher.dropLastCut(signal: signal)
+                    return
+                }
+            }
             let prepared = try await replayer.prepare(
                 commit.changes, entries: commit.entries, end: commit.end, after: committing?.prepared,
                 images: &images)
@@ -381,20 +410,28 @@ struct Replayer: Sendable {
             try await finishCommitting()
             switch replayer.mode {
             case .verified(let verifier, let laterChanges):
-                let result = try await replayer.write(
-                    prepared, positions: commit.positions, openTransactions: commit.openTransactions
-                ) { [end = commit.end, settle = commit.settle] in
-                    guard let end else { return VerifyFigures() }
-                    let before = remembered
-                    let checked = try await replayer.verify(
-                        prepared.outcomes, end: end, settle: settle, with: verifier, laterChanges: laterChanges,
-                        lookedUp: try await lookup?.value ?? BatchVerifier.Lookup(), remembered: &remembered)
-                    try await replayer.store.updatePendingVerifications(
-                        adding: remembered.filter { before[$0.key] == nil }.map { ($0.key.namespace, $0.value) },
-                        removing: before.filter { remembered[$0.key] == nil }.map { ($0.key.namespace, $0.value) })
-                    return checked
+                let task = Task { [replayer, remembered, commit] in
+                    var remembered = remembered
+                    var result = try await replayer.write(
+                        prepared, positions: commit.positions, openTransactions: commit.openTransactions
+                    ) {
+                        guard let end = commit.end else { return VerifyFigures() }
+                        let before = remembered
+                        let checked = try await replayer.verify(
+                            prepared.outcomes, end: end, settle: commit.settle, with: verifier,
+                            laterChanges: laterChanges, lookedUp: try await lookup?.value ?? BatchVerifier.Lookup(),
+                            remembered: &remembered)
+                        try await replayer.store.updatePendingVerifications(
+                            adding: remembered.filter { before[$0.key] == nil }.map { ($0.key.namespace, $0.value) },
+                            removing: before.filter { remembered[$0.key] == nil }.map { ($0.key.namespace, $0.value) }
+                        )
+                        return checked
+                    }
+                    result.remembered = remembered
+                    return result
                 }
-                await committed(result)
+                committing = (task, prepared)
+                if !commit.staysCommitting { try await finishCommitting() }
             case .pipelined:
                 let task = Task { [replayer, positions = commit.positions, open = commit.openTransactions] in
                     try await replayer.write(prepared, positions: positions, openTransactions: open) { VerifyFigures() }
@@ -425,6 +462,8 @@ struct Replayer: Sendable {
         var readBack: Int, fromCache: Int
         var verification: VerifyFigures
         var syncPoints: [String: BSONTimestamp]
+        /// Verified: the documents still differing after the batch, to check again (`verify`).
+        var remembered: [DocumentKey: BSONValue]? = nil
     }
 
     /// Reads the stored state of the documents `batch` updates (pipelined: on the reader), applies the batch's
