@@ -69,6 +69,24 @@ struct RowDigestTests {
                 == RowDigest(tables: [[[.integer(1), .json(#"{"a": null, "b": [1, 2]}"#)]]]))
     }
 
+    @Test(
+        "stored rows, jsonb as PostgreSQL prints it, digest as the document's flattened rows; json spelt otherwise differs"
+    )
+    func storedJSON() throws {
+        var digests = StoredDigests(limit: 1)
+        let stored = Rows.storedBack(try Rows.flattened(Rows.document))
+        let added = stored.tables.enumerated().flatMap { table, rows in
+            rows.map { digests.add($0, table: table) }
+        }
+        #expect(added.allSatisfy { $0 })
+        #expect(digests.entries.values.first?.digest == (try Self.digest(Rows.document)))
+        var unspelt = StoredDigests(limit: 1)
+        _ = unspelt.add([.integer(1), .json(#"{ "a" : 1 }"#)], table: 0)
+        #expect(
+            unspelt.entries.values.first?.digest != RowDigest(tables: [[[.integer(1), .json(#"{"a": 1}"#)]]]),
+            "not taken for alike: its rows are compared")
+    }
+
     @Test("stored rows gather per document under their key, a json key whichever way it is spelt")
     func stored() {
         var digests = StoredDigests(limit: 10)

@@ -18,6 +18,23 @@ struct DigestMerge {
     var limit = 1_000_000
     /// Rows read per PostgreSQL round trip.
     var rowsPerFetch = 5000
+    /// MongoDB batches flattened and digested at once.
+    var batchesInFlight = 2
+
+    /// A batch of MongoDB's documents flattened (`RowMerge.mongoItems`), each with its rows' digest (nil: no row can
+    /// hold it), and the findings of those whose `_id` fits no key.
+    struct DigestedBatch: Sendable {
+        var items: [(item: RowMerge.MongoItem, digest: RowDigest?)]
+        var findings: [VerificationFinding]
+    }
+
+    static func digested(_ batch: [RawDocument], merge: RowMerge) throws -> DigestedBatch {
+        var flattening = Flattening(plan: merge.plan)
+        var matcher = RowMatcher()
+        let items = try merge.mongoItems(batch, flattening: &flattening, into: &matcher)
+        return DigestedBatch(
+            items: items.map { ($0, $0.rows.map { RowDigest(tables: $0) }) }, findings: matcher.takeFindings())
+    }
 
     /// Compares every document of both sides, as `RowMerge.run` does (`found`, `compared`, the documents compared
     /// returned); nil when the tables hold more than `limit` documents, with nothing reported.
@@ -43,16 +60,21 @@ struct DigestMerge {
         }
         let merge = RowMerge(mongo: mongo, plan: plan, session: session, chunk: chunk)
         var matcher = RowMatcher()
-        var flattening = Flattening(plan: plan)
         var unsettled: [RowMerge.MongoItem] = []
         var reported = 0
-        while let pending = pendingMongo {
-            let batch = try await pending.value
-            pendingMongo = batch.isEmpty ? nil : nextMongo()
-            for item in try merge.mongoItems(batch, flattening: &flattening, into: &matcher) {
-                if let stored = digests.take(item.match), let rows = item.rows,
-                    RowDigest(tables: rows) == stored.digest
-                {
+        // Batches are flattened and digested on tasks of their own, several at once, and taken in the order they came.
+        var digesting: [Task<DigestedBatch, Error>] = []
+        while true {
+            while digesting.count < batchesInFlight, let pending = pendingMongo {
+                let batch = try await pending.value
+                pendingMongo = batch.isEmpty ? nil : nextMongo()
+                if !batch.isEmpty { digesting.append(Task { try Self.digested(batch, merge: merge) }) }
+            }
+            guard !digesting.isEmpty else { break }
+            let batch = try await digesting.removeFirst().value
+            for finding in batch.findings { matcher.record(finding) }
+            for (item, digest) in batch.items {
+                if let stored = digests.take(item.match), let digest, digest == stored.digest {
                     matcher.same()
                 } else {
                     unsettled.append(item)
@@ -68,6 +90,7 @@ struct DigestMerge {
         try await settle(&unsettled, digests: &digests, matcher: &matcher)
         // What is left, MongoDB did not bring: extra, unless a lookup finds it there.
         let left = Array(digests.entries.values)
+        var flattening = Flattening(plan: plan)
         for start in stride(from: 0, to: left.count, by: chunk) {
             let keys = left[start..<min(start + chunk, left.count)].map(\.key)
             let rows = try await StoredDocuments.rows(ofIDs: keys, plan: plan, session: session)

@@ -18,9 +18,11 @@ struct RowDigest: Hashable, Sendable {
     init() {}
 
     /// Adds one row of the plan table at `table`; `scratch` is a buffer the caller keeps between calls.
-    mutating func add(_ row: [SQLValue], table: Int, scratch bytes: inout [UInt8]) {
+    /// `jsonSpelt`: the row's json cells are taken as jsonb's spelling already (PostgreSQL prints jsonb so), not
+    /// spelt again; one that is not digests otherwise, and its rows are compared, never wrongly found alike.
+    mutating func add(_ row: [SQLValue], table: Int, scratch bytes: inout [UInt8], jsonSpelt: Bool = false) {
         bytes.removeAll(keepingCapacity: true)
-        Self.appendCells(row, to: &bytes)
+        Self.appendCells(row, to: &bytes, jsonSpelt: jsonSpelt)
         // Two hashes under one key, told apart by a first byte: independent 64-bit halves.
         var first = Hasher(), second = Hasher()
         first.combine(UInt8(0))
@@ -39,10 +41,13 @@ struct RowDigest: Hashable, Sendable {
     /// A row's cells, each closed by a byte no cell's own bytes hold: COPY text, closed by a tab (escaped inside a
     /// field); json as jsonb spells it after 0xFF, or as written after 0xFD when it cannot be spelt (bytes UTF-8 never
     /// holds), closed by 0xFE. So equal bytes are equal cells, as `BatchWrite.sameRow` compares them.
-    static func appendCells(_ row: [SQLValue], to bytes: inout [UInt8]) {
+    static func appendCells(_ row: [SQLValue], to bytes: inout [UInt8], jsonSpelt: Bool = false) {
         for cell in row {
             if case .json(let text) = cell {
-                if let spelt = JSONText.jsonbSpelling(text) {
+                if jsonSpelt {
+                    bytes.append(0xFF)
+                    bytes.append(contentsOf: text.utf8)
+                } else if let spelt = JSONText.jsonbSpelling(text) {
                     bytes.append(0xFF)
                     bytes.append(contentsOf: spelt)
                 } else {
@@ -58,9 +63,9 @@ struct RowDigest: Hashable, Sendable {
     }
 }
 
-/// The digests of a collection's stored documents, by the pairing key of their `_id` (`RowComparison.match`), with
-/// the key itself; taken one by one as MongoDB's documents come, so that what stays is what MongoDB lacks. Holds at
-/// most `limit` documents: `add` refuses more. Pure.
+/// The digests of a collection's stored documents (their json cells as PostgreSQL prints jsonb), by the pairing key
+/// of their `_id` (`RowComparison.match`), with the key itself; taken one by one as MongoDB's documents come, so that
+/// what stays is what MongoDB lacks. Holds at most `limit` documents: `add` refuses more. Pure.
 struct StoredDigests {
     struct Entry {
         var key: SQLValue
@@ -79,7 +84,7 @@ struct StoredDigests {
         let key = row.first ?? .null
         let match = RowComparison.match(key)
         if entries.count >= limit, entries[match] == nil { return false }
-        entries[match, default: Entry(key: key)].digest.add(row, table: table, scratch: &scratch)
+        entries[match, default: Entry(key: key)].digest.add(row, table: table, scratch: &scratch, jsonSpelt: true)
         return true
     }
 
