@@ -5,6 +5,9 @@ import Foundation
 /// until killed. Without the variable it costs one environment lookup.
 enum TestHooks {
     static let holdPoint = ProcessInfo.processInfo.environment["MONGO_PG_SYNC_HOLD_AT"]
+    /// `MONGO_PG_SYNC_DIGEST_LIMIT`: the documents a convergence's digests may hold (`DigestMerge.limit`), so that a
+    /// test of a small collection reaches the sorted merge beyond the bound.
+    static let digestLimit = ProcessInfo.processInfo.environment["MONGO_PG_SYNC_DIGEST_LIMIT"].flatMap { Int($0) }
 
     /// Throws `CancellationError` once the task is cancelled (a signal stopping the tool), so a held tool can still
     /// show how it stops.

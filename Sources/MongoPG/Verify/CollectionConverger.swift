@@ -87,6 +87,11 @@ struct CollectionConverger {
             {
                 return compared
             }
+            if comparesDigests {
+                logger.info(
+                    "more documents than the digests hold in memory: merging sorted by _id",
+                    metadata: [LogKey.namespace: "\(namespace)"])
+            }
             return try await RowMerge(mongo: mongo, plan: plan, session: reader, chunk: chunk).run(
                 found: found, compared: { progress?.add($0) })
         }

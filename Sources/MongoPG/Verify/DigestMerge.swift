@@ -15,7 +15,7 @@ struct DigestMerge {
     /// Documents read per MongoDB round trip, and compared per lookup of rows.
     var chunk = 1000
     /// Stored documents the digests may hold.
-    var limit = 1_000_000
+    var limit = TestHooks.digestLimit ?? 1_000_000
     /// Rows read per PostgreSQL round trip.
     var rowsPerFetch = 5000
     /// MongoDB batches flattened and digested at once.
