@@ -72,9 +72,12 @@ struct ResyncTests {
     }
 
     @Test(
-        "after a lapse that rolled the oplog past the sync point: plain oplog-sync is 1 naming --resync; --resync writes exactly the differing documents in place (view and oids kept), and replay goes on from there"
+        "after a lapse that rolled the oplog past the sync point: plain oplog-sync is 1 naming --resync; --resync writes exactly the differing documents in place (view and oids kept), and replay goes on from there",
+        // nil: the digests' comparison; "0": its bound sends the convergence to the sorted merge.
+        arguments: [nil, "0"] as [String?]
     )
-    func lapse() async throws {
+    func lapse(digestLimit: String?) async throws {
+        let environment = digestLimit.map { ["MONGO_PG_SYNC_DIGEST_LIMIT": $0] } ?? [:]
         try await Self.withSyncedScene { scene, mongo, uri in
             try await Self.createView(scene)
             let identities = try await Self.identities(scene)
@@ -86,7 +89,9 @@ struct ResyncTests {
 
             let differing = try await Self.differing(scene, uri: uri)
             #expect(differing > 0)
-            let resync = try await OplogSyncFixture.sync(scene, ["--resync", "--json"])
+            let resync = try await scene.run("oplog-sync", ["--resync", "--json"], environment: environment)
+            #expect(resync.status == 0, "\(resync.stderr)")
+            #expect(resync.stderr.contains("merging sorted by _id") == (digestLimit != nil), "\(resync.stderr)")
             let figures = try Self.figures(resync)
             #expect(figures["documents_differing"] as? Int == differing, "\(resync.stdout)")
             #expect(figures["documents_written"] as? Int == differing, "\(resync.stdout)")
@@ -105,8 +110,9 @@ struct ResyncTests {
             #expect(ledger == String(differing), "the ledger's run has the resync's figures")
 
             // A second resync finds nothing to write.
-            let again = try Self.figures(try await OplogSyncFixture.sync(scene, ["--resync", "--json"]))
-            #expect(again["documents_written"] as? Int == 0)
+            let repeated = try await scene.run("oplog-sync", ["--resync", "--json"], environment: environment)
+            #expect(repeated.status == 0, "\(repeated.stderr)")
+            #expect(try Self.figures(repeated)["documents_written"] as? Int == 0)
 
             try await ChangeStreamSyncTests.runWorkload(
                 uri: uri, seed: 12, count: 20, shaped: true, on: [scene.namespace])

@@ -127,9 +127,10 @@ struct Resync {
         let mongo = try MongoSession(uri: config.mongoURI, name: "resync")
         for collection in collections {
             let plan = try await store.catalogPlan(of: collection, settings: config.flattenSettings)
-            let figures = try await CollectionConverger(
-                mongo: mongo, plan: plan, store: store, reader: reader, logger: logger
-            ).converge(progress: progress)
+            var converger = CollectionConverger(
+                mongo: mongo, plan: plan, store: store, reader: reader, logger: logger)
+            converger.comparesDigests = true
+            let figures = try await converger.converge(progress: progress)
             logger.info(
                 "converged",
                 metadata: [

@@ -8,6 +8,9 @@ enum TestHooks {
     /// `MONGO_PG_SYNC_NO_FILL=1`: a schema change converges where it would write only its new places
     /// (`AdditionFill`), so that tests and the benchmark compare both ways on one state.
     static let noFill = ProcessInfo.processInfo.environment["MONGO_PG_SYNC_NO_FILL"] == "1"
+    /// `MONGO_PG_SYNC_DIGEST_LIMIT`: the documents a convergence's digests may hold (`DigestMerge.limit`), so that a
+    /// test of a small collection reaches the sorted merge beyond the bound.
+    static let digestLimit = ProcessInfo.processInfo.environment["MONGO_PG_SYNC_DIGEST_LIMIT"].flatMap { Int($0) }
 
     /// Throws `CancellationError` once the task is cancelled (a signal stopping the tool), so a held tool can still
     /// show how it stops.

@@ -17,6 +17,10 @@ struct CollectionConverger {
     let logger: Logger
     /// Documents read and compared per round trip on either side.
     var chunk = 1000
+    /// Whether to compare digests first (`DigestMerge`: no sorted read, the merge's PostgreSQL reads overlapping
+    /// MongoDB's), falling back to the sorted merge beyond its memory bound. For a resync, where most documents are
+    /// alike; a schema change, which rewrites every document, merges sorted.
+    var comparesDigests = false
 
     /// What a convergence did.
     struct Figures: Sendable, Equatable, Codable {
@@ -58,26 +62,38 @@ struct CollectionConverger {
         let purpose = "read \(plan.namespace) for convergence"
         let namespace = plan.namespace, session = store.session
         return try await reader.withAsyncTransaction(purpose: purpose, readOnlySnapshot: true) {
-            try await RowMerge(mongo: mongo, plan: plan, session: reader, chunk: chunk).run(
-                found: { findings in
-                    // MongoDB's side as the merge read it: no second lookup before the write (the check after it asks).
-                    let differences = findings.filter { $0.kind != .unstorable }.map {
-                        BatchVerifier.Difference(
-                            namespace: namespace, id: $0.idValue, path: $0.path ?? $0.kind.rawValue,
-                            mongoDocument: $0.mongoDocument, storedRows: $0.storedRows)
-                    }
-                    figures.differing += differences.count
-                    figures.unstorable += findings.count - differences.count
-                    guard !differences.isEmpty else { return }
-                    figures.written += try await round?.value ?? 0
-                    round = Task { [repairer] in
-                        let outcome = try await repairer.repairInTransaction(
-                            differences, session: session,
-                            purpose: "converge \(differences.count) documents of \(namespace)")
-                        try await TestHooks.hold(at: "converge-round")  // a round committed, the merge not finished
-                        return outcome.repaired.count
-                    }
-                }, compared: { progress?.add($0) })
+            func found(_ findings: [VerificationFinding]) async throws {
+                // MongoDB's side as the merge read it: no second lookup before the write (the check after it asks).
+                let differences = findings.filter { $0.kind != .unstorable }.map {
+                    BatchVerifier.Difference(
+                        namespace: namespace, id: $0.idValue, path: $0.path ?? $0.kind.rawValue,
+                        mongoDocument: $0.mongoDocument, storedRows: $0.storedRows)
+                }
+                figures.differing += differences.count
+                figures.unstorable += findings.count - differences.count
+                guard !differences.isEmpty else { return }
+                figures.written += try await round?.value ?? 0
+                round = Task { [repairer] in
+                    let outcome = try await repairer.repairInTransaction(
+                        differences, session: session,
+                        purpose: "converge \(differences.count) documents of \(namespace)")
+                    try await TestHooks.hold(at: "converge-round")  // a round committed, the merge not finished
+                    return outcome.repaired.count
+                }
+            }
+            if comparesDigests,
+                let compared = try await DigestMerge(mongo: mongo, plan: plan, session: reader, chunk: chunk).run(
+                    found: found, compared: { progress?.add($0) })
+            {
+                return compared
+            }
+            if comparesDigests {
+                logger.info(
+                    "more documents than the digests hold in memory: merging sorted by _id",
+                    metadata: [LogKey.namespace: "\(namespace)"])
+            }
+            return try await RowMerge(mongo: mongo, plan: plan, session: reader, chunk: chunk).run(
+                found: found, compared: { progress?.add($0) })
         }
     }
 }

@@ -94,7 +94,7 @@ struct RowMerge {
     }
 
     /// Decodes and flattens MongoDB's documents; one whose `_id` fits no key is a finding of its own.
-    private func mongoItems(
+    func mongoItems(
         _ batch: [RawDocument], flattening: inout Flattening, into matcher: inout RowMatcher
     ) throws -> [MongoItem] {
         var items: [MongoItem] = []
@@ -127,22 +127,27 @@ struct RowMerge {
 
     /// Root rows as PostgreSQL returned them, typed.
     private func storedItems(_ rows: PGRows) throws(SchemaError) -> [StoredItem] {
-        let types = plan.tables[0].columns.map(\.sqlType)
         var items: [StoredItem] = []
         items.reserveCapacity(rows.count)
         for row in rows.rows {
-            var typed: [SQLValue] = []
-            typed.reserveCapacity(types.count)
-            for (cell, type) in zip(row, types) {
-                do {
-                    typed.append(try CopyTextDecoder.value(text: cell, type))
-                } catch {
-                    throw SchemaError(.badRows, "table \(plan.tables[0].name): \(error.message)", documentID: row[0])
-                }
-            }
+            let typed = try Self.typed(row, table: plan.tables[0])
             items.append(StoredItem(key: typed[0], match: RowComparison.match(typed[0]), root: typed))
         }
         return items
+    }
+
+    /// A row of `table` as PostgreSQL printed it, decoded by column type.
+    static func typed(_ row: [String?], table: PlannedTable) throws(SchemaError) -> [SQLValue] {
+        var typed: [SQLValue] = []
+        typed.reserveCapacity(table.columns.count)
+        for (cell, column) in zip(row, table.columns) {
+            do {
+                typed.append(try CopyTextDecoder.value(text: cell, column.sqlType))
+            } catch {
+                throw SchemaError(.badRows, "table \(table.name): \(error.message)", documentID: row[0])
+            }
+        }
+        return typed
     }
 
     /// Reads the child rows of the paired documents and compares them.
@@ -182,29 +187,46 @@ struct RowMerge {
         }
         let storedOnly = Array(matcher.waiting.storedOnly.values)
         matcher.waiting.storedOnly = [:]
-        if !storedOnly.isEmpty {
-            let rebuilder = DocumentRebuilder(plan: plan)
-            let ids = try storedOnly.map { try rebuilder.id(ofKey: $0.key) }
-            var scratch = RowMatcher()
-            let found = try mongoItems(
-                try await mongo.documents(plan.namespace, ids: ids), flattening: &flattening, into: &scratch)
-            var mongoByMatch = Dictionary(found.map { ($0.match, $0) }, uniquingKeysWith: { first, _ in first })
-            // MongoDB holds these, but no row can hold them now: not extra (their rows must not go), unstorable.
-            let unstorable = Dictionary(
-                scratch.takeFindings().map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-            let children = try await StoredDocuments.rows(
-                ofIDs: storedOnly.map(\.key), plan: plan, session: session, firstTable: 1)
-            for ((stored, id), rows) in zip(zip(storedOnly, ids), children) {
-                if let item = mongoByMatch.removeValue(forKey: stored.match) {
-                    matcher.waiting.skipMongo.insert(item.match)
-                    var rows = rows ?? DocumentRows(tableCount: plan.tables.count)
-                    rows.tables[0] = [stored.root]
-                    matcher.compare(item, rows, plan: plan)
-                } else {
-                    matcher.record(unstorable[id.description] ?? VerificationFinding(.extra, id: id))
-                }
+        guard !storedOnly.isEmpty else { return }
+        let children = try await StoredDocuments.rows(
+            ofIDs: storedOnly.map(\.key), plan: plan, session: session, firstTable: 1)
+        let stored = zip(storedOnly, children).map { item, rows in
+            var rows = rows ?? DocumentRows(tableCount: plan.tables.count)
+            rows.tables[0] = [item.root]
+            return (key: item.key, match: item.match, rows: rows)
+        }
+        for match in try await lookUpInMongo(stored, flattening: &flattening, into: &matcher) {
+            matcher.waiting.skipMongo.insert(match)
+        }
+    }
+
+    /// Looks documents only PostgreSQL showed up in MongoDB: found, each is compared with its `rows`; not found, it
+    /// is extra (or unstorable: MongoDB holds it, but no row can hold it now). Returns the pairing keys of the
+    /// documents MongoDB held.
+    func lookUpInMongo(
+        _ stored: [(key: SQLValue, match: [UInt8], rows: DocumentRows)], flattening: inout Flattening,
+        into matcher: inout RowMatcher
+    ) async throws -> [[UInt8]] {
+        guard !stored.isEmpty else { return [] }
+        let rebuilder = DocumentRebuilder(plan: plan)
+        let ids = try stored.map { try rebuilder.id(ofKey: $0.key) }
+        var scratch = RowMatcher()
+        let found = try mongoItems(
+            try await mongo.documents(plan.namespace, ids: ids), flattening: &flattening, into: &scratch)
+        var mongoByMatch = Dictionary(found.map { ($0.match, $0) }, uniquingKeysWith: { first, _ in first })
+        // MongoDB holds these, but no row can hold them now: not extra (their rows must not go), unstorable.
+        let unstorable = Dictionary(
+            scratch.takeFindings().map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var held: [[UInt8]] = []
+        for (document, id) in zip(stored, ids) {
+            if let item = mongoByMatch.removeValue(forKey: document.match) {
+                held.append(item.match)
+                matcher.compare(item, document.rows, plan: plan)
+            } else {
+                matcher.record(unstorable[id.description] ?? VerificationFinding(.extra, id: id))
             }
         }
+        return held
     }
 }
 
@@ -239,6 +261,9 @@ struct RowMatcher {
             findings.append(finding)
         }
     }
+
+    /// A document whose rows were found the same without reading them again (their digests agree: `DigestMerge`).
+    mutating func same() { compared += 1 }
 
     /// A MongoDB document no table holds.
     mutating func missing(_ item: RowMerge.MongoItem) {
