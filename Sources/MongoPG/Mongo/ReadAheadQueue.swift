@@ -30,10 +30,10 @@ final class ReadAheadQueue: Sendable {
             state.batches.append(batch)
             return (true, nil)
         }
-        if let consumer {
-            room.signal()  // handed over at once: it never took a place in the queue
-            consumer.resume(returning: batch)
-        }
+        // Handed over at once, the batch never took a place in the queue; refused, it passes on the wake-up `end`
+        // gave, so that every later push answers false at once too.
+        if consumer != nil || !accepted { room.signal() }
+        consumer?.resume(returning: batch)
         return accepted
     }
 
