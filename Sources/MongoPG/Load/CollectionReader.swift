@@ -303,7 +303,10 @@ public struct CollectionReader: Sendable {
                             for range in ranges {
                                 let options = FindOptions(batchSize: Int32(batchSize))
                                 let cursor = try await session.find(namespace, filter: range.filter, options: options)
-                                try await session.readAhead(cursor, maximum: batchSize, into: queue)
+                                // A flattening that stopped (it failed) wants no further range.
+                                guard try await session.readAhead(cursor, maximum: batchSize, into: queue) else {
+                                    break
+                                }
                             }
                             return nil
                         }
