@@ -53,8 +53,27 @@ def replicated(name, count):
 
 
 def raw_read(client, name):
+    """Returns the seconds until the first document: the server's find, which SecantusDB answers only once it has
+    the whole result."""
     collection = client[DB].get_collection(name, codec_options=CodecOptions(document_class=RawBSONDocument))
-    return sum(1 for _ in collection.find())
+    start = time.monotonic()
+    first = None
+    for _ in collection.find():
+        if first is None:
+            first = time.monotonic() - start
+    return first
+
+
+def server_cpu_seconds():
+    """The SecantusDB process's CPU time so far (user and system), from /proc; 0 where it cannot be read."""
+    try:
+        with open(os.path.join(os.environ.get("SYNC_RUN_DIR", ".run"), "mongo.pid")) as handle:
+            pid = int(handle.read().strip())
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 # --- the naive script: a generic flattener over the same schema file, one COPY per table on its own connection ---
@@ -216,6 +235,8 @@ def main():
     csv = os.path.join(WORK, "csv")
     results = {}  # (name, step) -> [seconds]
     details = {}  # name -> [(start, read, tail)]
+    server_cpu = {}  # (name, step) -> [the server's CPU seconds]
+    first_answers = {}  # name -> [seconds to the raw read's first document]
     for round_ in range(ROUNDS):
         for name, count in SIZES.items():
             ns = f"{DB}.{name}"
@@ -226,10 +247,13 @@ def main():
                 ("sequential", lambda: toolkit(config, ns, csv, follow=False)),
             ]
             for step, action in steps:
-                start = time.monotonic()
+                start, cpu = time.monotonic(), server_cpu_seconds()
                 outcome = action()
                 seconds = time.monotonic() - start
                 results.setdefault((name, step), []).append(seconds)
+                server_cpu.setdefault((name, step), []).append(server_cpu_seconds() - cpu)
+                if step == "raw read":
+                    first_answers.setdefault(name, []).append(outcome)
                 if step == "toolkit":
                     details.setdefault(name, []).append(outcome[1:])
                 print(f"round {round_ + 1} {name} {step}: {seconds:.2f} s", file=sys.stderr)
@@ -250,6 +274,10 @@ def main():
     for name in SIZES:
         columns = list(zip(*details[name]))
         print(f"  {name}: " + " / ".join(f"{statistics.median(column):.2f}" for column in columns))
+    print("\nthe server's CPU seconds, median: raw read / naive / toolkit / sequential; the raw read's first document")
+    for name in SIZES:
+        cpu = " / ".join(f"{statistics.median(server_cpu[(name, step)]):.2f}" for step in labels)
+        print(f"  {name}: {cpu}; first document after {statistics.median(first_answers[name]):.2f} s")
     if not reuse:
         client.drop_database(DB)
     shutil.rmtree(WORK, ignore_errors=True)

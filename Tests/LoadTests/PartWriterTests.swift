@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import MongoPG
@@ -31,5 +32,25 @@ struct PartWriterTests {
         #expect(error?.exitStatus == .ioError)
         #expect(error?.description.contains(url.path + ".tmp") == true)
         #expect(error?.description.contains("No such file or directory") == true, "\(String(describing: error))")
+    }
+
+    @Test("a part's age counts from its first rows, not from when the sink opened it")
+    func ageFromFirstRows() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("part-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let namespace = Namespace(database: "sample_analytics", collection: "accounts")
+        let schemas = ServerEnvironment.packageRoot.appendingPathComponent("schemas").path
+        let plan = try SchemaFile(namespace: namespace, schemasDirectory: schemas, settings: FlattenSettings()).plan
+        let folder = CollectionFolder(csvDirectory: directory.path, namespace: namespace)
+        try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+        var sink = try PartSink(
+            folder: folder, plan: plan, partition: nil, job: 0, partBytes: 1 << 20, partSeconds: 0.5)
+        // As before a server's first answer: the sink waits longer than a part's age before any row comes.
+        Thread.sleep(forTimeInterval: 0.7)
+        for row in ["a\t1\t2\n", "b\t3\t4\n"] {
+            try Array(row.utf8).withUnsafeBytes { try sink.write(table: 0, $0) }
+        }
+        let parts = try sink.finish()
+        #expect(parts[0].map(\.rows) == [2], "both rows, written at once, are in the first part")
     }
 }

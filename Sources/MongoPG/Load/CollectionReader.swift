@@ -295,26 +295,43 @@ public struct CollectionReader: Sendable {
                 let ranges = mine.enumerated().filter { $0.offset % jobs == job }.map(\.element)
                 group.addTask {
                     let session = try MongoSession(uri: request.mongoURI, name: "read\(job)")
-                    var stream = try PartSink.stream(
-                        folder: folder, plan: schema.plan, partition: request.partition, job: job,
-                        partBytes: request.partBytes, partSeconds: request.partSeconds)
-                    for range in ranges {
-                        let options = FindOptions(batchSize: Int32(batchSize))
-                        let cursor = try await session.find(namespace, filter: range.filter, options: options)
-                        // Double-buffered: the next batch is fetched on the session's thread while this one is flattened.
-                        var pending = Task { try await session.nextBatch(cursor, maximum: batchSize) }
-                        while true {
-                            let batch = try await pending.value
-                            if batch.isEmpty { break }
-                            pending = Task { try await session.nextBatch(cursor, maximum: batchSize) }
-                            try Self.flatten(batch, into: &stream, namespace: namespace)
-                            logger.debug(
-                                "batch flattened", metadata: ["job": "\(job + 1)", "documents": "\(batch.count)"])
-                            progress?.add(batch.count)
-                            try await TestHooks.hold(at: "read")
+                    let queue = ReadAheadQueue(capacity: 2)
+                    // The session reads ahead on its own thread while this job flattens what it read.
+                    return try await withThrowingTaskGroup(of: JobResult?.self) { reading in
+                        reading.addTask {
+                            defer { queue.end() }
+                            for range in ranges {
+                                let options = FindOptions(batchSize: Int32(batchSize))
+                                let cursor = try await session.find(namespace, filter: range.filter, options: options)
+                                // A flattening that stopped (it failed) wants no further range.
+                                guard try await session.readAhead(cursor, maximum: batchSize, into: queue) else {
+                                    break
+                                }
+                            }
+                            return nil
                         }
+                        reading.addTask {
+                            defer { queue.end() }
+                            var stream = try PartSink.stream(
+                                folder: folder, plan: schema.plan, partition: request.partition, job: job,
+                                partBytes: request.partBytes, partSeconds: request.partSeconds)
+                            while let batch = await queue.next() {
+                                try Self.flatten(batch, into: &stream, namespace: namespace)
+                                logger.debug(
+                                    "batch flattened", metadata: ["job": "\(job + 1)", "documents": "\(batch.count)"])
+                                progress?.add(batch.count)
+                                try await TestHooks.hold(at: "read")
+                            }
+                            return try Self.finish(&stream)
+                        }
+                        var flattened: JobResult?
+                        for try await result in reading { if let result { flattened = result } }
+                        guard let flattened else {
+                            throw GeneralError(
+                                .internalError, "\(Tool.mongoReader): a read job ended without its parts")
+                        }
+                        return (job, flattened)
                     }
-                    return (job, try Self.finish(&stream))
                 }
             }
             var results: [(Int, JobResult)] = []
@@ -438,7 +455,9 @@ struct PartSink: CopySink {
         var sequence: Int
         var rows = 0
         var bytes = 0
-        let begun = ContinuousClock.now
+        /// When the part got its first rows: a part's age counts from there, so the first part, opened before the
+        /// server's first answer, does not finish with its first chunk and leave the next one a whole slice.
+        var begun: ContinuousClock.Instant?
     }
     private var current: [Current]
     private var finished: [[Manifest.Part]]
@@ -473,12 +492,14 @@ struct PartSink: CopySink {
     }
 
     mutating func write(table: Int, _ bytes: UnsafeRawBufferPointer) throws {
+        let now = ContinuousClock.now
+        if current[table].begun == nil { current[table].begun = now }
         try current[table].writer.append(bytes)
         var lines = 0
         for byte in bytes where byte == 0x0A { lines += 1 }
         current[table].rows += lines
         current[table].bytes += bytes.count
-        if current[table].bytes >= partBytes || ContinuousClock.now - current[table].begun >= partAge {
+        if current[table].bytes >= partBytes || now - (current[table].begun ?? now) >= partAge {
             finished[table].append(try current[table].writer.finish(rows: current[table].rows))
             let sequence = current[table].sequence + 1
             current[table] = Current(writer: try makeWriter(table, sequence), sequence: sequence)

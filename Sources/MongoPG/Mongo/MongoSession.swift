@@ -88,6 +88,20 @@ public actor MongoSession {
         return batch
     }
 
+    /// Reads a cursor to its end on this session's thread, `maximum` documents a batch, queueing each batch as it
+    /// arrives; stops early (closing the cursor, answering false) when the queue's consumer ended it. The session is
+    /// busy until then.
+    func readAhead(_ cursorID: MongoCursorID, maximum: Int, into queue: ReadAheadQueue) throws(MongoError) -> Bool {
+        while true {
+            let batch = try nextBatch(cursorID, maximum: maximum)
+            if batch.isEmpty { return true }
+            guard queue.push(batch) else {
+                close(cursorID)
+                return false
+            }
+        }
+    }
+
     /// Opens an aggregation cursor; read it with `nextBatch`.
     public func aggregate(_ namespace: Namespace, pipeline: [BSONDocument]) throws(MongoError) -> MongoCursorID {
         let collection = MongoCollection(client: client, namespace: namespace)
