@@ -134,10 +134,8 @@ public struct OplogSyncCommand: Sendable {
         let mode: Replayer.Mode
         if verify, fromFile == nil {
             let mongo = try MongoSession(uri: config.mongoURI, name: "verify")
-            // A second connection for the batches' lookups, which bound a verified replay's pace.
-            let lookups = try MongoSession(uri: config.mongoURI, name: "verify-lookups")
             mode = .verified(
-                BatchVerifier(mongo: mongo, plans: plans, moreLookups: [lookups]),
+                BatchVerifier(mongo: mongo, plans: plans),
                 laterChanges: config.batchLaterChanges(mongo: mongo))
         } else {
             // Batches pipelined: the next batch's stored states are read here while one commits. Read only,

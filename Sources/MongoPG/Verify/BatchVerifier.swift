@@ -5,9 +5,6 @@ struct BatchVerifier {
     /// Reads and verification: `[mongo] uri`.
     let mongo: MongoSession
     let plans: [Namespace: TablePlan]
-    /// More connections to `[mongo] uri` for lookups: a lookup's ids are shared among them and `mongo`, each asking
-    /// its share at the same time.
-    var moreLookups: [MongoSession] = []
 
     /// A document whose rows do not give MongoDB's document back.
     struct Difference: Sendable {
@@ -32,13 +29,13 @@ struct BatchVerifier {
     }
 
     /// MongoDB's documents of `ids` (of synced collections): one lookup per collection, its ids asked as many a
-    /// query as the server answers fastest (`MongoSession.documents`), shared among the connections.
+    /// query as the server answers fastest (`MongoSession.documents`).
     func lookUp(_ ids: [Namespace: [BSONValue]]) async throws -> Lookup {
         var lookup = Lookup()
         for (namespace, ids) in ids.sorted(by: { $0.key.description < $1.key.description }) where !ids.isEmpty {
             guard plans[namespace] != nil else { continue }
             let asked = ContinuousClock.now
-            let found = try await documents(namespace, ids: ids)
+            let found = try await mongo.documents(namespace, ids: ids)
             lookup.seconds += (ContinuousClock.now - asked).seconds
             for id in ids { lookup.asked.insert(try DocumentKey(namespace, id)) }
             for raw in found {
@@ -47,23 +44,6 @@ struct BatchVerifier {
             }
         }
         return lookup
-    }
-
-    /// The documents of `ids`, each connection asking its share at the same time: SecantusDB answered 8192 `_id`s, 64
-    /// a query, in 1.5 s on two connections against 2.9 s on one (mongod, too, answers connections in parallel).
-    private func documents(_ namespace: Namespace, ids: [BSONValue]) async throws -> [RawDocument] {
-        let sessions = [mongo] + moreLookups
-        let share = (ids.count + sessions.count - 1) / sessions.count
-        return try await withThrowingTaskGroup(of: [RawDocument].self) { group in
-            for (index, session) in sessions.enumerated() {
-                let part = Array(ids.dropFirst(index * share).prefix(share))
-                guard !part.isEmpty else { continue }
-                group.addTask { try await session.documents(namespace, ids: part) }
-            }
-            var found: [RawDocument] = []
-            for try await part in group { found += part }
-            return found
-        }
     }
 
     /// Every document of `ids` whose rows (read on `session`, so inside its transaction) differ from MongoDB's:
