@@ -36,7 +36,11 @@ public struct LedgerRun: Sendable {
         do {
             result = try await body(run)
         } catch {
-            try? await run.finish(error.exitStatus, message: "\(error)")
+            // A tool stopped by a signal cancels its statements; a cancel request that reaches the server late
+            // cancels this write instead (psql-copy's ledger row stayed `running`): it is tried once more.
+            if (try? await run.finish(error.exitStatus, message: "\(error)")) == nil {
+                try? await run.finish(error.exitStatus, message: "\(error)")
+            }
             throw error
         }
         try await run.finish(.ok, figures: totals(result))
