@@ -128,34 +128,21 @@ struct DigestMerge {
     /// Every table's rows, digested per document; nil once more than `limit` documents are met.
     private func storedDigests() async throws -> StoredDigests? {
         var digests = StoredDigests(limit: limit)
-        let session = self.session, rowsPerFetch = self.rowsPerFetch
         for (index, table) in plan.tables.enumerated() {
-            let cursorName = "converge_digest_\(index)"
             let columns = table.columns.map { Identifier.quoted($0.name) }.joined(separator: ", ")
-            try await session.execute(
-                "DECLARE \(cursorName) NO SCROLL CURSOR FOR SELECT \(columns) FROM \(plan.qualifiedName(table))",
-                purpose: "open a cursor over \(table.name)'s rows")
-            func nextRows() -> Task<PGRows, Error> {
-                Task {
-                    try await session.query(
-                        "FETCH \(rowsPerFetch) FROM \(cursorName)", parameters: [],
-                        purpose: "read \(table.name)'s rows")
-                }
-            }
-            var pending: Task<PGRows, Error>? = nextRows()
-            while let fetching = pending {
-                let rows = try await fetching.value
-                pending = rows.isEmpty ? nil : nextRows()
+            var cursor = try await FetchAheadCursor(
+                session: session, name: "converge_digest_\(index)",
+                query: "SELECT \(columns) FROM \(plan.qualifiedName(table))", rowsPerFetch: rowsPerFetch,
+                what: "\(table.name)'s rows")
+            while let rows = try await cursor.next() {
                 for row in rows.rows {
                     guard digests.add(try RowMerge.typed(row, table: table), table: index) else {
-                        _ = try? await pending?.value
-                        try await session.execute(
-                            "CLOSE \(cursorName)", purpose: "close the cursor over \(table.name)'s rows")
+                        try await cursor.close()
                         return nil
                     }
                 }
             }
-            try await session.execute("CLOSE \(cursorName)", purpose: "close the cursor over \(table.name)'s rows")
+            try await cursor.close()
         }
         return digests
     }

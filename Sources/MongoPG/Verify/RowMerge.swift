@@ -38,26 +38,18 @@ struct RowMerge {
         var matcher = RowMatcher()
         let root = plan.tables[0]
         let columns = root.columns.map { Identifier.quoted($0.name) }
-        let cursorName = "converge_roots"
-        try await session.execute(
-            """
-            DECLARE \(cursorName) NO SCROLL CURSOR FOR SELECT \(columns.joined(separator: ", "))
-            FROM \(plan.qualifiedName(root)) ORDER BY \(KeyOrder.orderBy(columns[0], type: root.columns[0].sqlType))
-            """, purpose: "open a cursor over \(plan.namespace)'s root rows")
+        var stored = try await FetchAheadCursor(
+            session: session, name: "converge_roots",
+            query: "SELECT \(columns.joined(separator: ", ")) FROM \(plan.qualifiedName(root)) "
+                + "ORDER BY \(KeyOrder.orderBy(columns[0], type: root.columns[0].sqlType))",
+            rowsPerFetch: chunk, what: "\(root.name)'s rows")
         let mongoCursor = try await mongo.find(
             plan.namespace, options: FindOptions(sort: ["_id": .int32(1)], batchSize: Int32(chunk)))
-        let mongo = self.mongo, session = self.session, chunk = self.chunk, rootName = root.name
+        let mongo = self.mongo, chunk = self.chunk
         func nextMongo() -> Task<[RawDocument], Error> {
             Task { try await mongo.nextBatch(mongoCursor, maximum: chunk) }
         }
-        func nextStored() -> Task<PGRows, Error> {
-            Task {
-                try await session.query(
-                    "FETCH \(chunk) FROM \(cursorName)", parameters: [], purpose: "read \(rootName)'s rows")
-            }
-        }
         var pendingMongo: Task<[RawDocument], Error>? = nextMongo()
-        var pendingStored: Task<PGRows, Error>? = nextStored()
         var flattening = Flattening(plan: plan)
         var mongoItems: ArraySlice<MongoItem> = [], storedItems: ArraySlice<StoredItem> = []
         var reported = 0
@@ -67,13 +59,11 @@ struct RowMerge {
                 pendingMongo = batch.isEmpty ? nil : nextMongo()
                 mongoItems = try self.mongoItems(batch, flattening: &flattening, into: &matcher)[...]
             }
-            if storedItems.isEmpty, let pending = pendingStored {
-                let rows = try await pending.value
-                pendingStored = rows.isEmpty ? nil : nextStored()
+            if storedItems.isEmpty, stored.hasMore, let rows = try await stored.next() {
                 storedItems = try self.storedItems(rows)[...]
             }
             // A side with nothing in hand that may still bring documents is read again before anything is paired.
-            if mongoItems.isEmpty && pendingMongo != nil || storedItems.isEmpty && pendingStored != nil { continue }
+            if mongoItems.isEmpty && pendingMongo != nil || storedItems.isEmpty && stored.hasMore { continue }
             guard matcher.offerNext(&mongoItems, &storedItems) else { break merging }
             if matcher.pairs.count >= chunk { try await comparePairs(&matcher) }
             if matcher.waiting.mongoOnly.count >= chunk || matcher.waiting.storedOnly.count >= chunk {
@@ -85,7 +75,7 @@ struct RowMerge {
             }
             if matcher.findings.count >= chunk { try await found(matcher.takeFindings()) }
         }
-        try await session.execute("CLOSE \(cursorName)", purpose: "close the cursor over the root rows")
+        try await stored.close()
         try await comparePairs(&matcher)
         try await confirm(&matcher, flattening: &flattening)
         compared(matcher.compared - reported)
